@@ -1,0 +1,1 @@
+"""Customer analytics: pure functions, Ibis table in, Ibis table out, on DuckDB or Spark."""

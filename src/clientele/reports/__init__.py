@@ -1,0 +1,1 @@
+"""Reports for people (Rich tables) and machines (CSV, JSON)."""
