@@ -1,0 +1,171 @@
+"""Gamma-Gamma: what each customer spends per purchase, and so what each customer is worth.
+
+The Gamma-Gamma model (Fader, Hardie and Lee 2005, "RFM and CLV"): each purchase's value is
+Gamma(p, nu) around the customer's own mean p/nu, and nu across customers is Gamma(q, v). It is
+fitted on repeat buyers only (frequency > 0), using the mean spend of their repeat purchases.
+
+Lifetime value = expected spend per purchase (this model) x expected purchases month by month (a
+BG/NBD or Pareto/NBD model), discounted at a monthly rate.
+
+The interval of a customer's value combines two uncertainties, both by simulation: the model
+parameters (draws from the large-sample normal of the log-parameters of both models, see
+`FittedModel.draw_parameters`) and the customer's own mean spend (its posterior given their
+purchases: nu | x, m ~ Gamma(p*x + q, v + x*m), mean spend = p / nu). It is an interval for the
+customer's expected value, not for what one customer will actually spend, which also varies with
+the luck of individual purchases.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from clientele.forecasting.base import (
+    SUMMARY_COLUMNS,
+    FittedModel,
+    ForecastInputError,
+    distinct_rows,
+)
+
+WEEKS_PER_MONTH = 365.25 / 12 / 7
+SPEND_COLUMNS = ("customer_id", "frequency", "monetary_value")
+
+
+def log_likelihood(params: dict[str, float], x, m) -> np.ndarray:
+    """Log-density of each repeat buyer's mean spend m over x repeat purchases."""
+    p, q, v = params["p"], params["q"], params["v"]
+    return (
+        gammaln(p * x + q) - gammaln(p * x) - gammaln(q) + q * np.log(v)
+        + (p * x - 1) * np.log(m) + p * x * np.log(x) - (p * x + q) * np.log(x * m + v)
+    )
+
+
+def conditional_expected_spend(params: dict[str, float], x, m) -> np.ndarray:
+    """Expected spend per future purchase (currency of the input) given x repeat purchases of mean
+    m; customers with x = 0 get the population mean."""
+    p, q, v = params["p"], params["q"], params["v"]
+    return p * (v + x * m) / (p * x + q - 1)
+
+
+def discounted_purchases(purchases_at, months: int, monthly_discount_rate: float) -> np.ndarray:
+    """Expected purchases over `months` months, each month's purchases discounted back to today.
+
+    `purchases_at(t)` gives the expected cumulative purchases in the next t weeks.
+    """
+    total, previous = 0.0, 0.0
+    for month in range(1, months + 1):
+        cumulative = purchases_at(month * WEEKS_PER_MONTH)
+        total = total + (cumulative - previous) / (1 + monthly_discount_rate) ** month
+        previous = cumulative
+    return total
+
+
+class GammaGammaModel(FittedModel):
+    """Gamma-Gamma fitted on a customer summary (customer_id, frequency, monetary_value = mean
+    spend per repeat purchase); only repeat buyers inform the fit.
+
+    >>> spend = GammaGammaModel(summary).fit()
+    >>> spend.expected_customer_spend()                       # per purchase, by customer id
+    >>> spend.expected_customer_lifetime_value(bg, months=12, monthly_discount_rate=0.01)
+    """
+
+    parameter_names = ("p", "q", "v")
+    likelihood_columns = ("frequency", "monetary_value")
+    required_columns = SPEND_COLUMNS
+    log_likelihood = staticmethod(log_likelihood)
+
+    def _fitting_rows(self) -> pd.DataFrame:
+        repeaters = self.data[self.data["frequency"] > 0]
+        if (repeaters["monetary_value"] <= 0).any():
+            raise ForecastInputError("monetary_value must be positive for every repeat buyer")
+        if repeaters.empty:
+            raise ForecastInputError("no repeat buyers: the spend model has nothing to learn from")
+        return repeaters
+
+    def expected_customer_spend(self, data: pd.DataFrame | None = None) -> pd.Series:
+        """Expected spend per future purchase of each customer (currency of the input), by
+        customer id."""
+        params = self._require_fit()
+        return self._per_customer(
+            self._customers(data, SPEND_COLUMNS),
+            self.likelihood_columns,
+            lambda x, m: conditional_expected_spend(params, x, m),
+            "expected_spend",
+        )
+
+    def expected_customer_lifetime_value(
+        self,
+        transaction_model: FittedModel,
+        data: pd.DataFrame | None = None,
+        *,
+        months: int = 12,
+        monthly_discount_rate: float = 0.01,
+    ) -> pd.Series:
+        """Each customer's expected value over the next `months` months (currency of the input,
+        discounted to today at `monthly_discount_rate` per month), by customer id."""
+        spend_params = self._require_fit()
+        purchase_params = transaction_model._require_fit()
+        customers = self._customers(data, SUMMARY_COLUMNS + ("monetary_value",))
+
+        def value(x, t_x, T, m):
+            purchases = discounted_purchases(
+                lambda t: transaction_model.purchases_given_history(purchase_params, x, t_x, T, t),
+                months,
+                monthly_discount_rate,
+            )
+            return conditional_expected_spend(spend_params, x, m) * purchases
+
+        return self._per_customer(
+            customers, ("frequency", "recency", "T", "monetary_value"), value, "lifetime_value"
+        )
+
+    def customer_lifetime_value_interval(
+        self,
+        transaction_model: FittedModel,
+        data: pd.DataFrame | None = None,
+        *,
+        months: int = 12,
+        monthly_discount_rate: float = 0.01,
+        level: float = 0.9,
+        draws: int = 200,
+        seed: int = 0,
+    ) -> pd.DataFrame:
+        """Each customer's expected lifetime value with a `level` interval (columns
+        `lifetime_value`, `lower`, `upper`, currency of the input), by customer id.
+
+        See the module docstring for what the interval covers.
+        """
+        self._require_fit()
+        customers = self._customers(data, SUMMARY_COLUMNS + ("monetary_value",))
+        rng = np.random.default_rng(seed)
+        purchase_draws = transaction_model.draw_parameters(draws, rng)
+        spend_draws = self.draw_parameters(draws, rng)
+
+        def simulated_values(x, t_x, T, m):
+            values = np.empty((draws, len(x)))
+            for i, (purchase_params, spend_params) in enumerate(zip(purchase_draws, spend_draws)):
+                p, q, v = spend_params["p"], spend_params["q"], spend_params["v"]
+                nu = rng.gamma(shape=p * x + q, scale=1.0 / (v + x * m))
+                purchases = discounted_purchases(
+                    lambda t: transaction_model.purchases_given_history(
+                        purchase_params, x, t_x, T, t
+                    ),
+                    months,
+                    monthly_discount_rate,
+                )
+                values[i] = p / nu * purchases
+            tail = (1 - level) / 2
+            return np.quantile(values, [tail, 1 - tail], axis=0).T
+
+        distinct, position, _ = distinct_rows(
+            *(customers[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+        )
+        bounds = simulated_values(*distinct)[position]
+        expected = self.expected_customer_lifetime_value(
+            transaction_model, customers, months=months, monthly_discount_rate=monthly_discount_rate
+        )
+        return pd.DataFrame(
+            {"lifetime_value": expected, "lower": bounds[:, 0], "upper": bounds[:, 1]},
+            index=customers.index,
+        )
