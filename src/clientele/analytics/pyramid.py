@@ -1,11 +1,21 @@
-"""The customer pyramid: VIP, major, medium and small customers by their value over a period."""
+"""The customer pyramid: VIP, major, medium and small customers by their value over a period.
+
+Ranking rule against one-off bulk purchases (`pyramid_value`): each basket counts at most the
+chain's `basket_cap_quantile` basket (99th percentile by default), and customers are ranked by this
+capped spend per month of the period. A customer who buys one pallet of water for a party counts as
+one big-but-normal basket, while one who buys every week keeps every basket: the long-run pattern
+ranks, not the single event.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import ibis
 from ibis import _
+
+from clientele.analytics.baskets import in_window
 
 
 @dataclass(frozen=True)
@@ -24,6 +34,33 @@ class PyramidCutoffs:
 LEVELS = ("VIP", "major", "medium", "small")
 
 
+def rank_into_levels(
+    customers: ibis.Table,
+    value: str,
+    levels: list[tuple[str, float]],
+    last_level: str,
+    column: str,
+    key: str = "customer_id",
+    group_by: str | None = None,
+) -> ibis.Table:
+    """Rows ranked by `value` (highest first, ties by `key`) and cut into named levels.
+
+    `levels` are (name, cumulative share of rows) best first: with n rows, a row of rank k gets
+    the first level whose round(n x share) >= k, else `last_level`. With `group_by` the ranking
+    restarts in each group. Adds `value_rank` (1 = best) and the level in `column`.
+    """
+    order = [ibis.desc(customers[value]), customers[key]]
+    ranked = customers.mutate(
+        value_rank=ibis.row_number().over(group_by=group_by, order_by=order) + 1,
+        row_count=customers[key].count().over(group_by=group_by),
+    )
+    n = ranked.row_count
+    level = ibis.cases(
+        *[(ranked.value_rank <= (n * share).round(), name) for name, share in levels], else_=last_level
+    )
+    return ranked.mutate(**{column: level}).drop("row_count")
+
+
 def assign_levels(
     customers: ibis.Table, value: str, cutoffs: PyramidCutoffs = PyramidCutoffs(), key: str = "customer_id"
 ) -> ibis.Table:
@@ -33,18 +70,8 @@ def assign_levels(
     round(n x medium) medium, the rest small: 1,000 customers give 10, 40, 150 and 800.
     Returns the input columns plus `value_rank` (1 = best) and `pyramid_level`.
     """
-    ranked = customers.mutate(
-        value_rank=ibis.row_number().over(order_by=[ibis.desc(customers[value]), customers[key]]) + 1,
-        customer_count=customers[key].count().over(),
-    )
-    n = ranked.customer_count
-    level = ibis.cases(
-        (ranked.value_rank <= (n * cutoffs.vip).round(), "VIP"),
-        (ranked.value_rank <= (n * cutoffs.major).round(), "major"),
-        (ranked.value_rank <= (n * cutoffs.medium).round(), "medium"),
-        else_="small",
-    )
-    return ranked.mutate(pyramid_level=level).drop("customer_count")
+    levels = [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
+    return rank_into_levels(customers, value, levels, "small", "pyramid_level", key=key)
 
 
 def level_summary(leveled: ibis.Table, value: str) -> ibis.Table:
@@ -54,3 +81,50 @@ def level_summary(leveled: ibis.Table, value: str) -> ibis.Table:
         customer_share=per_level.customers / per_level.customers.sum().over(),
         value_share=per_level.value_total / per_level.value_total.sum().over(),
     )
+
+
+def pyramid_value(
+    baskets: ibis.Table, as_of: date, window_days: int = 365, basket_cap_quantile: float = 0.99
+) -> ibis.Table:
+    """Per customer who bought in the window: spend and the bulk-proof ranking value.
+
+    Columns: customer_id, spend (currency units in the window), baskets, capped_spend (each
+    basket counted at most the chain's `basket_cap_quantile` basket, currency units) and
+    monthly_value (capped_spend per 30-day month of the window: the typical monthly spend).
+    """
+    window = in_window(baskets, as_of, window_days)
+    cap = window.spend.quantile(basket_cap_quantile).over(ibis.window())
+    capped = window.mutate(capped=ibis.least(window.spend, cap))
+    per_customer = capped.group_by("customer_id").aggregate(
+        spend=capped.spend.sum(), baskets=capped.count(), capped_spend=capped.capped.sum()
+    )
+    return per_customer.mutate(monthly_value=per_customer.capped_spend / (window_days / 30.0))
+
+
+def customer_pyramid(
+    baskets: ibis.Table,
+    as_of: date,
+    window_days: int = 365,
+    cutoffs: PyramidCutoffs = PyramidCutoffs(),
+    basket_cap_quantile: float = 0.99,
+) -> ibis.Table:
+    """Each customer's pyramid level over the window, ranked by typical monthly spend.
+
+    Columns: those of `pyramid_value` plus value_rank (1 = best) and pyramid_level (VIP, major,
+    medium, small).
+    """
+    return assign_levels(pyramid_value(baskets, as_of, window_days, basket_cap_quantile), "monthly_value", cutoffs)
+
+
+def category_pyramid(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:
+    """Each customer's pyramid level within each product category they bought.
+
+    `category_spend` has customer_id, category and category_spend (see
+    `brand_loyalty.category_spend`). Returns it plus category_rank (1 = the category's best
+    customer) and category_level: a customer small overall can be VIP of one category.
+    """
+    levels = [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
+    leveled = rank_into_levels(
+        category_spend, "category_spend", levels, "small", "category_level", group_by="category"
+    )
+    return leveled.rename(category_rank="value_rank")

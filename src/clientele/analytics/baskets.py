@@ -1,0 +1,64 @@
+"""From basket lines to baskets: the one-row-per-basket table most customer measures start from."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import ibis
+from ibis import _
+
+
+def member_lines(lines: ibis.Table) -> ibis.Table:
+    """The basket lines of identified customers (anonymous lines have no customer to describe)."""
+    return lines.filter(lines.customer_id.notnull())
+
+
+def baskets(lines: ibis.Table) -> ibis.Table:
+    """One row per customer basket.
+
+    Columns: customer_id, basket_id, basket_date (store-local day), basket_month (first day of the
+    month), spend (what the customer paid, currency units), discount (retail, coupon and coupon
+    match discounts received, currency units), deal_spend (spend on lines bought with a retail
+    discount or a coupon, currency units).
+    """
+    members = member_lines(lines)
+    on_deal = (members.retail_disc > 0) | (members.coupon_disc > 0) | (members.coupon_match_disc > 0)
+    spend = members.sales_value.cast("float64")
+    return members.group_by(["customer_id", "basket_id"]).aggregate(
+        basket_date=members.transaction_ts.min().date(),
+        spend=spend.sum(),
+        discount=(members.retail_disc + members.coupon_disc + members.coupon_match_disc).cast("float64").sum(),
+        deal_spend=ibis.ifelse(on_deal, spend, 0.0).sum(),
+    ).mutate(basket_month=_.basket_date.truncate("M"))
+
+
+def last_day(baskets_or_lines: ibis.Table) -> date:
+    """The day of the latest basket (the natural 'today' of a lake that is not fed live)."""
+    column = "basket_date" if "basket_date" in baskets_or_lines.columns else "transaction_ts"
+    latest = baskets_or_lines[column].max().execute()
+    return latest if type(latest) is date else latest.date()
+
+
+def in_window(baskets_table: ibis.Table, as_of: date, days: int) -> ibis.Table:
+    """The baskets of the `days` days up to and including `as_of`."""
+    first = as_of - timedelta(days=days - 1)
+    return baskets_table.filter(
+        (baskets_table.basket_date >= ibis.date(first)) & (baskets_table.basket_date <= ibis.date(as_of))
+    )
+
+
+def days_between(earlier: ibis.Value, later: date) -> ibis.Value:
+    """Whole days from the date expression `earlier` to the day `later`."""
+    return ibis.date(later).delta(earlier, unit="day")
+
+
+def ranked_score(value: ibis.Value, buckets: int, group_by=None) -> ibis.Value:
+    """Score 1..buckets by rank of `value` (higher value, higher score).
+
+    Equal values share a rank, so equal customers always get equal scores; with distinct values each
+    score holds about 1/buckets of the rows (quintiles for 5, terciles for 3).
+    """
+    window = ibis.window(group_by=group_by, order_by=value)
+    rank = ibis.rank().over(window)
+    count = value.count().over(ibis.window(group_by=group_by))
+    return ((rank * buckets) / count).floor().cast("int32") + 1

@@ -1,0 +1,100 @@
+"""Brand loyalty x usage per product category: the nine cells.
+
+Within a category, a customer is a *store-brand buyer* when at least `store_brand_min` (70%) of
+their spend there is on the chain's private label, a *national-brand buyer* when at most
+`national_brand_max` (30%) is, and a *switcher* in between. Their usage of the category is low,
+medium or high by terciles of category spend among the category's buyers (ties share a tercile).
+Brand loyalty (3) x usage (3) = nine cells, per category.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+
+from clientele.analytics.baskets import member_lines
+
+BRAND_LOYALTIES = ("national", "switcher", "store")
+USAGES = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class BrandLoyaltyRules:
+    """Shares of a category's spend on the store brand that separate the three loyalties."""
+
+    national_brand_max: float = 0.30
+    store_brand_min: float = 0.70
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.national_brand_max < self.store_brand_min <= 1:
+            raise ValueError("brand loyalty shares must satisfy 0 <= national_brand_max < store_brand_min <= 1")
+
+
+def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None = None) -> ibis.Table:
+    """Per customer and product category: spend (currency units) and the part on the store brand.
+
+    Columns: customer_id, department, category, category_spend, store_brand_spend, baskets
+    (baskets with the category). Lines before `since` are left out; products without a category are left out.
+    """
+    members = member_lines(lines)
+    if since is not None:
+        members = members.filter(members.transaction_ts >= ibis.timestamp(since.isoformat()))
+    named = products.filter(products.category.notnull()).select(
+        "product_id", "department", "category", "brand_type"
+    )
+    joined = members.join(named, "product_id")
+    spend = joined.sales_value.cast("float64")
+    return joined.group_by(["customer_id", "department", "category"]).aggregate(
+        category_spend=spend.sum(),
+        store_brand_spend=ibis.ifelse(joined.brand_type == "Private", spend, 0.0).sum(),
+        baskets=joined.basket_id.nunique(),
+    )
+
+
+def nine_cells(category_spend_table: ibis.Table, rules: BrandLoyaltyRules = BrandLoyaltyRules()) -> ibis.Table:
+    """Each customer's brand loyalty and usage cell in each category they bought.
+
+    Columns: customer_id, category, category_spend (currency units), store_brand_share (0..1),
+    brand_loyalty (national | switcher | store), usage (low | medium | high).
+    """
+    bought = category_spend_table.filter(category_spend_table.category_spend > 0)
+    share = (bought.store_brand_spend / bought.category_spend).clip(lower=0.0, upper=1.0)
+    rank = ibis.rank().over(group_by="category", order_by=bought.category_spend)
+    buyers = bought.category_spend.count().over(group_by="category")
+    tercile = ((rank * 3) / buyers).floor().cast("int32")
+    return bought.select(
+        "customer_id",
+        "category",
+        "category_spend",
+        store_brand_share=share,
+        brand_loyalty=ibis.cases(
+            (share <= rules.national_brand_max, "national"),
+            (share >= rules.store_brand_min, "store"),
+            else_="switcher",
+        ),
+        usage=ibis.cases((tercile == 0, "low"), (tercile == 1, "medium"), else_="high"),
+    )
+
+
+def cell_members(cells: ibis.Table, category: str, brand_loyalty: str = "national", usage: str = "high") -> ibis.Table:
+    """The customers of one cell of one category, biggest category spenders first.
+
+    `cell_members(cells, "COLD CEREAL", "national", "high")` = the heavy national-brand buyers of
+    cold cereal: the customers to move to the store brand with the strongest offer.
+    """
+    if brand_loyalty not in BRAND_LOYALTIES or usage not in USAGES:
+        raise ValueError(f"brand_loyalty is one of {BRAND_LOYALTIES}, usage one of {USAGES}")
+    chosen = cells.filter(
+        (cells.category == category) & (cells.brand_loyalty == brand_loyalty) & (cells.usage == usage)
+    )
+    return chosen.order_by([ibis.desc(chosen.category_spend), chosen.customer_id])
+
+
+def cell_counts(cells: ibis.Table, category: str) -> ibis.Table:
+    """Customers and spend (currency units) in each of one category's nine cells."""
+    chosen = cells.filter(cells.category == category)
+    return chosen.group_by(["brand_loyalty", "usage"]).aggregate(
+        customers=chosen.count(), spend=chosen.category_spend.sum()
+    )

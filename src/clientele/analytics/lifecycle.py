@@ -1,0 +1,150 @@
+"""Customer lifecycle: exploration, formation, stability, decline, lapsed, month by month.
+
+Every customer's spend is laid on a calendar of complete months, from the month of their first
+basket to the last complete month before `as_of` (months without a basket count as zero spend).
+At the end of each month the stage is, first rule that holds (thresholds in `LifecycleRules`):
+
+1. lapsed      no basket in the last `lapse_months` months (default 2);
+2. exploration the first `exploration_months` months since the first basket (default 3): trial;
+3. decline     the last 3 months' spend fell below `decline_ratio` (0.7) of the customer's own
+               average 3 months over the 6 months before: their business with us falls;
+4. formation   that ratio is at least `growth_ratio` (1.2), or the customer did not buy in each of
+               the last 3 months yet: spend still growing or not yet regular;
+5. stability   otherwise: regular every month, spend steady against their own history.
+
+A lapsed customer's exit pattern says where they left from: "in exploration" (never went past
+trial), "in formation" (never reached stability), "early in stability" (fewer than
+`long_stability_months` stable months, default 6) or "after a long stability".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import ibis
+
+STAGES = ("exploration", "formation", "stability", "decline", "lapsed")
+EXIT_PATTERNS = ("in exploration", "in formation", "early in stability", "after a long stability")
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    """The thresholds of the lifecycle stages (see the module's docstring)."""
+
+    lapse_months: int = 2
+    exploration_months: int = 3
+    decline_ratio: float = 0.7
+    growth_ratio: float = 1.2
+    long_stability_months: int = 6
+
+    def __post_init__(self) -> None:
+        if not 0 < self.decline_ratio < 1 < self.growth_ratio:
+            raise ValueError("lifecycle ratios must satisfy 0 < decline_ratio < 1 < growth_ratio")
+        if self.lapse_months < 1 or self.exploration_months < 1 or self.long_stability_months < 1:
+            raise ValueError("lifecycle month counts must be at least 1")
+
+
+def monthly_spend(baskets: ibis.Table, as_of: date) -> ibis.Table:
+    """Per customer and complete month since their first basket: spend (currency units) and baskets.
+
+    Months without a basket are present with zero spend. Columns: customer_id, month (first day),
+    spend, baskets.
+    """
+    first_open_month = (as_of + timedelta(days=1)).replace(day=1)
+    done = baskets.filter(baskets.basket_month < ibis.date(first_open_month))
+    bought = done.group_by(["customer_id", "basket_month"]).aggregate(
+        spend=done.spend.sum(), baskets=done.count()
+    )
+    first = bought.group_by("customer_id").aggregate(first_month=bought.basket_month.min())
+    calendar = bought.select(month=bought.basket_month).distinct()
+    grid = first.cross_join(calendar).filter(lambda t: t.month >= t.first_month)
+    filled = grid.left_join(
+        bought, [grid.customer_id == bought.customer_id, grid.month == bought.basket_month]
+    )
+    return filled.select(
+        customer_id=grid.customer_id,
+        month=grid.month,
+        spend=filled.spend.fill_null(0.0),
+        baskets=filled.baskets.fill_null(0),
+    )
+
+
+def lifecycle_history(baskets: ibis.Table, as_of: date, rules: LifecycleRules = LifecycleRules()) -> ibis.Table:
+    """Every customer's lifecycle stage at the end of each complete month (the table of flows).
+
+    Columns: customer_id, month, tenure_months (1 = the month of the first basket), spend (the
+    month's, currency units), spend_trend (last 3 months against the 6 before, per month; 1 =
+    steady; null without history), active_recent (months with a basket among the last 3) and
+    lifecycle_stage.
+    """
+    months = monthly_spend(baskets, as_of)
+    by_customer = dict(group_by="customer_id", order_by="month")
+    last3 = ibis.window(preceding=2, following=0, **by_customer)
+    last9 = ibis.window(preceding=8, following=0, **by_customer)
+    lapse = ibis.window(preceding=rules.lapse_months - 1, following=0, **by_customer)
+    active = (months.baskets > 0).cast("int32")
+    # DuckDB refuses negative frame bounds, so "the 6 months before the last 3" = last 9 minus last 3
+    windowed = months.mutate(
+        tenure_months=ibis.row_number().over(**by_customer) + 1,
+        recent=months.spend.sum().over(last3),
+        prior=months.spend.sum().over(last9) - months.spend.sum().over(last3),
+        prior_months=months.spend.count().over(last9) - months.spend.count().over(last3),
+        active_recent=active.sum().over(last3),
+        active_lapse=active.sum().over(lapse),
+    )
+    prior_per_month = windowed.prior / windowed.prior_months.cast("float64")
+    trended = windowed.mutate(
+        spend_trend=ibis.ifelse(
+            (windowed.prior_months > 0) & (windowed.prior > 0), (windowed.recent / 3.0) / prior_per_month, None
+        )
+    )
+    stage = ibis.cases(
+        (trended.active_lapse == 0, "lapsed"),
+        (trended.tenure_months <= rules.exploration_months, "exploration"),
+        (trended.spend_trend < rules.decline_ratio, "decline"),
+        (trended.spend_trend.isnull() | (trended.spend_trend >= rules.growth_ratio), "formation"),
+        (trended.active_recent < 3, "formation"),
+        else_="stability",
+    )
+    return trended.mutate(lifecycle_stage=stage).select(
+        "customer_id", "month", "tenure_months", "spend", "spend_trend", "active_recent", "lifecycle_stage"
+    )
+
+
+def current_stage(history: ibis.Table, rules: LifecycleRules = LifecycleRules()) -> ibis.Table:
+    """Each customer's stage at the last month of `history`, with the exit pattern if lapsed.
+
+    Columns: customer_id, month, tenure_months, spend_trend, lifecycle_stage, stable_months
+    (months ever spent in stability) and exit_pattern (null unless lapsed).
+    """
+    path = history.group_by("customer_id").aggregate(
+        stable_months=(history.lifecycle_stage == "stability").cast("int32").sum(),
+        formed=(history.lifecycle_stage.isin(["formation", "stability", "decline"])).cast("int32").max(),
+        last_month=history.month.max(),
+    )
+    latest = history.join(path, [history.customer_id == path.customer_id, history.month == path.last_month])
+    exit_pattern = ibis.cases(
+        (latest.lifecycle_stage != "lapsed", None),
+        (latest.stable_months >= rules.long_stability_months, "after a long stability"),
+        (latest.stable_months > 0, "early in stability"),
+        (latest.formed > 0, "in formation"),
+        else_="in exploration",
+    )
+    return latest.select(
+        "customer_id", "month", "tenure_months", "spend_trend", "lifecycle_stage", "stable_months",
+        exit_pattern=exit_pattern,
+    )
+
+
+def stage_flows(history: ibis.Table) -> ibis.Table:
+    """Customers moving from one stage to another, per month (for the back office's flow chart).
+
+    Columns: month, from_stage (null for a customer's first month), to_stage, customers.
+    """
+    moved = history.mutate(
+        from_stage=history.lifecycle_stage.lag().over(group_by="customer_id", order_by="month")
+    )
+    return moved.group_by(["month", "from_stage", moved.lifecycle_stage.name("to_stage")]).aggregate(
+        customers=moved.count()
+    )

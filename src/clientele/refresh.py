@@ -1,0 +1,223 @@
+"""The nightly refresh's analytics steps: read the lake, compute every customer result, write it back.
+
+Each step writes one result table to <lake>/results/<table>/ (Parquet, each row stamped with the
+refresh_date) and records itself in <lake>/results/_refresh.json. Run again on the same refresh
+date, the refresh resumes after the last finished step; a new date (or `restart=True`) starts over.
+A step's table is staged and then swapped in whole, so readers never see half a table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+import ibis
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from clientele import analytics
+from clientele.analytics.baskets import days_between
+from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
+from clientele.analytics.results import customer_profiles as read_profiles
+from clientele.config import settings
+from clientele.engine import connect
+from clientele.lake.reader import basket_lines, read_table
+
+STATE_FILE = "_refresh.json"
+
+
+@dataclass(frozen=True)
+class RefreshOptions:
+    """What the refresh measures over: the window of RFM, pyramid, value and brand habits (days)."""
+
+    window_days: int = 365
+    year_over_year_days: int | None = None  # None: 365 when the lake holds two years, else half its span
+    pyramid: analytics.PyramidCutoffs = analytics.PyramidCutoffs()
+    lifecycle: analytics.LifecycleRules = analytics.LifecycleRules()
+    brand_loyalty: analytics.BrandLoyaltyRules = analytics.BrandLoyaltyRules()
+    traits: analytics.TraitRules = analytics.TraitRules()
+
+
+@dataclass
+class RefreshResult:
+    """What one refresh did: rows written per table, steps skipped as already done, seconds per step."""
+
+    refresh_date: date
+    as_of: date
+    rows: dict[str, int] = field(default_factory=dict)
+    resumed: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Run:
+    """One refresh in progress: the connection, the inputs and the tables already written."""
+
+    def __init__(self, con: ibis.BaseBackend, lake: Path, as_of: date | None, options: RefreshOptions):
+        self.con, self.lake, self.options = con, lake, options
+        self.lines = basket_lines(con, lake)
+        self.products = read_table(con, "products", lake)
+        self.as_of = as_of or analytics.last_day(self.lines)
+
+    def result(self, table: str) -> ibis.Table:
+        return read_result(self.con, table, self.lake)
+
+    def lines_to_as_of(self) -> ibis.Table:
+        """The basket lines up to the end of the as_of day (later lines belong to a later refresh)."""
+        day_after = ibis.timestamp((self.as_of + timedelta(days=1)).isoformat())
+        return self.lines.filter(self.lines.transaction_ts < day_after)
+
+    def since(self) -> date:
+        return self.as_of - timedelta(days=self.options.window_days - 1)
+
+    def year_over_year_days(self) -> int:
+        if self.options.year_over_year_days:
+            return self.options.year_over_year_days
+        first = self.result("baskets").basket_date.min().execute()
+        span = (self.as_of - (first if type(first) is date else first.date())).days + 1
+        return 365 if span >= 730 else max(span // 2, 1)
+
+
+def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
+    """Every result table, in the order it is computed (later steps read earlier results)."""
+    return [
+        ("baskets", lambda run: analytics.baskets(run.lines_to_as_of())),
+        ("category_spend", lambda run: analytics.category_spend(run.lines_to_as_of(), run.products, since=run.since())),
+        ("rfm", lambda run: analytics.rfm(run.result("baskets"), run.as_of, run.options.window_days)),
+        ("pyramid", lambda run: analytics.customer_pyramid(
+            run.result("baskets"), run.as_of, run.options.window_days, run.options.pyramid)),
+        ("category_pyramid", lambda run: analytics.category_pyramid(run.result("category_spend"), run.options.pyramid)),
+        ("value", lambda run: analytics.value_tiers(analytics.value_classes(
+            run.result("rfm").select("customer_id", "monetary"), "monetary"), "monetary")),
+        ("lifecycle_history", lambda run: analytics.lifecycle_history(
+            run.result("baskets"), run.as_of, run.options.lifecycle)),
+        ("lifecycle", lambda run: analytics.current_stage(run.result("lifecycle_history"), run.options.lifecycle)),
+        ("stage_flows", lambda run: analytics.stage_flows(run.result("lifecycle_history"))),
+        ("brand_loyalty", lambda run: analytics.nine_cells(run.result("category_spend"), run.options.brand_loyalty)),
+        ("deal_proneness", lambda run: analytics.deal_proneness(
+            run.result("baskets"), run.as_of, run.options.window_days)),
+        ("traits", lambda run: analytics.household_traits(run.result("category_spend"), run.options.traits)),
+        ("year_over_year", lambda run: analytics.year_over_year(
+            run.result("baskets"), run.as_of, run.year_over_year_days())),
+        ("narrow_baskets", lambda run: analytics.narrow_baskets(
+            run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
+        ("customer_profiles", _profiles),
+    ]
+
+
+
+def _profiles(run: _Run) -> ibis.Table:
+    """One row per customer who ever bought up to as_of, with every headline result.
+
+    Customers without a basket in the window are 'Lost', small, C and lead with zero frequency and
+    spend; a customer whose first basket is in the still-open month is in exploration.
+    """
+    baskets = run.result("baskets")
+    everyone = baskets.group_by("customer_id").aggregate(last_basket=baskets.basket_date.max())
+    rfm, pyramid, value = run.result("rfm"), run.result("pyramid"), run.result("value")
+    stage, deals = run.result("lifecycle"), run.result("deal_proneness")
+    joined = (
+        everyone.left_join(rfm.drop("refresh_date"), "customer_id")
+        .left_join(pyramid.select("customer_id", "pyramid_level"), "customer_id")
+        .left_join(value.select("customer_id", "value_class", "value_tier"), "customer_id")
+        .left_join(stage.select("customer_id", "lifecycle_stage"), "customer_id")
+        .left_join(deals.select("customer_id", "deal_proneness"), "customer_id")
+    )
+    return joined.select(
+        customer_id=everyone.customer_id,
+        rfm_segment=joined.rfm_segment.fill_null("Lost"),
+        recency_days=joined.recency_days.fill_null(days_between(everyone.last_basket, run.as_of)),
+        frequency=joined.frequency.fill_null(0),
+        monetary=joined.monetary.fill_null(0.0),
+        pyramid_level=joined.pyramid_level.fill_null("small"),
+        value_class=joined.value_class.fill_null("C"),
+        value_tier=joined.value_tier.fill_null("lead"),
+        lifecycle_stage=joined.lifecycle_stage.fill_null("exploration"),
+        deal_proneness=joined.deal_proneness,
+    ).select(*PROFILE_COLUMNS)
+
+
+STEPS = tuple(name for name, _ in _steps())
+
+
+def refresh(
+    engine: str | None = None,
+    lake: Path | None = None,
+    as_of: date | None = None,
+    refresh_date: date | None = None,
+    options: RefreshOptions = RefreshOptions(),
+    restart: bool = False,
+    console: Console | None = None,
+    con: ibis.BaseBackend | None = None,
+) -> RefreshResult:
+    """Compute every result table from the lake and write it to <lake>/results/.
+
+    `as_of` is the last day the results describe (default: the day of the lake's latest basket);
+    `refresh_date` stamps the rows (default: today). Returns rows per table and seconds per step.
+    """
+    lake = (lake or settings().lake_path).resolve()
+    con = con or connect(engine)
+    run = _Run(con, lake, as_of, options)
+    refresh_date = refresh_date or date.today()
+    state = _load_state(lake)
+    key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat()}
+    done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])
+    result = RefreshResult(refresh_date=refresh_date, as_of=run.as_of)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(), console=console or Console(quiet=True),
+    ) as progress:
+        task = progress.add_task("refresh", total=len(STEPS))
+        for name, build in _steps():
+            progress.update(task, description=f"refresh: {name}")
+            if name in done:
+                result.resumed.append(name)
+            else:
+                started = time.perf_counter()
+                stamped = build(run).mutate(refresh_date=ibis.date(refresh_date.isoformat()))
+                _write(con, stamped, results_dir(lake) / name)
+                result.seconds[name] = round(time.perf_counter() - started, 2)
+                done.append(name)
+                _save_state(lake, key | {"done": done})
+            result.rows[name] = run.result(name).count().execute()
+            progress.advance(task)
+    return result
+
+
+def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path) -> None:
+    """Write a result table whole: stage it beside the old one, then swap."""
+    staged = folder.parent / "_staging" / folder.name
+    shutil.rmtree(staged, ignore_errors=True)
+    if con.name == "duckdb":
+        staged.mkdir(parents=True)
+        con.to_parquet(table, staged / "part-0.parquet", compression="zstd")
+    else:
+        con.to_parquet(table, staged, mode="overwrite")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staged, folder)
+
+
+def _load_state(lake: Path) -> dict:
+    path = results_dir(lake) / STATE_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def _save_state(lake: Path, state: dict) -> None:
+    path = results_dir(lake) / STATE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state, indent=1), encoding="utf-8")
+
+
+def customer_profiles(lake: Path | None = None, engine: str | None = None) -> list[dict]:
+    """Per customer, the last refresh's serving profile (see `analytics.results.customer_profiles`).
+
+    The lead's serving-table writer takes this list as it is: customer_id, rfm_segment,
+    recency_days, frequency, monetary, pyramid_level, value_class, value_tier, lifecycle_stage,
+    deal_proneness.
+    """
+    return read_profiles(connect(engine or "duckdb"), lake)
