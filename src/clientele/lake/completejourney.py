@@ -128,7 +128,11 @@ def import_to_lake(
             progress.advance(task)
             for name, (package_file, columns) in REFERENCE.items():
                 path = source / f"{package_file}.parquet"
-                filtered = only if customers is not None and "customer_id" in columns else ""
+                filtered = ""
+                if customers is not None and "customer_id" in columns:
+                    filtered = only
+                elif customers is not None and name == "promotions":  # 21M rows: keep the slice's products
+                    filtered = f"WHERE product_id IN (SELECT product_id FROM new_lines)"
                 lake.write_table(con, name, f"SELECT {columns} FROM read_parquet('{path}') {filtered}", record.import_id)
                 record.tables[name] = con.execute(f"SELECT count(*) FROM read_parquet('{path}') {filtered}").fetchall()[0][0]
                 progress.advance(task)

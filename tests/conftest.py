@@ -1,0 +1,51 @@
+"""Shared fixtures: real lakes in temporary folders, real slices of the Complete Journey."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from clientele.config import settings
+
+#: A small real slice of the Complete Journey: 40 households of every size of spender.
+SLICE_CUSTOMERS = [
+    1, 7, 15, 42, 100, 207, 305, 400, 451, 500, 613, 707, 718, 801, 900, 1000, 1023, 1029, 1111, 1200,
+    1300, 1430, 1453, 1489, 1519, 1609, 1653, 1700, 1715, 1800, 1900, 2000, 2105, 2200, 2322, 2400,
+    2450, 2469, 3, 9,
+]
+
+
+@pytest.fixture(scope="session")
+def slice_customers() -> list[int]:
+    """The household numbers of the real slice used across the suite."""
+    return list(SLICE_CUSTOMERS)
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Clientele home (lake, quarantine, spill folder) for one test."""
+    monkeypatch.setenv("CLIENTELE_HOME", str(tmp_path / "var"))
+    monkeypatch.delenv("CLIENTELE_LAKE", raising=False)
+    settings.cache_clear()
+    yield tmp_path / "var"
+    settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def cj_slice_lake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A lake holding the real baskets of SLICE_CUSTOMERS, with the reference tables."""
+    from clientele.lake.completejourney import import_to_lake
+    from clientele.lake.store import Lake
+
+    root = tmp_path_factory.mktemp("cj-slice") / "lake"
+    import_to_lake(lake=Lake(root), customers=SLICE_CUSTOMERS)
+    return root
+
+
+@pytest.fixture(scope="session")
+def spark_engine():
+    """An Ibis connection to Spark in local mode, shared by the whole session (slow to start)."""
+    from clientele.engine import connect
+
+    return connect("spark")
