@@ -251,16 +251,54 @@ def _classify_sql(source_sql: str, columns: dict[str, str], mapping: Mapping, ch
     reason = "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for _, r, cond in checks) + " END"
     field = "CASE " + " ".join(f"WHEN {cond} THEN '{f}'" for f, _, cond in checks) + " END"
     return f"""
-        SELECT r._ordinal, {reason} AS reason, {field} AS field, t.*, r AS raw
-        FROM (SELECT _ordinal, {raw}{', ' + missing_raw if missing_raw else ''} FROM ({source_sql})) AS r,
-        LATERAL (SELECT {typed_sql}) AS t
+        SELECT * REPLACE (CASE WHEN reason IS NOT NULL THEN raw END AS raw) FROM (
+            SELECT r._ordinal, {reason} AS reason, {field} AS field, t.*, r AS raw
+            FROM (SELECT _ordinal, {raw}{', ' + missing_raw if missing_raw else ''} FROM ({source_sql})) AS r,
+            LATERAL (SELECT {typed_sql}) AS t
+        )
     """
 
 
 def _resolve_lines_and_duplicates(con, classified: Path, kind: str, lake: Lake) -> None:
-    """Table `final`: each row with its line in the file and its reason after de-duplication."""
+    """Views `final` (every row with its reason after de-duplication) and `numbered` (its file line).
+
+    Duplicates are rare: they are found with one aggregate into a small table of repeated keys,
+    so the large pass stays a streaming scan with a hash join, not a sort of the whole file.
+    """
+    con.execute(f"CREATE TEMP VIEW classified AS SELECT * FROM read_parquet('{classified}')")
+    con.execute("""
+        CREATE TEMP TABLE repeated AS
+        SELECT basket_id, product_id, coalesce(line_no, 0) AS line_key, min(_ordinal) AS first_ordinal
+        FROM classified WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1
+    """)
+    in_lake = "FALSE"
+    if lake.has_table(BASKET_LINES):
+        con.execute(f"""
+            CREATE TEMP TABLE in_lake AS
+            SELECT DISTINCT n.basket_id, n.product_id, coalesce(n.line_no, 0) AS line_key
+            FROM classified AS n SEMI JOIN read_parquet('{lake.parquet_glob(BASKET_LINES)}') AS o
+            ON o.basket_id = n.basket_id AND o.product_id = n.product_id AND coalesce(o.line_no, 0) = coalesce(n.line_no, 0)
+            WHERE n.reason IS NULL
+        """)
+        in_lake = "l.basket_id IS NOT NULL"
+    lake_join = ("LEFT JOIN in_lake AS l ON l.basket_id = c.basket_id AND l.product_id = c.product_id "
+                 "AND l.line_key = coalesce(c.line_no, 0)") if in_lake != "FALSE" else ""
+    con.execute(f"""
+        CREATE TEMP VIEW final AS
+        SELECT c.* REPLACE (
+            CASE WHEN c.reason IS NOT NULL THEN c.reason
+                 WHEN d.first_ordinal IS NOT NULL AND c._ordinal <> d.first_ordinal THEN 'duplicate line'
+                 WHEN {in_lake} THEN 'already in the lake' END AS reason,
+            CASE WHEN c.reason IS NOT NULL THEN c.field
+                 WHEN (d.first_ordinal IS NOT NULL AND c._ordinal <> d.first_ordinal) OR {in_lake} THEN 'basket_id' END AS field
+        ), d.first_ordinal
+        FROM classified AS c
+        LEFT JOIN repeated AS d ON d.basket_id = c.basket_id AND d.product_id = c.product_id
+             AND d.line_key = coalesce(c.line_no, 0)
+        {lake_join}
+    """)
     if kind == "csv":
-        # Rows the CSV reader rejected are not numbered by row_number(): shift each parsed row's
+        # Rows the CSV reader rejected are not numbered by row_number(): shift a parsed row's
         # ordinal by the rejected lines before it (and by 1 for the header) to get its file line.
         con.execute("""
             CREATE TEMP TABLE shifts AS
@@ -269,37 +307,12 @@ def _resolve_lines_and_duplicates(con, classified: Path, kind: str, lake: Lake) 
                        line - row_number() OVER (ORDER BY line) - 1 AS good_rows_before
                 FROM (SELECT DISTINCT line FROM rejects)) GROUP BY 1
         """)
-        line_sql = f"""
-            SELECT c.*, c._ordinal + 1 + coalesce(s.rejected_before, 0) AS line
-            FROM read_parquet('{classified}') AS c ASOF LEFT JOIN shifts AS s ON c._ordinal > s.good_rows_before
-        """
+        con.execute("""
+            CREATE TEMP MACRO file_line(ordinal) AS
+            ordinal + 1 + coalesce((SELECT max(rejected_before) FROM shifts WHERE good_rows_before < ordinal), 0)
+        """)
     else:
-        line_sql = f"SELECT c.*, c._ordinal AS line FROM read_parquet('{classified}') AS c"
-    in_lake = ""
-    if lake.has_table(BASKET_LINES):
-        in_lake = f"""
-            WHEN EXISTS (SELECT 1 FROM read_parquet('{lake.parquet_glob(BASKET_LINES)}') AS o
-                         WHERE o.basket_id = n.basket_id AND o.product_id = n.product_id
-                           AND coalesce(o.line_no, 0) = coalesce(n.line_no, 0)) THEN 'already in the lake'
-        """
-    con.execute(f"""
-        CREATE TEMP TABLE final AS
-        WITH numbered AS ({line_sql}),
-        ranked AS (
-            SELECT *, min(line) FILTER (WHERE reason IS NULL) OVER key AS first_line,
-                   count(*) FILTER (WHERE reason IS NULL) OVER (key ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS occurrence
-            FROM numbered
-            WINDOW key AS (PARTITION BY basket_id, product_id, coalesce(line_no, 0) ORDER BY line)
-        )
-        SELECT * REPLACE (
-            CASE WHEN reason IS NOT NULL THEN reason
-                 WHEN occurrence > 1 THEN 'duplicate line (same basket, product and line number as line ' || first_line || ')'
-                 {in_lake}
-            END AS reason,
-            CASE WHEN reason IS NOT NULL THEN field WHEN occurrence > 1 OR {'TRUE' if in_lake else 'FALSE'} THEN 'basket_id' END AS field
-        )
-        FROM ranked AS n
-    """)
+        con.execute("CREATE TEMP MACRO file_line(ordinal) AS ordinal")
 
 
 def _lake_columns(record: ImportRecord, file: Path) -> list[str]:
@@ -317,8 +330,15 @@ def _lake_columns(record: ImportRecord, file: Path) -> list[str]:
 def _write_quarantine(con, staging: Path, kind: str, columns: dict[str, str]) -> Path:
     """The quarantine CSV: line, field, reason and the row as it was in the file."""
     target = staging / "quarantine.csv"
-    raw_fields = ", ".join(f"raw.{_q(c)} AS {_q(s)}" for c, s in columns.items())
-    typed_rows = f"SELECT line, field, reason, {raw_fields}, NULL AS raw_line FROM final WHERE reason IS NOT NULL"
+    raw_fields = ", ".join(f"coalesce(raw.{_q(c)}, CAST({_q(c)} AS VARCHAR)) AS {_q(s)}" for c, s in columns.items())
+    typed_rows = f"""
+        SELECT file_line(_ordinal) AS line, field,
+               CASE WHEN reason = 'duplicate line' THEN
+                    'duplicate line (same basket, product and line number as line ' || file_line(first_ordinal) || ')'
+                    ELSE reason END AS reason,
+               {raw_fields}, NULL AS raw_line
+        FROM final WHERE reason IS NOT NULL
+    """
     if kind == "csv":
         nulls = ", ".join(f"NULL AS {_q(s)}" for s in columns.values())
         cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in PARSER_REASONS.items())
@@ -351,6 +371,5 @@ def _count(con, record: ImportRecord, kind: str, staging: Path, quarantine: Path
     merged: dict[str, int] = {}
     for reason, count in reasons:
         label = PARSER_REASONS.get(reason, reason)
-        label = label.split(" (same basket")[0] if label.startswith("duplicate line") else label
         merged[label] = merged.get(label, 0) + count
     record.reasons = merged

@@ -1,0 +1,102 @@
+"""Generic CSV import throughput against plain DuckDB reading the same file, in the same run.
+
+    .venv/bin/python benchmarks/bench_csv_import.py [--copies 4]
+
+The file is the Complete Journey's 1.47M basket lines written as CSV `--copies` times (basket ids
+made unique per copy), with 0.1% of rows spoiled so the quarantine path is exercised. Plain DuckDB
+is measured two ways: reading the CSV (read_csv, count) and converting it to Parquet (the same kind
+of output our import writes). Target (issue 2): our throughput >= 0.5 x plain DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+from rich.console import Console
+from rich.table import Table
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _measure import machine, run_measured  # noqa: E402
+
+from clientele.lake.completejourney import data_dir  # noqa: E402
+
+CLIENTELE = str(Path(sys.executable).parent / "clientele")
+
+
+def make_csv(path: Path, copies: int) -> int:
+    source = data_dir() / "transactions.parquet"
+    duckdb.sql(f"""
+        COPY (
+            SELECT c || '-' || basket_id AS basket_id, store_id, transaction_timestamp AS transaction_ts, product_id,
+                   quantity, CASE WHEN hash(c, basket_id, product_id) % 1000 = 0 THEN 'n/a'
+                                  ELSE CAST(round(sales_value, 2) AS VARCHAR) END AS sales_value,
+                   retail_disc, coupon_disc, coupon_match_disc, household_id
+            FROM read_parquet('{source}'), range({copies}) AS r(c)
+        ) TO '{path}' (FORMAT csv, HEADER true)
+    """)
+    return duckdb.sql(f"SELECT count(*) FROM read_csv('{path}')").fetchall()[0][0]
+
+
+def timed(sql: str) -> float:
+    started = time.perf_counter()
+    duckdb.connect().execute(sql).fetchall()
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--copies", type=int, default=4)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-csv-"))
+    try:
+        csv_file = work / "pos.csv"
+        lines = make_csv(csv_file, args.copies)
+        size_mb = csv_file.stat().st_size / 2**20
+        read_only = min(timed(f"SELECT count(*) FROM read_csv('{csv_file}')") for _ in range(2))
+        to_parquet = min(timed(f"COPY (SELECT * FROM read_csv('{csv_file}')) TO '{work}/plain-{i}.parquet' (FORMAT parquet)")
+                         for i in range(2))
+        ours = []
+        for attempt in range(2):
+            home = work / f"home-{attempt}"
+            wall, peak = run_measured([CLIENTELE, "import", "transactions", str(csv_file), "--format", "json"],
+                                      {"CLIENTELE_HOME": str(home)})
+            ours.append((wall, peak))
+        ours_wall = min(w for w, _ in ours)
+        peak = max(p for _, p in ours)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    figures = {
+        "machine": machine(),
+        "lines": lines,
+        "csv_mb": round(size_mb),
+        "clientele_import_seconds": round(ours_wall, 2),
+        "clientele_lines_per_second": round(lines / ours_wall),
+        "clientele_peak_mb": round(peak),
+        "duckdb_read_csv_seconds": round(read_only, 2),
+        "duckdb_read_csv_to_parquet_seconds": round(to_parquet, 2),
+        "ratio_vs_read_csv": round(read_only / ours_wall, 3),
+        "ratio_vs_read_csv_to_parquet": round(to_parquet / ours_wall, 3),
+    }
+    table = Table(title=f"CSV import of {lines:,} lines ({size_mb:,.0f} MB)")
+    table.add_column("what")
+    table.add_column("seconds", justify="right")
+    table.add_column("lines/s", justify="right")
+    table.add_column("our throughput / theirs", justify="right")
+    table.add_row("clientele import transactions (validate, dedupe, quarantine, Parquet)", f"{ours_wall:.2f}",
+                  f"{lines / ours_wall:,.0f}", "1")
+    table.add_row("duckdb read_csv (count)", f"{read_only:.2f}", f"{lines / read_only:,.0f}", f"{read_only / ours_wall:.2f}")
+    table.add_row("duckdb read_csv -> Parquet", f"{to_parquet:.2f}", f"{lines / to_parquet:,.0f}", f"{to_parquet / ours_wall:.2f}")
+    Console().print(table)
+    print(f"peak memory of the import: {peak:,.0f} MB")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
