@@ -41,10 +41,11 @@ def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None =
     members = member_lines(lines)
     if since is not None:
         members = members.filter(members.transaction_ts >= ibis.timestamp(since.isoformat()))
-    named = products.filter(products.category.notnull()).select(
-        "product_id", "department", "category", "brand_type"
-    )
-    joined = members.join(named, "product_id")
+    named = products.filter(products.category.notnull())
+    # a few categories appear under two departments; each is counted once, under one department
+    home = named.group_by("category").aggregate(department=named.department.max())
+    shelf = named.select("product_id", "category", "brand_type").join(home, "category")
+    joined = members.join(shelf, "product_id")
     spend = joined.sales_value.cast("float64")
     return joined.group_by(["customer_id", "department", "category"]).aggregate(
         category_spend=spend.sum(),

@@ -1,0 +1,199 @@
+"""Refresh wall time and peak memory at 1M, 10M and 100M basket lines on DuckDB, and DuckDB vs pandas.
+
+    .venv/bin/python benchmarks/bench_refresh.py --sizes 1m,10m,100m --pandas-size 10m
+
+Each size's synthetic lake is generated once under var/bench/lake-<size> (about 25 MB per million
+lines). Every measurement runs in a fresh child process so its peak memory (max RSS) is its own.
+The comparison times the same RFM, pyramid, lifecycle and nine-cell computation written with the
+package's Ibis functions on DuckDB and written as vectorised pandas, on the same lake.
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clientele import analytics
+from clientele.analytics.rfm import SegmentGrid
+from clientele.engine import connect
+from clientele.lake.reader import basket_lines, read_table
+from clientele.lake.synth import synthesize
+from clientele.refresh import refresh
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = {"1m": 1_000_000, "10m": 10_000_000, "100m": 100_000_000}
+LINES_PER_CUSTOMER = 100  # over the 24 months: about one basket a month, like a chain's card base
+WINDOW_DAYS = 365
+
+
+def child(task: str, lake: Path, memory_limit: str) -> dict:
+    """Run one task in a fresh process; return its figures plus wall seconds and peak RSS (MB)."""
+    env = dict(os.environ, CLIENTELE_DUCKDB_MEMORY_LIMIT=memory_limit, CLIENTELE_HOME=str(lake.parent))
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", task, "--lake", str(lake)], env=env, stdout=subprocess.PIPE, text=True
+    )
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{task} on {lake} failed with status {status}")
+    figures = json.loads(output.strip().splitlines()[-1])
+    return figures | {"wall_s": round(time.perf_counter() - started, 1), "peak_rss_mb": usage.ru_maxrss // 1024}
+
+
+def ensure_lake(size: str) -> Path:
+    lake = ROOT / "var" / "bench" / f"lake-{size}"
+    if not (lake / "basket_lines").exists():
+        started = time.perf_counter()
+        result = synthesize(lake, SIZES[size] // LINES_PER_CUSTOMER, SIZES[size], ROOT / "var/lake/products/products.parquet")
+        print(f"synthesised {result.lines:,} lines in {time.perf_counter() - started:.0f} s -> {lake}")
+    return lake
+
+
+def run_refresh(lake: Path) -> dict:
+    result = refresh(engine="duckdb", lake=lake, restart=True)
+    return {"steps": result.seconds, "customers": result.rows["customer_profiles"]}
+
+
+def duckdb_core(lake: Path) -> dict:
+    """RFM, pyramid, lifecycle and nine cells with the package's functions on DuckDB."""
+    con = connect("duckdb")
+    lines = basket_lines(con, lake)
+    baskets = con.create_table("baskets", analytics.baskets(lines), temp=True)
+    as_of = analytics.last_day(baskets)
+    since = as_of - timedelta(days=WINDOW_DAYS - 1)
+    results = {
+        "rfm": analytics.rfm(baskets, as_of, WINDOW_DAYS),
+        "pyramid": analytics.customer_pyramid(baskets, as_of, WINDOW_DAYS),
+        "lifecycle": analytics.current_stage(analytics.lifecycle_history(baskets, as_of)),
+        "nine_cells": analytics.nine_cells(analytics.category_spend(lines, read_table(con, "products", lake), since)),
+    }
+    return {name: table.to_pyarrow().num_rows for name, table in results.items()}
+
+
+def pandas_core(lake: Path) -> dict:
+    """The same four results written as vectorised pandas (no loops over customers or rows)."""
+    lines = pd.read_parquet(
+        lake / "basket_lines",
+        columns=["basket_id", "customer_id", "transaction_ts", "product_id", "sales_value"],
+    )
+    lines = lines[lines.customer_id.notna()]
+    lines["spend"] = lines.sales_value.astype("float64")
+    baskets = lines.groupby(["customer_id", "basket_id"], sort=False).agg(
+        ts=("transaction_ts", "min"), spend=("spend", "sum")
+    ).reset_index()
+    baskets["day"] = baskets.ts.dt.normalize()
+    as_of = pd.Timestamp(baskets.day.max())
+    since = as_of - pd.Timedelta(days=WINDOW_DAYS - 1)
+    window = baskets[(baskets.day >= since) & (baskets.day <= as_of)]
+
+    def score(values: pd.Series, buckets: int, by=None) -> pd.Series:
+        ranks = (values.groupby(by).rank(method="min") if by is not None else values.rank(method="min")) - 1
+        counts = values.groupby(by).transform("count") if by is not None else len(values)
+        return np.floor(ranks * buckets / counts).astype("int32") + 1
+
+    rfm = window.groupby("customer_id").agg(last=("day", "max"), frequency=("spend", "size"), monetary=("spend", "sum"))
+    rfm["recency_days"] = (as_of - rfm["last"]).dt.days
+    r, f, m = score(-rfm.recency_days, 5), score(rfm.frequency, 5), score(rfm.monetary, 5)
+    fm = (f + m + 1) // 2
+    names = {r * 10 + fm: name for name, cells in SegmentGrid().cells.items() for r, fm in cells}
+    rfm["rfm_segment"] = (r * 10 + fm).map(names)
+
+    capped = window.spend.clip(upper=window.spend.quantile(0.99))
+    pyramid = (capped.groupby(window.customer_id).sum() / (WINDOW_DAYS / 30.0)).rename("monthly_value").reset_index()
+    pyramid = pyramid.sort_values(["monthly_value", "customer_id"], ascending=[False, True])
+    rank, n = np.arange(1, len(pyramid) + 1), len(pyramid)
+    pyramid["pyramid_level"] = np.select(
+        [rank <= round(n * 0.01), rank <= round(n * 0.05), rank <= round(n * 0.20)], ["VIP", "major", "medium"], "small"
+    )
+
+    # lifecycle: a customers x complete-months matrix of spend; rolling sums along the months axis
+    done = baskets[baskets.day < as_of.to_period("M").to_timestamp() + pd.offsets.MonthBegin(int(as_of.is_month_end))]
+    months = done.assign(month=done.day.dt.to_period("M")).pivot_table(
+        index="customer_id", columns="month", values="spend", aggfunc="sum"
+    )
+    bought = months.notna().to_numpy()
+    spend = months.fillna(0.0).to_numpy()
+    started = np.cumsum(bought, axis=1) > 0
+    tenure = np.cumsum(started, axis=1)
+
+    def trailing(matrix: np.ndarray, width: int) -> np.ndarray:
+        total = np.cumsum(matrix, axis=1, dtype="float64")
+        total[:, width:] = total[:, width:] - total[:, :-width]
+        return total
+
+    recent, last9 = trailing(spend, 3), trailing(spend, 9)
+    prior_months = np.minimum(tenure, 9) - np.minimum(tenure, 3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        trend = np.where((prior_months > 0) & (last9 - recent > 0), (recent / 3) / ((last9 - recent) / prior_months), np.nan)
+    active_recent, active_lapse = trailing(bought, 3), trailing(bought, 2)
+    stage = np.select(
+        [active_lapse == 0, tenure <= 3, trend < 0.7, np.isnan(trend) | (trend >= 1.2), active_recent < 3],
+        ["lapsed", "exploration", "decline", "formation", "formation"], "stability",
+    )
+    stage = np.where(started, stage, "")
+    stable_months = (stage == "stability").sum(axis=1)
+    lifecycle = pd.DataFrame({"lifecycle_stage": stage[:, -1], "stable_months": stable_months}, index=months.index)
+
+    products = pd.read_parquet(lake / "products", columns=["product_id", "category", "brand_type"])
+    recent_lines = lines[lines.transaction_ts >= since].merge(products.dropna(subset=["category"]), on="product_id")
+    recent_lines["store_spend"] = np.where(recent_lines.brand_type == "Private", recent_lines.spend, 0.0)
+    cells = recent_lines.groupby(["customer_id", "category"]).agg(
+        category_spend=("spend", "sum"), store_spend=("store_spend", "sum")
+    ).reset_index()
+    cells = cells[cells.category_spend > 0]
+    share = (cells.store_spend / cells.category_spend).clip(0, 1)
+    cells["brand_loyalty"] = np.select([share <= 0.3, share >= 0.7], ["national", "store"], "switcher")
+    tercile = score(cells.category_spend, 3, by=cells.category) - 1
+    cells["usage"] = np.select([tercile == 0, tercile == 1], ["low", "medium"], "high")
+    return {"rfm": len(rfm), "pyramid": len(pyramid), "lifecycle": len(lifecycle), "nine_cells": len(cells)}
+
+
+CHILD_TASKS = {"refresh": run_refresh, "duckdb-core": duckdb_core, "pandas-core": pandas_core}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1m,10m,100m")
+    parser.add_argument("--pandas-size", default="10m", help="size of the DuckDB vs pandas comparison ('' to skip)")
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit of the refresh")
+    parser.add_argument("--child", choices=sorted(CHILD_TASKS), help=argparse.SUPPRESS)
+    parser.add_argument("--lake", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        started = time.perf_counter()
+        figures = CHILD_TASKS[args.child](args.lake)
+        print(json.dumps(figures | {"compute_s": round(time.perf_counter() - started, 1)}))
+        return
+    print(f"bench_refresh {date.today()} on {os.cpu_count()} cores")
+    for size in [s for s in args.sizes.split(",") if s]:
+        lake = ensure_lake(size)
+        figures = child("refresh", lake, args.memory_limit)
+        print(f"refresh {size:>5} lines: {figures['wall_s']:7.1f} s wall, {figures['compute_s']:.1f} s after imports, peak {figures['peak_rss_mb']:,} MB, "
+              f"{figures['customers']:,} customers; slowest steps "
+              + ", ".join(f"{k} {v}s" for k, v in sorted(figures["steps"].items(), key=lambda kv: -kv[1])[:3]))
+    if args.pandas_size:
+        lake = ensure_lake(args.pandas_size)
+        duck = child("duckdb-core", lake, args.memory_limit)
+        pandas = child("pandas-core", lake, args.memory_limit)
+        same = {k: duck[k] for k in ("rfm", "pyramid", "lifecycle", "nine_cells")} == {
+            k: pandas[k] for k in ("rfm", "pyramid", "lifecycle", "nine_cells")}
+        print(f"RFM + pyramid + lifecycle + nine cells on {args.pandas_size} lines (compute after imports): "
+              f"DuckDB {duck['compute_s']} s (peak {duck['peak_rss_mb']:,} MB), "
+              f"pandas {pandas['compute_s']} s (peak {pandas['peak_rss_mb']:,} MB): "
+              f"pandas / DuckDB = {pandas['compute_s'] / duck['compute_s']:.1f}x; same row counts: {same} "
+              f"(DuckDB {duck}, pandas {pandas})")
+
+
+if __name__ == "__main__":
+    main()

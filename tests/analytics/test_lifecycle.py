@@ -1,0 +1,55 @@
+"""Lifecycle stages from tenure, spend trend and regularity; exit patterns; the monthly history."""
+
+from datetime import date, timedelta
+
+import pytest
+
+from clientele import analytics
+from clientele.lake.reader import basket_lines
+
+AS_OF = date(2024, 12, 31)
+JAN = date(2024, 1, 1)
+
+
+def weekly_until(builder, customer, first, last, spend):
+    weeks = (last - first).days // 7 + 1
+    builder.weekly(customer, first, weeks, spend)
+
+
+@pytest.fixture
+def year_of_customers(lake_builder):
+    weekly_until(lake_builder, 1, JAN, AS_OF, 40.0)  # steady all year
+    weekly_until(lake_builder, 2, JAN, date(2024, 9, 30), 20.0)  # then triples
+    weekly_until(lake_builder, 2, date(2024, 10, 1), AS_OF, 60.0)
+    weekly_until(lake_builder, 3, JAN, date(2024, 9, 30), 60.0)  # then a third
+    weekly_until(lake_builder, 3, date(2024, 10, 1), AS_OF, 20.0)
+    weekly_until(lake_builder, 4, JAN, date(2024, 9, 30), 40.0)  # then gone
+    lake_builder.basket(5, date(2024, 2, 10))  # tried once
+    lake_builder.basket(6, date(2024, 11, 5)).basket(6, date(2024, 12, 5))  # new
+    return lake_builder.build()
+
+
+def test_stages_follow_tenure_trend_and_regularity(year_of_customers, duckdb_con):
+    history = analytics.lifecycle_history(analytics.baskets(basket_lines(duckdb_con, year_of_customers)), AS_OF)
+    now = analytics.current_stage(history).execute().set_index("customer_id")
+    assert now.lifecycle_stage.to_dict() == {
+        1: "stability", 2: "formation", 3: "decline", 4: "lapsed", 5: "lapsed", 6: "exploration",
+    }
+
+
+def test_lapsed_customers_carry_their_exit_pattern(year_of_customers, duckdb_con):
+    history = analytics.lifecycle_history(analytics.baskets(basket_lines(duckdb_con, year_of_customers)), AS_OF)
+    now = analytics.current_stage(history).execute().set_index("customer_id")
+    assert now.loc[4, "exit_pattern"] == "after a long stability"
+    assert now.loc[5, "exit_pattern"] == "in exploration"
+    assert now.exit_pattern[now.lifecycle_stage != "lapsed"].isna().all()
+
+
+def test_history_keeps_one_stage_per_customer_and_month_for_the_flows(year_of_customers, duckdb_con):
+    history = analytics.lifecycle_history(analytics.baskets(basket_lines(duckdb_con, year_of_customers)), AS_OF)
+    table = history.execute()
+    assert not table.duplicated(["customer_id", "month"]).any()
+    assert (table.customer_id == 1).sum() == 12  # every month of the year, zero-spend months included
+    flows = analytics.stage_flows(history).execute()
+    assert flows.customers.sum() == len(table)
+    assert ((flows.from_stage == "stability") & (flows.to_stage == "decline")).any()

@@ -1,0 +1,46 @@
+"""The customer pyramid: 1/4/15/80%, not fooled by bulk purchases, and per category."""
+
+from datetime import date, timedelta
+
+import ibis
+
+from clientele import analytics
+from clientele.lake.reader import basket_lines, read_table
+
+AS_OF = date(2024, 12, 31)
+
+
+def test_thousand_customers_give_10_vip_40_major_150_medium_800_small(duckdb_con):
+    customers = ibis.memtable({"customer_id": list(range(1000)), "spend": [float(i) for i in range(1000)]})
+    levels = analytics.assign_levels(customers, "spend").pyramid_level.value_counts().execute()
+    assert dict(zip(levels.pyramid_level, levels.pyramid_level_count)) == {
+        "VIP": 10, "major": 40, "medium": 150, "small": 800,
+    }
+
+
+def test_single_huge_basket_does_not_make_a_vip(lake_builder, duckdb_con):
+    # 199 regular weekly shoppers spending 20..218 a week; customer 999 came once and spent 20,000
+    for customer in range(1, 200):
+        lake_builder.weekly(customer, AS_OF - timedelta(days=7 * 51), weeks=52, spend=19.0 + customer)
+    lake_builder.basket(999, AS_OF - timedelta(days=100), spend=20000.0)
+    lake = lake_builder.build()
+    pyramid = analytics.customer_pyramid(analytics.baskets(basket_lines(duckdb_con, lake)), AS_OF).execute()
+    by_customer = pyramid.set_index("customer_id")
+    assert by_customer.loc[999, "spend"] > by_customer.spend.drop(999).max()  # biggest raw spend of all
+    assert by_customer.loc[999, "pyramid_level"] == "small"
+    assert set(by_customer[by_customer.pyramid_level == "VIP"].index) == {198, 199}
+
+
+def test_customer_top_in_one_category_is_found_although_small_overall(lake_builder, duckdb_con):
+    for customer in range(1, 101):
+        lake_builder.weekly(customer, AS_OF - timedelta(days=7 * 20), weeks=20, spend=100.0 + customer, product_id=7)
+        lake_builder.basket(customer, AS_OF - timedelta(days=3), spend=2.0, product_id=4)
+    lake_builder.weekly(500, AS_OF - timedelta(days=7 * 20), weeks=20, spend=10.0, product_id=4)  # the dog person
+    lake = lake_builder.build()
+    baskets = analytics.baskets(basket_lines(duckdb_con, lake))
+    overall = analytics.customer_pyramid(baskets, AS_OF).execute().set_index("customer_id")
+    spend = analytics.category_spend(basket_lines(duckdb_con, lake), read_table(duckdb_con, "products", lake))
+    by_category = analytics.category_pyramid(spend).execute()
+    dog_vip = by_category[(by_category.category == "DOG FOODS") & (by_category.category_level == "VIP")]
+    assert overall.loc[500, "pyramid_level"] == "small"
+    assert list(dog_vip.customer_id) == [500]
