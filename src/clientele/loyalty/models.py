@@ -1,0 +1,272 @@
+"""The loyalty programme's data: accounts, the points ledger, baskets, tiers, rewards, till keys.
+
+The ledger (`PointsEntry`) is append-only: an entry is never updated or deleted, a correction is a
+new entry. Every balance is a sum over it (see `loyalty.ledger`). Earning rules live in
+`loyalty.rules_models` and are imported here so that Django finds them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class Programme(models.Model):
+    """The programme's settings a marketer or finance changes (one row)."""
+
+    class NegativeBalancePolicy(models.TextChoices):
+        CARRY_DEBT = "carry_debt", "Carry the debt (the balance may go below zero after a return)"
+        REDUCE_REFUND = "reduce_refund", "Reduce the refund by the value of points already spent"
+
+    name = models.CharField(max_length=100, default="Clientele rewards")
+    point_value = models.DecimalField(
+        max_digits=8, decimal_places=4, default=Decimal("0.01"), validators=[MinValueValidator(Decimal("0.0001"))],
+        help_text="Money value of one point when redeemed as payment; also the liability rate.",
+    )
+    return_window_days = models.PositiveIntegerField(
+        default=30, help_text="Days a purchase may be returned: its points stay pending until then."
+    )
+    expiry_months = models.PositiveIntegerField(default=24, help_text="Points expire this many months after earning.")
+    negative_balance_policy = models.CharField(
+        max_length=20, choices=NegativeBalancePolicy.choices, default=NegativeBalancePolicy.CARRY_DEBT
+    )
+    tier_grace_days = models.PositiveIntegerField(
+        default=90, help_text="Days a member keeps a tier after falling below its thresholds."
+    )
+    clock_skew_seconds = models.PositiveIntegerField(
+        default=300, help_text="How far in the future a till's clock may be before a basket is refused."
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        self.pk = 1  # one programme per installation
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def current(cls) -> Programme:
+        """The programme's settings (created with the defaults on first use)."""
+        programme, _ = cls.objects.get_or_create(pk=1)
+        return programme
+
+
+class Tier(models.Model):
+    """A membership level, earned on 12-month spend and visits, never on the points balance."""
+
+    name = models.CharField(max_length=50, unique=True)
+    rank = models.PositiveSmallIntegerField(unique=True, help_text="0 = entry level; higher is better.")
+    min_spend_12m = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    min_visits_12m = models.PositiveIntegerField(default=0)
+    earning_multiplier = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("1"), validators=[MinValueValidator(Decimal("1"))]
+    )
+    perks = models.JSONField(default=list, blank=True, help_text='Non-price benefits, e.g. ["express lane"].')
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not isinstance(self.perks, list) or not all(isinstance(p, str) for p in self.perks):
+            raise ValidationError({"perks": "perks is a list of texts"})
+        if self.min_spend_12m is not None and self.min_spend_12m < 0:
+            raise ValidationError({"min_spend_12m": "a spend threshold cannot be negative"})
+
+
+class LoyaltyAccount(models.Model):
+    """A member's points account: the row every ledger write locks."""
+
+    member = models.OneToOneField("members.Member", related_name="loyalty_account", on_delete=models.PROTECT)
+    tier = models.ForeignKey(Tier, null=True, blank=True, on_delete=models.PROTECT)
+    tier_since = models.DateField(null=True, blank=True)
+    tier_grace_until = models.DateField(
+        null=True, blank=True, help_text="Set while the member is below the tier's thresholds."
+    )
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Account of {self.member}"
+
+
+class PointsEntry(models.Model):
+    """One line of the points ledger, named for the business event that caused it.
+
+    Pending or available is not stored: an entry counts as pending while `available_from` is in
+    the future, so the ledger never needs updating when a return window closes.
+    """
+
+    class Kind(models.TextChoices):
+        POINTS_EARNED = "points_earned", "Points earned on a basket"
+        POINTS_REVERSED = "points_reversed", "Points reversed on a return"
+        POINTS_REDEEMED = "points_redeemed", "Points redeemed"
+        POINTS_EXPIRED = "points_expired", "Points expired"
+        OPENING_BALANCE = "opening_balance", "Opening balance from a previous system"
+        BONUS_AWARDED = "bonus_awarded", "Bonus for an action that is not a purchase"
+
+    account = models.ForeignKey(LoyaltyAccount, related_name="entries", on_delete=models.PROTECT)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    amount = models.BigIntegerField(help_text="Points; negative for redemptions, reversals and expiries.")
+    available_from = models.DateTimeField(help_text="Pending until then (the return window).")
+    expires_on = models.DateField(null=True, blank=True, help_text="Credits only.")
+    source = models.CharField(max_length=200, help_text="The document behind the entry, e.g. basket 3/2/1001.")
+    basket = models.ForeignKey("Basket", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    rule = models.ForeignKey("EarningRule", null=True, blank=True, on_delete=models.PROTECT)
+    explanation = models.JSONField(default=list, blank=True, help_text="Points given by each rule.")
+    actor = models.CharField(max_length=100, help_text="Who caused it: an API key, a user, a command.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "points entries"
+        indexes = [models.Index(fields=["account", "available_from"]), models.Index(fields=["kind", "expires_on"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.amount:+d} ({self.source})"
+
+
+class TierChange(models.Model):
+    """Why a member moved tier (or entered a grace period), as decided by the tier review."""
+
+    account = models.ForeignKey(LoyaltyAccount, related_name="tier_changes", on_delete=models.PROTECT)
+    from_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
+    to_tier = models.ForeignKey(Tier, null=True, on_delete=models.PROTECT, related_name="+")
+    reason = models.CharField(max_length=300)
+    spend_12m = models.DecimalField(max_digits=14, decimal_places=2)
+    visits_12m = models.PositiveIntegerField()
+    reviewed_on = models.DateField()
+
+
+class ApiKey(models.Model):
+    """A till's or store system's key, scoped to one store. Only its SHA-256 is kept."""
+
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, related_name="api_keys")
+    name = models.CharField(max_length=100, help_text="Which till or system holds it.")
+    prefix = models.CharField(max_length=12, unique=True, help_text="Shown to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name}, store {self.store_id})"
+
+    @property
+    def actor(self) -> str:
+        return f"api-key:{self.prefix}"
+
+
+class Basket(models.Model):
+    """A checkout posted by a till; store + till + receipt number identify it once and for all."""
+
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
+    till_id = models.CharField(max_length=32)
+    receipt_number = models.CharField(max_length=64)
+    transacted_at = models.DateTimeField(help_text="UTC.")
+    member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, related_name="baskets")
+    card = models.ForeignKey("members.Card", null=True, on_delete=models.PROTECT)
+    channel = models.CharField(max_length=10, default="store")
+    total = models.DecimalField(max_digits=14, decimal_places=2)
+    points_earned = models.BigIntegerField(default=0)
+    request_hash = models.CharField(max_length=64, help_text="Tells a genuine replay from a reused receipt number.")
+    result = models.JSONField(help_text="The answer given to the till, returned again on a replay.")
+    actor = models.CharField(max_length=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    lake_import_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["store", "till_id", "receipt_number"], name="basket_receipt_once")
+        ]
+        indexes = [models.Index(fields=["member", "transacted_at"]), models.Index(fields=["synced_at", "id"])]
+
+    def __str__(self) -> str:
+        return f"Basket {self.store_id}/{self.till_id}/{self.receipt_number}"
+
+
+class BasketLine(models.Model):
+    """One line of a basket, with the points it earned (the base of a proportional reversal)."""
+
+    basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT)
+    line_no = models.PositiveIntegerField()
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    sales_value = models.DecimalField(max_digits=12, decimal_places=2)
+    points = models.BigIntegerField(default=0)
+    returned_quantity = models.DecimalField(max_digits=12, decimal_places=3, default=Decimal("0"))
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["basket", "line_no"], name="basket_line_once")]
+
+
+class BasketReturn(models.Model):
+    """Lines brought back from an earlier basket, on any channel."""
+
+    basket = models.ForeignKey(Basket, related_name="returns", on_delete=models.PROTECT)
+    return_key = models.CharField(max_length=200, unique=True)
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
+    returned_at = models.DateTimeField()
+    refund = models.DecimalField(max_digits=14, decimal_places=2)
+    refund_reduction = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    points_reversed = models.BigIntegerField()
+    result = models.JSONField()
+    actor = models.CharField(max_length=100)
+    lake_import_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    synced_at = models.DateTimeField(null=True, blank=True)
+
+
+class ReturnLine(models.Model):
+    basket_return = models.ForeignKey(BasketReturn, related_name="lines", on_delete=models.PROTECT)
+    basket_line = models.ForeignKey(BasketLine, on_delete=models.PROTECT)
+    quantity = models.DecimalField(max_digits=12, decimal_places=3)
+    refund = models.DecimalField(max_digits=14, decimal_places=2)
+    points_reversed = models.BigIntegerField()
+
+
+class Reward(models.Model):
+    """A gift in the points catalogue."""
+
+    code = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=200)
+    points_price = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    stock = models.PositiveIntegerField(null=True, blank=True, help_text="Empty = unlimited.")
+    valid_from = models.DateField(null=True, blank=True)
+    valid_until = models.DateField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.points_price} points)"
+
+    def clean(self) -> None:
+        if self.valid_from and self.valid_until and self.valid_until < self.valid_from:
+            raise ValidationError({"valid_until": "the reward ends before it starts"})
+
+
+class Redemption(models.Model):
+    """Points spent on a reward or as payment; the till's redemption id makes it happen once."""
+
+    account = models.ForeignKey(LoyaltyAccount, related_name="redemptions", on_delete=models.PROTECT)
+    redemption_key = models.CharField(max_length=200, unique=True)
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
+    reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT)
+    points = models.PositiveIntegerField()
+    money_value = models.DecimalField(max_digits=12, decimal_places=2)
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Referral(models.Model):
+    """A member who brought another; rewarded after the referred member's first basket."""
+
+    referrer = models.ForeignKey("members.Member", related_name="referrals_made", on_delete=models.PROTECT)
+    referred = models.OneToOneField("members.Member", related_name="referred_by", on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+from clientele.loyalty.rules_models import EarningRule  # noqa: E402,F401  (registered with Django here)

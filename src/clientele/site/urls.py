@@ -1,8 +1,11 @@
-"""URL routes: the back office (admin) and the till API."""
+"""URL routes: the back office (admin) and the till API (documented at /api/docs)."""
 
 from django.contrib import admin
 from django.urls import path
 
+from clientele.loyalty.api import api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
 ]

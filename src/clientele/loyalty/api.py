@@ -1,0 +1,240 @@
+"""The till API: HTTP in, one service call, HTTP out. Documented at /api/docs (/api/openapi.json).
+
+Every domain error becomes a problem `{code, message, field}` with its 4xx status, here and only
+here; malformed requests get `invalid_request` (422) naming the field, a missing or revoked key
+`invalid_api_key` (401).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.responses import codes_4xx
+from ninja.security import APIKeyHeader
+from pydantic import AwareDatetime, StringConstraints
+
+from clientele.loyalty import services
+from clientele.loyalty.errors import LoyaltyError
+
+# Printable text only: the database refuses NUL bytes and a till never needs control characters.
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=100)]
+Barcode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,13}$")]
+Number = Annotated[int, Field(ge=1, lt=10**15)]
+Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999.99"), max_digits=7, decimal_places=2)]
+Quantity = Annotated[Decimal, Field(ge=Decimal("-1000"), le=Decimal("1000"), max_digits=7, decimal_places=3)]
+
+
+class TillKey(APIKeyHeader):
+    """The store-scoped key a till sends in the X-API-Key header."""
+
+    param_name = "X-API-Key"
+
+    def authenticate(self, request, key):
+        return services.authenticate(key)
+
+
+api = NinjaAPI(title="Clientele till API", version="1", auth=TillKey(), urls_namespace="till-api",
+               description="Identify members, post baskets, return lines, redeem points, enrol members.")
+
+
+class Problem(Schema):
+    code: str
+    message: str
+    field: str = ""
+
+
+@api.exception_handler(LoyaltyError)
+def loyalty_problem(request, error: LoyaltyError):
+    return api.create_response(request, {"code": error.code, "message": error.message, "field": error.field},
+                               status=error.status)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request, error: ValidationError):
+    first = error.errors[0] if error.errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+    field = ".".join(location)
+    return api.create_response(
+        request, {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
+                  "field": field}, status=422)
+
+
+@api.exception_handler(AuthenticationError)
+def invalid_key(request, error):
+    return api.create_response(request, {"code": "invalid_api_key", "message": "missing, unknown or revoked API key",
+                                         "field": "X-API-Key"}, status=401)
+
+
+class BalanceOut(Schema):
+    available: int
+    pending: int
+
+
+class CreditOut(Schema):
+    rule_id: int | None
+    rule: str
+    points: int
+
+
+class IdentifyOut(Schema):
+    member_number: int
+    greeting_name: str
+    tier: str | None
+    perks: list[str]
+    balance: BalanceOut
+    offers: list[dict]
+
+
+@api.get("/members/identify", response={200: IdentifyOut, codes_4xx: Problem}, summary="Identify a member")
+def identify(request, card: Barcode | None = None, phone: Text | None = None, member_number: Number | None = None):
+    """Find the member by card barcode, phone number or member number (first given wins)."""
+    return services.identify(card=card, phone=phone, member_number=member_number)
+
+
+class LineIn(Schema):
+    line_no: int = Field(ge=1, le=9999)
+    product_id: int = Field(ge=0, lt=2**63)
+    quantity: Quantity
+    unit_price: Money
+    discount: Money = Decimal("0")
+
+
+class BasketIn(Schema):
+    store_id: int = Field(ge=0, lt=2**63)
+    till_id: Id
+    receipt_number: Id
+    transacted_at: AwareDatetime
+    card: Barcode | None = None
+    member_number: Number | None = None
+    channel: str = Field("store", pattern="^(store|online)$")
+    lines: list[LineIn] = Field(max_length=200)
+
+
+class BasketOut(Schema):
+    receipt: str
+    total: Decimal
+    points_earned: int
+    explanation: list[CreditOut]
+    bonuses: list[CreditOut]
+    member_number: int | None
+    balance: BalanceOut | None
+    tier: str | None
+    message: str
+    replayed: bool
+
+
+@api.post("/baskets", response={200: BasketOut, codes_4xx: Problem}, summary="Post a basket")
+def post_basket(request, payload: BasketIn):
+    """Record a checkout and credit its points; store + till + receipt number make it happen once."""
+    basket = services.BasketIn(**payload.dict(exclude={"lines"}),
+                               lines=[services.LineIn(**line.dict()) for line in payload.lines])
+    return services.post_basket(basket, request.auth)
+
+
+class ReturnLineIn(Schema):
+    line_no: int = Field(ge=1, le=9999)
+    quantity: Quantity
+
+
+class ReturnIn(Schema):
+    store_id: int = Field(ge=0, lt=2**63)
+    return_id: Id
+    original_store_id: int = Field(ge=0, lt=2**63)
+    original_till_id: Id
+    original_receipt_number: Id
+    lines: list[ReturnLineIn] = Field(max_length=200)
+
+
+class ReturnOut(Schema):
+    return_id: str
+    receipt: str
+    refund: Decimal
+    refund_reduction: Decimal
+    refund_due: Decimal
+    points_reversed: int
+    balance: BalanceOut | None
+    replayed: bool
+
+
+@api.post("/returns", response={200: ReturnOut, codes_4xx: Problem}, summary="Return lines of a basket")
+def return_lines(request, payload: ReturnIn):
+    """Take back lines of an earlier basket (any store, any channel); points are reversed in proportion."""
+    lines: dict[int, Decimal] = {}
+    for line in payload.lines:
+        lines[line.line_no] = lines.get(line.line_no, Decimal(0)) + line.quantity
+    request_in = services.ReturnIn(**payload.dict(exclude={"lines"}), lines=lines)
+    return services.return_lines(request_in, request.auth)
+
+
+class RedemptionIn(Schema):
+    store_id: int = Field(ge=0, lt=2**63)
+    redemption_id: Id
+    card: Barcode | None = None
+    member_number: Number | None = None
+    reward_code: Id | None = None
+    amount: Money | None = None
+
+
+class RedemptionOut(Schema):
+    redemption_id: str
+    points_spent: int
+    money_value: Decimal
+    amount_left_to_pay: Decimal | None
+    reward: str | None
+    balance: BalanceOut
+    replayed: bool
+
+
+@api.post("/redemptions", response={200: RedemptionOut, codes_4xx: Problem}, summary="Redeem points")
+def redeem(request, payload: RedemptionIn):
+    """Spend points on a catalogue reward or as payment for part of an amount."""
+    return services.redeem(services.RedemptionIn(**payload.dict()), request.auth)
+
+
+class EnrolmentIn(Schema):
+    store_id: int = Field(ge=0, lt=2**63)
+    first_name: Text = ""
+    last_name: Text = ""
+    email: Annotated[str, StringConstraints(pattern=r"^([^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+)?$", max_length=100)] = ""
+    phone: Annotated[str, StringConstraints(pattern=r"^(\+?[0-9]{4,15})?$")] = ""
+    birth_date: date | None = Field(None, ge=date(1900, 1, 1), le=date(2100, 1, 1))
+    card: Barcode | None = None
+    email_consent: bool = False
+    sms_consent: bool = False
+    referrer_member_number: Number | None = None
+
+
+class EnrolmentOut(Schema):
+    member_number: int
+    card: str
+    greeting_name: str
+
+
+@api.post("/members", response={201: EnrolmentOut, codes_4xx: Problem}, summary="Enrol a member")
+def enrol(request, payload: EnrolmentIn):
+    """Enrol a member at the till and issue a card (a pre-printed one scanned, or a new number)."""
+    return 201, services.enrol_member(services.EnrolmentIn(**payload.dict()), request.auth)
+
+
+class CardReplacementIn(Schema):
+    new_card: Barcode | None = None
+
+
+class CardReplacementOut(Schema):
+    member_number: int
+    old_card: str
+    old_card_status: str
+    card: str
+    balance: BalanceOut
+
+
+@api.post("/cards/{barcode}/replace", response={200: CardReplacementOut, codes_4xx: Problem},
+          summary="Replace a lost card")
+def replace_card(request, barcode: Barcode, payload: CardReplacementIn):
+    """Block the lost card and issue a new one; the balance and history stay with the member."""
+    return services.replace_card(barcode, payload.new_card)

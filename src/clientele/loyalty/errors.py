@@ -1,0 +1,110 @@
+"""What can go wrong at the till, each with a stable `code`, an HTTP status and the field at fault.
+
+The API maps them to problems in one place (`loyalty.api`); the CLI prints their message.
+"""
+
+from __future__ import annotations
+
+from clientele.errors import ClienteleError
+
+
+class LoyaltyError(ClienteleError):
+    """A request the programme refuses; `field` names the part of the request at fault."""
+
+    code = "loyalty_error"
+    status = 400
+    default_field = ""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = self.default_field if field is None else field
+
+
+class UnknownCard(LoyaltyError):
+    code, status, default_field = "unknown_card", 404, "card"
+
+
+class BlockedCard(LoyaltyError):
+    code, status, default_field = "blocked_card", 409, "card"
+
+
+class UnknownMember(LoyaltyError):
+    code, status, default_field = "unknown_member", 404, "member_number"
+
+
+class UnknownProduct(LoyaltyError):
+    code, status, default_field = "unknown_product", 422, "lines"
+
+
+class UnknownStore(LoyaltyError):
+    code, status, default_field = "unknown_store", 422, "store_id"
+
+
+class UnknownBasket(LoyaltyError):
+    code, status, default_field = "unknown_basket", 404, "receipt_number"
+
+
+class UnknownReward(LoyaltyError):
+    code, status, default_field = "unknown_reward", 404, "reward_code"
+
+
+class RewardUnavailable(LoyaltyError):
+    code, status, default_field = "reward_unavailable", 409, "reward_code"
+
+
+class NegativeQuantity(LoyaltyError):
+    code, status, default_field = "negative_quantity", 422, "lines"
+
+
+class InvalidAmount(LoyaltyError):
+    code, status, default_field = "invalid_amount", 422, ""
+
+
+class BasketFromFuture(LoyaltyError):
+    code, status, default_field = "basket_from_future", 422, "transacted_at"
+
+
+class ReceiptReused(LoyaltyError):
+    """The receipt's idempotency key came back with different content: not a replay."""
+
+    code, status, default_field = "receipt_reused", 409, "receipt_number"
+
+
+class ReturnExceedsPurchase(LoyaltyError):
+    code, status, default_field = "return_exceeds_purchase", 422, "lines"
+
+
+class InsufficientPoints(LoyaltyError):
+    code, status, default_field = "insufficient_points", 409, "points"
+
+
+class StoreNotAllowed(LoyaltyError):
+    code, status, default_field = "store_not_allowed", 403, "store_id"
+
+
+class MissingIdentifier(LoyaltyError):
+    code, status, default_field = "missing_identifier", 422, "card"
+
+
+class CardInUse(LoyaltyError):
+    code, status, default_field = "card_in_use", 409, "card"
+
+
+class InvalidCard(LoyaltyError):
+    code, status, default_field = "invalid_card", 422, "card"
+
+
+class DuplicateBasket(LoyaltyError):
+    """Raised inside the basket service when the receipt was already posted; the service answers
+    with the first result instead (an idempotent replay), so it never reaches a till."""
+
+    code, status, default_field = "duplicate_basket", 409, "receipt_number"
+
+
+class AmbiguousPhone(LoyaltyError):
+    code, status, default_field = "ambiguous_phone", 409, "phone"
+
+
+class BasketTooOld(LoyaltyError):
+    code, status, default_field = "basket_too_old", 422, "transacted_at"

@@ -1,0 +1,143 @@
+"""The points ledger: the only code that appends entries, and every balance derived from it.
+
+Balances are sums over the append-only ledger, computed under a lock on the account row
+(`select_for_update` on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises
+writers), so two tills spending the same points at once are served one after the other.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Case, IntegerField, Q, Sum, Value, When
+
+from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Programme
+
+Kind = PointsEntry.Kind
+CREDIT_KINDS = (Kind.POINTS_EARNED, Kind.BONUS_AWARDED, Kind.OPENING_BALANCE)
+#: Debits that consume the oldest credits first; reversals instead cancel their own credit (they
+#: carry its expiry date), so they are counted with the credits.
+FIFO_DEBIT_KINDS = (Kind.POINTS_REDEEMED, Kind.POINTS_EXPIRED)
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A member's points: spendable now, and pending until a return window closes."""
+
+    available: int
+    pending: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"available": self.available, "pending": self.pending}
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later (the month's last day when it is shorter)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def account_for_member(member) -> LoyaltyAccount:
+    """The member's points account, opened on first use."""
+    account, _ = LoyaltyAccount.objects.get_or_create(member=member)
+    return account
+
+
+def lock_account(account_id: int) -> LoyaltyAccount:
+    """The account row, locked until the end of the current transaction."""
+    return LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier").get(pk=account_id)
+
+
+def balance(account_id: int, at: datetime | None = None) -> Balance:
+    """The account's available and pending points at `at` (now by default)."""
+    at = at or now_utc()
+    sums = PointsEntry.objects.filter(account_id=account_id).aggregate(
+        available=Sum(Case(When(available_from__lte=at, then="amount"), default=Value(0), output_field=IntegerField())),
+        pending=Sum(Case(When(available_from__gt=at, then="amount"), default=Value(0), output_field=IntegerField())),
+    )
+    return Balance(available=sums["available"] or 0, pending=sums["pending"] or 0)
+
+
+def append(account: LoyaltyAccount, kind: str, amount: int, *, key: str, source: str, actor: str,
+           available_from: datetime | None = None, expires_on: date | None = None, basket=None,
+           rule=None, explanation: list | None = None) -> PointsEntry:
+    """Record one business event in the ledger; the caller holds the transaction (and, for a
+    debit, the account lock). Returns the new entry."""
+    return PointsEntry.objects.create(
+        account=account, kind=kind, amount=amount, idempotency_key=key, source=source, actor=actor,
+        available_from=available_from or now_utc(), expires_on=expires_on, basket=basket, rule=rule,
+        explanation=explanation or [],
+    )
+
+
+def expirable_points(account_id: int, due_by: date, available: int) -> int:
+    """Points of the account whose expiry date is on or before `due_by` and that are not yet spent
+    or expired, oldest first: credits due (net of their own reversals) minus every FIFO debit,
+    never more than the available balance."""
+    sums = PointsEntry.objects.filter(account_id=account_id).aggregate(
+        due=Sum("amount", filter=Q(expires_on__lte=due_by)),
+        consumed=Sum("amount", filter=Q(kind__in=FIFO_DEBIT_KINDS)),
+    )
+    due = (sums["due"] or 0) + (sums["consumed"] or 0)
+    return max(0, min(due, available))
+
+
+def expire_points(today: date, actor: str = "command:loyalty expire") -> dict[str, int]:
+    """Expire, account by account, the points whose expiry date has passed (oldest first).
+
+    Running it twice on a day expires nothing more. Returns accounts touched and points expired.
+    """
+    candidates = (
+        PointsEntry.objects.filter(kind__in=CREDIT_KINDS, expires_on__lte=today)
+        .values_list("account_id", flat=True).distinct().order_by("account_id")
+    )
+    touched = expired = 0
+    for account_id in candidates.iterator():
+        with transaction.atomic():
+            account = lock_account(account_id)
+            amount = expirable_points(account_id, today, balance(account_id).available)
+            if amount <= 0:
+                continue
+            append(account, Kind.POINTS_EXPIRED, -amount, key=f"expiry:{account_id}:{today.isoformat()}",
+                   source=f"expiry run of {today.isoformat()}", actor=actor)
+        touched += 1
+        expired += amount
+    return {"accounts": touched, "points_expired": expired}
+
+
+def liability(today: date) -> dict:
+    """Outstanding points and their money value at the programme's point value: available,
+    pending, expiring by the end of next month, and debt carried after returns (not a liability).
+    """
+    now = now_utc()
+    point_value = Programme.current().point_value
+    next_month_end = add_months(today.replace(day=1), 2).replace(day=1)
+    next_month_end = date.fromordinal(next_month_end.toordinal() - 1)
+    rows = PointsEntry.objects.values("account_id").annotate(
+        available=Sum("amount", filter=Q(available_from__lte=now)),
+        pending=Sum("amount", filter=Q(available_from__gt=now)),
+        due=Sum("amount", filter=Q(expires_on__lte=next_month_end)),
+        consumed=Sum("amount", filter=Q(kind__in=FIFO_DEBIT_KINDS)),
+    ).order_by()
+    totals = {"accounts": 0, "available": 0, "pending": 0, "expiring_next_month": 0, "debt": 0}
+    for row in rows.iterator():
+        available, pending = row["available"] or 0, row["pending"] or 0
+        totals["accounts"] += 1
+        totals["available"] += max(available, 0)
+        totals["debt"] += -min(available, 0)
+        totals["pending"] += pending
+        due = (row["due"] or 0) + (row["consumed"] or 0)
+        totals["expiring_next_month"] += max(0, min(due, available))
+    report = {"as_of": today.isoformat(), "point_value": str(point_value), **totals}
+    for name in ("available", "pending", "expiring_next_month", "debt"):
+        report[f"{name}_value"] = str((Decimal(totals[name]) * point_value).quantize(Decimal("0.01")))
+    return report

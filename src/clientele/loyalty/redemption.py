@@ -1,0 +1,101 @@
+"""Spending points: on a catalogue reward, or as payment for part of an amount.
+
+One ledger for every channel: a redemption locks the member's account and is refused when the
+available balance does not cover it, so points spent on one channel are gone for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+
+from django.db import IntegrityError, transaction
+
+from clientele.loyalty import errors, ledger
+from clientele.loyalty.identity import resolve_member
+from clientele.loyalty.models import ApiKey, PointsEntry, Programme, Redemption, Reward
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class RedemptionIn:
+    """A till's request to spend points: a reward code, or an amount of money to pay with points."""
+
+    store_id: int
+    redemption_id: str
+    card: str | None = None
+    member_number: int | None = None
+    reward_code: str | None = None
+    amount: Decimal | None = None
+
+
+def redeem(request: RedemptionIn, key: ApiKey) -> dict:
+    """Spend the member's available points. Payment: floor(amount / point value) points cover
+    that many points x point value of the amount; the rest is paid otherwise. Returns the points
+    spent, the money they cover, the reward given and the new balance; a replayed redemption id
+    answers the first result and spends nothing."""
+    if request.store_id != key.store_id:
+        raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {request.store_id}")
+    if (request.reward_code is None) == (request.amount is None):
+        raise errors.InvalidAmount("give either a reward_code or an amount", field="amount")
+    if request.amount is not None and request.amount <= 0:
+        raise errors.InvalidAmount("the amount to pay with points must be positive", field="amount")
+    redemption_key = f"redeem:{request.store_id}:{request.redemption_id}"
+    member, _ = resolve_member(card=request.card, member_number=request.member_number)
+    try:
+        with transaction.atomic():
+            return _record(request, key, member, redemption_key)
+    except IntegrityError:
+        first = Redemption.objects.filter(redemption_key=redemption_key).first()
+        if first is None:
+            raise
+        return first.result | {"replayed": True}
+
+
+def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str) -> dict:
+    first = Redemption.objects.filter(redemption_key=redemption_key).first()
+    if first is not None:
+        return first.result | {"replayed": True}
+    account = ledger.lock_account(ledger.account_for_member(member).pk)
+    reward = None
+    if request.reward_code is not None:
+        reward = _available_reward(request.reward_code)
+        points, money = reward.points_price, Decimal(0)
+        source = f"reward {reward.code}"
+    else:
+        point_value = Programme.current().point_value
+        points = int((request.amount / point_value).to_integral_value(rounding=ROUND_DOWN))
+        if points == 0:
+            raise errors.InvalidAmount(f"{request.amount} is worth less than one point ({point_value})", field="amount")
+        money = (points * point_value).quantize(CENT, rounding=ROUND_DOWN)
+        source = f"payment of {money}"
+    available = ledger.balance(account.pk).available
+    if available < points:
+        raise errors.InsufficientPoints(f"{points} points needed, {max(available, 0)} available")
+    if reward is not None and reward.stock is not None:
+        reward.stock -= 1
+        reward.save(update_fields=["stock"])
+    ledger.append(account, PointsEntry.Kind.POINTS_REDEEMED, -points, key=redemption_key,
+                  source=f"{source} at store {request.store_id}", actor=key.actor)
+    result = {
+        "redemption_id": request.redemption_id, "points_spent": points, "money_value": str(money),
+        "amount_left_to_pay": str(request.amount - money) if request.amount is not None else None,
+        "reward": reward.name if reward else None,
+        "balance": ledger.balance(account.pk).as_dict(), "replayed": False,
+    }
+    Redemption.objects.create(account=account, redemption_key=redemption_key, store_id=request.store_id,
+                              reward=reward, points=points, money_value=money, result=result)
+    return result
+
+
+def _available_reward(code: str) -> Reward:
+    reward = Reward.objects.select_for_update().filter(code=code).first()
+    if reward is None:
+        raise errors.UnknownReward(f"no reward {code!r}")
+    today = ledger.now_utc().date()
+    if (reward.valid_from and today < reward.valid_from) or (reward.valid_until and today > reward.valid_until):
+        raise errors.RewardUnavailable(f"reward {code!r} is not offered today")
+    if reward.stock is not None and reward.stock <= 0:
+        raise errors.RewardUnavailable(f"reward {code!r} is out of stock")
+    return reward

@@ -1,0 +1,101 @@
+"""The loyalty programme's service layer: every write and every rule is reached from here.
+
+The verbs live in modules of their own (one idea each) and are gathered here so that the API,
+the CLI and the admin have one place to call:
+
+- `checkout.post_basket`, `returns.return_lines`, `redemption.redeem`: the till's calls;
+- `bonuses.award_bonus`: non-purchase actions;
+- `ledger.expire_points`, `ledger.liability`: expiry and the finance report;
+- `tiers.review_tiers`, `migration.import_balances`: the back-office batch work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+
+from clientele.loyalty import errors, ledger
+from clientele.loyalty.bonuses import award_bonus
+from clientele.loyalty.checkout import BasketIn, LineIn, post_basket
+from clientele.loyalty.identity import authenticate, issue_api_key, resolve_member
+from clientele.loyalty.ledger import expire_points, liability
+from clientele.loyalty.migration import import_balances
+from clientele.loyalty.models import ApiKey, LoyaltyAccount, Referral
+from clientele.loyalty.redemption import RedemptionIn, redeem
+from clientele.loyalty.returns import ReturnIn, return_lines
+from clientele.loyalty.tiers import review_tiers
+from clientele.members import till
+from clientele.members.models import Member
+
+__all__ = [
+    "BasketIn", "EnrolmentIn", "LineIn", "RedemptionIn", "ReturnIn", "authenticate", "award_bonus", "enrol_member",
+    "expire_points", "identify", "import_balances", "issue_api_key", "liability", "post_basket", "redeem",
+    "replace_card", "return_lines", "review_tiers",
+]
+
+
+@dataclass(frozen=True)
+class EnrolmentIn:
+    """A new member as the till captures them; `card` is a pre-printed card scanned, if any."""
+
+    store_id: int
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    phone: str = ""
+    birth_date: date | None = None
+    card: str | None = None
+    email_consent: bool = False
+    sms_consent: bool = False
+    referrer_member_number: int | None = None
+
+
+def identify(card: str | None = None, phone: str | None = None, member_number: int | None = None) -> dict:
+    """What the till shows when a member is identified: the name to greet, member number, tier
+    and its perks, points available and pending, and the member's active personal offers."""
+    member, _ = resolve_member(card=card, phone=phone, member_number=member_number)
+    account = LoyaltyAccount.objects.select_related("tier").filter(member=member).first()
+    points = ledger.balance(account.pk) if account else ledger.Balance(0, 0)
+    tier = account.tier if account else None
+    return {
+        "member_number": member.customer_id, "greeting_name": member.first_name or member.display_name,
+        "tier": tier.name if tier else None, "perks": list(tier.perks) if tier else [],
+        "balance": points.as_dict(), "offers": [],
+    }
+
+
+def enrol_member(enrolment: EnrolmentIn, key: ApiKey) -> dict:
+    """Enrol a member at the till, issue the card and open the points account (and record who
+    referred them, whose reward comes with the new member's first basket). Returns the member
+    number and the card barcode."""
+    if enrolment.store_id != key.store_id:
+        raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {enrolment.store_id}")
+    with transaction.atomic():
+        referrer = None
+        if enrolment.referrer_member_number is not None:
+            referrer = Member.objects.filter(customer_id=enrolment.referrer_member_number).first()
+            if referrer is None:
+                raise errors.UnknownMember(f"no member number {enrolment.referrer_member_number}",
+                                           field="referrer_member_number")
+        member, card = till.enrol_member(
+            first_name=enrolment.first_name, last_name=enrolment.last_name, email=enrolment.email,
+            phone=enrolment.phone, birth_date=enrolment.birth_date, home_store_id=enrolment.store_id,
+            card=enrolment.card, email_consent=enrolment.email_consent, sms_consent=enrolment.sms_consent,
+            joined_on=ledger.now_utc().date(),
+        )
+        ledger.account_for_member(member)
+        if referrer is not None:
+            Referral.objects.create(referrer=referrer, referred=member)
+    return {"member_number": member.customer_id, "card": card.barcode, "greeting_name": member.display_name}
+
+
+def replace_card(old_card: str, new_card: str | None = None) -> dict:
+    """Block a lost card and issue a new one to the same member; points and history stay.
+    Returns both barcodes and the member's balance."""
+    with transaction.atomic():
+        old, new = till.replace_card(old_card, new_card)
+        account = ledger.account_for_member(old.member)
+    return {"member_number": old.member.customer_id, "old_card": old.barcode, "old_card_status": old.status,
+            "card": new.barcode, "balance": ledger.balance(account.pk).as_dict()}

@@ -1,0 +1,86 @@
+"""Posting baskets at the till: points credited once, explained, kept pending through the return window."""
+
+from __future__ import annotations
+
+import pytest
+from till_payloads import MILK, basket, post
+
+from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry
+
+
+def test_given_a_member_when_a_basket_is_posted_then_points_are_earned_pending_and_explained(till, programme_ready, card):
+    response = post(till, "/baskets", basket(card=card))
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["points_earned"] == 8  # 5.00 + 3.00 at 1 point per dollar
+    assert body["explanation"] == [{"rule_id": EarningRule.objects.get().pk, "rule": "1 point per dollar", "points": 8}]
+    assert body["balance"] == {"available": 0, "pending": 8}  # pending until the return window closes
+    assert body["replayed"] is False
+    assert Basket.objects.get().total == 8
+    assert sorted(BasketLine.objects.values_list("points", flat=True)) == [3, 5]
+
+
+def test_given_a_posted_basket_when_the_till_replays_it_then_it_gets_the_first_answer_and_no_points(till, programme_ready, card):
+    payload = basket(card=card)
+    first = post(till, "/baskets", payload).json()
+
+    replay = post(till, "/baskets", payload)
+
+    assert replay.status_code == 200
+    assert replay.json() == first | {"replayed": True}
+    assert PointsEntry.objects.count() == 1
+    assert Basket.objects.count() == 1
+
+
+def test_given_a_posted_receipt_when_other_content_comes_with_its_number_then_receipt_reused(till, programme_ready, card):
+    post(till, "/baskets", basket(card=card))
+    other = basket(card=card, lines=[{"line_no": 1, "product_id": MILK, "quantity": "9", "unit_price": "1.00"}])
+
+    response = post(till, "/baskets", other)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "receipt_reused"
+
+
+def test_given_store_brand_x2_when_milk_is_bought_then_the_multiplier_is_explained(till, programme_ready, card):
+    rule = EarningRule.objects.create(name="Store brand x2", kind="multiplier", multiplier="2", brand_type="Private")
+
+    body = post(till, "/baskets", basket(card=card)).json()
+
+    assert body["points_earned"] == 11
+    assert {"rule_id": rule.pk, "rule": "Store brand x2", "points": 3} in body["explanation"]
+
+
+def test_given_an_anonymous_basket_when_posted_then_it_is_stored_without_points(till, programme_ready):
+    body = post(till, "/baskets", basket()).json()
+
+    assert body["points_earned"] == 0 and body["member_number"] is None
+    assert Basket.objects.get().member is None
+    assert not PointsEntry.objects.exists()
+
+
+def test_given_a_basket_when_the_server_dies_after_the_first_writes_then_nothing_is_kept(
+        till, programme_ready, card, monkeypatch):
+    def crash(*args, **kwargs):
+        raise RuntimeError("server killed")
+
+    monkeypatch.setattr("clientele.loyalty.checkout.award_basket_bonuses", crash)
+    till.raise_request_exception = False
+    response = post(till, "/baskets", basket(card=card))
+
+    assert response.status_code == 500
+    assert not Basket.objects.exists() and not BasketLine.objects.exists() and not PointsEntry.objects.exists()
+    monkeypatch.undo()
+    assert post(till, "/baskets", basket(card=card)).json()["points_earned"] == 8
+
+
+@pytest.mark.parametrize("identifier", ["card", "member_number"])
+def test_given_a_member_when_identified_then_the_till_greets_them_with_balance_and_offers(till, member, card, identifier):
+    query = {"card": card} if identifier == "card" else {"member_number": 42}
+
+    response = till.get("/api/members/identify", query)
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": None, "perks": [],
+                               "balance": {"available": 0, "pending": 0}, "offers": []}

@@ -1,0 +1,30 @@
+"""Payloads a till sends, for the scenarios."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from django.test import Client
+
+BREAD, MILK, SHAMPOO = 1001, 1002, 1003
+
+
+def minutes_ago(minutes: int = 5) -> str:
+    return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()
+
+
+def basket(receipt: str = "1001", card: str | None = None, lines: list | None = None, store_id: int = 1,
+           till_id: str = "T1", at: str | None = None) -> dict:
+    """A till's basket payload: by default bread 2 x 2.50 and store-brand milk 1 x 3.00."""
+    return {
+        "store_id": store_id, "till_id": till_id, "receipt_number": receipt, "transacted_at": at or minutes_ago(),
+        "card": card,
+        "lines": lines if lines is not None else [
+            {"line_no": 1, "product_id": BREAD, "quantity": "2", "unit_price": "2.50"},
+            {"line_no": 2, "product_id": MILK, "quantity": "1", "unit_price": "3.00"},
+        ],
+    }
+
+
+def post(client: Client, path: str, payload: dict):
+    return client.post(f"/api{path}", payload, content_type="application/json")
