@@ -81,6 +81,12 @@ def lake_builder(tmp_path: Path) -> LakeBuilder:
     return LakeBuilder(tmp_path / "lake")
 
 
+@pytest.fixture
+def lake_builder_factory():
+    """LakeBuilder itself, for a lake at a chosen folder (such as the test's Clientele home)."""
+    return LakeBuilder
+
+
 @pytest.fixture(scope="session")
 def duckdb_con():
     return connect("duckdb")

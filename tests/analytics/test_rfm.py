@@ -47,3 +47,10 @@ def test_segment_grid_must_name_every_cell_once():
         SegmentGrid(cells={"Everyone": [(r, f) for r in range(1, 6) for f in range(1, 5)]})
     every_cell = SegmentGrid(cells={"Everyone": [(r, f) for r in range(1, 6) for f in range(1, 6)]})
     assert every_cell.cells["Everyone"][0] == (1, 1)
+
+
+def test_every_customer_of_a_real_complete_journey_slice_has_exactly_one_segment(cj_slice_lake, duckdb_con):
+    baskets = analytics.baskets(lines_of(duckdb_con, cj_slice_lake))
+    result = analytics.rfm(baskets, analytics.last_day(baskets)).execute()
+    assert len(result) == baskets.customer_id.nunique().execute() == 40
+    assert result.customer_id.is_unique and result.rfm_segment.isin(SEGMENTS).all()

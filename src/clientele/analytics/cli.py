@@ -1,0 +1,171 @@
+"""`clientele refresh | segments | export | synth`: thin commands over the refresh and the results."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Customer analytics: the nightly refresh, segments and exports.", no_args_is_help=True)
+console = Console()
+
+EngineOption = Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")]
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    parquet = "parquet"
+
+
+@app.command("refresh")
+def refresh_command(
+    engine: EngineOption = None,
+    as_of: Annotated[Optional[str], typer.Option(help="Last day described, YYYY-MM-DD (default: latest basket).")] = None,
+    restart: Annotated[bool, typer.Option(help="Recompute every step, even those already done today.")] = False,
+) -> None:
+    """Compute every customer result from the lake and write them to <lake>/results/ (resumable)."""
+    from clientele.refresh import refresh
+
+    result = refresh(engine=engine, as_of=date.fromisoformat(as_of) if as_of else None, restart=restart,
+                     console=console)
+    table = Table(title=f"Refresh of {result.refresh_date} (as of {result.as_of})")
+    for column in ("result", "rows", "seconds"):
+        table.add_column(column, justify="left" if column == "result" else "right")
+    for name, rows in result.rows.items():
+        seconds = "resumed" if name in result.resumed else f"{result.seconds[name]:.2f}"
+        table.add_row(name, f"{rows:,}", seconds)
+    console.print(table)
+
+
+@app.command("segments")
+def segments_command(
+    category: Annotated[Optional[str], typer.Option(help="Show the nine brand-loyalty cells of this category.")] = None,
+    engine: EngineOption = None,
+) -> None:
+    """The last refresh's segments: pyramid, RFM grid, lifecycle stages (and nine cells of --category)."""
+    from clientele import analytics
+    from clientele.analytics.results import read_result
+    from clientele.engine import connect
+
+    con = connect(engine)
+    profiles = read_result(con, "customer_profiles")
+    pyramid = analytics.level_summary(profiles, "monetary").execute().set_index("pyramid_level")
+    table = Table(title="Customer pyramid (last refresh)")
+    for column in ("level", "customers", "share of customers", "share of spend"):
+        table.add_column(column, justify="left" if column == "level" else "right")
+    for level in analytics.pyramid.LEVELS:
+        if level in pyramid.index:
+            row = pyramid.loc[level]
+            table.add_row(level, f"{int(row.customers):,}", f"{row.customer_share:.1%}", f"{row.value_share:.1%}")
+    console.print(table)
+    console.print(_rfm_grid(analytics.segment_grid_counts(read_result(con, "rfm")).execute()))
+    stages = read_result(con, "lifecycle")
+    counts = stages.group_by(["lifecycle_stage", "exit_pattern"]).aggregate(customers=stages.count()).execute()
+    table = Table(title="Lifecycle stages")
+    for column in ("stage", "exit pattern", "customers"):
+        table.add_column(column, justify="right" if column == "customers" else "left")
+    for row in counts.sort_values(["lifecycle_stage", "customers"], ascending=[True, False]).itertuples():
+        table.add_row(row.lifecycle_stage, row.exit_pattern if isinstance(row.exit_pattern, str) else "",
+                      f"{row.customers:,}")
+    console.print(table)
+    if category:
+        cells = analytics.cell_counts(read_result(con, "brand_loyalty"), category).execute()
+        console.print(_nine_cells(category, cells))
+
+
+def _rfm_grid(counts) -> Table:
+    """Customers per (R, FM) cell, each cell labelled with its segment."""
+    table = Table(title="RFM grid: recency score (rows) x frequency-monetary score (columns)")
+    table.add_column("R \\ FM")
+    for fm in range(1, 6):
+        table.add_column(str(fm), justify="right")
+    cells = {(row.r_score, row.fm_score): row for row in counts.itertuples()}
+    for r in range(5, 0, -1):
+        table.add_row(str(r), *[
+            f"{cells[(r, fm)].customers:,}\n[dim]{cells[(r, fm)].rfm_segment}[/]" if (r, fm) in cells else "-"
+            for fm in range(1, 6)
+        ])
+    return table
+
+
+def _nine_cells(category: str, cells) -> Table:
+    """Customers and spend of one category's brand loyalty x usage cells."""
+    table = Table(title=f"{category}: brand loyalty x usage (customers, spend)")
+    table.add_column("loyalty \\ usage")
+    for usage in ("low", "medium", "high"):
+        table.add_column(usage, justify="right")
+    found = {(row.brand_loyalty, row.usage): row for row in cells.itertuples()}
+    for loyalty in ("national", "switcher", "store"):
+        table.add_row(loyalty, *[
+            f"{found[(loyalty, u)].customers:,} / {found[(loyalty, u)].spend:,.0f}" if (loyalty, u) in found else "0"
+            for u in ("low", "medium", "high")
+        ])
+    return table
+
+
+@app.command("export")
+def export_command(
+    segment: Annotated[str, typer.Argument(help="rfm=Champions, pyramid=VIP, tier=gold, class=A, lifecycle=decline, "
+                                                "exit=in formation, cell=COLD CEREAL/national/high, trait=dog, "
+                                                "narrow or gone-top.")],
+    out: Annotated[Path, typer.Option(help="File to write.")],
+    fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or parquet.")] = ExportFormat.csv,
+    channel: Annotated[str, typer.Option(help="Contact channel the members must consent to (email, sms...).")] = "email",
+    ids_only: Annotated[bool, typer.Option(help="Customer ids only, without contact fields (no consent needed).")] = False,
+    engine: EngineOption = None,
+) -> None:
+    """Write a segment's members for a mailing: ids, names and contacts of those who consented."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    from clientele.analytics.results import segment_customer_ids
+    from clientele.engine import connect
+
+    customer_ids = segment_customer_ids(connect(engine), segment)
+    if ids_only:
+        rows = [{"customer_id": customer_id} for customer_id in customer_ids]
+    else:
+        from clientele.cli import django_setup
+
+        django_setup()
+        from clientele.members.selectors import contacts_for_customers
+
+        rows = contacts_for_customers(customer_ids, channel=channel)
+    columns = ["customer_id"] if ids_only else ["customer_id", "first_name", "last_name", "email", "phone"]
+    table = pa.Table.from_pylist(rows, schema=pa.schema([(c, pa.int64() if c == "customer_id" else pa.string())
+                                                          for c in columns]))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == ExportFormat.csv:
+        pa_csv.write_csv(table, out)
+    else:
+        pq.write_table(table, out)
+    left_out = "" if ids_only else f" ({len(customer_ids) - len(rows):,} without {channel} consent left out)"
+    console.print(f"{segment}: {len(customer_ids):,} customers, {len(rows):,} written to {out}{left_out}")
+
+
+@app.command("synth")
+def synth_command(
+    customers: Annotated[int, typer.Option(help="Number of customers.")],
+    lines: Annotated[int, typer.Option(help="About how many basket lines.")],
+    out: Annotated[Path, typer.Option(help="Folder of the synthetic lake.")],
+    months: Annotated[int, typer.Option(help="Months of history.")] = 24,
+    seed: Annotated[int, typer.Option(help="Same seed, same lake.")] = 42,
+    products: Annotated[Optional[Path], typer.Option(help="Products Parquet (default: the lake's).")] = None,
+) -> None:
+    """Write a synthetic lake (basket_lines by month + products) with a realistic shape, any size."""
+    from clientele.config import settings
+    from clientele.lake.synth import synthesize
+
+    products_file = products or settings().lake_path / "products" / "products.parquet"
+    if not products_file.exists():
+        raise typer.BadParameter(f"no products table at {products_file}: import the Complete Journey first "
+                                 "or pass --products", param_hint="--products")
+    result = synthesize(out, customers, lines, products_file, months=months, seed=seed, console=console)
+    console.print(f"{result.lines:,} lines in {result.baskets:,} baskets of {result.customers:,} customers over "
+                  f"{result.months} months -> {result.out}")

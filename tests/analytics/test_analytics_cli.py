@@ -1,0 +1,72 @@
+"""`clientele refresh | segments | export | synth` end to end on small lakes."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from clientele.analytics.cli import app
+from clientele.lake.reader import basket_lines
+from clientele.lake.schema import BASKET_LINE_SCHEMA
+
+runner = CliRunner()
+AS_OF = date(2024, 12, 31)
+
+
+@pytest.fixture
+def refreshed_home(home, lake_builder_factory):
+    builder = lake_builder_factory(home / "lake")
+    for customer in range(1, 21):
+        builder.weekly(customer, AS_OF - timedelta(days=7 * (customer + 5)), weeks=customer + 1, spend=5.0 * customer,
+                       product_id=1 + customer % 2)
+    builder.build()
+    result = runner.invoke(app, ["refresh"])
+    assert result.exit_code == 0, result.output
+    return home
+
+
+def test_refresh_then_segments_show_pyramid_rfm_grid_lifecycle_and_nine_cells(refreshed_home):
+    shown = runner.invoke(app, ["segments", "--category", "COLD CEREAL"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    for title in ("Customer pyramid", "RFM grid", "Lifecycle stages", "COLD CEREAL: brand loyalty x usage"):
+        assert title in shown.output
+
+
+def test_export_of_a_segment_writes_its_member_ids(refreshed_home, tmp_path):
+    out = tmp_path / "vip.csv"
+    exported = runner.invoke(app, ["export", "pyramid=medium", "--out", str(out), "--ids-only"])
+    assert exported.exit_code == 0, exported.output
+    ids = [int(row["customer_id"]) for row in csv.DictReader(out.open())]
+    assert len(ids) == 3  # 15% of 20 customers
+    assert ids == sorted(ids)
+
+
+@pytest.mark.django_db
+def test_export_for_a_mailing_keeps_only_members_who_consented(refreshed_home, tmp_path):
+    from clientele.members.models import Member
+
+    for customer in range(1, 21):
+        Member.objects.create(customer_id=customer, first_name=f"M{customer}", email=f"m{customer}@example.org",
+                              join_date=date(2024, 1, 1), email_consent=customer % 2 == 0)
+    out = tmp_path / "mailing.csv"
+    exported = runner.invoke(app, ["export", "pyramid=small", "--out", str(out), "--channel", "email"])
+    assert exported.exit_code == 0, exported.output
+    rows = list(csv.DictReader(out.open()))
+    assert rows and all(int(row["customer_id"]) % 2 == 0 and row["email"] for row in rows)
+    assert set(rows[0]) == {"customer_id", "first_name", "last_name", "email", "phone"}
+
+
+def test_synth_writes_a_lake_of_the_basket_lines_schema_by_month(lake_builder, duckdb_con, tmp_path):
+    source = lake_builder.basket(1, AS_OF).build()
+    out = tmp_path / "synthetic"
+    made = runner.invoke(app, ["synth", "--customers", "200", "--lines", "20000", "--months", "3", "--out", str(out),
+                               "--products", str(source / "products" / "products.parquet")])
+    assert made.exit_code == 0, made.output
+    assert sorted(p.name for p in (out / "basket_lines").iterdir()) == ["month=2024-01", "month=2024-02", "month=2024-03"]
+    lines = basket_lines(duckdb_con, out)
+    assert lines.schema().names[: len(BASKET_LINE_SCHEMA)] == tuple(BASKET_LINE_SCHEMA.names)
+    assert 15000 < lines.count().execute() < 25000
+    assert lines.customer_id.nunique().execute() > 150
