@@ -84,3 +84,16 @@ def test_given_a_member_when_identified_then_the_till_greets_them_with_balance_a
     assert response.status_code == 200, response.content
     assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": None, "perks": [],
                                "balance": {"available": 0, "pending": 0}, "offers": []}
+
+
+def test_given_a_duplicate_that_passes_the_first_check_when_it_inserts_then_the_constraint_makes_it_a_replay(
+        till, programme_ready, card, monkeypatch):
+    payload = basket(card=card)
+    first = post(till, "/baskets", payload).json()
+    # As if the first post committed between the duplicate's check and its insert.
+    monkeypatch.setattr("clientele.loyalty.checkout.already_recorded", lambda basket: False)
+
+    replay = post(till, "/baskets", payload)
+
+    assert replay.json() == first | {"replayed": True}
+    assert PointsEntry.objects.count() == 1

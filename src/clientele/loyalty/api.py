@@ -13,7 +13,7 @@ from typing import Annotated
 
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, ValidationError
-from ninja.responses import codes_4xx
+from ninja.responses import Status, codes_4xx
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, StringConstraints
 
@@ -218,7 +218,7 @@ class EnrolmentOut(Schema):
 @api.post("/members", response={201: EnrolmentOut, codes_4xx: Problem}, summary="Enrol a member")
 def enrol(request, payload: EnrolmentIn):
     """Enrol a member at the till and issue a card (a pre-printed one scanned, or a new number)."""
-    return 201, services.enrol_member(services.EnrolmentIn(**payload.dict()), request.auth)
+    return Status(201, services.enrol_member(services.EnrolmentIn(**payload.dict()), request.auth))
 
 
 class CardReplacementIn(Schema):

@@ -115,9 +115,14 @@ def _replay(basket: BasketIn, fingerprint: str) -> dict:
     return first.result | {"replayed": True}
 
 
+def already_recorded(basket: BasketIn) -> bool:
+    """True when the receipt is in the database (a cheap check; the unique constraint decides)."""
+    return Basket.objects.filter(store_id=basket.store_id, till_id=basket.till_id,
+                                 receipt_number=basket.receipt_number).exists()
+
+
 def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str) -> dict:
-    if Basket.objects.filter(store_id=basket.store_id, till_id=basket.till_id,
-                             receipt_number=basket.receipt_number).exists():
+    if already_recorded(basket):
         raise errors.DuplicateBasket(f"receipt {basket.receipt} already recorded")
     store = Store.objects.get(pk=key.store_id)
     products = Product.objects.in_bulk({line.product_id for line in basket.lines})

@@ -1,0 +1,120 @@
+"""Real concurrent clients (threads, each with its own database connection) and a killed server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from django.db import connection, connections
+from django.test import Client
+from till_payloads import basket, post
+
+from clientele.loyalty import ledger
+from clientele.loyalty.identity import issue_api_key
+from clientele.loyalty.models import Basket, BasketLine, PointsEntry
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+
+
+def run_together(calls: list) -> list:
+    """Run the calls at the same moment, one thread (and database connection) each; their results."""
+    start = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index: int, call) -> None:
+        try:
+            start.wait()
+            results[index] = call()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_given_a_slow_first_post_when_the_till_retries_meanwhile_then_points_are_credited_once(
+        concurrent_db, programme_ready, store, card, monkeypatch):
+    from clientele.loyalty import checkout
+
+    real = checkout.award_basket_bonuses
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)  # the first call is still running when the retries arrive
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkout, "award_basket_bonuses", slow)
+    _, raw = issue_api_key(store, "till 1")
+    payload = basket(card=card)
+
+    responses = run_together([lambda: post(Client(headers={"X-API-Key": raw}), "/baskets", payload)] * 4)
+
+    assert [r.status_code for r in responses] == [200] * 4
+    assert sorted(r.json()["replayed"] for r in responses) == [False, True, True, True]
+    assert {r.json()["points_earned"] for r in responses} == {8}
+    assert PointsEntry.objects.filter(kind="points_earned").count() == 1
+    assert Basket.objects.count() == 1
+
+
+def test_given_a_balance_for_one_redemption_when_two_tills_redeem_at_once_then_exactly_one_succeeds(
+        concurrent_db, programme_ready, store, card):
+    _, raw = issue_api_key(store, "tills")
+    for round_no in range(5):
+        ledger.append(ledger.account_for_member(programme_ready), PointsEntry.Kind.OPENING_BALANCE, 100,
+                      key=f"round:{round_no}", source="test", actor="test")
+
+        def redeem(till_no: int):
+            payload = {"store_id": 1, "redemption_id": f"R{round_no}-{till_no}", "card": card, "amount": "0.80"}
+            return post(Client(headers={"X-API-Key": raw}), "/redemptions", payload)
+
+        responses = run_together([lambda n=n: redeem(n) for n in range(2)])
+
+        statuses = sorted(r.status_code for r in responses)
+        assert statuses == [200, 409], [r.content for r in responses]
+        refused = next(r for r in responses if r.status_code == 409)
+        assert refused.json()["code"] == "insufficient_points"
+        balance = ledger.balance(ledger.account_for_member(programme_ready).pk)
+        assert balance.available == 20  # 100 - 80, never below zero
+        ledger.append(ledger.account_for_member(programme_ready), PointsEntry.Kind.POINTS_REDEEMED, -20,
+                      key=f"reset:{round_no}", source="test", actor="test")
+
+
+def test_given_a_server_killed_in_the_middle_of_a_post_then_no_partial_basket_and_no_orphan_entry(
+        concurrent_db, programme_ready, store, card):
+    issue_api_key(store, "till 1")
+    script = f"""
+import os, signal, django
+from datetime import datetime, timezone
+from decimal import Decimal
+django.setup()
+from clientele.loyalty import checkout
+from clientele.loyalty.models import ApiKey, PointsEntry
+
+def killed(*args, **kwargs):
+    assert PointsEntry.objects.count() == 1  # the basket, its lines and the credit are written...
+    os.kill(os.getpid(), signal.SIGKILL)     # ...and the process dies before the commit
+
+checkout.award_basket_bonuses = killed
+checkout.post_basket(checkout.BasketIn(store_id=1, till_id="T1", receipt_number="9", card="{card}",
+    transacted_at=datetime.now(timezone.utc), lines=[checkout.LineIn(1, 1001, Decimal(1), Decimal("2.00"))]),
+    ApiKey.objects.get())
+"""
+    settings_dict = connection.settings_dict
+    url = (f"postgresql://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
+           f"{settings_dict['NAME']}")
+    env = os.environ | {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "clientele.site.settings",
+                        "PYTHONPATH": str(SRC)}
+
+    finished = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
+
+    assert finished.returncode == -9, finished.stderr
+    assert not Basket.objects.exists()
+    assert not BasketLine.objects.exists()
+    assert not PointsEntry.objects.exists()
