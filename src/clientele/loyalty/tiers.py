@@ -62,7 +62,7 @@ def _rank(tier: Tier | None) -> int:
 def _review_one(account: LoyaltyAccount, target: Tier | None, spend: Decimal, visits: int,
                 today: date, grace: timedelta) -> str:
     current = account.tier
-    figures = f"12-month spend {spend}, {visits} visits"
+    figures = f"12-month spend {spend.quantize(Decimal('0.01'))}, {visits} visits"
     if _rank(target) == _rank(current):
         if account.tier_grace_until is None:
             return "unchanged"

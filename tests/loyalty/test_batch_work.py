@@ -1,0 +1,130 @@
+"""The back office's batch work: tier review, expiry, liability, opening balances, the CLI."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from typer.testing import CliRunner
+
+from clientele.barcodes import card_barcode
+from clientele.loyalty import ledger
+from clientele.loyalty.cli import app
+from clientele.loyalty.migration import import_balances
+from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry, Programme, Tier, TierChange
+from clientele.loyalty.tiers import review_tiers
+from clientele.members.models import Card, Member
+
+TODAY = date(2026, 11, 23)
+
+
+@pytest.fixture
+def tiers(db) -> dict[str, Tier]:
+    return {t.name: t for t in [
+        Tier.objects.create(name="Bronze", rank=0),
+        Tier.objects.create(name="Silver", rank=1, min_spend_12m=500, min_visits_12m=10, perks=["recipes"]),
+        Tier.objects.create(name="Gold", rank=2, min_spend_12m=2000, min_visits_12m=24, earning_multiplier="1.5"),
+    ]}
+
+
+def shop(member, store, visits: int, each: str, on: date) -> None:
+    moment = datetime(on.year, on.month, on.day, 15, tzinfo=timezone.utc)
+    ledger.account_for_member(member)  # a till's first basket opens the account
+    Basket.objects.bulk_create([
+        Basket(store=store, till_id="T1", receipt_number=f"{member.pk}-{on}-{n}", transacted_at=moment - timedelta(days=n),
+               member=member, total=Decimal(each), request_hash="", result={}, actor="test")
+        for n in range(visits)
+    ])
+
+
+def credit(member, points: int, key: str, expires_on: date | None = None, kind="opening_balance") -> None:
+    ledger.append(ledger.account_for_member(member), kind, points, key=key, source="test", actor="test",
+                  available_from=datetime(2024, 1, 1, tzinfo=timezone.utc), expires_on=expires_on)
+
+
+def test_given_spend_and_visits_when_tiers_are_reviewed_then_members_move_on_activity_never_on_balance(
+        tiers, member, store):
+    shop(member, store, visits=12, each="50.00", on=TODAY)
+    hoarder = Member.objects.create(customer_id=7, join_date=TODAY)
+    credit(hoarder, 1_000_000, "hoard")
+
+    assert review_tiers(TODAY) == {"promoted": 2, "demoted": 0, "grace_started": 0, "grace_ended": 0, "unchanged": 0}
+
+    assert LoyaltyAccount.objects.get(member=member).tier.name == "Silver"
+    assert LoyaltyAccount.objects.get(member=hoarder).tier.name == "Bronze"
+    assert "12-month spend 600.00, 12 visits" in TierChange.objects.get(account__member=member).reason
+
+
+def test_given_a_silver_member_who_stops_shopping_then_grace_first_and_demotion_after_it(tiers, member, store):
+    Programme.objects.update_or_create(pk=1, defaults={"tier_grace_days": 90})
+    shop(member, store, visits=12, each="50.00", on=TODAY)
+    review_tiers(TODAY)
+    a_year_later = TODAY + timedelta(days=400)
+
+    assert review_tiers(a_year_later)["grace_started"] == 1
+    assert review_tiers(a_year_later + timedelta(days=30))["unchanged"] == 1
+    assert review_tiers(a_year_later + timedelta(days=90))["demoted"] == 1
+
+    account = LoyaltyAccount.objects.get(member=member)
+    assert account.tier.name == "Bronze"
+    assert [c.to_tier.name for c in TierChange.objects.order_by("id")] == ["Silver", "Silver", "Bronze"]
+    assert "grace period over" in TierChange.objects.order_by("id").last().reason
+
+
+def test_given_old_points_partly_spent_when_expiry_runs_then_the_oldest_unspent_expire_once(member):
+    credit(member, 100, "old", expires_on=date(2025, 1, 1))
+    credit(member, 50, "newer", expires_on=date(2026, 6, 1), kind="points_earned")
+    credit(member, -30, "spent", kind="points_redeemed")
+
+    assert ledger.expire_points(date(2025, 6, 1)) == {"accounts": 1, "points_expired": 70}
+    assert ledger.expire_points(date(2025, 6, 1)) == {"accounts": 0, "points_expired": 0}
+    assert ledger.liability(date(2026, 5, 15))["expiring_next_month"] == 50
+    assert ledger.expire_points(date(2026, 7, 1))["points_expired"] == 50
+    assert ledger.balance(member.loyalty_account.pk).available == 0
+
+
+def test_given_outstanding_points_when_finance_asks_then_liability_in_points_and_money(member, store):
+    credit(member, 1234, "opening")
+    ledger.append(member.loyalty_account, "points_earned", 66, key="pending", source="t", actor="t",
+                  available_from=datetime.now(timezone.utc) + timedelta(days=10))
+
+    result = CliRunner().invoke(app, ["liability", "--format", "json", "--today", "2026-11-23"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert (report["available"], report["pending"], report["available_value"], report["pending_value"]) == (
+        1234, 66, "12.34", "0.66")
+
+
+def test_given_a_previous_system_file_when_imported_then_read_equals_loaded_plus_quarantined_with_reasons(
+        home, tmp_path, member):
+    source = tmp_path / "old_system.csv"
+    source.write_text(
+        "member_number,card,opening_points,first_name,joined_on\n"
+        f"500,{card_barcode(500)},1200,Ann,2019-05-01\n"
+        f"501,{card_barcode(501)},0,Bob,\n"
+        f"502,123,10,Cy,\n"
+        f"503,{card_barcode(503)},-5,Di,\n"
+        f"500,{card_barcode(500, 1)},1,Ann again,\n"
+        f"504,{card_barcode(42)},10,Eve,\n"
+        f"505,{card_barcode(505)},10,Flo,yesterday\n"
+    )
+
+    report = import_balances(source)
+
+    assert (report["rows_read"], report["rows_loaded"], report["rows_quarantined"]) == (7, 2, 5)
+    assert report["reconciles"]
+    quarantined = (home / "quarantine").glob("*.csv").__next__().read_text().splitlines()
+    assert quarantined[1] == "old_system.csv,4,card,'123' is not a valid EAN-13 barcode"
+    assert {line.split(",")[2] for line in quarantined[1:]} == {"card", "opening_points", "member_number", "joined_on"}
+    ann = Member.objects.get(customer_id=500)
+    assert ledger.balance(ann.loyalty_account.pk).available == 1200
+    assert PointsEntry.objects.get(account__member=ann).source == "old_system.csv line 2"
+    assert Card.objects.get(barcode=card_barcode(500)).member == ann
+
+    again = import_balances(source)
+
+    assert (again["rows_loaded"], again["rows_already_loaded"], again["reconciles"]) == (0, 2, True)
+    assert PointsEntry.objects.count() == 2
