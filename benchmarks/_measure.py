@@ -11,13 +11,29 @@ import time
 
 def run_measured(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MB) of `command` run in a fresh child process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    wall, _, peak = run_measured_cpu(command, env)
+    return wall, peak
+
+
+def run_measured_cpu(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak resident memory (MB) of `command`.
+
+    CPU seconds drift less than wall time on a shared machine. Peak memory is the largest of any
+    child so far (ru_maxrss of children): run the biggest measure first or alone.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(command, env={**os.environ, **(env or {})}, check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest of any child so far: run the biggest measure first or alone
-    return wall, max(peak_kb, before) / 1024
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, after.ru_maxrss / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU seconds (user + system) this process has used so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def machine() -> str:

@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import machine, run_measured  # noqa: E402
+from _measure import cpu_seconds, machine, run_measured_cpu  # noqa: E402
 
 from clientele.lake.completejourney import data_dir  # noqa: E402
 
@@ -44,10 +44,11 @@ def make_csv(path: Path, copies: int) -> int:
     return duckdb.sql(f"SELECT count(*) FROM read_csv('{path}')").fetchall()[0][0]
 
 
-def timed(sql: str) -> float:
-    started = time.perf_counter()
+def timed(sql: str) -> tuple[float, float]:
+    """Wall and CPU seconds of one DuckDB statement in this process."""
+    started, cpu = time.perf_counter(), cpu_seconds()
     duckdb.connect().execute(sql).fetchall()
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def main() -> None:
@@ -59,17 +60,14 @@ def main() -> None:
         csv_file = work / "pos.csv"
         lines = make_csv(csv_file, args.copies)
         size_mb = csv_file.stat().st_size / 2**20
-        read_only = min(timed(f"SELECT count(*) FROM read_csv('{csv_file}')") for _ in range(2))
-        to_parquet = min(timed(f"COPY (SELECT * FROM read_csv('{csv_file}')) TO '{work}/plain-{i}.parquet' (FORMAT parquet)")
-                         for i in range(2))
-        ours = []
-        for attempt in range(2):
-            home = work / f"home-{attempt}"
-            wall, peak = run_measured([CLIENTELE, "import", "transactions", str(csv_file), "--format", "json"],
-                                      {"CLIENTELE_HOME": str(home)})
-            ours.append((wall, peak))
-        ours_wall = min(w for w, _ in ours)
-        peak = max(p for _, p in ours)
+        reads = [timed(f"SELECT count(*) FROM read_csv('{csv_file}')") for _ in range(2)]
+        conversions = [timed(f"COPY (SELECT * FROM read_csv('{csv_file}')) TO '{work}/plain-{i}.parquet' (FORMAT parquet)")
+                       for i in range(2)]
+        read_only, read_cpu = min(w for w, _ in reads), min(c for _, c in reads)
+        to_parquet, to_parquet_cpu = min(w for w, _ in conversions), min(c for _, c in conversions)
+        ours = [run_measured_cpu([CLIENTELE, "import", "transactions", str(csv_file), "--format", "json"],
+                                 {"CLIENTELE_HOME": str(work / f"home-{attempt}")}) for attempt in range(2)]
+        ours_wall, ours_cpu, peak = min(w for w, _, _ in ours), min(c for _, c, _ in ours), max(p for _, _, p in ours)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     figures = {
@@ -83,16 +81,25 @@ def main() -> None:
         "duckdb_read_csv_to_parquet_seconds": round(to_parquet, 2),
         "ratio_vs_read_csv": round(read_only / ours_wall, 3),
         "ratio_vs_read_csv_to_parquet": round(to_parquet / ours_wall, 3),
+        "clientele_cpu_seconds": round(ours_cpu, 2),
+        "duckdb_read_csv_cpu_seconds": round(read_cpu, 2),
+        "duckdb_read_csv_to_parquet_cpu_seconds": round(to_parquet_cpu, 2),
+        "cpu_ratio_vs_read_csv": round(read_cpu / ours_cpu, 3),
+        "cpu_ratio_vs_read_csv_to_parquet": round(to_parquet_cpu / ours_cpu, 3),
     }
     table = Table(title=f"CSV import of {lines:,} lines ({size_mb:,.0f} MB)")
     table.add_column("what")
     table.add_column("seconds", justify="right")
     table.add_column("lines/s", justify="right")
     table.add_column("our throughput / theirs", justify="right")
+    table.add_column("CPU s", justify="right")
+    table.add_column("by CPU: ours / theirs", justify="right")
     table.add_row("clientele import transactions (validate, dedupe, quarantine, Parquet)", f"{ours_wall:.2f}",
-                  f"{lines / ours_wall:,.0f}", "1")
-    table.add_row("duckdb read_csv (count)", f"{read_only:.2f}", f"{lines / read_only:,.0f}", f"{read_only / ours_wall:.2f}")
-    table.add_row("duckdb read_csv -> Parquet", f"{to_parquet:.2f}", f"{lines / to_parquet:,.0f}", f"{to_parquet / ours_wall:.2f}")
+                  f"{lines / ours_wall:,.0f}", "1", f"{ours_cpu:.2f}", "1")
+    table.add_row("duckdb read_csv (count)", f"{read_only:.2f}", f"{lines / read_only:,.0f}", f"{read_only / ours_wall:.2f}",
+                  f"{read_cpu:.2f}", f"{read_cpu / ours_cpu:.2f}")
+    table.add_row("duckdb read_csv -> Parquet", f"{to_parquet:.2f}", f"{lines / to_parquet:,.0f}", f"{to_parquet / ours_wall:.2f}",
+                  f"{to_parquet_cpu:.2f}", f"{to_parquet_cpu / ours_cpu:.2f}")
     Console().print(table)
     print(f"peak memory of the import: {peak:,.0f} MB")
     print(json.dumps(figures))

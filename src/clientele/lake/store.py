@@ -22,6 +22,7 @@ from clientele.config import settings
 from clientele.lake.schema import BASKET_LINES
 
 IMPORT_LOG = "_imports/import_log.jsonl"
+IMPORT_MEMORY_LIMIT = "2GB"
 
 
 @dataclass
@@ -72,8 +73,8 @@ class Lake:
         spill = settings().home.resolve() / "tmp"
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = '{spill}'")
-        if settings().duckdb_memory_limit:
-            con.execute(f"SET memory_limit = '{settings().duckdb_memory_limit}'")
+        # imports stay within a fixed budget whatever the file's size: DuckDB spills beyond it
+        con.execute(f"SET memory_limit = '{settings().duckdb_memory_limit or IMPORT_MEMORY_LIMIT}'")
         con.execute("SET preserve_insertion_order = true")
         con.execute("SET enable_progress_bar = false")
         return con

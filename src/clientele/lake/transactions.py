@@ -115,16 +115,14 @@ def import_file(
             source_sql, header = _source(con, file, kind, mapping)
             columns = mapping.resolve(header, file)
             checks = _checks(columns, mapping, strict, lake, now or datetime.now())
-            classified = staging / "classified.parquet"
-            con.execute(f"COPY ({_classify_sql(source_sql, columns, mapping, checks)}) TO '{classified}' (FORMAT parquet)")
+            con.execute(f"CREATE TEMP TABLE classified AS {_classify_sql(source_sql, columns, mapping, checks)}")
             progress.update(task, description="Checking duplicates")
-            _resolve_lines_and_duplicates(con, classified, kind, lake)
+            _resolve_lines_and_duplicates(con, kind, lake)
             progress.update(task, description="Writing the lake and the quarantine file")
             loaded_sql = f"SELECT {', '.join(_lake_columns(record, file))} FROM final WHERE reason IS NULL"
             lake.write_basket_lines(con, loaded_sql, record.import_id)
             quarantine = _write_quarantine(con, staging, kind, columns)
             _count(con, record, kind, staging, quarantine)
-            classified.unlink()
         if not record.reconciles:  # a bug, never a user error: refuse to publish an unbalanced import
             raise ImportFailed(f"{file}: counts do not reconcile ({record.rows_read} read, "
                                f"{record.rows_loaded} loaded, {record.rows_quarantined} quarantined); nothing written")
@@ -259,13 +257,12 @@ def _classify_sql(source_sql: str, columns: dict[str, str], mapping: Mapping, ch
     """
 
 
-def _resolve_lines_and_duplicates(con, classified: Path, kind: str, lake: Lake) -> None:
+def _resolve_lines_and_duplicates(con, kind: str, lake: Lake) -> None:
     """Views `final` (every row with its reason after de-duplication) and `numbered` (its file line).
 
     Duplicates are rare: they are found with one aggregate into a small table of repeated keys,
     so the large pass stays a streaming scan with a hash join, not a sort of the whole file.
     """
-    con.execute(f"CREATE TEMP VIEW classified AS SELECT * FROM read_parquet('{classified}')")
     con.execute("""
         CREATE TEMP TABLE repeated AS
         SELECT basket_id, product_id, coalesce(line_no, 0) AS line_key, min(_ordinal) AS first_ordinal
