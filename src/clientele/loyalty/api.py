@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Annotated
 
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import AuthenticationError, ValidationError
-from ninja.responses import Status, codes_4xx
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, StringConstraints
 
@@ -43,9 +43,15 @@ api = NinjaAPI(title="Clientele till API", version="1", auth=TillKey(), urls_nam
 
 
 class Problem(Schema):
+    """A refusal: a stable machine-readable code, a sentence for the cashier, the field at fault."""
+
     code: str
     message: str
     field: str = ""
+
+
+#: The statuses a till may receive besides success (see `loyalty.errors` for which code has which).
+PROBLEMS = frozenset({400, 401, 403, 404, 409, 422})
 
 
 @api.exception_handler(LoyaltyError)
@@ -62,6 +68,13 @@ def invalid_request(request, error: ValidationError):
     return api.create_response(
         request, {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
                   "field": field}, status=422)
+
+
+@api.exception_handler(HttpError)
+def http_problem(request, error: HttpError):
+    """Django Ninja's own refusals (an unreadable body: 400) in the same problem shape."""
+    return api.create_response(request, {"code": "invalid_request", "message": error.message, "field": "body"},
+                               status=error.status_code)
 
 
 @api.exception_handler(AuthenticationError)
@@ -90,7 +103,7 @@ class IdentifyOut(Schema):
     offers: list[dict]
 
 
-@api.get("/members/identify", response={200: IdentifyOut, codes_4xx: Problem}, summary="Identify a member")
+@api.get("/members/identify", response={200: IdentifyOut, PROBLEMS: Problem}, summary="Identify a member")
 def identify(request, card: Barcode | None = None, phone: Text | None = None, member_number: Number | None = None):
     """Find the member by card barcode, phone number or member number (first given wins)."""
     return services.identify(card=card, phone=phone, member_number=member_number)
@@ -128,7 +141,7 @@ class BasketOut(Schema):
     replayed: bool
 
 
-@api.post("/baskets", response={200: BasketOut, codes_4xx: Problem}, summary="Post a basket")
+@api.post("/baskets", response={200: BasketOut, PROBLEMS: Problem}, summary="Post a basket")
 def post_basket(request, payload: BasketIn):
     """Record a checkout and credit its points; store + till + receipt number make it happen once."""
     basket = services.BasketIn(**payload.dict(exclude={"lines"}),
@@ -161,7 +174,7 @@ class ReturnOut(Schema):
     replayed: bool
 
 
-@api.post("/returns", response={200: ReturnOut, codes_4xx: Problem}, summary="Return lines of a basket")
+@api.post("/returns", response={200: ReturnOut, PROBLEMS: Problem}, summary="Return lines of a basket")
 def return_lines(request, payload: ReturnIn):
     """Take back lines of an earlier basket (any store, any channel); points are reversed in proportion."""
     lines: dict[int, Decimal] = {}
@@ -190,7 +203,7 @@ class RedemptionOut(Schema):
     replayed: bool
 
 
-@api.post("/redemptions", response={200: RedemptionOut, codes_4xx: Problem}, summary="Redeem points")
+@api.post("/redemptions", response={200: RedemptionOut, PROBLEMS: Problem}, summary="Redeem points")
 def redeem(request, payload: RedemptionIn):
     """Spend points on a catalogue reward or as payment for part of an amount."""
     return services.redeem(services.RedemptionIn(**payload.dict()), request.auth)
@@ -215,7 +228,7 @@ class EnrolmentOut(Schema):
     greeting_name: str
 
 
-@api.post("/members", response={201: EnrolmentOut, codes_4xx: Problem}, summary="Enrol a member")
+@api.post("/members", response={201: EnrolmentOut, PROBLEMS: Problem}, summary="Enrol a member")
 def enrol(request, payload: EnrolmentIn):
     """Enrol a member at the till and issue a card (a pre-printed one scanned, or a new number)."""
     return Status(201, services.enrol_member(services.EnrolmentIn(**payload.dict()), request.auth))
@@ -233,7 +246,7 @@ class CardReplacementOut(Schema):
     balance: BalanceOut
 
 
-@api.post("/cards/{barcode}/replace", response={200: CardReplacementOut, codes_4xx: Problem},
+@api.post("/cards/{barcode}/replace", response={200: CardReplacementOut, PROBLEMS: Problem},
           summary="Replace a lost card")
 def replace_card(request, barcode: Barcode, payload: CardReplacementIn):
     """Block the lost card and issue a new one; the balance and history stay with the member."""
