@@ -101,7 +101,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("brand_loyalty", lambda run: analytics.nine_cells(run.result("category_spend"), run.options.brand_loyalty)),
         ("deal_proneness", lambda run: analytics.deal_proneness(
             run.result("baskets"), run.as_of, run.options.window_days)),
-        ("traits", lambda run: analytics.household_traits(run.result("category_spend"), run.options.traits)),
+        ("traits", lambda run: analytics.household_traits(
+            run.lines_to_as_of(), run.products, run.result("category_spend"), run.options.traits, since=run.since())),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: analytics.narrow_baskets(

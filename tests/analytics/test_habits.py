@@ -35,8 +35,8 @@ def test_deal_proneness_is_the_share_of_spend_bought_on_a_deal(lake_builder, duc
 def test_repeated_dog_food_makes_a_dog_owner_and_a_single_bag_does_not(lake_builder, duckdb_con):
     lake_builder.weekly(1, START, 6, product_id=4).basket(2, START, product_id=4).weekly(3, START, 6, product_id=3)
     lake = lake_builder.build()
-    spend = analytics.category_spend(basket_lines(duckdb_con, lake), read_table(duckdb_con, "products", lake))
-    traits = analytics.household_traits(spend).execute()
+    lines, products = basket_lines(duckdb_con, lake), read_table(duckdb_con, "products", lake)
+    traits = analytics.household_traits(lines, products, analytics.category_spend(lines, products)).execute()
     dog = traits[traits.trait == "dog"].set_index("customer_id")
     assert dog.has_trait.to_dict() == {1: True, 2: False}
     assert dog.loc[1, "confidence"] == 0.75

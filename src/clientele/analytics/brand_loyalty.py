@@ -35,23 +35,37 @@ class BrandLoyaltyRules:
 def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None = None) -> ibis.Table:
     """Per customer and product category: spend (currency units) and the part on the store brand.
 
-    Columns: customer_id, department, category, category_spend, store_brand_spend, baskets
-    (baskets with the category). Lines before `since` are left out; products without a category are left out.
+    Columns: customer_id, department, category, category_code (a number per category, for fast
+    grouping), category_spend, store_brand_spend. Lines before `since` are left out; products
+    without a category are left out.
     """
-    members = member_lines(lines)
-    if since is not None:
-        members = members.filter(members.transaction_ts >= ibis.timestamp(since.isoformat()))
+    members = window_lines(lines, since)
     named = products.filter(products.category.notnull())
     # a few categories appear under two departments; each is counted once, under one department
     home = named.group_by("category").aggregate(department=named.department.max())
-    shelf = named.select("product_id", "category", "brand_type").join(home, "category")
+    home = home.mutate(category_code=ibis.dense_rank().over(order_by=home.category))
+    shelf = named.join(home, "category").select(
+        "product_id", "category_code", is_private=named.brand_type == "Private"
+    )
+    # group on small integer keys over the many lines; names are joined back on the few sums
     joined = members.join(shelf, "product_id")
     spend = joined.sales_value.cast("float64")
-    return joined.group_by(["customer_id", "department", "category"]).aggregate(
+    sums = joined.group_by(["customer_id", "category_code"]).aggregate(
         category_spend=spend.sum(),
-        store_brand_spend=ibis.ifelse(joined.brand_type == "Private", spend, 0.0).sum(),
-        baskets=joined.basket_id.nunique(),
+        store_brand_spend=ibis.ifelse(joined.is_private, spend, 0.0).sum(),
     )
+    named_sums = sums.join(home, "category_code")
+    return named_sums.select(
+        "customer_id", "department", "category", "category_code", "category_spend", "store_brand_spend"
+    )
+
+
+def window_lines(lines: ibis.Table, since: date | None = None) -> ibis.Table:
+    """The identified customers' lines from the day `since` on (all of them without `since`)."""
+    members = member_lines(lines)
+    if since is None:
+        return members
+    return members.filter(members.transaction_ts >= ibis.timestamp(since.isoformat()))
 
 
 def nine_cells(category_spend_table: ibis.Table, rules: BrandLoyaltyRules = BrandLoyaltyRules()) -> ibis.Table:
@@ -62,8 +76,8 @@ def nine_cells(category_spend_table: ibis.Table, rules: BrandLoyaltyRules = Bran
     """
     bought = category_spend_table.filter(category_spend_table.category_spend > 0)
     share = (bought.store_brand_spend / bought.category_spend).clip(lower=0.0, upper=1.0)
-    rank = ibis.rank().over(group_by="category", order_by=bought.category_spend)
-    buyers = bought.category_spend.count().over(group_by="category")
+    rank = ibis.rank().over(group_by="category_code", order_by=bought.category_spend)
+    buyers = bought.category_spend.count().over(group_by="category_code")
     tercile = ((rank * 3) / buyers).floor().cast("int32")
     return bought.select(
         "customer_id",

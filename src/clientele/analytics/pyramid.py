@@ -119,12 +119,12 @@ def customer_pyramid(
 def category_pyramid(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:
     """Each customer's pyramid level within each product category they bought.
 
-    `category_spend` has customer_id, category and category_spend (see
+    `category_spend` has customer_id, category, category_code and category_spend (see
     `brand_loyalty.category_spend`). Returns it plus category_rank (1 = the category's best
     customer) and category_level: a customer small overall can be VIP of one category.
     """
     levels = [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
     leveled = rank_into_levels(
-        category_spend, "category_spend", levels, "small", "category_level", group_by="category"
+        category_spend, "category_spend", levels, "small", "category_level", group_by="category_code"
     )
     return leveled.rename(category_rank="value_rank")

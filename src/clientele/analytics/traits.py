@@ -11,8 +11,11 @@ A heavy produce buyer spends a share of their basket on fresh produce in the cha
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 import ibis
+
+from clientele.analytics.brand_loyalty import window_lines
 
 TRAITS = ("young_children", "dog", "cat", "heavy_produce")
 
@@ -37,19 +40,25 @@ class TraitRules:
     produce_top_share: float = 0.20
 
 
-def household_traits(category_spend: ibis.Table, rules: TraitRules = TraitRules()) -> ibis.Table:
+def household_traits(
+    lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table,
+    rules: TraitRules = TraitRules(), since: date | None = None,
+) -> ibis.Table:
     """Per customer and trait: whether the household has it, with a confidence.
 
-    `category_spend` is `brand_loyalty.category_spend` (customer_id, department, category,
-    category_spend, baskets). Columns: customer_id, trait, has_trait (bool), confidence (0..1) and
-    evidence (baskets with the signal, or the produce share of spend in 0..1).
+    `lines` and `products` give the category signals (baskets from `since` on); `category_spend`
+    (`brand_loyalty.category_spend` over the same window) gives the produce share. Columns:
+    customer_id, trait, has_trait (bool), confidence (0..1) and evidence (baskets with the signal,
+    or the produce share of spend in 0..1).
     """
-    trait_of_category = ibis.cases(
-        *[(category_spend.category.isin(list(names)), trait) for trait, names in rules.category_signals.items()],
+    trait_of_product = ibis.cases(
+        *[(products.category.isin(list(names)), trait) for trait, names in rules.category_signals.items()],
         else_=None,
     )
-    signalled = category_spend.mutate(trait=trait_of_category).filter(lambda t: t.trait.notnull())
-    evidence = signalled.group_by(["customer_id", "trait"]).aggregate(evidence=signalled.baskets.sum())
+    signals = products.select("product_id", trait=trait_of_product).filter(lambda t: t.trait.notnull())
+    # the signal products are a small table: joining them keeps only the few lines that matter
+    hits = window_lines(lines, since).join(signals, "product_id")
+    evidence = hits.group_by(["customer_id", "trait"]).aggregate(evidence=hits.basket_id.nunique())
     category_traits = evidence.select(
         "customer_id",
         "trait",
