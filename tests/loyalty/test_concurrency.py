@@ -44,13 +44,13 @@ def test_given_a_slow_first_post_when_the_till_retries_meanwhile_then_points_are
         concurrent_db, programme_ready, store, card, monkeypatch):
     from clientele.loyalty import checkout
 
-    real = checkout.award_basket_bonuses
+    real = checkout.credit_basket
 
     def slow(*args, **kwargs):
-        time.sleep(0.3)  # the first call is still running when the retries arrive
-        return real(*args, **kwargs)
+        real(*args, **kwargs)
+        time.sleep(0.3)  # the first call holds its receipt, uncommitted, while the retries arrive
 
-    monkeypatch.setattr(checkout, "award_basket_bonuses", slow)
+    monkeypatch.setattr(checkout, "credit_basket", slow)
     _, raw = issue_api_key(store, "till 1")
     payload = basket(card=card)
 
@@ -97,11 +97,14 @@ django.setup()
 from clientele.loyalty import checkout
 from clientele.loyalty.models import ApiKey, PointsEntry
 
+credit_basket = checkout.credit_basket
+
 def killed(*args, **kwargs):
+    credit_basket(*args, **kwargs)
     assert PointsEntry.objects.count() == 1  # the basket, its lines and the credit are written...
     os.kill(os.getpid(), signal.SIGKILL)     # ...and the process dies before the commit
 
-checkout.award_basket_bonuses = killed
+checkout.credit_basket = killed
 checkout.post_basket(checkout.BasketIn(store_id=1, till_id="T1", receipt_number="9", card="{card}",
     transacted_at=datetime.now(timezone.utc), lines=[checkout.LineIn(1, 1001, Decimal(1), Decimal("2.00"))]),
     ApiKey.objects.get())

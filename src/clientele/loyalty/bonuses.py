@@ -40,8 +40,9 @@ def award_bonus(member, action: str, reference: str, actor: str) -> dict | None:
                       f"{action} {reference}".strip(), actor, today)
 
 
-def award_basket_bonuses(member, account: LoyaltyAccount, basket: Basket, local_time: datetime, actor: str) -> list[dict]:
-    """Bonuses a basket triggers, inside the basket's transaction (the member's account is locked):
+def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, actor: str) -> list[dict]:
+    """Bonuses a basket triggers, inside the basket's transaction (the member's account is locked,
+    the basket not yet inserted):
     the birthday month (once a year) and the referrer's reward on the member's first basket.
     Returns the member's own bonuses; the referrer's is credited to the referrer."""
     today = local_time.date()
@@ -53,7 +54,7 @@ def award_basket_bonuses(member, account: LoyaltyAccount, basket: Basket, local_
                            f"birthday month {today:%Y-%m}", actor, today)
             granted += [bonus] if bonus else []
     referral = Referral.objects.filter(referred=member).select_related("referrer").first()
-    if referral is not None and not Basket.objects.filter(member=member).exclude(pk=basket.pk).exists():
+    if referral is not None and not Basket.objects.filter(member=member).exists():
         rule = action_bonus_rule(Action.REFERRAL, today)
         if rule is not None:
             # A credit needs no lock on the referrer's account: only debits can overdraw it.

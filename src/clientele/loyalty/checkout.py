@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
-from clientele.catalog.models import Product, Store
+from clientele.catalog.models import Product
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_basket_bonuses
 from clientele.loyalty.identity import resolve_member
-from clientele.loyalty.models import ApiKey, Basket, BasketLine, PointsEntry, Programme
-from clientele.loyalty.rules import EarningContext, LineToEarn, active_rules, earn_on_basket
+from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Programme
+from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
 CENT = Decimal("0.01")
 #: A till's offline queue is hours or days old, never years: older history comes by bulk import.
@@ -68,20 +68,21 @@ def post_basket(basket: BasketIn, key: ApiKey) -> dict:
     and credits nothing."""
     if basket.store_id != key.store_id:
         raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {basket.store_id}")
-    _check_basket(basket)
+    programme = Programme.current()
+    _check_basket(basket, programme)
     fingerprint = basket.fingerprint()
     try:
         with transaction.atomic():
-            return _record_basket(basket, key, fingerprint)
-    except (IntegrityError, errors.DuplicateBasket):
-        # The receipt was recorded by an earlier or concurrent call: answer as the first time.
+            return _record_basket(basket, key, fingerprint, programme)
+    except errors.DuplicateBasket:
+        # Recorded by an earlier or concurrent call (now committed): answer as the first time.
         return _replay(basket, fingerprint)
 
 
-def _check_basket(basket: BasketIn) -> None:
+def _check_basket(basket: BasketIn, programme: Programme) -> None:
     if basket.transacted_at.tzinfo is None:
         raise errors.BasketFromFuture("give transacted_at with a time zone (UTC)", field="transacted_at")
-    skew = timedelta(seconds=Programme.current().clock_skew_seconds)
+    skew = timedelta(seconds=programme.clock_skew_seconds)
     now = ledger.now_utc()
     if basket.transacted_at > now + skew:
         raise errors.BasketFromFuture(f"transacted_at {basket.transacted_at.isoformat()} is in the future")
@@ -108,23 +109,14 @@ def _check_basket(basket: BasketIn) -> None:
 def _replay(basket: BasketIn, fingerprint: str) -> dict:
     first = Basket.objects.filter(store_id=basket.store_id, till_id=basket.till_id,
                                   receipt_number=basket.receipt_number).first()
-    if first is None:
-        raise errors.DuplicateBasket(f"receipt {basket.receipt} is being recorded: retry")
     if first.request_hash != fingerprint:
         raise errors.ReceiptReused(f"receipt {basket.receipt} was already posted with other content")
     return first.result | {"replayed": True}
 
 
-def already_recorded(basket: BasketIn) -> bool:
-    """True when the receipt is in the database (a cheap check; the unique constraint decides)."""
-    return Basket.objects.filter(store_id=basket.store_id, till_id=basket.till_id,
-                                 receipt_number=basket.receipt_number).exists()
-
-
-def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str) -> dict:
-    if already_recorded(basket):
-        raise errors.DuplicateBasket(f"receipt {basket.receipt} already recorded")
-    store = Store.objects.get(pk=key.store_id)
+def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: Programme) -> dict:
+    # No look-up for an earlier copy of the receipt: the unique constraint on the insert decides,
+    # which also holds for a concurrent duplicate (it waits for the first and then fails).
     products = Product.objects.in_bulk({line.product_id for line in basket.lines})
     for index, line in enumerate(basket.lines):
         if line.product_id not in products:
@@ -132,42 +124,21 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str) -> dict:
     member = card = account = None
     if basket.card or basket.member_number is not None:
         member, card = resolve_member(card=basket.card, member_number=basket.member_number)
-        account = ledger.lock_account(ledger.account_for_member(member).pk)
-    zone = store_zone(store.timezone)
-    local_time = basket.transacted_at.astimezone(zone)
+        account = ledger.lock_member_account(member)
+    local_time = basket.transacted_at.astimezone(store_zone(key.store.timezone))
     sales = {line.line_no: (line.quantity * line.unit_price - line.discount).quantize(CENT) for line in basket.lines}
-    earning_lines = [LineToEarn(line.line_no, products[line.product_id], sales[line.line_no]) for line in basket.lines]
-    earned_today = _earned_on_local_day(member, local_time, zone) if member else 0
-    context = EarningContext(store.pk, local_time, account.tier if account else None, earned_today)
-    earning = earn_on_basket(earning_lines, context, active_rules(local_time.date())) if member else None
-
-    record = Basket.objects.create(
-        store=store, till_id=basket.till_id, receipt_number=basket.receipt_number,
-        transacted_at=basket.transacted_at, member=member, card=card, channel=basket.channel,
-        total=sum(sales.values(), Decimal(0)), points_earned=earning.total if earning else 0,
-        request_hash=fingerprint, result={}, actor=key.actor,
-    )
-    BasketLine.objects.bulk_create([
-        BasketLine(basket=record, line_no=line.line_no, product_id=line.product_id, quantity=line.quantity,
-                   unit_price=line.unit_price, discount=line.discount, sales_value=sales[line.line_no],
-                   points=earning.line_points.get(line.line_no, 0) if earning else 0)
-        for line in basket.lines
-    ])
-    result = {"receipt": basket.receipt, "total": str(record.total), "points_earned": 0, "explanation": [],
-              "bonuses": [], "member_number": None, "balance": None, "tier": None,
+    result = {"receipt": basket.receipt, "total": str(sum(sales.values(), Decimal(0))), "points_earned": 0,
+              "explanation": [], "bonuses": [], "member_number": None, "balance": None, "tier": None,
               "message": "Thank you for shopping with us.", "replayed": False}
+    earning = None
     if account is not None:
-        programme = Programme.current()
-        if earning.total:
-            ledger.append(
-                account, Kind.POINTS_EARNED, earning.total, key=f"earn:{basket.receipt}",
-                source=f"basket {basket.receipt}", actor=key.actor, basket=record,
-                available_from=basket.transacted_at + timedelta(days=programme.return_window_days),
-                expires_on=ledger.add_months(local_time.date(), programme.expiry_months),
-                explanation=earning.explanation,
-            )
-        bonuses = award_basket_bonuses(member, account, record, local_time, key.actor)
-        points = ledger.balance(account.pk)
+        earning = _earn(basket, key, account, member, products, sales, local_time)
+        available_from = basket.transacted_at + timedelta(days=programme.return_window_days)
+        before = ledger.balance(account.pk)
+        bonuses = award_basket_bonuses(member, account, local_time, key.actor)
+        earned_now = earning.total if available_from <= ledger.now_utc() else 0
+        points = ledger.Balance(before.available + earned_now + sum(b["points"] for b in bonuses),
+                                before.pending + earning.total - earned_now)
         result |= {
             "points_earned": earning.total, "explanation": earning.explanation, "bonuses": bonuses,
             "member_number": member.customer_id, "balance": points.as_dict(),
@@ -175,14 +146,47 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str) -> dict:
             "message": f"{member.display_name}: {earning.total + sum(b['points'] for b in bonuses)} points today, "
                        f"{points.available} to spend, {points.pending} pending.",
         }
-    record.result = result
-    record.save(update_fields=["result"])
+    try:
+        record = Basket.objects.create(
+            store_id=key.store_id, till_id=basket.till_id, receipt_number=basket.receipt_number,
+            transacted_at=basket.transacted_at, member=member, card=card, channel=basket.channel,
+            total=Decimal(result["total"]), points_earned=earning.total if earning else 0,
+            request_hash=fingerprint, result=result, actor=key.actor,
+        )
+    except IntegrityError:
+        raise errors.DuplicateBasket(f"receipt {basket.receipt} already recorded") from None
+    BasketLine.objects.bulk_create([
+        BasketLine(basket=record, line_no=line.line_no, product_id=line.product_id, quantity=line.quantity,
+                   unit_price=line.unit_price, discount=line.discount, sales_value=sales[line.line_no],
+                   points=earning.line_points.get(line.line_no, 0) if earning else 0)
+        for line in basket.lines
+    ])
+    if earning is not None and earning.total:
+        credit_basket(account, record, earning, available_from,
+                      ledger.add_months(local_time.date(), programme.expiry_months))
     return result
 
 
-def _earned_on_local_day(member, local_time: datetime, zone: ZoneInfo) -> int:
+def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local_time: datetime) -> Earning:
+    rules = active_rules(local_time.date())
+    # The day's earlier points matter only to a daily cap: skip the query when there is none.
+    has_daily_cap = any(rule.kind == EarningRule.Kind.DAILY_CAP for rule in rules)
+    earned_today = _earned_on_local_day(member, local_time) if has_daily_cap else 0
+    lines = [LineToEarn(line.line_no, products[line.product_id], sales[line.line_no]) for line in basket.lines]
+    return earn_on_basket(lines, EarningContext(key.store_id, local_time, account.tier, earned_today), rules)
+
+
+def credit_basket(account, record: Basket, earning: Earning, available_from: datetime, expires_on) -> None:
+    """Append the basket's points to the ledger: the last write of a checkout."""
+    ledger.append(account, Kind.POINTS_EARNED, earning.total, key=f"earn:{record.store_id}/{record.till_id}/"
+                  f"{record.receipt_number}", source=f"basket {record.store_id}/{record.till_id}/{record.receipt_number}",
+                  actor=record.actor, basket=record, available_from=available_from, expires_on=expires_on,
+                  explanation=earning.explanation)
+
+
+def _earned_on_local_day(member, local_time: datetime) -> int:
     """Points the member earned on baskets of the same store-local day (for the daily cap)."""
-    start = datetime.combine(local_time.date(), time.min, tzinfo=zone)
+    start = datetime.combine(local_time.date(), time.min, tzinfo=local_time.tzinfo)
     earned = Basket.objects.filter(member=member, transacted_at__gte=start,
                                    transacted_at__lt=start + timedelta(days=1)).aggregate(total=Sum("points_earned"))
     return earned["total"] or 0

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.db.models import Q
-
 from clientele.barcodes import is_valid_ean13
 from clientele.loyalty import errors
 from clientele.loyalty.models import ApiKey
@@ -62,4 +60,4 @@ def authenticate(raw_key: str | None) -> ApiKey | None:
     """The live (not revoked) key matching what the till sent, or None."""
     if not raw_key:
         return None
-    return ApiKey.objects.filter(Q(key_hash=hash_key(raw_key)), revoked_at__isnull=True).first()
+    return ApiKey.objects.select_related("store").filter(key_hash=hash_key(raw_key), revoked_at__isnull=True).first()

@@ -57,6 +57,12 @@ def lock_account(account_id: int) -> LoyaltyAccount:
     return LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier").get(pk=account_id)
 
 
+def lock_member_account(member) -> LoyaltyAccount:
+    """The member's account (opened on first use), locked until the end of the transaction."""
+    account = LoyaltyAccount.objects.select_for_update(of=("self",)).select_related("tier").filter(member=member).first()
+    return account or lock_account(account_for_member(member).pk)
+
+
 def balance(account_id: int, at: datetime | None = None) -> Balance:
     """The account's available and pending points at `at` (now by default)."""
     at = at or now_utc()

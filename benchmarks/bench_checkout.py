@@ -1,0 +1,231 @@
+"""Checkouts per second and latency at the till, against pgbench on the same PostgreSQL server.
+
+    .venv/bin/python benchmarks/bench_checkout.py [--seconds 30] [--clients 8] [--workers 4]
+                                                  [--members 3000000] [--cards 3500000]
+
+In one run:
+1. pgbench's TPC-B-like TPS (`pgbench -c 8 -j 2 -T 30`, after `pgbench -i -s 8` in a database of
+   its own): the physical reference of this machine.
+2. Checkouts: the till API under gunicorn (sync workers, persistent database connections) on a
+   dedicated PostgreSQL database holding --members members and --cards cards; concurrent clients
+   post baskets of 10 lines for random members. Prints checkouts/s, p50/p99 latency (client side,
+   HTTP included) and the ratio to pgbench's TPS (target >= 0.2, p99 <= 50 ms).
+3. Identify: the same clients identify random cards among all of them (target p99 <= 10 ms).
+
+The benchmark database (clientele_bench) is kept between runs so the members are generated once
+(server-side, with generate_series); --fresh drops it first. Prints figures, asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+BENCH_DB, PGBENCH_DB = "clientele_bench", "clientele_pgbench"
+PORT = 8765
+PRODUCTS = 200
+
+
+def psql(sql: str, database: str = "postgres") -> str:
+    return subprocess.run(["psql", f"{SERVER}/{database}", "-Atqc", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def ensure_database(name: str, fresh: bool) -> None:
+    if fresh:
+        psql(f"DROP DATABASE IF EXISTS {name}")
+    if not psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'"):
+        psql(f"CREATE DATABASE {name}")
+
+
+def pgbench_tps(seconds: int) -> float:
+    """TPS of pgbench's TPC-B-like script with 8 clients and 2 threads on its own database."""
+    subprocess.run(["pgbench", "-i", "-s", "8", "-q", f"{SERVER}/{PGBENCH_DB}"], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", "-c", "8", "-j", "2", "-T", str(seconds), f"{SERVER}/{PGBENCH_DB}"],
+                         check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"tps = ([0-9.]+)", out).group(1))
+
+
+SEED_SQL = """
+CREATE OR REPLACE FUNCTION pg_temp.ean13(body text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+  SELECT body || ((10 - sum(substr(body, i, 1)::int * CASE WHEN i % 2 = 0 THEN 3 ELSE 1 END) % 10) % 10)::text
+  FROM generate_series(1, 12) AS i $$;
+INSERT INTO members_member (customer_id, first_name, last_name, email, phone, address_line, postal_code, city,
+  country, join_date, status, email_consent, sms_consent, post_consent, profiling_consent, created_at, updated_at)
+SELECT g, 'Member', 'No ' || g, '', '+1' || lpad(g::text, 10, '0'), '', '', '', 'US', DATE '2020-01-01' + g % 1500,
+  'active', false, false, false, true, now(), now()
+FROM generate_series(1, {members}) AS g;
+INSERT INTO members_card (barcode, member_id, status, issued_at)
+SELECT pg_temp.ean13('290' || lpad(customer_id::text, 9, '0')), id, 'active', now() FROM members_member;
+INSERT INTO members_card (barcode, member_id, status, issued_at)
+SELECT pg_temp.ean13('291' || lpad(customer_id::text, 9, '0')), id, 'active', now() FROM members_member
+WHERE customer_id <= {extra_cards};
+INSERT INTO loyalty_loyaltyaccount (member_id, opened_at) SELECT id, now() FROM members_member;
+INSERT INTO loyalty_pointsentry (account_id, kind, amount, available_from, expires_on, source, idempotency_key,
+  explanation, actor, created_at)
+SELECT id, 'opening_balance', 1000, now(), current_date + 730, 'benchmark seed', 'opening_balance:' || member_id,
+  '[]', 'benchmark', now() FROM loyalty_loyaltyaccount;
+ANALYZE;
+"""
+
+
+def prepare(members: int, cards: int, fresh: bool) -> str:
+    """Migrate and fill the benchmark database; returns a till API key of store 1."""
+    ensure_database(BENCH_DB, fresh)
+    counted = subprocess.run(["psql", f"{SERVER}/{BENCH_DB}", "-Atqc", "SELECT count(*) FROM members_member"],
+                             capture_output=True, text=True)
+    if counted.returncode == 0 and int(counted.stdout) != members:
+        ensure_database(BENCH_DB, fresh=True)  # generated for another size: start again
+    os.environ["DATABASE_URL"] = f"{SERVER}/{BENCH_DB}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "clientele.site.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from clientele.catalog.models import Product, Store
+    from clientele.loyalty.identity import issue_api_key
+    from clientele.loyalty.models import EarningRule
+    from clientele.members.models import Member
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not Member.objects.exists():
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute(SEED_SQL.format(members=members, extra_cards=cards - members))
+        print(f"seeded {members:,} members, {cards:,} cards, accounts and opening balances "
+              f"in {time.perf_counter() - started:.0f} s")
+    store, _ = Store.objects.get_or_create(store_id=1, defaults={"timezone": "America/Chicago"})
+    Product.objects.bulk_create(
+        [Product(product_id=n, department="GROCERY", category=f"C{n % 20}", brand_type="Private" if n % 4 else "National")
+         for n in range(1, PRODUCTS + 1)], ignore_conflicts=True)
+    EarningRule.objects.get_or_create(name="1 point per dollar", defaults={"kind": "base", "points_per_unit": 1})
+    EarningRule.objects.get_or_create(name="Store brand x2", defaults={"kind": "multiplier", "multiplier": 2,
+                                                                         "brand_type": "Private"})
+    key = issue_api_key(store, f"benchmark {uuid.uuid4().hex[:6]}")[1]
+    connection.close()  # the client processes are forked from this one: share no connection
+    return key
+
+
+def start_server(workers: int) -> subprocess.Popen:
+    env = os.environ | {"DATABASE_URL": f"{SERVER}/{BENCH_DB}", "PYTHONPATH": str(ROOT / "src")}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "clientele.site.wsgi:application", "-w", str(workers),
+         "-b", f"127.0.0.1:{PORT}", "--backlog", "256", "--log-level", "warning"], env=env)
+    for _ in range(100):
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            connection.request("GET", "/api/openapi.json")
+            if connection.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("the server did not start")
+
+
+def _basket_body(rng: random.Random, members: int) -> str:
+    from clientele.barcodes import card_barcode
+
+    return json.dumps({
+        "store_id": 1, "till_id": f"B{os.getpid()}", "receipt_number": uuid.uuid4().hex,
+        "transacted_at": datetime.now(timezone.utc).isoformat(), "card": card_barcode(rng.randint(1, members)),
+        "lines": [{"line_no": n, "product_id": rng.randint(1, PRODUCTS), "quantity": str(rng.randint(1, 3)),
+                   "unit_price": f"{rng.randint(50, 1500) / 100:.2f}"} for n in range(1, 11)],
+    })
+
+
+def _identify_path(rng: random.Random, members: int, cards: int) -> str:
+    from clientele.barcodes import card_barcode
+
+    number = rng.randint(1, cards)
+    card = card_barcode(number, 0) if number <= members else card_barcode(number - members, 1)
+    return f"/api/members/identify?card={card}"
+
+
+def client(task: tuple) -> tuple[list[float], dict[int, int]]:
+    """One till hammering the server for `seconds`: latencies (s) after warm-up, and status counts."""
+    kind, key, seconds, members, cards, seed = task
+    rng = random.Random(seed)
+    headers = {"X-API-Key": key, "Content-Type": "application/json"}
+    latencies, statuses = [], {}
+    warm_until = time.perf_counter() + 2
+    stop = warm_until + seconds
+    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+    while (now := time.perf_counter()) < stop:
+        if kind == "checkout":
+            method, path, body = "POST", "/api/baskets", _basket_body(rng, members)
+        else:
+            method, path, body = "GET", _identify_path(rng, members, cards), None
+        started = time.perf_counter()
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+        if now >= warm_until:
+            latencies.append(time.perf_counter() - started)
+            statuses[response.status] = statuses.get(response.status, 0) + 1
+    return latencies, statuses
+
+
+def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: int) -> dict:
+    with multiprocessing.Pool(clients) as pool:
+        results = pool.map(client, [(kind, key, seconds, members, cards, n) for n in range(clients)])
+    latencies = sorted(latency for result in results for latency in result[0])
+    statuses: dict[int, int] = {}
+    for _, counts in results:
+        for status, count in counts.items():
+            statuses[status] = statuses.get(status, 0) + count
+    return {"per_second": len(latencies) / seconds, "p50_ms": 1000 * statistics.median(latencies),
+            "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))], "requests": len(latencies),
+            "statuses": statuses}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--members", type=int, default=3_000_000)
+    parser.add_argument("--cards", type=int, default=3_500_000)
+    parser.add_argument("--fresh", action="store_true", help="drop and regenerate the benchmark database")
+    args = parser.parse_args()
+
+    key = prepare(args.members, args.cards, args.fresh)
+    ensure_database(PGBENCH_DB, fresh=True)
+    tps = pgbench_tps(args.seconds)
+    print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8): {tps:,.0f} TPS")
+    server = start_server(args.workers)
+    try:
+        checkout = load("checkout", key, args.clients, args.seconds, args.members, args.cards)
+        identify = load("identify", key, args.clients, min(args.seconds, 15), args.members, args.cards)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"checkout, 10-line baskets, {args.clients} clients, {args.workers} gunicorn workers: "
+          f"{checkout['per_second']:,.0f} checkouts/s, p50 {checkout['p50_ms']:.1f} ms, p99 {checkout['p99_ms']:.1f} ms "
+          f"(statuses {checkout['statuses']})")
+    print(f"checkout / pgbench TPS = {checkout['per_second'] / tps:.3f} (target >= 0.2; p99 target <= 50 ms)")
+    print(f"identify, {args.members:,} members, {args.cards:,} cards: {identify['per_second']:,.0f}/s, "
+          f"p50 {identify['p50_ms']:.1f} ms, p99 {identify['p99_ms']:.1f} ms (target p99 <= 10 ms; "
+          f"statuses {identify['statuses']})")
+
+
+if __name__ == "__main__":
+    main()
