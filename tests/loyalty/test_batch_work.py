@@ -7,11 +7,13 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from till_payloads import basket, post
 from typer.testing import CliRunner
 
 from clientele.barcodes import card_barcode
 from clientele.loyalty import ledger
 from clientele.loyalty.cli import app
+from clientele.loyalty.lake_sync import lake_app
 from clientele.loyalty.migration import import_balances
 from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry, Programme, Tier, TierChange
 from clientele.loyalty.tiers import review_tiers
@@ -128,3 +130,31 @@ def test_given_a_previous_system_file_when_imported_then_read_equals_loaded_plus
 
     assert (again["rows_loaded"], again["rows_already_loaded"], again["reconciles"]) == (0, 2, True)
     assert PointsEntry.objects.count() == 2
+
+
+def test_given_the_commands_when_run_then_each_reports_what_it_did(home, tmp_path, member, store):
+    source = tmp_path / "old.csv"
+    source.write_text(f"member_number,card,opening_points\n600,{card_barcode(600)},50\n")
+    runner = CliRunner()
+
+    imported = runner.invoke(app, ["import-balances", str(source), "--format", "json"])
+    expired = runner.invoke(app, ["expire", "--today", "2026-11-23"])
+    reviewed = runner.invoke(app, ["review-tiers", "--today", "2026-11-23"])
+    issued = runner.invoke(app, ["issue-api-key", "--store", "1", "--name", "till 9"])
+    refused = runner.invoke(app, ["issue-api-key", "--store", "99", "--name", "till 9"])
+
+    assert imported.exit_code == 0 and json.loads(imported.output)["rows_loaded"] == 1
+    assert expired.exit_code == 0 and "Expired 0 points" in expired.output
+    assert reviewed.exit_code == 0 and "unchanged" in reviewed.output
+    assert issued.exit_code == 0 and "clt_" in issued.output
+    assert refused.exit_code != 0 and "no store 99" in str(refused.exception)
+
+
+def test_given_a_posted_basket_when_the_lake_sync_command_runs_then_it_reports_the_lines(
+        home, till, programme_ready, card):
+    post(till, "/baskets", basket(card=card))
+
+    result = CliRunner().invoke(lake_app, ["sync"])
+
+    assert result.exit_code == 0, result.output
+    assert "2 lines in 1 imports" in result.output

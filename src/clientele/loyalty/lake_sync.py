@@ -128,6 +128,11 @@ def sync_lake(lake: Lake | None = None, batch: int = BATCH) -> dict[str, int]:
     return {"imports": imports, "lines": lines}
 
 
+@lake_app.callback()
+def lake() -> None:
+    """The transaction lake (a group even while `sync` is its only command here)."""
+
+
 @lake_app.command("sync")
 def sync_command() -> None:
     """Append the till's new baskets and returns to the lake (exactly once; safe to re-run)."""
