@@ -10,7 +10,8 @@ In one run:
    dedicated PostgreSQL database holding --members members and --cards cards; concurrent clients
    post baskets of 10 lines for random members. Prints checkouts/s, p50/p99 latency (client side,
    HTTP included) and the ratio to pgbench's TPS (target >= 0.2, p99 <= 50 ms).
-3. Identify: the same clients identify random cards among all of them (target p99 <= 10 ms).
+3. Identify: the same clients identify random cards among all of them, then one client alone
+   (target p99 <= 10 ms).
 
 The benchmark database (clientele_bench) is kept between runs so the members are generated once
 (server-side, with generate_series); --fresh drops it first. Prints figures, asserts nothing.
@@ -215,6 +216,7 @@ def main() -> None:
     try:
         checkout = load("checkout", key, args.clients, args.seconds, args.members, args.cards)
         identify = load("identify", key, args.clients, min(args.seconds, 15), args.members, args.cards)
+        identify_alone = load("identify", key, 1, min(args.seconds, 15), args.members, args.cards)
     finally:
         server.terminate()
         server.wait()
@@ -222,9 +224,10 @@ def main() -> None:
           f"{checkout['per_second']:,.0f} checkouts/s, p50 {checkout['p50_ms']:.1f} ms, p99 {checkout['p99_ms']:.1f} ms "
           f"(statuses {checkout['statuses']})")
     print(f"checkout / pgbench TPS = {checkout['per_second'] / tps:.3f} (target >= 0.2; p99 target <= 50 ms)")
-    print(f"identify, {args.members:,} members, {args.cards:,} cards: {identify['per_second']:,.0f}/s, "
+    print(f"identify, {args.members:,} members, {args.cards:,} cards, {args.clients} clients: {identify['per_second']:,.0f}/s, "
           f"p50 {identify['p50_ms']:.1f} ms, p99 {identify['p99_ms']:.1f} ms (target p99 <= 10 ms; "
           f"statuses {identify['statuses']})")
+    print(f"identify, one till at a time: p50 {identify_alone['p50_ms']:.1f} ms, p99 {identify_alone['p99_ms']:.1f} ms")
 
 
 if __name__ == "__main__":
