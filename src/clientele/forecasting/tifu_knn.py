@@ -59,13 +59,15 @@ def neighbour_vectors(vectors: sparse.csr_matrix, customers: np.ndarray, neighbo
     """The mean vector of each given household's `neighbours` nearest households (cosine), dense.
 
     Every household's history is a candidate neighbour (histories never contain target baskets);
-    a household is never its own neighbour.
+    a household is never its own neighbour, so a lone household has no neighbours (all zeros).
     """
+    k = min(neighbours, vectors.shape[0] - 1)
+    if k == 0:
+        return np.zeros((len(customers), vectors.shape[1]))
     norms = np.sqrt(np.asarray(vectors.multiply(vectors).sum(axis=1))).ravel()
     normalised = sparse.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ vectors
     similarity = (normalised[customers] @ normalised.T).toarray()
     similarity[np.arange(len(customers)), customers] = -np.inf
-    k = min(neighbours, vectors.shape[0] - 1)
     nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
     averaging = sparse.csr_matrix(
         (np.full(nearest.size, 1.0 / k), (np.repeat(np.arange(len(customers)), k), nearest.ravel())),
