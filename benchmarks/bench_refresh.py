@@ -55,7 +55,8 @@ def ensure_lake(size: str) -> Path:
     lake = ROOT / "var" / "bench" / f"lake-{size}"
     if not (lake / "basket_lines").exists():
         started = time.perf_counter()
-        result = synthesize(lake, SIZES[size] // LINES_PER_CUSTOMER, SIZES[size], ROOT / "var/lake/products/products.parquet")
+        products = ROOT / "var" / "lake" / "products" / "products.parquet"
+        result = synthesize(lake, SIZES[size] // LINES_PER_CUSTOMER, SIZES[size], products)
         print(f"synthesised {result.lines:,} lines in {time.perf_counter() - started:.0f} s -> {lake}")
     return lake
 
@@ -135,7 +136,8 @@ def pandas_core(lake: Path) -> dict:
     recent, last9 = trailing(spend, 3), trailing(spend, 9)
     prior_months = np.minimum(tenure, 9) - np.minimum(tenure, 3)
     with np.errstate(divide="ignore", invalid="ignore"):
-        trend = np.where((prior_months > 0) & (last9 - recent > 0), (recent / 3) / ((last9 - recent) / prior_months), np.nan)
+        prior = last9 - recent
+        trend = np.where((prior_months > 0) & (prior > 0), (recent / 3) / (prior / prior_months), np.nan)
     active_recent, active_lapse = trailing(bought, 3), trailing(bought, 2)
     stage = np.select(
         [active_lapse == 0, tenure <= 3, trend < 0.7, np.isnan(trend) | (trend >= 1.2), active_recent < 3],
@@ -179,7 +181,8 @@ def main() -> None:
     for size in [s for s in args.sizes.split(",") if s]:
         lake = ensure_lake(size)
         figures = child("refresh", lake, args.memory_limit)
-        print(f"refresh {size:>5} lines: {figures['wall_s']:7.1f} s wall, {figures['compute_s']:.1f} s after imports, peak {figures['peak_rss_mb']:,} MB, "
+        print(f"refresh {size:>5} lines: {figures['wall_s']:7.1f} s wall, {figures['compute_s']:.1f} s after imports, "
+              f"peak {figures['peak_rss_mb']:,} MB, "
               f"{figures['customers']:,} customers; slowest steps "
               + ", ".join(f"{k} {v}s" for k, v in sorted(figures["steps"].items(), key=lambda kv: -kv[1])[:3]))
     if args.pandas_size:

@@ -2,7 +2,8 @@
 
 Each step writes one result table to <lake>/results/<table>/ (Parquet, each row stamped with the
 refresh_date) and records itself in <lake>/results/_refresh.json. Run again on the same refresh
-date, the refresh resumes after the last finished step; a new date (or `restart=True`) starts over.
+date with the same as_of and rules, it resumes after the last finished step; otherwise (or with
+`restart=True`) it starts over.
 A step's table is staged and then swapped in whole, so readers never see half a table.
 """
 
@@ -111,7 +112,6 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
     ]
 
 
-
 def _profiles(run: _Run) -> ibis.Table:
     """One row per customer who ever bought up to as_of, with every headline result.
 
@@ -166,7 +166,8 @@ def refresh(
     run = _Run(con, lake, as_of, options)
     refresh_date = refresh_date or date.today()
     state = _load_state(lake)
-    key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat()}
+    # a run resumes only the same refresh: same date, same as_of, same rules
+    key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options)}
     done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])
     result = RefreshResult(refresh_date=refresh_date, as_of=run.as_of)
     with Progress(

@@ -17,7 +17,8 @@ def scored(con, lake):
 
 def test_every_customer_has_exactly_one_rfm_segment(lake_builder, duckdb_con):
     for customer in range(1, 41):
-        lake_builder.weekly(customer, AS_OF - timedelta(days=7 * customer), weeks=customer % 7 + 1, spend=customer * 3.0)
+        first = AS_OF - timedelta(days=7 * customer)
+        lake_builder.weekly(customer, first, weeks=customer % 7 + 1, spend=customer * 3.0)
     result = scored(duckdb_con, lake_builder.build())
     assert len(result) == 40
     assert result.customer_id.is_unique

@@ -25,14 +25,17 @@ class ExportFormat(str, Enum):
 @app.command("refresh")
 def refresh_command(
     engine: EngineOption = None,
-    as_of: Annotated[Optional[str], typer.Option(help="Last day described, YYYY-MM-DD (default: latest basket).")] = None,
+    as_of: Annotated[
+        Optional[str], typer.Option(help="Last day described, YYYY-MM-DD (default: latest basket).")
+    ] = None,
+    window_days: Annotated[int, typer.Option(help="Days of history behind RFM, pyramid, value and habits.")] = 365,
     restart: Annotated[bool, typer.Option(help="Recompute every step, even those already done today.")] = False,
 ) -> None:
     """Compute every customer result from the lake and write them to <lake>/results/ (resumable)."""
-    from clientele.refresh import refresh
+    from clientele.refresh import RefreshOptions, refresh
 
     result = refresh(engine=engine, as_of=date.fromisoformat(as_of) if as_of else None, restart=restart,
-                     console=console)
+                     options=RefreshOptions(window_days=window_days), console=console)
     table = Table(title=f"Refresh of {result.refresh_date} (as of {result.as_of})")
     for column in ("result", "rows", "seconds"):
         table.add_column(column, justify="left" if column == "result" else "right")
@@ -115,8 +118,8 @@ def export_command(
                                                 "narrow or gone-top.")],
     out: Annotated[Path, typer.Option(help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or parquet.")] = ExportFormat.csv,
-    channel: Annotated[str, typer.Option(help="Contact channel the members must consent to (email, sms...).")] = "email",
-    ids_only: Annotated[bool, typer.Option(help="Customer ids only, without contact fields (no consent needed).")] = False,
+    channel: Annotated[str, typer.Option(help="Channel the members must consent to: email, sms or post.")] = "email",
+    ids_only: Annotated[bool, typer.Option(help="Customer ids only, no contact fields (no consent needed).")] = False,
     engine: EngineOption = None,
 ) -> None:
     """Write a segment's members for a mailing: ids, names and contacts of those who consented."""

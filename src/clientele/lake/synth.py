@@ -106,7 +106,8 @@ def synthesize(
     with Progress(console=console or Console(quiet=True)) as progress:
         task = progress.add_task("synthetic lake", total=months)
         for m in range(months):
-            month_start = date(first_month.year + (first_month.month - 1 + m) // 12, (first_month.month - 1 + m) % 12 + 1, 1)
+            month_index = first_month.month - 1 + m
+            month_start = date(first_month.year + month_index // 12, month_index % 12 + 1, 1)
             folder = out / BASKET_LINES / f"month={month_start:%Y-%m}"
             folder.mkdir(parents=True, exist_ok=True)
             con.execute(_month_sql(m, month_start, int(baskets_per_month), folder / "part-0.parquet"), params)
@@ -123,6 +124,7 @@ def _month_sql(m: int, month_start: date, baskets: int, target: Path) -> str:
     """The COPY statement writing one month's basket lines."""
     next_month = date(month_start.year + month_start.month // 12, month_start.month % 12 + 1, 1)
     days = (next_month - month_start).days
+    popular = _uniform("l.k", "l.line_no", str(m), "'p'")  # cubed: the first products of the shelf sell most
     columns = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in BASKET_LINE_SQL_TYPES.items())
     return f"""
     COPY (
@@ -153,8 +155,8 @@ def _month_sql(m: int, month_start: date, baskets: int, target: Path) -> str:
       priced AS (
         SELECT l.*, {_uniform("l.k", "l.line_no", str(m), "'u'")} AS u,
                CASE WHEN {_uniform("l.k", "l.line_no", str(m), "'brand'")} < l.store_brand_affinity
-                    THEN s.private[1 + floor(len(s.private) * power({_uniform("l.k", "l.line_no", str(m), "'p'")}, 3))::INT]
-                    ELSE s.national[1 + floor(len(s.national) * power({_uniform("l.k", "l.line_no", str(m), "'p'")}, 3))::INT]
+                    THEN s.private[1 + floor(len(s.private) * power({popular}, 3))::INT]
+                    ELSE s.national[1 + floor(len(s.national) * power({popular}, 3))::INT]
                END AS product_id
         FROM line l, shelf s
       ),
