@@ -45,6 +45,9 @@ def next_basket(
     out: Annotated[
         Path | None, typer.Option(help="Also write the results: a .csv (one row per seed and method) or a .json file.")
     ] = None,
+    visit_date: Annotated[
+        bool, typer.Option("--visit-date", help="Also measure a ranker told the date of the basket (doubles the time).")
+    ] = False,
 ) -> None:
     """Next-basket Recall@10/20 and NDCG@10/20 (overall, repeat and explore items) of P-TopFreq,
     GP-TopFreq, TIFU-KNN and the Clientele ranker, with the protocol of Li et al. (2023), and the
@@ -53,7 +56,7 @@ def next_basket(
         raise typer.BadParameter("--out must end in .csv or .json", param_hint="--out")
     lines = load_complete_journey()
     with console.status("Evaluating next-basket methods..."):
-        evaluation = evaluate_next_basket(lines, seeds=tuple(range(seeds)))
+        evaluation = evaluate_next_basket(lines, seeds=tuple(range(seeds)), with_visit_date=visit_date)
     summary = evaluation.summary
     overall = [c for c in summary.columns if not c.endswith(("_repeat", "_explore"))]
     console.print(_metrics_table(summary[overall], f"Next basket, mean over {seeds} seeds: all items"))

@@ -162,13 +162,13 @@ def _repeat_features(history: pd.DataFrame, customers: pd.DataFrame) -> pd.DataF
 @dataclass
 class RankerParams:
     """The ranker's settings: explore candidates per household, how many earlier baskets of each
-    training household also serve as training targets, the share of candidates not bought that
+    household also serve as training targets, the share of candidates not bought that
     are kept for training, whether the time of the predicted visit is known (as at the till: its
     date, never its contents), the TIFU-KNN settings feeding it and the
     gradient boosting's size (trees, learning rate, leaves per tree)."""
 
     explore_candidates: int = 30
-    earlier_targets: int = 1
+    earlier_targets: int = 2
     negative_share: float = 0.3
     knows_visit_time: bool = False
     tifu: TifuParams = field(default_factory=TifuParams)
@@ -256,14 +256,17 @@ class NextBasketRanker:
         self._examples: tuple[np.ndarray, np.ndarray] | None = None
 
     def fit(self, sequences: BasketSequences, customers: np.ndarray) -> NextBasketRanker:
-        """Learn from the target baskets of the given households: their last basket and, to have
-        more examples, the `earlier_targets` baskets before it (each predicted from the baskets
-        before it only)."""
+        """Learn from the last basket of the given households and, to have more examples, from the
+        `earlier_targets` baskets before the last of every household (each predicted from the
+        baskets before it only)."""
         features, labels = [], []
         sampler = np.random.default_rng(0)
         for earlier in range(self.params.earlier_targets + 1):
             history = sequences.history(earlier)
-            known = np.intersect1d(customers, history["customer"].unique())
+            # Earlier baskets of every household are history, never a target of the evaluation,
+            # so all households may lend them as training examples.
+            learners = customers if earlier == 0 else np.arange(sequences.n_customers)
+            known = np.intersect1d(learners, history["customer"].unique())
             visit_ts = sequences.target_times(earlier) if self.params.knows_visit_time else None
             candidates = CandidateFeatures(
                 history, sequences.n_customers, sequences.n_items, self.params.tifu, visit_ts
