@@ -1,0 +1,54 @@
+"""The history-boosted churn and purchase model on the CDNOW sample, trained honestly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clientele.forecasting.cdnow import CALIBRATION_END, cdnow_summary, load_cdnow_transactions
+from clientele.forecasting.churn import HistoryBoostedModel
+from clientele.forecasting.pareto_nbd import ParetoNBDModel
+
+HOLDOUT_WEEKS = 39
+
+
+@pytest.fixture(scope="module")
+def transactions():
+    return load_cdnow_transactions(sample=True)
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return cdnow_summary(sample=True)
+
+
+@pytest.fixture(scope="module")
+def boosted(transactions):
+    return HistoryBoostedModel(transactions, calibration_end=CALIBRATION_END).fit()
+
+
+def test_training_never_sees_the_holdout(transactions, boosted):
+    calibration_only = transactions[transactions["date"] <= pd.Timestamp(CALIBRATION_END)]
+    blind = HistoryBoostedModel(calibration_only, calibration_end=CALIBRATION_END).fit()
+    pd.testing.assert_series_equal(
+        blind.expected_purchases(t=HOLDOUT_WEEKS), boosted.expected_purchases(t=HOLDOUT_WEEKS)
+    )
+
+
+def test_forecasts_cover_every_calibration_customer_and_are_sane(sample, boosted):
+    risk = boosted.expected_churn_risk(t=HOLDOUT_WEEKS)
+    purchases = boosted.expected_purchases(t=HOLDOUT_WEEKS)
+    median = boosted.median_purchases(t=HOLDOUT_WEEKS)
+    for forecast in (risk, purchases, median):
+        assert forecast.index.equals(sample.index)
+        assert np.isfinite(forecast).all()
+    assert ((risk > 0) & (risk < 1)).all()
+    assert (median == np.round(median)).all() and (median >= 0).all()
+
+
+def test_median_forecast_has_lower_holdout_error_than_pareto_nbd(sample, boosted):
+    actual = sample["frequency_holdout"]
+    pareto_nbd = ParetoNBDModel(sample).fit().expected_purchases(t=HOLDOUT_WEEKS)
+    boosted_error = (boosted.median_purchases(t=HOLDOUT_WEEKS) - actual).abs().mean()
+    assert boosted_error < (pareto_nbd - actual).abs().mean()
