@@ -63,7 +63,7 @@ def discounted_purchases(purchases_at, months: int, monthly_discount_rate: float
 
 class GammaGammaModel(FittedModel):
     """Gamma-Gamma fitted on a customer summary (customer_id, frequency, monetary_value = mean
-    spend per repeat purchase); only repeat buyers inform the fit.
+    spend per repeat purchase); only repeat buyers with a positive spend inform the fit.
 
     >>> spend = GammaGammaModel(summary).fit()
     >>> spend.expected_customer_spend()                       # per purchase, by customer id
@@ -76,9 +76,9 @@ class GammaGammaModel(FittedModel):
     log_likelihood = staticmethod(log_likelihood)
 
     def _fitting_rows(self) -> pd.DataFrame:
-        repeaters = self.data[self.data["frequency"] > 0]
-        if (repeaters["monetary_value"] <= 0).any():
-            raise ForecastInputError("monetary_value must be positive for every repeat buyer")
+        # A Gamma spend cannot be zero: repeat buyers who only ever spent nothing (free items,
+        # fully discounted baskets) say nothing about spend levels and are left out of the fit.
+        repeaters = self.data[(self.data["frequency"] > 0) & (self.data["monetary_value"] > 0)]
         if repeaters.empty:
             raise ForecastInputError("no repeat buyers: the spend model has nothing to learn from")
         return repeaters
