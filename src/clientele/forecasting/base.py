@@ -22,6 +22,7 @@ SUMMARY_COLUMNS = ("customer_id", "frequency", "recency", "T")
 
 # Log-parameters are kept within +-LOG_BOUND; a fit that ends there has not found a maximum.
 LOG_BOUND = 18.0
+MAX_LOG_STD_ERROR = 3.0
 
 
 class ForecastInputError(ClienteleError):
@@ -84,6 +85,15 @@ def distinct_rows(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, n
     np.minimum.at(first_row, codes, np.arange(len(codes)))
     counts = np.bincount(codes)
     return [np.asarray(column)[first_row] for column in columns], codes, counts
+
+
+def per_frequency(function: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
+    """`function(x)`, evaluated once per possible frequency 0..max(x) and looked up, when that is
+    cheaper than evaluating it per row (frequencies are small whole numbers in practice)."""
+    largest = int(x.max()) if len(x) else 0
+    if largest >= len(x):
+        return function(x)
+    return function(np.arange(largest + 1, dtype=float))[x.astype(np.int64)]
 
 
 def numerical_hessian(function: Callable[[np.ndarray], float], point: np.ndarray) -> np.ndarray:
@@ -159,25 +169,28 @@ class FittedModel:
             bounds=[(-LOG_BOUND, LOG_BOUND)] * k,
             options={"maxiter": 2000, "ftol": 1e-13, "gtol": 1e-9},
         )
-        # Polish with Nelder-Mead: the L-BFGS-B end point can be a few units off in the 4th digit.
-        result = optimize.minimize(
-            mean_negative_log_likelihood,
-            x0=result.x,
-            method="Nelder-Mead",
-            options={"xatol": 1e-8, "fatol": 1e-12, "maxiter": 4000},
-        )
-        at_limit = [n for n, v in zip(self.parameter_names, result.x) if abs(v) > LOG_BOUND - 1]
-        if at_limit or not np.isfinite(result.fun) or result.fun >= 1e10:
+        hessian = numerical_hessian(mean_negative_log_likelihood, result.x) * total
+        covariance = np.linalg.pinv(hessian)
+        with np.errstate(invalid="ignore"):
+            log_std_error = np.sqrt(np.diag(covariance))
+        # A flat likelihood (a standard error of a log-parameter above MAX_LOG_STD_ERROR, i.e. the
+        # parameter is unknown within a factor of e**3 = 20) or an end at the bounds means the data
+        # do not pin the parameter down; forecasts from such a fit would be arbitrary.
+        unidentified = [
+            name
+            for name, value, error in zip(self.parameter_names, result.x, log_std_error)
+            if abs(value) > LOG_BOUND - 1 or not error <= MAX_LOG_STD_ERROR
+        ]
+        if unidentified or not np.isfinite(result.fun) or result.fun >= 1e10:
             raise ModelFitError(
-                f"{type(self).__name__}: the data cannot identify {', '.join(at_limit) or 'the parameters'}"
+                f"{type(self).__name__}: the data cannot identify {', '.join(unidentified) or 'the parameters'}"
                 f" (customers: {len(rows)}, with repeat purchases: {int((rows['frequency'] > 0).sum())});"
                 " the model needs many customers who differ in how often they buy"
             )
         self.params_ = pd.Series(np.exp(result.x), index=list(self.parameter_names), name="estimate")
         self.log_likelihood_ = -result.fun * total
-        hessian = numerical_hessian(mean_negative_log_likelihood, result.x) * total
         self.covariance_ = pd.DataFrame(
-            np.linalg.pinv(hessian), index=self.parameter_names, columns=self.parameter_names
+            covariance, index=self.parameter_names, columns=self.parameter_names
         )
         return self
 

@@ -15,21 +15,21 @@ import numpy as np
 import pandas as pd
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from clientele.forecasting.base import SUMMARY_COLUMNS, FittedModel
+from clientele.forecasting.base import SUMMARY_COLUMNS, FittedModel, per_frequency
 
 
 def log_likelihood(params: dict[str, float], x, t_x, T) -> np.ndarray:
     """Log-probability of each customer's (frequency x, recency t_x, age T) under the model."""
     r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
-    common = gammaln(r + x) - gammaln(r) + r * np.log(alpha) + betaln(a, b + x) - betaln(a, b)
+    common = per_frequency(
+        lambda n: gammaln(r + n) - gammaln(r) + betaln(a, b + n) - betaln(a, b), x
+    ) + r * np.log(alpha)
     still_active = -(r + x) * np.log(alpha + T)
-    repeaters = x > 0
     # The second term (left right after the last purchase) only exists for repeat buyers.
-    left_after_last = np.full_like(x, -np.inf, dtype=float)
-    left_after_last[repeaters] = (
-        np.log(a)
-        - np.log(b + x[repeaters] - 1)
-        - (r + x[repeaters]) * np.log(alpha + t_x[repeaters])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_odds_leaving = per_frequency(lambda n: np.log(a) - np.log(b + n - 1), x)
+    left_after_last = np.where(
+        x > 0, log_odds_leaving - (r + x) * np.log(alpha + t_x), -np.inf
     )
     return common + np.logaddexp(still_active, left_after_last)
 
