@@ -67,9 +67,13 @@ class Lake:
     def parquet_glob(self, name: str) -> str:
         return str(self.table_dir(name) / "**" / "*.parquet")
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A DuckDB connection for writing, spilling to <home>/tmp instead of running out of memory."""
-        con = duckdb.connect()
+    def connect(self, database: Path | None = None) -> duckdb.DuckDBPyConnection:
+        """A DuckDB connection for writing, spilling to <home>/tmp instead of running out of memory.
+
+        `database` is a scratch database file: its tables live on disk, so an import's working
+        tables can be larger than the memory budget.
+        """
+        con = duckdb.connect(str(database) if database else ":memory:")
         spill = settings().home.resolve() / "tmp"
         spill.mkdir(parents=True, exist_ok=True)
         con.execute(f"SET temp_directory = '{spill}'")

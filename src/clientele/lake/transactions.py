@@ -105,8 +105,8 @@ def import_file(
         lake.publish(record)
         return TransactionImport(record)
 
-    con = lake.connect()
     staging = lake.staging_dir(record.import_id)
+    con = lake.connect(staging / "work.duckdb")
     progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                         console=console, disable=console is None, transient=True)
     try:
@@ -115,7 +115,7 @@ def import_file(
             source_sql, header = _source(con, file, kind, mapping)
             columns = mapping.resolve(header, file)
             checks = _checks(columns, mapping, strict, lake, now or datetime.now())
-            con.execute(f"CREATE TEMP TABLE classified AS {_classify_sql(source_sql, columns, mapping, checks)}")
+            con.execute(f"CREATE TABLE classified AS {_classify_sql(source_sql, columns, mapping, checks)}")
             progress.update(task, description="Checking duplicates")
             _resolve_lines_and_duplicates(con, kind, lake)
             progress.update(task, description="Writing the lake and the quarantine file")
@@ -264,14 +264,14 @@ def _resolve_lines_and_duplicates(con, kind: str, lake: Lake) -> None:
     so the large pass stays a streaming scan with a hash join, not a sort of the whole file.
     """
     con.execute("""
-        CREATE TEMP TABLE repeated AS
+        CREATE TABLE repeated AS
         SELECT basket_id, product_id, coalesce(line_no, 0) AS line_key, min(_ordinal) AS first_ordinal
         FROM classified WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1
     """)
     in_lake = "FALSE"
     if lake.has_table(BASKET_LINES):
         con.execute(f"""
-            CREATE TEMP TABLE in_lake AS
+            CREATE TABLE in_lake AS
             SELECT DISTINCT n.basket_id, n.product_id, coalesce(n.line_no, 0) AS line_key
             FROM classified AS n SEMI JOIN read_parquet('{lake.parquet_glob(BASKET_LINES)}') AS o
             ON o.basket_id = n.basket_id AND o.product_id = n.product_id AND coalesce(o.line_no, 0) = coalesce(n.line_no, 0)
