@@ -246,11 +246,15 @@ def _classify_sql(source_sql: str, columns: dict[str, str], mapping: Mapping, ch
     raw = ", ".join(f"{_text(source)} AS {_q(lake_column)}" for lake_column, source in columns.items())
     missing_raw = ", ".join(f"CAST(NULL AS VARCHAR) AS {_q(f)}" for f in REQUIRED if f not in columns)
     typed_sql = ", ".join(f"{expression} AS {name}" for name, expression in typed.items())
-    reason = "CASE " + " ".join(f"WHEN {cond} THEN '{r}'" for _, r, cond in checks) + " END"
-    field = "CASE " + " ".join(f"WHEN {cond} THEN '{f}'" for f, _, cond in checks) + " END"
+    # one integer CASE per row; the reason and field texts are looked up for the failing rows only
+    check_no = "CASE " + " ".join(f"WHEN {cond} THEN {i}" for i, (_, _, cond) in enumerate(checks)) + " END"
+    reason = "CASE check_no " + " ".join(f"WHEN {i} THEN '{r}'" for i, (_, r, _) in enumerate(checks)) + " END"
+    field = "CASE check_no " + " ".join(f"WHEN {i} THEN '{f}'" for i, (f, _, _) in enumerate(checks)) + " END"
     return f"""
-        SELECT * REPLACE (CASE WHEN reason IS NOT NULL THEN raw END AS raw) FROM (
-            SELECT r._ordinal, {reason} AS reason, {field} AS field, t.*, r AS raw
+        SELECT _ordinal, {reason} AS reason, {field} AS field, * EXCLUDE (_ordinal, check_no, raw),
+               CASE WHEN check_no IS NOT NULL THEN raw END AS raw
+        FROM (
+            SELECT r._ordinal, {check_no} AS check_no, t.*, r AS raw
             FROM (SELECT _ordinal, {raw}{', ' + missing_raw if missing_raw else ''} FROM ({source_sql})) AS r,
             LATERAL (SELECT {typed_sql}) AS t
         )
