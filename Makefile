@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/clientele db migrate
 	$(BIN)/clientele import completejourney
 	$(BIN)/clientele report summary
+	$(BIN)/clientele refresh
 
 test: $(STAMP)
 	$(BIN)/pytest -q

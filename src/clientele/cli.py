@@ -10,7 +10,11 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from clientele.analytics.cli import app as analytics_app
 from clientele.errors import ClienteleError
+from clientele.forecasting.cli import app as forecast_app
+from clientele.forecasting.nbr_cli import app as evaluate_app
+from clientele.loyalty.cli import app as loyalty_app
 
 app = typer.Typer(
     help="Clientele: customer relationship and loyalty engine for retail chains.",
@@ -20,9 +24,15 @@ app = typer.Typer(
 import_app = typer.Typer(help="Bring data into Clientele.", no_args_is_help=True)
 report_app = typer.Typer(help="Reports on the customers and their baskets.", no_args_is_help=True)
 db_app = typer.Typer(help="The operational database.", no_args_is_help=True)
+lake_app = typer.Typer(help="The transaction lake.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
+app.add_typer(loyalty_app, name="loyalty")
+app.add_typer(lake_app, name="lake")
+app.add_typer(forecast_app, name="forecast")
+app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
+app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
 
 console = Console()
 errors = Console(stderr=True)
@@ -54,6 +64,16 @@ def db_migrate() -> None:
     from django.db import connection
 
     console.print(f"[green]Operational database ready[/] ({connection.vendor}: {connection.settings_dict['NAME']})")
+
+
+@lake_app.command("sync")
+def lake_sync() -> None:
+    """Append the till's new baskets and returns to the lake (exactly once; safe to re-run)."""
+    django_setup()
+    from clientele.loyalty.lake_sync import sync_lake
+
+    result = sync_lake()
+    console.print(f"[green]Lake sync[/]: {result['lines']:,} lines in {result['imports']} imports")
 
 
 @import_app.command("completejourney")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from clientele.barcodes import card_barcode
 from clientele.loyalty import ledger
 from clientele.loyalty.cli import app
-from clientele.loyalty.lake_sync import lake_app
+from clientele.cli import app as clientele_app
 from clientele.loyalty.migration import import_balances
 from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry, Programme, Tier, TierChange
 from clientele.loyalty.tiers import review_tiers
@@ -154,7 +154,7 @@ def test_given_a_posted_basket_when_the_lake_sync_command_runs_then_it_reports_t
         home, till, programme_ready, card):
     post(till, "/baskets", basket(card=card))
 
-    result = CliRunner().invoke(lake_app, ["sync"])
+    result = CliRunner().invoke(clientele_app, ["lake", "sync"])
 
     assert result.exit_code == 0, result.output
     assert "2 lines in 1 imports" in result.output

@@ -30,9 +30,12 @@ def refresh_command(
     ] = None,
     window_days: Annotated[int, typer.Option(help="Days of history behind RFM, pyramid, value and habits.")] = 365,
     restart: Annotated[bool, typer.Option(help="Recompute every step, even those already done today.")] = False,
+    serve: Annotated[
+        bool, typer.Option(help="Write each customer's profile to the operational database for the till and back office.")
+    ] = True,
 ) -> None:
     """Compute every customer result from the lake and write them to <lake>/results/ (resumable)."""
-    from clientele.refresh import RefreshOptions, refresh
+    from clientele.refresh import RefreshOptions, customer_profiles, refresh
 
     result = refresh(engine=engine, as_of=date.fromisoformat(as_of) if as_of else None, restart=restart,
                      options=RefreshOptions(window_days=window_days), console=console)
@@ -43,6 +46,14 @@ def refresh_command(
         seconds = "resumed" if name in result.resumed else f"{result.seconds[name]:.2f}"
         table.add_row(name, f"{rows:,}", seconds)
     console.print(table)
+    if serve:
+        from clientele.cli import django_setup
+
+        django_setup()
+        from clientele.members.services import write_customer_profiles
+
+        written = write_customer_profiles(customer_profiles(engine=engine), refreshed_on=result.refresh_date)
+        console.print(f"Customer profiles served to the till and back office: {written:,}")
 
 
 @app.command("segments")

@@ -14,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from clientele.forecasting.nbr_evaluation import evaluate_next_basket, load_complete_journey
-from clientele.forecasting.next_purchase import next_purchase_holdout
 
 app = typer.Typer(help="Measure the forecasts on the Complete Journey.", no_args_is_help=True)
 console = Console()
@@ -54,6 +52,10 @@ def next_basket(
     mean absolute error in days of the next visit and next purchase forecasts."""
     if out is not None and out.suffix not in (".csv", ".json"):
         raise typer.BadParameter("--out must end in .csv or .json", param_hint="--out")
+    # imported here: scikit-learn takes a second to load, which every other command would pay
+    from clientele.forecasting.nbr_evaluation import evaluate_next_basket, load_complete_journey
+    from clientele.forecasting.next_purchase import next_purchase_holdout
+
     lines = load_complete_journey()
     with console.status("Evaluating next-basket methods..."):
         evaluation = evaluate_next_basket(lines, seeds=tuple(range(seeds)), with_visit_date=visit_date)

@@ -14,9 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
-import typer
 from django.db import transaction
-from rich.console import Console
 
 from clientele.lake.schema import BASKET_LINE_SCHEMA, BASKET_LINES
 from clientele.lake.store import ImportRecord, Lake
@@ -26,7 +24,6 @@ from clientele.loyalty.models import Basket, BasketLine, BasketReturn, ReturnLin
 SOURCE = "till-api"
 BATCH = 50_000
 
-lake_app = typer.Typer(help="The transaction lake.", no_args_is_help=True)
 
 
 def _local(moment: datetime, zone: str) -> datetime:
@@ -126,18 +123,3 @@ def sync_lake(lake: Lake | None = None, batch: int = BATCH) -> dict[str, int]:
         imports += 1
         _mark_synced(import_id)
     return {"imports": imports, "lines": lines}
-
-
-@lake_app.callback()
-def lake() -> None:
-    """The transaction lake (a group even while `sync` is its only command here)."""
-
-
-@lake_app.command("sync")
-def sync_command() -> None:
-    """Append the till's new baskets and returns to the lake (exactly once; safe to re-run)."""
-    from clientele.cli import django_setup  # the `clientele` command owns Django's start-up
-
-    django_setup()
-    result = sync_lake()
-    Console().print(f"[green]Lake sync[/]: {result['lines']} lines in {result['imports']} imports")
