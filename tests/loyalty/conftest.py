@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from clientele.barcodes import card_barcode
@@ -21,9 +20,6 @@ from till_payloads import BREAD, MILK, SHAMPOO
 @pytest.fixture
 def concurrent_db(transactional_db):
     """A database that concurrent clients (threads with their own connections) can share."""
-    if connection.vendor != "postgresql":
-        pytest.skip("real concurrent writers need PostgreSQL: the SQLite test database is in-memory shared-cache, "
-                    "where a second writer fails at once instead of waiting; run with DATABASE_URL=postgresql://...")
 
 
 @pytest.fixture

@@ -110,8 +110,11 @@ checkout.post_basket(checkout.BasketIn(store_id=1, till_id="T1", receipt_number=
     ApiKey.objects.get())
 """
     settings_dict = connection.settings_dict
-    url = (f"postgresql://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
-           f"{settings_dict['NAME']}")
+    if connection.vendor == "sqlite":
+        url = f"sqlite:///{settings_dict['NAME']}"
+    else:
+        url = (f"postgresql://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT']}/"
+               f"{settings_dict['NAME']}")
     env = os.environ | {"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "clientele.site.settings",
                         "PYTHONPATH": str(SRC)}
 

@@ -67,6 +67,9 @@ else:
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
             },
+            # a file, not Django's in-memory default: concurrent tills in the tests wait on the
+            # write lock as they would in production instead of failing at once
+            "TEST": {"NAME": str(config.home.resolve() / "test-clientele.sqlite3")},
         }
     }
 
