@@ -136,8 +136,13 @@ def report_summary(
 
 def main() -> None:
     """Run the command; domain errors end with one clear line and exit code 2, not a traceback."""
+    from django.db.utils import OperationalError, ProgrammingError
+
     try:
         app()
     except ClienteleError as error:
         errors.print(f"[red]error:[/] {error}")
+        raise SystemExit(2) from None
+    except (OperationalError, ProgrammingError) as error:
+        errors.print(f"[red]error:[/] the operational database is not ready ({error}): run `clientele db migrate`")
         raise SystemExit(2) from None

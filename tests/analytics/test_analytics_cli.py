@@ -23,7 +23,7 @@ def refreshed_home(home, lake_builder_factory):
         builder.weekly(customer, AS_OF - timedelta(days=7 * (customer + 5)), weeks=customer + 1, spend=5.0 * customer,
                        product_id=1 + customer % 2)
     builder.build()
-    result = runner.invoke(app, ["refresh", "--no-serve"])
+    result = runner.invoke(app, ["refresh", "--no-sync", "--no-serve"])
     assert result.exit_code == 0, result.output
     return home
 

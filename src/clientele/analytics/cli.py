@@ -30,12 +30,22 @@ def refresh_command(
     ] = None,
     window_days: Annotated[int, typer.Option(help="Days of history behind RFM, pyramid, value and habits.")] = 365,
     restart: Annotated[bool, typer.Option(help="Recompute every step, even those already done today.")] = False,
+    sync: Annotated[bool, typer.Option(help="First append the till's new baskets to the lake (clientele lake sync).")] = True,
     serve: Annotated[
         bool, typer.Option(help="Write each customer's profile to the operational database for the till and back office.")
     ] = True,
 ) -> None:
-    """Compute every customer result from the lake and write them to <lake>/results/ (resumable)."""
+    """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles."""
     from clientele.refresh import RefreshOptions, customer_profiles, refresh
+
+    if sync:
+        from clientele.cli import django_setup
+
+        django_setup()
+        from clientele.loyalty.lake_sync import sync_lake
+
+        synced = sync_lake()
+        console.print(f"Lake sync: {synced['lines']:,} lines from the tills in {synced['imports']} imports")
 
     result = refresh(engine=engine, as_of=date.fromisoformat(as_of) if as_of else None, restart=restart,
                      options=RefreshOptions(window_days=window_days), console=console)
