@@ -100,11 +100,13 @@ class Lake:
     def write_basket_lines(self, con: duckdb.DuckDBPyConnection, relation_sql: str, import_id: str) -> None:
         """Stage the rows of `relation_sql` (lake columns) as Parquet partitioned by month."""
         staged = self.staging_dir(import_id) / BASKET_LINES
+        # the lake needs no row order; keeping it makes a partitioned write buffer the whole input
+        con.execute("SET preserve_insertion_order = false")
         con.execute(
             f"""
             COPY (SELECT *, strftime(transaction_ts, '%Y-%m') AS month FROM ({relation_sql}))
             TO '{staged}' (FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN 'part-{import_id}-{{i}}',
-                           COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+                           COMPRESSION zstd)
             """
         )
 

@@ -267,10 +267,18 @@ def _resolve_lines_and_duplicates(con, kind: str, lake: Lake) -> None:
     Duplicates are rare: they are found with one aggregate into a small table of repeated keys,
     so the large pass stays a streaming scan with a hash join, not a sort of the whole file.
     """
+    # Count 64-bit hashes of the keys first (a fraction of the memory of the keys themselves), then
+    # look at the real keys of the few hashes seen twice: collisions only add candidates.
     con.execute("""
         CREATE TABLE repeated AS
+        WITH seen_twice AS (
+            SELECT hash(basket_id, product_id, coalesce(line_no, 0)) AS key_hash FROM classified
+            WHERE reason IS NULL GROUP BY 1 HAVING count(*) > 1
+        )
         SELECT basket_id, product_id, coalesce(line_no, 0) AS line_key, min(_ordinal) AS first_ordinal
-        FROM classified WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1
+        FROM classified
+        WHERE reason IS NULL AND hash(basket_id, product_id, coalesce(line_no, 0)) IN (SELECT key_hash FROM seen_twice)
+        GROUP BY ALL HAVING count(*) > 1
     """)
     in_lake = "FALSE"
     if lake.has_table(BASKET_LINES):
