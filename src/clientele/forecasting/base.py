@@ -237,3 +237,41 @@ class FittedModel:
         """`compute` evaluated once per distinct summary and spread back to every customer."""
         distinct, position, _ = distinct_rows(*(data[c].to_numpy(dtype=float) for c in columns))
         return pd.Series(compute(*distinct)[position], index=data.index, name=name)
+
+
+class PurchaseModel(FittedModel):
+    """A model of how many purchases each customer makes and whether they are still a customer.
+
+    A subclass gives `purchases_given_history(params, x, t_x, T, t)` and
+    `alive_given_history(params, x, t_x, T)`; the business verbs below are the same for all.
+    """
+
+    likelihood_columns = ("frequency", "recency", "T")
+
+    @staticmethod
+    def purchases_given_history(params, x, t_x, T, t):
+        raise NotImplementedError
+
+    @staticmethod
+    def alive_given_history(params, x, t_x, T):
+        raise NotImplementedError
+
+    def expected_purchases(self, data: pd.DataFrame | None = None, *, t: float) -> pd.Series:
+        """Expected number of purchase days per customer in the next `t` weeks, by customer id."""
+        params = self._require_fit()
+        return self._per_customer(
+            self._customers(data, SUMMARY_COLUMNS),
+            self.likelihood_columns,
+            lambda x, t_x, T: self.purchases_given_history(params, x, t_x, T, t),
+            "expected_purchases",
+        )
+
+    def expected_probability_alive(self, data: pd.DataFrame | None = None) -> pd.Series:
+        """Probability (0-1) that each customer is still a customer now, by customer id."""
+        params = self._require_fit()
+        return self._per_customer(
+            self._customers(data, SUMMARY_COLUMNS),
+            self.likelihood_columns,
+            lambda x, t_x, T: self.alive_given_history(params, x, t_x, T),
+            "probability_alive",
+        )

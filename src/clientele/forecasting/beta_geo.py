@@ -12,10 +12,9 @@ form, whose parameters do not grow with the number of purchases.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from clientele.forecasting.base import SUMMARY_COLUMNS, FittedModel, per_frequency
+from clientele.forecasting.base import PurchaseModel, per_frequency
 
 
 def log_likelihood(params: dict[str, float], x, t_x, T) -> np.ndarray:
@@ -63,7 +62,7 @@ def conditional_expected_purchases(params: dict[str, float], x, t_x, T, t: float
     return if_active * probability_alive(params, x, t_x, T)
 
 
-class BetaGeoModel(FittedModel):
+class BetaGeoModel(PurchaseModel):
     """BG/NBD fitted on a customer summary (customer_id, frequency, recency, T in weeks).
 
     >>> model = BetaGeoModel(summary).fit()
@@ -72,26 +71,6 @@ class BetaGeoModel(FittedModel):
     """
 
     parameter_names = ("r", "alpha", "a", "b")
-    likelihood_columns = ("frequency", "recency", "T")
     log_likelihood = staticmethod(log_likelihood)
     purchases_given_history = staticmethod(conditional_expected_purchases)
-
-    def expected_purchases(self, data: pd.DataFrame | None = None, *, t: float) -> pd.Series:
-        """Expected number of purchase days per customer in the next `t` weeks, by customer id."""
-        params = self._require_fit()
-        return self._per_customer(
-            self._customers(data, SUMMARY_COLUMNS),
-            self.likelihood_columns,
-            lambda x, t_x, T: conditional_expected_purchases(params, x, t_x, T, t),
-            "expected_purchases",
-        )
-
-    def expected_probability_alive(self, data: pd.DataFrame | None = None) -> pd.Series:
-        """Probability (0-1) that each customer is still a customer now, by customer id."""
-        params = self._require_fit()
-        return self._per_customer(
-            self._customers(data, SUMMARY_COLUMNS),
-            self.likelihood_columns,
-            lambda x, t_x, T: probability_alive(params, x, t_x, T),
-            "probability_alive",
-        )
+    alive_given_history = staticmethod(probability_alive)

@@ -13,10 +13,9 @@ that converges even at z = 1), and the difference is taken in log space with log
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy.special import expit, gammaln, hyp2f1
 
-from clientele.forecasting.base import SUMMARY_COLUMNS, FittedModel
+from clientele.forecasting.base import PurchaseModel
 
 
 def _log_lifetime_term(params: dict[str, float], x, t) -> np.ndarray:
@@ -80,7 +79,7 @@ def conditional_expected_purchases(params: dict[str, float], x, t_x, T, t: float
     return purchase_rate * lifetime_weeks * probability_alive(params, x, t_x, T)
 
 
-class ParetoNBDModel(FittedModel):
+class ParetoNBDModel(PurchaseModel):
     """Pareto/NBD fitted on a customer summary (customer_id, frequency, recency, T in weeks).
 
     >>> model = ParetoNBDModel(summary).fit()
@@ -89,26 +88,6 @@ class ParetoNBDModel(FittedModel):
     """
 
     parameter_names = ("r", "alpha", "s", "beta")
-    likelihood_columns = ("frequency", "recency", "T")
     log_likelihood = staticmethod(log_likelihood)
     purchases_given_history = staticmethod(conditional_expected_purchases)
-
-    def expected_purchases(self, data: pd.DataFrame | None = None, *, t: float) -> pd.Series:
-        """Expected number of purchase days per customer in the next `t` weeks, by customer id."""
-        params = self._require_fit()
-        return self._per_customer(
-            self._customers(data, SUMMARY_COLUMNS),
-            self.likelihood_columns,
-            lambda x, t_x, T: conditional_expected_purchases(params, x, t_x, T, t),
-            "expected_purchases",
-        )
-
-    def expected_probability_alive(self, data: pd.DataFrame | None = None) -> pd.Series:
-        """Probability (0-1) that each customer is still a customer now, by customer id."""
-        params = self._require_fit()
-        return self._per_customer(
-            self._customers(data, SUMMARY_COLUMNS),
-            self.likelihood_columns,
-            lambda x, t_x, T: probability_alive(params, x, t_x, T),
-            "probability_alive",
-        )
+    alive_given_history = staticmethod(probability_alive)
