@@ -32,7 +32,7 @@ import pandas as pd
 from scipy import stats
 
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
-from clientele.forecasting.summary import DAYS_PER_WEEK, purchase_days
+from clientele.forecasting.summary import DAYS_PER_WEEK, purchase_days, weeks_between
 
 FEATURES = (
     "frequency",
@@ -53,10 +53,6 @@ FEATURES = (
     "baseline_purchase_rate",
     "horizon",
 )
-
-
-def _weeks_between(later, earlier):
-    return later.delta(earlier, unit="day").cast("float64") / DAYS_PER_WEEK
 
 
 def history_features(
@@ -89,8 +85,8 @@ def history_features(
     in_order = ibis.window(group_by="customer_id", order_by="day")
     seen = seen.mutate(previous_day=seen.day.lag().over(in_order))
     seen = seen.mutate(
-        gap=_weeks_between(seen.day, seen.previous_day),
-        weeks_before_cutoff=_weeks_between(end, seen.day),
+        gap=weeks_between(seen.day, seen.previous_day),
+        weeks_before_cutoff=weeks_between(end, seen.day),
     )
     customers = seen.group_by("customer_id").aggregate(
         purchase_days=seen.count(),

@@ -48,7 +48,8 @@ def purchase_days(
     return lines.group_by(["customer_id", "day"]).aggregate(spend=lines.spend.sum())
 
 
-def _weeks_between(later, earlier):
+def weeks_between(later, earlier):
+    """Weeks (fractional) from `earlier` to `later`, as an Ibis expression."""
     return later.delta(earlier, unit="day").cast("float64") / DAYS_PER_WEEK
 
 
@@ -88,8 +89,8 @@ def summarise_transactions(
     summary = customers.select(
         "customer_id",
         "frequency",
-        recency=_weeks_between(customers.last_day, customers.first_day),
-        T=_weeks_between(end, customers.first_day),
+        recency=weeks_between(customers.last_day, customers.first_day),
+        T=weeks_between(end, customers.first_day),
         monetary_value=ibis.cases(
             (customers.frequency > 0, customers.repeat_spend / customers.frequency),
             else_=0.0,

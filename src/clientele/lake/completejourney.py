@@ -7,6 +7,7 @@ Store-local timestamps are kept as they are: the lake keeps store wall-clock tim
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -72,7 +73,8 @@ def import_to_lake(
     lake = lake or Lake()
     source = source_dir or data_dir()
     transactions = source / "transactions.parquet"
-    slice_tag = "" if customers is None else f":{len(customers)}-customers:{hash(tuple(sorted(customers)))}"
+    slice_tag = "" if customers is None else ":customers:" + hashlib.sha256(
+        ",".join(map(str, sorted(customers))).encode()).hexdigest()[:16]
     record = lake.new_import(SOURCE, transactions, file_sha256(transactions) + slice_tag)
     con = lake.connect()
     only = "" if customers is None else f"WHERE household_id IN ({', '.join(str(int(c)) for c in customers)})"
@@ -132,7 +134,7 @@ def import_to_lake(
                 if customers is not None and "customer_id" in columns:
                     filtered = only
                 elif customers is not None and name == "promotions":  # 21M rows: keep the slice's products
-                    filtered = f"WHERE product_id IN (SELECT product_id FROM new_lines)"
+                    filtered = "WHERE product_id IN (SELECT product_id FROM new_lines)"
                 lake.write_table(con, name, f"SELECT {columns} FROM read_parquet('{path}') {filtered}", record.import_id)
                 record.tables[name] = con.execute(f"SELECT count(*) FROM read_parquet('{path}') {filtered}").fetchall()[0][0]
                 progress.advance(task)

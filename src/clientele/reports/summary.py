@@ -39,7 +39,7 @@ def customer_spend(lines: ibis.Table) -> ibis.Table:
 
 def compute(lines: ibis.Table) -> Summary:
     """Every figure of the summary report from the lake's basket lines."""
-    con_overview = lines.aggregate(
+    totals = lines.aggregate(
         customers=lines.customer_id.nunique(),
         baskets=lines.basket_id.nunique(),
         lines=_.count(),
@@ -71,12 +71,12 @@ def compute(lines: ibis.Table) -> Summary:
         for row in top
     ]
     overview = {
-        "customers": con_overview["customers"],
-        "baskets": con_overview["baskets"],
-        "lines": con_overview["lines"],
-        "revenue": _cents(con_overview["revenue"]),
-        "first_purchase": con_overview["first_purchase"].isoformat(sep=" "),
-        "last_purchase": con_overview["last_purchase"].isoformat(sep=" "),
+        "customers": totals["customers"],
+        "baskets": totals["baskets"],
+        "lines": totals["lines"],
+        "revenue": _cents(totals["revenue"]),
+        "first_purchase": totals["first_purchase"].isoformat(sep=" "),
+        "last_purchase": totals["last_purchase"].isoformat(sep=" "),
     }
     return Summary(overview, pyramid, top_customers)
 
