@@ -1,4 +1,4 @@
-"""The history-boosted churn and purchase model on the CDNOW sample, trained honestly."""
+"""The history churn and purchase model on the CDNOW sample, trained honestly."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientele.forecasting.cdnow import CALIBRATION_END, cdnow_summary, load_cdnow_transactions
-from clientele.forecasting.churn import HistoryBoostedModel
+from clientele.forecasting.cdnow import (
+    CALIBRATION_END,
+    cdnow_summary,
+    churn_auc,
+    load_cdnow_transactions,
+)
+from clientele.forecasting.churn import HistoryModel
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
 
 HOLDOUT_WEEKS = 39
@@ -24,22 +29,22 @@ def sample():
 
 
 @pytest.fixture(scope="module")
-def boosted(transactions):
-    return HistoryBoostedModel(transactions, calibration_end=CALIBRATION_END).fit()
+def history(transactions):
+    return HistoryModel(transactions, calibration_end=CALIBRATION_END).fit()
 
 
-def test_training_never_sees_the_holdout(transactions, boosted):
+def test_training_never_sees_the_holdout(transactions, history):
     calibration_only = transactions[transactions["date"] <= pd.Timestamp(CALIBRATION_END)]
-    blind = HistoryBoostedModel(calibration_only, calibration_end=CALIBRATION_END).fit()
+    blind = HistoryModel(calibration_only, calibration_end=CALIBRATION_END).fit()
     pd.testing.assert_series_equal(
-        blind.expected_purchases(t=HOLDOUT_WEEKS), boosted.expected_purchases(t=HOLDOUT_WEEKS)
+        blind.expected_purchases(t=HOLDOUT_WEEKS), history.expected_purchases(t=HOLDOUT_WEEKS)
     )
 
 
-def test_forecasts_cover_every_calibration_customer_and_are_sane(sample, boosted):
-    risk = boosted.expected_churn_risk(t=HOLDOUT_WEEKS)
-    purchases = boosted.expected_purchases(t=HOLDOUT_WEEKS)
-    median = boosted.median_purchases(t=HOLDOUT_WEEKS)
+def test_forecasts_cover_every_calibration_customer_and_are_sane(sample, history):
+    risk = history.expected_churn_risk(t=HOLDOUT_WEEKS)
+    purchases = history.expected_purchases(t=HOLDOUT_WEEKS)
+    median = history.median_purchases(t=HOLDOUT_WEEKS)
     for forecast in (risk, purchases, median):
         assert forecast.index.equals(sample.index)
         assert np.isfinite(forecast).all()
@@ -47,8 +52,15 @@ def test_forecasts_cover_every_calibration_customer_and_are_sane(sample, boosted
     assert (median == np.round(median)).all() and (median >= 0).all()
 
 
-def test_median_forecast_has_lower_holdout_error_than_pareto_nbd(sample, boosted):
+def test_median_forecast_has_lower_holdout_error_than_pareto_nbd(sample, history):
     actual = sample["frequency_holdout"]
     pareto_nbd = ParetoNBDModel(sample).fit().expected_purchases(t=HOLDOUT_WEEKS)
-    boosted_error = (boosted.median_purchases(t=HOLDOUT_WEEKS) - actual).abs().mean()
-    assert boosted_error < (pareto_nbd - actual).abs().mean()
+    history_error = (history.median_purchases(t=HOLDOUT_WEEKS) - actual).abs().mean()
+    assert history_error < (pareto_nbd - actual).abs().mean()
+
+
+def test_churn_risk_ranks_holdout_churners_better_than_pareto_nbd(sample, history):
+    bought = sample["frequency_holdout"] > 0
+    pareto_nbd = ParetoNBDModel(sample).fit().expected_purchases(t=HOLDOUT_WEEKS)
+    history_auc = churn_auc(bought, -history.expected_churn_risk(t=HOLDOUT_WEEKS))
+    assert history_auc > churn_auc(bought, pareto_nbd)

@@ -16,7 +16,7 @@ def test_clv_prints_the_holdout_figures_and_writes_them_for_the_sample(tmp_path)
     assert "churn AUC" in result.output and "0.2426" in result.output
 
     figures = pd.read_csv(tmp_path / "figures.csv", index_col="model")
-    assert set(figures.index) == {"bgnbd", "pareto_nbd", "boosted_mean", "boosted_median"}
+    assert set(figures.index) == {"bgnbd", "pareto_nbd", "history_mean", "history_median"}
     assert (figures["actual_total"] == 1882).all()
     tracking = pd.read_csv(tmp_path / "tracking.csv")
     assert list(tracking.columns) == ["week", "actual", "bgnbd", "pareto_nbd"]

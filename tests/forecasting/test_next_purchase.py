@@ -128,3 +128,12 @@ def test_the_forecast_reads_an_ibis_table_as_from_the_lake(slice_customers):
 
     pd.testing.assert_frame_equal(from_pandas, from_ibis)
     assert from_pandas["expected_next_visit"].min() >= pd.Timestamp("2018-01-01")
+
+
+def test_the_14_day_probabilities_match_how_often_customers_bought_in_the_holdout():
+    from clientele.forecasting.nbr_evaluation import load_complete_journey
+
+    errors = next_purchase_holdout(load_complete_journey(), cutoff="2017-10-01")
+
+    assert errors["mean_probability_14d"] == pytest.approx(errors["observed_rate_14d"], abs=0.01)
+    assert errors["brier_14d"] < errors["uncalibrated_brier_14d"]

@@ -124,7 +124,7 @@ def evaluate_on_cdnow(
     the forecast ranks buyers above customers with no holdout purchase).
     """
     from clientele.forecasting.beta_geo import BetaGeoModel
-    from clientele.forecasting.churn import HistoryBoostedModel
+    from clientele.forecasting.churn import HistoryModel
     from clientele.forecasting.gamma_gamma import GammaGammaModel
     from clientele.forecasting.pareto_nbd import ParetoNBDModel
 
@@ -137,14 +137,14 @@ def evaluate_on_cdnow(
     bgnbd = BetaGeoModel(summary).fit()
     pareto_nbd = ParetoNBDModel(summary).fit()
     spend = GammaGammaModel(summary).fit()
-    boosted = HistoryBoostedModel(transactions, calibration_end=CALIBRATION_END).fit()
+    history_model = HistoryModel(transactions, calibration_end=CALIBRATION_END).fit()
     forecasts = {
         "bgnbd": bgnbd.expected_purchases(t=horizon),
         "pareto_nbd": pareto_nbd.expected_purchases(t=horizon),
-        "boosted_mean": boosted.expected_purchases(t=horizon),
-        "boosted_median": boosted.median_purchases(t=horizon),
+        "history_mean": history_model.expected_purchases(t=horizon),
+        "history_median": history_model.median_purchases(t=horizon),
     }
-    churn_scores = dict(forecasts, boosted_median=-boosted.expected_churn_risk(t=horizon))
+    churn_scores = dict(forecasts, history_median=-history_model.expected_churn_risk(t=horizon))
     figures = pd.DataFrame(
         {
             "mae": {n: float((f - actual).abs().mean()) for n, f in forecasts.items()},

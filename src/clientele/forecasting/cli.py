@@ -42,7 +42,7 @@ def clv(
         typer.Option(help="Folder to write figures.csv, tracking.csv and parameters.json to."),
     ] = None,
 ) -> None:
-    """Fit BG/NBD, Pareto/NBD, Gamma-Gamma and the history-boosted model on CDNOW (39 weeks to
+    """Fit BG/NBD, Pareto/NBD, Gamma-Gamma and the history model on CDNOW (39 weeks to
     1997-09-30) and score their forecasts of the 39-week holdout (to 1998-06-30)."""
     from clientele.forecasting.cdnow import evaluate_on_cdnow
 

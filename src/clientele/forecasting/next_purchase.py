@@ -30,6 +30,9 @@ PRIOR_WEIGHT = 2.0
 #: The smallest spread (standard deviation of log days) of any cycle, so that a perfectly regular
 #: history still leaves room for a day early or late.
 MIN_LOG_SPREAD = 0.15
+#: The fewest customer-product pairs bought (and not bought) in the window before the forecast for
+#: the probabilities to be recalibrated on it.
+MIN_CALIBRATION_PAIRS = 200
 
 
 def _table(lines) -> ibis.Table:
@@ -121,16 +124,9 @@ def expected_next_visit(lines, as_of: dt.date | pd.Timestamp | None = None, hori
     ).sort_values("customer_id", ignore_index=True)
 
 
-def expected_product_purchases(
-    lines, as_of: dt.date | pd.Timestamp | None = None, horizon_days: int = 14, min_probability: float = 0.0
-) -> pd.DataFrame:
-    """Each customer's next purchase of each product they bought before, one row per customer and
-    product with `probability` (0-1) of buying it within `horizon_days` of `as_of` at least
-    `min_probability`: `customer_id`, `product_id`, `probability`, `expected_date` (median date of
-    the next purchase, not before the expected next visit), `days_until` (days from `as_of`),
-    `typical_cycle_days` (median days between two purchases of it) and `last_purchase` (date)."""
-    table = _table(lines)
-    as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
+def _uncalibrated_product_purchases(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
+    """The cycle model's forecast per customer and product (columns of `expected_product_purchases`
+    plus `purchase_days`, the days the customer bought it before `as_of`)."""
     purchases = _cycle_summary(table, ["customer_id", "product_id"], as_of)
     mean, spread = _log_normal_cycles(purchases, ["product_id"])
     elapsed = ((as_of - purchases["last_day"]) / pd.Timedelta(days=1)).to_numpy()
@@ -138,7 +134,7 @@ def expected_product_purchases(
     visits = expected_next_visit(table, as_of, horizon_days).set_index("customer_id")
     visit = visits.loc[purchases["customer_id"]]
     days_until = np.round(np.maximum(days_until, visit["days_until_next_visit"].to_numpy()))
-    predictions = pd.DataFrame(
+    return pd.DataFrame(
         {
             "customer_id": purchases["customer_id"],
             "product_id": purchases["product_id"],
@@ -147,8 +143,67 @@ def expected_product_purchases(
             "days_until": days_until,
             "typical_cycle_days": np.exp(mean),
             "last_purchase": purchases["last_day"],
+            "purchase_days": purchases["n_days"].to_numpy(),
         }
     )
+
+
+def _calibration_inputs(predictions: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
+    """What the calibration reads about each pair: the cycle model's probability (logit), how
+    many of its cycles have passed since the last purchase, and how many days the customer bought
+    it (a habit of 20 purchases is more likely kept than a product tried twice)."""
+    probability = predictions["probability"].clip(1e-6, 1 - 1e-6).to_numpy()
+    elapsed = ((as_of - predictions["last_purchase"]) / pd.Timedelta(days=1)).to_numpy()
+    return np.column_stack(
+        [
+            np.log(probability / (1 - probability)),
+            np.log1p(elapsed / predictions["typical_cycle_days"].to_numpy()),
+            np.log(predictions["purchase_days"].to_numpy(dtype=float)),
+        ]
+    )
+
+
+def _calibration(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int):
+    """A logistic regression from the cycle model's forecast to the observed chance of buying,
+    learnt on the forecast made `horizon_days` before `as_of` and what happened until `as_of`
+    (nothing on or after `as_of` is read); None when that window has too few pairs of either
+    outcome to learn from."""
+    from sklearn.linear_model import LogisticRegression
+
+    earlier = as_of - pd.Timedelta(days=horizon_days)
+    before = table.filter(table.transaction_ts < as_of.to_pydatetime())
+    past = _uncalibrated_product_purchases(before, earlier, horizon_days)
+    bought = _first_after(before, ["customer_id", "product_id"], earlier)
+    outcome = past[["customer_id", "product_id"]].merge(bought, how="left")["first_day"].notna().to_numpy()
+    if min(outcome.sum(), (~outcome).sum()) < MIN_CALIBRATION_PAIRS:
+        return None
+    return LogisticRegression(max_iter=1000).fit(_calibration_inputs(past, earlier), outcome)
+
+
+def expected_product_purchases(
+    lines,
+    as_of: dt.date | pd.Timestamp | None = None,
+    horizon_days: int = 14,
+    min_probability: float = 0.0,
+    calibrated: bool = True,
+) -> pd.DataFrame:
+    """Each customer's next purchase of each product they bought before, one row per customer and
+    product with `probability` (0-1) of buying it within `horizon_days` of `as_of` at least
+    `min_probability`: `customer_id`, `product_id`, `probability`, `expected_date` (median date of
+    the next purchase, not before the expected next visit), `days_until` (days from `as_of`),
+    `typical_cycle_days` (median days between two purchases of it), `last_purchase` (date) and
+    `purchase_days` (days on which the customer bought it).
+
+    The cycle model alone assumes every habit goes on, so it overstates the probabilities
+    (customers switch brands and drop products). With `calibrated` (the default) they are
+    recalibrated on the `horizon_days` just before `as_of` (see `_calibration`), when those hold
+    at least `MIN_CALIBRATION_PAIRS` pairs bought and as many not bought."""
+    table = _table(lines)
+    as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
+    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days)
+    calibration = _calibration(table, as_of, horizon_days) if calibrated else None
+    if calibration is not None and len(predictions):
+        predictions["probability"] = calibration.predict_proba(_calibration_inputs(predictions, as_of))[:, 1]
     chosen = predictions[predictions["probability"] >= min_probability]
     return chosen.sort_values(["customer_id", "probability"], ascending=[True, False], ignore_index=True)
 
@@ -182,7 +237,8 @@ def next_purchase_holdout(lines, cutoff: dt.date | pd.Timestamp) -> dict[str, fl
     of the next purchase day of each product (customer-product pairs bought again; also for those
     with at least 2 purchase days before, i.e. a cycle of their own), the same errors of the naive
     "last day + typical gap" guess, and the 14-day purchase probability's mean, observed rate and
-    Brier score on the pairs with a cycle of their own."""
+    Brier score (0 = perfect) on all pairs and on the pairs with a cycle of their own, and the
+    same without the calibration."""
     table = _table(lines)
     cutoff = pd.Timestamp(cutoff)
     visits = expected_next_visit(table, cutoff).merge(_first_after(table, ["customer_id"], cutoff), on="customer_id")
@@ -195,11 +251,11 @@ def next_purchase_holdout(lines, cutoff: dt.date | pd.Timestamp) -> dict[str, fl
     naive = ((bought_again["last_purchase"] + pd.to_timedelta(bought_again["typical_cycle_days"], unit="D") - cutoff)
              / pd.Timedelta(days=1)).clip(lower=0)
     error = (bought_again["days_until"] - actual).abs()
-    purchase_days = _cycle_summary(table, ["customer_id", "product_id"], cutoff)
-    regular = products.merge(purchase_days[purchase_days["n_days"] >= 2][["customer_id", "product_id"]])
+    regular = products[products["purchase_days"] >= 2]
     regular_again = bought_again.merge(regular[["customer_id", "product_id"]])
-    within = regular.merge(bought_again[["customer_id", "product_id", "first_day"]], how="left")
-    happened = (within["first_day"] < cutoff + pd.Timedelta(days=14)).to_numpy(dtype=float)
+    within = _within_horizon(table, products, cutoff)
+    regular_within = within[within["purchase_days"] >= 2]
+    uncalibrated = _within_horizon(table, _uncalibrated_product_purchases(table, cutoff, 14), cutoff)
     return {
         "customers_returning": float(len(visits)),
         "next_visit_mae_days": float((visits["days_until_next_visit"] - actual_visit).abs().mean()),
@@ -211,7 +267,40 @@ def next_purchase_holdout(lines, cutoff: dt.date | pd.Timestamp) -> dict[str, fl
         "regular_next_purchase_mae_days": float(
             (regular_again["days_until"] - (regular_again["first_day"] - cutoff) / pd.Timedelta(days=1)).abs().mean()
         ),
-        "regular_mean_probability_14d": float(within["probability"].mean()),
-        "regular_observed_rate_14d": float(happened.mean()),
-        "regular_brier_14d": float(np.mean((within["probability"].to_numpy() - happened) ** 2)),
+        "mean_probability_14d": float(within["probability"].mean()),
+        "observed_rate_14d": float(within["happened"].mean()),
+        "brier_14d": _brier(within),
+        "uncalibrated_mean_probability_14d": float(uncalibrated["probability"].mean()),
+        "uncalibrated_brier_14d": _brier(uncalibrated),
+        "regular_mean_probability_14d": float(regular_within["probability"].mean()),
+        "regular_observed_rate_14d": float(regular_within["happened"].mean()),
+        "regular_brier_14d": _brier(regular_within),
     }
+
+
+def _within_horizon(table: ibis.Table, predictions: pd.DataFrame, cutoff: pd.Timestamp, horizon_days: int = 14) -> pd.DataFrame:
+    """The predictions with `happened`: 1.0 when the customer bought the product within
+    `horizon_days` of `cutoff`, else 0.0."""
+    first = _first_after(table, ["customer_id", "product_id"], cutoff)
+    within = predictions.merge(first, on=["customer_id", "product_id"], how="left")
+    within["happened"] = (within["first_day"] < cutoff + pd.Timedelta(days=horizon_days)).astype(float)
+    return within
+
+
+def _brier(within: pd.DataFrame) -> float:
+    return float(np.mean((within["probability"].to_numpy() - within["happened"].to_numpy()) ** 2))
+
+
+def probability_reliability(lines, cutoff: dt.date | pd.Timestamp, horizon_days: int = 14, calibrated: bool = True) -> pd.DataFrame:
+    """How well the `horizon_days` purchase probabilities forecast on `cutoff` match what happened,
+    one row per probability band (0-0.1, ..., 0.9-1): `pairs` (customer-product pairs),
+    `mean_probability` and `observed_rate` (share bought within the horizon). A calibrated
+    forecast has the two close in every band."""
+    table = _table(lines)
+    cutoff = pd.Timestamp(cutoff)
+    predictions = expected_product_purchases(table, cutoff, horizon_days, calibrated=calibrated)
+    within = _within_horizon(table, predictions, cutoff, horizon_days)
+    band = pd.cut(within["probability"], np.linspace(0.0, 1.0, 11), include_lowest=True)
+    return within.groupby(band, observed=True).agg(
+        pairs=("probability", "size"), mean_probability=("probability", "mean"), observed_rate=("happened", "mean")
+    ).rename_axis("probability_band").reset_index()
