@@ -12,7 +12,7 @@ from till_payloads import BREAD, MILK, SHAMPOO, basket, post
 
 from clientele.loyalty.bonuses import award_bonus
 from clientele.loyalty.models import EarningRule, LoyaltyAccount, PointsEntry, Referral, Tier
-from clientele.loyalty.rules import EarningContext, LineToEarn, active_rules, earn_on_basket
+from clientele.loyalty.rules import EarningContext, LineToEarn, active_rules, earn_on_basket, rule_versions_behind
 
 SATURDAY_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=ZoneInfo("America/Chicago"))
 
@@ -74,7 +74,7 @@ def test_given_a_gold_member_then_the_tier_multiplier_is_explained(products, bas
 
     earning = earn(products, tier=gold)
 
-    assert earning.explanation[-1] == {"rule_id": None, "rule": "tier Gold x1.5", "points": 9}
+    assert earning.explanation[-1] == {"rule_id": None, "version": None, "rule": "tier Gold x1.5", "points": 9}
     assert earning.total == 28
 
 
@@ -120,3 +120,46 @@ def test_given_a_completed_profile_when_rewarded_twice_then_the_bonus_is_credite
     assert award_bonus(programme_ready, "profile_completed", "", actor="user:marketing")["points"] == 25
     assert award_bonus(programme_ready, "profile_completed", "", actor="user:marketing") is None
     assert PointsEntry.objects.get().actor == "user:marketing"
+
+
+def test_given_a_rule_changed_twice_then_each_saved_change_is_a_version_kept_in_its_history(db):
+    rule = EarningRule.objects.create(name="Store brand x2", kind="multiplier", multiplier="2", brand_type="Private")
+    rule.multiplier = Decimal("3")
+    rule.save()
+    rule.save()  # saved again without a change: no new version
+    rule.active = False
+    rule.save()
+
+    assert rule.version == 3
+    history = rule.history.order_by("history_date", "history_id")
+    assert [(v.version, v.history_type, v.multiplier, v.active) for v in history] == [
+        (1, "+", Decimal("2.00"), True), (2, "~", Decimal("3.00"), True), (3, "~", Decimal("3.00"), False)]
+    assert history.last().diff_against(history[1]).changed_fields == ["active"]
+
+
+def test_given_a_credit_when_its_rule_changes_afterwards_then_the_credit_still_shows_the_version_that_gave_it(
+        till, programme_ready, card, base_rule):
+    post(till, "/baskets", basket(card=card))
+    base_rule.points_per_unit = Decimal("2")
+    base_rule.save()
+    post(till, "/baskets", basket(receipt="1002", card=card))
+
+    first, second = (PointsEntry.objects.get(source=f"basket 1/T1/{receipt}") for receipt in ("1001", "1002"))
+    first_line, = rule_versions_behind(first.explanation)
+    second_line, = rule_versions_behind(second.explanation)
+
+    assert (first.amount, first_line["version"], first_line["terms"]["points_per_unit"]) == (8, 1, "1.000")
+    assert (second.amount, second_line["version"], second_line["terms"]["points_per_unit"]) == (16, 2, "2.000")
+    assert first_line["rule_id"] == second_line["rule_id"] == base_rule.pk
+
+
+def test_given_a_deleted_rule_then_the_credits_it_gave_stay_explained(till, programme_ready, card):
+    promotion = EarningRule.objects.create(name="Store brand x2", kind="multiplier", multiplier="2",
+                                           brand_type="Private")
+    post(till, "/baskets", basket(card=card))
+    promotion.delete()
+
+    base, multiplier = rule_versions_behind(PointsEntry.objects.get().explanation)
+
+    assert (multiplier["rule"], multiplier["version"], multiplier["points"]) == ("Store brand x2", 1, 3)
+    assert multiplier["terms"]["multiplier"] == "2.00" and multiplier["terms"]["brand_type"] == "Private"

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
 
 from clientele.loyalty import models
 from clientele.loyalty.identity import hash_key, issue_api_key
+from clientele.loyalty.rules import rule_versions_behind
 
 
 @admin.register(models.Programme)
@@ -16,11 +20,15 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 
 @admin.register(models.EarningRule)
-class EarningRuleAdmin(admin.ModelAdmin):
+class EarningRuleAdmin(SimpleHistoryAdmin):
+    """Every saved change is a new version: "History" lists them with who, when and what changed."""
+
     list_display = ["name", "kind", "active", "points_per_unit", "multiplier", "bonus_points", "max_points",
-                    "valid_from", "valid_until"]
+                    "valid_from", "valid_until", "version"]
     list_filter = ["kind", "active"]
     search_fields = ["name"]
+    readonly_fields = ["version"]
+    history_list_display = ["version", "active", "points_per_unit", "multiplier", "bonus_points", "max_points"]
 
 
 @admin.register(models.Tier)
@@ -75,6 +83,22 @@ class PointsEntryAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "account", "kind", "amount", "available_from", "expires_on", "source", "actor"]
     list_filter = ["kind"]
     search_fields = ["idempotency_key", "source", "account__member__customer_id"]
+    readonly_fields = ["rules_behind"]
+
+    @admin.display(description="Points by rule, as the rule was then")
+    def rules_behind(self, entry: models.PointsEntry) -> str:
+        def rule_cell(line: dict) -> str:
+            if line["terms"] is None:
+                return format_html("{}", line["rule"])
+            history = reverse("admin:loyalty_earningrule_history", args=[line["rule_id"]])
+            return format_html('<a href="{}">{} (version {})</a>', history, line["rule"], line["version"])
+
+        rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", (
+            (rule_cell(line), line["points"], ", ".join(f"{k}={v}" for k, v in (line["terms"] or {}).items()
+                                                         if v not in (None, "")))
+            for line in rule_versions_behind(entry.explanation)))
+        return format_html("<table><tr><th>rule</th><th>points</th><th>terms of that version</th></tr>{}</table>",
+                           rows)
 
 
 @admin.register(models.Basket)

@@ -3,41 +3,103 @@ led to a first basket, the birthday month. Each is granted at most once per occa
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from clientele.loyalty import errors, ledger
-from clientele.loyalty.models import Basket, EarningRule, LoyaltyAccount, PointsEntry, Programme, Referral
-from clientele.loyalty.rules import action_bonus_rule
+from clientele.loyalty.identity import resolve_member
+from clientele.loyalty.models import ApiKey, Basket, EarningRule, LoyaltyAccount, PointsEntry, Programme, Referral
+from clientele.loyalty.rules import action_bonus_rule, explain
 
 Action = EarningRule.Action
+#: Actions a till or the back office reports, and what makes one occasion of each.
+REPORTED_ACTIONS = {Action.PROFILE_COMPLETED: "once per member", Action.REVIEW_WRITTEN: "once per review"}
+
+
+@dataclass(frozen=True)
+class ActionIn:
+    """A non-purchase action reported for a member (by card or member number); `reference`
+    names the occasion (the review's id; none for a completed profile, rewarded once)."""
+
+    store_id: int
+    action: str
+    reference: str = ""
+    card: str | None = None
+    member_number: int | None = None
 
 
 def _grant(account: LoyaltyAccount, rule: EarningRule, key: str, source: str, actor: str, today) -> dict | None:
     """Append the bonus unless this occasion was already rewarded; returns what was granted."""
     if PointsEntry.objects.filter(idempotency_key=key).exists():
         return None
+    credit = explain(rule, rule.name, rule.bonus_points)
     ledger.append(account, PointsEntry.Kind.BONUS_AWARDED, rule.bonus_points, key=key, source=source, actor=actor,
                   rule=rule, expires_on=ledger.add_months(today, Programme.current().expiry_months),
-                  explanation=[{"rule_id": rule.pk, "rule": rule.name, "points": rule.bonus_points}])
-    return {"rule_id": rule.pk, "rule": rule.name, "points": rule.bonus_points}
+                  explanation=[credit])
+    return credit
+
+
+def _occasion_key(member, action: str, reference: str) -> str:
+    if action not in REPORTED_ACTIONS:
+        raise errors.InvalidAmount(f"{action!r} is not an action rewarded on request", field="action")
+    if action == Action.PROFILE_COMPLETED:
+        return f"bonus:{action}:{member.customer_id}"
+    if not reference:
+        raise errors.MissingReference(f"a {action} bonus names its occasion (the review's id)")
+    # A review is rewarded once, whoever reports it: the same review cannot earn twice.
+    return f"bonus:{action}:{reference}"
+
+
+def _reward(member, action: str, reference: str, actor: str) -> tuple[PointsEntry, bool]:
+    """The ledger entry rewarding this occasion and whether it already existed (a replay)."""
+    key = _occasion_key(member, action, reference)
+    today = ledger.now_utc().date()
+    with transaction.atomic():
+        account = ledger.lock_member_account(member)
+        entry = PointsEntry.objects.filter(idempotency_key=key).first()
+        if entry is None:
+            rule = action_bonus_rule(action, today)
+            if rule is None:
+                raise errors.BonusNotOffered(f"no active earning rule rewards {action} today")
+            try:
+                with transaction.atomic():  # a savepoint: a concurrent report of the same review may win
+                    return ledger.append(
+                        account, PointsEntry.Kind.BONUS_AWARDED, rule.bonus_points, key=key,
+                        source=f"{action} {reference}".strip(), actor=actor, rule=rule,
+                        expires_on=ledger.add_months(today, Programme.current().expiry_months),
+                        explanation=[explain(rule, rule.name, rule.bonus_points)]), False
+            except IntegrityError:
+                entry = PointsEntry.objects.get(idempotency_key=key)
+    if entry.account_id != account.pk:
+        raise errors.ReferenceReused(f"{action} {reference} was already rewarded to another member")
+    return entry, True
 
 
 def award_bonus(member, action: str, reference: str, actor: str) -> dict | None:
-    """Reward a non-purchase action (profile completed, review written) once per `reference`
-    (e.g. the review's id; empty for once-in-a-lifetime actions). Returns the bonus granted, or
-    None when no active rule rewards it or it was already rewarded."""
-    if action not in (Action.PROFILE_COMPLETED, Action.REVIEW_WRITTEN):
-        raise errors.InvalidAmount(f"{action!r} is not an action rewarded on request", field="action")
-    today = ledger.now_utc().date()
-    rule = action_bonus_rule(action, today)
-    if rule is None:
+    """Reward a non-purchase action (profile completed: once per member; review written: once per
+    review, `reference` being its id). Returns the bonus granted `{rule_id, version, rule, points}`,
+    or None when no active rule rewards it or it was already rewarded."""
+    try:
+        entry, replayed = _reward(member, action, reference, actor)
+    except errors.BonusNotOffered:
         return None
-    with transaction.atomic():
-        account = ledger.lock_account(ledger.account_for_member(member).pk)
-        return _grant(account, rule, f"bonus:{action}:{member.customer_id}:{reference}",
-                      f"{action} {reference}".strip(), actor, today)
+    return None if replayed else entry.explanation[0]
+
+
+def reward_action(request: ActionIn, key: ApiKey) -> dict:
+    """A till's or the back office's report of a non-purchase action: the bonus is credited once
+    per occasion; reporting it again answers the first credit with `replayed: true`. Returns the
+    member number, action, reference, points awarded with the rule version behind them, and the
+    member's balance in points."""
+    if request.store_id != key.store_id:
+        raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {request.store_id}")
+    member, _ = resolve_member(card=request.card, member_number=request.member_number)
+    entry, replayed = _reward(member, request.action, request.reference, key.actor)
+    return {"member_number": member.customer_id, "action": request.action, "reference": request.reference,
+            "points_awarded": entry.amount, "explanation": entry.explanation,
+            "balance": ledger.balance(entry.account_id).as_dict(), "replayed": replayed}
 
 
 def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, actor: str) -> list[dict]:

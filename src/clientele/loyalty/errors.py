@@ -108,3 +108,19 @@ class AmbiguousPhone(LoyaltyError):
 
 class BasketTooOld(LoyaltyError):
     code, status, default_field = "basket_too_old", 422, "transacted_at"
+
+
+class BonusNotOffered(LoyaltyError):
+    """No active earning rule rewards the reported action: nothing was credited."""
+
+    code, status, default_field = "bonus_not_offered", 409, "action"
+
+
+class MissingReference(LoyaltyError):
+    code, status, default_field = "missing_reference", 422, "reference"
+
+
+class ReferenceReused(LoyaltyError):
+    """The occasion (a review) was already rewarded to another member."""
+
+    code, status, default_field = "reference_reused", 409, "reference"

@@ -94,8 +94,11 @@ def _specificity(rule: EarningRule) -> tuple:
     return (rule.store_id is not None, rule.tier_id is not None, rule.pk)
 
 
-def _explain(rule: EarningRule | None, name: str, points: int) -> dict:
-    return {"rule_id": rule.pk if rule else None, "rule": name, "points": points}
+def explain(rule: EarningRule | None, name: str, points: int) -> dict:
+    """One line of a credit's explanation: the rule and the version of it that gave `points`
+    (no rule for the tier's multiplier, which names itself)."""
+    return {"rule_id": rule.pk if rule else None, "version": rule.version if rule else None, "rule": name,
+            "points": points}
 
 
 def earn_on_basket(lines: list[LineToEarn], ctx: EarningContext, rules: list[EarningRule]) -> Earning:
@@ -129,7 +132,7 @@ def earn_on_basket(lines: list[LineToEarn], ctx: EarningContext, rules: list[Ear
     for name, (rule, points) in per_rule.items():
         whole = int(points.to_integral_value(rounding=ROUND_DOWN))
         if whole:
-            explanation.append(_explain(rule, name, whole))
+            explanation.append(explain(rule, name, whole))
     total = max(0, sum(item["points"] for item in explanation))
     total = _apply_cap(total, [r for r in rules if r.kind == Kind.BASKET_CAP], 0, explanation)
     total = _apply_cap(total, [r for r in rules if r.kind == Kind.DAILY_CAP], ctx.earned_today, explanation)
@@ -143,7 +146,7 @@ def _apply_cap(total: int, caps: list[EarningRule], already: int, explanation: l
     room = max(0, cap.max_points - already)
     if total <= room:
         return total
-    explanation.append(_explain(cap, cap.name, room - total))
+    explanation.append(explain(cap, cap.name, room - total))
     return room
 
 
@@ -158,6 +161,38 @@ def _share(total: int, line_raw: dict[int, Decimal], lines: list[LineToEarn]) ->
     for no in sorted(exact, key=lambda n: (shares[n] - exact[n], n))[:left]:
         shares[no] += 1
     return shares
+
+
+#: What a rule version says, as shown next to the points it gave.
+RULE_TERMS = ("kind", "active", "valid_from", "valid_until", "points_per_unit", "multiplier", "bonus_points", "action",
+              "max_points", "store_id", "tier_id", "product_id", "department", "category", "brand_type",
+              "days_of_week", "time_from", "time_until")
+
+
+def rule_versions_behind(explanation: list[dict]) -> list[dict]:
+    """A credit's explanation with, on each line, the rule as it was in the version that gave the
+    points (`terms`), when that version was saved and by whom; `terms` is None for a line without
+    a rule (the tier's multiplier) or one recorded before rules were versioned."""
+    wanted = {(line["rule_id"], line["version"]) for line in explanation
+              if line.get("rule_id") is not None and line.get("version") is not None}
+    versions = {}
+    if wanted:
+        found = EarningRule.history.filter(id__in={rule for rule, _ in wanted}, version__in={v for _, v in wanted})
+        for record in found.select_related("history_user").order_by("history_date", "history_id"):
+            versions.setdefault((record.id, record.version), record)  # the save that made the version
+    lines = []
+    for line in explanation:
+        record = versions.get((line.get("rule_id"), line.get("version")))
+        lines.append(line | {
+            "terms": {term: _plain(getattr(record, term)) for term in RULE_TERMS} if record else None,
+            "saved_at": record.history_date.isoformat() if record else None,
+            "saved_by": (record.history_user.get_username() if record.history_user else "") if record else None,
+        })
+    return lines
+
+
+def _plain(value):
+    return value if value is None or isinstance(value, (bool, int, str)) else str(value)
 
 
 def action_bonus_rule(action: str, on: date) -> EarningRule | None:

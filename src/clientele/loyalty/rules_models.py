@@ -1,6 +1,9 @@
-"""Earning rules as data: what a marketer edits in the back office, validated when saved.
+"""Earning rules as data: what a marketer edits in the back office, validated and versioned when saved.
 
-How they are evaluated is in `loyalty.rules` and docs/loyalty.md.
+Every saved change raises the rule's `version` and keeps a full copy of the rule as it now is, with
+who changed it and when (django-simple-history, docs/decisions/0004-earning-rule-versions.md). A
+credit names each rule and version that gave it, so it stays explainable after the rule changed.
+How rules are evaluated is in `loyalty.rules` and docs/loyalty.md.
 """
 
 from __future__ import annotations
@@ -8,7 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from simple_history.models import HistoricalRecords
 
 WEEKDAYS = "0123456"  # Monday = 0, as datetime.weekday()
 
@@ -53,6 +57,10 @@ class EarningRule(models.Model):
     days_of_week = models.CharField(max_length=7, blank=True, help_text="Digits, Monday = 0: '56' = weekend.")
     time_from = models.TimeField(null=True, blank=True, help_text="Store-local time.")
     time_until = models.TimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(default=1, editable=False,
+                                          help_text="Raised by every saved change; credits name the version.")
+    history = HistoricalRecords(verbose_name="earning rule version", verbose_name_plural="earning rule versions",
+                                cascade_delete_history=False)
 
     class Meta:
         ordering = ["kind", "id"]
@@ -61,8 +69,23 @@ class EarningRule(models.Model):
         return self.name
 
     def save(self, *args, **kwargs):
+        """Validate, then store the rule as a new version (kept in its history) if anything changed."""
         self.full_clean()  # a rule is data a marketer types: never store one that cannot be evaluated
-        super().save(*args, **kwargs)
+        with transaction.atomic():
+            # The lock serialises two marketers saving the same rule: each change gets its own number.
+            stored = type(self).objects.select_for_update().filter(pk=self.pk).first() if self.pk else None
+            if stored is not None and not self._differs_from(stored):
+                self.skip_history_when_saving = True  # saved unchanged: no new version
+                try:
+                    return super().save(*args, **kwargs)
+                finally:
+                    del self.skip_history_when_saving
+            self.version = stored.version + 1 if stored is not None else 1
+            super().save(*args, **kwargs)
+
+    def _differs_from(self, stored: EarningRule) -> bool:
+        fields = [f.attname for f in self._meta.concrete_fields if f.attname not in ("id", "version")]
+        return any(getattr(self, name) != getattr(stored, name) for name in fields)
 
     def clean(self) -> None:
         errors: dict[str, str] = {}

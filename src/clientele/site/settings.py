@@ -19,6 +19,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "simple_history",  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 
 urlpatterns = [
