@@ -102,11 +102,13 @@ def reward_action(request: ActionIn, key: ApiKey) -> dict:
             "balance": ledger.balance(entry.account_id).as_dict(), "replayed": replayed}
 
 
-def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, actor: str) -> list[dict]:
+def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, actor: str,
+                         referred: bool = True) -> list[dict]:
     """Bonuses a basket triggers, inside the basket's transaction (the member's account is locked,
     the basket not yet inserted):
     the birthday month (once a year) and the referrer's reward on the member's first basket.
-    Returns the member's own bonuses; the referrer's is credited to the referrer."""
+    Returns the member's own bonuses; the referrer's is credited to the referrer. `referred=False`
+    (the caller already knows the member was not referred) spares the referral look-up."""
     today = local_time.date()
     granted = []
     if member.birth_date and member.birth_date.month == today.month:
@@ -115,7 +117,7 @@ def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, 
             bonus = _grant(account, rule, f"bonus:birthday_month:{member.customer_id}:{today.year}",
                            f"birthday month {today:%Y-%m}", actor, today)
             granted += [bonus] if bonus else []
-    referral = Referral.objects.filter(referred=member).select_related("referrer").first()
+    referral = Referral.objects.filter(referred=member).select_related("referrer").first() if referred else None
     if referral is not None and not Basket.objects.filter(member=member).exists():
         rule = action_bonus_rule(Action.REFERRAL, today)
         if rule is not None:

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
 from clientele.catalog.models import Product
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_basket_bonuses
-from clientele.loyalty.identity import resolve_member
+from clientele.loyalty.identity import resolve_member_account
 from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
@@ -53,7 +53,14 @@ class BasketIn:
         return f"{self.store_id}/{self.till_id}/{self.receipt_number}"
 
     def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True, default=str).encode()).hexdigest()
+        """SHA-256 of the request's content (what `dataclasses.asdict` gives, built without its
+        deep copies): tells a genuine replay from a reused receipt number."""
+        content = {"store_id": self.store_id, "till_id": self.till_id, "receipt_number": self.receipt_number,
+                   "transacted_at": self.transacted_at, "card": self.card, "member_number": self.member_number,
+                   "channel": self.channel,
+                   "lines": [{"line_no": line.line_no, "product_id": line.product_id, "quantity": line.quantity,
+                              "unit_price": line.unit_price, "discount": line.discount} for line in self.lines]}
+        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
 @lru_cache(maxsize=1024)
@@ -123,19 +130,21 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: P
             raise errors.UnknownProduct(f"no product {line.product_id}", field=f"lines[{index}].product_id")
     member = card = account = None
     if basket.card or basket.member_number is not None:
-        member, card = resolve_member(card=basket.card, member_number=basket.member_number)
-        account = ledger.lock_member_account(member)
+        member, card, account, referred = resolve_member_account(card=basket.card, member_number=basket.member_number)
+        account = account or ledger.lock_member_account(member)
     local_time = basket.transacted_at.astimezone(store_zone(key.store.timezone))
     sales = {line.line_no: (line.quantity * line.unit_price - line.discount).quantize(CENT) for line in basket.lines}
     result = {"receipt": basket.receipt, "total": str(sum(sales.values(), Decimal(0))), "points_earned": 0,
               "explanation": [], "bonuses": [], "member_number": None, "balance": None, "tier": None,
               "message": "Thank you for shopping with us.", "replayed": False}
-    earning = None
+    earning = Earning(line_points={})
+    available_from = expires_on = None
     if account is not None:
         earning = _earn(basket, key, account, member, products, sales, local_time)
         available_from = basket.transacted_at + timedelta(days=programme.return_window_days)
+        expires_on = ledger.add_months(local_time.date(), programme.expiry_months)
         before = ledger.balance(account.pk)
-        bonuses = award_basket_bonuses(member, account, local_time, key.actor)
+        bonuses = award_basket_bonuses(member, account, local_time, key.actor, referred=referred)
         earned_now = earning.total if available_from <= ledger.now_utc() else 0
         points = ledger.Balance(before.available + earned_now + sum(b["points"] for b in bonuses),
                                 before.pending + earning.total - earned_now)
@@ -146,24 +155,15 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: P
             "message": f"{member.display_name}: {earning.total + sum(b['points'] for b in bonuses)} points today, "
                        f"{points.available} to spend, {points.pending} pending.",
         }
-    try:
-        record = Basket.objects.create(
-            store_id=key.store_id, till_id=basket.till_id, receipt_number=basket.receipt_number,
-            transacted_at=basket.transacted_at, member=member, card=card, channel=basket.channel,
-            total=Decimal(result["total"]), points_earned=earning.total if earning else 0,
-            request_hash=fingerprint, result=result, actor=key.actor,
-        )
-    except IntegrityError:
-        raise errors.DuplicateBasket(f"receipt {basket.receipt} already recorded") from None
-    BasketLine.objects.bulk_create([
-        BasketLine(basket=record, line_no=line.line_no, product_id=line.product_id, quantity=line.quantity,
-                   unit_price=line.unit_price, discount=line.discount, sales_value=sales[line.line_no],
-                   points=earning.line_points.get(line.line_no, 0) if earning else 0)
-        for line in basket.lines
-    ])
-    if earning is not None and earning.total:
-        credit_basket(account, record, earning, available_from,
-                      ledger.add_months(local_time.date(), programme.expiry_months))
+    record = Basket(store_id=key.store_id, till_id=basket.till_id, receipt_number=basket.receipt_number,
+                    transacted_at=basket.transacted_at, member=member, card=card, channel=basket.channel,
+                    total=Decimal(result["total"]), points_earned=earning.total, request_hash=fingerprint,
+                    result=result, actor=key.actor, created_at=ledger.now_utc())
+    lines = [BasketLine(line_no=line.line_no, product_id=line.product_id, quantity=line.quantity,
+                        unit_price=line.unit_price, discount=line.discount, sales_value=sales[line.line_no],
+                        points=earning.line_points.get(line.line_no, 0))
+             for line in basket.lines]
+    credit_basket(account, record, lines, earning, available_from, expires_on)
     return result
 
 
@@ -176,12 +176,89 @@ def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local
     return earn_on_basket(lines, EarningContext(key.store_id, local_time, account.tier, earned_today), rules)
 
 
-def credit_basket(account, record: Basket, earning: Earning, available_from: datetime, expires_on) -> None:
-    """Append the basket's points to the ledger: the last write of a checkout."""
-    ledger.append(account, Kind.POINTS_EARNED, earning.total, key=f"earn:{record.store_id}/{record.till_id}/"
-                  f"{record.receipt_number}", source=f"basket {record.store_id}/{record.till_id}/{record.receipt_number}",
-                  actor=record.actor, basket=record, available_from=available_from, expires_on=expires_on,
-                  explanation=earning.explanation)
+def credit_basket(account, record: Basket, lines: list[BasketLine], earning: Earning, available_from: datetime | None,
+                  expires_on) -> None:
+    """Write the basket, its lines and its points (a ledger entry, when it earned any): the last
+    writes of a checkout, in the caller's transaction. Raises DuplicateBasket when the receipt is
+    already recorded (by an earlier call, or a concurrent one once it commits)."""
+    if connection.vendor == "postgresql":
+        return _write_basket_in_one_statement(account, record, lines, earning, available_from, expires_on)
+    try:
+        record.save(force_insert=True)
+    except IntegrityError:
+        raise errors.DuplicateBasket(f"receipt {record.store_id}/{record.till_id}/{record.receipt_number} "
+                                     "already recorded") from None
+    for line in lines:
+        line.basket = record
+    BasketLine.objects.bulk_create(lines)
+    if earning.total:
+        ledger.append(account, Kind.POINTS_EARNED, earning.total, key=_earning_key(record), source=_source(record),
+                      actor=record.actor, basket=record, available_from=available_from, expires_on=expires_on,
+                      explanation=earning.explanation)
+
+
+def _earning_key(record: Basket) -> str:
+    return f"earn:{record.store_id}/{record.till_id}/{record.receipt_number}"
+
+
+def _source(record: Basket) -> str:
+    return f"basket {record.store_id}/{record.till_id}/{record.receipt_number}"
+
+
+#: The basket, its lines and its ledger credit in one round trip (PostgreSQL): the basket insert
+#: yields nothing when the receipt is already recorded, and then neither do the others.
+_BASKET_STATEMENT = """
+WITH basket AS (
+    INSERT INTO loyalty_basket (store_id, till_id, receipt_number, transacted_at, member_id, card_id, channel,
+                                total, points_earned, request_hash, result, actor, created_at, lake_import_id,
+                                synced_at)
+    VALUES (%(store_id)s, %(till_id)s, %(receipt_number)s, %(transacted_at)s, %(member_id)s, %(card_id)s,
+            %(channel)s, %(total)s, %(points_earned)s, %(request_hash)s, %(result)s::jsonb, %(actor)s,
+            %(created_at)s, '', NULL)
+    ON CONFLICT ON CONSTRAINT basket_receipt_once DO NOTHING
+    RETURNING id
+), basket_lines AS (
+    INSERT INTO loyalty_basketline (basket_id, line_no, product_id, quantity, unit_price, discount, sales_value,
+                                    points, returned_quantity)
+    SELECT basket.id, line.line_no, line.product_id, line.quantity, line.unit_price, line.discount,
+           line.sales_value, line.points, 0
+    FROM basket, unnest(%(line_no)s::integer[], %(product_id)s::bigint[], %(quantity)s::numeric[],
+                        %(unit_price)s::numeric[], %(discount)s::numeric[], %(sales_value)s::numeric[],
+                        %(points)s::bigint[])
+         AS line(line_no, product_id, quantity, unit_price, discount, sales_value, points)
+), credit AS (
+    INSERT INTO loyalty_pointsentry (account_id, kind, amount, available_from, expires_on, source, basket_id,
+                                     idempotency_key, rule_id, explanation, actor, created_at)
+    SELECT %(account_id)s, %(kind)s, %(points_earned)s, %(available_from)s, %(expires_on)s, %(source)s, basket.id,
+           %(earning_key)s, NULL, %(explanation)s::jsonb, %(actor)s, %(created_at)s
+    FROM basket WHERE %(points_earned)s > 0
+)
+SELECT id FROM basket
+"""
+
+
+def _write_basket_in_one_statement(account, record: Basket, lines: list[BasketLine], earning: Earning,
+                                   available_from: datetime | None, expires_on) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_BASKET_STATEMENT, {
+            "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
+            "transacted_at": record.transacted_at, "member_id": record.member_id, "card_id": record.card_id,
+            "channel": record.channel, "total": record.total, "points_earned": record.points_earned,
+            "request_hash": record.request_hash, "result": json.dumps(record.result), "actor": record.actor,
+            "created_at": record.created_at,
+            "line_no": [line.line_no for line in lines], "product_id": [line.product_id for line in lines],
+            "quantity": [line.quantity for line in lines], "unit_price": [line.unit_price for line in lines],
+            "discount": [line.discount for line in lines], "sales_value": [line.sales_value for line in lines],
+            "points": [line.points for line in lines],
+            "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
+            "available_from": available_from, "expires_on": expires_on, "source": _source(record),
+            "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
+        })
+        row = cursor.fetchone()
+    if row is None:
+        raise errors.DuplicateBasket(f"receipt {record.store_id}/{record.till_id}/{record.receipt_number} "
+                                     "already recorded")
+    record.pk = row[0]
 
 
 def _earned_on_local_day(member, local_time: datetime) -> int:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+from django.db.models import Exists, OuterRef
+
 from clientele.barcodes import is_valid_ean13
 from clientele.loyalty import errors
-from clientele.loyalty.models import ApiKey
+from clientele.loyalty.models import ApiKey, LoyaltyAccount, Referral
 from clientele.members.models import Card, Member
 
 
@@ -16,12 +18,7 @@ def resolve_member(card: str | None = None, phone: str | None = None,
     """The active member (and the card scanned, if any) a till identified, by the first
     identifier given among card barcode, phone number and member number."""
     if card:
-        found = Card.objects.select_related("member").filter(barcode=card).first()
-        if found is None:
-            raise errors.UnknownCard(f"no card {card!r}" if is_valid_ean13(card) else f"{card!r} is not a card barcode")
-        if found.status != Card.Status.ACTIVE:
-            raise errors.BlockedCard(f"card {card} is {found.get_status_display().lower()}: ask for the member's new card")
-        return _active(found.member, "card"), found
+        return _checked_card(Card.objects.select_related("member").filter(barcode=card).first(), card)
     if phone:
         members = list(Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)[:2])
         if not members:
@@ -30,11 +27,49 @@ def resolve_member(card: str | None = None, phone: str | None = None,
             raise errors.AmbiguousPhone(f"several members share phone {phone!r}: scan the card")
         return members[0], None
     if member_number is not None:
-        member = Member.objects.filter(customer_id=member_number).first()
-        if member is None:
-            raise errors.UnknownMember(f"no member number {member_number}")
-        return _active(member, "member_number"), None
+        return _checked_member(Member.objects.filter(customer_id=member_number).first(), member_number), None
     raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
+
+
+def resolve_member_account(card: str | None = None,
+                           member_number: int | None = None) -> tuple[Member, Card | None, LoyaltyAccount | None, bool]:
+    """As `resolve_member` by card or member number, in one query that also locks the member's
+    points account until the end of the transaction (with its tier) and tells whether the member
+    was referred (the referral bonus). Returns (member, card, account, referred); the account is
+    None (and referred True, meaning "not looked up") when the member has no account yet.
+    Call it inside a transaction."""
+    referred = Exists(Referral.objects.filter(referred_id=OuterRef("member_id" if card else "pk")))
+    if card:
+        found = Card.objects.select_related("member__loyalty_account__tier").filter(
+            barcode=card, member__loyalty_account__isnull=False).select_for_update(of=("member__loyalty_account",))
+        found = next(iter(found.annotate(referred=referred)[:1]), None)
+        if found is None:  # unknown card (an error) or a member without an account yet
+            member, scanned = resolve_member(card=card)
+            return member, scanned, None, True
+        member = _checked_card(found, card)[0]
+        return member, found, member.loyalty_account, found.referred
+    if member_number is not None:
+        member = Member.objects.select_related("loyalty_account__tier").filter(
+            customer_id=member_number, loyalty_account__isnull=False).select_for_update(of=("loyalty_account",))
+        member = next(iter(member.annotate(referred=referred)[:1]), None)
+        if member is None:
+            return resolve_member(member_number=member_number)[0], None, None, True
+        return _checked_member(member, member_number), None, member.loyalty_account, member.referred
+    raise errors.MissingIdentifier("give a card barcode or a member number")
+
+
+def _checked_card(found: Card | None, card: str) -> tuple[Member, Card]:
+    if found is None:
+        raise errors.UnknownCard(f"no card {card!r}" if is_valid_ean13(card) else f"{card!r} is not a card barcode")
+    if found.status != Card.Status.ACTIVE:
+        raise errors.BlockedCard(f"card {card} is {found.get_status_display().lower()}: ask for the member's new card")
+    return _active(found.member, "card"), found
+
+
+def _checked_member(member: Member | None, member_number: int) -> Member:
+    if member is None:
+        raise errors.UnknownMember(f"no member number {member_number}")
+    return _active(member, "member_number")
 
 
 def _active(member: Member, field: str) -> Member:
