@@ -15,7 +15,7 @@ from clientele.loyalty import ledger
 from clientele.loyalty.cli import app
 from clientele.cli import app as clientele_app
 from clientele.loyalty.migration import import_balances
-from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry, Programme, Tier, TierChange
+from clientele.loyalty.models import Basket, BasketReturn, LoyaltyAccount, PointsEntry, Programme, Tier, TierChange
 from clientele.loyalty.tiers import review_tiers
 from clientele.members.models import Card, Member
 
@@ -73,6 +73,47 @@ def test_given_a_silver_member_who_stops_shopping_then_grace_first_and_demotion_
     assert account.tier.name == "Bronze"
     assert [c.to_tier.name for c in TierChange.objects.order_by("id")] == ["Silver", "Silver", "Bronze"]
     assert "grace period over" in TierChange.objects.order_by("id").last().reason
+
+
+def test_given_members_in_every_situation_when_one_review_runs_then_each_moves_as_documented_and_says_why(
+        tiers, store):
+    Programme.objects.update_or_create(pk=1, defaults={"tier_grace_days": 90})
+    people = {name: Member.objects.create(customer_id=n, first_name=name, join_date=TODAY)
+              for n, name in enumerate(["new", "lapsed", "grace_over", "back", "in_grace", "refunded"], start=1)}
+    for name in ("new", "back", "refunded"):
+        shop(people[name], store, visits=12, each="50.00", on=TODAY)
+    for name in ("lapsed", "grace_over", "in_grace", "back"):
+        ledger.account_for_member(people[name])
+    silver = tiers["Silver"]
+    LoyaltyAccount.objects.filter(member__first_name__in=["lapsed", "grace_over", "in_grace", "back"]).update(
+        tier=silver, tier_since=TODAY - timedelta(days=500))
+    LoyaltyAccount.objects.filter(member__first_name="grace_over").update(tier_grace_until=TODAY - timedelta(days=1))
+    LoyaltyAccount.objects.filter(member__first_name__in=["in_grace", "back"]).update(
+        tier_grace_until=TODAY + timedelta(days=10))
+    refunded = Basket.objects.filter(member=people["refunded"]).first()
+    BasketReturn.objects.create(basket=refunded, return_key="1/R1", store=store, refund=Decimal("150.00"),
+                                returned_at=refunded.transacted_at + timedelta(days=1), points_reversed=0,
+                                result={}, actor="test")
+
+    counts = review_tiers(TODAY)
+
+    assert counts == {"promoted": 2, "demoted": 1, "grace_started": 1, "grace_ended": 1, "unchanged": 1}
+    accounts = {a.member.first_name: a for a in LoyaltyAccount.objects.select_related("member", "tier")}
+    assert {name: (a.tier.name, a.tier_grace_until) for name, a in accounts.items()} == {
+        "new": ("Silver", None), "lapsed": ("Silver", TODAY + timedelta(days=90)), "grace_over": ("Bronze", None),
+        "back": ("Silver", None), "in_grace": ("Silver", TODAY + timedelta(days=10)), "refunded": ("Bronze", None)}
+    assert accounts["new"].tier_since == TODAY and accounts["lapsed"].tier_since == TODAY - timedelta(days=500)
+    reasons = {c.account.member.first_name: c.reason for c in TierChange.objects.select_related("account__member")}
+    assert reasons == {
+        "new": "promoted: meets the thresholds of Silver (12-month spend 600.00, 12 visits)",
+        "lapsed": f"below the thresholds of Silver (12-month spend 0.00, 0 visits): kept until "
+                  f"{TODAY + timedelta(days=90)}",
+        "grace_over": "demoted: grace period over, qualifies for Bronze (12-month spend 0.00, 0 visits)",
+        "back": "qualifies again for Silver: grace period ended (12-month spend 600.00, 12 visits)",
+        "refunded": "promoted: meets the thresholds of Bronze (12-month spend 450.00, 12 visits)",
+    }
+    assert TierChange.objects.get(account__member__first_name="refunded").spend_12m == Decimal("450.00")
+    assert review_tiers(TODAY)["unchanged"] == 6  # a second run the same day moves nobody
 
 
 def test_given_old_points_partly_spent_when_expiry_runs_then_the_oldest_unspent_expire_once(member):

@@ -88,7 +88,9 @@ def liability(today: Today = None, output: Annotated[Format, typer.Option("--for
     """Outstanding points (available, pending, expiring next month) and their money value."""
     from clientele.loyalty import services
 
-    _print(services.liability(_today(today)), "Points liability", output)
+    with console.status("Summing the points ledger per account…"):
+        report = services.liability(_today(today))
+    _print(report, "Points liability", output)
 
 
 @app.command("review-tiers")
@@ -96,7 +98,9 @@ def review_tiers(today: Today = None) -> None:
     """Move members between tiers on 12-month spend and visits, with the grace period; reasons recorded."""
     from clientele.loyalty import services
 
-    _print(services.review_tiers(_today(today)), "Tier review", Format.table)
+    with console.status("Reviewing tiers…") as status:
+        counts = services.review_tiers(_today(today), on_step=lambda step: status.update(f"Reviewing tiers: {step}…"))
+    _print(counts, "Tier review", Format.table)
 
 
 @app.command("issue-api-key")
