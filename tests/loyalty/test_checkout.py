@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 from till_payloads import MILK, basket, post
 
+from clientele.loyalty import ledger
 from clientele.loyalty.checkout import credit_basket
-from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry
+from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry, Tier
 
 
 def test_given_a_member_when_a_basket_is_posted_then_points_are_earned_pending_and_explained(till, programme_ready, card):
@@ -87,3 +91,23 @@ def test_given_a_member_when_identified_then_the_till_greets_them_with_balance_a
     assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": None, "perks": [],
                                "balance": {"available": 0, "pending": 0}, "offers": []}
 
+
+
+@pytest.mark.parametrize("identifier", ["card", "phone", "member_number"])
+def test_given_a_gold_member_with_spendable_and_pending_points_when_identified_then_both_and_the_perks_show(
+        till, member, card, identifier):
+    gold = Tier.objects.create(name="Gold", rank=2, earning_multiplier=Decimal("1.5"), perks=["express lane"])
+    account = ledger.account_for_member(member)
+    account.tier = gold
+    account.save()
+    now = ledger.now_utc()
+    ledger.append(account, PointsEntry.Kind.OPENING_BALANCE, 120, key="open", source="test", actor="test")
+    ledger.append(account, PointsEntry.Kind.POINTS_REDEEMED, -20, key="spent", source="test", actor="test")
+    ledger.append(account, PointsEntry.Kind.POINTS_EARNED, 7, key="earned", source="test", actor="test",
+                  available_from=now + timedelta(days=30))
+    query = {"card": card, "phone": "+13125550100", "member_number": 42}[identifier]
+
+    response = till.get("/api/members/identify", {identifier: query})
+
+    assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": "Gold", "perks": ["express lane"],
+                               "balance": {"available": 100, "pending": 7}, "offers": []}

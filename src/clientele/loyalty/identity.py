@@ -4,31 +4,50 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
 from django.db.models import Exists, OuterRef
 
 from clientele.barcodes import is_valid_ean13
-from clientele.loyalty import errors
+from clientele.loyalty import errors, ledger
 from clientele.loyalty.models import ApiKey, LoyaltyAccount, Referral
 from clientele.members.models import Card, Member
 
 
-def resolve_member(card: str | None = None, phone: str | None = None,
-                   member_number: int | None = None) -> tuple[Member, Card | None]:
+def resolve_member(card: str | None = None, phone: str | None = None, member_number: int | None = None,
+                   balance_at: datetime | None = None) -> tuple[Member, Card | None]:
     """The active member (and the card scanned, if any) a till identified, by the first
-    identifier given among card barcode, phone number and member number."""
+    identifier given among card barcode, phone number and member number. With `balance_at`, the
+    same single query also brings the member's account and tier (`member.loyalty_account`, when
+    there is one) and their balance at that moment (`member.balance`), as the till's greeting needs."""
     if card:
-        return _checked_card(Card.objects.select_related("member").filter(barcode=card).first(), card)
+        found = _with_balance(Card.objects.select_related("member").filter(barcode=card), "member__", balance_at)
+        return _checked_card(found.first(), card, balance_at)
     if phone:
-        members = list(Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)[:2])
+        members = _with_balance(Member.objects.filter(phone=phone, status=Member.Status.ACTIVE), "", balance_at)
+        members = list(members[:2])
         if not members:
             raise errors.UnknownMember(f"no member with phone {phone!r}", field="phone")
         if len(members) > 1:
             raise errors.AmbiguousPhone(f"several members share phone {phone!r}: scan the card")
-        return members[0], None
+        return _with_balance_set(members[0], members[0], balance_at), None
     if member_number is not None:
-        return _checked_member(Member.objects.filter(customer_id=member_number).first(), member_number), None
+        found = _with_balance(Member.objects.filter(customer_id=member_number), "", balance_at).first()
+        return _with_balance_set(_checked_member(found, member_number), found, balance_at), None
     raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
+
+
+def _with_balance(queryset, member_path: str, at: datetime | None):
+    if at is None:
+        return queryset
+    account = f"{member_path}loyalty_account"
+    return queryset.select_related(f"{account}__tier").annotate(**ledger.balance_sums(f"{account}__entries__", at))
+
+
+def _with_balance_set(member: Member, row, at: datetime | None) -> Member:
+    if at is not None:
+        member.balance = ledger.Balance(row.available or 0, row.pending or 0)
+    return member
 
 
 def resolve_member_account(card: str | None = None,
@@ -58,12 +77,12 @@ def resolve_member_account(card: str | None = None,
     raise errors.MissingIdentifier("give a card barcode or a member number")
 
 
-def _checked_card(found: Card | None, card: str) -> tuple[Member, Card]:
+def _checked_card(found: Card | None, card: str, balance_at: datetime | None = None) -> tuple[Member, Card]:
     if found is None:
         raise errors.UnknownCard(f"no card {card!r}" if is_valid_ean13(card) else f"{card!r} is not a card barcode")
     if found.status != Card.Status.ACTIVE:
         raise errors.BlockedCard(f"card {card} is {found.get_status_display().lower()}: ask for the member's new card")
-    return _active(found.member, "card"), found
+    return _with_balance_set(_active(found.member, "card"), found, balance_at), found
 
 
 def _checked_member(member: Member | None, member_number: int) -> Member:

@@ -63,13 +63,19 @@ def lock_member_account(member) -> LoyaltyAccount:
     return account or lock_account(account_for_member(member).pk)
 
 
+def balance_sums(entries: str, at: datetime) -> dict:
+    """The two sums that make a balance at `at`, over the ledger entries reached by the lookup path
+    `entries` ("" from PointsEntry itself, "member__loyalty_account__entries__" from a card): for
+    `aggregate` or `annotate`, so a read can bring a balance along with what it looks up."""
+    def points(condition: str):
+        return Sum(Case(When(**{f"{entries}available_from__{condition}": at}, then=f"{entries}amount"), default=Value(0),
+                        output_field=IntegerField()))
+    return {"available": points("lte"), "pending": points("gt")}
+
+
 def balance(account_id: int, at: datetime | None = None) -> Balance:
     """The account's available and pending points at `at` (now by default)."""
-    at = at or now_utc()
-    sums = PointsEntry.objects.filter(account_id=account_id).aggregate(
-        available=Sum(Case(When(available_from__lte=at, then="amount"), default=Value(0), output_field=IntegerField())),
-        pending=Sum(Case(When(available_from__gt=at, then="amount"), default=Value(0), output_field=IntegerField())),
-    )
+    sums = PointsEntry.objects.filter(account_id=account_id).aggregate(**balance_sums("", at or now_utc()))
     return Balance(available=sums["available"] or 0, pending=sums["pending"] or 0)
 
 
