@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -114,6 +115,22 @@ def test_given_members_in_every_situation_when_one_review_runs_then_each_moves_a
     }
     assert TierChange.objects.get(account__member__first_name="refunded").spend_12m == Decimal("450.00")
     assert review_tiers(TODAY)["unchanged"] == 6  # a second run the same day moves nobody
+
+
+def test_given_two_tier_reviews_started_together_then_each_move_is_made_and_recorded_once(
+        concurrent_db, tiers, member, store):
+    from test_concurrency import run_together
+
+    shop(member, store, visits=12, each="50.00", on=TODAY)
+    Programme.current()
+
+    def slow_review():  # each step waits, so the two reviews overlap unless one waits for the other
+        return review_tiers(TODAY, on_step=lambda step: time.sleep(0.3))
+
+    results = run_together([slow_review] * 2)
+
+    assert sorted(result["promoted"] for result in results) == [0, 1]
+    assert TierChange.objects.count() == 1
 
 
 def test_given_old_points_partly_spent_when_expiry_runs_then_the_oldest_unspent_expire_once(member):

@@ -116,18 +116,20 @@ def review_tiers(today: date, on_step: Callable[[str], None] | None = None) -> d
     and were unchanged. `on_step` is told each step as it starts (for a progress display)."""
     step = on_step or (lambda name: None)
     tiers = list(Tier.objects.order_by("rank"))
-    grace_days = Programme.current().tier_grace_days
-    grace_until = today + timedelta(days=grace_days)
     # The 12 months are UTC days: from 364 days before `today` to the end of `today`.
     window_start = connection.ops.adapt_datetimefield_value(
         datetime.combine(today - timedelta(days=364), time.min, tzinfo=timezone.utc))
     window_end = connection.ops.adapt_datetimefield_value(
         datetime.combine(today + timedelta(days=1), time.min, tzinfo=timezone.utc))
-    day, grace_day = connection.ops.adapt_datefield_value(today), connection.ops.adapt_datefield_value(grace_until)
     target, target_params = _target_tier_sql(tiers)
     names = _tables()
     figures = (f"'12-month spend ' || {_money_text('m.spend')} || ', ' || CAST(m.visits AS TEXT) || ' visits'")
     with transaction.atomic(), connection.cursor() as cursor:
+        # Locking the programme's row makes two reviews started together run one after the other
+        # (the second sees the first's moves).
+        grace_days = Programme.objects.select_for_update().get(pk=Programme.current().pk).tier_grace_days
+        grace_until = today + timedelta(days=grace_days)
+        day, grace_day = connection.ops.adapt_datefield_value(today), connection.ops.adapt_datefield_value(grace_until)
         cursor.execute(f"DROP TABLE IF EXISTS {MOVES}")
         step("12-month activity and the tier each member earns")
         cursor.execute(DECIDE_SQL.format(target=target, **names),
