@@ -49,3 +49,26 @@ def spark_engine():
     from clientele.engine import connect
 
     return connect("spark")
+
+
+@pytest.fixture(scope="session")
+def shop_baskets():
+    """A year of baskets (to 2017-12-31) of 300 customers buying as the Pareto/NBD says: each at
+    their own Poisson rate until an exponential lifetime ends, each with their own typical spend.
+    Columns of the refresh's baskets table: customer_id, basket_date, spend."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    start = pd.Timestamp("2017-12-31") - pd.Timedelta(days=364)
+    rows = []
+    for customer in range(1, 301):
+        first = rng.integers(0, 120)
+        rate = rng.gamma(2.0, 1 / 30)  # baskets per day: one every 15 days on average
+        lifetime = rng.exponential(250.0)
+        typical_spend = rng.gamma(4.0, 10.0)
+        day = first
+        while day <= min(364, first + lifetime):
+            rows.append((customer, (start + pd.Timedelta(days=int(day))).date(), typical_spend * rng.gamma(8.0, 1 / 8)))
+            day += max(1, int(rng.exponential(1 / rate)))
+    return pd.DataFrame(rows, columns=["customer_id", "basket_date", "spend"])

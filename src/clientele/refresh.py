@@ -23,11 +23,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clientele import analytics
-from clientele.analytics.baskets import days_between
+from clientele.analytics.baskets import days_between, member_lines
 from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.config import settings
 from clientele.engine import connect
+from clientele.forecasting import nightly
 from clientele.lake.reader import basket_lines, read_table
 
 STATE_FILE = "_refresh.json"
@@ -35,7 +36,8 @@ STATE_FILE = "_refresh.json"
 
 @dataclass(frozen=True)
 class RefreshOptions:
-    """What the refresh measures over: the window of RFM, pyramid, value and brand habits (days)."""
+    """What the refresh measures over: the window of RFM, pyramid and brand habits (days), and
+    what the forecasts look ahead to (see `forecasting.nightly.ForecastOptions`)."""
 
     window_days: int = 365
     year_over_year_days: int | None = None  # None: 365 when the lake holds two years, else half its span
@@ -43,6 +45,7 @@ class RefreshOptions:
     lifecycle: analytics.LifecycleRules = analytics.LifecycleRules()
     brand_loyalty: analytics.BrandLoyaltyRules = analytics.BrandLoyaltyRules()
     traits: analytics.TraitRules = analytics.TraitRules()
+    forecast: nightly.ForecastOptions = nightly.ForecastOptions()
 
 
 @dataclass
@@ -93,8 +96,13 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("pyramid", lambda run: analytics.customer_pyramid(
             run.result("baskets"), run.as_of, run.options.window_days, run.options.pyramid)),
         ("category_pyramid", lambda run: analytics.category_pyramid(run.result("category_spend"), run.options.pyramid)),
-        ("value", lambda run: analytics.value_tiers(analytics.value_classes(
-            run.result("rfm").select("customer_id", "monetary"), "monetary"), "monetary")),
+        ("forecasts", lambda run: ibis.memtable(
+            nightly.customer_forecasts(run.result("baskets"), run.as_of, run.options.forecast))),
+        ("next_visits", lambda run: ibis.memtable(
+            nightly.next_visits(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
+        ("next_purchases", lambda run: ibis.memtable(
+            nightly.next_purchases(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
+        ("value", _value),
         ("lifecycle_history", lambda run: analytics.lifecycle_history(
             run.result("baskets"), run.as_of, run.options.lifecycle)),
         ("lifecycle", lambda run: analytics.current_stage(run.result("lifecycle_history"), run.options.lifecycle)),
@@ -112,6 +120,18 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
     ]
 
 
+def _value(run: _Run) -> ibis.Table:
+    """Value classes and tiers by predicted lifetime value (the `forecasts` step); by the spend of
+    the RFM window when the lake is too small for the forecasting models to be fitted."""
+    forecasts = run.result("forecasts")
+    if forecasts.predicted_clv.notnull().any().execute():
+        customers = forecasts.select("customer_id", value=forecasts.predicted_clv)
+    else:
+        rfm = run.result("rfm")
+        customers = rfm.select("customer_id", value=rfm.monetary)
+    return analytics.value_tiers(analytics.value_classes(customers, "value"), "value")
+
+
 def _profiles(run: _Run) -> ibis.Table:
     """One row per customer who ever bought up to as_of, with every headline result.
 
@@ -122,12 +142,15 @@ def _profiles(run: _Run) -> ibis.Table:
     everyone = baskets.group_by("customer_id").aggregate(last_basket=baskets.basket_date.max())
     rfm, pyramid, value = run.result("rfm"), run.result("pyramid"), run.result("value")
     stage, deals = run.result("lifecycle"), run.result("deal_proneness")
+    forecasts, visits = run.result("forecasts"), run.result("next_visits")
     joined = (
         everyone.left_join(rfm.drop("refresh_date"), "customer_id")
         .left_join(pyramid.select("customer_id", "pyramid_level"), "customer_id")
         .left_join(value.select("customer_id", "value_class", "value_tier"), "customer_id")
         .left_join(stage.select("customer_id", "lifecycle_stage"), "customer_id")
         .left_join(deals.select("customer_id", "deal_proneness"), "customer_id")
+        .left_join(forecasts.drop("refresh_date"), "customer_id")
+        .left_join(visits.select("customer_id", "expected_next_visit"), "customer_id")
     )
     return joined.select(
         customer_id=everyone.customer_id,
@@ -140,6 +163,14 @@ def _profiles(run: _Run) -> ibis.Table:
         value_tier=joined.value_tier.fill_null("lead"),
         lifecycle_stage=joined.lifecycle_stage.fill_null("exploration"),
         deal_proneness=joined.deal_proneness,
+        expected_purchases=joined.expected_purchases,
+        probability_alive=joined.probability_alive,
+        churn_risk=joined.churn_risk,
+        at_risk=joined.at_risk,
+        predicted_clv=joined.predicted_clv,
+        clv_lower=joined.clv_lower,
+        clv_upper=joined.clv_upper,
+        expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
 
 
@@ -220,6 +251,7 @@ def customer_profiles(lake: Path | None = None, engine: str | None = None) -> li
 
     The lead's serving-table writer takes this list as it is: customer_id, rfm_segment,
     recency_days, frequency, monetary, pyramid_level, value_class, value_tier, lifecycle_stage,
-    deal_proneness.
+    deal_proneness, and the forecasts expected_purchases, probability_alive, churn_risk, at_risk,
+    predicted_clv, clv_lower, clv_upper, expected_next_visit.
     """
     return read_profiles(connect(engine or "duckdb"), lake)

@@ -20,6 +20,8 @@ RESULTS = "results"
 PROFILE_COLUMNS = (
     "customer_id", "rfm_segment", "recency_days", "frequency", "monetary", "pyramid_level",
     "value_class", "value_tier", "lifecycle_stage", "deal_proneness",
+    "expected_purchases", "probability_alive", "churn_risk", "at_risk", "predicted_clv", "clv_lower", "clv_upper",
+    "expected_next_visit",
 )
 
 #: Segment kinds `clientele export` understands: kind -> (result table, column holding the value).
@@ -52,7 +54,11 @@ def customer_profiles(con: ibis.BaseBackend, lake: Path | None = None) -> list[d
 
     Keys: customer_id, rfm_segment, recency_days (days), frequency (baskets in the RFM window),
     monetary (spend in the window, currency units), pyramid_level, value_class, value_tier,
-    lifecycle_stage, deal_proneness (0..1, None without spend) and refresh_date.
+    lifecycle_stage, deal_proneness (0..1, None without spend), the forecasts (see
+    `forecasting.nightly`; None when the lake is too small to fit the models): expected_purchases
+    (purchase days in the next 13 weeks), probability_alive (0..1), churn_risk (0..1, no purchase in
+    13 weeks), at_risk (churn_risk >= 0.5), predicted_clv, clv_lower, clv_upper (12-month value and
+    its 90% interval, currency units), expected_next_visit (date), and refresh_date.
     """
     profiles = read_result(con, "customer_profiles", lake)
     return profiles.select(*PROFILE_COLUMNS, "refresh_date").order_by("customer_id").to_pyarrow().to_pylist()

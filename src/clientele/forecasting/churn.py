@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from clientele.forecasting.base import ModelFitError, PurchaseModel
+from clientele.forecasting.beta_geo import BetaGeoModel
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
 from clientele.forecasting.summary import DAYS_PER_WEEK, purchase_days, weeks_between
 
@@ -127,7 +129,7 @@ def history_features(
     return features
 
 
-def model_inputs(features: pd.DataFrame, baseline: ParetoNBDModel, *, t: float) -> pd.DataFrame:
+def model_inputs(features: pd.DataFrame, baseline: PurchaseModel, *, t: float) -> pd.DataFrame:
     """The model's inputs (`FEATURES`) for customers with `history_features`, forecasting the next
     `t` weeks: the Pareto/NBD's forecast and P(alive) on a log / logit scale, then the history."""
     summary = features.reset_index()
@@ -158,6 +160,17 @@ def model_inputs(features: pd.DataFrame, baseline: ParetoNBDModel, *, t: float) 
     return inputs[list(FEATURES)]
 
 
+def fit_baseline(summary: pd.DataFrame) -> PurchaseModel:
+    """The Pareto/NBD fitted on `summary`, or the BG/NBD when the data cannot identify the
+    Pareto/NBD's dropout: when hardly anyone leaves (a year of grocery shoppers) its likelihood is
+    flat along s / beta = the common dropout rate, while the BG/NBD, whose dropout follows
+    purchases, is still identified."""
+    try:
+        return ParetoNBDModel(summary).fit()
+    except ModelFitError:
+        return BetaGeoModel(summary).fit()
+
+
 class HistoryModel:
     """Pareto/NBD forecasts corrected, customer by customer, by what the rest of the history says.
 
@@ -179,7 +192,7 @@ class HistoryModel:
         self.training_weeks = training_weeks
         self.churn_classifier_ = None
         self.purchase_corrector_ = None
-        self.baseline_: ParetoNBDModel | None = None
+        self.baseline_: PurchaseModel | None = None
         self.features_: pd.DataFrame | None = None
 
     def _training_rows(self) -> pd.DataFrame:
@@ -192,17 +205,19 @@ class HistoryModel:
             features = history_features(
                 self.transactions, cutoff=self.calibration_end - dt.timedelta(weeks=weeks)
             )
+            if features.empty:  # a cut before the first purchase
+                continue
             rows = model_inputs(features, self.baseline_, t=float(weeks))
             rows["bought"] = purchase_days_at_end.reindex(features.index) - (features["frequency"] + 1)
             rows["forecast"] = np.exp(rows["log_baseline_purchases"])
             cuts.append(rows)
-        return pd.concat(cuts)
+        return pd.concat(cuts) if cuts else pd.DataFrame(columns=[*FEATURES, "bought", "forecast"])
 
     def fit(self) -> HistoryModel:
         """Learn the churn classifier and the purchase correction on the calibration period alone;
-        returns the model.
+        returns the model. Raises ModelFitError when the data cannot identify them.
 
-        The Pareto/NBD is fitted once, on the calibration period; its four population parameters
+        The Pareto/NBD (see `fit_baseline`) is fitted once, on the calibration period; its four population parameters
         then describe every cut (refitted on a short early window they are poorly identified and
         would make the training inputs differ from the inputs at the calibration end)."""
         from sklearn.linear_model import LogisticRegression, PoissonRegressor
@@ -210,14 +225,20 @@ class HistoryModel:
         from sklearn.preprocessing import StandardScaler
 
         self.features_ = history_features(self.transactions, cutoff=self.calibration_end)
-        self.baseline_ = ParetoNBDModel(self.features_.reset_index()).fit()
+        self.baseline_ = fit_baseline(self.features_.reset_index())
         training = self._training_rows()
+        if training["bought"].eq(0).nunique() < 2:
+            raise ModelFitError(
+                "HistoryModel: the training cuts hold no customer who "
+                + ("bought" if (training["bought"] == 0).all() else "did not buy")
+                + " after the cut; it needs a longer history before the calibration end"
+            )
         inputs = training[list(FEATURES)]
         self.churn_classifier_ = make_pipeline(
             StandardScaler(), LogisticRegression(max_iter=1000)
         ).fit(inputs, training["bought"] == 0)
         self.purchase_corrector_ = make_pipeline(
-            StandardScaler(), PoissonRegressor(alpha=1e-4, max_iter=1000)
+            StandardScaler(), PoissonRegressor(alpha=1e-4, solver="newton-cholesky", max_iter=1000)
         ).fit(
             inputs,
             training["bought"] / training["forecast"],

@@ -156,7 +156,9 @@ class GammaGammaModel(FittedModel):
                 )
                 values[i] = p / nu * purchases
             tail = (1 - level) / 2
-            return np.quantile(values, [tail, 1 - tail], axis=0).T
+            # A draw far in the parameters' tail can leave the range where the purchase model's
+            # hypergeometric terms evaluate (scipy returns NaN); such draws are left out.
+            return np.nanquantile(values, [tail, 1 - tail], axis=0).T
 
         distinct, position, _ = distinct_rows(
             *(customers[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))

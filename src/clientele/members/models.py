@@ -109,6 +109,21 @@ class CustomerProfile(models.Model):
     value_tier = models.CharField(max_length=10, blank=True)
     lifecycle_stage = models.CharField(max_length=15, blank=True)
     deal_proneness = models.FloatField(null=True, help_text="Share of spend bought on a discount (0-1).")
+    # Forecasts (forecasting/nightly.py); empty when the lake is too small to fit the models.
+    expected_purchases = models.FloatField(null=True, help_text="Expected purchase days in the next 13 weeks.")
+    probability_alive = models.FloatField(null=True, help_text="Chance the customer is still a customer (0-1).")
+    churn_risk = models.FloatField(null=True, help_text="Chance of no purchase in the next 13 weeks (0-1).")
+    at_risk = models.BooleanField(null=True, help_text="Churn risk of at least 0.5.")
+    predicted_clv = models.DecimalField(
+        max_digits=14, decimal_places=2, null=True, help_text="Expected value of the next 12 months, discounted."
+    )
+    clv_lower = models.DecimalField(max_digits=14, decimal_places=2, null=True, help_text="90% interval, low end.")
+    clv_upper = models.DecimalField(max_digits=14, decimal_places=2, null=True, help_text="90% interval, high end.")
+    expected_next_visit = models.DateField(null=True)
 
     class Meta:
-        indexes = [models.Index(fields=["rfm_segment"]), models.Index(fields=["pyramid_level"])]
+        indexes = [
+            models.Index(fields=["rfm_segment"]),
+            models.Index(fields=["pyramid_level"]),
+            models.Index(fields=["at_risk"]),
+        ]

@@ -120,15 +120,19 @@ def write_customer_profiles(profiles: list[dict], refreshed_on: date | None = No
     refreshed_on = refreshed_on or datetime.now(timezone.utc).date()
     member_ids = dict(Member.objects.values_list("customer_id", "id"))
     fields = ["rfm_segment", "recency_days", "frequency", "monetary", "pyramid_level", "value_class",
-              "value_tier", "lifecycle_stage", "deal_proneness"]
+              "value_tier", "lifecycle_stage", "deal_proneness", "expected_purchases", "probability_alive",
+              "churn_risk", "at_risk", "predicted_clv", "clv_lower", "clv_upper", "expected_next_visit"]
+    money = ("monetary", "predicted_clv", "clv_lower", "clv_upper")
     rows = []
     for profile in profiles:
         member_id = member_ids.get(profile["customer_id"])
         if member_id is None:
             continue
-        values = {name: profile.get(name) for name in fields}
-        if values["monetary"] is not None:
-            values["monetary"] = Decimal(str(values["monetary"])).quantize(Decimal("0.01"))
+        # a forecast the models could not make is missing, whether the lake says null or NaN
+        values = {name: None if profile.get(name) != profile.get(name) else profile.get(name) for name in fields}
+        for amount in money:
+            if values[amount] is not None:
+                values[amount] = Decimal(str(values[amount])).quantize(Decimal("0.01"))
         for text in ("rfm_segment", "pyramid_level", "value_class", "value_tier", "lifecycle_stage"):
             values[text] = values[text] or ""
         rows.append(CustomerProfile(member_id=member_id, refreshed_on=refreshed_on, **values))

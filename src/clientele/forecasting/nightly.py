@@ -1,0 +1,135 @@
+"""The forecasts the nightly refresh writes for every customer.
+
+Per customer (`customer_forecasts`): expected purchase days in the next `horizon_weeks`, P(alive),
+the churn risk (no purchase at all in the horizon) and its flag, and the expected lifetime value
+over `clv_months` months with an interval. Per customer and product (`next_purchases`): the
+products likely bought in the next `next_purchase_days` days, each with its probability and
+expected day; per customer (`next_visits`): the expected date of the next visit.
+
+The lake is read through Ibis (DuckDB or Spark): the per-customer summaries are computed by the
+engine, only the fitting runs in numpy. The models are fitted on everything up to `as_of` and
+forecast what comes after it; the history model trains on cuts of that same period (see
+`churn.py`), so nothing after `as_of` is ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from clientele.forecasting.base import ForecastInputError, ModelFitError
+from clientele.forecasting.churn import HistoryModel
+from clientele.forecasting.gamma_gamma import GammaGammaModel
+from clientele.forecasting.next_purchase import expected_next_visit, expected_product_purchases
+from clientele.forecasting.summary import summarise_transactions
+
+#: The per-customer forecast table, in this column order.
+FORECAST_COLUMNS = (
+    "customer_id", "expected_purchases", "probability_alive", "churn_risk", "at_risk",
+    "predicted_clv", "clv_lower", "clv_upper",
+)
+
+
+@dataclass(frozen=True)
+class ForecastOptions:
+    """What the nightly forecasts look ahead to and how they are read.
+
+    `horizon_weeks`: the window of expected purchases and churn risk (13 weeks, a quarter: the
+    holdout the models are checked on for the Complete Journey). `churn_risk_threshold`: a customer
+    is flagged at risk when their chance of no purchase at all in the horizon is at least this
+    (0.5: more likely gone than not). Lifetime value covers `clv_months` months, each discounted at
+    `monthly_discount_rate`, with a `clv_interval_level` interval. Next purchases look
+    `next_purchase_days` ahead and keep the products with at least `min_purchase_probability`.
+    """
+
+    horizon_weeks: float = 13.0
+    churn_risk_threshold: float = 0.5
+    clv_months: int = 12
+    monthly_discount_rate: float = 0.01
+    clv_interval_level: float = 0.9
+    next_purchase_days: int = 14
+    min_purchase_probability: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not 0 < self.churn_risk_threshold < 1:
+            raise ValueError("churn_risk_threshold must lie strictly between 0 and 1")
+        if self.horizon_weeks <= 0 or self.clv_months < 1 or self.next_purchase_days < 1:
+            raise ValueError("forecast horizons must be positive")
+        if not 0 <= self.monthly_discount_rate < 1 or not 0 < self.clv_interval_level < 1:
+            raise ValueError("monthly_discount_rate must be in [0, 1) and clv_interval_level in (0, 1)")
+
+
+def customer_forecasts(baskets: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
+    """One row per customer with a basket up to `as_of` (columns `FORECAST_COLUMNS`):
+    `expected_purchases` (purchase days in the next `horizon_weeks`), `probability_alive` (0-1,
+    Pareto/NBD), `churn_risk` (0-1, chance of no purchase in the horizon, history model),
+    `at_risk` (churn_risk >= `churn_risk_threshold`), `predicted_clv`, `clv_lower`, `clv_upper`
+    (discounted value of the next `clv_months` months and its interval, currency units; Pareto/NBD
+    purchases times Gamma-Gamma spend).
+
+    `baskets` has `customer_id`, `basket_date` and `spend` (the refresh's baskets table). When the
+    data cannot identify the purchase models (too few customers, or too alike) every forecast is
+    missing (null) rather than arbitrary; when only the spend model cannot be identified, the
+    three lifetime value columns are.
+    """
+    purchases = baskets.select(customer_id=baskets.customer_id, date=baskets.basket_date, spend=baskets.spend)
+    summary = summarise_transactions(purchases, observation_end=as_of)
+    forecasts = pd.DataFrame(index=summary.index, columns=list(FORECAST_COLUMNS[1:]), dtype="float64")
+    forecasts["at_risk"] = pd.Series(pd.NA, index=summary.index, dtype="boolean")
+    try:
+        history = HistoryModel(purchases, calibration_end=as_of).fit()
+    except (ModelFitError, ForecastInputError):
+        return forecasts.reset_index()[list(FORECAST_COLUMNS)]
+    horizon = options.horizon_weeks
+    forecasts["expected_purchases"] = history.expected_purchases(t=horizon)
+    forecasts["probability_alive"] = history.baseline_.expected_probability_alive(summary)
+    forecasts["churn_risk"] = history.expected_churn_risk(t=horizon)
+    forecasts["at_risk"] = (forecasts["churn_risk"] >= options.churn_risk_threshold).astype("boolean")
+    try:
+        spend = GammaGammaModel(summary).fit()
+    except (ModelFitError, ForecastInputError):
+        return forecasts.reset_index()[list(FORECAST_COLUMNS)]
+    value = spend.customer_lifetime_value_interval(
+        history.baseline_,
+        summary,
+        months=options.clv_months,
+        monthly_discount_rate=options.monthly_discount_rate,
+        level=options.clv_interval_level,
+    )
+    forecasts["predicted_clv"] = value["lifetime_value"]
+    forecasts["clv_lower"] = value["lower"]
+    forecasts["clv_upper"] = value["upper"]
+    return forecasts.reset_index()[list(FORECAST_COLUMNS)]
+
+
+def _morning_after(as_of: dt.date) -> pd.Timestamp:
+    """Forecasts made after the close of `as_of`: every basket of that day is known."""
+    return pd.Timestamp(as_of) + pd.Timedelta(days=1)
+
+
+def next_purchases(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
+    """Each customer's likely products in the `next_purchase_days` days after `as_of`, one row per
+    customer and product with `probability` (0-1) at least `min_purchase_probability`:
+    `customer_id`, `product_id`, `probability`, `expected_date` (the day the purchase is most
+    likely), `typical_cycle_days` and `last_purchase` (see
+    `next_purchase.expected_product_purchases`). `lines` are the basket lines up to `as_of`."""
+    products = expected_product_purchases(
+        lines,
+        _morning_after(as_of),
+        horizon_days=options.next_purchase_days,
+        min_probability=options.min_purchase_probability,
+    )
+    return products[["customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase"]]
+
+
+def next_visits(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
+    """Each customer's next visit after `as_of`: `customer_id`, `last_visit`, `typical_gap_days`,
+    `expected_next_visit` (date), `days_until_next_visit` and `probability_visit` (0-1, within
+    `next_purchase_days` days)."""
+    visits = expected_next_visit(lines, _morning_after(as_of), horizon_days=options.next_purchase_days)
+    visits["days_until_next_visit"] = visits["days_until_next_visit"].astype(np.int64)
+    return visits
