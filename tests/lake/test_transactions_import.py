@@ -58,12 +58,19 @@ def test_each_bad_row_is_quarantined_with_its_line_field_and_reason(home, tmp_pa
     assert (bad["line"], bad["field"], bad["reason"]) == ("3", field, reason)
 
 
-def test_bad_encoding_is_quarantined_and_the_rest_loaded(home, tmp_path):
-    file = write(tmp_path / "pos.csv", HEADER.encode() + b"B1,1,2017-03-01 10:00:00,100,1,\xff\xfe,7\n"
-                 + b"B2,1,2017-03-01 10:00:00,100,1,1.00,7\n")
+@pytest.mark.parametrize(
+    ("line", "field", "reason"),
+    [
+        (b"B\xff\xfe1,1,2017-03-01 10:00:00,100,1,1.00,7\n", "basket_id", "bad encoding (not UTF-8)"),
+        # bytes that are not UTF-8 where a number is expected: the number is what is wrong
+        (b"B1,1,2017-03-01 10:00:00,100,1,\xff\xfe,7\n", "sales_value", "non-numeric amount"),
+    ],
+)
+def test_bad_encoding_is_quarantined_and_the_rest_loaded(home, tmp_path, line, field, reason):
+    file = write(tmp_path / "pos.csv", HEADER.encode() + line + b"B2,1,2017-03-01 10:00:00,100,1,1.00,7\n")
     result = import_file(file, now=NOW)
     [bad] = quarantined(result)
-    assert (bad["line"], bad["reason"]) == ("2", "bad encoding (not UTF-8)")
+    assert (bad["line"], bad["field"], bad["reason"]) == ("2", field, reason)
     assert result.record.rows_loaded == 1
 
 
@@ -187,3 +194,50 @@ def test_strict_import_quarantines_unknown_stores_and_products(home, tmp_path):
     assert [(q["field"], q["reason"]) for q in quarantined(result)] == [
         ("store_id", "unknown store"), ("product_id", "unknown product")]
     assert result.record.rows_loaded == 1
+
+
+def test_the_first_of_repeated_lines_is_loaded_and_the_later_ones_quarantined(home, tmp_path):
+    rows = ("B1,1,2017-03-01 10:00:00,100,1,1.00,7\n"   # line 2: kept
+            "B2,1,2017-04-01 10:00:00,100,1,1.00,7\n"
+            "B1,1,2017-03-01 10:00:00,100,3,9.00,7\n"   # line 4: same key, other values
+            "B3,1,2017-03-02 10:00:00,100,1,2.00,7\n"
+            "B1,1,2017-03-01 10:00:00,100,5,5.00,7\n")  # line 6
+    result = import_file(write(tmp_path / "pos.csv", HEADER + rows), now=NOW)
+    assert [(q["line"], q["reason"], q["quantity"]) for q in quarantined(result)] == [
+        ("4", "duplicate line (same basket, product and line number as line 2)", "3.000"),
+        ("6", "duplicate line (same basket, product and line number as line 2)", "5.000"),
+    ]
+    lines = duckdb.sql(f"SELECT basket_id, quantity FROM read_parquet('{Lake().parquet_glob('basket_lines')}') "
+                       "ORDER BY basket_id").fetchall()
+    assert [(basket, float(quantity)) for basket, quantity in lines] == [("B1", 1.0), ("B2", 1.0), ("B3", 1.0)]
+    assert (result.record.rows_read, result.record.rows_loaded, result.record.rows_quarantined) == (5, 3, 2)
+
+
+def test_lines_are_counted_past_rows_the_reader_rejected(home, tmp_path):
+    rows = ("B1,1,2017-03-01 10:00:00,100,1,1.00,7\n"    # line 2
+            "B2,S1,2017-03-01 10:00:00,100,1,1.00,7\n"   # line 3: rejected by the reader (cast)
+            "B3,1,2017-03-01 10:00:00,100\n"             # line 4: rejected by the reader (short)
+            "B4,1,2017-03-01 10:00:00,100,-1,1.00,7\n"   # line 5: fails a check on the typed row
+            "B5,1,2017-03-01 10:00:00,100,1,1.00,7\n"    # line 6
+            "B1,1,2017-03-01 10:00:00,100,1,1.00,7\n")   # line 7: repeats line 2
+    result = import_file(write(tmp_path / "pos.csv", HEADER + rows), now=NOW)
+    assert [(q["line"], q["field"]) for q in quarantined(result)] == [
+        ("3", "store_id"), ("4", "quantity"), ("5", "quantity"), ("7", "basket_id")]
+    assert [q["reason"] for q in quarantined(result)][-1] == "duplicate line (same basket, product and line number as line 2)"
+    assert (result.record.rows_read, result.record.rows_loaded, result.record.rows_quarantined) == (6, 2, 4)
+
+
+def test_a_value_the_mapping_cannot_convert_is_quarantined_as_it_was_written(home, tmp_path):
+    mapping = Mapping(delimiter=";", decimal_comma=True)
+    file = write(tmp_path / "pos.csv", HEADER.replace(",", ";") + "B1;1;2017-03-01 10:00:00;100;1;1,50;7\n"
+                 + "B2;1;2017-03-01 10:00:00;100;1;un euro;7\n")
+    result = import_file(file, mapping=mapping, now=NOW)
+    [bad] = quarantined(result)
+    assert (bad["line"], bad["field"], bad["reason"], bad["sales_value"]) == ("3", "sales_value", "non-numeric amount", "un euro")
+    assert result.record.rows_loaded == 1
+
+
+def test_a_column_the_mapping_does_not_use_never_quarantines_a_row(home, tmp_path):
+    rows = "".join(f"B{i},1,2017-03-01 10:00:00,100,1,1.00,7,{i}\n" for i in range(3000)) + "B9999,1,2017-03-01 10:00:00,100,1,1.00,7,n/a\n"
+    result = import_file(write(tmp_path / "pos.csv", HEADER.strip() + ",till_note\n" + rows), now=NOW)
+    assert result.record.rows_loaded == 3001 and result.record.rows_quarantined == 0

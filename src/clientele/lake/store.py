@@ -23,6 +23,8 @@ from clientele.lake.schema import BASKET_LINES
 
 IMPORT_LOG = "_imports/import_log.jsonl"
 IMPORT_MEMORY_LIMIT = "2GB"
+#: The month partition of a basket line (hive style: month=2017-01).
+MONTH_OF_LINE = "strftime(transaction_ts, '%Y-%m')"
 
 
 @dataclass
@@ -97,18 +99,31 @@ class Lake:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def write_basket_lines(self, con: duckdb.DuckDBPyConnection, relation_sql: str, import_id: str) -> None:
-        """Stage the rows of `relation_sql` (lake columns) as Parquet partitioned by month."""
-        staged = self.staging_dir(import_id) / BASKET_LINES
+    def write_basket_lines(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        relation_sql: str,
+        import_id: str,
+        month: str | None = MONTH_OF_LINE,
+        into: Path | None = None,
+        name: str = "part",
+    ) -> int:
+        """Stage the rows of `relation_sql` (lake columns) as Parquet partitioned by month; their count.
+
+        `month` is the SQL of the partition (None: the relation has a `month` column already);
+        `into` another folder than the import's staged basket lines.
+        """
+        staged = into or self.staging_dir(import_id) / BASKET_LINES
         # the lake needs no row order; keeping it makes a partitioned write buffer the whole input
         con.execute("SET preserve_insertion_order = false")
-        con.execute(
+        select = f"SELECT *, {month} AS month FROM ({relation_sql})" if month else relation_sql
+        return con.execute(
             f"""
-            COPY (SELECT *, strftime(transaction_ts, '%Y-%m') AS month FROM ({relation_sql}))
-            TO '{staged}' (FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN 'part-{import_id}-{{i}}',
+            COPY ({select})
+            TO '{staged}' (FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN '{name}-{import_id}-{{i}}',
                            COMPRESSION zstd)
             """
-        )
+        ).fetchall()[0][0]
 
     def write_table(self, con: duckdb.DuckDBPyConnection, name: str, relation_sql: str, import_id: str) -> None:
         """Stage a whole reference table (it replaces the lake's copy when published)."""
