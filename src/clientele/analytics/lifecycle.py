@@ -79,19 +79,23 @@ def lifecycle_history(baskets: ibis.Table, as_of: date, rules: LifecycleRules = 
     lifecycle_stage.
     """
     months = monthly_spend(baskets, as_of)
-    by_customer = dict(group_by="customer_id", order_by="month")
-    last3 = ibis.window(preceding=2, following=0, **by_customer)
-    last9 = ibis.window(preceding=8, following=0, **by_customer)
-    lapse = ibis.window(preceding=rules.lapse_months - 1, following=0, **by_customer)
+    # one window (customer, month order) and lags over it: the calendar is dense, so the k-th lag is
+    # the month k months earlier. Lags share one sort, where sums over several frames cost one each.
+    by_customer = ibis.window(group_by="customer_id", order_by="month")
     active = (months.baskets > 0).cast("int32")
-    # DuckDB refuses negative frame bounds, so "the 6 months before the last 3" = last 9 minus last 3
+
+    def last_months(value: ibis.Value, first: int, last: int) -> ibis.Value:
+        """The sum of `value` over the months `first`..`last` months before this one (0 = this)."""
+        return sum(value.lag(k, default=0).over(by_customer) if k else value for k in range(first, last + 1))
+
+    tenure = ibis.row_number().over(by_customer) + 1
     windowed = months.mutate(
-        tenure_months=ibis.row_number().over(**by_customer) + 1,
-        recent=months.spend.sum().over(last3),
-        prior=months.spend.sum().over(last9) - months.spend.sum().over(last3),
-        prior_months=months.spend.count().over(last9) - months.spend.count().over(last3),
-        active_recent=active.sum().over(last3),
-        active_lapse=active.sum().over(lapse),
+        tenure_months=tenure,
+        recent=last_months(months.spend, 0, 2),
+        prior=last_months(months.spend, 3, 8),
+        prior_months=ibis.least(tenure, 9) - ibis.least(tenure, 3),
+        active_recent=last_months(active, 0, 2),
+        active_lapse=last_months(active, 0, rules.lapse_months - 1),
     )
     prior_per_month = windowed.prior / windowed.prior_months.cast("float64")
     trended = windowed.mutate(
