@@ -6,9 +6,11 @@ import hashlib
 import secrets
 from datetime import datetime
 
+from django.db import connection
 from django.db.models import Exists, OuterRef
 
 from clientele.barcodes import is_valid_ean13
+from clientele.catalog.models import Store
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.models import ApiKey, LoyaltyAccount, Referral
 from clientele.members.models import Card, Member
@@ -114,4 +116,15 @@ def authenticate(raw_key: str | None) -> ApiKey | None:
     """The live (not revoked) key matching what the till sent, or None."""
     if not raw_key:
         return None
-    return ApiKey.objects.select_related("store").filter(key_hash=hash_key(raw_key), revoked_at__isnull=True).first()
+    # Every till call starts here: plain SQL and a partly loaded key (other fields load on access)
+    # spare the ORM's query building on the hot path.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT k.id, k.store_id, k.name, k.prefix, s.timezone FROM loyalty_apikey k "
+                       "JOIN catalog_store s ON s.store_id = k.store_id "
+                       "WHERE k.key_hash = %s AND k.revoked_at IS NULL", [hash_key(raw_key)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    key = ApiKey.from_db(connection.alias, ["id", "store_id", "name", "prefix"], row[:4])
+    key.store = Store.from_db(connection.alias, ["store_id", "timezone"], (row[1], row[4]))
+    return key
