@@ -185,13 +185,13 @@ def measure_alone(command: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
+    global BENCH_DB, DATABASE_URL
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=3_000_000)
     parser.add_argument("--today", type=date.fromisoformat, default=date(2026, 11, 23))
     parser.add_argument("--fresh", action="store_true", help="drop and rebuild the benchmark database")
     parser.add_argument("--database", default=BENCH_DB, help="the benchmark database's name")
     args = parser.parse_args()
-    global BENCH_DB, DATABASE_URL
     BENCH_DB, DATABASE_URL = args.database, f"{SERVER}/{args.database}"
 
     ensure_database(args.fresh)

@@ -13,7 +13,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import Case, IntegerField, Q, Sum, Value, When
+from django.db.models import BigIntegerField, Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Programme
 
@@ -140,21 +141,28 @@ def liability(today: date) -> dict:
     point_value = Programme.current().point_value
     next_month_end = add_months(today.replace(day=1), 2).replace(day=1)
     next_month_end = date.fromordinal(next_month_end.toordinal() - 1)
-    rows = PointsEntry.objects.values("account_id").annotate(
-        available=Sum("amount", filter=Q(available_from__lte=now)),
-        pending=Sum("amount", filter=Q(available_from__gt=now)),
-        due=Sum("amount", filter=Q(expires_on__lte=next_month_end)),
-        consumed=Sum("amount", filter=Q(kind__in=FIFO_DEBIT_KINDS)),
+    points = BigIntegerField()
+
+    def total(condition: Q):
+        return Coalesce(Sum("amount", filter=condition), 0, output_field=points)
+
+    per_account = PointsEntry.objects.values("account_id").annotate(
+        available=total(Q(available_from__lte=now)),
+        pending=total(Q(available_from__gt=now)),
+        due=total(Q(expires_on__lte=next_month_end)) + total(Q(kind__in=FIFO_DEBIT_KINDS)),
     ).order_by()
-    totals = {"accounts": 0, "available": 0, "pending": 0, "expiring_next_month": 0, "debt": 0}
-    for row in rows.iterator():
-        available, pending = row["available"] or 0, row["pending"] or 0
-        totals["accounts"] += 1
-        totals["available"] += max(available, 0)
-        totals["debt"] += -min(available, 0)
-        totals["pending"] += pending
-        due = (row["due"] or 0) + (row["consumed"] or 0)
-        totals["expiring_next_month"] += max(0, min(due, available))
+    # Summed over the accounts in the database too: one statement, whatever the number of accounts.
+    zero = Value(0, output_field=points)
+    sums = per_account.aggregate(
+        total_accounts=Count("account_id"),
+        total_available=Sum(Greatest("available", zero, output_field=points), output_field=points),
+        total_pending=Sum("pending", output_field=points),
+        total_expiring_next_month=Sum(Greatest(Least("due", "available", output_field=points), zero,
+                                               output_field=points), output_field=points),
+        total_debt=Sum(Least("available", zero, output_field=points), output_field=points),  # negative balances
+    )
+    totals = {name.removeprefix("total_"): value or 0 for name, value in sums.items()}
+    totals["debt"] = -totals["debt"]
     report = {"as_of": today.isoformat(), "point_value": str(point_value), **totals}
     for name in ("available", "pending", "expiring_next_month", "debt"):
         report[f"{name}_value"] = str((Decimal(totals[name]) * point_value).quantize(Decimal("0.01")))
