@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,7 +10,8 @@ from till_payloads import MILK, basket, post
 
 from clientele.loyalty import ledger
 from clientele.loyalty.checkout import credit_basket
-from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry, Tier
+from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry, Referral, Tier
+from clientele.members.models import Member
 
 
 def test_given_a_member_when_a_basket_is_posted_then_points_are_earned_pending_and_explained(till, programme_ready, card):
@@ -111,3 +112,22 @@ def test_given_a_gold_member_with_spendable_and_pending_points_when_identified_t
 
     assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": "Gold", "perks": ["express lane"],
                                "balance": {"available": 100, "pending": 7}, "offers": []}
+
+
+def test_given_a_gold_member_referred_by_a_friend_when_they_check_out_then_tier_points_and_one_reward_for_the_friend(
+        till, programme_ready, card):
+    gold = Tier.objects.create(name="Gold", rank=2, earning_multiplier=Decimal("1.5"))
+    account = ledger.account_for_member(programme_ready)
+    account.tier = gold
+    account.save()
+    friend = Member.objects.create(customer_id=7, first_name="Grace", join_date=date(2024, 1, 5))
+    Referral.objects.create(referrer=friend, referred=programme_ready)
+    EarningRule.objects.create(name="Referral reward", kind="action_bonus", action="referral", bonus_points=50)
+
+    first = post(till, "/baskets", basket(card=card)).json()
+    second = post(till, "/baskets", basket(receipt="1002", card=card)).json()
+
+    assert first["tier"] == "Gold" and first["points_earned"] == 12  # 8 base points, +4 for Gold x1.5
+    assert first["explanation"][-1]["rule"] == "tier Gold x1.5" and first["explanation"][-1]["points"] == 4
+    assert second["points_earned"] == 12
+    assert ledger.balance(ledger.account_for_member(friend).pk).available == 50  # rewarded once, not per basket

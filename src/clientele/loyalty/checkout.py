@@ -16,7 +16,7 @@ from django.db.models import Sum
 from clientele.catalog.models import Product
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_basket_bonuses
-from clientele.loyalty.identity import resolve_member_account
+from clientele.loyalty.identity import loaded, resolve_member_account
 from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
@@ -170,11 +170,11 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: P
 def _products(product_ids: set[int]) -> dict[int, Product]:
     """The basket's products with what the earning rules look at (other fields load on access),
     by product number: plain SQL, spared the ORM's query building on the hot path."""
-    fields = ["product_id", "department", "category", "brand_type"]
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(fields)} FROM catalog_product "
+        cursor.execute("SELECT product_id, department, category, brand_type FROM catalog_product "
                        f"WHERE product_id IN ({', '.join(['%s'] * len(product_ids))})", list(product_ids))
-        return {row[0]: Product.from_db(connection.alias, fields, row) for row in cursor.fetchall()}
+        return {row[0]: loaded(Product, product_id=row[0], department=row[1], category=row[2], brand_type=row[3])
+                for row in cursor.fetchall()}
 
 
 def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local_time: datetime) -> Earning:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
 
 from clientele.barcodes import is_valid_ean13
 from clientele.catalog.models import Store
 from clientele.loyalty import errors, ledger
-from clientele.loyalty.models import ApiKey, LoyaltyAccount, Referral
+from clientele.loyalty.models import ApiKey, LoyaltyAccount, Tier
 from clientele.members.models import Card, Member
 
 
@@ -52,31 +52,57 @@ def _with_balance_set(member: Member, row, at: datetime | None) -> Member:
     return member
 
 
+#: The member a checkout credits, their account (locked) and tier, and whether they were referred.
+_CHECKOUT_MEMBER = """
+SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, m.birth_date,
+       a.id, a.tier_id, t.name, t.earning_multiplier,
+       EXISTS (SELECT 1 FROM loyalty_referral r WHERE r.referred_id = m.id)
+FROM {members}
+JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
+LEFT JOIN loyalty_tier t ON t.id = a.tier_id
+WHERE {condition}
+"""
+_BY_CARD = _CHECKOUT_MEMBER.format(card_columns="c.id, c.status", condition="c.barcode = %s",
+                                   members="members_card c JOIN members_member m ON m.id = c.member_id")
+_BY_MEMBER_NUMBER = _CHECKOUT_MEMBER.format(card_columns="NULL, NULL", condition="m.customer_id = %s",
+                                            members="members_member m")
+
+
 def resolve_member_account(card: str | None = None,
                            member_number: int | None = None) -> tuple[Member, Card | None, LoyaltyAccount | None, bool]:
     """As `resolve_member` by card or member number, in one query that also locks the member's
     points account until the end of the transaction (with its tier) and tells whether the member
     was referred (the referral bonus). Returns (member, card, account, referred); the account is
     None (and referred True, meaning "not looked up") when the member has no account yet.
-    Call it inside a transaction."""
-    referred = Exists(Referral.objects.filter(referred_id=OuterRef("member_id" if card else "pk")))
+    Call it inside a transaction. Plain SQL and partly loaded objects (other fields load on
+    access): every checkout runs it."""
+    if not card and member_number is None:
+        raise errors.MissingIdentifier("give a card barcode or a member number")
+    sql = _BY_CARD if card else _BY_MEMBER_NUMBER
+    if connection.features.has_select_for_update_of:
+        sql += "FOR UPDATE OF a"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [card or member_number])
+        row = cursor.fetchone()
+    if row is None:  # unknown (an error) or a member without an account yet
+        member, scanned = resolve_member(card=card, member_number=member_number)
+        return member, scanned, None, True
+    (card_id, card_status, member_id, customer_id, member_status, first_name, last_name, birth_date,
+     account_id, tier_id, tier_name, tier_multiplier, referred) = row
+    member = loaded(Member, id=member_id, customer_id=customer_id, status=member_status, first_name=first_name,
+                    last_name=last_name, birth_date=birth_date)
+    account = loaded(LoyaltyAccount, id=account_id, member_id=member_id, tier_id=tier_id)
+    account.tier = None if tier_id is None else loaded(Tier, id=tier_id, name=tier_name,
+                                                       earning_multiplier=Decimal(str(tier_multiplier)))
+    member.loyalty_account = account
+    scanned = None
     if card:
-        found = Card.objects.select_related("member__loyalty_account__tier").filter(
-            barcode=card, member__loyalty_account__isnull=False).select_for_update(of=("member__loyalty_account",))
-        found = next(iter(found.annotate(referred=referred)[:1]), None)
-        if found is None:  # unknown card (an error) or a member without an account yet
-            member, scanned = resolve_member(card=card)
-            return member, scanned, None, True
-        member = _checked_card(found, card)[0]
-        return member, found, member.loyalty_account, found.referred
-    if member_number is not None:
-        member = Member.objects.select_related("loyalty_account__tier").filter(
-            customer_id=member_number, loyalty_account__isnull=False).select_for_update(of=("loyalty_account",))
-        member = next(iter(member.annotate(referred=referred)[:1]), None)
-        if member is None:
-            return resolve_member(member_number=member_number)[0], None, None, True
-        return _checked_member(member, member_number), None, member.loyalty_account, member.referred
-    raise errors.MissingIdentifier("give a card barcode or a member number")
+        scanned = loaded(Card, id=card_id, barcode=card, member_id=member_id, status=card_status)
+        scanned.member = member
+        member = _checked_card(scanned, card)[0]
+    else:
+        member = _checked_member(member, member_number)
+    return member, scanned, account, bool(referred)
 
 
 def _checked_card(found: Card | None, card: str, balance_at: datetime | None = None) -> tuple[Member, Card]:
@@ -125,6 +151,13 @@ def authenticate(raw_key: str | None) -> ApiKey | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    key = ApiKey.from_db(connection.alias, ["id", "store_id", "name", "prefix"], row[:4])
-    key.store = Store.from_db(connection.alias, ["store_id", "timezone"], (row[1], row[4]))
+    key = loaded(ApiKey, id=row[0], store_id=row[1], name=row[2], prefix=row[3])
+    key.store = loaded(Store, store_id=row[1], timezone=row[4])
     return key
+
+
+def loaded(model, **values):
+    """A model instance as read from the database with only these fields (the others load on
+    access): for the till's plain-SQL reads."""
+    fields = [field.attname for field in model._meta.concrete_fields if field.attname in values]
+    return model.from_db(connection.alias, fields, [values[name] for name in fields])
