@@ -6,6 +6,8 @@ cluster). Analytics functions take Ibis tables and return Ibis tables, so one co
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Literal
 
 import ibis
@@ -36,6 +38,9 @@ def spark_session():
         raise RuntimeError(
             "the spark engine needs PySpark: pip install 'clientele[spark]'"
         ) from missing
+    # Python workers (e.g. loading a result table computed on the driver, such as the forecasts)
+    # run this interpreter, which has pandas and pyarrow; PySpark's default "python3" may not.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     return (
         SparkSession.builder.master(settings().spark_master)
         .appName("clientele")

@@ -6,13 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clientele.forecasting.cdnow import (
-    CALIBRATION_END,
-    cdnow_summary,
-    churn_auc,
-    load_cdnow_transactions,
-)
+from clientele.forecasting.cdnow import CALIBRATION_END, cdnow_summary, load_cdnow_transactions
 from clientele.forecasting.churn import HistoryModel
+from clientele.forecasting.holdout import churn_auc
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
 
 HOLDOUT_WEEKS = 39

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from clientele.errors import ClienteleError
 from clientele.forecasting.summary import calibration_holdout_summary
@@ -89,15 +88,6 @@ def cdnow_summary(folder: Path | None = None, *, sample: bool = True) -> pd.Data
     )
 
 
-def churn_auc(bought_in_holdout: pd.Series, score: pd.Series) -> float:
-    """Area under the ROC curve (0.5 = guessing, 1 = perfect) of `score` for telling apart the
-    customers who bought in the holdout from those who churned (no purchase)."""
-    bought = bought_in_holdout.to_numpy(bool)
-    ranks = stats.rankdata(score.reindex(bought_in_holdout.index).to_numpy())
-    buyers, churned = bought.sum(), (~bought).sum()
-    return float((ranks[bought].sum() - buyers * (buyers + 1) / 2) / (buyers * churned))
-
-
 def weekly_tracking(transactions: pd.DataFrame, forecasts: dict[str, object]) -> pd.DataFrame:
     """Cumulative repeat purchase days of the cohort, week by week through the holdout: column
     `actual` and one column per model in `forecasts` (name -> model with expected_purchases)."""
@@ -119,40 +109,21 @@ def evaluate_on_cdnow(
     """The models on the standard CDNOW split: (one row per model with its holdout figures, the
     weekly cumulative tracking, each model's parameter estimates).
 
-    Figures per model: `mae` (mean absolute error of each customer's holdout purchase days),
-    `forecast_total` and `actual_total` (holdout purchase days of the cohort), `churn_auc` (how well
-    the forecast ranks buyers above customers with no holdout purchase).
+    Figures per model: see `holdout.holdout_figures`.
     """
-    from clientele.forecasting.beta_geo import BetaGeoModel
-    from clientele.forecasting.churn import HistoryModel
     from clientele.forecasting.gamma_gamma import GammaGammaModel
-    from clientele.forecasting.pareto_nbd import ParetoNBDModel
+    from clientele.forecasting.holdout import holdout_figures
 
     transactions = load_cdnow_transactions(folder, sample=sample)
-    summary = calibration_holdout_summary(
+    figures, models = holdout_figures(
         transactions, calibration_end=CALIBRATION_END, observation_end=OBSERVATION_END
     )
-    horizon = summary["duration_holdout"].iloc[0]
-    actual = summary["frequency_holdout"]
-    bgnbd = BetaGeoModel(summary).fit()
-    pareto_nbd = ParetoNBDModel(summary).fit()
-    spend = GammaGammaModel(summary).fit()
-    history_model = HistoryModel(transactions, calibration_end=CALIBRATION_END).fit()
-    forecasts = {
-        "bgnbd": bgnbd.expected_purchases(t=horizon),
-        "pareto_nbd": pareto_nbd.expected_purchases(t=horizon),
-        "history_mean": history_model.expected_purchases(t=horizon),
-        "history_median": history_model.median_purchases(t=horizon),
-    }
-    churn_scores = dict(forecasts, history_median=-history_model.expected_churn_risk(t=horizon))
-    figures = pd.DataFrame(
-        {
-            "mae": {n: float((f - actual).abs().mean()) for n, f in forecasts.items()},
-            "forecast_total": {n: float(f.sum()) for n, f in forecasts.items()},
-            "actual_total": {n: int(actual.sum()) for n in forecasts},
-            "churn_auc": {n: churn_auc(actual > 0, s) for n, s in churn_scores.items()},
-        }
-    ).rename_axis("model")
+    bgnbd, pareto_nbd = models["bgnbd"], models["pareto_nbd"]
+    spend = GammaGammaModel(
+        calibration_holdout_summary(
+            transactions, calibration_end=CALIBRATION_END, observation_end=OBSERVATION_END
+        )
+    ).fit()
     tracking = weekly_tracking(
         transactions, {"bgnbd": bgnbd, "pareto_nbd": pareto_nbd}
     )

@@ -59,7 +59,20 @@ def clv(
     console.print(estimates)
 
     who = "cohort of 23,570" if cohort else "sample of 2,357"
-    holdout = Table(title=f"Holdout, 39 weeks, {who} customers")
+    console.print(_holdout_table(figures, f"Holdout, 39 weeks, {who} customers"))
+
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        figures.to_csv(out / "figures.csv")
+        tracking.to_csv(out / "tracking.csv", index=False)
+        (out / "parameters.json").write_text(
+            json.dumps({m: v.to_dict() for m, v in parameters.items()}, indent=2)
+        )
+        console.print(f"[green]Wrote[/] figures.csv, tracking.csv, parameters.json to {out}")
+
+
+def _holdout_table(figures, title: str) -> Table:
+    holdout = Table(title=title)
     for column in ("model", "MAE per customer", "forecast total", "actual total", "churn AUC"):
         holdout.add_column(column, justify="left" if column == "model" else "right")
     for model, row in figures.iterrows():
@@ -70,13 +83,58 @@ def clv(
             f"{row['actual_total']:,.0f}",
             f"{row['churn_auc']:.4f}",
         )
-    console.print(holdout)
+    return holdout
 
-    if out:
-        out.mkdir(parents=True, exist_ok=True)
-        figures.to_csv(out / "figures.csv")
-        tracking.to_csv(out / "tracking.csv", index=False)
-        (out / "parameters.json").write_text(
-            json.dumps({m: v.to_dict() for m, v in parameters.items()}, indent=2)
+
+@app.command("complete-journey")
+def complete_journey(
+    calibration_weeks: Annotated[
+        int, typer.Option(help="Weeks from the first basket fitted on; the rest is the holdout.")
+    ] = 39,
+    engine: Annotated[
+        Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")
+    ] = None,
+) -> None:
+    """Fit the models on the lake's first CALIBRATION_WEEKS weeks of baskets and score their
+    forecasts of the rest (the time split the nightly forecasts are checked on)."""
+    import datetime as dt
+
+    from clientele.analytics.baskets import baskets, last_day
+    from clientele.config import settings
+    from clientele.engine import connect
+    from clientele.forecasting.holdout import holdout_figures
+    from clientele.forecasting.nightly import ForecastOptions
+    from clientele.lake.reader import basket_lines
+
+    days = baskets(basket_lines(connect(engine), settings().lake_path))
+    purchases = days.select(customer_id=days.customer_id, date=days.basket_date, spend=days.spend)
+    first = days.basket_date.min().execute()
+    first = first if type(first) is dt.date else first.date()
+    calibration_end = first + dt.timedelta(weeks=calibration_weeks, days=-1)
+    observation_end = last_day(days)
+    if observation_end <= calibration_end:
+        raise typer.BadParameter(
+            f"the lake's baskets end on {observation_end}, inside the calibration period",
+            param_hint="--calibration-weeks",
         )
-        console.print(f"[green]Wrote[/] figures.csv, tracking.csv, parameters.json to {out}")
+    threshold = ForecastOptions().churn_risk_threshold
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn()) as bar:
+        bar.add_task("Fitting the models and forecasting the holdout", total=None)
+        figures, _ = holdout_figures(
+            purchases,
+            calibration_end=calibration_end,
+            observation_end=observation_end,
+            churn_risk_threshold=threshold,
+        )
+    weeks = (observation_end - calibration_end).days / 7
+    console.print(
+        _holdout_table(
+            figures, f"Holdout {calibration_end + dt.timedelta(days=1)} to {observation_end} ({weeks:.1f} weeks)"
+        )
+    )
+    flag = figures.loc["history_median"]
+    console.print(
+        f"Churn-risk flag (risk >= {threshold}): {flag['flagged_share']:.1%} of customers flagged; "
+        f"{flag['flag_precision']:.1%} of them bought nothing in the holdout; "
+        f"{flag['flag_recall']:.1%} of those who bought nothing were flagged."
+    )
