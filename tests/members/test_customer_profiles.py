@@ -43,3 +43,22 @@ def test_the_refresh_command_serves_the_profiles_it_computed(cj_slice_lake, home
     assert result.exit_code == 0, result.output
     assert f"Customer profiles served to the till and back office: {len(slice_customers)}" in " ".join(result.output.split())
     assert CustomerProfile.objects.count() == len(slice_customers)
+
+
+def test_forecasts_are_served_in_cents_and_a_forecast_not_made_stays_empty():
+    from clientele.members.models import Member
+
+    Member.objects.create(customer_id=1, join_date=date(2017, 1, 1))
+    Member.objects.create(customer_id=2, join_date=date(2017, 1, 1))
+    forecast = dict(churn_risk=0.62, at_risk=True, probability_alive=0.4, expected_purchases=1.5,
+                    predicted_clv=1234.567, clv_lower=800.001, clv_upper=1700.5, expected_next_visit=date(2018, 1, 9))
+    not_made = dict(churn_risk=float("nan"), at_risk=None, predicted_clv=float("nan"), expected_next_visit=None)
+
+    write_customer_profiles([{"customer_id": 1, **forecast}, {"customer_id": 2, **not_made}], refreshed_on=date(2018, 1, 2))
+
+    served = CustomerProfile.objects.get(member__customer_id=1)
+    assert str(served.predicted_clv) == "1234.57" and str(served.clv_lower) == "800.00"
+    assert served.at_risk is True and served.churn_risk == 0.62
+    assert served.expected_next_visit == date(2018, 1, 9)
+    empty = CustomerProfile.objects.get(member__customer_id=2)
+    assert empty.churn_risk is None and empty.predicted_clv is None and empty.at_risk is None
