@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:  # pandas loads in a second: not on every start of the clientele command
+    import pandas as pd
 
 
 app = typer.Typer(help="Measure the forecasts on the Complete Journey.", no_args_is_help=True)
