@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime
 from decimal import Decimal
 
 from django.db import connection
@@ -16,40 +15,83 @@ from clientele.loyalty.models import ApiKey, LoyaltyAccount, Tier
 from clientele.members.models import Card, Member
 
 
-def resolve_member(card: str | None = None, phone: str | None = None, member_number: int | None = None,
-                   balance_at: datetime | None = None) -> tuple[Member, Card | None]:
+def resolve_member(card: str | None = None, phone: str | None = None,
+                   member_number: int | None = None) -> tuple[Member, Card | None]:
     """The active member (and the card scanned, if any) a till identified, by the first
-    identifier given among card barcode, phone number and member number. With `balance_at`, the
-    same single query also brings the member's account and tier (`member.loyalty_account`, when
-    there is one) and their balance at that moment (`member.balance`), as the till's greeting needs."""
+    identifier given among card barcode, phone number and member number."""
     if card:
-        found = _with_balance(Card.objects.select_related("member").filter(barcode=card), "member__", balance_at)
-        return _checked_card(found.first(), card, balance_at)
+        return _checked_card(Card.objects.select_related("member").filter(barcode=card).first(), card)
     if phone:
-        members = _with_balance(Member.objects.filter(phone=phone, status=Member.Status.ACTIVE), "", balance_at)
-        members = list(members[:2])
-        if not members:
-            raise errors.UnknownMember(f"no member with phone {phone!r}", field="phone")
-        if len(members) > 1:
-            raise errors.AmbiguousPhone(f"several members share phone {phone!r}: scan the card")
-        return _with_balance_set(members[0], members[0], balance_at), None
+        return _only_member_with_phone(list(Member.objects.filter(phone=phone, status=Member.Status.ACTIVE)[:2]),
+                                       phone), None
     if member_number is not None:
-        found = _with_balance(Member.objects.filter(customer_id=member_number), "", balance_at).first()
-        return _with_balance_set(_checked_member(found, member_number), found, balance_at), None
+        return _checked_member(Member.objects.filter(customer_id=member_number).first(), member_number), None
     raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
 
 
-def _with_balance(queryset, member_path: str, at: datetime | None):
-    if at is None:
-        return queryset
-    account = f"{member_path}loyalty_account"
-    return queryset.select_related(f"{account}__tier").annotate(**ledger.balance_sums(f"{account}__entries__", at))
+#: What the till shows on identify: the member, their tier and their balance summed over the ledger.
+_GREETING = """
+SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, t.id, t.name, t.perks,
+       SUM(CASE WHEN e.available_from <= %s THEN e.amount ELSE 0 END),
+       SUM(CASE WHEN e.available_from > %s THEN e.amount ELSE 0 END)
+FROM {members}
+LEFT JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
+LEFT JOIN loyalty_tier t ON t.id = a.tier_id
+LEFT JOIN loyalty_pointsentry e ON e.account_id = a.id
+WHERE {condition}
+GROUP BY {card_group}m.id, t.id
+LIMIT 2
+"""
+_CARD = {"card_columns": "c.id, c.status", "card_group": "c.id, ",
+         "members": "members_card c JOIN members_member m ON m.id = c.member_id"}
+_NO_CARD = {"card_columns": "NULL, NULL", "card_group": "", "members": "members_member m"}
+_GREET_BY_CARD = _GREETING.format(condition="c.barcode = %s", **_CARD)
+_GREET_BY_PHONE = _GREETING.format(condition=f"m.phone = %s AND m.status = '{Member.Status.ACTIVE.value}'", **_NO_CARD)
+_GREET_BY_MEMBER_NUMBER = _GREETING.format(condition="m.customer_id = %s", **_NO_CARD)
 
 
-def _with_balance_set(member: Member, row, at: datetime | None) -> Member:
-    if at is not None:
-        member.balance = ledger.Balance(row.available or 0, row.pending or 0)
-    return member
+def greet_member(card: str | None = None, phone: str | None = None,
+                 member_number: int | None = None) -> tuple[Member, Tier | None, ledger.Balance]:
+    """The member a till identified (found and checked as by `resolve_member`), their tier (None
+    when they have none) and their points now, in one plain-SQL query: the till's identify call,
+    made while the customer waits."""
+    if card:
+        sql, identifier = _GREET_BY_CARD, card
+    elif phone:
+        sql, identifier = _GREET_BY_PHONE, phone
+    elif member_number is not None:
+        sql, identifier = _GREET_BY_MEMBER_NUMBER, member_number
+    else:
+        raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
+    now = connection.ops.adapt_datetimefield_value(ledger.now_utc())
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, now, identifier])
+        rows = cursor.fetchall()
+    found = [(loaded(Member, id=row[2], customer_id=row[3], status=row[4], first_name=row[5], last_name=row[6]), row)
+             for row in rows]
+    if card:
+        scanned = None
+        if found:
+            member, row = found[0]
+            scanned = loaded(Card, id=row[0], barcode=card, member_id=member.pk, status=row[1])
+            scanned.member = member
+        member = _checked_card(scanned, card)[0]
+    elif phone:
+        member = _only_member_with_phone([member for member, _ in found], phone)
+    else:
+        member = _checked_member(found[0][0] if found else None, member_number)
+    row = found[0][1]
+    perks = Tier._meta.get_field("perks").from_db_value(row[9], None, connection)
+    tier = None if row[7] is None else loaded(Tier, id=row[7], name=row[8], perks=perks)
+    return member, tier, ledger.Balance(int(row[10] or 0), int(row[11] or 0))
+
+
+def _only_member_with_phone(members: list[Member], phone: str) -> Member:
+    if not members:
+        raise errors.UnknownMember(f"no member with phone {phone!r}", field="phone")
+    if len(members) > 1:
+        raise errors.AmbiguousPhone(f"several members share phone {phone!r}: scan the card")
+    return members[0]
 
 
 #: The member a checkout credits, their account (locked) and tier, and whether they were referred.
@@ -105,12 +147,12 @@ def resolve_member_account(card: str | None = None,
     return member, scanned, account, bool(referred)
 
 
-def _checked_card(found: Card | None, card: str, balance_at: datetime | None = None) -> tuple[Member, Card]:
+def _checked_card(found: Card | None, card: str) -> tuple[Member, Card]:
     if found is None:
         raise errors.UnknownCard(f"no card {card!r}" if is_valid_ean13(card) else f"{card!r} is not a card barcode")
     if found.status != Card.Status.ACTIVE:
         raise errors.BlockedCard(f"card {card} is {found.get_status_display().lower()}: ask for the member's new card")
-    return _with_balance_set(_active(found.member, "card"), found, balance_at), found
+    return _active(found.member, "card"), found
 
 
 def _checked_member(member: Member | None, member_number: int) -> Member:

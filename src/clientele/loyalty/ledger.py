@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from django.db import connection, transaction
-from django.db.models import BigIntegerField, Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import BigIntegerField, Count, Q, Sum, Value
 from django.db.models.functions import Coalesce, Greatest, Least
 
 from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Programme
@@ -64,19 +64,9 @@ def lock_member_account(member) -> LoyaltyAccount:
     return account or lock_account(account_for_member(member).pk)
 
 
-def balance_sums(entries: str, at: datetime) -> dict:
-    """The two sums that make a balance at `at`, over the ledger entries reached by the lookup path
-    `entries` ("" from PointsEntry itself, "member__loyalty_account__entries__" from a card): for
-    `aggregate` or `annotate`, so a read can bring a balance along with what it looks up."""
-    def points(condition: str):
-        return Sum(Case(When(**{f"{entries}available_from__{condition}": at}, then=f"{entries}amount"), default=Value(0),
-                        output_field=IntegerField()))
-    return {"available": points("lte"), "pending": points("gt")}
-
-
 def balance(account_id: int, at: datetime | None = None) -> Balance:
     """The account's available and pending points at `at` (now by default)."""
-    # The same sums as `balance_sums`, in plain SQL: every checkout and redemption asks for it.
+    # Plain SQL: every checkout and redemption asks for it (identify sums the same in its own query).
     at = connection.ops.adapt_datetimefield_value(at or now_utc())
     with connection.cursor() as cursor:
         cursor.execute("SELECT SUM(CASE WHEN available_from <= %s THEN amount ELSE 0 END), "

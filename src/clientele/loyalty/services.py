@@ -19,7 +19,7 @@ from django.db import transaction
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_bonus
 from clientele.loyalty.checkout import BasketIn, LineIn, post_basket
-from clientele.loyalty.identity import authenticate, issue_api_key, resolve_member
+from clientele.loyalty.identity import authenticate, greet_member, issue_api_key
 from clientele.loyalty.ledger import expire_points, liability
 from clientele.loyalty.migration import import_balances
 from clientele.loyalty.models import ApiKey, Referral
@@ -55,13 +55,11 @@ class EnrolmentIn:
 def identify(card: str | None = None, phone: str | None = None, member_number: int | None = None) -> dict:
     """What the till shows when a member is identified: the name to greet, member number, tier
     and its perks, points available and pending, and the member's active personal offers."""
-    # One query: the member, their account and tier, and the balance summed over the ledger.
-    member, _ = resolve_member(card=card, phone=phone, member_number=member_number, balance_at=ledger.now_utc())
-    tier = member.loyalty_account.tier if hasattr(member, "loyalty_account") else None
+    member, tier, points = greet_member(card=card, phone=phone, member_number=member_number)
     return {
         "member_number": member.customer_id, "greeting_name": member.first_name or member.display_name,
         "tier": tier.name if tier else None, "perks": list(tier.perks) if tier else [],
-        "balance": member.balance.as_dict(), "offers": [],
+        "balance": points.as_dict(), "offers": [],
     }
 
 
