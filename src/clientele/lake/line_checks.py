@@ -12,6 +12,7 @@ every column of a Parquet file) are cast in SQL and checked the same way.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -116,8 +117,8 @@ class LineReader:
         """Every row the reader accepts, as the lake's typed columns plus `check_no` (NULL: passes).
 
         `numbered` adds `_ordinal`, the row's number among the rows the reader accepted (a
-        sequential scan for a CSV file; free for Parquet), and `raw`, the row before typing. The first scan stores the reader's
-        rejects; a later one skips the same rows without storing them again.
+        sequential scan for a CSV file; free for Parquet), and `raw`, the row before typing. The
+        first scan stores the reader's rejects; a later one skips the same rows without storing them again.
         """
         native = self.natively_typed
         reader = self._reader(native, rejects=first_scan)
@@ -129,13 +130,18 @@ class LineReader:
                 text.append(f"nullif(trim(CAST({_q(source)} AS VARCHAR)), '') AS {lake_column}")
         if numbered:
             text.append("file_row_number + 1 AS _ordinal" if self.kind == "parquet" else "row_number() OVER () AS _ordinal")
-        typed = ", ".join(f"{expression} AS {name}" for name, expression in self._typed(native).items())
-        check_no = "CASE " + " ".join(f"WHEN {c.condition} THEN {i}" for i, c in enumerate(checks)) + " END"
+        typed = self._typed(native)
+        # the checks name typed values `t.<column>`: put the typed expression in their place (one
+        # projection, no LATERAL; DuckDB computes a repeated expression once)
+        named_typed = re.compile(r"\bt\.(" + "|".join(typed) + r")\b")
+        conditions = [named_typed.sub(lambda m: f"({typed[m.group(1)]})", c.condition) for c in checks]
+        check_no = "CASE " + " ".join(f"WHEN {condition} THEN {i}" for i, condition in enumerate(conditions)) + " END"
         # a numbered scan also keeps the row's text (`raw`), to show a quarantined row as it was
         numbering = "r._ordinal, r AS raw, " if numbered else ""
+        columns = ", ".join(f"{expression} AS {name}" for name, expression in typed.items())
         return f"""
-            SELECT {numbering}t.*, {check_no} AS check_no
-            FROM (SELECT {', '.join(text)} FROM {reader}) AS r, LATERAL (SELECT {typed}) AS t
+            SELECT {numbering}{columns}, {check_no} AS check_no
+            FROM (SELECT {', '.join(text)} FROM {reader}) AS r
         """
 
     def _typed(self, native: dict[str, str]) -> dict[str, str]:
