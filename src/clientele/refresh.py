@@ -102,6 +102,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             nightly.next_visits(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
         ("next_purchases", lambda run: ibis.memtable(
             nightly.next_purchases(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
+        ("next_categories", lambda run: ibis.memtable(nightly.next_categories(
+            member_lines(run.lines_to_as_of()), run.products, run.as_of, run.options.forecast))),
         ("value", _value),
         ("lifecycle_history", lambda run: analytics.lifecycle_history(
             run.result("baskets"), run.as_of, run.options.lifecycle)),

@@ -52,6 +52,10 @@ def test_profiles_serve_the_forecasts_next_visits_and_likely_products_after_the_
     assert len(products) and (products["probability"] >= 0.1).all()
     assert (products["expected_date"] > pd.Timestamp(AS_OF)).all()
     assert (products["expected_date"] <= pd.Timestamp(AS_OF) + timedelta(days=30)).mean() > 0.5
+    categories = result(duckdb_con, shop_lake, "next_categories")
+    assert set(categories["category"]) <= {"COLD CEREAL", "VEGETABLES", "DOG FOODS", "DIAPERS & DISPOSABLES",
+                                           "CAT FOOD", "BEEF"}
+    assert len(categories) >= len(products[["customer_id"]].drop_duplicates())
 
 
 def test_a_lake_too_small_for_the_models_ranks_value_by_spend(lake_builder, duckdb_con):

@@ -12,6 +12,7 @@ from clientele.forecasting.nightly import (
     FORECAST_COLUMNS,
     ForecastOptions,
     customer_forecasts,
+    next_categories,
     next_purchases,
     next_visits,
 )
@@ -63,7 +64,7 @@ def test_too_few_customers_to_fit_leave_the_forecasts_missing_not_arbitrary(shop
     assert forecasts.drop(columns="customer_id").isna().all().all()
 
 
-def test_next_purchases_and_visits_look_ahead_from_the_morning_after():
+def test_next_purchases_categories_and_visits_look_ahead_from_the_morning_after():
     lines = pd.DataFrame(
         {
             "customer_id": 1,
@@ -81,6 +82,11 @@ def test_next_purchases_and_visits_look_ahead_from_the_morning_after():
     assert products["product_id"].tolist() == [1001]
     assert products.loc[0, "expected_date"] == pd.Timestamp("2017-12-10")
     assert products.loc[0, "probability"] > 0.9
+    categories = next_categories(
+        ibis.memtable(lines), ibis.memtable(pd.DataFrame({"product_id": [1001], "category": ["FLUID MILK"]})), as_of
+    )
+    assert categories["category"].tolist() == ["FLUID MILK"]
+    assert categories.loc[0, "probability"] == pytest.approx(products.loc[0, "probability"])
 
 
 def test_ill_formed_options_are_refused():

@@ -4,7 +4,8 @@ Per customer (`customer_forecasts`): expected purchase days in the next `horizon
 the churn risk (no purchase at all in the horizon) and its flag, and the expected lifetime value
 over `clv_months` months with an interval. Per customer and product (`next_purchases`): the
 products likely bought in the next `next_purchase_days` days, each with its probability and
-expected day; per customer (`next_visits`): the expected date of the next visit.
+expected day, and the same by category (`next_categories`); per customer (`next_visits`): the
+expected date of the next visit.
 
 The lake is read through Ibis (DuckDB or Spark): the per-customer summaries are computed by the
 engine, only the fitting runs in numpy. The models are fitted on everything up to `as_of` and
@@ -24,7 +25,11 @@ import pandas as pd
 from clientele.forecasting.base import ForecastInputError, ModelFitError
 from clientele.forecasting.churn import HistoryModel
 from clientele.forecasting.gamma_gamma import GammaGammaModel
-from clientele.forecasting.next_purchase import expected_next_visit, expected_product_purchases
+from clientele.forecasting.next_purchase import (
+    expected_category_purchases,
+    expected_next_visit,
+    expected_product_purchases,
+)
 from clientele.forecasting.summary import summarise_transactions
 
 #: The per-customer forecast table, in this column order.
@@ -124,6 +129,23 @@ def next_purchases(lines: ibis.Table, as_of: dt.date, options: ForecastOptions =
         min_probability=options.min_purchase_probability,
     )
     return products[["customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase"]]
+
+
+def next_categories(
+    lines: ibis.Table, products: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()
+) -> pd.DataFrame:
+    """Each customer's likely product categories in the `next_purchase_days` days after `as_of`,
+    one row per customer and category with `probability` (0-1, of buying at least one of its
+    products, from every product's forecast) at least `min_purchase_probability`: `customer_id`,
+    `category`, `probability` and `expected_date` (the earliest expected day among its products).
+    `products` has `product_id` and `category` (the lake's products table)."""
+    every_product = expected_product_purchases(lines, _morning_after(as_of), horizon_days=options.next_purchase_days)
+    categories = expected_category_purchases(
+        every_product,
+        products.select("product_id", product_category=products.category).to_pandas(),
+    ).rename(columns={"product_category": "category"})
+    likely = categories[categories["probability"] >= options.min_purchase_probability]
+    return likely[["customer_id", "category", "probability", "expected_date"]].reset_index(drop=True)
 
 
 def next_visits(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
