@@ -243,14 +243,15 @@ def test_a_column_the_mapping_does_not_use_never_quarantines_a_row(home, tmp_pat
     assert result.record.rows_loaded == 3001 and result.record.rows_quarantined == 0
 
 
-def test_every_loaded_line_names_its_file_and_import_as_text(home, tmp_path):
+def test_every_loaded_line_names_its_file_import_and_channel_as_text(home, tmp_path):
     import pyarrow.parquet as pq
 
     file = write(tmp_path / "pos.csv", HEADER + "B1,1,2017-03-01 10:00:00,100,1,1.00,7\nB2,1,2017-04-01 10:00:00,100,1,1.00,7\n")
-    result = import_file(file, now=NOW)
+    result = import_file(file, mapping=Mapping(channel="online"), now=NOW)
     lake = Lake()
     for part in sorted(lake.table_dir("basket_lines").rglob("*.parquet")):
         schema = pq.read_schema(part)
-        assert schema.field("source_file").type == "string" and schema.field("import_id").type == "string"
-    assert duckdb.sql(f"SELECT DISTINCT source_file, import_id FROM read_parquet('{lake.parquet_glob('basket_lines')}')").fetchall() == [
-        (str(file.resolve()), result.record.import_id)]
+        assert all(schema.field(name).type == "string" for name in ("source_file", "import_id", "channel", "card_barcode"))
+    assert duckdb.sql(f"SELECT DISTINCT source_file, import_id, channel, card_barcode "
+                      f"FROM read_parquet('{lake.parquet_glob('basket_lines')}')").fetchall() == [
+        (str(file.resolve()), result.record.import_id, "online", None)]

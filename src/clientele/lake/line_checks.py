@@ -145,7 +145,11 @@ class LineReader:
         """
 
     def _typed(self, native: dict[str, str]) -> dict[str, str]:
-        """SQL of each lake column, typed from the row `r` (NULL where a soft cast fails)."""
+        """SQL of each lake column, typed from the row `r` (NULL where a soft cast fails).
+
+        A text the file does not give (the mapping's channel, no card) is a one-value ENUM: it stays
+        a small integer through the partitioned write, and is written to Parquet as text.
+        """
         typed = {}
         for lake_column in BASKET_LINE_SQL_TYPES:
             if lake_column in ("source_file", "import_id"):
@@ -156,7 +160,9 @@ class LineReader:
                 if lake_column in ("retail_disc", "coupon_disc", "coupon_match_disc"):
                     typed[lake_column] = f"CAST(0 AS {sql_type})"
                 elif lake_column == "channel":
-                    typed[lake_column] = _literal(self.mapping.channel)
+                    typed[lake_column] = f"CAST({_literal(self.mapping.channel)} AS ENUM({_literal(self.mapping.channel)}))"
+                elif sql_type == "VARCHAR":
+                    typed[lake_column] = "CAST(NULL AS ENUM(''))"
                 else:
                     typed[lake_column] = f"CAST(NULL AS {sql_type})"
             elif lake_column in native or lake_column in ("basket_id", "card_barcode"):
