@@ -9,6 +9,7 @@ A step's table is staged and then swapped in whole, so readers never see half a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -29,7 +30,8 @@ from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
-from clientele.lake.reader import basket_lines, read_table
+from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
+from clientele.lake.schema import PROFILING_REFUSALS
 
 STATE_FILE = "_refresh.json"
 
@@ -64,7 +66,14 @@ class _Run:
 
     def __init__(self, con: ibis.BaseBackend, lake: Path, as_of: date | None, options: RefreshOptions):
         self.con, self.lake, self.options = con, lake, options
-        self.lines = basket_lines(con, lake)
+        self.refused = _profiling_refusals(con, lake)
+        lines = basket_lines(con, lake)
+        # customers who refused profiling are left out of every result (they still earn points: the
+        # ledger never reads the lake); anonymous lines (no customer) are kept as they are
+        if self.refused:
+            refused = ibis.memtable({"customer_id": self.refused}, schema={"customer_id": "int64"})
+            lines = lines.anti_join(refused, "customer_id")
+        self.lines = lines
         self.products = read_table(con, "products", lake)
         self.as_of = as_of or analytics.last_day(self.lines)
 
@@ -75,6 +84,13 @@ class _Run:
         """The basket lines up to the end of the as_of day (later lines belong to a later refresh)."""
         day_after = ibis.timestamp((self.as_of + timedelta(days=1)).isoformat())
         return self.lines.filter(self.lines.transaction_ts < day_after)
+
+    def demographics(self) -> ibis.Table | None:
+        """The households' declared composition, when the lake has it (the Complete Journey does)."""
+        try:
+            return read_table(self.con, "demographics", self.lake)
+        except LakeTableMissing:
+            return None
 
     def since(self) -> date:
         return self.as_of - timedelta(days=self.options.window_days - 1)
@@ -112,8 +128,9 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("brand_loyalty", lambda run: analytics.nine_cells(run.result("category_spend"), run.options.brand_loyalty)),
         ("deal_proneness", lambda run: analytics.deal_proneness(
             run.result("baskets"), run.as_of, run.options.window_days)),
-        ("traits", lambda run: analytics.household_traits(
-            run.lines_to_as_of(), run.products, run.result("category_spend"), run.options.traits, since=run.since())),
+        ("traits", lambda run: analytics.household_traits_learnt(
+            run.lines_to_as_of(), run.products, run.result("category_spend"), run.demographics(), run.options.traits,
+            since=run.since())),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: analytics.narrow_baskets(
@@ -176,6 +193,16 @@ def _profiles(run: _Run) -> ibis.Table:
     ).select(*PROFILE_COLUMNS)
 
 
+def _profiling_refusals(con: ibis.BaseBackend, lake: Path) -> list[int]:
+    """The customer ids of the members who refused profiling, ascending, as the last lake sync wrote
+    them (`loyalty.lake_sync.export_profiling_refusals`); none before the first sync."""
+    try:
+        refusals = read_table(con, PROFILING_REFUSALS, lake)
+    except LakeTableMissing:
+        return []
+    return sorted(refusals.customer_id.to_pyarrow().to_pylist())
+
+
 STEPS = tuple(name for name, _ in _steps())
 
 
@@ -199,8 +226,10 @@ def refresh(
     run = _Run(con, lake, as_of, options)
     refresh_date = refresh_date or date.today()
     state = _load_state(lake)
-    # a run resumes only the same refresh: same date, same as_of, same rules
-    key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options)}
+    # a run resumes only the same refresh: same date, same as_of, same rules, same profiling refusals
+    refusals = hashlib.sha256(json.dumps(run.refused).encode()).hexdigest()[:16]
+    key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options),
+           "profiling_refusals": refusals}
     done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])
     result = RefreshResult(refresh_date=refresh_date, as_of=run.as_of)
     with Progress(

@@ -32,7 +32,7 @@ from clientele.analytics.pyramid import (
     level_summary,
 )
 from clientele.analytics.rfm import SegmentGrid, rfm, segment_grid_counts
-from clientele.analytics.traits import TraitRules, household_traits, trait_accuracy
+from clientele.analytics.traits import TraitRules, household_traits, household_traits_learnt, trait_accuracy
 from clientele.analytics.value import ValueClassShares, ValueTierShares, value_classes, value_tiers
 from clientele.analytics.wallet import narrow_baskets, year_over_year
 
@@ -54,6 +54,7 @@ __all__ = [
     "customer_pyramid",
     "deal_proneness",
     "household_traits",
+    "household_traits_learnt",
     "in_window",
     "last_day",
     "level_summary",

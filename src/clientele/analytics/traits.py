@@ -1,6 +1,8 @@
 """Household traits read from the baskets: young children, a dog, a cat, a heavy produce buyer.
 
-Each trait of a product-category signal (`CATEGORY_SIGNALS`) is held when the customer bought one
+Young children are learnt from the households that declared their composition when the lake has
+them (`young_children`, the Complete Journey's demographics); without, the category rule below
+holds for them too. Each trait of a product-category signal (`CATEGORY_SIGNALS`) is held when the customer bought one
 of its categories in at least `min_baskets` baskets of the period: one bag of dog food may be a
 present, repeated purchases are a dog. Its confidence grows with the evidence, n / (n + 2) for n
 such baskets (1 basket 0.33, 2 baskets 0.5, 6 baskets 0.75), so a marketer can pick a cut.
@@ -16,6 +18,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.brand_loyalty import window_lines
+from clientele.analytics.young_children import ChildModelRules, learnt_trait
 
 TRAITS = ("young_children", "dog", "cat", "heavy_produce")
 
@@ -38,6 +41,7 @@ class TraitRules:
     min_baskets: int = 2
     produce_department: str = "PRODUCE"
     produce_top_share: float = 0.20
+    child_model: ChildModelRules = ChildModelRules()
 
 
 def household_traits(
@@ -82,6 +86,19 @@ def household_traits(
         evidence=produce.produce_share,
     )
     return category_traits.union(produce_trait)
+
+
+def household_traits_learnt(
+    lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table, demographics: ibis.Table | None,
+    rules: TraitRules = TraitRules(), since: date | None = None,
+) -> ibis.Table:
+    """`household_traits`, with young_children learnt from the declared households of `demographics`
+    (see `young_children`) when the lake has enough of them, else from the baby-category rule."""
+    traits = household_traits(lines, products, category_spend, rules, since)
+    learnt = learnt_trait(lines, products, demographics, since, rules.child_model)
+    if learnt is None:
+        return traits
+    return traits.filter(traits.trait != "young_children").union(learnt.select(*traits.columns))
 
 
 def trait_accuracy(traits: ibis.Table, demographics: ibis.Table, trait: str = "young_children") -> dict:

@@ -10,6 +10,11 @@ import pyarrow as pa
 
 BASKET_LINES = "basket_lines"
 
+#: The customers who refused profiling (`Member.profiling_consent` false): one customer_id per row,
+#: written whole by every lake sync; the refresh leaves their lines out.
+PROFILING_REFUSALS = "profiling_refusals"
+PROFILING_REFUSAL_SCHEMA = pa.schema([pa.field("customer_id", pa.int64(), nullable=False)])
+
 #: One row per basket line. `month` is the partition column (hive style: month=2017-01).
 BASKET_LINE_SCHEMA = pa.schema(
     [

@@ -8,18 +8,22 @@ only marked synced; one that is not is staged again from scratch under the same 
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from django.db import transaction
 
-from clientele.lake.schema import BASKET_LINE_SCHEMA, BASKET_LINES
+from clientele.lake.schema import BASKET_LINE_SCHEMA, BASKET_LINES, PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.store import ImportRecord, Lake
 from clientele.loyalty.ledger import now_utc
 from clientele.loyalty.models import Basket, BasketLine, BasketReturn, ReturnLine
+from clientele.members.models import Member
 
 SOURCE = "till-api"
 BATCH = 50_000
@@ -103,9 +107,25 @@ def _claim(batch: int) -> str | None:
     return import_id
 
 
+def export_profiling_refusals(lake: Lake) -> int:
+    """Write the lake's `profiling_refusals` table whole: the customer ids of the members who refused
+    profiling, so the refresh (which never reads the operational database) leaves them out. Staged
+    and swapped in, so a refresh never reads half a list. Returns how many members refused."""
+    refused = sorted(Member.objects.filter(profiling_consent=False).values_list("customer_id", flat=True))
+    folder = lake.table_dir(PROFILING_REFUSALS)
+    staged = lake.root / "_staging" / f"{PROFILING_REFUSALS}-{uuid.uuid4().hex[:8]}"
+    staged.mkdir(parents=True)
+    table = pa.Table.from_pydict({"customer_id": refused}, schema=PROFILING_REFUSAL_SCHEMA)
+    pq.write_table(table, staged / f"{PROFILING_REFUSALS}.parquet")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staged, folder)
+    return len(refused)
+
+
 def sync_lake(lake: Lake | None = None, batch: int = BATCH) -> dict[str, int]:
     """Append every basket and return not yet in the lake, exactly once, finishing any interrupted
-    run first. Returns the number of imports published and of lines appended."""
+    run first, then write the list of members who refused profiling (`export_profiling_refusals`).
+    Returns the number of imports published and of lines appended."""
     lake = lake or Lake()
     published = {entry["import_id"] for entry in lake.imports() if entry["source"] == SOURCE}
     interrupted = set(Basket.objects.filter(synced_at__isnull=True).exclude(lake_import_id="")
@@ -122,4 +142,5 @@ def sync_lake(lake: Lake | None = None, batch: int = BATCH) -> dict[str, int]:
         lines += _publish(lake, import_id)
         imports += 1
         _mark_synced(import_id)
+    export_profiling_refusals(lake)
     return {"imports": imports, "lines": lines}
