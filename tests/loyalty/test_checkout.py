@@ -131,3 +131,17 @@ def test_given_a_gold_member_referred_by_a_friend_when_they_check_out_then_tier_
     assert first["explanation"][-1]["rule"] == "tier Gold x1.5" and first["explanation"][-1]["points"] == 4
     assert second["points_earned"] == 12
     assert ledger.balance(ledger.account_for_member(friend).pk).available == 50  # rewarded once, not per basket
+
+
+def test_given_baskets_posted_when_the_base_rule_changes_then_the_next_basket_earns_by_the_new_rule(
+        till, programme_ready, card, base_rule):
+    assert post(till, "/baskets", basket(receipt="1", card=card)).json()["points_earned"] == 8
+
+    base_rule.points_per_unit = Decimal("2")
+    base_rule.save()  # as the back office does
+    doubled = post(till, "/baskets", basket(receipt="2", card=card)).json()
+    EarningRule.objects.filter(pk=base_rule.pk).update(points_per_unit=Decimal("3"))  # even behind save()'s back
+    tripled = post(till, "/baskets", basket(receipt="3", card=card)).json()
+
+    assert doubled["points_earned"] == 16
+    assert tripled["points_earned"] == 24

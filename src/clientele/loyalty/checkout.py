@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -75,15 +75,50 @@ def post_basket(basket: BasketIn, key: ApiKey) -> dict:
     and credits nothing."""
     if basket.store_id != key.store_id:
         raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {basket.store_id}")
-    programme = Programme.current()
+    programme, rules_stamp = _programme_and_rules_stamp()
     _check_basket(basket, programme)
     fingerprint = basket.fingerprint()
     try:
         with transaction.atomic():
-            return _record_basket(basket, key, fingerprint, programme)
+            return _record_basket(basket, key, fingerprint, programme, rules_stamp)
     except errors.DuplicateBasket:
         # Recorded by an earlier or concurrent call (now committed): answer as the first time.
         return _replay(basket, fingerprint)
+
+
+#: The programme's settings a checkout needs and, on PostgreSQL, a fingerprint of the whole earning
+#: rules table (every column of every row): any change to any rule, by any path, changes it.
+_PROGRAMME = "SELECT return_window_days, expiry_months, clock_skew_seconds{} FROM loyalty_programme WHERE id = 1"
+_RULES_STAMP = ", (SELECT md5(string_agg(rule::text, ',' ORDER BY rule.id)) FROM loyalty_earningrule rule)"
+#: The rules in force, kept in the worker by (rules fingerprint, day): see `_rules_in_force`.
+_rules_kept: dict[tuple[str, date], list[EarningRule]] = {}
+
+
+def _programme_and_rules_stamp() -> tuple[Programme, str | None]:
+    """The programme (the settings a checkout reads) and the earning rules' fingerprint (None on
+    SQLite), in one query."""
+    stamped = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        cursor.execute(_PROGRAMME.format(_RULES_STAMP if stamped else ""))
+        row = cursor.fetchone()
+    if row is None:  # the first checkout ever: the programme is created with its defaults
+        return Programme.current(), None
+    programme = loaded(Programme, id=1, return_window_days=row[0], expiry_months=row[1], clock_skew_seconds=row[2])
+    return programme, row[3] if stamped else None
+
+
+def _rules_in_force(on: date, rules_stamp: str | None) -> list[EarningRule]:
+    """`rules.active_rules(on)`, read once per worker for as long as the rules table's fingerprint
+    stays the same (a rule saved in the admin changes it, so the next basket reads the rules
+    again); read every time when there is no fingerprint."""
+    if rules_stamp is None:
+        return active_rules(on)
+    rules = _rules_kept.get((rules_stamp, on))
+    if rules is None:
+        if len(_rules_kept) > 8:  # old fingerprints and days: never needed again
+            _rules_kept.clear()
+        rules = _rules_kept[(rules_stamp, on)] = active_rules(on)
+    return rules
 
 
 def _check_basket(basket: BasketIn, programme: Programme) -> None:
@@ -121,7 +156,8 @@ def _replay(basket: BasketIn, fingerprint: str) -> dict:
     return first.result | {"replayed": True}
 
 
-def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: Programme) -> dict:
+def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: Programme,
+                   rules_stamp: str | None) -> dict:
     # No look-up for an earlier copy of the receipt: the unique constraint on the insert decides,
     # which also holds for a concurrent duplicate (it waits for the first and then fails).
     products = _products({line.product_id for line in basket.lines})
@@ -140,7 +176,7 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: P
     earning = Earning(line_points={})
     available_from = expires_on = None
     if account is not None:
-        earning = _earn(basket, key, account, member, products, sales, local_time)
+        earning = _earn(basket, key, account, member, products, sales, local_time, rules_stamp)
         available_from = basket.transacted_at + timedelta(days=programme.return_window_days)
         expires_on = ledger.add_months(local_time.date(), programme.expiry_months)
         before = ledger.balance(account.pk)
@@ -177,8 +213,9 @@ def _products(product_ids: set[int]) -> dict[int, Product]:
                 for row in cursor.fetchall()}
 
 
-def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local_time: datetime) -> Earning:
-    rules = active_rules(local_time.date())
+def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local_time: datetime,
+          rules_stamp: str | None) -> Earning:
+    rules = _rules_in_force(local_time.date(), rules_stamp)
     # The day's earlier points matter only to a daily cap: skip the query when there is none.
     has_daily_cap = any(rule.kind == EarningRule.Kind.DAILY_CAP for rule in rules)
     earned_today = _earned_on_local_day(member, local_time) if has_daily_cap else 0

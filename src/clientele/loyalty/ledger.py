@@ -1,4 +1,7 @@
-"""The points ledger: the only code that appends entries, and every balance derived from it.
+"""The points ledger: the code that appends entries, and every balance derived from it.
+
+One exception: on PostgreSQL a checkout appends its credit in the same statement as the basket
+(`checkout._write_basket_in_one_statement`, docs/decisions/0006-till-hot-path-in-plain-sql.md).
 
 Balances are sums over the append-only ledger, computed under a lock on the account row
 (`select_for_update` on PostgreSQL; on SQLite the IMMEDIATE transaction already serialises
