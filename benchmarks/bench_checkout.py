@@ -140,24 +140,51 @@ def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Po
     raise SystemExit("the server did not start")
 
 
-def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: int) -> dict:
+def cpu_ticks(pids: list[str]) -> dict[str, int]:
+    """CPU time (user + system, clock ticks) each process has used so far."""
+    ticks = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:  # ended meanwhile
+            continue
+        ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def server_processes(server: subprocess.Popen) -> tuple[list[str], list[str]]:
+    """The gunicorn workers' pids, and those of their PostgreSQL backends."""
+    workers = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True, text=True).stdout.split()
+    backends = psql(f"SELECT pid FROM pg_stat_activity WHERE datname = '{BENCH_DB}' AND pid <> pg_backend_pid()")
+    return workers, backends.split()
+
+
+def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: int,
+         server: subprocess.Popen) -> dict:
     """`clients` keep-alive connections hammering the server with wrk (2 threads, one Lua state
     each, so the load generator costs the server little CPU): requests/s and latency after a
-    2-second warm-up run."""
+    2-second warm-up run, and the CPU time one request cost the app workers and the database
+    (ms; what decides throughput on a machine of its own, whatever else shares this one)."""
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     script = Path(__file__).with_name("till_load.lua")
     run = uuid.uuid4().hex[:8]
-    figures = {}
+    figures, before = {}, {}
     for label, duration in (("warm-up", 2), ("measured", seconds)):
+        if label == "measured":
+            workers, backends = server_processes(server)
+            before = cpu_ticks(workers), cpu_ticks(backends)
         out = subprocess.run(
             ["wrk", f"-t{min(2, clients)}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
              f"http://127.0.0.1:{PORT}", "--", kind, key, str(members), str(cards), str(PRODUCTS), f"{run}{label[0]}"],
             check=True, capture_output=True, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
+    tick_ms = 1000 / os.sysconf("SC_CLK_TCK") / max(figures["requests"], 1)
+    app, db = (sum(after - start.get(pid, 0) for pid, after in cpu_ticks(list(start)).items()) * tick_ms
+               for start in before)
     return {"per_second": figures["requests"] / figures["seconds"], "p50_ms": figures["p50_ms"],
             "p99_ms": figures["p99_ms"], "requests": figures["requests"],
-            "errors": figures["non_2xx"] + figures["socket_errors"]}
+            "errors": figures["non_2xx"] + figures["socket_errors"], "app_cpu_ms": app, "db_cpu_ms": db}
 
 
 def main() -> None:
@@ -178,9 +205,9 @@ def main() -> None:
     print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8): {tps:,.0f} TPS")
     server = start_server(args.workers, args.worker_class, args.threads)
     try:
-        checkout = load("checkout", key, args.clients, args.seconds, args.members, args.cards)
-        identify = load("identify", key, args.clients, min(args.seconds, 15), args.members, args.cards)
-        identify_alone = load("identify", key, 1, min(args.seconds, 15), args.members, args.cards)
+        checkout = load("checkout", key, args.clients, args.seconds, args.members, args.cards, server)
+        identify = load("identify", key, args.clients, min(args.seconds, 15), args.members, args.cards, server)
+        identify_alone = load("identify", key, 1, min(args.seconds, 15), args.members, args.cards, server)
     finally:
         server.terminate()
         server.wait()
@@ -188,6 +215,10 @@ def main() -> None:
           f"{checkout['per_second']:,.0f} checkouts/s, p50 {checkout['p50_ms']:.1f} ms, p99 {checkout['p99_ms']:.1f} ms "
           f"(non-2xx or failed: {checkout['errors']})")
     print(f"checkout / pgbench TPS = {checkout['per_second'] / tps:.3f} (target >= 0.2; p99 target <= 50 ms)")
+    for name, figures in (("checkout", checkout), ("identify", identify)):
+        cost = figures["app_cpu_ms"] + figures["db_cpu_ms"]
+        print(f"CPU per {name}: app workers {figures['app_cpu_ms']:.2f} ms + database {figures['db_cpu_ms']:.2f} ms "
+              f"(ceiling on {os.cpu_count()} cores of its own: {os.cpu_count() * 1000 / cost:,.0f}/s)")
     print(f"identify, {args.members:,} members, {args.cards:,} cards, {args.clients} clients: {identify['per_second']:,.0f}/s, "
           f"p50 {identify['p50_ms']:.1f} ms, p99 {identify['p99_ms']:.1f} ms (target p99 <= 10 ms; "
           f"non-2xx or failed: {identify['errors']})")
