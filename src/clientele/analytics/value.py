@@ -1,7 +1,8 @@
 """Customer value: A/B/C classes and platinum/gold/iron/lead tiers.
 
-Both take the value column as a parameter: today it is the spend of the period; when the
-forecasting work lands, pass the predicted lifetime value column instead and nothing else changes.
+Both take the value column as a parameter: the nightly refresh passes each customer's predicted
+lifetime value (`forecasting.nightly`), or the spend of the window when the lake is too small for
+the forecasting models.
 """
 
 from __future__ import annotations
