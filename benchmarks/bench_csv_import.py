@@ -6,6 +6,9 @@ The file is the Complete Journey's 1.47M basket lines written as CSV `--copies` 
 made unique per copy), with 0.1% of rows spoiled so the quarantine path is exercised. Plain DuckDB
 is measured two ways: reading the CSV (read_csv, count) and converting it to Parquet (the same kind
 of output our import writes). Target (issue 2): our throughput >= 0.5 x plain DuckDB.
+
+`--typed-failures` also makes 0.1% of the lines negative quantities on a sale and repeats 0.01%
+of them: rows the import finds only after typing them, which cost it a second, numbered scan.
 """
 
 from __future__ import annotations
@@ -30,17 +33,26 @@ from clientele.lake.completejourney import data_dir  # noqa: E402
 CLIENTELE = str(Path(sys.executable).parent / "clientele")
 
 
-def make_csv(path: Path, copies: int) -> int:
+def make_csv(path: Path, copies: int, typed_failures: bool = False) -> int:
     source = data_dir() / "transactions.parquet"
+    quantity = "CASE WHEN hash(c, basket_id, product_id) % 1000 = 1 THEN -quantity ELSE quantity END" if typed_failures else "quantity"
+    repeats = "WHERE hash(c, basket_id, product_id) % 10000 = 2" if typed_failures else "WHERE false"
+    duckdb.sql(f"""
+        COPY (
+            WITH lines AS (SELECT * FROM read_parquet('{source}'), range({copies}) AS r(c))
+            SELECT * FROM (SELECT * FROM lines UNION ALL SELECT * FROM lines {repeats})
+        ) TO '{path}.tmp.parquet' (FORMAT parquet)
+    """)
     duckdb.sql(f"""
         COPY (
             SELECT c || '-' || basket_id AS basket_id, store_id, transaction_timestamp AS transaction_ts, product_id,
-                   quantity, CASE WHEN hash(c, basket_id, product_id) % 1000 = 0 THEN 'n/a'
+                   {quantity} AS quantity, CASE WHEN hash(c, basket_id, product_id) % 1000 = 0 THEN 'n/a'
                                   ELSE CAST(round(sales_value, 2) AS VARCHAR) END AS sales_value,
                    retail_disc, coupon_disc, coupon_match_disc, household_id
-            FROM read_parquet('{source}'), range({copies}) AS r(c)
+            FROM read_parquet('{path}.tmp.parquet')
         ) TO '{path}' (FORMAT csv, HEADER true)
     """)
+    Path(f"{path}.tmp.parquet").unlink()
     return duckdb.sql(f"SELECT count(*) FROM read_csv('{path}')").fetchall()[0][0]
 
 
@@ -54,11 +66,12 @@ def timed(sql: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument("--typed-failures", action="store_true", help="also rows that fail a check once typed, and repeats")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-csv-"))
     try:
         csv_file = work / "pos.csv"
-        lines = make_csv(csv_file, args.copies)
+        lines = make_csv(csv_file, args.copies, args.typed_failures)
         size_mb = csv_file.stat().st_size / 2**20
         reads = [timed(f"SELECT count(*) FROM read_csv('{csv_file}')") for _ in range(2)]
         conversions = [timed(f"COPY (SELECT * FROM read_csv('{csv_file}')) TO '{work}/plain-{i}.parquet' (FORMAT parquet)")
