@@ -117,17 +117,20 @@ def lifecycle_history(baskets: ibis.Table, as_of: date, rules: LifecycleRules = 
 
 
 def current_stage(history: ibis.Table, rules: LifecycleRules = LifecycleRules()) -> ibis.Table:
-    """Each customer's stage at the last month of `history`, with the exit pattern if lapsed.
+    """Each customer's stage at the last month of `history` (`lifecycle_history`: the same month for
+    every customer), with the exit pattern if lapsed.
 
     Columns: customer_id, month, tenure_months, spend_trend, lifecycle_stage, stable_months
     (months ever spent in stability) and exit_pattern (null unless lapsed).
     """
+    # every customer's calendar runs to the same last complete month: filter on it, then join the
+    # small per-customer path (a join of the whole history on two keys costs several times more)
+    latest_month = history.filter(history.month == history.month.max())
     path = history.group_by("customer_id").aggregate(
         stable_months=(history.lifecycle_stage == "stability").cast("int32").sum(),
         formed=(history.lifecycle_stage.isin(["formation", "stability", "decline"])).cast("int32").max(),
-        last_month=history.month.max(),
     )
-    latest = history.join(path, [history.customer_id == path.customer_id, history.month == path.last_month])
+    latest = latest_month.join(path, "customer_id")
     exit_pattern = ibis.cases(
         (latest.lifecycle_stage != "lapsed", None),
         (latest.stable_months >= rules.long_stability_months, "after a long stability"),

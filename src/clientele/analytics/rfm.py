@@ -90,7 +90,7 @@ def rfm(baskets: ibis.Table, as_of: date, window_days: int = 365, grid: SegmentG
     window = in_window(baskets, as_of, window_days)
     per_customer = window.group_by("customer_id").aggregate(
         last_basket=window.basket_date.max(),
-        frequency=window.basket_id.nunique(),
+        frequency=window.count(),  # one row per basket
         monetary=window.spend.sum(),
     )
     measured = per_customer.mutate(recency_days=days_between(per_customer.last_basket, as_of))
