@@ -152,7 +152,7 @@ def _secondary_structures(table: str) -> tuple[list[str], list[str]]:
 def seed(members: int, today: date) -> None:
     """Fill the benchmark database (once); prints how long it took."""
     started = time.perf_counter()
-    session = "SET synchronous_commit = off; SET maintenance_work_mem = '1GB'; "
+    session = "SET synchronous_commit = off; SET maintenance_work_mem = '1GB'; SET work_mem = '256MB'; "
     structures = [_secondary_structures(table) for table in BULK_TABLES]
     with Progress() as progress:
         task = progress.add_task("building the benchmark database", total=len(SEED_STEPS) + 2)
