@@ -211,6 +211,12 @@ def test_the_first_of_repeated_lines_is_loaded_and_the_later_ones_quarantined(ho
                        "ORDER BY basket_id").fetchall()
     assert [(basket, float(quantity)) for basket, quantity in lines] == [("B1", 1.0), ("B2", 1.0), ("B3", 1.0)]
     assert (result.record.rows_read, result.record.rows_loaded, result.record.rows_quarantined) == (5, 3, 2)
+    import pyarrow.parquet as pq
+
+    from clientele.lake.schema import BASKET_LINE_SCHEMA
+
+    for part in Lake().table_dir("basket_lines").rglob("*.parquet"):  # the rewritten month like the others
+        assert pq.read_schema(part).names == BASKET_LINE_SCHEMA.names
 
 
 def test_lines_are_counted_past_rows_the_reader_rejected(home, tmp_path):

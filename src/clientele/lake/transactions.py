@@ -296,27 +296,26 @@ class _Run:
             self.con.execute("CREATE TEMP MACRO file_line(ordinal) AS ordinal")
 
     def keep_first_of_repeated_lines(self) -> None:
-        """Rewrite the staged months holding suspect keys: without them, then with the first of each."""
+        """Rewrite the staged months holding suspect keys: without them, then with the first of each.
+
+        One plain file per month (the folder is the partition): half the cost of a partitioned write.
+        """
         self.con.execute("SET preserve_insertion_order = false")
         months = [row[0] for row in self.con.execute(
             f"SELECT DISTINCT {MONTH_OF_LINE} FROM located WHERE check_no IS NULL").fetchall()]
-        files = [f for month in months for f in sorted((self.staged / f"month={month}").glob("*.parquet"))]
-        if not files:
-            return
-        rewritten = self.staging / "rewritten"
         kept = f"SELECT {self.lake_columns()} FROM classified WHERE check_no IS NULL AND reason IS NULL"
-        self.lake.write_basket_lines(self.con, f"""
-            SELECT * EXCLUDE (month), month FROM read_parquet({_files_sql(files)}, hive_partitioning = true) AS s
-            ANTI JOIN suspect AS k ON {SAME_KEY.format(a='s', b='k')}
-            UNION ALL BY NAME SELECT *, {MONTH_OF_LINE} AS month FROM ({kept})
-        """, self.record.import_id, month=None, into=rewritten, name="dedup")
-        for file in files:
-            file.unlink()
-        for file in rewritten.rglob("*.parquet"):
-            target = self.staged / file.relative_to(rewritten)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(file, target)
-        shutil.rmtree(rewritten)
+        for month in months:
+            folder = self.staged / f"month={month}"
+            files = sorted(folder.glob("*.parquet"))
+            self.con.execute(f"""
+                COPY (
+                    SELECT s.* FROM read_parquet({_files_sql(files)}, hive_partitioning = false) AS s
+                    ANTI JOIN suspect AS k ON {SAME_KEY.format(a='s', b='k')}
+                    UNION ALL BY NAME SELECT * FROM ({kept}) WHERE {MONTH_OF_LINE} = '{month}'
+                ) TO '{quote_path(folder / f"dedup-{self.record.import_id}.parquet")}' (FORMAT parquet, COMPRESSION zstd)
+            """)
+            for file in files:
+                file.unlink()
 
     def write_quarantine(self) -> Path:
         """The quarantine CSV: line, field, reason and the row's values (or its raw line)."""
