@@ -49,8 +49,8 @@ def test_households_with_children_are_found_by_a_model_that_never_saw_them(decla
     assert measured["precision"] >= 0.9 and measured["recall"] >= 0.9
 
 
-def test_the_refresh_scores_every_customer_with_the_learnt_trait_and_its_confidence(declared_lake, duckdb_con):
-    refresh(lake=declared_lake, refresh_date=date(2025, 1, 1), con=duckdb_con, as_of=AS_OF)
+def test_the_refresh_scores_every_customer_with_the_learnt_trait_and_its_confidence(declared_lake, con, duckdb_con):
+    refresh(lake=declared_lake, refresh_date=date(2025, 1, 1), con=con, as_of=AS_OF)
 
     traits = read_table(duckdb_con, "results/traits", declared_lake)
     children = traits.filter(traits.trait == "young_children").execute().set_index("customer_id")
