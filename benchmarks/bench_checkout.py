@@ -180,8 +180,9 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
             check=True, capture_output=True, text=True).stdout
         figures = json.loads(out.strip().splitlines()[-1])
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK") / max(figures["requests"], 1)
-    app, db = (sum(after - start.get(pid, 0) for pid, after in cpu_ticks(list(start)).items()) * tick_ms
-               for start in before)
+    # A backend that connected during the run (a thread's first request) counts from zero.
+    app, db = (sum(after - start.get(pid, 0) for pid, after in cpu_ticks(sorted(set(start) | set(now))).items())
+               * tick_ms for start, now in zip(before, server_processes(server)))
     return {"per_second": figures["requests"] / figures["seconds"], "p50_ms": figures["p50_ms"],
             "p99_ms": figures["p99_ms"], "requests": figures["requests"],
             "errors": figures["non_2xx"] + figures["socket_errors"], "app_cpu_ms": app, "db_cpu_ms": db}
