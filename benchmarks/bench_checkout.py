@@ -11,7 +11,9 @@ In one run:
    of wrk (`apt-get install wrk`; benchmarks/till_load.lua builds the requests, so the load
    generator costs little CPU) post baskets of 10 lines for random members, each with a receipt
    number of its own. Prints checkouts/s, p50/p99 latency (client side, HTTP included) and the
-   ratio to pgbench's TPS (target >= 0.2, p99 <= 50 ms).
+   ratio to pgbench's TPS (target >= 0.2, p99 <= 50 ms), and the CPU time one checkout cost the
+   app workers and their PostgreSQL backends (from /proc): the figure that noise on a shared
+   machine moves least, and the ceiling on a machine of its own.
 3. Identify: the same clients identify random cards among all of them, then one client alone
    (target p99 <= 10 ms).
 
