@@ -20,6 +20,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import ibis
+import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -76,6 +77,15 @@ class _Run:
         self.lines = lines
         self.products = read_table(con, "products", lake)
         self.as_of = as_of or analytics.last_day(self.lines)
+        self._product_forecasts: pd.DataFrame | None = None
+
+    def product_forecasts(self) -> pd.DataFrame:
+        """Every customer x product forecast of the night, computed once for the two steps cut
+        from it (next_purchases, next_categories)."""
+        if self._product_forecasts is None:
+            self._product_forecasts = nightly.product_forecasts(
+                member_lines(self.lines_to_as_of()), self.as_of, self.options.forecast)
+        return self._product_forecasts
 
     def result(self, table: str) -> ibis.Table:
         return read_result(self.con, table, self.lake)
@@ -116,10 +126,12 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             nightly.customer_forecasts(run.result("baskets"), run.as_of, run.options.forecast))),
         ("next_visits", lambda run: ibis.memtable(
             nightly.next_visits(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
-        ("next_purchases", lambda run: ibis.memtable(
-            nightly.next_purchases(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
+        ("next_purchases", lambda run: ibis.memtable(nightly.next_purchases(
+            member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast,
+            every_product=run.product_forecasts()))),
         ("next_categories", lambda run: ibis.memtable(nightly.next_categories(
-            member_lines(run.lines_to_as_of()), run.products, run.as_of, run.options.forecast))),
+            member_lines(run.lines_to_as_of()), run.products, run.as_of, run.options.forecast,
+            every_product=run.product_forecasts()))),
         ("value", _value),
         ("lifecycle_history", lambda run: analytics.lifecycle_history(
             run.result("baskets"), run.as_of, run.options.lifecycle)),

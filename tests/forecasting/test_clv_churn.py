@@ -60,3 +60,16 @@ def test_churn_risk_ranks_holdout_churners_better_than_pareto_nbd(sample, histor
     pareto_nbd = ParetoNBDModel(sample).fit().expected_purchases(t=HOLDOUT_WEEKS)
     history_auc = churn_auc(bought, -history.expected_churn_risk(t=HOLDOUT_WEEKS))
     assert history_auc > churn_auc(bought, pareto_nbd)
+
+
+def test_a_model_fitted_on_a_random_subset_still_forecasts_every_customer(sample, transactions, history):
+    subset = HistoryModel(transactions, calibration_end=CALIBRATION_END, fit_customers=1500).fit()
+    risk = subset.expected_churn_risk(t=HOLDOUT_WEEKS)
+    purchases = subset.expected_purchases(t=HOLDOUT_WEEKS)
+
+    assert len(subset.fitting_customers_) == 1500
+    assert risk.index.equals(sample.index) and purchases.index.equals(sample.index)
+    assert np.isfinite(purchases).all()
+    # the few population parameters are pinned down by a subset: who is likely to leave barely moves
+    bought = sample["frequency_holdout"] > 0
+    assert churn_auc(bought, -risk) > churn_auc(bought, -history.expected_churn_risk(t=HOLDOUT_WEEKS)) - 0.02
