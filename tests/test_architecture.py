@@ -39,3 +39,16 @@ def test_only_config_reads_the_environment():
     readers = [str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                if "os.environ[" in path.read_text(encoding="utf-8") or "os.getenv(" in path.read_text(encoding="utf-8")]
     assert readers == []
+
+
+def test_the_command_starts_without_loading_the_analytics_stack():
+    """Every `clientele` command pays its start-up: the heavy libraries load only in the commands
+    that compute with them."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, clientele.cli; print(' '.join(sorted(sys.modules)))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()
+    assert [m for m in ("pandas", "ibis", "sklearn", "pyspark", "django") if m in loaded] == []

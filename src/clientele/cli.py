@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from clientele.analytics.cli import app as analytics_app
+from clientele.analytics_cli import app as analytics_app
 from clientele.errors import ClienteleError
 from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app

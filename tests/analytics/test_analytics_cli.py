@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from clientele.analytics.cli import app
+from clientele.analytics_cli import app
 from clientele.lake.reader import basket_lines
 from clientele.lake.schema import BASKET_LINE_SCHEMA
 

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from clientele.analytics.cli import app
+from clientele.analytics_cli import app
 from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.refresh import STEPS, refresh
