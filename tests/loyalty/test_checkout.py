@@ -20,7 +20,9 @@ def test_given_a_member_when_a_basket_is_posted_then_points_are_earned_pending_a
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["points_earned"] == 8  # 5.00 + 3.00 at 1 point per dollar
-    assert body["explanation"] == [{"rule_id": EarningRule.objects.get().pk, "rule": "1 point per dollar", "points": 8}]
+    assert body["explanation"] == [
+        {"rule_id": EarningRule.objects.get().pk, "version": 1, "rule": "1 point per dollar", "points": 8}
+    ]
     assert body["balance"] == {"available": 0, "pending": 8}  # pending until the return window closes
     assert body["replayed"] is False
     assert Basket.objects.get().total == 8
@@ -55,7 +57,7 @@ def test_given_store_brand_x2_when_milk_is_bought_then_the_multiplier_is_explain
     body = post(till, "/baskets", basket(card=card)).json()
 
     assert body["points_earned"] == 11
-    assert {"rule_id": rule.pk, "rule": "Store brand x2", "points": 3} in body["explanation"]
+    assert {"rule_id": rule.pk, "version": 1, "rule": "Store brand x2", "points": 3} in body["explanation"]
 
 
 def test_given_an_anonymous_basket_when_posted_then_it_is_stored_without_points(till, programme_ready):

@@ -90,6 +90,7 @@ class BalanceOut(Schema):
 
 class CreditOut(Schema):
     rule_id: int | None
+    version: int | None = None  # of the rule, when it gave the points: old credits stay explainable
     rule: str
     points: int
 
