@@ -57,3 +57,23 @@ def test_given_a_sync_that_died_after_publishing_when_run_again_then_nothing_is_
     assert lake_sync.sync_lake(lake) == {"imports": 0, "lines": 0}
     assert len(lake_rows(lake)) == 2
     assert Basket.objects.get().synced_at is not None
+
+
+def test_members_who_refused_profiling_or_were_erased_are_listed_for_the_refresh_to_leave_out(home, db):
+    from datetime import date
+
+    from clientele.engine import connect
+    from clientele.lake.reader import read_table
+    from clientele.lake.schema import PROFILING_REFUSALS
+    from clientele.members.models import Member
+
+    Member.objects.create(customer_id=1, join_date=date(2024, 1, 1))
+    Member.objects.create(customer_id=2, join_date=date(2024, 1, 1), profiling_consent=False)
+    Member.objects.create(customer_id=3, join_date=date(2024, 1, 1), status=Member.Status.ERASED)
+    Member.objects.create(customer_id=4, join_date=date(2024, 1, 1), status=Member.Status.CLOSED)
+    lake = Lake(home / "lake")
+
+    lake_sync.export_profiling_refusals(lake)
+
+    listed = read_table(connect("duckdb"), PROFILING_REFUSALS, lake.root)
+    assert sorted(listed.customer_id.to_pyarrow().to_pylist()) == [2, 3]

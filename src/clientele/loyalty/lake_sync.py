@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.parquet as pq
 from django.db import transaction
+from django.db.models import Q
 
 from clientele.lake.schema import BASKET_LINE_SCHEMA, BASKET_LINES, PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.store import ImportRecord, Lake
@@ -109,9 +110,11 @@ def _claim(batch: int) -> str | None:
 
 def export_profiling_refusals(lake: Lake) -> int:
     """Write the lake's `profiling_refusals` table whole: the customer ids of the members who refused
-    profiling, so the refresh (which never reads the operational database) leaves them out. Staged
-    and swapped in, so a refresh never reads half a list. Returns how many members refused."""
-    refused = sorted(Member.objects.filter(profiling_consent=False).values_list("customer_id", flat=True))
+    profiling or whose personal data were erased (an erased member is nobody to profile), so the
+    refresh (which never reads the operational database) leaves them out. Staged and swapped in,
+    so a refresh never reads half a list. Returns how many members are left out."""
+    left_out = Member.objects.filter(Q(profiling_consent=False) | Q(status=Member.Status.ERASED))
+    refused = sorted(left_out.values_list("customer_id", flat=True))
     folder = lake.table_dir(PROFILING_REFUSALS)
     staged = lake.root / "_staging" / f"{PROFILING_REFUSALS}-{uuid.uuid4().hex[:8]}"
     staged.mkdir(parents=True)
