@@ -137,3 +137,14 @@ def test_the_14_day_probabilities_match_how_often_customers_bought_in_the_holdou
 
     assert errors["mean_probability_14d"] == pytest.approx(errors["observed_rate_14d"], abs=0.01)
     assert errors["brier_14d"] < errors["uncalibrated_brier_14d"]
+
+
+def test_probabilities_recalibrated_on_a_share_of_the_customers_still_match_the_holdout(monkeypatch):
+    from clientele.forecasting import next_purchase
+    from clientele.forecasting.nbr_evaluation import load_complete_journey
+
+    monkeypatch.setattr(next_purchase, "CALIBRATION_CUSTOMERS", 800)  # every 4th household of 2,469
+    errors = next_purchase_holdout(load_complete_journey(), cutoff="2017-10-01")
+
+    assert errors["mean_probability_14d"] == pytest.approx(errors["observed_rate_14d"], abs=0.01)
+    assert errors["brier_14d"] < errors["uncalibrated_brier_14d"]

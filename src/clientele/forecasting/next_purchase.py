@@ -33,6 +33,9 @@ MIN_LOG_SPREAD = 0.15
 #: The fewest customer-product pairs bought (and not bought) in the window before the forecast for
 #: the probabilities to be recalibrated on it.
 MIN_CALIBRATION_PAIRS = 200
+#: The calibration learns three coefficients: this many customers' pairs pin them down, so beyond
+#: it every n-th customer id is read (the night's cost then grows with the forecasts alone).
+CALIBRATION_CUSTOMERS = 20_000
 
 
 def _table(lines) -> ibis.Table:
@@ -166,12 +169,15 @@ def _calibration_inputs(predictions: pd.DataFrame, as_of: pd.Timestamp) -> np.nd
 def _calibration(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int):
     """A logistic regression from the cycle model's forecast to the observed chance of buying,
     learnt on the forecast made `horizon_days` before `as_of` and what happened until `as_of`
-    (nothing on or after `as_of` is read); None when that window has too few pairs of either
-    outcome to learn from."""
+    (nothing on or after `as_of` is read), for at most about `CALIBRATION_CUSTOMERS` customers;
+    None when that window has too few pairs of either outcome to learn from."""
     from sklearn.linear_model import LogisticRegression
 
     earlier = as_of - pd.Timedelta(days=horizon_days)
     before = table.filter(table.transaction_ts < as_of.to_pydatetime())
+    step = -(-int(before.customer_id.nunique().execute()) // CALIBRATION_CUSTOMERS)
+    if step > 1:
+        before = before.filter(before.customer_id % step == 0)
     past = _uncalibrated_product_purchases(before, earlier, horizon_days)
     bought = _first_after(before, ["customer_id", "product_id"], earlier)
     outcome = past[["customer_id", "product_id"]].merge(bought, how="left")["first_day"].notna().to_numpy()
