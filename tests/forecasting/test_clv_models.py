@@ -168,3 +168,20 @@ def test_lifetime_value_is_spend_times_discounted_purchases_with_an_interval(
     assert np.isfinite(interval.to_numpy()).all()
     assert (interval["lower"] <= interval["lifetime_value"]).mean() > 0.95
     assert (interval["lifetime_value"] <= interval["upper"]).mean() > 0.95
+
+
+def test_value_intervals_take_the_same_quantiles_as_numpy_leaving_failed_draws_out():
+    import warnings
+
+    from clientele.forecasting.gamma_gamma import column_quantiles
+
+    rng = np.random.default_rng(7)
+    draws = rng.gamma(2.0, 30.0, size=(100, 500))
+    draws[rng.random(draws.shape) < 0.05] = np.nan  # draws where the purchase model did not evaluate
+    draws[:, 3] = np.nan  # no draw evaluated
+    draws[1:, 4] = np.nan  # a single one did
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on the all-NaN column
+        expected = np.nanquantile(draws, [0.05, 0.95], axis=0).T
+
+    np.testing.assert_allclose(column_quantiles(draws, (0.05, 0.95)), expected, equal_nan=True)

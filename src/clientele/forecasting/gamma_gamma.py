@@ -17,6 +17,8 @@ the luck of individual purchases.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 from scipy.special import gammaln
@@ -59,6 +61,29 @@ def discounted_purchases(purchases_at, months: int, monthly_discount_rate: float
         total = total + (cumulative - previous) / (1 + monthly_discount_rate) ** month
         previous = cumulative
     return total
+
+
+def column_quantiles(values: np.ndarray, levels: Sequence[float]) -> np.ndarray:
+    """The `levels` quantiles (0-1) of each column of `values`, missing values (NaN) left out, as
+    one row per column and one column per level; NaN for a column with no value.
+
+    The same as `np.nanquantile(values, levels, axis=0).T` (linear interpolation), in one sort of
+    the whole array: numpy's version goes column by column once a NaN is present, 15x slower on
+    the nightly's 100 draws x 80,000 customers.
+    """
+    ordered = np.sort(values, axis=0)  # NaN sorts last
+    counts = (~np.isnan(values)).sum(axis=0)
+    columns = np.arange(values.shape[1])
+    quantiles = np.full((values.shape[1], len(levels)), np.nan)
+    some = counts > 0
+    for j, level in enumerate(levels):
+        position = level * (np.maximum(counts, 1) - 1)
+        below = np.floor(position).astype(np.int64)
+        above = np.minimum(below + 1, np.maximum(counts, 1) - 1)
+        weight = position - below
+        value = ordered[below, columns] * (1 - weight) + ordered[above, columns] * weight
+        quantiles[some, j] = value[some]
+    return quantiles
 
 
 class GammaGammaModel(FittedModel):
@@ -158,7 +183,7 @@ class GammaGammaModel(FittedModel):
             tail = (1 - level) / 2
             # A draw far in the parameters' tail can leave the range where the purchase model's
             # hypergeometric terms evaluate (scipy returns NaN); such draws are left out.
-            return np.nanquantile(values, [tail, 1 - tail], axis=0).T
+            return column_quantiles(values, (tail, 1 - tail))
 
         distinct, position, _ = distinct_rows(
             *(customers[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
