@@ -52,3 +52,11 @@ def test_the_command_starts_without_loading_the_analytics_stack():
         capture_output=True, text=True, check=True,
     ).stdout.split()
     assert [m for m in ("pandas", "ibis", "sklearn", "pyspark", "django") if m in loaded] == []
+
+
+def test_the_analytics_engine_spills_under_the_clientele_home(home):
+    from clientele.engine import connect
+
+    spill = connect("duckdb").raw_sql("SELECT current_setting('temp_directory')").fetchall()[0][0]
+
+    assert spill == str(home.resolve() / "tmp")

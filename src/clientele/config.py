@@ -43,6 +43,13 @@ class Settings(BaseSettings):
         return (self.lake or self.home / "lake").resolve()
 
     @property
+    def spill_path(self) -> Path:
+        """Where DuckDB writes what does not fit its memory budget (created on first use)."""
+        spill = self.home.resolve() / "tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        return spill
+
+    @property
     def database_path(self) -> Path:
         return (self.home / "clientele.sqlite3").resolve()
 

@@ -22,6 +22,8 @@ def connect(engine: EngineName | None = None) -> ibis.BaseBackend:
     chosen = engine or settings().engine
     if chosen == "duckdb":
         con = ibis.duckdb.connect()
+        # beyond its memory budget the refresh spills to <home>/tmp, as imports do, not to ./.tmp
+        con.raw_sql(f"SET temp_directory = '{settings().spill_path}'")
         if settings().duckdb_memory_limit:
             con.raw_sql(f"SET memory_limit = '{settings().duckdb_memory_limit}'")
         return con

@@ -76,9 +76,7 @@ class Lake:
         tables can be larger than the memory budget.
         """
         con = duckdb.connect(str(database) if database else ":memory:")
-        spill = settings().home.resolve() / "tmp"
-        spill.mkdir(parents=True, exist_ok=True)
-        con.execute(f"SET temp_directory = '{spill}'")
+        con.execute(f"SET temp_directory = '{settings().spill_path}'")
         # imports stay within a fixed budget whatever the file's size: DuckDB spills beyond it
         con.execute(f"SET memory_limit = '{settings().duckdb_memory_limit or IMPORT_MEMORY_LIMIT}'")
         con.execute("SET preserve_insertion_order = true")
