@@ -6,7 +6,6 @@ from datetime import datetime
 from decimal import Decimal
 
 import pytest
-from django.test import Client
 
 from clientele.barcodes import card_barcode
 from clientele.catalog.models import Product, Store
@@ -14,7 +13,7 @@ from clientele.loyalty.identity import issue_api_key
 from clientele.loyalty.models import EarningRule
 from clientele.members.models import Card, Member
 
-from till_payloads import BREAD, MILK, SHAMPOO
+from till_payloads import BREAD, MILK, SHAMPOO, TillClient
 
 
 @pytest.fixture
@@ -62,10 +61,10 @@ def card(member) -> str:
 
 
 @pytest.fixture
-def till(store) -> Client:
+def till(store) -> TillClient:
     """An HTTP client of a till of store 1, holding the store's API key."""
     _, raw = issue_api_key(store, "till 1")
-    return Client(headers={"X-API-Key": raw})
+    return TillClient(headers={"X-API-Key": raw})
 
 
 @pytest.fixture

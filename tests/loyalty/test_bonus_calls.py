@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from django.db import connections
-from django.test import Client
 from test_concurrency import run_together
-from till_payloads import post
+from till_payloads import TillClient, post
 
 from clientele.barcodes import card_barcode
 from clientele.loyalty import ledger
@@ -67,11 +66,11 @@ def test_given_no_active_rule_or_a_wrong_request_then_each_refusal_has_its_code(
 
     cases = {
         "bonus_not_offered": post(till, "/bonuses/review-written", review),
-        "store_not_allowed": post(Client(headers={"X-API-Key": other_key}), "/bonuses/review-written", review),
+        "store_not_allowed": post(TillClient(headers={"X-API-Key": other_key}), "/bonuses/review-written", review),
         "unknown_card": post(till, "/bonuses/profile-completed", {"store_id": 1, "card": card_barcode(99)}),
         "missing_identifier": post(till, "/bonuses/profile-completed", {"store_id": 1}),
         "invalid_request": post(till, "/bonuses/review-written", {"store_id": 1, "card": card}),
-        "invalid_api_key": post(Client(), "/bonuses/profile-completed", {"store_id": 1, "card": card}),
+        "invalid_api_key": post(TillClient(), "/bonuses/profile-completed", {"store_id": 1, "card": card}),
     }
 
     assert {code: answer.json()["code"] for code, answer in cases.items()} == {code: code for code in cases}
@@ -86,7 +85,7 @@ def test_given_the_same_review_reported_at_the_same_moment_then_it_is_credited_o
     connections.close_all()
     payload = {"store_id": 1, "card": card, "review_id": "R-99"}
 
-    answers = run_together([lambda: post(Client(headers={"X-API-Key": raw}), "/bonuses/review-written", payload)] * 4)
+    answers = run_together([lambda: post(TillClient(headers={"X-API-Key": raw}), "/bonuses/review-written", payload)] * 4)
 
     assert [a.status_code for a in answers] == [200] * 4
     assert sorted(a.json()["replayed"] for a in answers) == [False, True, True, True]

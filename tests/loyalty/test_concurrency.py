@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 from django.db import connection, connections
-from django.test import Client
-from till_payloads import basket, post
+from till_payloads import TillClient, basket, post
 
 from clientele.loyalty import ledger
 from clientele.loyalty.identity import issue_api_key
@@ -54,7 +53,7 @@ def test_given_a_slow_first_post_when_the_till_retries_meanwhile_then_points_are
     _, raw = issue_api_key(store, "till 1")
     payload = basket(card=card)
 
-    responses = run_together([lambda: post(Client(headers={"X-API-Key": raw}), "/baskets", payload)] * 4)
+    responses = run_together([lambda: post(TillClient(headers={"X-API-Key": raw}), "/baskets", payload)] * 4)
 
     assert [r.status_code for r in responses] == [200] * 4
     assert sorted(r.json()["replayed"] for r in responses) == [False, True, True, True]
@@ -72,7 +71,7 @@ def test_given_a_balance_for_one_redemption_when_two_tills_redeem_at_once_then_e
 
         def redeem(till_no: int):
             payload = {"store_id": 1, "redemption_id": f"R{round_no}-{till_no}", "card": card, "amount": "0.80"}
-            return post(Client(headers={"X-API-Key": raw}), "/redemptions", payload)
+            return post(TillClient(headers={"X-API-Key": raw}), "/redemptions", payload)
 
         responses = run_together([lambda n=n: redeem(n) for n in range(2)])
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from django.test import Client
-from till_payloads import BREAD, basket, post
+from till_payloads import BREAD, TillClient, basket, post
 
 from clientele.barcodes import card_barcode
 from clientele.loyalty.identity import issue_api_key
@@ -57,7 +56,7 @@ def test_given_a_bad_basket_when_posted_then_it_is_refused_with_its_code_and_fie
 
 @pytest.mark.parametrize("header", [None, "clt_nope_nope"])
 def test_given_no_valid_key_when_a_till_calls_then_invalid_api_key(programme_ready, header):
-    client = Client(headers={"X-API-Key": header} if header else {})
+    client = TillClient(headers={"X-API-Key": header} if header else {})
 
     response = post(client, "/baskets", basket())
 
@@ -70,7 +69,7 @@ def test_given_a_revoked_key_when_used_then_invalid_api_key(programme_ready, sto
     key.revoked_at = datetime.now(timezone.utc)
     key.save()
 
-    response = post(Client(headers={"X-API-Key": raw}), "/baskets", basket())
+    response = post(TillClient(headers={"X-API-Key": raw}), "/baskets", basket())
 
     assert response.status_code == 401
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.test import Client
-from till_payloads import basket, post
+from till_payloads import TillClient, basket, post
 
 from clientele.barcodes import card_barcode
 from clientele.loyalty import ledger
@@ -52,7 +51,7 @@ def test_given_spent_points_when_the_basket_comes_back_at_another_store_then_the
     post(till, "/redemptions", {"store_id": 1, "redemption_id": "P1", "card": card, "amount": "0.08"})
     _, raw = issue_api_key(other_store, "online returns desk")
 
-    body = post(Client(headers={"X-API-Key": raw}), "/returns", return_of({1: "2", 2: "1"}, store_id=2)).json()
+    body = post(TillClient(headers={"X-API-Key": raw}), "/returns", return_of({1: "2", 2: "1"}, store_id=2)).json()
 
     assert (body["points_reversed"], body["refund_due"]) == (8, "8.00")
     assert body["balance"] == {"available": -8, "pending": 0}  # carried as debt, paid back by future points

@@ -1,17 +1,21 @@
-"""Payloads a till sends, for the scenarios."""
+"""Payloads a till sends, and the till's HTTP client, for the scenarios."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from django.http import HttpResponse
 from django.test import Client
+
+from clientele.site.wsgi import application
 
 BREAD, MILK, SHAMPOO = 1001, 1002, 1003
 
-
 def minutes_ago(minutes: int = 5) -> str:
     return (datetime.now(timezone.utc) - timedelta(minutes=minutes)).isoformat()
-
 
 def basket(receipt: str = "1001", card: str | None = None, lines: list | None = None, store_id: int = 1,
            till_id: str = "T1", at: str | None = None) -> dict:
@@ -25,6 +29,34 @@ def basket(receipt: str = "1001", card: str | None = None, lines: list | None = 
         ],
     }
 
-
 def post(client: Client, path: str, payload: dict):
     return client.post(f"/api{path}", payload, content_type="application/json")
+
+class TillClient(Client):
+    """Django's test client sending each request through the served application (`site.wsgi`), as
+    a till's request arrives: identify and the basket post are answered by the hot calls in front
+    of Django, every other call by Django."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.handler = _HotCallsFirst(self.handler)
+
+class _HotCallsFirst:
+    def __init__(self, django_handler):
+        self.django_handler = django_handler
+
+    def __call__(self, environ: dict) -> HttpResponse:
+        # As Django's test handler does: the test's connection (in its transaction) stays open.
+        request_started.disconnect(close_old_connections)
+        request_finished.disconnect(close_old_connections)
+        try:
+            answered = application.answer(environ)
+        finally:
+            request_started.connect(close_old_connections)
+            request_finished.connect(close_old_connections)
+        if answered is None:
+            return self.django_handler(environ)
+        status, body = answered
+        response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+        response.wsgi_request = WSGIRequest(environ)
+        return response

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
-from ninja import Field, NinjaAPI, Schema
+from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
@@ -54,20 +54,32 @@ class Problem(Schema):
 PROBLEMS = frozenset({400, 401, 403, 404, 409, 422})
 
 
+def problem(error: LoyaltyError) -> dict:
+    """The body of a domain refusal."""
+    return {"code": error.code, "message": error.message, "field": error.field}
+
+
+def invalid_request(errors: list[dict]) -> dict:
+    """The body of a request that does not match the schema (422), naming the first field at fault."""
+    first = errors[0] if errors else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
+    field = ".".join(location)
+    return {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}", "field": field}
+
+
+#: A body that is not JSON (400), as django-ninja words it.
+UNREADABLE_BODY = {"code": "invalid_request", "message": "Cannot parse request body", "field": "body"}
+INVALID_API_KEY = {"code": "invalid_api_key", "message": "missing, unknown or revoked API key", "field": "X-API-Key"}
+
+
 @api.exception_handler(LoyaltyError)
 def loyalty_problem(request, error: LoyaltyError):
-    return api.create_response(request, {"code": error.code, "message": error.message, "field": error.field},
-                               status=error.status)
+    return api.create_response(request, problem(error), status=error.status)
 
 
 @api.exception_handler(ValidationError)
-def invalid_request(request, error: ValidationError):
-    first = error.errors[0] if error.errors else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
-    field = ".".join(location)
-    return api.create_response(
-        request, {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
-                  "field": field}, status=422)
+def invalid_request_problem(request, error: ValidationError):
+    return api.create_response(request, invalid_request(error.errors), status=422)
 
 
 @api.exception_handler(HttpError)
@@ -79,8 +91,7 @@ def http_problem(request, error: HttpError):
 
 @api.exception_handler(AuthenticationError)
 def invalid_key(request, error):
-    return api.create_response(request, {"code": "invalid_api_key", "message": "missing, unknown or revoked API key",
-                                         "field": "X-API-Key"}, status=401)
+    return api.create_response(request, INVALID_API_KEY, status=401)
 
 
 class BalanceOut(Schema):
@@ -104,10 +115,16 @@ class IdentifyOut(Schema):
     offers: list[dict]
 
 
+class IdentifyQuery(Schema):
+    card: Barcode | None = None
+    phone: Text | None = None
+    member_number: Number | None = None
+
+
 @api.get("/members/identify", response={200: IdentifyOut, PROBLEMS: Problem}, summary="Identify a member")
-def identify(request, card: Barcode | None = None, phone: Text | None = None, member_number: Number | None = None):
+def identify(request, query: Query[IdentifyQuery]):
     """Find the member by card barcode, phone number or member number (first given wins)."""
-    return services.identify(card=card, phone=phone, member_number=member_number)
+    return services.identify(card=query.card, phone=query.phone, member_number=query.member_number)
 
 
 class LineIn(Schema):
@@ -145,9 +162,13 @@ class BasketOut(Schema):
 @api.post("/baskets", response={200: BasketOut, PROBLEMS: Problem}, summary="Post a basket")
 def post_basket(request, payload: BasketIn):
     """Record a checkout and credit its points; store + till + receipt number make it happen once."""
-    basket = services.BasketIn(**payload.dict(exclude={"lines"}),
-                               lines=[services.LineIn(**line.dict()) for line in payload.lines])
-    return services.post_basket(basket, request.auth)
+    return services.post_basket(basket_to_post(payload), request.auth)
+
+
+def basket_to_post(payload: BasketIn) -> services.BasketIn:
+    """The service's basket from the validated request."""
+    return services.BasketIn(**payload.dict(exclude={"lines"}),
+                             lines=[services.LineIn(**line.dict()) for line in payload.lines])
 
 
 class ReturnLineIn(Schema):

@@ -1,8 +1,16 @@
-"""WSGI entry point (gunicorn clientele.site.wsgi)."""
+"""WSGI entry point (gunicorn clientele.site.wsgi): the till's hot calls, then the Django application.
+
+`HotCalls` answers identify and the basket post (docs/decisions/0008-till-hot-calls-beside-django.md)
+and hands every other request to Django.
+"""
 
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientele.site.settings")
-application = get_wsgi_application()
+django_application = get_wsgi_application()
+
+from clientele.loyalty.api_hot_calls import HotCalls  # noqa: E402  (needs Django set up)
+
+application = HotCalls(django_application)

@@ -1,0 +1,144 @@
+"""The till's two hot calls, identify and post a basket, answered in front of Django's request cycle.
+
+Every customer at every till makes them; Django's request cycle (middleware, URL resolving,
+request and response objects) and django-ninja's per-call machinery cost more CPU than the
+checkout itself (docs/decisions/0008-till-hot-calls-beside-django.md). `HotCalls` wraps the Django
+WSGI application (`site.wsgi`): it answers `GET /api/members/identify` and `POST /api/baskets`
+and hands every other request to Django. The contract is the one `loyalty.api` documents in the
+OpenAPI schema, kept by using its pieces: the same pydantic schemas validate the request and shape
+the answer, the same services answer, the same problem bodies refuse; Django's request signals
+still open and close the database connection.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+from urllib.parse import parse_qsl
+
+from django.conf import settings
+from django.core import signals
+from django.http.request import split_domain_port, validate_host
+from pydantic import ValidationError
+
+from clientele.loyalty import api, services
+from clientele.loyalty.errors import LoyaltyError
+from clientele.loyalty.models import ApiKey
+
+logger = logging.getLogger("django.request")
+
+Answer = tuple[int, bytes]
+#: The headers Django's middleware (security, clickjacking) puts on every answer.
+HEADERS = [("Content-Type", "application/json; charset=utf-8"), ("X-Frame-Options", "DENY"),
+           ("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+           ("Cross-Origin-Opener-Policy", "same-origin")]
+SERVER_ERROR = {"code": "server_error", "message": "the server failed: try again", "field": ""}
+
+
+def _json(body: dict) -> bytes:
+    return json.dumps(body).encode()
+
+
+class HotCalls:
+    """A WSGI application: the till's identify and basket calls answered here, the rest by `django_app`."""
+
+    def __init__(self, django_app: Callable):
+        self.django_app = django_app
+        self.calls: dict[tuple[str, str], Callable[[dict, ApiKey], bytes]] = {
+            ("GET", "/api/members/identify"): self.identify,
+            ("POST", "/api/baskets"): self.post_basket,
+        }
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        answered = self.answer(environ)
+        if answered is None:
+            return self.django_app(environ, start_response)
+        status, body = answered
+        start_response(f"{status} {HTTPStatus(status).phrase}", [*HEADERS, ("Content-Length", str(len(body)))])
+        return [body]
+
+    def answer(self, environ: dict) -> Answer | None:
+        """The status and JSON body of a hot call, or None for a request Django answers (another
+        path or method, a host Django would refuse, a body larger than Django accepts)."""
+        call = self.calls.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+        if call is None or not _host_allowed(environ) or _body_size(environ) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return None
+        # As Django's handler does: the signals close a connection that is too old or broken.
+        signals.request_started.send(sender=self.__class__, environ=environ)
+        try:
+            return self._answer(call, environ)
+        finally:
+            signals.request_finished.send(sender=self.__class__)
+
+    def _answer(self, call: Callable[[dict, ApiKey], bytes], environ: dict) -> Answer:
+        try:
+            key = services.authenticate(environ.get("HTTP_X_API_KEY"))
+            if key is None:
+                return 401, _json(api.INVALID_API_KEY)
+            return 200, call(environ, key)
+        except LoyaltyError as error:
+            return error.status, _json(api.problem(error))
+        except ValidationError as error:
+            return 422, _json(api.invalid_request(error.errors(include_url=False)))
+        except _UnreadableBody:
+            return 400, _json(api.UNREADABLE_BODY)
+        except Exception:
+            # Django's handler does the same: tell the listeners (the test client) and log it.
+            signals.got_request_exception.send(sender=self.__class__, request=None)
+            logger.exception("Internal Server Error: %s", environ.get("PATH_INFO"))
+            return 500, _json(SERVER_ERROR)
+
+    def identify(self, environ: dict, key: ApiKey) -> bytes:
+        query = api.IdentifyQuery.model_validate(_query(environ))
+        member = services.identify(card=query.card, phone=query.phone, member_number=query.member_number)
+        return api.IdentifyOut.model_validate(member).model_dump_json().encode()
+
+    def post_basket(self, environ: dict, key: ApiKey) -> bytes:
+        payload = api.BasketIn.model_validate(_body(environ))
+        answer = services.post_basket(api.basket_to_post(payload), key)
+        return api.BasketOut.model_validate(answer).model_dump_json().encode()
+
+
+class _UnreadableBody(Exception):
+    """The body is not JSON."""
+
+
+def _host_allowed(environ: dict) -> bool:
+    host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    domain, _ = split_domain_port(host)
+    allowed = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed:  # Django's own default in debug mode
+        allowed = [".localhost", "127.0.0.1", "[::1]"]
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def _body_size(environ: dict) -> int:
+    try:
+        return int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def _body(environ: dict):
+    """The JSON body, read as Django reads it (CONTENT_LENGTH bytes); an empty body is a missing
+    payload, as django-ninja sees it."""
+    size = _body_size(environ)
+    raw = environ["wsgi.input"].read(size) if size > 0 else b""
+    if not raw:
+        raise ValidationError.from_exception_data("BasketIn", [{"type": "missing", "loc": (), "input": None}])
+    try:
+        return json.loads(raw)
+    except ValueError as error:
+        raise _UnreadableBody from error
+
+
+def _query(environ: dict) -> dict[str, str]:
+    """The query string's parameters, decoded as Django's QueryDict does (the last of repeated ones)."""
+    raw = environ.get("QUERY_STRING", "").encode("iso-8859-1")
+    try:
+        text = raw.decode()
+    except UnicodeDecodeError:
+        text = raw.decode("iso-8859-1")
+    return dict(parse_qsl(text, keep_blank_values=True))

@@ -1,0 +1,183 @@
+"""The till's hot calls (identify, post a basket) answered in front of Django keep the documented contract."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from django.db import connections, transaction
+from django.test import Client
+from till_payloads import BREAD, TillClient, basket, minutes_ago
+
+from clientele.barcodes import card_barcode
+from clientele.loyalty.identity import issue_api_key
+from clientele.loyalty.models import Basket, PointsEntry
+from clientele.members.models import Card, Member
+from clientele.site.wsgi import application
+
+BASKET_REQUESTS = {
+    "a member's basket": lambda card: basket(card=card),
+    "an anonymous basket": lambda card: basket(),
+    "an unknown card": lambda card: basket(card=card_barcode(999)),
+    "an unknown product": lambda card: basket(card=card, lines=[{"line_no": 1, "product_id": 77, "quantity": "1",
+                                                                 "unit_price": "1.00"}]),
+    "a repeated line number": lambda card: basket(card=card, lines=[
+        {"line_no": 1, "product_id": BREAD, "quantity": "1", "unit_price": "1.00"}] * 2),
+    "another store": lambda card: basket(card=card, store_id=2),
+    "a price that is not a number": lambda card: basket(card=card, lines=[
+        {"line_no": 1, "product_id": BREAD, "quantity": "1", "unit_price": "x"}]),
+    "too many decimals": lambda card: basket(card=card, lines=[
+        {"line_no": 1, "product_id": BREAD, "quantity": "1", "unit_price": "1.001"}]),
+    "no time zone": lambda card: basket(card=card, at=minutes_ago()[:19]),
+    "no lines": lambda card: basket(card=card, lines=[]),
+    "a missing receipt number": lambda card: {k: v for k, v in basket(card=card).items() if k != "receipt_number"},
+    "a list, not an object": lambda card: [basket(card=card)],
+    "an empty body": lambda card: "",
+    "a body that is not JSON": lambda card: "{not json",
+}
+
+IDENTIFY_REQUESTS = {
+    "a card": lambda card: {"card": card},
+    "a phone": lambda card: {"phone": "+13125550100"},
+    "a member number": lambda card: {"member_number": "42"},
+    "nothing": lambda card: {},
+    "an unknown card": lambda card: {"card": card_barcode(7)},
+    "a blocked card": lambda card: {"card": card_barcode(42, 1)},
+    "a barcode with letters": lambda card: {"card": "12ab"},
+    "an empty card": lambda card: {"card": ""},
+    "a member number that is not a number": lambda card: {"member_number": "x"},
+    "a member number of zero": lambda card: {"member_number": "0"},
+    "an unknown parameter": lambda card: {"card": card, "colour": "red"},
+}
+
+
+def answered_by(client: Client, send) -> tuple[int, dict]:
+    """What the till gets, with every write undone afterwards (so both paths start from the same state)."""
+    with transaction.atomic():
+        response = send(client)
+        transaction.set_rollback(True)
+    return response.status_code, response.json()
+
+
+@pytest.fixture
+def blocked_card(member) -> str:
+    Card.objects.create(barcode=card_barcode(42, 1), member=member, status=Card.Status.BLOCKED)
+    return card_barcode(42, 1)
+
+
+@pytest.fixture
+def clients(store, other_store) -> tuple[Client, TillClient]:
+    """Django's test client (the django-ninja routes) and the till's client (the hot calls), same key."""
+    _, raw = issue_api_key(store, "till 1")
+    return Client(headers={"X-API-Key": raw}), TillClient(headers={"X-API-Key": raw})
+
+
+@pytest.mark.parametrize("request_name", BASKET_REQUESTS)
+def test_given_any_basket_when_posted_then_the_hot_call_answers_as_the_documented_route(
+        clients, programme_ready, card, request_name):
+    payload = BASKET_REQUESTS[request_name](card)
+    content = payload if isinstance(payload, str) else json.dumps(payload)
+
+    def send(client):
+        return client.post("/api/baskets", content, content_type="application/json")
+
+    by_django, by_hot_call = (answered_by(client, send) for client in clients)
+
+    assert by_hot_call == by_django
+    assert by_hot_call[0] in (200, 400, 403, 404, 409, 422)
+
+
+@pytest.mark.parametrize("request_name", IDENTIFY_REQUESTS)
+def test_given_any_identifier_when_identifying_then_the_hot_call_answers_as_the_documented_route(
+        clients, programme_ready, card, blocked_card, request_name):
+    query = IDENTIFY_REQUESTS[request_name](card)
+
+    by_django, by_hot_call = (answered_by(client, lambda c: c.get("/api/members/identify", query)) for client in clients)
+
+    assert by_hot_call == by_django
+    assert by_hot_call[0] in (200, 404, 409, 422)
+
+
+@pytest.mark.parametrize("header", [None, "", "clt_nope_nope"])
+def test_given_no_valid_key_when_a_hot_call_is_made_then_invalid_api_key_even_for_a_bad_body(programme_ready, header):
+    headers = {} if header is None else {"X-API-Key": header}
+
+    responses = [TillClient(headers=headers).post("/api/baskets", "{not json", content_type="application/json"),
+                 TillClient(headers=headers).get("/api/members/identify", {"card": "x"})]
+
+    assert [(r.status_code, r.json()["code"]) for r in responses] == [(401, "invalid_api_key")] * 2
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def served(concurrent_db, monkeypatch):
+    """The served application on a real HTTP port (one thread), and the paths Django answered."""
+    to_django = []
+    django_app = application.django_app
+
+    def django_answering(environ, start_response):
+        to_django.append(environ["PATH_INFO"])
+        return django_app(environ, start_response)
+
+    monkeypatch.setattr(application, "django_app", django_answering)
+    server = make_server("127.0.0.1", 0, application, server_class=WSGIServer, handler_class=_QuietHandler)
+
+    def serve() -> None:
+        try:
+            server.serve_forever()
+        finally:
+            connections.close_all()  # the serving thread's own connection
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    yield server.server_port, to_django
+    server.shutdown()
+    thread.join()
+    server.server_close()
+
+
+def call(port: int, method: str, path: str, key: str, payload: dict | None = None) -> tuple[int, dict, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = None if payload is None else json.dumps(payload)
+    connection.request(method, path, body=body, headers={"X-API-Key": key, "Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = response.status, json.loads(response.read()), dict(response.getheaders())
+    connection.close()
+    return answer
+
+
+def test_given_a_served_app_when_a_till_checks_out_then_the_hot_calls_answer_and_other_calls_reach_django(
+        served, programme_ready, store, card):
+    port, to_django = served
+    key, raw = issue_api_key(store, "till 9")
+    payload = basket(card=card)
+
+    greeted = call(port, "GET", f"/api/members/identify?card={card}", raw)
+    posted = call(port, "POST", "/api/baskets", raw, payload)
+    replayed = call(port, "POST", "/api/baskets", raw, payload)
+    returned = call(port, "POST", "/api/returns", raw, {"store_id": 1, "return_id": "R1", "original_store_id": 1,
+                                                         "original_till_id": "T1", "original_receipt_number": "1001",
+                                                         "lines": [{"line_no": 1, "quantity": "1"}]})
+
+    assert greeted[:2] == (200, {"member_number": 42, "greeting_name": "Ada", "tier": None, "perks": [],
+                                 "balance": {"available": 0, "pending": 0}, "offers": []})
+    assert greeted[2]["Content-Type"] == "application/json; charset=utf-8"
+    assert posted[0] == 200 and posted[1]["points_earned"] == 8 and posted[1]["replayed"] is False
+    assert replayed[0] == 200 and replayed[1] == posted[1] | {"replayed": True}
+    assert returned[0] == 200 and returned[1]["points_reversed"] == 2  # half the bread: 5 points x 1/2, rounded down
+    assert to_django == ["/api/returns"]
+    assert Basket.objects.count() == 1
+    entry = PointsEntry.objects.get(kind="points_earned")
+    assert entry.actor == key.actor  # the ledger records which till caused it
+    key.revoked_at = entry.created_at
+    key.save()
+    assert call(port, "GET", f"/api/members/identify?card={card}", raw)[:2] == (
+        401, {"code": "invalid_api_key", "message": "missing, unknown or revoked API key", "field": "X-API-Key"})
+    assert Member.objects.count() == 1
