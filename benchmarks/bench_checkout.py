@@ -1,12 +1,15 @@
 """Checkouts per second and latency at the till, against pgbench on the same PostgreSQL server.
 
     .venv/bin/python benchmarks/bench_checkout.py [--seconds 30] [--clients 8] [--workers 4]
-        [--worker-class sync] [--threads 1] [--members 3000000] [--cards 3500000] [--fresh]
+        [--server gunicorn|granian] [--worker-class sync] [--threads 1] [--django-only]
+        [--members 3000000] [--cards 3500000] [--fresh]
 
 In one run:
 1. pgbench's TPC-B-like TPS (`pgbench -c 8 -j 2 -T 30`, after `pgbench -i -s 8` in a database of
    its own): the physical reference of this machine.
-2. Checkouts: the till API under gunicorn (sync workers, persistent database connections) on a
+2. Checkouts: the till API under gunicorn (sync workers, persistent database connections; or
+   granian with --server granian) serving `clientele.site.wsgi:application` (the hot calls in
+   front of Django; --django-only serves the Django application alone, as before decision 0008) on a
    dedicated PostgreSQL database holding --members members and --cards cards; --clients connections
    of wrk (`apt-get install wrk`; benchmarks/till_load.lua builds the requests, so the load
    generator costs little CPU) post baskets of 10 lines for random members, each with a receipt
@@ -124,12 +127,19 @@ def prepare(members: int, cards: int, fresh: bool) -> str:
     return key
 
 
-def start_server(workers: int, worker_class: str, threads: int) -> subprocess.Popen:
+def server_command(server: str, app: str, workers: int, worker_class: str, threads: int) -> list[str]:
+    """The command serving `app` (module:attribute) on PORT."""
+    program = str(Path(sys.executable).with_name(server))
+    if server == "granian":
+        return [program, "--interface", "wsgi", app, "--workers", str(workers), "--blocking-threads", str(threads),
+                "--host", "127.0.0.1", "--port", str(PORT), "--backlog", "256", "--log-level", "warning", "--no-ws"]
+    return [program, app, "-w", str(workers), "-k", worker_class, "--threads", str(threads),
+            "-b", f"127.0.0.1:{PORT}", "--backlog", "256", "--log-level", "warning"]
+
+
+def start_server(command: list[str]) -> subprocess.Popen:
     env = os.environ | {"DATABASE_URL": f"{SERVER}/{BENCH_DB}", "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "clientele.site.wsgi:application", "-w", str(workers),
-         "-k", worker_class, "--threads", str(threads),
-         "-b", f"127.0.0.1:{PORT}", "--backlog", "256", "--log-level", "warning"], env=env)
+    server = subprocess.Popen(command, env=env)
     for _ in range(100):
         try:
             connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
@@ -195,8 +205,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--server", choices=["gunicorn", "granian"], default="gunicorn")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gthread worker (granian: blocking threads)")
+    parser.add_argument("--django-only", action="store_true",
+                        help="serve the Django application alone (every call through Django and django-ninja)")
     parser.add_argument("--members", type=int, default=3_000_000)
     parser.add_argument("--cards", type=int, default=3_500_000)
     parser.add_argument("--fresh", action="store_true", help="drop and regenerate the benchmark database")
@@ -206,7 +219,10 @@ def main() -> None:
     ensure_database(PGBENCH_DB, fresh=True)
     tps = pgbench_tps(args.seconds)
     print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8): {tps:,.0f} TPS")
-    server = start_server(args.workers, args.worker_class, args.threads)
+    app = "clientele.site.wsgi:" + ("django_application" if args.django_only else "application")
+    command = server_command(args.server, app, args.workers, args.worker_class, args.threads)
+    print("serving:", " ".join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command)))
+    server = start_server(command)
     try:
         checkout = load("checkout", key, args.clients, args.seconds, args.members, args.cards, server)
         identify = load("identify", key, args.clients, min(args.seconds, 15), args.members, args.cards, server)
@@ -214,7 +230,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"checkout, 10-line baskets, {args.clients} clients, {args.workers} gunicorn workers: "
+    print(f"checkout, 10-line baskets, {args.clients} clients, {args.workers} {args.server} workers: "
           f"{checkout['per_second']:,.0f} checkouts/s, p50 {checkout['p50_ms']:.1f} ms, p99 {checkout['p99_ms']:.1f} ms "
           f"(non-2xx or failed: {checkout['errors']})")
     print(f"checkout / pgbench TPS = {checkout['per_second'] / tps:.3f} (target >= 0.2; p99 target <= 50 ms)")
