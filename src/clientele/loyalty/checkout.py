@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Sum
 
-from clientele.catalog.models import Product
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_basket_bonuses
 from clientele.loyalty.identity import loaded, resolve_member_account
@@ -63,6 +63,27 @@ class BasketIn:
         return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
 
 
+class ProductFacts(NamedTuple):
+    """What the earning rules look at in a basket's product (read in plain SQL, no model instance)."""
+
+    product_id: int
+    department: str
+    category: str
+    brand_type: str
+
+
+class LineToRecord(NamedTuple):
+    """A basket line as it is written: the till's line, what it sold for and the points it earned."""
+
+    line_no: int
+    product_id: int
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    sales_value: Decimal
+    points: int
+
+
 @lru_cache(maxsize=1024)
 def store_zone(timezone_name: str) -> ZoneInfo:
     return ZoneInfo(timezone_name)
@@ -101,10 +122,10 @@ _rules_kept: dict[tuple[str, date], list[EarningRule]] = {}
 
 
 def _programme_rules_stamp_and_products(
-        product_ids: set[int]) -> tuple[Programme, str | None, dict[int, Product]]:
+        product_ids: set[int]) -> tuple[Programme, str | None, dict[int, ProductFacts]]:
     """The programme (the settings a checkout reads), the earning rules' fingerprint (None on
-    SQLite) and the basket's products by product number (partly loaded: other fields load on
-    access), in one plain-SQL query: every checkout runs it."""
+    SQLite) and what the rules look at in the basket's products, by product number, in one
+    plain-SQL query: every checkout runs it."""
     stamped = connection.vendor == "postgresql"
     # No products (a basket without lines, refused later): a condition no product meets.
     products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
@@ -119,8 +140,7 @@ def _programme_rules_stamp_and_products(
     first = rows[0]
     programme = loaded(Programme, id=1, return_window_days=first[0], expiry_months=first[1],
                        clock_skew_seconds=first[2])
-    found = {row[4]: loaded(Product, product_id=row[4], department=row[5], category=row[6], brand_type=row[7])
-             for row in rows if row[4] is not None}
+    found = {row[4]: ProductFacts(*row[4:8]) for row in rows if row[4] is not None}
     return programme, first[3], found
 
 
@@ -174,7 +194,7 @@ def _replay(basket: BasketIn, fingerprint: str) -> dict:
 
 
 def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: Programme,
-                   rules_stamp: str | None, products: dict[int, Product]) -> dict:
+                   rules_stamp: str | None, products: dict[int, ProductFacts]) -> dict:
     # No look-up for an earlier copy of the receipt: the unique constraint on the insert decides,
     # which also holds for a concurrent duplicate (it waits for the first and then fails).
     for index, line in enumerate(basket.lines):
@@ -211,9 +231,8 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: P
                     transacted_at=basket.transacted_at, member=member, card=card, channel=basket.channel,
                     total=Decimal(result["total"]), points_earned=earning.total, request_hash=fingerprint,
                     result=result, actor=key.actor, created_at=ledger.now_utc())
-    lines = [BasketLine(line_no=line.line_no, product_id=line.product_id, quantity=line.quantity,
-                        unit_price=line.unit_price, discount=line.discount, sales_value=sales[line.line_no],
-                        points=earning.line_points.get(line.line_no, 0))
+    lines = [LineToRecord(line.line_no, line.product_id, line.quantity, line.unit_price, line.discount,
+                          sales[line.line_no], earning.line_points.get(line.line_no, 0))
              for line in basket.lines]
     credit_basket(account, record, lines, earning, available_from, expires_on)
     return result
@@ -229,7 +248,7 @@ def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local
     return earn_on_basket(lines, EarningContext(key.store_id, local_time, account.tier, earned_today), rules)
 
 
-def credit_basket(account, record: Basket, lines: list[BasketLine], earning: Earning, available_from: datetime | None,
+def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: Earning, available_from: datetime | None,
                   expires_on) -> None:
     """Write the basket, its lines and its points (a ledger entry, when it earned any): the last
     writes of a checkout, in the caller's transaction. Raises DuplicateBasket when the receipt is
@@ -241,9 +260,7 @@ def credit_basket(account, record: Basket, lines: list[BasketLine], earning: Ear
     except IntegrityError:
         raise errors.DuplicateBasket(f"receipt {record.store_id}/{record.till_id}/{record.receipt_number} "
                                      "already recorded") from None
-    for line in lines:
-        line.basket = record
-    BasketLine.objects.bulk_create(lines)
+    BasketLine.objects.bulk_create([BasketLine(basket=record, **line._asdict()) for line in lines])
     if earning.total:
         ledger.append(account, Kind.POINTS_EARNED, earning.total, key=_earning_key(record), source=_source(record),
                       actor=record.actor, basket=record, available_from=available_from, expires_on=expires_on,
@@ -289,7 +306,7 @@ SELECT id FROM basket
 """
 
 
-def _write_basket_in_one_statement(account, record: Basket, lines: list[BasketLine], earning: Earning,
+def _write_basket_in_one_statement(account, record: Basket, lines: list[LineToRecord], earning: Earning,
                                    available_from: datetime | None, expires_on) -> None:
     with connection.cursor() as cursor:
         cursor.execute(_BASKET_STATEMENT, {
@@ -300,9 +317,7 @@ def _write_basket_in_one_statement(account, record: Basket, lines: list[BasketLi
             "created_at": record.created_at,
             # The lines as one JSON document (amounts as decimal strings): cheaper to send than
             # seven arrays of parameters.
-            "lines": json.dumps([{"line_no": line.line_no, "product_id": line.product_id, "quantity": str(line.quantity),
-                                  "unit_price": str(line.unit_price), "discount": str(line.discount),
-                                  "sales_value": str(line.sales_value), "points": line.points} for line in lines]),
+            "lines": json.dumps([line._asdict() for line in lines], default=str),
             "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
             "available_from": available_from, "expires_on": expires_on, "source": _source(record),
             "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
