@@ -63,7 +63,7 @@ class HotCalls:
         """The status and JSON body of a hot call, or None for a request Django answers (another
         path or method, a host Django would refuse, a body larger than Django accepts)."""
         call = self.calls.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
-        if call is None or not _host_allowed(environ) or _body_size(environ) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        if call is None or not _host_allowed(environ) or _too_large(environ):
             return None
         # As Django's handler does: the signals close a connection that is too old or broken.
         signals.request_started.send(sender=self.__class__, environ=environ)
@@ -119,6 +119,11 @@ def _body_size(environ: dict) -> int:
         return int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return 0
+
+
+def _too_large(environ: dict) -> bool:
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # None: no limit
+    return limit is not None and _body_size(environ) > limit
 
 
 def _body(environ: dict):
