@@ -52,8 +52,8 @@ def child(task: str, lake: Path, memory_limit: str) -> dict:
     return figures | {"wall_s": round(time.perf_counter() - started, 1), "peak_rss_mb": usage.ru_maxrss // 1024}
 
 
-def ensure_lake(size: str) -> Path:
-    lake = ROOT / "var" / "bench" / f"lake-{size}"
+def ensure_lake(size: str, lakes: Path = ROOT / "var" / "bench") -> Path:
+    lake = lakes / f"lake-{size}"
     if not (lake / "basket_lines").exists():
         started = time.perf_counter()
         products = ROOT / "var" / "lake" / "products" / "products.parquet"
@@ -64,7 +64,30 @@ def ensure_lake(size: str) -> Path:
 
 def run_refresh(lake: Path) -> dict:
     result = refresh(engine="duckdb", lake=lake, restart=True)
-    return {"steps": result.seconds, "customers": result.rows["customer_profiles"]}
+    return {"steps": result.seconds, "cpu_steps": result.cpu_seconds, "customers": result.rows["customer_profiles"]}
+
+
+FORECAST_STEPS = ("forecasts", "next_visits", "next_purchases", "next_categories")
+
+
+def forecast_steps(lake: Path) -> dict:
+    """The refresh's forecasting steps alone, on a lake the refresh already ran on (they read its
+    baskets), written to a scratch folder: per step wall and CPU seconds and the process's peak
+    memory (MB) once it is done, so a step that raises the peak shows."""
+    from clientele import refresh as nightly_refresh
+
+    con = connect("duckdb")
+    run = nightly_refresh._Run(con, lake, None, nightly_refresh.RefreshOptions())
+    figures = {}
+    for name, build in nightly_refresh._steps():
+        if name in FORECAST_STEPS:
+            started, cpu_started = time.perf_counter(), cpu_seconds()
+            nightly_refresh._write(con, build(run), lake / "bench-scratch" / name)
+            figures[name] = {"wall_s": round(time.perf_counter() - started, 1),
+                             "cpu_s": round(cpu_seconds() - cpu_started, 1),
+                             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+                             "rows": con.read_parquet(lake / "bench-scratch" / name / "*.parquet").count().execute()}
+    return figures
 
 
 def duckdb_core(lake: Path) -> dict:
@@ -169,7 +192,8 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-CHILD_TASKS = {"refresh": run_refresh, "duckdb-core": duckdb_core, "pandas-core": pandas_core}
+CHILD_TASKS = {"refresh": run_refresh, "forecast-steps": forecast_steps, "duckdb-core": duckdb_core,
+               "pandas-core": pandas_core}
 
 
 def main() -> None:
@@ -177,6 +201,10 @@ def main() -> None:
     parser.add_argument("--sizes", default="1m,10m,100m")
     parser.add_argument("--pandas-size", default="10m", help="size of the DuckDB vs pandas comparison ('' to skip)")
     parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit of the refresh")
+    parser.add_argument("--lakes", type=Path, default=ROOT / "var" / "bench",
+                        help="folder of the lake-<size> lakes (the results are written inside each lake)")
+    parser.add_argument("--forecast-steps", action="store_true",
+                        help="after each refresh, run its forecasting steps alone (seconds, CPU, memory per step)")
     parser.add_argument("--child", choices=sorted(CHILD_TASKS), help=argparse.SUPPRESS)
     parser.add_argument("--lake", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -188,14 +216,21 @@ def main() -> None:
         return
     print(f"bench_refresh {date.today()} on {os.cpu_count()} cores")
     for size in [s for s in args.sizes.split(",") if s]:
-        lake = ensure_lake(size)
+        lake = ensure_lake(size, args.lakes)
         figures = child("refresh", lake, args.memory_limit)
         print(f"refresh {size:>5} lines: {figures['wall_s']:7.1f} s wall, {figures['compute_s']:.1f} s after imports, "
-              f"peak {figures['peak_rss_mb']:,} MB, "
+              f"peak {figures['peak_rss_mb']:,} MB, {figures['cpu_s']} CPU s, "
               f"{figures['customers']:,} customers; slowest steps "
-              + ", ".join(f"{k} {v}s" for k, v in sorted(figures["steps"].items(), key=lambda kv: -kv[1])[:3]))
+              + ", ".join(f"{k} {v}s" for k, v in sorted(figures["steps"].items(), key=lambda kv: -kv[1])[:3])
+              + "; forecasting steps (wall / CPU s) "
+              + ", ".join(f"{k} {figures['steps'][k]} / {figures['cpu_steps'][k]}" for k in FORECAST_STEPS))
+        if args.forecast_steps:
+            steps = child("forecast-steps", lake, args.memory_limit)
+            print(f"forecasting steps alone {size:>5} lines: " + ", ".join(
+                f"{k} {v['wall_s']} s / {v['cpu_s']} CPU s, {v['rows']:,} rows, peak {v['peak_rss_mb']:,} MB"
+                for k, v in steps.items() if k in FORECAST_STEPS) + f" (whole child: peak {steps['peak_rss_mb']:,} MB)")
     if args.pandas_size:
-        lake = ensure_lake(args.pandas_size)
+        lake = ensure_lake(args.pandas_size, args.lakes)
         duck = child("duckdb-core", lake, args.memory_limit)
         pandas = child("pandas-core", lake, args.memory_limit)
         same = {k: duck[k] for k in ("rfm", "pyramid", "lifecycle", "nine_cells")} == {

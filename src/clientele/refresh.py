@@ -20,7 +20,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import ibis
-import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -35,6 +34,8 @@ from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
 from clientele.lake.schema import PROFILING_REFUSALS
 
 STATE_FILE = "_refresh.json"
+#: Under the results folder: what a refresh computes once for several steps (removed at its end).
+WORK_FOLDER = "_work"
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,15 @@ class RefreshOptions:
 
 @dataclass
 class RefreshResult:
-    """What one refresh did: rows written per table, steps skipped as already done, seconds per step."""
+    """What one refresh did: rows written per table, steps skipped as already done, seconds per step
+    (wall time, and the CPU seconds of this process's threads: the engine's and numpy's)."""
 
     refresh_date: date
     as_of: date
     rows: dict[str, int] = field(default_factory=dict)
     resumed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _Run:
@@ -77,15 +80,24 @@ class _Run:
         self.lines = lines
         self.products = read_table(con, "products", lake)
         self.as_of = as_of or analytics.last_day(self.lines)
-        self._product_forecasts: pd.DataFrame | None = None
+        self._product_forecasts: ibis.Table | None = None
 
-    def product_forecasts(self) -> pd.DataFrame:
-        """Every customer x product forecast of the night, computed once for the two steps cut
-        from it (next_purchases, next_categories)."""
+    def product_forecasts(self) -> ibis.Table:
+        """Every customer x product forecast of the night (about one row per basket line), computed
+        once for the two steps cut from it (next_purchases, next_categories), as are the purchase
+        cycles it reads twice: both kept as Parquet in the results' work folder, never in memory."""
         if self._product_forecasts is None:
-            self._product_forecasts = nightly.product_forecasts(
-                member_lines(self.lines_to_as_of()), self.as_of, self.options.forecast)
+            lines = member_lines(self.lines_to_as_of())
+            cycles = self._work_table("product_cycles", nightly.product_cycles(lines, self.as_of))
+            every_product = nightly.product_forecasts(lines, self.as_of, self.options.forecast, cycles=cycles)
+            self._product_forecasts = self._work_table("product_forecasts", every_product)
         return self._product_forecasts
+
+    def _work_table(self, name: str, table: ibis.Table) -> ibis.Table:
+        """`table` written to the results' work folder and read back: computed once, however
+        often it is read, and spilled to disk rather than held in memory."""
+        _write(self.con, table, results_dir(self.lake) / WORK_FOLDER / name)
+        return self.result(f"{WORK_FOLDER}/{name}")
 
     def result(self, table: str) -> ibis.Table:
         return read_result(self.con, table, self.lake)
@@ -126,12 +138,12 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             nightly.customer_forecasts(run.result("baskets"), run.as_of, run.options.forecast))),
         ("next_visits", lambda run: ibis.memtable(
             nightly.next_visits(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
-        ("next_purchases", lambda run: ibis.memtable(nightly.next_purchases(
+        ("next_purchases", lambda run: nightly.next_purchases(
             member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast,
-            every_product=run.product_forecasts()))),
-        ("next_categories", lambda run: ibis.memtable(nightly.next_categories(
+            every_product=run.product_forecasts())),
+        ("next_categories", lambda run: nightly.next_categories(
             member_lines(run.lines_to_as_of()), run.products, run.as_of, run.options.forecast,
-            every_product=run.product_forecasts()))),
+            every_product=run.product_forecasts())),
         ("value", _value),
         ("lifecycle_history", lambda run: analytics.lifecycle_history(
             run.result("baskets"), run.as_of, run.options.lifecycle)),
@@ -254,14 +266,16 @@ def refresh(
             if name in done:
                 result.resumed.append(name)
             else:
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 stamped = build(run).mutate(refresh_date=ibis.date(refresh_date.isoformat()))
                 _write(con, stamped, results_dir(lake) / name)
                 result.seconds[name] = round(time.perf_counter() - started, 2)
+                result.cpu_seconds[name] = round(time.process_time() - cpu_started, 2)
                 done.append(name)
                 _save_state(lake, key | {"done": done})
             result.rows[name] = run.result(name).count().execute()
             progress.advance(task)
+    shutil.rmtree(results_dir(lake) / WORK_FOLDER, ignore_errors=True)
     return result
 
 

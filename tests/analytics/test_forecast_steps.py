@@ -52,6 +52,7 @@ def test_profiles_serve_the_forecasts_next_visits_and_likely_products_after_the_
     assert len(products) and (products["probability"] >= 0.1).all()
     assert (products["expected_date"] > pd.Timestamp(AS_OF)).all()
     assert (products["expected_date"] <= pd.Timestamp(AS_OF) + timedelta(days=30)).mean() > 0.5
+    assert not (shop_lake / "results" / "_work").exists()  # the night's intermediate tables are removed
     categories = result(duckdb_con, shop_lake, "next_categories")
     assert set(categories["category"]) <= {"COLD CEREAL", "VEGETABLES", "DOG FOODS", "DIAPERS & DISPOSABLES",
                                            "CAT FOOD", "BEEF"}

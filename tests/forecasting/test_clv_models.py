@@ -185,3 +185,19 @@ def test_value_intervals_take_the_same_quantiles_as_numpy_leaving_failed_draws_o
         expected = np.nanquantile(draws, [0.05, 0.95], axis=0).T
 
     np.testing.assert_allclose(column_quantiles(draws, (0.05, 0.95)), expected, equal_nan=True)
+
+
+def test_the_closed_form_value_interval_holds_ninety_percent_of_the_simulated_values(sample, bgnbd, gamma_gamma):
+    columns = distinct_rows(*(sample[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value")))[0]
+    simulated = gamma_gamma.simulated_values(bgnbd, 12, 0.01, 400, 0, *columns)
+
+    interval = gamma_gamma.customer_lifetime_value_interval(bgnbd, months=12, level=0.9, method="delta")
+    bounds = gamma_gamma._delta_bounds(bgnbd, 12, 0.01, 0.9, *columns)
+
+    inside = ((simulated >= bounds[:, 0]) & (simulated <= bounds[:, 1])).mean(axis=0)
+    assert inside.mean() == pytest.approx(0.9, abs=0.01)
+    assert np.percentile(inside, 5) > 0.8
+    assert (interval["lower"] <= interval["lifetime_value"]).all()
+    assert (interval["lifetime_value"] <= interval["upper"]).all()
+    wider = gamma_gamma.customer_lifetime_value_interval(bgnbd, months=12, level=0.99, method="delta")
+    assert (wider["upper"] > interval["upper"]).all() and (wider["lower"] < interval["lower"]).all()

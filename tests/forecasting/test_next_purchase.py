@@ -101,7 +101,7 @@ def test_category_probability_is_the_chance_of_buying_at_least_one_of_its_produc
     )
     products = pd.DataFrame({"product_id": [MILK, 1002], "product_category": ["FLUID MILK", "FLUID MILK"]})
 
-    categories = expected_category_purchases(product_purchases, products)
+    categories = expected_category_purchases(product_purchases, products).to_pandas()
 
     assert categories.loc[0, "probability"] == pytest.approx(0.75)
     assert categories.loc[0, "expected_date"] == pd.Timestamp("2017-06-05")

@@ -76,7 +76,7 @@ def test_next_purchases_categories_and_visits_look_ahead_from_the_morning_after(
     as_of = dt.date(2017, 12, 3)  # the day of the 10th weekly basket
 
     visit = next_visits(ibis.memtable(lines), as_of).iloc[0]
-    products = next_purchases(ibis.memtable(lines), as_of)
+    products = next_purchases(ibis.memtable(lines), as_of).to_pandas()
 
     assert visit["expected_next_visit"] == pd.Timestamp("2017-12-10")
     assert products["product_id"].tolist() == [1001]
@@ -84,7 +84,7 @@ def test_next_purchases_categories_and_visits_look_ahead_from_the_morning_after(
     assert products.loc[0, "probability"] > 0.9
     categories = next_categories(
         ibis.memtable(lines), ibis.memtable(pd.DataFrame({"product_id": [1001], "category": ["FLUID MILK"]})), as_of
-    )
+    ).to_pandas()
     assert categories["category"].tolist() == ["FLUID MILK"]
     assert categories.loc[0, "probability"] == pytest.approx(products.loc[0, "probability"])
 

@@ -36,7 +36,7 @@ from scipy import stats
 from clientele.forecasting.base import ModelFitError, PurchaseModel
 from clientele.forecasting.beta_geo import BetaGeoModel
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
-from clientele.forecasting.summary import DAYS_PER_WEEK, purchase_days, weeks_between
+from clientele.forecasting.summary import DAYS_PER_WEEK, as_table, purchase_days, weeks_between
 
 #: What the models read about each customer, as seen at a cut date, all free of missing values.
 #: Ages and counts are taken relative to the customer's time watched where that matters: training
@@ -213,12 +213,16 @@ class HistoryModel:
         between the cut and the calibration end (`bought`) and the Pareto/NBD forecast of them
         (`forecast`)."""
         purchase_days_at_end = self.features_["frequency"] + 1
+        transactions = self.transactions
+        if len(self.fitting_customers_) < len(self.features_):
+            # only the fitting customers' purchases are read at the cuts: the night's seven cuts
+            # then cost the same for any number of customers
+            transactions = as_table(transactions).semi_join(
+                ibis.memtable(pd.DataFrame({"customer_id": self.fitting_customers_})), "customer_id"
+            )
         cuts = []
         for weeks in self.training_weeks:
-            features = history_features(
-                self.transactions, cutoff=self.calibration_end - dt.timedelta(weeks=weeks)
-            )
-            features = features[features.index.isin(self.fitting_customers_)]
+            features = history_features(transactions, cutoff=self.calibration_end - dt.timedelta(weeks=weeks))
             if features.empty:  # a cut before the first purchase
                 continue
             rows = model_inputs(features, self.baseline_, t=float(weeks))

@@ -11,18 +11,22 @@ before the customer's next visit, so its day is never earlier than the expected 
 probability is scaled by the chance of a visit in the horizon.
 
 Input: basket lines with `customer_id`, `transaction_ts`, `product_id` as an Ibis table (the
-lake's `basket_lines`, on DuckDB or Spark) or a pandas DataFrame. The per-customer summaries are
-computed by the engine; only the closed-form model runs in numpy.
+lake's `basket_lines`, on DuckDB or Spark) or a pandas DataFrame. The engine computes the
+summaries and the model too (the normal distribution as Ibis expressions, `normal.py`) and cuts
+the forecasts before anything is collected: a night's millions of customer-product pairs never
+reach pandas; only the population's figures and the calibration's sample do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import ibis
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+
+from clientele.forecasting import normal
 
 #: How many cycles of the product's population-wide behaviour a customer's own cycles are blended
 #: with: a customer with 2 cycles is half their own, half the product's.
@@ -47,7 +51,7 @@ def _default_as_of(table: ibis.Table) -> pd.Timestamp:
     return pd.Timestamp(table.transaction_ts.max().to_pandas()).normalize() + pd.Timedelta(days=1)
 
 
-def _cycle_summary(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> pd.DataFrame:
+def _cycles(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> ibis.Table:
     """Per `keys` group: the number of shopping days, the last one, and the count, sum and sum of
     squares of the logarithms of the days between consecutive shopping days (before `as_of`)."""
     before = lines.filter(lines.transaction_ts < as_of.to_pydatetime())
@@ -61,116 +65,159 @@ def _cycle_summary(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> p
         sum_log=log_cycle.sum(),
         sum_log_squared=(log_cycle * log_cycle).sum(),
     )
-    frame = summary.to_pandas()
-    frame["last_day"] = pd.to_datetime(frame["last_day"])
-    frame[["sum_log", "sum_log_squared"]] = frame[["sum_log", "sum_log_squared"]].fillna(0.0)
-    return frame
+    return summary.mutate(sum_log=summary.sum_log.fill_null(0.0), sum_log_squared=summary.sum_log_squared.fill_null(0.0))
 
 
-def _log_normal_cycles(summary: pd.DataFrame, prior_keys: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """The mean and spread (log days) of each row's cycle, shrunk towards the rows sharing
-    `prior_keys` (all rows when empty)."""
-    n = summary["n_cycles"].to_numpy(dtype=float)
-    within_squares = (summary["sum_log_squared"] - summary["sum_log"] ** 2 / np.maximum(n, 1)).to_numpy()
-    pooled_spread = np.sqrt(max(within_squares.sum() / max((n - 1).clip(0).sum(), 1.0), MIN_LOG_SPREAD**2))
+def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
+    """`cycles` with the `mean` and `spread` (log days) of each row's cycle, shrunk towards the
+    rows sharing `prior_keys` (all rows when empty). The population's figures (pooled spread,
+    mean per prior group) take one aggregation of `cycles` (read it from a materialised table when
+    it is big); only they reach Python."""
+    n = cycles.n_cycles.cast("float64")
+    within_squares = cycles.sum_log_squared - cycles.sum_log * cycles.sum_log / ibis.greatest(n, 1.0)
+    degrees = ibis.greatest(n - 1.0, 0.0)
+    groups = cycles.group_by(prior_keys) if prior_keys else cycles
+    population = groups.aggregate(
+        sum_log=cycles.sum_log.sum(), n_cycles=n.sum(), within_squares=within_squares.sum(), degrees=degrees.sum()
+    ).to_pandas()
+    pooled_spread = math.sqrt(
+        max(population["within_squares"].sum() / max(population["degrees"].sum(), 1.0), MIN_LOG_SPREAD**2)
+    )
+    overall_mean = population["sum_log"].sum() / max(population["n_cycles"].sum(), 1.0)
     if prior_keys:
-        group = summary.groupby(prior_keys)
-        prior_mean = (group["sum_log"].transform("sum") / group["n_cycles"].transform("sum")).to_numpy()
+        prior = population[prior_keys].assign(
+            prior_mean=(population["sum_log"] / population["n_cycles"].where(population["n_cycles"] > 0))
+            .fillna(overall_mean)
+        )
+        cycles = cycles.join(ibis.memtable(prior), prior_keys)
+        prior_mean = cycles.prior_mean
     else:
-        prior_mean = np.full(len(summary), summary["sum_log"].sum() / max(n.sum(), 1.0))
-    overall_mean = summary["sum_log"].sum() / max(n.sum(), 1.0)
-    prior_mean = np.where(np.isfinite(prior_mean), prior_mean, overall_mean)
-    mean = (summary["sum_log"].to_numpy() + PRIOR_WEIGHT * prior_mean) / (n + PRIOR_WEIGHT)
-    spread = np.sqrt((within_squares.clip(0) + PRIOR_WEIGHT * pooled_spread**2) / ((n - 1).clip(0) + PRIOR_WEIGHT))
-    return mean, np.maximum(spread, MIN_LOG_SPREAD)
+        prior_mean = ibis.literal(overall_mean)
+    return cycles.mutate(
+        mean=(cycles.sum_log + PRIOR_WEIGHT * prior_mean) / (n + PRIOR_WEIGHT),
+        spread=ibis.greatest(
+            ((ibis.greatest(within_squares, 0.0) + PRIOR_WEIGHT * pooled_spread**2) / (degrees + PRIOR_WEIGHT)).sqrt(),
+            MIN_LOG_SPREAD,
+        ),
+    )
 
 
-def _remaining_time(
-    mean: np.ndarray, spread: np.ndarray, elapsed_days: np.ndarray, horizon_days: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """For a log-normal cycle already `elapsed_days` long: the median days still to wait, and the
-    probability (0-1) that it ends within `horizon_days`."""
-    def cdf(days):
-        return ndtr((np.log(np.maximum(days, 1e-9)) - mean) / spread)
+def _elapsed_days(day: ibis.Value, as_of: pd.Timestamp) -> ibis.Value:
+    """Days from `day` to the morning of `as_of`."""
+    return ibis.date(as_of.date()).delta(day, unit="day").cast("float64")
 
-    done = cdf(elapsed_days)
+
+def _remaining_time(cycles: ibis.Table, as_of: pd.Timestamp, horizon_days: float) -> ibis.Table:
+    """`cycles` (with a log-normal cycle, `_log_normal_cycles`) already running since `last_day`
+    with `days_until` (the median days still to wait) and `probability` (0-1) that it ends within
+    `horizon_days` of `as_of`."""
+    cycles = cycles.mutate(elapsed=_elapsed_days(cycles.last_day, as_of))
+
+    def log_normal_z(days):
+        return (ibis.greatest(days, 1e-9).ln() - cycles.mean) / cycles.spread
+
+    cycles = normal.with_cdf(cycles, done=log_normal_z(cycles.elapsed), done_by_horizon=log_normal_z(cycles.elapsed + horizon_days))
     # Far past every cycle the customer ever had, the odds are computed from a tiny tail; keep a
     # floor so the ratio stays finite.
-    surviving = np.maximum(1.0 - done, 1e-12)
-    probability = np.clip((cdf(elapsed_days + horizon_days) - done) / surviving, 0.0, 1.0)
-    median_total = np.exp(mean + spread * ndtri(np.minimum(done + surviving / 2, 1 - 1e-12)))
-    return np.maximum(median_total - elapsed_days, 0.0), probability
+    surviving = ibis.greatest(1.0 - cycles.done, 1e-12)
+    cycles = normal.with_quantile(
+        cycles.mutate(probability=((cycles.done_by_horizon - cycles.done) / surviving).clip(0.0, 1.0)),
+        median_z=ibis.least(cycles.done + surviving / 2, 1 - 1e-12),
+    )
+    median_total = (cycles.mean + cycles.spread * cycles.median_z).exp()
+    return cycles.mutate(days_until=ibis.greatest(median_total - cycles.elapsed, 0.0)).drop(
+        "done", "done_by_horizon", "median_z"
+    )
+
+
+def _after(as_of: pd.Timestamp, days: ibis.Value) -> ibis.Value:
+    """The timestamp `days` (whole days) after the morning of `as_of`."""
+    return (ibis.date(as_of.date()) + days.cast("int32").as_interval("D")).cast("timestamp")
+
+
+def _visit_forecasts(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int) -> ibis.Table:
+    """One row per customer (columns of `expected_next_visit`), as an engine table."""
+    visits = _remaining_time(_log_normal_cycles(_cycles(table, ["customer_id"], as_of), []), as_of, horizon_days)
+    days_until = visits.days_until.round()
+    return visits.select(
+        "customer_id",
+        last_visit=visits.last_day.cast("timestamp"),
+        typical_gap_days=visits.mean.exp(),
+        expected_next_visit=_after(as_of, days_until),
+        days_until_next_visit=days_until.cast("int64"),
+        probability_visit=visits.probability,
+    )
 
 
 def expected_next_visit(lines, as_of: dt.date | pd.Timestamp | None = None, horizon_days: int = 14) -> pd.DataFrame:
     """Each customer's next store visit, one row per customer: `last_visit` (date),
     `typical_gap_days` (their median days between two shopping days), `expected_next_visit` (the
     median date of the next visit, never before `as_of`), `days_until_next_visit` and
-    `probability_visit` (0-1) of visiting within `horizon_days` of `as_of`. `as_of` defaults to
-    the day after the last basket; only baskets before it are read."""
+    `probability_visit` (0-1) of visiting within `horizon_days` of `as_of`. `as_of` (a day)
+    defaults to the day after the last basket; only baskets before it are read."""
     table = _table(lines)
     as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
-    visits = _cycle_summary(table, ["customer_id"], as_of)
-    mean, spread = _log_normal_cycles(visits, [])
-    elapsed = ((as_of - visits["last_day"]) / pd.Timedelta(days=1)).to_numpy()
-    days_until, probability = _remaining_time(mean, spread, elapsed, horizon_days)
-    days_until = np.round(np.maximum(days_until, 0.0))
-    return pd.DataFrame(
-        {
-            "customer_id": visits["customer_id"],
-            "last_visit": visits["last_day"],
-            "typical_gap_days": np.exp(mean),
-            "expected_next_visit": as_of + pd.to_timedelta(days_until, unit="D"),
-            "days_until_next_visit": days_until,
-            "probability_visit": probability,
-        }
-    ).sort_values("customer_id", ignore_index=True)
+    return _visit_forecasts(table, as_of, horizon_days).order_by("customer_id").to_pandas()
 
 
-def _uncalibrated_product_purchases(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int) -> pd.DataFrame:
-    """The cycle model's forecast per customer and product (columns of `expected_product_purchases`
-    plus `purchase_days`, the days the customer bought it before `as_of`)."""
-    purchases = _cycle_summary(table, ["customer_id", "product_id"], as_of)
-    mean, spread = _log_normal_cycles(purchases, ["product_id"])
-    elapsed = ((as_of - purchases["last_day"]) / pd.Timedelta(days=1)).to_numpy()
-    days_until, probability = _remaining_time(mean, spread, elapsed, horizon_days)
-    visits = expected_next_visit(table, as_of, horizon_days).set_index("customer_id")
-    visit = visits.loc[purchases["customer_id"]]
-    days_until = np.round(np.maximum(days_until, visit["days_until_next_visit"].to_numpy()))
-    return pd.DataFrame(
-        {
-            "customer_id": purchases["customer_id"],
-            "product_id": purchases["product_id"],
-            "probability": probability * visit["probability_visit"].to_numpy(),
-            "expected_date": as_of + pd.to_timedelta(days_until, unit="D"),
-            "days_until": days_until,
-            "typical_cycle_days": np.exp(mean),
-            "last_purchase": purchases["last_day"],
-            "purchase_days": purchases["n_days"].to_numpy(),
-        }
+def product_cycles(lines, as_of: dt.date | pd.Timestamp) -> ibis.Table:
+    """Per customer and product bought before `as_of` (a day), what the forecast reads of its
+    purchase days: `n_days`, `last_day`, and the count, sum and sum of squares of the logarithms
+    of the days between two of them (`n_cycles`, `sum_log`, `sum_log_squared`). About one row per
+    basket line: the nightly writes it once and reads it back (see `product_forecasts`)."""
+    return _cycles(_table(lines), ["customer_id", "product_id"], pd.Timestamp(as_of))
+
+
+def _uncalibrated_product_purchases(
+    table: ibis.Table, as_of: pd.Timestamp, horizon_days: int, cycles: ibis.Table | None = None
+) -> ibis.Table:
+    """The cycle model's forecast per customer and product, as an engine table: `customer_id`,
+    `product_id`, `probability`, `days_until`, `typical_cycle_days`, `last_purchase` and
+    `purchase_days` (the days the customer bought it before `as_of`). `cycles`, when given, is
+    the table's `product_cycles` at `as_of`."""
+    if cycles is None:
+        cycles = product_cycles(table, as_of)
+    cycles = _log_normal_cycles(cycles, ["product_id"])
+    products = _remaining_time(cycles, as_of, horizon_days)
+    visits = _visit_forecasts(table, as_of, horizon_days)
+    joined = products.join(
+        visits.select("customer_id", "days_until_next_visit", "probability_visit"), "customer_id"
+    )
+    return joined.select(
+        "customer_id",
+        "product_id",
+        probability=joined.probability * joined.probability_visit,
+        days_until=ibis.greatest(joined.days_until, joined.days_until_next_visit.cast("float64")).round(),
+        typical_cycle_days=joined.mean.exp(),
+        last_purchase=joined.last_day.cast("timestamp"),
+        purchase_days=joined.n_days,
     )
 
 
-def _calibration_inputs(predictions: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
-    """What the calibration reads about each pair: the cycle model's probability (logit), how
-    many of its cycles have passed since the last purchase, and how many days the customer bought
-    it (a habit of 20 purchases is more likely kept than a product tried twice)."""
-    probability = predictions["probability"].clip(1e-6, 1 - 1e-6).to_numpy()
-    elapsed = ((as_of - predictions["last_purchase"]) / pd.Timedelta(days=1)).to_numpy()
-    return np.column_stack(
-        [
-            np.log(probability / (1 - probability)),
-            np.log1p(elapsed / predictions["typical_cycle_days"].to_numpy()),
-            np.log(predictions["purchase_days"].to_numpy(dtype=float)),
-        ]
-    )
+#: What the calibration reads about each pair, in this order.
+CALIBRATION_INPUTS = ("logit_probability", "log_cycles_since_last", "log_purchase_days")
+
+
+def _calibration_inputs(predictions: ibis.Table, as_of: pd.Timestamp) -> dict[str, ibis.Value]:
+    """What the calibration reads about each pair (`CALIBRATION_INPUTS`): the cycle model's
+    probability (logit), how many of its cycles have passed since the last purchase, and how many
+    days the customer bought it (a habit of 20 purchases is more likely kept than a product tried
+    twice)."""
+    probability = predictions.probability.clip(1e-6, 1 - 1e-6)
+    elapsed = _elapsed_days(predictions.last_purchase.date(), as_of)
+    return {
+        "logit_probability": (probability / (1.0 - probability)).ln(),
+        "log_cycles_since_last": (1.0 + elapsed / predictions.typical_cycle_days).ln(),
+        "log_purchase_days": predictions.purchase_days.cast("float64").ln(),
+    }
 
 
 def _calibration(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int):
     """A logistic regression from the cycle model's forecast to the observed chance of buying,
     learnt on the forecast made `horizon_days` before `as_of` and what happened until `as_of`
     (nothing on or after `as_of` is read), for at most about `CALIBRATION_CUSTOMERS` customers;
-    None when that window has too few pairs of either outcome to learn from."""
+    None when that window has too few pairs of either outcome to learn from. Only the pairs'
+    three inputs and outcome reach Python."""
     from sklearn.linear_model import LogisticRegression
 
     earlier = as_of - pd.Timedelta(days=horizon_days)
@@ -179,11 +226,53 @@ def _calibration(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int):
     if step > 1:
         before = before.filter(before.customer_id % step == 0)
     past = _uncalibrated_product_purchases(before, earlier, horizon_days)
-    bought = _first_after(before, ["customer_id", "product_id"], earlier)
-    outcome = past[["customer_id", "product_id"]].merge(bought, how="left")["first_day"].notna().to_numpy()
+    later = before.filter(before.transaction_ts >= earlier.to_pydatetime())
+    bought = later.select("customer_id", "product_id").distinct().mutate(bought=ibis.literal(True))
+    pairs = past.left_join(bought, ["customer_id", "product_id"])
+    rows = pairs.select(**_calibration_inputs(pairs, earlier), bought=pairs.bought.fill_null(False)).to_pandas()
+    outcome = rows["bought"].to_numpy(dtype=bool)
     if min(outcome.sum(), (~outcome).sum()) < MIN_CALIBRATION_PAIRS:
         return None
-    return LogisticRegression(max_iter=1000).fit(_calibration_inputs(past, earlier), outcome)
+    return LogisticRegression(max_iter=1000).fit(rows[list(CALIBRATION_INPUTS)].to_numpy(), outcome)
+
+
+def product_forecasts(
+    lines,
+    as_of: dt.date | pd.Timestamp | None = None,
+    horizon_days: int = 14,
+    calibrated: bool = True,
+    cycles: ibis.Table | None = None,
+) -> ibis.Table:
+    """Every customer's next purchase of every product they bought before, as an engine table
+    (nothing is collected: cut it before reading it), one row per customer and product:
+    `customer_id`, `product_id`, `probability` (0-1) of buying it within `horizon_days` of
+    `as_of`, `expected_date` (median date of the next purchase, not before the expected next
+    visit), `days_until` (days from `as_of`), `typical_cycle_days` (median days between two
+    purchases of it), `last_purchase` (date) and `purchase_days` (days on which the customer
+    bought it).
+
+    The cycle model alone assumes every habit goes on, so it overstates the probabilities
+    (customers switch brands and drop products). With `calibrated` (the default) they are
+    recalibrated on the `horizon_days` just before `as_of` (see `_calibration`), when those hold
+    at least `MIN_CALIBRATION_PAIRS` pairs bought and as many not bought.
+
+    The model reads the lines' `product_cycles` twice (the population's figures, then every
+    pair): over millions of lines pass them as `cycles`, materialised, so that they are computed
+    once."""
+    table = _table(lines)
+    as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
+    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days, cycles)
+    calibration = _calibration(table, as_of, horizon_days) if calibrated else None
+    if calibration is not None:
+        inputs = _calibration_inputs(predictions, as_of)
+        score = float(calibration.intercept_[0])
+        for name, weight in zip(CALIBRATION_INPUTS, calibration.coef_[0]):
+            score = score + float(weight) * inputs[name]
+        predictions = predictions.mutate(probability=1.0 / (1.0 + (-score).exp()))
+    return predictions.mutate(expected_date=_after(as_of, predictions.days_until)).select(
+        "customer_id", "product_id", "probability", "expected_date", "days_until", "typical_cycle_days",
+        "last_purchase", "purchase_days",
+    )
 
 
 def expected_product_purchases(
@@ -193,39 +282,27 @@ def expected_product_purchases(
     min_probability: float = 0.0,
     calibrated: bool = True,
 ) -> pd.DataFrame:
-    """Each customer's next purchase of each product they bought before, one row per customer and
-    product with `probability` (0-1) of buying it within `horizon_days` of `as_of` at least
-    `min_probability`: `customer_id`, `product_id`, `probability`, `expected_date` (median date of
-    the next purchase, not before the expected next visit), `days_until` (days from `as_of`),
-    `typical_cycle_days` (median days between two purchases of it), `last_purchase` (date) and
-    `purchase_days` (days on which the customer bought it).
-
-    The cycle model alone assumes every habit goes on, so it overstates the probabilities
-    (customers switch brands and drop products). With `calibrated` (the default) they are
-    recalibrated on the `horizon_days` just before `as_of` (see `_calibration`), when those hold
-    at least `MIN_CALIBRATION_PAIRS` pairs bought and as many not bought."""
-    table = _table(lines)
-    as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
-    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days)
-    calibration = _calibration(table, as_of, horizon_days) if calibrated else None
-    if calibration is not None and len(predictions):
-        predictions["probability"] = calibration.predict_proba(_calibration_inputs(predictions, as_of))[:, 1]
-    chosen = predictions[predictions["probability"] >= min_probability]
+    """The `product_forecasts` with `probability` at least `min_probability`, as a DataFrame
+    ordered by customer and then most likely product first."""
+    forecasts = product_forecasts(lines, as_of, horizon_days, calibrated)
+    chosen = forecasts.filter(forecasts.probability >= min_probability).to_pandas()
     return chosen.sort_values(["customer_id", "probability"], ascending=[True, False], ignore_index=True)
 
 
-def expected_category_purchases(product_purchases: pd.DataFrame, products: pd.DataFrame) -> pd.DataFrame:
-    """The same forecast by product category, one row per customer and `product_category`:
-    `probability` (0-1) of buying at least one of its products in the horizon (products taken as
-    independent) and `expected_date`, the earliest expected date among them."""
-    lines = product_purchases.merge(products[["product_id", "product_category"]], on="product_id")
-    lines["log_none"] = np.log1p(-lines["probability"].clip(upper=1 - 1e-12))
-    categories = lines.groupby(["customer_id", "product_category"], as_index=False).agg(
-        log_none=("log_none", "sum"), expected_date=("expected_date", "min")
+def expected_category_purchases(product_purchases: ibis.Table, products: ibis.Table) -> ibis.Table:
+    """The same forecast by product category, as an engine table with one row per customer and
+    `product_category`: `probability` (0-1) of buying at least one of its products in the horizon
+    (products taken as independent) and `expected_date`, the earliest expected date among them.
+    Products without a category are left out."""
+    products = _table(products)
+    lines = _table(product_purchases).join(products.select("product_id", "product_category"), "product_id")
+    lines = lines.filter(lines.product_category.notnull())
+    categories = lines.group_by(["customer_id", "product_category"]).aggregate(
+        log_none=(1.0 - ibis.least(lines.probability, 1 - 1e-12)).ln().sum(),
+        expected_date=lines.expected_date.min(),
     )
-    categories["probability"] = 1.0 - np.exp(categories["log_none"])
-    return categories.drop(columns="log_none").sort_values(
-        ["customer_id", "probability"], ascending=[True, False], ignore_index=True
+    return categories.select(
+        "customer_id", "product_category", probability=1.0 - categories.log_none.exp(), expected_date=categories.expected_date
     )
 
 
@@ -261,7 +338,7 @@ def next_purchase_holdout(lines, cutoff: dt.date | pd.Timestamp) -> dict[str, fl
     regular_again = bought_again.merge(regular[["customer_id", "product_id"]])
     within = _within_horizon(table, products, cutoff)
     regular_within = within[within["purchase_days"] >= 2]
-    uncalibrated = _within_horizon(table, _uncalibrated_product_purchases(table, cutoff, 14), cutoff)
+    uncalibrated = _within_horizon(table, product_forecasts(table, cutoff, 14, calibrated=False).to_pandas(), cutoff)
     return {
         "customers_returning": float(len(visits)),
         "next_visit_mae_days": float((visits["days_until_next_visit"] - actual_visit).abs().mean()),

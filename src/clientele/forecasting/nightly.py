@@ -19,17 +19,14 @@ import datetime as dt
 from dataclasses import dataclass
 
 import ibis
-import numpy as np
 import pandas as pd
 
 from clientele.forecasting.base import ForecastInputError, ModelFitError
 from clientele.forecasting.churn import HistoryModel
 from clientele.forecasting.gamma_gamma import GammaGammaModel
-from clientele.forecasting.next_purchase import (
-    expected_category_purchases,
-    expected_next_visit,
-    expected_product_purchases,
-)
+from clientele.forecasting.next_purchase import expected_category_purchases, expected_next_visit
+from clientele.forecasting.next_purchase import product_cycles as cycles_of_products
+from clientele.forecasting.next_purchase import product_forecasts as every_product_forecast
 from clientele.forecasting.summary import summarise_transactions
 
 #: The per-customer forecast table, in this column order.
@@ -49,9 +46,11 @@ class ForecastOptions:
     (0.5: more likely gone than not). Lifetime value covers `clv_months` months, each discounted at
     `monthly_discount_rate`, with a `clv_interval_level` interval. Next purchases look
     `next_purchase_days` ahead and keep the products with at least `min_purchase_probability`.
-    The models are fitted on `fit_customers` customers drawn at random (all of them when there are
-    fewer) and the interval of lifetime value from `clv_draws` draws of their parameters: both keep
-    the night's cost flat as the customer count grows. `purchase_model` is the model the history
+    The models (purchases, churn and spend) are fitted on `fit_customers` customers drawn at random
+    (all of them when there are fewer), which keeps the fitting's cost flat as the customer count
+    grows. The interval of lifetime value is taken in closed form (`clv_interval` "delta", see
+    `GammaGammaModel.customer_lifetime_value_interval`; it covers 90% of the draws' values on
+    CDNOW and the Complete Journey) or from `clv_draws` draws ("draws", 20 times the work). `purchase_model` is the model the history
     model corrects: the BG/NBD, because on a year of grocery baskets the Pareto/NBD's dropout is not
     identified (its fit on the Complete Journey fails after some 20 s of work and falls back to the
     BG/NBD); "pareto/nbd" tries it first.
@@ -67,12 +66,15 @@ class ForecastOptions:
     fit_customers: int = 5_000
     purchase_model: str = "bg/nbd"
     clv_draws: int = 100
+    clv_interval: str = "delta"
 
     def __post_init__(self) -> None:
         if not 0 < self.churn_risk_threshold < 1:
             raise ValueError("churn_risk_threshold must lie strictly between 0 and 1")
         if self.horizon_weeks <= 0 or self.clv_months < 1 or self.next_purchase_days < 1 or self.clv_draws < 10:
             raise ValueError("forecast horizons must be positive and clv_draws at least 10")
+        if self.clv_interval not in ("delta", "draws"):
+            raise ValueError("clv_interval must be 'delta' or 'draws'")
         if self.purchase_model not in ("bg/nbd", "pareto/nbd"):
             raise ValueError("purchase_model must be 'bg/nbd' or 'pareto/nbd'")
         if not 0 <= self.monthly_discount_rate < 1 or not 0 < self.clv_interval_level < 1:
@@ -108,7 +110,7 @@ def customer_forecasts(baskets: ibis.Table, as_of: dt.date, options: ForecastOpt
     forecasts["churn_risk"] = history.expected_churn_risk(t=horizon)
     forecasts["at_risk"] = (forecasts["churn_risk"] >= options.churn_risk_threshold).astype("boolean")
     try:
-        spend = GammaGammaModel(summary).fit()
+        spend = GammaGammaModel(summary.loc[history.fitting_customers_]).fit()
     except (ModelFitError, ForecastInputError):
         return forecasts.reset_index()[list(FORECAST_COLUMNS)]
     value = spend.customer_lifetime_value_interval(
@@ -118,6 +120,7 @@ def customer_forecasts(baskets: ibis.Table, as_of: dt.date, options: ForecastOpt
         monthly_discount_rate=options.monthly_discount_rate,
         level=options.clv_interval_level,
         draws=options.clv_draws,
+        method=options.clv_interval,
     )
     forecasts["predicted_clv"] = value["lifetime_value"]
     forecasts["clv_lower"] = value["lower"]
@@ -130,11 +133,22 @@ def _morning_after(as_of: dt.date) -> pd.Timestamp:
     return pd.Timestamp(as_of) + pd.Timedelta(days=1)
 
 
-def product_forecasts(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
-    """Every customer's forecast for every product they bought before, whatever its probability
-    (see `next_purchase.expected_product_purchases`): what `next_purchases` and `next_categories`
-    are cut from, computed once a night. `lines` are the basket lines up to `as_of`."""
-    return expected_product_purchases(lines, _morning_after(as_of), horizon_days=options.next_purchase_days)
+def product_cycles(lines: ibis.Table, as_of: dt.date) -> ibis.Table:
+    """What `product_forecasts` reads of the lines up to `as_of`, per customer and product (see
+    `next_purchase.product_cycles`), for a caller that materialises it."""
+    return cycles_of_products(lines, _morning_after(as_of))
+
+
+def product_forecasts(
+    lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions(), cycles: ibis.Table | None = None
+) -> ibis.Table:
+    """Every customer's forecast for every product they bought before, whatever its probability,
+    as an engine table (see `next_purchase.product_forecasts`): what `next_purchases` and
+    `next_categories` are cut from. `lines` are the basket lines up to `as_of`; `cycles`, when
+    given, their `product_cycles`, materialised."""
+    return every_product_forecast(
+        lines, _morning_after(as_of), horizon_days=options.next_purchase_days, cycles=cycles
+    )
 
 
 def next_purchases(
@@ -142,20 +156,18 @@ def next_purchases(
     as_of: dt.date,
     options: ForecastOptions = ForecastOptions(),
     *,
-    every_product: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+    every_product: ibis.Table | None = None,
+) -> ibis.Table:
     """Each customer's likely products in the `next_purchase_days` days after `as_of`, one row per
     customer and product with `probability` (0-1) at least `min_purchase_probability`:
     `customer_id`, `product_id`, `probability`, `expected_date` (the day the purchase is most
-    likely), `typical_cycle_days` and `last_purchase` (see
-    `next_purchase.expected_product_purchases`). `lines` are the basket lines up to `as_of`;
-    `every_product`, when given, is their `product_forecasts`."""
+    likely), `typical_cycle_days` and `last_purchase` (see `next_purchase.product_forecasts`).
+    `lines` are the basket lines up to `as_of`; `every_product`, when given, is their
+    `product_forecasts`. An engine table: the refresh writes it without collecting it."""
     if every_product is None:
         every_product = product_forecasts(lines, as_of, options)
-    products = every_product[every_product["probability"] >= options.min_purchase_probability]
-    return products[
-        ["customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase"]
-    ].reset_index(drop=True)
+    likely = every_product.filter(every_product.probability >= options.min_purchase_probability)
+    return likely.select("customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase")
 
 
 def next_categories(
@@ -164,28 +176,26 @@ def next_categories(
     as_of: dt.date,
     options: ForecastOptions = ForecastOptions(),
     *,
-    every_product: pd.DataFrame | None = None,
-) -> pd.DataFrame:
+    every_product: ibis.Table | None = None,
+) -> ibis.Table:
     """Each customer's likely product categories in the `next_purchase_days` days after `as_of`,
     one row per customer and category with `probability` (0-1, of buying at least one of its
     products, from every product's forecast) at least `min_purchase_probability`: `customer_id`,
     `category`, `probability` and `expected_date` (the earliest expected day among its products).
     `products` has `product_id` and `category` (the lake's products table); `every_product`, when
-    given, is the lines' `product_forecasts`."""
+    given, is the lines' `product_forecasts`. An engine table, as `next_purchases`."""
     if every_product is None:
         every_product = product_forecasts(lines, as_of, options)
     categories = expected_category_purchases(
-        every_product,
-        products.select("product_id", product_category=products.category).to_pandas(),
-    ).rename(columns={"product_category": "category"})
-    likely = categories[categories["probability"] >= options.min_purchase_probability]
-    return likely[["customer_id", "category", "probability", "expected_date"]].reset_index(drop=True)
+        every_product, products.select("product_id", product_category=products.category)
+    )
+    likely = categories.filter(categories.probability >= options.min_purchase_probability)
+    return likely.select("customer_id", category=likely.product_category, probability=likely.probability,
+                         expected_date=likely.expected_date)
 
 
 def next_visits(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
     """Each customer's next visit after `as_of`: `customer_id`, `last_visit`, `typical_gap_days`,
     `expected_next_visit` (date), `days_until_next_visit` and `probability_visit` (0-1, within
     `next_purchase_days` days)."""
-    visits = expected_next_visit(lines, _morning_after(as_of), horizon_days=options.next_purchase_days)
-    visits["days_until_next_visit"] = visits["days_until_next_visit"].astype(np.int64)
-    return visits
+    return expected_next_visit(lines, _morning_after(as_of), horizon_days=options.next_purchase_days)

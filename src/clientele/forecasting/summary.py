@@ -19,7 +19,7 @@ import pandas as pd
 DAYS_PER_WEEK = 7.0
 
 
-def _as_table(transactions) -> ibis.Table:
+def as_table(transactions) -> ibis.Table:
     """An Ibis table over pandas data, a DuckDB relation or an Ibis table."""
     if isinstance(transactions, ibis.Table):
         return transactions
@@ -38,7 +38,7 @@ def purchase_days(
 ) -> ibis.Table:
     """One row per customer and purchase day: `customer_id`, `day` (date) and `spend` (the day's
     total spend in the currency of the input; 0 when no spend column is given)."""
-    table = _as_table(transactions)
+    table = as_table(transactions)
     spend = table[monetary_value_col].cast("float64") if monetary_value_col else ibis.literal(0.0)
     lines = table.select(
         customer_id=table[customer_id_col],
