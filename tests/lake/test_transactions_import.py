@@ -261,3 +261,13 @@ def test_every_loaded_line_names_its_file_import_and_channel_as_text(home, tmp_p
     assert duckdb.sql(f"SELECT DISTINCT source_file, import_id, channel, card_barcode "
                       f"FROM read_parquet('{lake.parquet_glob('basket_lines')}')").fetchall() == [
         (str(file.resolve()), result.record.import_id, "online", None)]
+
+
+def test_spaces_around_a_text_are_dropped_and_a_blank_basket_is_a_missing_value(home, tmp_path):
+    rows = ("  B1 ,1,2017-03-01 10:00:00,100,1,1.00,7\n"
+            "B2,1,2017-03-01 10:00:00,100,1,1.00,7\n"
+            "   ,1,2017-03-01 10:00:00,100,1,1.00,7\n")
+    result = import_file(write(tmp_path / "pos.csv", HEADER + rows), now=NOW)
+    assert [(q["line"], q["field"], q["reason"]) for q in quarantined(result)] == [("4", "basket_id", "missing value")]
+    assert duckdb.sql(f"SELECT basket_id FROM read_parquet('{Lake().parquet_glob('basket_lines')}') "
+                      "ORDER BY 1").fetchall() == [("B1",), ("B2",)]

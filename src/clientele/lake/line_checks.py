@@ -56,6 +56,15 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _blank_is_null(value: str) -> str:
+    """SQL of a text value without its surrounding spaces, NULL when nothing is left.
+
+    trim() decodes every character of every value; a value that neither starts nor ends with a
+    space (nearly all of them) is kept as it is after two byte comparisons (a third of the cost).
+    """
+    return f"CASE WHEN prefix({value}, ' ') OR suffix({value}, ' ') THEN nullif(trim({value}), '') ELSE nullif({value}, '') END"
+
+
 @dataclass
 class LineReader:
     """How one file is read: its header, the mapped columns and which of them the reader types."""
@@ -127,7 +136,7 @@ class LineReader:
             if lake_column in native:
                 text.append(f"{_q(source)} AS {lake_column}")
             else:
-                text.append(f"nullif(trim(CAST({_q(source)} AS VARCHAR)), '') AS {lake_column}")
+                text.append(f"{_blank_is_null(f'CAST({_q(source)} AS VARCHAR)')} AS {lake_column}")
         if numbered:
             text.append("file_row_number + 1 AS _ordinal" if self.kind == "parquet" else "row_number() OVER () AS _ordinal")
         typed = self._typed(native)

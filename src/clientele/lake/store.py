@@ -25,6 +25,10 @@ IMPORT_LOG = "_imports/import_log.jsonl"
 IMPORT_MEMORY_LIMIT = "2GB"
 #: The month partition of a basket line (hive style: month=2017-01).
 MONTH_OF_LINE = "strftime(transaction_ts, '%Y-%m')"
+#: How the lake's Parquet files are written. zstd at level 1 makes files as small as DuckDB's
+#: default level 3 on basket lines (dictionary pages do most of the work) for less CPU, and a
+#: quarter smaller than snappy, DuckDB's default codec.
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1"
 
 
 @dataclass
@@ -118,8 +122,7 @@ class Lake:
         return con.execute(
             f"""
             COPY ({select})
-            TO '{staged}' (FORMAT parquet, PARTITION_BY (month), FILENAME_PATTERN '{name}-{import_id}-{{i}}',
-                           COMPRESSION zstd)
+            TO '{staged}' ({PARQUET_OPTIONS}, PARTITION_BY (month), FILENAME_PATTERN '{name}-{import_id}-{{i}}')
             """
         ).fetchall()[0][0]
 
@@ -127,7 +130,7 @@ class Lake:
         """Stage a whole reference table (it replaces the lake's copy when published)."""
         staged = self.staging_dir(import_id) / name
         staged.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY ({relation_sql}) TO '{staged / (name + '.parquet')}' (FORMAT parquet, COMPRESSION zstd)")
+        con.execute(f"COPY ({relation_sql}) TO '{staged / (name + '.parquet')}' ({PARQUET_OPTIONS})")
 
     def publish(self, record: ImportRecord) -> None:
         """Move the staged files into the lake and append the import to the log."""

@@ -27,7 +27,7 @@ from clientele.config import settings
 from clientele.lake.line_checks import LINE_KEY, PARSER_REASONS, Check, ImportFailed, LineReader, line_checks, quote_path
 from clientele.lake.mapping import Mapping
 from clientele.lake.schema import BASKET_LINE_SQL_TYPES, BASKET_LINES
-from clientele.lake.store import MONTH_OF_LINE, ImportRecord, Lake, file_sha256
+from clientele.lake.store import MONTH_OF_LINE, PARQUET_OPTIONS, ImportRecord, Lake, file_sha256
 
 __all__ = ["ImportFailed", "TransactionImport", "import_file"]
 
@@ -312,7 +312,7 @@ class _Run:
                     SELECT s.* FROM read_parquet({_files_sql(files)}, hive_partitioning = false) AS s
                     ANTI JOIN suspect AS k ON {SAME_KEY.format(a='s', b='k')}
                     UNION ALL BY NAME SELECT * FROM ({kept}) WHERE {MONTH_OF_LINE} = '{month}'
-                ) TO '{quote_path(folder / f"dedup-{self.record.import_id}.parquet")}' (FORMAT parquet, COMPRESSION zstd)
+                ) TO '{quote_path(folder / f"dedup-{self.record.import_id}.parquet")}' ({PARQUET_OPTIONS})
             """)
             for file in files:
                 file.unlink()
