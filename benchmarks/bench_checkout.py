@@ -1,13 +1,13 @@
 """Checkouts per second and latency at the till, against pgbench on the same PostgreSQL server.
 
     .venv/bin/python benchmarks/bench_checkout.py [--seconds 30] [--clients 8] [--server granian]
-        [--workers 2] [--threads 2] [--worker-class sync] [--django-only]
+        [--workers 2] [--threads 4] [--worker-class sync] [--django-only]
         [--members 3000000] [--cards 3500000] [--fresh]
 
 In one run:
 1. pgbench's TPC-B-like TPS (`pgbench -c 8 -j 2 -T 30`, after `pgbench -i -s 8` in a database of
    its own): the physical reference of this machine.
-2. Checkouts: the till API as production serves it (granian, 2 workers of 2 threads, persistent
+2. Checkouts: the till API as production serves it (granian, 2 workers of 4 threads, persistent
    database connections; or gunicorn with --server gunicorn: pass --workers 4 --threads 1 for
    sync workers) serving `clientele.site.wsgi:application` (the hot calls in
    front of Django; --django-only serves the Django application alone, as before decision 0008) on a
@@ -208,7 +208,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--server", choices=["gunicorn", "granian"], default="granian")
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
-    parser.add_argument("--threads", type=int, default=2,
+    parser.add_argument("--threads", type=int, default=4,
                         help="threads per worker (granian's blocking threads; gunicorn: more than 1 means gthread)")
     parser.add_argument("--django-only", action="store_true",
                         help="serve the Django application alone (every call through Django and django-ninja)")

@@ -196,3 +196,12 @@ def test_given_a_served_app_when_a_till_checks_out_then_the_hot_calls_answer_and
     assert call(port, "GET", f"/api/members/identify?card={card}", raw)[:2] == (
         401, {"code": "invalid_api_key", "message": "missing, unknown or revoked API key", "field": "X-API-Key"})
     assert Member.objects.count() == 1
+
+
+def test_given_the_served_app_when_a_developer_reads_the_schema_then_both_hot_calls_are_documented():
+    paths = TillClient().get("/api/openapi.json").json()["paths"]
+
+    identify, post_basket = paths["/api/members/identify"]["get"], paths["/api/baskets"]["post"]
+    assert {parameter["name"] for parameter in identify["parameters"]} == {"card", "phone", "member_number"}
+    assert post_basket["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BasketIn"}
+    assert {"200", "401", "422"} <= set(identify["responses"]) & set(post_basket["responses"])
