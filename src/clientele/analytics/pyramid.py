@@ -50,15 +50,18 @@ def rank_into_levels(
     restarts in each group. Adds `value_rank` (1 = best) and the level in `column`.
     """
     order = [ibis.desc(customers[value]), customers[key]]
-    ranked = customers.mutate(
-        value_rank=ibis.row_number().over(group_by=group_by, order_by=order) + 1,
-        row_count=customers[key].count().over(group_by=group_by),
-    )
-    n = ranked.row_count
+    ranked = customers.mutate(value_rank=ibis.row_number().over(group_by=group_by, order_by=order) + 1)
+    # each level's last rank depends on the group's row count only: computed once per group and
+    # joined back, not once per row (the rounding is decimal arithmetic, slow over millions of rows)
+    groups = customers.group_by(group_by) if group_by else customers
+    counted = groups.aggregate(row_count=customers[key].count())
+    last_ranks = {f"last_rank_{name}": (counted.row_count * share).round() for name, share in levels}
+    bounds = counted.mutate(**last_ranks).drop("row_count")
+    bounded = ranked.join(bounds, group_by) if group_by else ranked.cross_join(bounds)
     level = ibis.cases(
-        *[(ranked.value_rank <= (n * share).round(), name) for name, share in levels], else_=last_level
+        *[(bounded.value_rank <= bounded[f"last_rank_{name}"], name) for name, _ in levels], else_=last_level
     )
-    return ranked.mutate(**{column: level}).drop("row_count")
+    return bounded.mutate(**{column: level}).select(*customers.columns, "value_rank", column)
 
 
 def assign_levels(
@@ -124,7 +127,10 @@ def category_pyramid(category_spend: ibis.Table, cutoffs: PyramidCutoffs = Pyram
     customer) and category_level: a customer small overall can be VIP of one category.
     """
     levels = [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
-    leveled = rank_into_levels(
-        category_spend, "category_spend", levels, "small", "category_level", group_by="category_code"
-    )
-    return leveled.rename(category_rank="value_rank")
+    # rank on the numeric columns only and join the department and category names back on the few
+    # categories: the window sorts millions of rows, and names carried through it cost half again
+    numbers = category_spend.drop("department", "category")
+    leveled = rank_into_levels(numbers, "category_spend", levels, "small", "category_level", group_by="category_code")
+    names = category_spend.select("category_code", "department", "category").distinct()
+    named = leveled.join(names, "category_code").rename(category_rank="value_rank")
+    return named.select(*category_spend.columns, "category_rank", "category_level")
