@@ -18,6 +18,15 @@ def test_thousand_customers_give_10_vip_40_major_150_medium_800_small(duckdb_con
     }
 
 
+
+def test_fifty_customers_round_half_a_vip_up_to_one(duckdb_con):
+    # 1% of 50 is 0.5 and 5% is 2.5: halves round up, so the best customer is a VIP and 2 are major
+    customers = ibis.memtable({"customer_id": list(range(50)), "spend": [float(i) for i in range(50)]})
+    levels = analytics.assign_levels(customers, "spend").pyramid_level.value_counts().execute()
+    assert dict(zip(levels.pyramid_level, levels.pyramid_level_count)) == {
+        "VIP": 1, "major": 2, "medium": 7, "small": 40,
+    }
+
 def test_single_huge_basket_does_not_make_a_vip(lake_builder, duckdb_con):
     # 199 regular weekly shoppers spending 20..218 a week; customer 999 came once and spent 20,000
     for customer in range(1, 200):
