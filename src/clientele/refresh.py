@@ -235,10 +235,6 @@ def refresh(
     """
     lake = (lake or settings().lake_path).resolve()
     con = con or connect(engine)
-    if con.name == "duckdb":
-        # result tables are written whole and read back by key, never by row order: without keeping
-        # the order DuckDB writes each table from every thread without holding rows back in memory
-        con.raw_sql("SET preserve_insertion_order = false")
     run = _Run(con, lake, as_of, options)
     refresh_date = refresh_date or date.today()
     state = _load_state(lake)
