@@ -18,6 +18,15 @@ def test_thousand_customers_give_10_vip_40_major_150_medium_800_small(duckdb_con
     }
 
 
+
+def test_fifty_customers_round_half_a_vip_up_to_one(duckdb_con):
+    # 1% of 50 is 0.5 and 5% is 2.5: halves round up, so the best customer is a VIP and 2 are major
+    customers = ibis.memtable({"customer_id": list(range(50)), "spend": [float(i) for i in range(50)]})
+    levels = analytics.assign_levels(customers, "spend").pyramid_level.value_counts().execute()
+    assert dict(zip(levels.pyramid_level, levels.pyramid_level_count)) == {
+        "VIP": 1, "major": 2, "medium": 7, "small": 40,
+    }
+
 def test_single_huge_basket_does_not_make_a_vip(lake_builder, duckdb_con):
     # 199 regular weekly shoppers spending 20..218 a week; customer 999 came once and spent 20,000
     for customer in range(1, 200):
@@ -44,3 +53,23 @@ def test_customer_top_in_one_category_is_found_although_small_overall(lake_build
     dog_vip = by_category[(by_category.category == "DOG FOODS") & (by_category.category_level == "VIP")]
     assert overall.loc[500, "pyramid_level"] == "small"
     assert list(dog_vip.customer_id) == [500]
+
+
+def test_each_category_is_cut_by_its_own_number_of_buyers(duckdb_con):
+    # 100 buyers of cereal and 300 of vegetables: 1% VIP is 1 cereal buyer and 3 vegetable buyers
+    rows = [(customer, "GROCERY", "COLD CEREAL", 0, float(customer)) for customer in range(100)]
+    rows += [(customer, "PRODUCE", "VEGETABLES", 1, float(customer)) for customer in range(300)]
+    spend = ibis.memtable(
+        rows, columns=["customer_id", "department", "category", "category_code", "category_spend"]
+    ).mutate(store_brand_spend=0.0)
+    by_category = analytics.category_pyramid(spend).execute()
+    counts = by_category.groupby(["department", "category", "category_level"]).size().to_dict()
+    assert counts == {
+        ("GROCERY", "COLD CEREAL", "VIP"): 1, ("GROCERY", "COLD CEREAL", "major"): 4,
+        ("GROCERY", "COLD CEREAL", "medium"): 15, ("GROCERY", "COLD CEREAL", "small"): 80,
+        ("PRODUCE", "VEGETABLES", "VIP"): 3, ("PRODUCE", "VEGETABLES", "major"): 12,
+        ("PRODUCE", "VEGETABLES", "medium"): 45, ("PRODUCE", "VEGETABLES", "small"): 240,
+    }
+    best_vegetables = by_category[(by_category.category == "VEGETABLES") & (by_category.category_rank <= 3)]
+    assert sorted(best_vegetables.customer_id) == [297, 298, 299]
+    assert list(by_category.columns) == list(spend.columns) + ["category_rank", "category_level"]

@@ -62,8 +62,19 @@ def narrow_baskets(
     window = in_window(baskets, as_of, window_days)
     regulars = window.group_by("customer_id").aggregate(baskets=window.count(), spend=window.spend.sum())
     regulars = regulars.filter(regulars.baskets >= min_baskets)
-    breadth = category_spend.group_by("customer_id").aggregate(
-        departments=category_spend.department.nunique(), categories=category_spend.category.nunique()
+    # count distinct numbers, not names, over the millions of customer x category rows: each category
+    # has one number (category_code) and one department, numbered here on the few categories
+    shelf = category_spend.select("category_code", "department").distinct()
+    numbered = shelf.mutate(
+        department_code=ibis.ifelse(
+            shelf.department.notnull(), ibis.dense_rank().over(order_by=shelf.department), None
+        )
+    )
+    coded = category_spend.select("customer_id", "category_code").join(
+        numbered.select("category_code", "department_code"), "category_code"
+    )
+    breadth = coded.group_by("customer_id").aggregate(
+        departments=coded.department_code.nunique(), categories=coded.category_code.nunique()
     )
     joined = regulars.left_join(breadth, "customer_id")
     departments = joined.departments.fill_null(0)
