@@ -188,7 +188,8 @@ def test_value_intervals_take_the_same_quantiles_as_numpy_leaving_failed_draws_o
 
 
 def test_the_closed_form_value_interval_holds_ninety_percent_of_the_simulated_values(sample, bgnbd, gamma_gamma):
-    columns = distinct_rows(*(sample[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value")))[0]
+    summary = (sample[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    columns = distinct_rows(*summary)[0]
     simulated = gamma_gamma.simulated_values(bgnbd, 12, 0.01, 400, 0, *columns)
 
     interval = gamma_gamma.customer_lifetime_value_interval(bgnbd, months=12, level=0.9, method="delta")

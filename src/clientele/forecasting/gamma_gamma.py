@@ -237,7 +237,8 @@ class GammaGammaModel(FittedModel):
         step = 1e-4
         expected_log_purchases = log_purchases(purchase_params)
         purchase_gradient = np.vstack([
-            (log_purchases(purchase_params | {name: purchase_params[name] * np.exp(step)}) - expected_log_purchases) / step
+            (log_purchases(purchase_params | {name: purchase_params[name] * np.exp(step)})
+             - expected_log_purchases) / step
             for name in transaction_model.parameter_names
         ])
         p, q, v = spend["p"], spend["q"], spend["v"]

@@ -65,7 +65,9 @@ def _cycles(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> ibis.Tab
         sum_log=log_cycle.sum(),
         sum_log_squared=(log_cycle * log_cycle).sum(),
     )
-    return summary.mutate(sum_log=summary.sum_log.fill_null(0.0), sum_log_squared=summary.sum_log_squared.fill_null(0.0))
+    return summary.mutate(
+        sum_log=summary.sum_log.fill_null(0.0), sum_log_squared=summary.sum_log_squared.fill_null(0.0)
+    )
 
 
 def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
@@ -116,7 +118,9 @@ def _remaining_time(cycles: ibis.Table, as_of: pd.Timestamp, horizon_days: float
     def log_normal_z(days):
         return (ibis.greatest(days, 1e-9).ln() - cycles.mean) / cycles.spread
 
-    cycles = normal.with_cdf(cycles, done=log_normal_z(cycles.elapsed), done_by_horizon=log_normal_z(cycles.elapsed + horizon_days))
+    cycles = normal.with_cdf(
+        cycles, done=log_normal_z(cycles.elapsed), done_by_horizon=log_normal_z(cycles.elapsed + horizon_days)
+    )
     # Far past every cycle the customer ever had, the odds are computed from a tiny tail; keep a
     # floor so the ratio stays finite.
     surviving = ibis.greatest(1.0 - cycles.done, 1e-12)
@@ -302,7 +306,10 @@ def expected_category_purchases(product_purchases: ibis.Table, products: ibis.Ta
         expected_date=lines.expected_date.min(),
     )
     return categories.select(
-        "customer_id", "product_category", probability=1.0 - categories.log_none.exp(), expected_date=categories.expected_date
+        "customer_id",
+        "product_category",
+        probability=1.0 - categories.log_none.exp(),
+        expected_date=categories.expected_date,
     )
 
 

@@ -167,7 +167,9 @@ def next_purchases(
     if every_product is None:
         every_product = product_forecasts(lines, as_of, options)
     likely = every_product.filter(every_product.probability >= options.min_purchase_probability)
-    return likely.select("customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase")
+    return likely.select(
+        "customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase"
+    )
 
 
 def next_categories(
