@@ -18,16 +18,17 @@ def run_measured(command: list[str], env: dict | None = None) -> tuple[float, fl
 def run_measured_cpu(command: list[str], env: dict | None = None) -> tuple[float, float, float]:
     """Wall seconds, CPU seconds (user + system) and peak resident memory (MB) of `command`.
 
-    CPU seconds drift less than wall time on a shared machine. Peak memory is the largest of any
-    child so far (ru_maxrss of children): run the biggest measure first or alone.
+    CPU seconds drift less than wall time on a shared machine. The figures are this child's own
+    (os.wait4), not the largest of every child so far. Linux counts in a child's peak the memory
+    of its parent when it was started: measure from a process that holds little.
     """
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    subprocess.run(command, env={**os.environ, **(env or {})}, check=True, stdout=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, after.ru_maxrss / 1024
+    if status != 0:
+        raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), command)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def cpu_seconds() -> float:

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import duckdb
@@ -29,7 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _measure import cpu_seconds, machine, run_measured_cpu  # noqa: E402
+from _measure import machine, run_measured_cpu  # noqa: E402
 
 from clientele.lake.completejourney import data_dir  # noqa: E402
 
@@ -59,11 +62,28 @@ def make_csv(path: Path, copies: int, typed_failures: bool = False) -> int:
     return duckdb.sql(f"SELECT count(*) FROM read_csv('{path}')").fetchall()[0][0]
 
 
+TIMED_STATEMENT = """
+import json, sys, time, resource, duckdb
+def cpu():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+started, before = time.perf_counter(), cpu()
+con.execute(sys.argv[1]).fetchall()
+print(json.dumps([time.perf_counter() - started, cpu() - before]))
+"""
+
+
 def timed(sql: str) -> tuple[float, float]:
-    """Wall and CPU seconds of one DuckDB statement in this process."""
-    started, cpu = time.perf_counter(), cpu_seconds()
-    duckdb.connect().execute(sql).fetchall()
-    return time.perf_counter() - started, cpu_seconds() - cpu
+    """Wall and CPU seconds of one DuckDB statement, timed inside a child process of its own.
+
+    Not in this process: a child started later would count this process's memory (DuckDB's buffers)
+    in its own peak (Linux keeps the pre-exec high-water mark in ru_maxrss), which inflated the
+    import's peak memory figure."""
+    output = subprocess.run([sys.executable, "-c", TIMED_STATEMENT, sql], check=True, capture_output=True, text=True)
+    wall, cpu = json.loads(output.stdout.strip().splitlines()[-1])
+    return wall, cpu
 
 
 def main() -> None:
@@ -75,7 +95,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-csv-"))
     try:
         csv_file = work / "pos.csv"
-        lines = make_csv(csv_file, args.copies, args.typed_failures)
+        # in a child process of its own, like the reference below: this process stays small
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            lines = pool.submit(make_csv, csv_file, args.copies, args.typed_failures).result()
         size_mb = csv_file.stat().st_size / 2**20
         # each run measures the reference and then our import, back to back: a ratio per run
         reads, conversions, ours = [], [], []
