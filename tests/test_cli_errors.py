@@ -25,3 +25,10 @@ def test_importing_a_missing_file_names_it(tmp_path):
     assert done.returncode == 2
     assert "nowhere.csv: no such file" in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
+
+
+def test_an_error_naming_a_long_path_keeps_it_whole_on_one_line(tmp_path):
+    folder = tmp_path / ("exports-of-the-point-of-sale-system-" * 4) / "[store 364]"
+    done = run(tmp_path, "import", "transactions", str(folder / "till-3.csv"))
+    assert done.returncode == 2
+    assert f"{folder / 'till-3.csv'}: no such file" in done.stderr.splitlines()[0]

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from clientele.analytics_cli import app as analytics_app
 from clientele.errors import ClienteleError
@@ -141,8 +142,10 @@ def main() -> None:
     try:
         app()
     except ClienteleError as error:
-        errors.print(f"[red]error:[/] {error}")
+        # one line however long (a path is copied whole), and no markup read from the message
+        errors.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise SystemExit(2) from None
     except (OperationalError, ProgrammingError) as error:
-        errors.print(f"[red]error:[/] the operational database is not ready ({error}): run `clientele db migrate`")
+        errors.print(f"[red]error:[/] the operational database is not ready ({escape(str(error))}): run `clientele db migrate`",
+                     soft_wrap=True)
         raise SystemExit(2) from None
