@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -87,6 +88,7 @@ def forecast_steps(lake: Path) -> dict:
                              "cpu_s": round(cpu_seconds() - cpu_started, 1),
                              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
                              "rows": con.read_parquet(lake / "bench-scratch" / name / "*.parquet").count().execute()}
+    shutil.rmtree(lake / "bench-scratch")  # scratch output: the lake is kept for later runs, not it
     return figures
 
 
