@@ -13,6 +13,7 @@ from django.test import Client
 from till_payloads import BREAD, TillClient, basket, minutes_ago
 
 from clientele.barcodes import card_barcode
+from clientele.loyalty import api
 from clientele.loyalty.identity import issue_api_key
 from clientele.loyalty.models import Basket, PointsEntry
 from clientele.members.models import Card, Member
@@ -88,6 +89,22 @@ def test_given_any_basket_when_posted_then_the_hot_call_answers_as_the_documente
 
     assert by_hot_call == by_django
     assert by_hot_call[0] in (200, 400, 403, 404, 409, 422)
+
+
+@pytest.mark.parametrize("request_name", BASKET_REQUESTS)
+def test_given_a_revoked_key_when_any_basket_is_posted_then_invalid_api_key_and_nothing_recorded(
+        store, programme_ready, card, request_name):
+    key, raw = issue_api_key(store, "stolen till")
+    key.revoked_at = key.created_at
+    key.save()
+    payload = BASKET_REQUESTS[request_name](card)
+    content = payload if isinstance(payload, str) else json.dumps(payload)
+
+    responses = [client.post("/api/baskets", content, content_type="application/json")
+                 for client in (Client(headers={"X-API-Key": raw}), TillClient(headers={"X-API-Key": raw}))]
+
+    assert [(r.status_code, r.json()) for r in responses] == [(401, api.INVALID_API_KEY)] * 2
+    assert not Basket.objects.exists() and not PointsEntry.objects.filter(kind="points_earned").exists()
 
 
 @pytest.mark.parametrize("request_name", IDENTIFY_REQUESTS)

@@ -69,7 +69,7 @@ def invalid_request(errors: list[dict]) -> dict:
 
 #: A body that is not JSON (400), as django-ninja words it.
 UNREADABLE_BODY = {"code": "invalid_request", "message": "Cannot parse request body", "field": "body"}
-INVALID_API_KEY = {"code": "invalid_api_key", "message": "missing, unknown or revoked API key", "field": "X-API-Key"}
+INVALID_API_KEY = problem(services.KeyRefused())
 
 
 @api.exception_handler(LoyaltyError)

@@ -16,7 +16,8 @@ from django.db.models import Sum
 
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_basket_bonuses
-from clientele.loyalty.identity import loaded, resolve_member_account
+from clientele.loyalty.identity import (KeyRefused, PresentedKey, loaded, member_to_credit, member_to_credit_sql,
+                                        till_key, till_key_sql)
 from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
@@ -89,59 +90,81 @@ def store_zone(timezone_name: str) -> ZoneInfo:
     return ZoneInfo(timezone_name)
 
 
-def post_basket(basket: BasketIn, key: ApiKey) -> dict:
+def post_basket(basket: BasketIn, key: ApiKey | PresentedKey) -> dict:
     """Record a checkout and credit its points. Returns the till's answer: points earned with the
     rule behind each, bonuses, the new balance, tier and a receipt message. Posting the same
     receipt again (an offline queue replayed, a retry after a timeout) returns the first answer
-    and credits nothing."""
-    if basket.store_id != key.store_id:
-        raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {basket.store_id}")
-    programme, rules_stamp, products = _programme_rules_stamp_and_products({line.product_id for line in basket.lines})
-    _check_basket(basket, programme)
+    and credits nothing. `key` is the till's key, or the one it presented, checked here before
+    anything else (KeyRefused)."""
     fingerprint = basket.fingerprint()
     try:
         with transaction.atomic():
-            return _record_basket(basket, key, fingerprint, programme, rules_stamp, products)
+            return _record_basket(basket, key, fingerprint)
     except errors.DuplicateBasket:
         # Recorded by an earlier or concurrent call (now committed): answer as the first time.
         return _replay(basket, fingerprint)
 
 
-#: The programme's settings a checkout needs, on PostgreSQL a fingerprint of the whole earning
-#: rules table (every column of every row: any change to any rule, by any path, changes it), and
-#: the basket's products with what the earning rules look at: one row per product found.
-_PROGRAMME_AND_PRODUCTS = """
-SELECT p.return_window_days, p.expiry_months, p.clock_skew_seconds, {rules_stamp},
+class FirstRead(NamedTuple):
+    """What a checkout reads before it decides anything (see `_first_read`)."""
+
+    key: ApiKey
+    programme: Programme
+    rules_stamp: str | None
+    products: dict[int, ProductFacts]
+    member_row: tuple
+
+
+#: A checkout's first read, in one query: the till's key with its store's time zone (no row: the
+#: key is refused), the programme's settings, on PostgreSQL a fingerprint of the whole earning
+#: rules table (every column of every row: any change to any rule, by any path, changes it), the
+#: member to credit with their points account locked until the end of the transaction, and the
+#: basket's products with what the earning rules look at: one row per product found.
+_FIRST_READ = """
+WITH till_key AS ({till_key}), member AS ({member})
+SELECT till_key.*, p.return_window_days, p.expiry_months, p.clock_skew_seconds, {rules_stamp}, member.*,
        product.product_id, product.department, product.category, product.brand_type
-FROM loyalty_programme p LEFT JOIN catalog_product product ON product.product_id {products}
+FROM loyalty_programme p
+LEFT JOIN till_key ON 1 = 1
+LEFT JOIN member ON 1 = 1
+LEFT JOIN catalog_product product ON product.product_id {products}
 WHERE p.id = 1
 """
 _RULES_STAMP = "(SELECT md5(string_agg(rule::text, ',' ORDER BY rule.id)) FROM loyalty_earningrule rule)"
+#: Where each part sits in a row of `_FIRST_READ`.
+_KEY, _PROGRAMME, _RULES_STAMP_AT, _MEMBER, _PRODUCT = slice(0, 5), slice(5, 8), 8, slice(9, 22), slice(22, 26)
 #: The rules in force, kept in the worker by (rules fingerprint, day): see `_rules_in_force`.
 _rules_kept: dict[tuple[str, date], list[EarningRule]] = {}
 
 
-def _programme_rules_stamp_and_products(
-        product_ids: set[int]) -> tuple[Programme, str | None, dict[int, ProductFacts]]:
-    """The programme (the settings a checkout reads), the earning rules' fingerprint (None on
-    SQLite) and what the rules look at in the basket's products, by product number, in one
-    plain-SQL query: every checkout runs it."""
-    stamped = connection.vendor == "postgresql"
+def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
+    """The till's key (KeyRefused when there is none), the programme, the earning rules'
+    fingerprint (None on SQLite), the basket's products by product number and the row of the
+    member to credit (`identity.member_to_credit_sql`; NULLs when there is none), in one
+    plain-SQL query that every checkout runs first, in its transaction."""
+    key_sql, key_params = till_key_sql(key)
+    member_sql, member_params = member_to_credit_sql(basket.card, basket.member_number)
+    product_ids = list({line.product_id for line in basket.lines})
     # No products (a basket without lines, refused later): a condition no product meets.
     products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
-    sql = _PROGRAMME_AND_PRODUCTS.format(rules_stamp=_RULES_STAMP if stamped else "NULL", products=products)
+    sql = _FIRST_READ.format(till_key=key_sql, member=member_sql, products=products,
+                             rules_stamp=_RULES_STAMP if connection.vendor == "postgresql" else "NULL")
+    params = [*key_params, *member_params, *product_ids]
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(product_ids))
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
         if not rows:  # the first checkout ever: the programme is created with its defaults
             Programme.current()
-            cursor.execute(sql, list(product_ids))
+            cursor.execute(sql, params)
             rows = cursor.fetchall()
     first = rows[0]
-    programme = loaded(Programme, id=1, return_window_days=first[0], expiry_months=first[1],
-                       clock_skew_seconds=first[2])
-    found = {row[4]: ProductFacts(*row[4:8]) for row in rows if row[4] is not None}
-    return programme, first[3], found
+    if first[_KEY][0] is None:
+        raise KeyRefused()
+    return_window_days, expiry_months, clock_skew_seconds = first[_PROGRAMME]
+    programme = loaded(Programme, id=1, return_window_days=return_window_days, expiry_months=expiry_months,
+                       clock_skew_seconds=clock_skew_seconds)
+    found = {row[_PRODUCT][0]: ProductFacts(*row[_PRODUCT]) for row in rows if row[_PRODUCT][0] is not None}
+    return FirstRead(till_key(first[_KEY]), programme, first[_RULES_STAMP_AT], found, first[_MEMBER])
 
 
 def _rules_in_force(on: date, rules_stamp: str | None) -> list[EarningRule]:
@@ -193,16 +216,21 @@ def _replay(basket: BasketIn, fingerprint: str) -> dict:
     return first.result | {"replayed": True}
 
 
-def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: Programme,
-                   rules_stamp: str | None, products: dict[int, ProductFacts]) -> dict:
+def _record_basket(basket: BasketIn, key: ApiKey | PresentedKey, fingerprint: str) -> dict:
     # No look-up for an earlier copy of the receipt: the unique constraint on the insert decides,
     # which also holds for a concurrent duplicate (it waits for the first and then fails).
+    read = _first_read(basket, key)
+    key, programme, products = read.key, read.programme, read.products
+    if basket.store_id != key.store_id:
+        raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {basket.store_id}")
+    _check_basket(basket, programme)
     for index, line in enumerate(basket.lines):
         if line.product_id not in products:
             raise errors.UnknownProduct(f"no product {line.product_id}", field=f"lines[{index}].product_id")
     member = card = account = None
     if basket.card or basket.member_number is not None:
-        member, card, account, referred = resolve_member_account(card=basket.card, member_number=basket.member_number)
+        member, card, account, referred = member_to_credit(read.member_row, card=basket.card,
+                                                           member_number=basket.member_number)
         account = account or ledger.lock_member_account(member)
     local_time = basket.transacted_at.astimezone(store_zone(key.store.timezone))
     sales = {line.line_no: (line.quantity * line.unit_price - line.discount).quantize(CENT) for line in basket.lines}
@@ -212,7 +240,7 @@ def _record_basket(basket: BasketIn, key: ApiKey, fingerprint: str, programme: P
     earning = Earning(line_points={})
     available_from = expires_on = None
     if account is not None:
-        earning = _earn(basket, key, account, member, products, sales, local_time, rules_stamp)
+        earning = _earn(basket, key, account, member, products, sales, local_time, read.rules_stamp)
         available_from = basket.transacted_at + timedelta(days=programme.return_window_days)
         expires_on = ledger.add_months(local_time.date(), programme.expiry_months)
         before = ledger.balance(account.pk)

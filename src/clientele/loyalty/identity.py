@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import connection
@@ -94,8 +95,9 @@ def _only_member_with_phone(members: list[Member], phone: str) -> Member:
     return members[0]
 
 
-#: The member a checkout credits, their account (locked) and tier, and whether they were referred.
-_CHECKOUT_MEMBER = """
+#: The member a checkout credits, their account (locked) and tier, and whether they were referred:
+#: the columns `member_to_credit` reads, selected by `member_to_credit_sql`.
+_MEMBER_TO_CREDIT = """
 SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, m.birth_date,
        a.id, a.tier_id, t.name, t.earning_multiplier,
        EXISTS (SELECT 1 FROM loyalty_referral r WHERE r.referred_id = m.id)
@@ -104,29 +106,35 @@ JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
 LEFT JOIN loyalty_tier t ON t.id = a.tier_id
 WHERE {condition}
 """
-_BY_CARD = _CHECKOUT_MEMBER.format(card_columns="c.id, c.status", condition="c.barcode = %s",
-                                   members="members_card c JOIN members_member m ON m.id = c.member_id")
-_BY_MEMBER_NUMBER = _CHECKOUT_MEMBER.format(card_columns="NULL, NULL", condition="m.customer_id = %s",
-                                            members="members_member m")
+_BY_CARD = _MEMBER_TO_CREDIT.format(card_columns="c.id, c.status", condition="c.barcode = %s",
+                                    members="members_card c JOIN members_member m ON m.id = c.member_id")
+_BY_MEMBER_NUMBER = _MEMBER_TO_CREDIT.format(card_columns="NULL, NULL", condition="m.customer_id = %s",
+                                             members="members_member m")
+#: As many columns as `_MEMBER_TO_CREDIT` and no row: a basket without a member.
+_NO_MEMBER = "SELECT " + ", ".join(["NULL"] * 13) + " WHERE 1 = 0"
 
 
-def resolve_member_account(card: str | None = None,
-                           member_number: int | None = None) -> tuple[Member, Card | None, LoyaltyAccount | None, bool]:
-    """As `resolve_member` by card or member number, in one query that also locks the member's
-    points account until the end of the transaction (with its tier) and tells whether the member
-    was referred (the referral bonus). Returns (member, card, account, referred); the account is
-    None (and referred True, meaning "not looked up") when the member has no account yet.
-    Call it inside a transaction. Plain SQL and partly loaded objects (other fields load on
-    access): every checkout runs it."""
+def member_to_credit_sql(card: str | None, member_number: int | None) -> tuple[str, list]:
+    """The query (and its parameters) selecting the member a checkout credits by card or member
+    number, with their points account locked until the end of the transaction: one row, or none
+    for an anonymous basket, an unknown member or one without an account yet. The checkout runs
+    it within its first read (`checkout`); `member_to_credit` reads its row."""
     if not card and member_number is None:
-        raise errors.MissingIdentifier("give a card barcode or a member number")
+        return _NO_MEMBER, []
     sql = _BY_CARD if card else _BY_MEMBER_NUMBER
     if connection.features.has_select_for_update_of:
         sql += "FOR UPDATE OF a"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [card or member_number])
-        row = cursor.fetchone()
-    if row is None:  # unknown (an error) or a member without an account yet
+    return sql, [card or member_number]
+
+
+def member_to_credit(row: tuple, card: str | None,
+                     member_number: int | None) -> tuple[Member, Card | None, LoyaltyAccount | None, bool]:
+    """The member behind the row of `member_to_credit_sql` (a row of NULLs when it found none:
+    looked up as by `resolve_member`), checked as `resolve_member` checks them: (member, card,
+    account, referred). The account is None (and referred True, meaning "not looked up") when the
+    member has no account yet. Partly loaded objects (other fields load on access): every
+    checkout reads one."""
+    if row[8] is None:  # no account's id: an unknown member (an error) or one without an account yet
         member, scanned = resolve_member(card=card, member_number=member_number)
         return member, scanned, None, True
     (card_id, card_status, member_id, customer_id, member_status, first_name, last_name, birth_date,
@@ -180,22 +188,61 @@ def issue_api_key(store, name: str) -> tuple[ApiKey, str]:
     return key, raw_key
 
 
+class KeyRefused(errors.LoyaltyError):
+    """The till sent no key, an unknown one or a revoked one: its call is refused first (401)."""
+
+    code, status, default_field = "invalid_api_key", 401, "X-API-Key"
+
+    def __init__(self):
+        super().__init__("missing, unknown or revoked API key")
+
+
+@dataclass(frozen=True)
+class PresentedKey:
+    """An API key as the till sent it (`raw`: the X-API-Key header), not yet checked: a checkout
+    checks it in its first query rather than in a query of its own."""
+
+    raw: str | None
+
+
+#: A till's key and its store's time zone (what `till_key` reads), by {condition}.
+_TILL_KEY = ("SELECT k.id, k.store_id, k.name, k.prefix, s.timezone FROM loyalty_apikey k "
+             "JOIN catalog_store s ON s.store_id = k.store_id WHERE {condition}")
+_KEY_BY_ID = _TILL_KEY.format(condition="k.id = %s")
+_LIVE_KEY_BY_HASH = _TILL_KEY.format(condition="k.key_hash = %s AND k.revoked_at IS NULL")
+
+
+def till_key_sql(key: ApiKey | PresentedKey) -> tuple[str, list]:
+    """The query (and its parameter) selecting the till's key with its store's time zone: the key
+    given, or the live (not revoked) key matching what the till presented. Raises KeyRefused for a
+    presented key that is missing (no query can match it)."""
+    if isinstance(key, ApiKey):
+        return _KEY_BY_ID, [key.pk]
+    if not key.raw:
+        raise KeyRefused()
+    return _LIVE_KEY_BY_HASH, [hash_key(key.raw)]
+
+
+def till_key(row: tuple) -> ApiKey:
+    """The key (and its store) of a row of `till_key_sql`, partly loaded (other fields load on
+    access): every till call reads one."""
+    key_id, store_id, name, prefix, timezone = row
+    key = loaded(ApiKey, id=key_id, store_id=store_id, name=name, prefix=prefix)
+    key.store = loaded(Store, store_id=store_id, timezone=timezone)
+    return key
+
+
 def authenticate(raw_key: str | None) -> ApiKey | None:
     """The live (not revoked) key matching what the till sent, or None."""
-    if not raw_key:
+    try:
+        sql, params = till_key_sql(PresentedKey(raw_key))
+    except KeyRefused:
         return None
-    # Every till call starts here: plain SQL and a partly loaded key (other fields load on access)
-    # spare the ORM's query building on the hot path.
+    # Plain SQL and a partly loaded key spare the ORM's query building on every till call.
     with connection.cursor() as cursor:
-        cursor.execute("SELECT k.id, k.store_id, k.name, k.prefix, s.timezone FROM loyalty_apikey k "
-                       "JOIN catalog_store s ON s.store_id = k.store_id "
-                       "WHERE k.key_hash = %s AND k.revoked_at IS NULL", [hash_key(raw_key)])
+        cursor.execute(sql, params)
         row = cursor.fetchone()
-    if row is None:
-        return None
-    key = loaded(ApiKey, id=row[0], store_id=row[1], name=row[2], prefix=row[3])
-    key.store = loaded(Store, store_id=row[1], timezone=row[4])
-    return key
+    return None if row is None else till_key(row)
 
 
 def loaded(model, **values):

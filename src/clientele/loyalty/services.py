@@ -19,7 +19,7 @@ from django.db import transaction
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_bonus
 from clientele.loyalty.checkout import BasketIn, LineIn, post_basket
-from clientele.loyalty.identity import authenticate, greet_member, issue_api_key
+from clientele.loyalty.identity import KeyRefused, PresentedKey, authenticate, greet_member, issue_api_key
 from clientele.loyalty.ledger import expire_points, liability
 from clientele.loyalty.migration import import_balances
 from clientele.loyalty.models import ApiKey, Referral
@@ -30,9 +30,9 @@ from clientele.members import till
 from clientele.members.models import Member
 
 __all__ = [
-    "BasketIn", "EnrolmentIn", "LineIn", "RedemptionIn", "ReturnIn", "authenticate", "award_bonus", "enrol_member",
-    "expire_points", "identify", "import_balances", "issue_api_key", "liability", "post_basket", "redeem",
-    "replace_card", "return_lines", "review_tiers",
+    "BasketIn", "EnrolmentIn", "KeyRefused", "LineIn", "PresentedKey", "RedemptionIn", "ReturnIn", "authenticate",
+    "award_bonus", "enrol_member", "expire_points", "identify", "import_balances", "issue_api_key", "liability",
+    "post_basket", "redeem", "replace_card", "return_lines", "review_tiers",
 ]
 
 
