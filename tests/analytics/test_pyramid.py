@@ -73,3 +73,19 @@ def test_each_category_is_cut_by_its_own_number_of_buyers(duckdb_con):
     best_vegetables = by_category[(by_category.category == "VEGETABLES") & (by_category.category_rank <= 3)]
     assert sorted(best_vegetables.customer_id) == [297, 298, 299]
     assert list(by_category.columns) == list(spend.columns) + ["category_rank", "category_level"]
+
+
+def test_equal_spends_tie_whatever_order_the_engine_adds_them_in(lake_builder, duckdb_con):
+    # the same three baskets in two orders: as floats 0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1, and the
+    # customers would swap ranks between runs whose threads meet the rows in another order
+    for day, spend in enumerate([0.30, 0.20, 0.10]):
+        lake_builder.basket(1, AS_OF - timedelta(days=10 - day), spend=spend)
+    for day, spend in enumerate([0.10, 0.20, 0.30]):
+        lake_builder.basket(2, AS_OF - timedelta(days=10 - day), spend=spend)
+    lake = lake_builder.build()
+    baskets = analytics.baskets(basket_lines(duckdb_con, lake))
+    pyramid = analytics.customer_pyramid(baskets, AS_OF).execute().set_index("customer_id")
+    rfm = analytics.rfm(baskets, AS_OF).execute().set_index("customer_id")
+    assert rfm.loc[1, "monetary"] == rfm.loc[2, "monetary"] == 0.6
+    assert pyramid.loc[1, "capped_spend"] == pyramid.loc[2, "capped_spend"]
+    assert pyramid.value_rank.to_dict() == {1: 1, 2: 2}  # a tie goes to the lower customer id

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 import ibis
 from ibis import _
 
+from clientele.money import money_total
+
 
 def member_lines(lines: ibis.Table) -> ibis.Table:
     """The basket lines of identified customers (anonymous lines have no customer to describe)."""
@@ -23,12 +25,11 @@ def baskets(lines: ibis.Table) -> ibis.Table:
     """
     members = member_lines(lines)
     on_deal = (members.retail_disc > 0) | (members.coupon_disc > 0) | (members.coupon_match_disc > 0)
-    spend = members.sales_value.cast("float64")
     return members.group_by(["customer_id", "basket_id"]).aggregate(
         basket_date=members.transaction_ts.min().date(),
-        spend=spend.sum(),
-        discount=(members.retail_disc + members.coupon_disc + members.coupon_match_disc).cast("float64").sum(),
-        deal_spend=ibis.ifelse(on_deal, spend, 0.0).sum(),
+        spend=money_total(members.sales_value),
+        discount=money_total(members.retail_disc + members.coupon_disc + members.coupon_match_disc),
+        deal_spend=money_total(ibis.ifelse(on_deal, members.sales_value, 0)),
     ).mutate(basket_month=_.basket_date.truncate("M"))
 
 

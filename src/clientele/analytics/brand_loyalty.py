@@ -15,6 +15,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import member_lines
+from clientele.money import money_total
 
 BRAND_LOYALTIES = ("national", "switcher", "store")
 USAGES = ("low", "medium", "high")
@@ -49,10 +50,9 @@ def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None =
     )
     # group on small integer keys over the many lines; names are joined back on the few sums
     joined = members.join(shelf, "product_id")
-    spend = joined.sales_value.cast("float64")
     sums = joined.group_by(["customer_id", "category_code"]).aggregate(
-        category_spend=spend.sum(),
-        store_brand_spend=ibis.ifelse(joined.is_private, spend, 0.0).sum(),
+        category_spend=money_total(joined.sales_value),
+        store_brand_spend=money_total(ibis.ifelse(joined.is_private, joined.sales_value, 0)),
     )
     named_sums = sums.join(home, "category_code")
     return named_sums.select(

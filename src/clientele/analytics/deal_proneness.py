@@ -12,6 +12,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import in_window
+from clientele.money import money_total
 
 
 def deal_proneness(baskets: ibis.Table, as_of: date, window_days: int = 365) -> ibis.Table:
@@ -23,7 +24,9 @@ def deal_proneness(baskets: ibis.Table, as_of: date, window_days: int = 365) -> 
     """
     window = in_window(baskets, as_of, window_days)
     per_customer = window.group_by("customer_id").aggregate(
-        spend=window.spend.sum(), deal_spend=window.deal_spend.sum(), discount=window.discount.sum()
+        spend=money_total(window.spend),
+        deal_spend=money_total(window.deal_spend),
+        discount=money_total(window.discount),
     )
     bought = per_customer.filter(per_customer.spend > 0)
     return bought.select(

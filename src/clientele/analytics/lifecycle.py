@@ -24,6 +24,8 @@ from datetime import date, timedelta
 
 import ibis
 
+from clientele.money import money_total
+
 STAGES = ("exploration", "formation", "stability", "decline", "lapsed")
 EXIT_PATTERNS = ("in exploration", "in formation", "early in stability", "after a long stability")
 
@@ -54,7 +56,7 @@ def monthly_spend(baskets: ibis.Table, as_of: date) -> ibis.Table:
     first_open_month = (as_of + timedelta(days=1)).replace(day=1)
     done = baskets.filter(baskets.basket_month < ibis.date(first_open_month))
     bought = done.group_by(["customer_id", "basket_month"]).aggregate(
-        spend=done.spend.sum(), baskets=done.count()
+        spend=money_total(done.spend), baskets=done.count()
     )
     first = bought.group_by("customer_id").aggregate(first_month=bought.basket_month.min())
     calendar = bought.select(month=bought.basket_month).distinct()

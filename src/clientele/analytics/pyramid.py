@@ -17,6 +17,7 @@ import ibis
 from ibis import _
 
 from clientele.analytics.baskets import in_window
+from clientele.money import money_total
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def pyramid_value(
     cap = window.spend.quantile(basket_cap_quantile).over(ibis.window())
     capped = window.mutate(capped=ibis.least(window.spend, cap))
     per_customer = capped.group_by("customer_id").aggregate(
-        spend=capped.spend.sum(), baskets=capped.count(), capped_spend=capped.capped.sum()
+        spend=money_total(capped.spend), baskets=capped.count(), capped_spend=money_total(capped.capped)
     )
     return per_customer.mutate(monthly_value=per_customer.capped_spend / (window_days / 30.0))
 

@@ -25,6 +25,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import days_between, in_window, ranked_score
+from clientele.money import money_total
 
 SEGMENTS = (
     "Champions",
@@ -91,7 +92,7 @@ def rfm(baskets: ibis.Table, as_of: date, window_days: int = 365, grid: SegmentG
     per_customer = window.group_by("customer_id").aggregate(
         last_basket=window.basket_date.max(),
         frequency=window.count(),  # one row per basket
-        monetary=window.spend.sum(),
+        monetary=money_total(window.spend),
     )
     measured = per_customer.mutate(recency_days=days_between(per_customer.last_basket, as_of))
     scored = measured.mutate(

@@ -19,6 +19,7 @@ import ibis
 
 from clientele.analytics.brand_loyalty import window_lines
 from clientele.analytics.young_children import ChildModelRules, learnt_trait
+from clientele.money import money_total
 
 TRAITS = ("young_children", "dog", "cat", "heavy_produce")
 
@@ -72,8 +73,8 @@ def household_traits(
     )
     is_produce = category_spend.department == rules.produce_department
     shares = category_spend.group_by("customer_id").aggregate(
-        produce=ibis.ifelse(is_produce, category_spend.category_spend, 0.0).sum(),
-        spend=category_spend.category_spend.sum(),
+        produce=money_total(ibis.ifelse(is_produce, category_spend.category_spend, 0.0)),
+        spend=money_total(category_spend.category_spend),
     ).filter(lambda t: t.spend > 0)
     produce_share = shares.produce / shares.spend
     percentile = ibis.percent_rank().over(order_by=produce_share)

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import ibis
 
 from clientele.analytics.baskets import in_window
+from clientele.money import money_total
 
 
 def year_over_year(baskets: ibis.Table, as_of: date, period_days: int = 365, top_share: float = 0.05) -> ibis.Table:
@@ -24,13 +25,13 @@ def year_over_year(baskets: ibis.Table, as_of: date, period_days: int = 365, top
     """
     this = in_window(baskets, as_of, period_days)
     last = in_window(baskets, as_of - timedelta(days=period_days), period_days)
-    last_spend = last.group_by("customer_id").aggregate(last_spend=last.spend.sum())
+    last_spend = last.group_by("customer_id").aggregate(last_spend=money_total(last.spend))
     ranked = last_spend.mutate(
         last_rank=ibis.row_number().over(order_by=[ibis.desc(last_spend.last_spend), last_spend.customer_id]) + 1,
         customers=last_spend.count().over(),
     )
     top = ranked.filter(ranked.last_rank <= (ranked.customers * top_share).ceil())
-    this_spend = this.group_by("customer_id").aggregate(this_spend=this.spend.sum(), this_baskets=this.count())
+    this_spend = this.group_by("customer_id").aggregate(this_spend=money_total(this.spend), this_baskets=this.count())
     joined = top.left_join(this_spend, "customer_id")
     spent = joined.this_spend.fill_null(0.0)
     return joined.select(
@@ -60,7 +61,7 @@ def narrow_baskets(
     `max_departments` departments).
     """
     window = in_window(baskets, as_of, window_days)
-    regulars = window.group_by("customer_id").aggregate(baskets=window.count(), spend=window.spend.sum())
+    regulars = window.group_by("customer_id").aggregate(baskets=window.count(), spend=money_total(window.spend))
     regulars = regulars.filter(regulars.baskets >= min_baskets)
     # count distinct numbers, not names, over the millions of customer x category rows: each category
     # has one number (category_code) and one department, numbered here on the few categories

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from clientele.analytics.brand_loyalty import window_lines
+from clientele.money import money_total
 
 CHILD_CATEGORY_WORDS = (
     "BABY", "DIAPER", "INFANT", "TOYS", "CEREAL", "JUICE", "SNACK", "CANDY", "MILK", "YOGURT", "FROZEN PIZZA",
@@ -47,10 +48,10 @@ def household_features(lines: ibis.Table, products: ibis.Table, since: date | No
     child_products = products.filter(products.category.notnull() & is_child).select("product_id", "category")
     bought = members.join(child_products, "product_id")
     per_category = bought.group_by(["customer_id", "category"]).aggregate(
-        spend=bought.sales_value.cast("float64").sum()
+        spend=money_total(bought.sales_value)
     ).to_pyarrow().to_pandas()
     habits = members.group_by("customer_id").aggregate(
-        spend=members.sales_value.cast("float64").sum(),
+        spend=money_total(members.sales_value),
         baskets=members.basket_id.nunique(),
         lines=members.count(),
         quantity=members.quantity.cast("float64").sum(),

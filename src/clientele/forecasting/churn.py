@@ -37,6 +37,7 @@ from clientele.forecasting.base import ModelFitError, PurchaseModel
 from clientele.forecasting.beta_geo import BetaGeoModel
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
 from clientele.forecasting.summary import DAYS_PER_WEEK, as_table, purchase_days, weeks_between
+from clientele.money import money_total
 
 #: What the models read about each customer, as seen at a cut date, all free of missing values.
 #: Ages and counts are taken relative to the customer's time watched where that matters: training
@@ -91,24 +92,33 @@ def history_features(
     seen = seen.mutate(previous_day=seen.day.lag().over(in_order))
     seen = seen.mutate(
         gap=weeks_between(seen.day, seen.previous_day),
+        gap_days=seen.day.delta(seen.previous_day, unit="day"),
         weeks_before_cutoff=weeks_between(end, seen.day),
     )
     customers = seen.group_by("customer_id").aggregate(
         purchase_days=seen.count(),
         first_day=seen.day.min(),
         last_day=seen.day.max(),
-        mean_gap=seen.gap.mean(),
-        gap_std=seen.gap.std(how="pop"),
+        # whole days and cents: sums that come out the same whatever order the engine adds in
+        gaps=seen.gap_days.count(),
+        gap_days=seen.gap_days.sum(),
+        gap_days_squared=(seen.gap_days * seen.gap_days).sum(),
         last_gap=seen.gap.argmax(seen.day),
         purchases_last_4_weeks=(seen.weeks_before_cutoff < 4).cast("int64").sum(),
         purchases_last_13_weeks=(seen.weeks_before_cutoff < 13).cast("int64").sum(),
         purchases_last_26_weeks=(seen.weeks_before_cutoff < 26).cast("int64").sum(),
         months_with_purchase=(seen.weeks_before_cutoff / 4).floor().nunique(),
-        mean_spend=seen.spend.mean(),
+        spend=money_total(seen.spend),
         first_spend=seen.spend.argmin(seen.day),
         last_spend=seen.spend.argmax(seen.day),
     )
     history = customers.order_by("customer_id").execute().set_index("customer_id")
+    gaps = history["gaps"].where(history["gaps"] > 0).astype("float64")
+    gap_days, gap_days_squared = (history[c].astype("float64") for c in ("gap_days", "gap_days_squared"))
+    history["mean_gap"] = gap_days / gaps / DAYS_PER_WEEK
+    squares = (gaps * gap_days_squared - gap_days**2).clip(lower=0)
+    history["gap_std"] = np.sqrt(squares) / gaps / DAYS_PER_WEEK  # population standard deviation
+    history["mean_spend"] = history["spend"] / history["purchase_days"]
     features = pd.DataFrame(index=history.index)
     features["frequency"] = history["purchase_days"] - 1
     features["recency"] = (history["last_day"] - history["first_day"]).dt.days / DAYS_PER_WEEK

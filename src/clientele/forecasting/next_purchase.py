@@ -62,12 +62,21 @@ def _cycles(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> ibis.Tab
         n_days=days.count(),
         last_day=days.day.max(),
         n_cycles=log_cycle.count(),
-        sum_log=log_cycle.sum(),
-        sum_log_squared=(log_cycle * log_cycle).sum(),
+        sum_log=_exact_sum(log_cycle),
+        sum_log_squared=_exact_sum(log_cycle * log_cycle),
     )
     return summary.mutate(
         sum_log=summary.sum_log.fill_null(0.0), sum_log_squared=summary.sum_log_squared.fill_null(0.0)
     )
+
+
+def _exact_sum(values: ibis.Value, decimals: int = 12) -> ibis.Value:
+    """The sum of float `values` (each below 10^(18 - decimals)) to `decimals` decimals, as float64.
+
+    Summed as decimals, so exactly: engines add floats in the order their threads meet the rows,
+    and the forecasts would otherwise differ in their last bits from one run to the next.
+    """
+    return values.cast(f"decimal(18, {decimals})").sum().cast("float64")
 
 
 def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
@@ -80,12 +89,14 @@ def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
     degrees = ibis.greatest(n - 1.0, 0.0)
     groups = cycles.group_by(prior_keys) if prior_keys else cycles
     population = groups.aggregate(
-        sum_log=cycles.sum_log.sum(), n_cycles=n.sum(), within_squares=within_squares.sum(), degrees=degrees.sum()
+        sum_log=_exact_sum(cycles.sum_log), n_cycles=n.sum(), within_squares=_exact_sum(within_squares),
+        degrees=degrees.sum(),
     ).to_pandas()
+    # fsum: exactly rounded, so the same whatever order the groups arrive in
     pooled_spread = math.sqrt(
-        max(population["within_squares"].sum() / max(population["degrees"].sum(), 1.0), MIN_LOG_SPREAD**2)
+        max(math.fsum(population["within_squares"]) / max(math.fsum(population["degrees"]), 1.0), MIN_LOG_SPREAD**2)
     )
-    overall_mean = population["sum_log"].sum() / max(population["n_cycles"].sum(), 1.0)
+    overall_mean = math.fsum(population["sum_log"]) / max(math.fsum(population["n_cycles"]), 1.0)
     if prior_keys:
         prior = population[prior_keys].assign(
             prior_mean=(population["sum_log"] / population["n_cycles"].where(population["n_cycles"] > 0))
@@ -233,7 +244,10 @@ def _calibration(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int):
     later = before.filter(before.transaction_ts >= earlier.to_pydatetime())
     bought = later.select("customer_id", "product_id").distinct().mutate(bought=ibis.literal(True))
     pairs = past.left_join(bought, ["customer_id", "product_id"])
-    rows = pairs.select(**_calibration_inputs(pairs, earlier), bought=pairs.bought.fill_null(False)).to_pandas()
+    # in a fixed order: the fit adds up its rows, and engines return them in any order
+    rows = pairs.select(
+        "customer_id", "product_id", **_calibration_inputs(pairs, earlier), bought=pairs.bought.fill_null(False)
+    ).order_by(["customer_id", "product_id"]).to_pandas()
     outcome = rows["bought"].to_numpy(dtype=bool)
     if min(outcome.sum(), (~outcome).sum()) < MIN_CALIBRATION_PAIRS:
         return None
@@ -302,7 +316,7 @@ def expected_category_purchases(product_purchases: ibis.Table, products: ibis.Ta
     lines = _table(product_purchases).join(products.select("product_id", "product_category"), "product_id")
     lines = lines.filter(lines.product_category.notnull())
     categories = lines.group_by(["customer_id", "product_category"]).aggregate(
-        log_none=(1.0 - ibis.least(lines.probability, 1 - 1e-12)).ln().sum(),
+        log_none=_exact_sum((1.0 - ibis.least(lines.probability, 1 - 1e-12)).ln(), decimals=15),  # each >= -27.7
         expected_date=lines.expected_date.min(),
     )
     return categories.select(

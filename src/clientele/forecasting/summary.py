@@ -16,6 +16,8 @@ import datetime as dt
 import ibis
 import pandas as pd
 
+from clientele.money import money_total
+
 DAYS_PER_WEEK = 7.0
 
 
@@ -39,13 +41,15 @@ def purchase_days(
     """One row per customer and purchase day: `customer_id`, `day` (date) and `spend` (the day's
     total spend in the currency of the input; 0 when no spend column is given)."""
     table = as_table(transactions)
-    spend = table[monetary_value_col].cast("float64") if monetary_value_col else ibis.literal(0.0)
+    spend = table[monetary_value_col] if monetary_value_col else ibis.literal(0.0)
+    if not spend.type().is_decimal():  # decimals are summed exactly, then converted (`money_total`)
+        spend = spend.cast("float64")
     lines = table.select(
         customer_id=table[customer_id_col],
         day=table[datetime_col].cast("date"),
         spend=spend,
     )
-    return lines.group_by(["customer_id", "day"]).aggregate(spend=lines.spend.sum())
+    return lines.group_by(["customer_id", "day"]).aggregate(spend=money_total(lines.spend))
 
 
 def weeks_between(later, earlier):
@@ -84,7 +88,7 @@ def summarise_transactions(
         frequency=is_repeat.cast("int64").sum(),
         last_day=with_first.day.max(),
         first_day=with_first.first_day.min(),
-        repeat_spend=ibis.cases((is_repeat, with_first.spend), else_=0.0).sum(),
+        repeat_spend=money_total(ibis.cases((is_repeat, with_first.spend), else_=0.0)),
     )
     summary = customers.select(
         "customer_id",
