@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from clientele import analytics
 from clientele.analytics.rfm import SegmentGrid
@@ -110,12 +112,16 @@ def duckdb_core(lake: Path) -> dict:
 
 def pandas_core(lake: Path) -> dict:
     """The same four results written as vectorised pandas (no loops over customers or rows)."""
-    lines = pd.read_parquet(
+    # the money column is a Parquet decimal: cast it to float64 in Arrow, as one vectorised step,
+    # rather than let pandas build ten million Python Decimal objects and convert them (4x slower)
+    read = pq.read_table(
         lake / "basket_lines",
         columns=["basket_id", "customer_id", "transaction_ts", "product_id", "sales_value"],
+        partitioning="hive",
     )
+    read = read.set_column(read.schema.get_field_index("sales_value"), "spend", read["sales_value"].cast(pa.float64()))
+    lines = read.to_pandas()
     lines = lines[lines.customer_id.notna()]
-    lines["spend"] = lines.sales_value.astype("float64")
     baskets = lines.groupby(["customer_id", "basket_id"], sort=False).agg(
         ts=("transaction_ts", "min"), spend=("spend", "sum")
     ).reset_index()
