@@ -108,6 +108,20 @@ def test_given_a_revoked_key_when_any_basket_is_posted_then_invalid_api_key_and_
 
 
 @pytest.mark.parametrize("request_name", IDENTIFY_REQUESTS)
+def test_given_a_revoked_key_when_any_member_is_identified_then_invalid_api_key(
+        store, programme_ready, card, blocked_card, request_name):
+    key, raw = issue_api_key(store, "stolen till")
+    key.revoked_at = key.created_at
+    key.save()
+    query = IDENTIFY_REQUESTS[request_name](card)
+
+    responses = [client.get("/api/members/identify", query)
+                 for client in (Client(headers={"X-API-Key": raw}), TillClient(headers={"X-API-Key": raw}))]
+
+    assert [(r.status_code, r.json()) for r in responses] == [(401, api.INVALID_API_KEY)] * 2
+
+
+@pytest.mark.parametrize("request_name", IDENTIFY_REQUESTS)
 def test_given_any_identifier_when_identifying_then_the_hot_call_answers_as_the_documented_route(
         clients, programme_ready, card, blocked_card, request_name):
     query = IDENTIFY_REQUESTS[request_name](card)

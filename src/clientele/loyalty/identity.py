@@ -51,11 +51,21 @@ _GREET_BY_PHONE = _GREETING.format(condition=f"m.phone = %s AND m.status = '{Mem
 _GREET_BY_MEMBER_NUMBER = _GREETING.format(condition="m.customer_id = %s", **_NO_CARD)
 
 
-def greet_member(card: str | None = None, phone: str | None = None,
-                 member_number: int | None = None) -> tuple[Member, Tier | None, ledger.Balance]:
+#: The greeting with the till's key checked in the same query: a first column that is NULL when
+#: the key is refused, then the greeting's columns (NULLs when it found no member).
+_GREETING_WITH_KEY = """
+WITH till_key AS ({till_key}), greeting AS ({greeting})
+SELECT till_key.id, greeting.*
+FROM (SELECT 1) AS one LEFT JOIN till_key ON 1 = 1 LEFT JOIN greeting ON 1 = 1
+"""
+
+
+def greet_member(card: str | None = None, phone: str | None = None, member_number: int | None = None,
+                 key: PresentedKey | None = None) -> tuple[Member, Tier | None, ledger.Balance]:
     """The member a till identified (found and checked as by `resolve_member`), their tier (None
     when they have none) and their points now, in one plain-SQL query: the till's identify call,
-    made while the customer waits."""
+    made while the customer waits. `key`, the key the till presented, is checked in the same
+    query, before anything else (KeyRefused); None when the caller has checked it."""
     if card:
         sql, identifier = _GREET_BY_CARD, card
     elif phone:
@@ -63,11 +73,21 @@ def greet_member(card: str | None = None, phone: str | None = None,
     elif member_number is not None:
         sql, identifier = _GREET_BY_MEMBER_NUMBER, member_number
     else:
+        if key is not None and authenticate(key.raw) is None:
+            raise KeyRefused()
         raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
     now = connection.ops.adapt_datetimefield_value(ledger.now_utc())
+    params = [now, now, identifier]
+    if key is not None:
+        key_sql, key_params = till_key_sql(key)
+        sql, params = _GREETING_WITH_KEY.format(till_key=key_sql, greeting=sql), [*key_params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, now, identifier])
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
+    if key is not None:
+        if rows[0][0] is None:
+            raise KeyRefused()
+        rows = [row[1:] for row in rows if row[3] is not None]  # the member's id: NULL, no member found
     found = [(loaded(Member, id=row[2], customer_id=row[3], status=row[4], first_name=row[5], last_name=row[6]), row)
              for row in rows]
     if card:

@@ -52,10 +52,12 @@ class EnrolmentIn:
     referrer_member_number: int | None = None
 
 
-def identify(card: str | None = None, phone: str | None = None, member_number: int | None = None) -> dict:
+def identify(card: str | None = None, phone: str | None = None, member_number: int | None = None,
+             key: PresentedKey | None = None) -> dict:
     """What the till shows when a member is identified: the name to greet, member number, tier
-    and its perks, points available and pending, and the member's active personal offers."""
-    member, tier, points = greet_member(card=card, phone=phone, member_number=member_number)
+    and its perks, points available and pending, and the member's active personal offers.
+    `key`: the key the till presented, checked first (KeyRefused); None when already checked."""
+    member, tier, points = greet_member(card=card, phone=phone, member_number=member_number, key=key)
     return {
         "member_number": member.customer_id, "greeting_name": member.first_name or member.display_name,
         "tier": tier.name if tier else None, "perks": list(tier.perks) if tier else [],
