@@ -94,24 +94,43 @@ def forecast_steps(lake: Path) -> dict:
     return figures
 
 
+class StepClock:
+    """CPU seconds of this process (all threads) per named step, each from the end of the last one."""
+
+    def __init__(self) -> None:
+        self.steps: dict[str, float] = {}
+        self.mark = cpu_seconds()
+
+    def done(self, step: str) -> None:
+        now = cpu_seconds()
+        self.steps[step] = round(now - self.mark, 2)
+        self.mark = now
+
+
 def duckdb_core(lake: Path) -> dict:
     """RFM, pyramid, lifecycle and nine cells with the package's functions on DuckDB."""
+    clock = StepClock()
     con = connect("duckdb")
     lines = basket_lines(con, lake)
     baskets = con.create_table("baskets", analytics.baskets(lines), temp=True)
     as_of = analytics.last_day(baskets)
     since = as_of - timedelta(days=WINDOW_DAYS - 1)
-    results = {
-        "rfm": analytics.rfm(baskets, as_of, WINDOW_DAYS),
-        "pyramid": analytics.customer_pyramid(baskets, as_of, WINDOW_DAYS),
-        "lifecycle": analytics.current_stage(analytics.lifecycle_history(baskets, as_of)),
-        "nine_cells": analytics.nine_cells(analytics.category_spend(lines, read_table(con, "products", lake), since)),
-    }
-    return {name: table.to_pyarrow().num_rows for name, table in results.items()}
+    clock.done("read lines, baskets")
+    rows = {"rfm": analytics.rfm(baskets, as_of, WINDOW_DAYS).to_pyarrow().num_rows}
+    clock.done("rfm")
+    rows["pyramid"] = analytics.customer_pyramid(baskets, as_of, WINDOW_DAYS).to_pyarrow().num_rows
+    clock.done("pyramid")
+    rows["lifecycle"] = analytics.current_stage(analytics.lifecycle_history(baskets, as_of)).to_pyarrow().num_rows
+    clock.done("lifecycle")
+    spend = analytics.category_spend(lines, read_table(con, "products", lake), since)
+    rows["nine_cells"] = analytics.nine_cells(spend).to_pyarrow().num_rows
+    clock.done("nine cells")
+    return rows | {"cpu_steps": clock.steps}
 
 
 def pandas_core(lake: Path) -> dict:
     """The same four results written as vectorised pandas (no loops over customers or rows)."""
+    clock = StepClock()
     # the money column is a Parquet decimal: cast it to float64 in Arrow, as one vectorised step,
     # rather than let pandas build ten million Python Decimal objects and convert them (4x slower)
     read = pq.read_table(
@@ -129,6 +148,7 @@ def pandas_core(lake: Path) -> dict:
     as_of = pd.Timestamp(baskets.day.max())
     since = as_of - pd.Timedelta(days=WINDOW_DAYS - 1)
     window = baskets[(baskets.day >= since) & (baskets.day <= as_of)]
+    clock.done("read lines, baskets")
 
     def score(values: pd.Series, buckets: int, by=None) -> pd.Series:
         ranks = (values.groupby(by).rank(method="min") if by is not None else values.rank(method="min")) - 1
@@ -141,6 +161,7 @@ def pandas_core(lake: Path) -> dict:
     fm = (f + m + 1) // 2
     names = {r * 10 + fm: name for name, cells in SegmentGrid().cells.items() for r, fm in cells}
     rfm["rfm_segment"] = (r * 10 + fm).map(names)
+    clock.done("rfm")
 
     capped = window.spend.clip(upper=window.spend.quantile(0.99))
     pyramid = (capped.groupby(window.customer_id).sum() / (WINDOW_DAYS / 30.0)).rename("monthly_value").reset_index()
@@ -149,6 +170,8 @@ def pandas_core(lake: Path) -> dict:
     pyramid["pyramid_level"] = np.select(
         [rank <= round(n * 0.01), rank <= round(n * 0.05), rank <= round(n * 0.20)], ["VIP", "major", "medium"], "small"
     )
+
+    clock.done("pyramid")
 
     # lifecycle: a customers x complete-months matrix of spend; rolling sums along the months axis
     done = baskets[baskets.day < as_of.to_period("M").to_timestamp() + pd.offsets.MonthBegin(int(as_of.is_month_end))]
@@ -178,6 +201,7 @@ def pandas_core(lake: Path) -> dict:
     stage = np.where(started, stage, "")
     stable_months = (stage == "stability").sum(axis=1)
     lifecycle = pd.DataFrame({"lifecycle_stage": stage[:, -1], "stable_months": stable_months}, index=months.index)
+    clock.done("lifecycle")
 
     products = pd.read_parquet(lake / "products", columns=["product_id", "category", "brand_type"])
     recent_lines = lines[lines.transaction_ts >= since].merge(products.dropna(subset=["category"]), on="product_id")
@@ -190,7 +214,9 @@ def pandas_core(lake: Path) -> dict:
     cells["brand_loyalty"] = np.select([share <= 0.3, share >= 0.7], ["national", "store"], "switcher")
     tercile = score(cells.category_spend, 3, by=cells.category) - 1
     cells["usage"] = np.select([tercile == 0, tercile == 1], ["low", "medium"], "high")
-    return {"rfm": len(rfm), "pyramid": len(pyramid), "lifecycle": len(lifecycle), "nine_cells": len(cells)}
+    clock.done("nine cells")
+    return {"rfm": len(rfm), "pyramid": len(pyramid), "lifecycle": len(lifecycle), "nine_cells": len(cells),
+            "cpu_steps": clock.steps}
 
 
 def cpu_seconds() -> float:
@@ -249,6 +275,9 @@ def main() -> None:
               f"pandas / DuckDB = {pandas['compute_s'] / duck['compute_s']:.1f}x; CPU seconds DuckDB {duck['cpu_s']}, "
               f"pandas {pandas['cpu_s']} ({pandas['cpu_s'] / duck['cpu_s']:.1f}x); same row counts: {same} "
               f"(DuckDB {duck}, pandas {pandas})")
+        print("CPU seconds per step, DuckDB / pandas (ratio): " + ", ".join(
+            f"{step} {duck['cpu_steps'][step]} / {cpu} ({cpu / max(duck['cpu_steps'][step], 0.01):.1f}x)"
+            for step, cpu in pandas["cpu_steps"].items()))
 
 
 if __name__ == "__main__":
