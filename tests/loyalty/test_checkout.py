@@ -41,6 +41,22 @@ def test_given_a_posted_basket_when_the_till_replays_it_then_it_gets_the_first_a
     assert Basket.objects.count() == 1
 
 
+def test_given_a_birthday_bonus_when_the_basket_is_replayed_then_the_first_answer_shows_the_bonus_in_the_balance(
+        till, programme_ready, card):
+    programme_ready.first_name, programme_ready.last_name = "100%", "Ada"  # the message is a template: no formatting
+    programme_ready.birth_date = ledger.now_utc().date().replace(year=1990, day=1)
+    programme_ready.save()
+    EarningRule.objects.create(name="Birthday 100", kind="action_bonus", action="birthday_month", bonus_points=100)
+    payload = basket(card=card)
+
+    first = post(till, "/baskets", payload).json()
+    replay = post(till, "/baskets", payload).json()
+
+    assert first["balance"] == {"available": 100, "pending": 8}  # the bonus at once, the basket's 8 after returns
+    assert first["message"] == "100% Ada: 108 points today, 100 to spend, 8 pending."
+    assert replay == first | {"replayed": True}
+
+
 def test_given_a_posted_receipt_when_other_content_comes_with_its_number_then_receipt_reused(till, programme_ready, card):
     post(till, "/baskets", basket(card=card))
     other = basket(card=card, lines=[{"line_no": 1, "product_id": MILK, "quantity": "9", "unit_price": "1.00"}])

@@ -238,22 +238,22 @@ def _record_basket(basket: BasketIn, key: ApiKey | PresentedKey, fingerprint: st
               "explanation": [], "bonuses": [], "member_number": None, "balance": None, "tier": None,
               "message": "Thank you for shopping with us.", "replayed": False}
     earning = Earning(line_points={})
-    available_from = expires_on = None
+    available_from = expires_on = shown = None
     if account is not None:
         earning = _earn(basket, key, account, member, products, sales, local_time, read.rules_stamp)
         available_from = basket.transacted_at + timedelta(days=programme.return_window_days)
         expires_on = ledger.add_months(local_time.date(), programme.expiry_months)
-        before = ledger.balance(account.pk)
         bonuses = award_basket_bonuses(member, account, local_time, key.actor, referred=referred)
         earned_now = earning.total if available_from <= ledger.now_utc() else 0
-        points = ledger.Balance(before.available + earned_now + sum(b["points"] for b in bonuses),
-                                before.pending + earning.total - earned_now)
+        # The balance (with the bonuses just granted, available at once) is summed where the
+        # basket is written, in the same round trip: `credit_basket` puts it in the answer.
+        shown = PointsShown(added=ledger.Balance(earned_now, earning.total - earned_now),
+                            message=f"{member.display_name.replace('%', '%%')}: "
+                                    f"{earning.total + sum(b['points'] for b in bonuses)} points today, "
+                                    "%s to spend, %s pending.")
         result |= {
             "points_earned": earning.total, "explanation": earning.explanation, "bonuses": bonuses,
-            "member_number": member.customer_id, "balance": points.as_dict(),
-            "tier": account.tier.name if account.tier else None,
-            "message": f"{member.display_name}: {earning.total + sum(b['points'] for b in bonuses)} points today, "
-                       f"{points.available} to spend, {points.pending} pending.",
+            "member_number": member.customer_id, "tier": account.tier.name if account.tier else None,
         }
     record = Basket(store_id=key.store_id, till_id=basket.till_id, receipt_number=basket.receipt_number,
                     transacted_at=basket.transacted_at, member=member, card=card, channel=basket.channel,
@@ -262,7 +262,7 @@ def _record_basket(basket: BasketIn, key: ApiKey | PresentedKey, fingerprint: st
     lines = [LineToRecord(line.line_no, line.product_id, line.quantity, line.unit_price, line.discount,
                           sales[line.line_no], earning.line_points.get(line.line_no, 0))
              for line in basket.lines]
-    credit_basket(account, record, lines, earning, available_from, expires_on)
+    credit_basket(account, record, lines, earning, available_from, expires_on, shown)
     return result
 
 
@@ -276,13 +276,34 @@ def _earn(basket: BasketIn, key: ApiKey, account, member, products, sales, local
     return earn_on_basket(lines, EarningContext(key.store_id, local_time, account.tier, earned_today), rules)
 
 
+class PointsShown(NamedTuple):
+    """What a member's answer shows of their points: the balance when the basket is written plus
+    `added` (what the basket earned: available now, pending), and the receipt message, a
+    template whose two %s are those available and pending points."""
+
+    added: ledger.Balance
+    message: str
+
+
+def _show_points(result: dict, shown: PointsShown, available: int, pending: int) -> None:
+    """Put the member's points after the basket in the answer (`_BASKET_STATEMENT` does the same
+    in the stored one)."""
+    result["balance"] = ledger.Balance(available, pending).as_dict()
+    result["message"] = shown.message % (available, pending)
+
+
 def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: Earning, available_from: datetime | None,
-                  expires_on) -> None:
+                  expires_on, shown: PointsShown | None = None) -> None:
     """Write the basket, its lines and its points (a ledger entry, when it earned any): the last
-    writes of a checkout, in the caller's transaction. Raises DuplicateBasket when the receipt is
+    writes of a checkout, in the caller's transaction, with the member's points after the basket
+    put in its answer (`record.result`) when `shown`. Raises DuplicateBasket when the receipt is
     already recorded (by an earlier call, or a concurrent one once it commits)."""
     if connection.vendor == "postgresql":
-        return _write_basket_in_one_statement(account, record, lines, earning, available_from, expires_on)
+        return _write_basket_in_one_statement(account, record, lines, earning, available_from, expires_on, shown)
+    if shown is not None:
+        before = ledger.balance(account.pk)
+        _show_points(record.result, shown, before.available + shown.added.available,
+                     before.pending + shown.added.pending)
     try:
         record.save(force_insert=True)
     except IntegrityError:
@@ -303,16 +324,29 @@ def _source(record: Basket) -> str:
     return f"basket {record.store_id}/{record.till_id}/{record.receipt_number}"
 
 
-#: The basket, its lines and its ledger credit in one round trip (PostgreSQL): the basket insert
-#: yields nothing when the receipt is already recorded, and then neither do the others.
+#: The basket, its lines and its ledger credit in one round trip (PostgreSQL), with the member's
+#: points after the basket (summed as `ledger.balance` sums them, under the account's lock, plus
+#: what the basket adds) put in the stored answer when there is a message to show them in: the
+#: basket insert yields nothing when the receipt is already recorded, and then neither do the others.
 _BASKET_STATEMENT = """
-WITH basket AS (
+WITH points AS (
+    SELECT COALESCE(SUM(CASE WHEN available_from <= %(at)s THEN amount ELSE 0 END), 0)::bigint
+               + %(available_added)s AS available,
+           COALESCE(SUM(CASE WHEN available_from > %(at)s THEN amount ELSE 0 END), 0)::bigint
+               + %(pending_added)s AS pending
+    FROM loyalty_pointsentry WHERE account_id = %(account_id)s
+), basket AS (
     INSERT INTO loyalty_basket (store_id, till_id, receipt_number, transacted_at, member_id, card_id, channel,
                                 total, points_earned, request_hash, result, actor, created_at, lake_import_id,
                                 synced_at)
-    VALUES (%(store_id)s, %(till_id)s, %(receipt_number)s, %(transacted_at)s, %(member_id)s, %(card_id)s,
-            %(channel)s, %(total)s, %(points_earned)s, %(request_hash)s, %(result)s::jsonb, %(actor)s,
-            %(created_at)s, '', NULL)
+    SELECT %(store_id)s, %(till_id)s, %(receipt_number)s, %(transacted_at)s, %(member_id)s, %(card_id)s,
+           %(channel)s, %(total)s, %(points_earned)s, %(request_hash)s,
+           CASE WHEN %(message)s::text IS NULL THEN %(result)s::jsonb
+                ELSE %(result)s::jsonb || jsonb_build_object(
+                    'balance', jsonb_build_object('available', points.available, 'pending', points.pending),
+                    'message', format(%(message)s::text, points.available, points.pending)) END,
+           %(actor)s, %(created_at)s, '', NULL
+    FROM points
     ON CONFLICT ON CONSTRAINT basket_receipt_once DO NOTHING
     RETURNING id
 ), basket_lines AS (
@@ -330,12 +364,13 @@ WITH basket AS (
            %(earning_key)s, NULL, %(explanation)s::jsonb, %(actor)s, %(created_at)s
     FROM basket WHERE %(points_earned)s > 0
 )
-SELECT id FROM basket
+SELECT basket.id, points.available, points.pending FROM basket, points
 """
 
 
 def _write_basket_in_one_statement(account, record: Basket, lines: list[LineToRecord], earning: Earning,
-                                   available_from: datetime | None, expires_on) -> None:
+                                   available_from: datetime | None, expires_on, shown: PointsShown | None) -> None:
+    added = shown.added if shown else ledger.Balance(0, 0)
     with connection.cursor() as cursor:
         cursor.execute(_BASKET_STATEMENT, {
             "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
@@ -349,12 +384,16 @@ def _write_basket_in_one_statement(account, record: Basket, lines: list[LineToRe
             "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
             "available_from": available_from, "expires_on": expires_on, "source": _source(record),
             "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
+            "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
+            "message": shown.message if shown else None,
         })
         row = cursor.fetchone()
     if row is None:
         raise errors.DuplicateBasket(f"receipt {record.store_id}/{record.till_id}/{record.receipt_number} "
                                      "already recorded")
-    record.pk = row[0]
+    record.pk, available, pending = row
+    if shown is not None:
+        _show_points(record.result, shown, available, pending)
 
 
 def _earned_on_local_day(member, local_time: datetime) -> int:

@@ -69,7 +69,8 @@ def lock_member_account(member) -> LoyaltyAccount:
 
 def balance(account_id: int, at: datetime | None = None) -> Balance:
     """The account's available and pending points at `at` (now by default)."""
-    # Plain SQL: every checkout and redemption asks for it (identify sums the same in its own query).
+    # Plain SQL: every redemption asks for it (identify, and a checkout on PostgreSQL, sum the same
+    # in their own queries).
     at = connection.ops.adapt_datetimefield_value(at or now_utc())
     with connection.cursor() as cursor:
         cursor.execute("SELECT SUM(CASE WHEN available_from <= %s THEN amount ELSE 0 END), "
