@@ -221,8 +221,8 @@ class KeyRefused(errors.LoyaltyError):
 
 @dataclass(frozen=True)
 class PresentedKey:
-    """An API key as the till sent it (`raw`: the X-API-Key header), not yet checked: a checkout
-    checks it in its first query rather than in a query of its own."""
+    """An API key as the till sent it (`raw`: the X-API-Key header), not yet checked: the checkout
+    and identify check it in their first query rather than in a query of its own."""
 
     raw: str | None
 
