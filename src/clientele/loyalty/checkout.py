@@ -16,7 +16,7 @@ from django.db.models import Sum
 
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_basket_bonuses
-from clientele.loyalty.identity import (KeyRefused, PresentedKey, loaded, member_to_credit, member_to_credit_sql,
+from clientele.loyalty.identity import (PresentedKey, loaded, member_to_credit, member_to_credit_sql,
                                         till_key, till_key_sql)
 from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
@@ -95,7 +95,7 @@ def post_basket(basket: BasketIn, key: ApiKey | PresentedKey) -> dict:
     rule behind each, bonuses, the new balance, tier and a receipt message. Posting the same
     receipt again (an offline queue replayed, a retry after a timeout) returns the first answer
     and credits nothing. `key` is the till's key, or the one it presented, checked here before
-    anything else (KeyRefused)."""
+    anything else (errors.KeyRefused)."""
     fingerprint = basket.fingerprint()
     try:
         with transaction.atomic():
@@ -138,7 +138,7 @@ _rules_kept: dict[tuple[str, date], list[EarningRule]] = {}
 
 
 def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
-    """The till's key (KeyRefused when there is none), the programme, the earning rules'
+    """The till's key (errors.KeyRefused when there is none), the programme, the earning rules'
     fingerprint (None on SQLite), the basket's products by product number and the row of the
     member to credit (`identity.member_to_credit_sql`; NULLs when there is none), in one
     plain-SQL query that every checkout runs first, in its transaction."""
@@ -159,7 +159,7 @@ def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
             rows = cursor.fetchall()
     first = rows[0]
     if first[_KEY][0] is None:
-        raise KeyRefused()
+        raise errors.KeyRefused()
     return_window_days, expiry_months, clock_skew_seconds = first[_PROGRAMME]
     programme = loaded(Programme, id=1, return_window_days=return_window_days, expiry_months=expiry_months,
                        clock_skew_seconds=clock_skew_seconds)

@@ -21,6 +21,15 @@ class LoyaltyError(ClienteleError):
         self.field = self.default_field if field is None else field
 
 
+class KeyRefused(LoyaltyError):
+    """The till sent no key, an unknown one or a revoked one: its call is refused first (401)."""
+
+    code, status, default_field = "invalid_api_key", 401, "X-API-Key"
+
+    def __init__(self):
+        super().__init__("missing, unknown or revoked API key")
+
+
 class UnknownCard(LoyaltyError):
     code, status, default_field = "unknown_card", 404, "card"
 

@@ -67,7 +67,7 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     """The member a till identified (found and checked as by `resolve_member`), their tier (None
     when they have none) and their points now, in one plain-SQL query: the till's identify call,
     made while the customer waits. `key`, the key the till presented, is checked in the same
-    query, before anything else (KeyRefused); None when the caller has checked it."""
+    query, before anything else (errors.KeyRefused); None when the caller has checked it."""
     if card:
         sql, identifier = _GREET_BY_CARD, card
     elif phone:
@@ -76,7 +76,7 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
         sql, identifier = _GREET_BY_MEMBER_NUMBER, member_number
     else:
         if key is not None and authenticate(key.raw) is None:
-            raise KeyRefused()
+            raise errors.KeyRefused()
         raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
     now = connection.ops.adapt_datetimefield_value(ledger.now_utc())
     params = [now, now, identifier]
@@ -88,7 +88,7 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
         rows = cursor.fetchall()
     if key is not None:
         if rows[0][0] is None:
-            raise KeyRefused()
+            raise errors.KeyRefused()
         rows = [row[1:] for row in rows if row[3] is not None]  # the member's id: NULL, no member found
     found = [(loaded(Member, id=row[2], customer_id=row[3], status=row[4], first_name=row[5], last_name=row[6]), row)
              for row in rows]
@@ -210,15 +210,6 @@ def issue_api_key(store, name: str) -> tuple[ApiKey, str]:
     return key, raw_key
 
 
-class KeyRefused(errors.LoyaltyError):
-    """The till sent no key, an unknown one or a revoked one: its call is refused first (401)."""
-
-    code, status, default_field = "invalid_api_key", 401, "X-API-Key"
-
-    def __init__(self):
-        super().__init__("missing, unknown or revoked API key")
-
-
 @dataclass(frozen=True)
 class PresentedKey:
     """An API key as the till sent it (`raw`: the X-API-Key header), not yet checked: the checkout
@@ -236,12 +227,12 @@ _LIVE_KEY_BY_HASH = _TILL_KEY.format(condition="k.key_hash = %s AND k.revoked_at
 
 def till_key_sql(key: ApiKey | PresentedKey) -> tuple[str, list]:
     """The query (and its parameter) selecting the till's key with its store's time zone: the key
-    given, or the live (not revoked) key matching what the till presented. Raises KeyRefused for a
+    given, or the live (not revoked) key matching what the till presented. Raises errors.KeyRefused for a
     presented key that is missing (no query can match it)."""
     if isinstance(key, ApiKey):
         return _KEY_BY_ID, [key.pk]
     if not key.raw:
-        raise KeyRefused()
+        raise errors.KeyRefused()
     return _LIVE_KEY_BY_HASH, [hash_key(key.raw)]
 
 
@@ -258,7 +249,7 @@ def authenticate(raw_key: str | None) -> ApiKey | None:
     """The live (not revoked) key matching what the till sent, or None."""
     try:
         sql, params = till_key_sql(PresentedKey(raw_key))
-    except KeyRefused:
+    except errors.KeyRefused:
         return None
     # Plain SQL and a partly loaded key spare the ORM's query building on every till call.
     with connection.cursor() as cursor:

@@ -109,7 +109,8 @@ class PointsEntry(models.Model):
         OPENING_BALANCE = "opening_balance", "Opening balance from a previous system"
         BONUS_AWARDED = "bonus_awarded", "Bonus for an action that is not a purchase"
 
-    account = models.ForeignKey(LoyaltyAccount, related_name="entries", on_delete=models.PROTECT)
+    account = models.ForeignKey(LoyaltyAccount, related_name="entries", on_delete=models.PROTECT,
+                                db_index=False)  # the (account, available_from) index leads with it
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.BigIntegerField(help_text="Points; negative for redemptions, reversals and expiries.")
     available_from = models.DateTimeField(help_text="Pending until then (the return window).")
@@ -163,11 +164,12 @@ class ApiKey(models.Model):
 class Basket(models.Model):
     """A checkout posted by a till; store + till + receipt number identify it once and for all."""
 
-    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, db_index=False)  # basket_receipt_once leads
     till_id = models.CharField(max_length=32)
     receipt_number = models.CharField(max_length=64)
     transacted_at = models.DateTimeField(help_text="UTC.")
-    member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, related_name="baskets")
+    member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, related_name="baskets",
+                               db_index=False)  # the (member, transacted_at) index leads with it
     card = models.ForeignKey("members.Card", null=True, on_delete=models.PROTECT)
     channel = models.CharField(max_length=10, default="store")
     total = models.DecimalField(max_digits=14, decimal_places=2)
@@ -192,7 +194,8 @@ class Basket(models.Model):
 class BasketLine(models.Model):
     """One line of a basket, with the points it earned (the base of a proportional reversal)."""
 
-    basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT)
+    basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT,
+                               db_index=False)  # basket_line_once leads with it
     line_no = models.PositiveIntegerField()
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
     quantity = models.DecimalField(max_digits=12, decimal_places=3)

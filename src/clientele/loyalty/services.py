@@ -19,7 +19,8 @@ from django.db import transaction
 from clientele.loyalty import errors, ledger
 from clientele.loyalty.bonuses import award_bonus
 from clientele.loyalty.checkout import BasketIn, LineIn, post_basket
-from clientele.loyalty.identity import KeyRefused, PresentedKey, authenticate, greet_member, issue_api_key
+from clientele.loyalty.errors import KeyRefused
+from clientele.loyalty.identity import PresentedKey, authenticate, greet_member, issue_api_key
 from clientele.loyalty.ledger import expire_points, liability
 from clientele.loyalty.migration import import_balances
 from clientele.loyalty.models import ApiKey, Referral
