@@ -10,7 +10,7 @@ from till_payloads import MILK, basket, post
 
 from clientele.loyalty import ledger
 from clientele.loyalty.checkout import credit_basket
-from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry, Referral, Tier
+from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Referral, Tier
 from clientele.members.models import Member
 
 
@@ -163,3 +163,19 @@ def test_given_baskets_posted_when_the_base_rule_changes_then_the_next_basket_ea
 
     assert doubled["points_earned"] == 16
     assert tripled["points_earned"] == 24
+
+
+def test_given_a_posted_basket_when_its_store_or_product_is_deleted_then_it_is_refused(till, programme_ready, card):
+    # the two references hold without a database constraint (decision 0011): the model refuses
+    from django.db.models import ProtectedError
+
+    assert post(till, "/baskets", basket(card=card)).status_code == 200
+    line = BasketLine.objects.select_related("basket__store", "product").first()
+
+    with pytest.raises(ProtectedError):
+        line.product.delete()
+    ApiKey.objects.filter(store=line.basket.store).delete()  # the till's key protects its store too
+    with pytest.raises(ProtectedError) as refused:
+        line.basket.store.delete()
+    assert {type(row) for row in refused.value.protected_objects} == {Basket}
+    assert BasketLine.objects.filter(product=line.product, basket__store=line.basket.store).exists()

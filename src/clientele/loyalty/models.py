@@ -164,7 +164,12 @@ class ApiKey(models.Model):
 class Basket(models.Model):
     """A checkout posted by a till; store + till + receipt number identify it once and for all."""
 
-    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, db_index=False)  # basket_receipt_once leads
+    # No database constraint on the two references every checkout of a store shares (the store, the
+    # products): its check would lock the same parent rows FOR KEY SHARE from every till at once
+    # (decision 0011). The checkout reads both first and refuses unknown ones; PROTECT still
+    # refuses to delete a store or product with baskets.
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, db_index=False,  # basket_receipt_once leads
+                              db_constraint=False)
     till_id = models.CharField(max_length=32)
     receipt_number = models.CharField(max_length=64)
     transacted_at = models.DateTimeField(help_text="UTC.")
@@ -197,7 +202,7 @@ class BasketLine(models.Model):
     basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT,
                                db_index=False)  # basket_line_once leads with it
     line_no = models.PositiveIntegerField()
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, db_constraint=False)  # see Basket.store
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
