@@ -128,39 +128,55 @@ def duckdb_core(lake: Path) -> dict:
     return rows | {"cpu_steps": clock.steps}
 
 
-def pandas_core(lake: Path) -> dict:
-    """The same four results written as vectorised pandas (no loops over customers or rows)."""
-    clock = StepClock()
-    # the money column is a Parquet decimal: cast it to float64 in Arrow, as one vectorised step,
-    # rather than let pandas build ten million Python Decimal objects and convert them (4x slower)
-    read = pq.read_table(
-        lake / "basket_lines",
-        columns=["basket_id", "customer_id", "transaction_ts", "product_id", "sales_value"],
-        partitioning="hive",
-    )
+def pandas_lines(lake: Path, columns: list[str]) -> pd.DataFrame:
+    """The identified customers' lines with `columns` and `spend` (float64 currency units).
+
+    The money column is a Parquet decimal: it is cast to float64 in Arrow, as one vectorised step,
+    rather than letting pandas build one Python Decimal per line and convert them (4x slower).
+    """
+    read = pq.read_table(lake / "basket_lines", columns=[*columns, "sales_value"], partitioning="hive")
     read = read.set_column(read.schema.get_field_index("sales_value"), "spend", read["sales_value"].cast(pa.float64()))
     lines = read.to_pandas()
-    lines = lines[lines.customer_id.notna()]
+    return lines[lines.customer_id.notna()]
+
+
+def pandas_baskets(lines: pd.DataFrame) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """One row per basket (customer_id, basket_id, day, spend) and the day of the latest one."""
     baskets = lines.groupby(["customer_id", "basket_id"], sort=False).agg(
         ts=("transaction_ts", "min"), spend=("spend", "sum")
     ).reset_index()
     baskets["day"] = baskets.ts.dt.normalize()
-    as_of = pd.Timestamp(baskets.day.max())
+    return baskets, pd.Timestamp(baskets.day.max())
+
+
+def pandas_score(values: pd.Series, buckets: int, by=None) -> pd.Series:
+    """1..buckets by rank, equal values sharing a score (as `analytics.baskets.ranked_score`)."""
+    ranks = (values.groupby(by).rank(method="min") if by is not None else values.rank(method="min")) - 1
+    counts = values.groupby(by).transform("count") if by is not None else len(values)
+    return np.floor(ranks * buckets / counts).astype("int32") + 1
+
+
+def pandas_rfm_segments(window: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Per customer of the window's baskets: recency, frequency, monetary and the RFM segment."""
+    rfm = window.groupby("customer_id").agg(last=("day", "max"), frequency=("spend", "size"), monetary=("spend", "sum"))
+    rfm["recency_days"] = (as_of - rfm["last"]).dt.days
+    r, f, m = pandas_score(-rfm.recency_days, 5), pandas_score(rfm.frequency, 5), pandas_score(rfm.monetary, 5)
+    fm = (f + m + 1) // 2
+    names = {r * 10 + fm: name for name, cells in SegmentGrid().cells.items() for r, fm in cells}
+    rfm["rfm_segment"] = (r * 10 + fm).map(names)
+    return rfm
+
+
+def pandas_core(lake: Path) -> dict:
+    """The same four results written as vectorised pandas (no loops over customers or rows)."""
+    clock = StepClock()
+    lines = pandas_lines(lake, ["basket_id", "customer_id", "transaction_ts", "product_id"])
+    baskets, as_of = pandas_baskets(lines)
     since = as_of - pd.Timedelta(days=WINDOW_DAYS - 1)
     window = baskets[(baskets.day >= since) & (baskets.day <= as_of)]
     clock.done("read lines, baskets")
 
-    def score(values: pd.Series, buckets: int, by=None) -> pd.Series:
-        ranks = (values.groupby(by).rank(method="min") if by is not None else values.rank(method="min")) - 1
-        counts = values.groupby(by).transform("count") if by is not None else len(values)
-        return np.floor(ranks * buckets / counts).astype("int32") + 1
-
-    rfm = window.groupby("customer_id").agg(last=("day", "max"), frequency=("spend", "size"), monetary=("spend", "sum"))
-    rfm["recency_days"] = (as_of - rfm["last"]).dt.days
-    r, f, m = score(-rfm.recency_days, 5), score(rfm.frequency, 5), score(rfm.monetary, 5)
-    fm = (f + m + 1) // 2
-    names = {r * 10 + fm: name for name, cells in SegmentGrid().cells.items() for r, fm in cells}
-    rfm["rfm_segment"] = (r * 10 + fm).map(names)
+    rfm = pandas_rfm_segments(window, as_of)
     clock.done("rfm")
 
     capped = window.spend.clip(upper=window.spend.quantile(0.99))
@@ -212,7 +228,7 @@ def pandas_core(lake: Path) -> dict:
     cells = cells[cells.category_spend > 0]
     share = (cells.store_spend / cells.category_spend).clip(0, 1)
     cells["brand_loyalty"] = np.select([share <= 0.3, share >= 0.7], ["national", "store"], "switcher")
-    tercile = score(cells.category_spend, 3, by=cells.category) - 1
+    tercile = pandas_score(cells.category_spend, 3, by=cells.category) - 1
     cells["usage"] = np.select([tercile == 0, tercile == 1], ["low", "medium"], "high")
     clock.done("nine cells")
     return {"rfm": len(rfm), "pyramid": len(pyramid), "lifecycle": len(lifecycle), "nine_cells": len(cells),
@@ -238,22 +254,11 @@ def duckdb_rfm(lake: Path) -> dict:
 
 def pandas_rfm(lake: Path) -> dict:
     """The same plain RFM in vectorised pandas (the first two steps of `pandas_core`)."""
-    read = pq.read_table(lake / "basket_lines", columns=["basket_id", "customer_id", "transaction_ts", "sales_value"],
-                         partitioning="hive")
-    lines = read.set_column(read.schema.get_field_index("sales_value"), "spend",
-                            read["sales_value"].cast(pa.float64())).to_pandas()
-    del read
-    baskets = lines.groupby(["customer_id", "basket_id"], sort=False).agg(
-        ts=("transaction_ts", "min"), spend=("spend", "sum")).reset_index()
-    del lines
-    baskets["day"] = baskets.ts.dt.normalize()
-    as_of = baskets.day.max()
+    lines = pandas_lines(lake, ["basket_id", "customer_id", "transaction_ts"])
+    baskets, as_of = pandas_baskets(lines)
+    del lines  # at 100M lines, the lines and the baskets together would double the peak
     window = baskets[baskets.day > as_of - pd.Timedelta(days=WINDOW_DAYS)]
-    rfm = window.groupby("customer_id").agg(last=("day", "max"), frequency=("spend", "size"), monetary=("spend", "sum"))
-    rfm["recency_days"] = (as_of - rfm["last"]).dt.days
-    for column in ("recency_days", "frequency", "monetary"):
-        rfm[f"{column}_score"] = np.floor((rfm[column].rank(method="min") - 1) * 5 / len(rfm)).astype("int32") + 1
-    return {"rfm": len(rfm)}
+    return {"rfm": len(pandas_rfm_segments(window, as_of))}
 
 
 CHILD_TASKS = {"refresh": run_refresh, "forecast-steps": forecast_steps, "duckdb-core": duckdb_core,
