@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import ibis
 from ibis import _
 
-from clientele.money import money_total
+from clientele.sums import money_total
 
 
 def member_lines(lines: ibis.Table) -> ibis.Table:

@@ -15,7 +15,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import member_lines
-from clientele.money import money_total
+from clientele.sums import money_total
 
 BRAND_LOYALTIES = ("national", "switcher", "store")
 USAGES = ("low", "medium", "high")

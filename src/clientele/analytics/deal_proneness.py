@@ -12,7 +12,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import in_window
-from clientele.money import money_total
+from clientele.sums import money_total
 
 
 def deal_proneness(baskets: ibis.Table, as_of: date, window_days: int = 365) -> ibis.Table:

@@ -24,7 +24,7 @@ from datetime import date, timedelta
 
 import ibis
 
-from clientele.money import money_total
+from clientele.sums import money_total
 
 STAGES = ("exploration", "formation", "stability", "decline", "lapsed")
 EXIT_PATTERNS = ("in exploration", "in formation", "early in stability", "after a long stability")

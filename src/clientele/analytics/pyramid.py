@@ -17,7 +17,7 @@ import ibis
 from ibis import _
 
 from clientele.analytics.baskets import in_window
-from clientele.money import money_total
+from clientele.sums import money_total
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import days_between, in_window, ranked_score
-from clientele.money import money_total
+from clientele.sums import money_total
 
 SEGMENTS = (
     "Champions",

@@ -19,7 +19,7 @@ import ibis
 
 from clientele.analytics.brand_loyalty import window_lines
 from clientele.analytics.young_children import ChildModelRules, learnt_trait
-from clientele.money import money_total
+from clientele.sums import money_total
 
 TRAITS = ("young_children", "dog", "cat", "heavy_produce")
 

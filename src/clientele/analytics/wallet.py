@@ -12,7 +12,7 @@ from datetime import date, timedelta
 import ibis
 
 from clientele.analytics.baskets import in_window
-from clientele.money import money_total
+from clientele.sums import money_total
 
 
 def year_over_year(baskets: ibis.Table, as_of: date, period_days: int = 365, top_share: float = 0.05) -> ibis.Table:

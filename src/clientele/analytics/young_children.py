@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from clientele.analytics.brand_loyalty import window_lines
-from clientele.money import money_total
+from clientele.sums import money_total
 
 CHILD_CATEGORY_WORDS = (
     "BABY", "DIAPER", "INFANT", "TOYS", "CEREAL", "JUICE", "SNACK", "CANDY", "MILK", "YOGURT", "FROZEN PIZZA",

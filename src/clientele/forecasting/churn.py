@@ -37,7 +37,7 @@ from clientele.forecasting.base import ModelFitError, PurchaseModel
 from clientele.forecasting.beta_geo import BetaGeoModel
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
 from clientele.forecasting.summary import DAYS_PER_WEEK, as_table, purchase_days, weeks_between
-from clientele.money import money_total
+from clientele.sums import money_total
 
 #: What the models read about each customer, as seen at a cut date, all free of missing values.
 #: Ages and counts are taken relative to the customer's time watched where that matters: training
@@ -91,7 +91,6 @@ def history_features(
     in_order = ibis.window(group_by="customer_id", order_by="day")
     seen = seen.mutate(previous_day=seen.day.lag().over(in_order))
     seen = seen.mutate(
-        gap=weeks_between(seen.day, seen.previous_day),
         gap_days=seen.day.delta(seen.previous_day, unit="day"),
         weeks_before_cutoff=weeks_between(end, seen.day),
     )
@@ -103,7 +102,7 @@ def history_features(
         gaps=seen.gap_days.count(),
         gap_days=seen.gap_days.sum(),
         gap_days_squared=(seen.gap_days * seen.gap_days).sum(),
-        last_gap=seen.gap.argmax(seen.day),
+        last_gap_days=seen.gap_days.argmax(seen.day),
         purchases_last_4_weeks=(seen.weeks_before_cutoff < 4).cast("int64").sum(),
         purchases_last_13_weeks=(seen.weeks_before_cutoff < 13).cast("int64").sum(),
         purchases_last_26_weeks=(seen.weeks_before_cutoff < 26).cast("int64").sum(),
@@ -114,25 +113,25 @@ def history_features(
     )
     history = customers.order_by("customer_id").execute().set_index("customer_id")
     gaps = history["gaps"].where(history["gaps"] > 0).astype("float64")
-    gap_days, gap_days_squared = (history[c].astype("float64") for c in ("gap_days", "gap_days_squared"))
-    history["mean_gap"] = gap_days / gaps / DAYS_PER_WEEK
+    gap_days, gap_days_squared, last_gap_days = (
+        history[c].astype("float64") for c in ("gap_days", "gap_days_squared", "last_gap_days"))
+    mean_gap = gap_days / gaps / DAYS_PER_WEEK
     squares = (gaps * gap_days_squared - gap_days**2).clip(lower=0)
-    history["gap_std"] = np.sqrt(squares) / gaps / DAYS_PER_WEEK  # population standard deviation
-    history["mean_spend"] = history["spend"] / history["purchase_days"]
+    gap_std = np.sqrt(squares) / gaps / DAYS_PER_WEEK  # population standard deviation
     features = pd.DataFrame(index=history.index)
     features["frequency"] = history["purchase_days"] - 1
     features["recency"] = (history["last_day"] - history["first_day"]).dt.days / DAYS_PER_WEEK
     features["T"] = (pd.Timestamp(cutoff) - history["first_day"]).dt.days / DAYS_PER_WEEK
     features["weeks_since_last"] = features["T"] - features["recency"]
-    features["mean_gap"] = history["mean_gap"]
-    features["gap_variation"] = history["gap_std"] / history["mean_gap"]
-    features["last_gap"] = history["last_gap"]
-    features["overdue_ratio"] = features["weeks_since_last"] / history["mean_gap"]
+    features["mean_gap"] = mean_gap
+    features["gap_variation"] = gap_std / mean_gap
+    features["last_gap"] = last_gap_days / DAYS_PER_WEEK
+    features["overdue_ratio"] = features["weeks_since_last"] / mean_gap
     features["purchases_last_4_weeks"] = history["purchases_last_4_weeks"]
     features["purchases_last_13_weeks"] = history["purchases_last_13_weeks"]
     features["purchases_last_26_weeks"] = history["purchases_last_26_weeks"]
     features["months_with_purchase"] = history["months_with_purchase"]
-    features["mean_spend"] = history["mean_spend"]
+    features["mean_spend"] = history["spend"] / history["purchase_days"]
     features["spend_trend"] = history["last_spend"] / history["first_spend"].where(
         history["first_spend"] > 0
     )

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from clientele.forecasting import normal
+from clientele.sums import exact_sum
 
 #: How many cycles of the product's population-wide behaviour a customer's own cycles are blended
 #: with: a customer with 2 cycles is half their own, half the product's.
@@ -62,21 +63,12 @@ def _cycles(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> ibis.Tab
         n_days=days.count(),
         last_day=days.day.max(),
         n_cycles=log_cycle.count(),
-        sum_log=_exact_sum(log_cycle),
-        sum_log_squared=_exact_sum(log_cycle * log_cycle),
+        sum_log=exact_sum(log_cycle, decimals=12),
+        sum_log_squared=exact_sum(log_cycle * log_cycle, decimals=12),
     )
     return summary.mutate(
         sum_log=summary.sum_log.fill_null(0.0), sum_log_squared=summary.sum_log_squared.fill_null(0.0)
     )
-
-
-def _exact_sum(values: ibis.Value, decimals: int = 12) -> ibis.Value:
-    """The sum of float `values` (each below 10^(18 - decimals)) to `decimals` decimals, as float64.
-
-    Summed as decimals, so exactly: engines add floats in the order their threads meet the rows,
-    and the forecasts would otherwise differ in their last bits from one run to the next.
-    """
-    return values.cast(f"decimal(18, {decimals})").sum().cast("float64")
 
 
 def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
@@ -89,7 +81,8 @@ def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
     degrees = ibis.greatest(n - 1.0, 0.0)
     groups = cycles.group_by(prior_keys) if prior_keys else cycles
     population = groups.aggregate(
-        sum_log=_exact_sum(cycles.sum_log), n_cycles=n.sum(), within_squares=_exact_sum(within_squares),
+        sum_log=exact_sum(cycles.sum_log, decimals=12), n_cycles=n.sum(),
+        within_squares=exact_sum(within_squares, decimals=12),
         degrees=degrees.sum(),
     ).to_pandas()
     # fsum: exactly rounded, so the same whatever order the groups arrive in
@@ -316,7 +309,7 @@ def expected_category_purchases(product_purchases: ibis.Table, products: ibis.Ta
     lines = _table(product_purchases).join(products.select("product_id", "product_category"), "product_id")
     lines = lines.filter(lines.product_category.notnull())
     categories = lines.group_by(["customer_id", "product_category"]).aggregate(
-        log_none=_exact_sum((1.0 - ibis.least(lines.probability, 1 - 1e-12)).ln(), decimals=15),  # each >= -27.7
+        log_none=exact_sum((1.0 - ibis.least(lines.probability, 1 - 1e-12)).ln(), decimals=15),  # each >= -27.7
         expected_date=lines.expected_date.min(),
     )
     return categories.select(

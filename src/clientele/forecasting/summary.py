@@ -16,7 +16,7 @@ import datetime as dt
 import ibis
 import pandas as pd
 
-from clientele.money import money_total
+from clientele.sums import money_total
 
 DAYS_PER_WEEK = 7.0
 
@@ -42,8 +42,6 @@ def purchase_days(
     total spend in the currency of the input; 0 when no spend column is given)."""
     table = as_table(transactions)
     spend = table[monetary_value_col] if monetary_value_col else ibis.literal(0.0)
-    if not spend.type().is_decimal():  # decimals are summed exactly, then converted (`money_total`)
-        spend = spend.cast("float64")
     lines = table.select(
         customer_id=table[customer_id_col],
         day=table[datetime_col].cast("date"),
