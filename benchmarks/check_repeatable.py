@@ -45,11 +45,11 @@ def main() -> None:
     args = parser.parse_args()
     lake = ensure_lake(args.size, args.lakes)
     kept = lake / "results-first-run"
-    day = date.today()
-    refresh(engine="duckdb", lake=lake, refresh_date=day, restart=True)
+    day, console = date.today(), Console()
+    refresh(engine="duckdb", lake=lake, refresh_date=day, restart=True, console=console)  # its progress bar
     shutil.rmtree(kept, ignore_errors=True)
     shutil.copytree(results_dir(lake), kept)
-    refresh(engine="duckdb", lake=lake, refresh_date=day, restart=True)
+    refresh(engine="duckdb", lake=lake, refresh_date=day, restart=True, console=console)
     table = Table(title=f"Two refreshes of the {args.size} lake, rows that differ")
     for column in ("result", "rows", "rows that differ"):
         table.add_column(column, justify="left" if column == "result" else "right")
@@ -60,7 +60,7 @@ def main() -> None:
         table.add_row(folder.name, f"{rows:,}", f"{differ:,}")
     if not args.keep:
         shutil.rmtree(kept)
-    Console().print(table)
+    console.print(table)
     print(f"rows that differ between the two runs, all tables: {total:,}")
 
 
