@@ -117,7 +117,9 @@ class PointsEntry(models.Model):
     expires_on = models.DateField(null=True, blank=True, help_text="Credits only.")
     source = models.CharField(max_length=200, help_text="The document behind the entry, e.g. basket 3/2/1001.")
     basket = models.ForeignKey("Basket", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
-    idempotency_key = models.CharField(max_length=200, unique=True)
+    # Unique by a constraint, not `unique=True`, which on PostgreSQL adds a second index for LIKE
+    # queries that nothing runs: one index fewer to write per entry (decision 0013).
+    idempotency_key = models.CharField(max_length=200)
     rule = models.ForeignKey("EarningRule", null=True, blank=True, on_delete=models.PROTECT)
     explanation = models.JSONField(default=list, blank=True, help_text="Points given by each rule.")
     actor = models.CharField(max_length=100, help_text="Who caused it: an API key, a user, a command.")
@@ -125,6 +127,7 @@ class PointsEntry(models.Model):
 
     class Meta:
         verbose_name_plural = "points entries"
+        constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="ledger_entry_once")]
         indexes = [models.Index(fields=["account", "available_from"]), models.Index(fields=["kind", "expires_on"])]
 
     def __str__(self) -> str:
@@ -164,18 +167,22 @@ class ApiKey(models.Model):
 class Basket(models.Model):
     """A checkout posted by a till; store + till + receipt number identify it once and for all."""
 
-    # No database constraint on the two references every checkout of a store shares (the store, the
-    # products): its check would lock the same parent rows FOR KEY SHARE from every till at once
-    # (decision 0011). The checkout reads both first and refuses unknown ones; PROTECT still
-    # refuses to delete a store or product with baskets.
+    # No database constraint on the references a checkout writes (store, member, card; the lines'
+    # basket and product): checking one locks the parent row FOR KEY SHARE, the same store and
+    # product rows from every till at once (decision 0011), and a random member and card page
+    # dirtied per checkout (decision 0013). The checkout reads every parent in its first read,
+    # in its transaction, and refuses what is unknown; the lines' basket is the statement's own
+    # insert; PROTECT still refuses, in Django, to delete a parent that has baskets, and nothing
+    # deletes members, cards, baskets or lines.
     store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, db_index=False,  # basket_receipt_once leads
                               db_constraint=False)
     till_id = models.CharField(max_length=32)
     receipt_number = models.CharField(max_length=64)
     transacted_at = models.DateTimeField(help_text="UTC.")
     member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, related_name="baskets",
-                               db_index=False)  # the (member, transacted_at) index leads with it
-    card = models.ForeignKey("members.Card", null=True, on_delete=models.PROTECT)
+                               db_index=False, db_constraint=False)  # the (member, transacted_at) index leads with it
+    card = models.ForeignKey("members.Card", null=True, on_delete=models.PROTECT, db_index=False,
+                             db_constraint=False)  # no query looks baskets up by card
     channel = models.CharField(max_length=10, default="store")
     total = models.DecimalField(max_digits=14, decimal_places=2)
     points_earned = models.BigIntegerField(default=0)
@@ -183,14 +190,15 @@ class Basket(models.Model):
     result = models.JSONField(help_text="The answer given to the till, returned again on a replay.")
     actor = models.CharField(max_length=100)
     created_at = models.DateTimeField(auto_now_add=True)
-    lake_import_id = models.CharField(max_length=32, blank=True, default="", db_index=True)
+    lake_import_id = models.CharField(max_length=32, blank=True, default="")  # indexed in Meta: no LIKE index
     synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["store", "till_id", "receipt_number"], name="basket_receipt_once")
         ]
-        indexes = [models.Index(fields=["member", "transacted_at"]), models.Index(fields=["synced_at", "id"])]
+        indexes = [models.Index(fields=["member", "transacted_at"]), models.Index(fields=["synced_at", "id"]),
+                   models.Index(fields=["lake_import_id"], name="basket_lake_import")]
 
     def __str__(self) -> str:
         return f"Basket {self.store_id}/{self.till_id}/{self.receipt_number}"
@@ -199,10 +207,12 @@ class Basket(models.Model):
 class BasketLine(models.Model):
     """One line of a basket, with the points it earned (the base of a proportional reversal)."""
 
-    basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT,
-                               db_index=False)  # basket_line_once leads with it
+    basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT,  # see Basket.store
+                               db_index=False, db_constraint=False)  # basket_line_once leads with it
     line_no = models.PositiveIntegerField()
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, db_constraint=False)  # see Basket.store
+    # No index: no query looks lines up by product (the analytics read the lake), and ten index
+    # entries per checkout cost more than a scan on the rare deletion of a product.
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, db_constraint=False, db_index=False)
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
