@@ -236,3 +236,32 @@ def test_given_the_served_app_when_a_developer_reads_the_schema_then_both_hot_ca
     assert {parameter["name"] for parameter in identify["parameters"]} == {"card", "phone", "member_number"}
     assert post_basket["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/BasketIn"}
     assert {"200", "401", "422"} <= set(identify["responses"]) & set(post_basket["responses"])
+
+
+def test_given_a_receiver_of_the_request_signals_when_a_hot_call_is_served_then_it_hears_both(
+        served, programme_ready, store, card):
+    # Without receivers of their own the hot calls skip the signals' dispatch (only Django's
+    # connection clean-up runs); one connected by a project (metrics, audit) still hears every call.
+    from django.core.signals import request_finished, request_started
+
+    port, _ = served
+    _, raw = issue_api_key(store, "till 9")
+    heard = []
+
+    def started(sender, **kwargs):
+        heard.append(("started", kwargs["environ"]["PATH_INFO"]))
+
+    def finished(sender, **kwargs):
+        heard.append(("finished", sender.__name__))
+
+    assert call(port, "GET", f"/api/members/identify?card={card}", raw)[0] == 200
+    request_started.connect(started)
+    request_finished.connect(finished)
+    try:
+        assert call(port, "POST", "/api/baskets", raw, basket(card=card))[0] == 200
+    finally:
+        request_started.disconnect(started)
+        request_finished.disconnect(finished)
+    assert call(port, "GET", f"/api/members/identify?card={card}", raw)[0] == 200
+
+    assert heard == [("started", "/api/baskets"), ("finished", "HotCalls")]

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Sum
 
 from clientele.loyalty import errors, ledger
@@ -145,12 +145,13 @@ def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
     key_sql, key_params = till_key_sql(key)
     member_sql, member_params = member_to_credit_sql(basket.card, basket.member_number)
     product_ids = list({line.product_id for line in basket.lines})
+    db = connections[DEFAULT_DB_ALIAS]  # looked up once: each `connection.x` costs a thread-local look-up
     # No products (a basket without lines, refused later): a condition no product meets.
     products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
     sql = _FIRST_READ.format(till_key=key_sql, member=member_sql, products=products,
-                             rules_stamp=_RULES_STAMP if connection.vendor == "postgresql" else "NULL")
+                             rules_stamp=_RULES_STAMP if db.vendor == "postgresql" else "NULL")
     params = [*key_params, *member_params, *product_ids]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
         if not rows:  # the first checkout ever: the programme is created with its defaults
@@ -298,8 +299,9 @@ def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: E
     writes of a checkout, in the caller's transaction, with the member's points after the basket
     put in its answer (`record.result`) when `shown`. Raises DuplicateBasket when the receipt is
     already recorded (by an earlier call, or a concurrent one once it commits)."""
-    if connection.vendor == "postgresql":
-        return _write_basket_in_one_statement(account, record, lines, earning, available_from, expires_on, shown)
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor == "postgresql":
+        return _write_basket_in_one_statement(db, account, record, lines, earning, available_from, expires_on, shown)
     if shown is not None:
         before = ledger.balance(account.pk)
         _show_points(record.result, shown, before.available + shown.added.available,
@@ -368,10 +370,10 @@ SELECT basket.id, points.available, points.pending FROM basket, points
 """
 
 
-def _write_basket_in_one_statement(account, record: Basket, lines: list[LineToRecord], earning: Earning,
+def _write_basket_in_one_statement(db, account, record: Basket, lines: list[LineToRecord], earning: Earning,
                                    available_from: datetime | None, expires_on, shown: PointsShown | None) -> None:
     added = shown.added if shown else ledger.Balance(0, 0)
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(_BASKET_STATEMENT, {
             "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
             "transacted_at": record.transacted_at, "member_id": record.member_id, "card_id": record.card_id,

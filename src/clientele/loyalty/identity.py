@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import signals
 from django.db.models.base import ModelState
 
@@ -78,12 +78,13 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
         if key is not None and authenticate(key.raw) is None:
             raise errors.KeyRefused()
         raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
-    now = connection.ops.adapt_datetimefield_value(ledger.now_utc())
+    db = connections[DEFAULT_DB_ALIAS]  # looked up once: each `connection.x` costs a thread-local look-up
+    now = db.ops.adapt_datetimefield_value(ledger.now_utc())
     params = [now, now, identifier]
     if key is not None:
         key_sql, key_params = till_key_sql(key)
         sql, params = _GREETING_WITH_KEY.format(till_key=key_sql, greeting=sql), [*key_params, *params]
-    with connection.cursor() as cursor:
+    with db.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     if key is not None:
@@ -104,7 +105,7 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     else:
         member = _checked_member(found[0][0] if found else None, member_number)
     row = found[0][1]
-    perks = Tier._meta.get_field("perks").from_db_value(row[9], None, connection)
+    perks = Tier._meta.get_field("perks").from_db_value(row[9], None, db)
     tier = None if row[7] is None else loaded(Tier, id=row[7], name=row[8], perks=perks)
     return member, tier, ledger.Balance(int(row[10] or 0), int(row[11] or 0))
 
@@ -263,7 +264,7 @@ def loaded(model, **values):
     (the others load on access): for the till's plain-SQL reads."""
     if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
         fields = [field.attname for field in model._meta.concrete_fields if field.attname in values]
-        return model.from_db(connection.alias, fields, [values[name] for name in fields])
+        return model.from_db(DEFAULT_DB_ALIAS, fields, [values[name] for name in fields])
     # What `from_db` makes, without `Model.__init__` walking every field to skip the deferred ones
     # (the most expensive Python of a checkout, which builds six of these): the same attributes,
     # the same state, and nothing listens to the signals `__init__` sends.
@@ -271,5 +272,5 @@ def loaded(model, **values):
     instance.__dict__.update(values)
     instance._state = ModelState()
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = DEFAULT_DB_ALIAS  # `connection`'s alias, without its look-up
     return instance
