@@ -330,13 +330,12 @@ def _source(record: Basket) -> str:
 #: points after the basket (summed as `ledger.balance` sums them, under the account's lock, plus
 #: what the basket adds) put in the stored answer when there is a message to show them in: the
 #: basket insert yields nothing when the receipt is already recorded, and then neither do the others.
-_BASKET_STATEMENT = """
+_AVAILABLE_AT, _PENDING_AT = ledger.balance_sums_sql("%(at)s")
+_BASKET_STATEMENT = f"""
 WITH points AS (
-    SELECT COALESCE(SUM(CASE WHEN available_from <= %(at)s THEN amount ELSE 0 END), 0)::bigint
-               + %(available_added)s AS available,
-           COALESCE(SUM(CASE WHEN available_from > %(at)s THEN amount ELSE 0 END), 0)::bigint
-               + %(pending_added)s AS pending
-    FROM loyalty_pointsentry WHERE account_id = %(account_id)s
+    SELECT COALESCE({_AVAILABLE_AT}, 0)::bigint + %(available_added)s AS available,
+           COALESCE({_PENDING_AT}, 0)::bigint + %(pending_added)s AS pending
+    FROM loyalty_pointsentry e WHERE e.account_id = %(account_id)s
 ), basket AS (
     INSERT INTO loyalty_basket (store_id, till_id, receipt_number, transacted_at, member_id, card_id, channel,
                                 total, points_earned, request_hash, result, actor, created_at, lake_import_id,

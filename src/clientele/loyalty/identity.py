@@ -35,8 +35,7 @@ def resolve_member(card: str | None = None, phone: str | None = None,
 #: What the till shows on identify: the member, their tier and their balance summed over the ledger.
 _GREETING = """
 SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, t.id, t.name, t.perks,
-       SUM(CASE WHEN e.available_from <= %s THEN e.amount ELSE 0 END),
-       SUM(CASE WHEN e.available_from > %s THEN e.amount ELSE 0 END)
+       {available}, {pending}
 FROM {members}
 LEFT JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
 LEFT JOIN loyalty_tier t ON t.id = a.tier_id
@@ -45,9 +44,10 @@ WHERE {condition}
 GROUP BY {card_group}m.id, t.id
 LIMIT 2
 """
+_BALANCE = dict(zip(("available", "pending"), ledger.balance_sums_sql("%s")))
 _CARD = {"card_columns": "c.id, c.status", "card_group": "c.id, ",
-         "members": "members_card c JOIN members_member m ON m.id = c.member_id"}
-_NO_CARD = {"card_columns": "NULL, NULL", "card_group": "", "members": "members_member m"}
+         "members": "members_card c JOIN members_member m ON m.id = c.member_id", **_BALANCE}
+_NO_CARD = {"card_columns": "NULL, NULL", "card_group": "", "members": "members_member m", **_BALANCE}
 _GREET_BY_CARD = _GREETING.format(condition="c.barcode = %s", **_CARD)
 _GREET_BY_PHONE = _GREETING.format(condition=f"m.phone = %s AND m.status = '{Member.Status.ACTIVE.value}'", **_NO_CARD)
 _GREET_BY_MEMBER_NUMBER = _GREETING.format(condition="m.customer_id = %s", **_NO_CARD)

@@ -67,15 +67,23 @@ def lock_member_account(member) -> LoyaltyAccount:
     return account or lock_account(account_for_member(member).pk)
 
 
+def balance_sums_sql(at: str) -> tuple[str, str]:
+    """The SQL sums of the available and of the pending points of ledger entries `e` at the moment
+    `at` (a query placeholder): the one definition of a balance, used by `balance`, by identify's
+    greeting and by the checkout's write, each of which sums in its own query."""
+    return (f"SUM(CASE WHEN e.available_from <= {at} THEN e.amount ELSE 0 END)",
+            f"SUM(CASE WHEN e.available_from > {at} THEN e.amount ELSE 0 END)")
+
+
+_BALANCE = "SELECT {}, {} FROM loyalty_pointsentry e WHERE e.account_id = %s".format(*balance_sums_sql("%s"))
+
+
 def balance(account_id: int, at: datetime | None = None) -> Balance:
     """The account's available and pending points at `at` (now by default)."""
-    # Plain SQL: every redemption asks for it (identify, and a checkout on PostgreSQL, sum the same
-    # in their own queries).
+    # Plain SQL: every redemption asks for it.
     at = connection.ops.adapt_datetimefield_value(at or now_utc())
     with connection.cursor() as cursor:
-        cursor.execute("SELECT SUM(CASE WHEN available_from <= %s THEN amount ELSE 0 END), "
-                       "SUM(CASE WHEN available_from > %s THEN amount ELSE 0 END) "
-                       "FROM loyalty_pointsentry WHERE account_id = %s", [at, at, account_id])
+        cursor.execute(_BALANCE, [at, at, account_id])
         available, pending = cursor.fetchone()
     return Balance(available=int(available or 0), pending=int(pending or 0))
 
