@@ -182,3 +182,58 @@ def test_given_a_posted_basket_when_a_parent_of_it_is_deleted_then_it_is_refused
         line.basket.store.delete()
     assert {type(row) for row in refused.value.protected_objects} == {Basket}
     assert BasketLine.objects.filter(product=line.product, basket__store=line.basket.store).exists()
+
+
+def refused_then_accepted(till, card) -> tuple:
+    # Two products, as the accepted basket has: the same first read, prepared by the refused one.
+    unknown_product = [{"line_no": 1, "product_id": MILK, "quantity": "1", "unit_price": "1.00"},
+                       {"line_no": 2, "product_id": 77, "quantity": "1", "unit_price": "1.00"}]
+    refused = post(till, "/baskets", basket(receipt="1", card=card, lines=unknown_product))
+    accepted = post(till, "/baskets", basket(receipt="2", card=card))
+    return refused, accepted
+
+
+def test_given_a_refused_basket_when_the_till_posts_the_next_then_it_is_credited(till, programme_ready, card):
+    # The refusal rolls the checkout back; the next one, on the same database connection, still
+    # runs the statements prepared there.
+    refused, accepted = refused_then_accepted(till, card)
+
+    assert refused.json()["code"] == "unknown_product"
+    assert accepted.status_code == 200, accepted.content
+    assert accepted.json()["points_earned"] == 8
+
+
+def test_given_psycopg_preparing_statements_itself_when_a_basket_is_refused_then_the_next_is_credited(
+        transactional_db, till, programme_ready, card):
+    # psycopg deallocates every prepared statement of the session at a rollback when it prepares
+    # statements itself: on such a connection the hot statements go through Django's cursor.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("psycopg's own prepared statements are PostgreSQL's")
+    options = connection.settings_dict["OPTIONS"]
+    connection.close()
+    options["prepare_threshold"] = 0
+    try:
+        Basket.objects.count()  # a query psycopg prepares, so that it has statements to deallocate
+        refused, accepted = refused_then_accepted(till, card)
+        accepted_again = post(till, "/baskets", basket(receipt="3", card=card))
+        prepared_by_psycopg = connection.connection.prepare_threshold
+    finally:
+        options["prepare_threshold"] = None
+        connection.close()
+
+    assert prepared_by_psycopg == 0
+    assert refused.json()["code"] == "unknown_product"
+    assert [accepted.status_code, accepted_again.status_code] == [200, 200]
+
+
+def test_given_queries_logged_when_a_basket_is_posted_then_its_statements_are_in_the_log(till, programme_ready, card):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as logged:
+        assert post(till, "/baskets", basket(card=card)).status_code == 200
+
+    written = [query["sql"] for query in logged.captured_queries if "loyalty_basketline" in query["sql"]]
+    assert written and "INSERT INTO" in written[0]

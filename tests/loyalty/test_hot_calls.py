@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import threading
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -265,3 +266,18 @@ def test_given_a_receiver_of_the_request_signals_when_a_hot_call_is_served_then_
     assert call(port, "GET", f"/api/members/identify?card={card}", raw)[0] == 200
 
     assert heard == [("started", "/api/baskets"), ("finished", "HotCalls")]
+
+
+def test_given_a_server_worker_when_it_has_loaded_the_application_then_a_full_collection_does_not_walk_it():
+    # A full garbage collection walking the ~100,000 objects of a loaded Django application
+    # stops a worker's threads for tens of milliseconds: the worker freezes them once loaded.
+    import subprocess
+    import sys
+
+    probe = ("import gc, time; import clientele.site.wsgi; "
+             "print(gc.get_freeze_count(), len(gc.get_objects()))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                            env=os.environ | {"DJANGO_SETTINGS_MODULE": "clientele.site.settings"})
+    frozen, still_collected = loaded.stdout.split()
+    assert int(frozen) > 20_000
+    assert int(still_collected) < int(frozen) / 10

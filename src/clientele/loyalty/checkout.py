@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
 from django.db.models import Sum
 
-from clientele.loyalty import errors, ledger
+from clientele.loyalty import errors, ledger, libpq
 from clientele.loyalty.bonuses import award_basket_bonuses
 from clientele.loyalty.identity import (PresentedKey, loaded, member_to_credit, member_to_credit_sql,
                                         till_key, till_key_sql)
@@ -151,20 +151,17 @@ def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
     sql = _FIRST_READ.format(till_key=key_sql, member=member_sql, products=products,
                              rules_stamp=_RULES_STAMP if db.vendor == "postgresql" else "NULL")
     params = [*key_params, *member_params, *product_ids]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        if not rows:  # the first checkout ever: the programme is created with its defaults
-            Programme.current()
-            cursor.execute(sql, params)
-            rows = cursor.fetchall()
-    first = rows[0]
+    found_rows = libpq.rows(db, sql, params)
+    if not found_rows:  # the first checkout ever: the programme is created with its defaults
+        Programme.current()
+        found_rows = libpq.rows(db, sql, params)
+    first = found_rows[0]
     if first[_KEY][0] is None:
         raise errors.KeyRefused()
     return_window_days, expiry_months, clock_skew_seconds = first[_PROGRAMME]
     programme = loaded(Programme, id=1, return_window_days=return_window_days, expiry_months=expiry_months,
                        clock_skew_seconds=clock_skew_seconds)
-    found = {row[_PRODUCT][0]: ProductFacts(*row[_PRODUCT]) for row in rows if row[_PRODUCT][0] is not None}
+    found = {row[_PRODUCT][0]: ProductFacts(*row[_PRODUCT]) for row in found_rows if row[_PRODUCT][0] is not None}
     return FirstRead(till_key(first[_KEY]), programme, first[_RULES_STAMP_AT], found, first[_MEMBER])
 
 
@@ -372,27 +369,25 @@ SELECT basket.id, points.available, points.pending FROM basket, points
 def _write_basket_in_one_statement(db, account, record: Basket, lines: list[LineToRecord], earning: Earning,
                                    available_from: datetime | None, expires_on, shown: PointsShown | None) -> None:
     added = shown.added if shown else ledger.Balance(0, 0)
-    with db.cursor() as cursor:
-        cursor.execute(_BASKET_STATEMENT, {
-            "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
-            "transacted_at": record.transacted_at, "member_id": record.member_id, "card_id": record.card_id,
-            "channel": record.channel, "total": record.total, "points_earned": record.points_earned,
-            "request_hash": record.request_hash, "result": json.dumps(record.result), "actor": record.actor,
-            "created_at": record.created_at,
-            # The lines as one JSON document (amounts as decimal strings): cheaper to send than
-            # seven arrays of parameters.
-            "lines": json.dumps([line._asdict() for line in lines], default=str),
-            "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
-            "available_from": available_from, "expires_on": expires_on, "source": _source(record),
-            "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
-            "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
-            "message": shown.message if shown else None,
-        })
-        row = cursor.fetchone()
-    if row is None:
+    written = libpq.rows(db, _BASKET_STATEMENT, {
+        "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
+        "transacted_at": record.transacted_at, "member_id": record.member_id, "card_id": record.card_id,
+        "channel": record.channel, "total": record.total, "points_earned": record.points_earned,
+        "request_hash": record.request_hash, "result": json.dumps(record.result), "actor": record.actor,
+        "created_at": record.created_at,
+        # The lines as one JSON document (amounts as decimal strings): cheaper to send than
+        # seven arrays of parameters.
+        "lines": json.dumps([line._asdict() for line in lines], default=str),
+        "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
+        "available_from": available_from, "expires_on": expires_on, "source": _source(record),
+        "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
+        "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
+        "message": shown.message if shown else None,
+    })
+    if not written:
         raise errors.DuplicateBasket(f"receipt {record.store_id}/{record.till_id}/{record.receipt_number} "
                                      "already recorded")
-    record.pk, available, pending = row
+    record.pk, available, pending = written[0]
     if shown is not None:
         _show_points(record.result, shown, available, pending)
 

@@ -13,7 +13,7 @@ from django.db.models.base import ModelState
 
 from clientele.barcodes import is_valid_ean13
 from clientele.catalog.models import Store
-from clientele.loyalty import errors, ledger
+from clientele.loyalty import errors, ledger, libpq
 from clientele.loyalty.models import ApiKey, LoyaltyAccount, Tier
 from clientele.members.models import Card, Member
 
@@ -84,9 +84,7 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     if key is not None:
         key_sql, key_params = till_key_sql(key)
         sql, params = _GREETING_WITH_KEY.format(till_key=key_sql, greeting=sql), [*key_params, *params]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
+    rows = libpq.rows(db, sql, params)
     if key is not None:
         if rows[0][0] is None:
             raise errors.KeyRefused()

@@ -56,10 +56,12 @@ TEMPLATES = [
 if config.database_url:
     DATABASES = {"default": dj_database_url.parse(config.database_url, conn_max_age=60)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # Server-side binding: psycopg prepares a statement once a connection has run it 5 times,
-        # so the till's hot queries skip PostgreSQL's planner (the planning of a checkout's joins
-        # cost more than running them).
-        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+        # The till's hot statements are prepared once per connection by `loyalty.libpq`, so they
+        # skip PostgreSQL's planner (the planning of a checkout's joins cost more than running
+        # them). psycopg prepares none itself (prepare_threshold None): after every rollback (a
+        # refused checkout) it deallocates all the session's prepared statements, those included;
+        # `libpq.rows` goes through Django's cursor when psycopg is set to prepare.
+        DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": None}
 else:
     config.database_path.parent.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -1,0 +1,118 @@
+"""The till's hot statements run through libpq directly, on Django's own PostgreSQL connection.
+
+A checkout's two statements and an identify's one are where a till waits on the database. Sent
+through Django's cursor, each round trip cost the worker about 140 µs of CPU, against about 60 µs
+through psycopg's libpq wrapper (`pq.PGconn.exec_prepared`): Django's cursor wrapper, then
+psycopg's cursor (its query conversion, prepared-statement bookkeeping and I/O generators) sit
+in between (docs/decisions/0014-hot-statements-through-libpq.md). `rows` keeps what they give:
+psycopg's own adapters dump the parameters and load the results (a `Transformer` of the
+connection), the statement is prepared once per connection, errors come as Django's database
+errors, the transaction is the one Django's `atomic` opened (its `BEGIN` sent here when it is
+the first statement, as psycopg would), and the query is logged as Django logs it when it logs
+queries. Elsewhere (SQLite, a connection with execute wrappers installed, or one where psycopg
+prepares statements itself: it deallocates them all at each rollback) `rows` is `cursor.execute`
+and `fetchall`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from functools import lru_cache
+from typing import Any
+
+from psycopg import errors as pg_errors
+from psycopg import pq
+from psycopg.adapt import PyFormat, Transformer
+
+_OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+#: Per psycopg connection: its Transformer, and the statements prepared on it by (text, types).
+_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class _Connection:
+    __slots__ = ("transformer", "statements")
+
+    def __init__(self, connection):
+        self.transformer = Transformer(connection)
+        self.statements: dict[tuple[str, tuple[int, ...]], bytes] = {}
+
+
+@lru_cache(maxsize=256)
+def _numbered(sql: str) -> tuple[bytes, tuple[str, ...] | None, int]:
+    """`sql` with psycopg's placeholders (`%s`, or `%(name)s`, and `%%`) as PostgreSQL's `$n`;
+    the parameters' names in `$n` order (None for positional ones) and their count."""
+    names: list[str] = []
+    positional = 0
+
+    def number(match: re.Match) -> str:
+        nonlocal positional
+        if match.group(0) == "%%":
+            return "%"
+        name = match.group(1)
+        if name is None:
+            positional += 1
+            return f"${positional}"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    text = re.sub(r"%\((\w+)\)s|%s|%%", number, sql)
+    if names and positional:
+        raise ValueError("a statement takes named or positional parameters, not both")
+    return text.encode(), (tuple(names) if names else None), positional or len(names)
+
+
+def rows(db, sql: str, params: list | dict) -> list[tuple]:
+    """The rows `sql` gives with `params` (psycopg's placeholders), on Django connection `db`."""
+    if db.vendor == "postgresql" and not db.execute_wrappers:
+        db.ensure_connection()
+        # psycopg preparing statements itself deallocates all of them, these too, at each rollback
+        # (the setting is the connection's from the start: `OPTIONS`, not changed on the way).
+        if db.connection.prepare_threshold is None:
+            return _through_libpq(db, db.connection, sql, params)
+    with db.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _through_libpq(db, connection, sql: str, params: list | dict) -> list[tuple]:
+    state = _prepared.get(connection)
+    if state is None:
+        state = _prepared[connection] = _Connection(connection)
+    text, names, count = _numbered(sql)
+    values: list[Any] = [params[name] for name in names] if names else list(params)
+    if len(values) != count:
+        raise ValueError(f"the statement takes {count} parameters, not {len(values)}")
+    started = time.monotonic()
+    with db.wrap_database_errors:
+        pgconn = connection.pgconn
+        if pgconn.transaction_status == pq.TransactionStatus.IDLE and not connection.autocommit:
+            # The first statement of Django's atomic block: psycopg would send this BEGIN itself
+            # (it sends none of its own once the connection is in a transaction).
+            if (connection.isolation_level, connection.read_only, connection.deferrable) != (None, None, None):
+                with db.cursor() as cursor:  # psycopg's BEGIN, with its options
+                    cursor.execute("SELECT 1")
+            else:
+                _check(pgconn.exec_(b"BEGIN"), connection)
+        transformer = state.transformer
+        dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * count)
+        types = tuple(transformer.types)
+        name = state.statements.get((sql, types))
+        if name is None:
+            name = f"clientele_hot_{len(state.statements)}".encode()
+            _check(pgconn.prepare(name, text, param_types=types), connection)
+            state.statements[(sql, types)] = name
+        result = _check(pgconn.exec_prepared(name, dumped, param_formats=transformer.formats), connection)
+        transformer.set_pgresult(result)
+        found = transformer.load_rows(0, result.ntuples, tuple)
+    if db.queries_logged:
+        db.queries_log.append({"sql": f"{sql} -- {values!r}", "time": f"{time.monotonic() - started:.3f}"})
+    return found
+
+
+def _check(result: pq.PGresult, connection) -> pq.PGresult:
+    if result.status not in _OK:
+        raise pg_errors.error_from_result(result, encoding=connection.info.encoding)
+    return result
