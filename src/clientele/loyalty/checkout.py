@@ -146,11 +146,14 @@ def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
     member_sql, member_params = member_to_credit_sql(basket.card, basket.member_number)
     product_ids = list({line.product_id for line in basket.lines})
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each `connection.x` costs a thread-local look-up
-    # No products (a basket without lines, refused later): a condition no product meets.
-    products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
+    if db.vendor == "postgresql":  # one statement whatever the number of products
+        products, product_params = "= ANY(%s::bigint[])", [product_ids]
+    else:  # no products (a basket without lines, refused later): a condition no product meets
+        products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
+        product_params = product_ids
     sql = _FIRST_READ.format(till_key=key_sql, member=member_sql, products=products,
                              rules_stamp=_RULES_STAMP if db.vendor == "postgresql" else "NULL")
-    params = [*key_params, *member_params, *product_ids]
+    params = [*key_params, *member_params, *product_params]
     found_rows = libpq.rows(db, sql, params)
     if not found_rows:  # the first checkout ever: the programme is created with its defaults
         Programme.current()

@@ -24,19 +24,43 @@ from typing import Any
 
 from psycopg import errors as pg_errors
 from psycopg import pq
-from psycopg.adapt import PyFormat, Transformer
+from psycopg.adapt import AdaptersMap, PyFormat, Transformer
+from psycopg.types.numeric import Int8Dumper
 
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
+#: Statements kept prepared per connection; the oldest is deallocated beyond.
+MAX_PREPARED = 100
 #: Per psycopg connection: its Transformer, and the statements prepared on it by (text, types).
 _prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Connection:
-    __slots__ = ("transformer", "statements")
+    """The connection's adapters, except that every Python int is sent as a bigint: psycopg
+    sends a smallint, an integer or a bigint by the value's size, and a statement is prepared per
+    parameter types, so ten product numbers would make up to 1,024 versions of one statement."""
+
+    __slots__ = ("connection", "adapters", "transformer", "statements", "made")
 
     def __init__(self, connection):
-        self.transformer = Transformer(connection)
+        self.connection = connection
+        self.adapters = AdaptersMap(connection.adapters)
+        self.adapters.register_dumper(int, Int8Dumper)
+        self.transformer = Transformer(self)
         self.statements: dict[tuple[str, tuple[int, ...]], bytes] = {}
+        self.made = 0
+
+    def prepared(self, pgconn, sql: str, text: bytes, types: tuple[int, ...]) -> bytes:
+        """The name of `sql` prepared for these parameter types, preparing it when it is not."""
+        name = self.statements.get((sql, types))
+        if name is None:
+            while len(self.statements) >= MAX_PREPARED:  # the oldest first
+                oldest = next(iter(self.statements))
+                _check(pgconn.exec_(b"DEALLOCATE " + self.statements.pop(oldest)), self.connection)
+            name = f"clientele_hot_{self.made}".encode()
+            _check(pgconn.prepare(name, text, param_types=types), self.connection)
+            self.statements[(sql, types)] = name
+            self.made += 1
+        return name
 
 
 @lru_cache(maxsize=256)
@@ -67,6 +91,8 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...] | None, int]:
 def rows(db, sql: str, params: list | dict) -> list[tuple]:
     """The rows `sql` gives with `params` (psycopg's placeholders), on Django connection `db`."""
     if db.vendor == "postgresql" and not db.execute_wrappers:
+        db.validate_no_broken_transaction()  # as Django's cursor does, and then connects
+        db.close_if_health_check_failed()
         db.ensure_connection()
         # psycopg preparing statements itself deallocates all of them, these too, at each rollback
         # (the setting is the connection's from the start: `OPTIONS`, not changed on the way).
@@ -98,12 +124,7 @@ def _through_libpq(db, connection, sql: str, params: list | dict) -> list[tuple]
                 _check(pgconn.exec_(b"BEGIN"), connection)
         transformer = state.transformer
         dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * count)
-        types = tuple(transformer.types)
-        name = state.statements.get((sql, types))
-        if name is None:
-            name = f"clientele_hot_{len(state.statements)}".encode()
-            _check(pgconn.prepare(name, text, param_types=types), connection)
-            state.statements[(sql, types)] = name
+        name = state.prepared(pgconn, sql, text, tuple(transformer.types))
         result = _check(pgconn.exec_prepared(name, dumped, param_formats=transformer.formats), connection)
         transformer.set_pgresult(result)
         found = transformer.load_rows(0, result.ntuples, tuple)
