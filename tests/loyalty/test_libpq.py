@@ -58,3 +58,20 @@ def test_given_more_statements_than_kept_when_the_first_runs_again_then_it_is_pr
     assert found == [[(1001,)], [(2001,)], [(3001,)], [(1001,)]]
     if connection.vendor == "postgresql":
         assert len(prepared_here()) <= 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_given_a_connection_that_ran_hot_statements_when_django_closes_it_then_it_is_freed():
+    # Django reopens its connection every CONN_MAX_AGE seconds: what the statements keep for a
+    # connection must not keep the closed one alive.
+    import gc
+    import weakref
+
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite the statements go through Django's cursor, which keeps nothing")
+    libpq.rows(connection, "SELECT CAST(%s AS INTEGER)", [1])
+    closed = weakref.ref(connection.connection)
+    connection.close()
+    gc.collect()
+
+    assert closed() is None

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import time
-import weakref
 from functools import lru_cache
 from typing import Any
 
@@ -30,14 +29,14 @@ from psycopg.types.numeric import Int8Dumper
 _OK = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
 #: Statements kept prepared per connection; the oldest is deallocated beyond.
 MAX_PREPARED = 100
-#: Per psycopg connection: its Transformer, and the statements prepared on it by (text, types).
-_prepared: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Connection:
-    """The connection's adapters, except that every Python int is sent as a bigint: psycopg
-    sends a smallint, an integer or a bigint by the value's size, and a statement is prepared per
-    parameter types, so ten product numbers would make up to 1,024 versions of one statement."""
+    """What a psycopg connection keeps for the hot statements (as its `_clientele_hot`): the
+    statements prepared on it by (text, parameter types), and its adapters, except that every
+    Python int is sent as a bigint: psycopg sends a smallint, an integer or a bigint by the
+    value's size, and a statement is prepared per parameter types, so ten product numbers would
+    make up to 1,024 versions of one statement."""
 
     __slots__ = ("connection", "adapters", "transformer", "statements", "made")
 
@@ -104,9 +103,11 @@ def rows(db, sql: str, params: list | dict) -> list[tuple]:
 
 
 def _through_libpq(db, connection, sql: str, params: list | dict) -> list[tuple]:
-    state = _prepared.get(connection)
+    # Kept on the psycopg connection itself, so it goes when the connection does (Django reopens
+    # one every CONN_MAX_AGE seconds).
+    state = getattr(connection, "_clientele_hot", None)
     if state is None:
-        state = _prepared[connection] = _Connection(connection)
+        state = connection._clientele_hot = _Connection(connection)
     text, names, count = _numbered(sql)
     values: list[Any] = [params[name] for name in names] if names else list(params)
     if len(values) != count:
