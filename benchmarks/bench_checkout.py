@@ -20,7 +20,7 @@ In one run:
    server answers), their p50/p99 latency (client side, HTTP included) and the ratio to pgbench's
    TPS (target >= 0.2), and the CPU time one checkout cost the app workers and their PostgreSQL
    backends (from /proc): the figure that noise on a shared machine moves least, and the ceiling
-   on a machine of its own.
+   on a machine of its own; and the WAL the server wrote per checkout (pg_current_wal_lsn).
 3. Checkouts at the target rate: --tills connections (benchmarks/till_paced.lua) send 0.2 x
    pgbench's TPS checkouts a second between them, as Poisson arrivals, as a chain's tills do
    (each idle between customers, whoever comes next): the latency when the server carries the
@@ -212,6 +212,7 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
         if label == "measured":
             workers, backends = server_processes(server)
             before = cpu_ticks(workers), cpu_ticks(backends)
+            wal_before = psql("SELECT pg_current_wal_lsn()", BENCH_DB)
         wrk = subprocess.Popen(
             ["wrk", f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
              f"http://127.0.0.1:{PORT}", "--", kind, key, str(members), str(cards), str(PRODUCTS), f"{run}{label[0]}",
@@ -224,6 +225,8 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
         if wrk.returncode:
             raise SystemExit(f"wrk failed ({wrk.returncode})")
         figures = json.loads(out.strip().splitlines()[-1])
+    # WAL the server wrote during the run (every database's: nothing else runs on the benchmark's server).
+    wal = float(psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal_before}')", BENCH_DB))
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK") / max(figures["requests"], 1)
     # A backend that connected during the run (a thread's first request) counts from zero.
     app, db = (sum(after - start.get(pid, 0) for pid, after in cpu_ticks(sorted(set(start) | set(now))).items())
@@ -231,7 +234,7 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
     return {"per_second": figures["requests"] / figures["seconds"], "p50_ms": figures["p50_ms"],
             "p99_ms": figures["p99_ms"], "max_ms": figures["max_ms"], "requests": figures["requests"],
             "errors": figures["non_2xx"] + figures["socket_errors"], "app_cpu_ms": app, "db_cpu_ms": db,
-            "split": split}
+            "split": split, "wal_bytes": wal / max(figures["requests"], 1)}
 
 
 def connections_per_worker(server: subprocess.Popen) -> str:
@@ -300,7 +303,8 @@ def main() -> None:
     for name, figures in (("checkout", checkout), ("identify", identify)):
         cost = figures["app_cpu_ms"] + figures["db_cpu_ms"]
         print(f"CPU per {name}: app workers {figures['app_cpu_ms']:.2f} ms + database {figures['db_cpu_ms']:.2f} ms "
-              f"(ceiling on {os.cpu_count()} cores of its own: {os.cpu_count() * 1000 / cost:,.0f}/s)")
+              f"(ceiling on {os.cpu_count()} cores of its own: {os.cpu_count() * 1000 / cost:,.0f}/s); "
+              f"WAL {figures['wal_bytes'] / 1000:.1f} kB")
     print(f"identify, {args.members:,} members, {args.cards:,} cards, {args.clients} clients: {identify['per_second']:,.0f}/s, "
           f"p50 {identify['p50_ms']:.1f} ms, p99 {identify['p99_ms']:.1f} ms (target p99 <= 10 ms; "
           f"non-2xx or failed: {identify['errors']})")

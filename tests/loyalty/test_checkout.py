@@ -167,14 +167,15 @@ def test_given_baskets_posted_when_the_base_rule_changes_then_the_next_basket_ea
 
 def test_given_a_posted_basket_when_a_parent_of_it_is_deleted_then_it_is_refused(till, programme_ready, card):
     # the references a checkout writes hold without a database constraint (decisions 0011, 0013):
-    # the model refuses to delete the member, card, basket, product or store
+    # the model refuses to delete the member, card, basket, product, points account or store
     from django.db.models import ProtectedError
 
     assert post(till, "/baskets", basket(card=card)).status_code == 200
     line = BasketLine.objects.select_related("basket__store", "basket__member", "basket__card", "product").first()
     assert line.basket.card.barcode == card and line.basket.member == line.basket.card.member
 
-    for parent in (line.basket.member, line.basket.card, line.basket, line.product):
+    account = PointsEntry.objects.get(basket=line.basket).account
+    for parent in (line.basket.member, line.basket.card, line.basket, line.product, account):
         with pytest.raises(ProtectedError):
             parent.delete()
     ApiKey.objects.filter(store=line.basket.store).delete()  # the till's key protects its store too

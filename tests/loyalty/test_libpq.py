@@ -75,3 +75,55 @@ def test_given_a_connection_that_ran_hot_statements_when_django_closes_it_then_i
     gc.collect()
 
     assert closed() is None
+
+
+@pytest.fixture
+def scratch(django_db_blocker):
+    """A table of its own, dropped after the test."""
+    with django_db_blocker.unblock():
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE hot_scratch (n integer PRIMARY KEY)")
+        yield "hot_scratch"
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE hot_scratch")
+
+
+def scratch_rows() -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT n FROM hot_scratch ORDER BY n")
+        return [n for (n,) in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_given_the_last_statement_of_an_atomic_block_when_run_with_commit_then_it_is_committed_with_it(scratch):
+    if connection.vendor != "postgresql":
+        pytest.skip("on SQLite the block's end commits")
+    from psycopg import pq
+
+    with transaction.atomic():
+        libpq.rows(connection, "INSERT INTO hot_scratch VALUES (%s)", [1])
+        libpq.rows(connection, "INSERT INTO hot_scratch VALUES (%s)", [2], commit=True)
+        committed = connection.connection.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+    assert committed
+    assert scratch_rows() == [1, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_given_a_failing_last_statement_when_run_with_commit_then_the_whole_block_is_rolled_back(scratch):
+    with pytest.raises(DatabaseError), transaction.atomic():
+        libpq.rows(connection, "INSERT INTO hot_scratch VALUES (%s)", [1])
+        libpq.rows(connection, "INSERT INTO hot_scratch VALUES (%s)", [1], commit=True)  # the key again
+
+    assert scratch_rows() == []
+    assert libpq.rows(connection, "SELECT CAST(%s AS INTEGER)", [7]) == [(7,)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_given_a_nested_block_when_its_statement_runs_with_commit_then_the_outer_block_still_decides(scratch):
+    with pytest.raises(ZeroDivisionError), transaction.atomic():
+        with transaction.atomic():
+            libpq.rows(connection, "INSERT INTO hot_scratch VALUES (%s)", [1], commit=True)
+        1 / 0
+
+    assert scratch_rows() == []

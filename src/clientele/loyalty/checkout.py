@@ -132,7 +132,7 @@ WHERE p.id = 1
 """
 _RULES_STAMP = "(SELECT md5(string_agg(rule::text, ',' ORDER BY rule.id)) FROM loyalty_earningrule rule)"
 #: Where each part sits in a row of `_FIRST_READ`.
-_KEY, _PROGRAMME, _RULES_STAMP_AT, _MEMBER, _PRODUCT = slice(0, 5), slice(5, 8), 8, slice(9, 22), slice(22, 26)
+_KEY, _PROGRAMME, _RULES_STAMP_AT, _MEMBER, _PRODUCT = slice(0, 5), slice(5, 8), 8, slice(9, 22), slice(23, 27)
 #: The rules in force, kept in the worker by (rules fingerprint, day): see `_rules_in_force`.
 _rules_kept: dict[tuple[str, date], list[EarningRule]] = {}
 
@@ -263,7 +263,8 @@ def _record_basket(basket: BasketIn, key: ApiKey | PresentedKey, fingerprint: st
     lines = [LineToRecord(line.line_no, line.product_id, line.quantity, line.unit_price, line.discount,
                           sales[line.line_no], earning.line_points.get(line.line_no, 0))
              for line in basket.lines]
-    credit_basket(account, record, lines, earning, available_from, expires_on, shown)
+    # The last statement of the checkout's transaction: committed in its round trip.
+    credit_basket(account, record, lines, earning, available_from, expires_on, shown, commit=True)
     return result
 
 
@@ -294,14 +295,17 @@ def _show_points(result: dict, shown: PointsShown, available: int, pending: int)
 
 
 def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: Earning, available_from: datetime | None,
-                  expires_on, shown: PointsShown | None = None) -> None:
+                  expires_on, shown: PointsShown | None = None, *, commit: bool = False) -> None:
     """Write the basket, its lines and its points (a ledger entry, when it earned any): the last
     writes of a checkout, in the caller's transaction, with the member's points after the basket
     put in its answer (`record.result`) when `shown`. Raises DuplicateBasket when the receipt is
-    already recorded (by an earlier call, or a concurrent one once it commits)."""
+    already recorded (by an earlier call, or a concurrent one once it commits). `commit`: these are the
+    last writes of the transaction `post_basket` opened; on PostgreSQL its `COMMIT` is sent with
+    them (`libpq.rows`)."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor == "postgresql":
-        return _write_basket_in_one_statement(db, account, record, lines, earning, available_from, expires_on, shown)
+        return _write_basket_in_one_statement(db, account, record, lines, earning, available_from, expires_on, shown,
+                                              commit)
     if shown is not None:
         before = ledger.balance(account.pk)
         _show_points(record.result, shown, before.available + shown.added.available,
@@ -370,7 +374,8 @@ SELECT basket.id, points.available, points.pending FROM basket, points
 
 
 def _write_basket_in_one_statement(db, account, record: Basket, lines: list[LineToRecord], earning: Earning,
-                                   available_from: datetime | None, expires_on, shown: PointsShown | None) -> None:
+                                   available_from: datetime | None, expires_on, shown: PointsShown | None,
+                                   commit: bool) -> None:
     added = shown.added if shown else ledger.Balance(0, 0)
     written = libpq.rows(db, _BASKET_STATEMENT, {
         "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
@@ -386,7 +391,7 @@ def _write_basket_in_one_statement(db, account, record: Basket, lines: list[Line
         "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
         "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
         "message": shown.message if shown else None,
-    })
+    }, commit=commit)
     if not written:
         raise errors.DuplicateBasket(f"receipt {record.store_id}/{record.till_id}/{record.receipt_number} "
                                      "already recorded")

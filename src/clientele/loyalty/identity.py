@@ -116,12 +116,13 @@ def _only_member_with_phone(members: list[Member], phone: str) -> Member:
     return members[0]
 
 
-#: The member a checkout credits, their account (locked) and tier, and whether they were referred:
-#: the columns `member_to_credit` reads, selected by `member_to_credit_sql`.
+#: The member a checkout credits, their account and tier, and whether they were referred: the
+#: columns `member_to_credit` reads, selected by `member_to_credit_sql`; then the account's lock
+#: taken (`ledger.account_lock_sql`).
 _MEMBER_TO_CREDIT = """
 SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, m.birth_date,
        a.id, a.tier_id, t.name, t.earning_multiplier,
-       EXISTS (SELECT 1 FROM loyalty_referral r WHERE r.referred_id = m.id)
+       EXISTS (SELECT 1 FROM loyalty_referral r WHERE r.referred_id = m.id), {{lock}}
 FROM {members}
 JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
 LEFT JOIN loyalty_tier t ON t.id = a.tier_id
@@ -132,7 +133,7 @@ _BY_CARD = _MEMBER_TO_CREDIT.format(card_columns="c.id, c.status", condition="c.
 _BY_MEMBER_NUMBER = _MEMBER_TO_CREDIT.format(card_columns="NULL, NULL", condition="m.customer_id = %s",
                                              members="members_member m")
 #: As many columns as `_MEMBER_TO_CREDIT` and no row: a basket without a member.
-_NO_MEMBER = "SELECT " + ", ".join(["NULL"] * 13) + " WHERE 1 = 0"
+_NO_MEMBER = "SELECT " + ", ".join(["NULL"] * 14) + " WHERE 1 = 0"
 
 
 def member_to_credit_sql(card: str | None, member_number: int | None) -> tuple[str, list]:
@@ -142,9 +143,7 @@ def member_to_credit_sql(card: str | None, member_number: int | None) -> tuple[s
     it within its first read (`checkout`); `member_to_credit` reads its row."""
     if not card and member_number is None:
         return _NO_MEMBER, []
-    sql = _BY_CARD if card else _BY_MEMBER_NUMBER
-    if connection.features.has_select_for_update_of:
-        sql += "FOR UPDATE OF a"
+    sql = (_BY_CARD if card else _BY_MEMBER_NUMBER).replace("{lock}", ledger.account_lock_sql("a.id"))
     return sql, [card or member_number]
 
 

@@ -17,6 +17,7 @@ and `fetchall`.
 from __future__ import annotations
 
 import re
+import select
 import time
 from functools import lru_cache
 from typing import Any
@@ -38,13 +39,14 @@ class _Connection:
     value's size, and a statement is prepared per parameter types, so ten product numbers would
     make up to 1,024 versions of one statement."""
 
-    __slots__ = ("connection", "adapters", "transformer", "statements", "made")
+    __slots__ = ("connection", "adapters", "transformer", "escaping", "statements", "made")
 
     def __init__(self, connection):
         self.connection = connection
         self.adapters = AdaptersMap(connection.adapters)
         self.adapters.register_dumper(int, Int8Dumper)
         self.transformer = Transformer(self)
+        self.escaping = pq.Escaping(connection.pgconn)
         self.statements: dict[tuple[str, tuple[int, ...]], bytes] = {}
         self.made = 0
 
@@ -87,8 +89,13 @@ def _numbered(sql: str) -> tuple[bytes, tuple[str, ...] | None, int]:
     return text.encode(), (tuple(names) if names else None), positional or len(names)
 
 
-def rows(db, sql: str, params: list | dict) -> list[tuple]:
-    """The rows `sql` gives with `params` (psycopg's placeholders), on Django connection `db`."""
+def rows(db, sql: str, params: list | dict, *, commit: bool = False) -> list[tuple]:
+    """The rows `sql` gives with `params` (psycopg's placeholders), on Django connection `db`.
+
+    `commit`: the statement is the last of the transaction Django's outermost `atomic` block
+    opened; on the libpq path its `COMMIT` goes in the same round trip (the block's own commit
+    on exit then finds nothing to do). Inside a nested block (a savepoint, a test's transaction)
+    the flag changes nothing: the outer block commits."""
     if db.vendor == "postgresql" and not db.execute_wrappers:
         db.validate_no_broken_transaction()  # as Django's cursor does, and then connects
         db.close_if_health_check_failed()
@@ -96,13 +103,14 @@ def rows(db, sql: str, params: list | dict) -> list[tuple]:
         # psycopg preparing statements itself deallocates all of them, these too, at each rollback
         # (the setting is the connection's from the start: `OPTIONS`, not changed on the way).
         if db.connection.prepare_threshold is None:
-            return _through_libpq(db, db.connection, sql, params)
+            commit = commit and db.in_atomic_block and len(db.atomic_blocks) == 1 and not db.needs_rollback
+            return _through_libpq(db, db.connection, sql, params, commit)
     with db.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def _through_libpq(db, connection, sql: str, params: list | dict) -> list[tuple]:
+def _through_libpq(db, connection, sql: str, params: list | dict, commit: bool) -> list[tuple]:
     # Kept on the psycopg connection itself, so it goes when the connection does (Django reopens
     # one every CONN_MAX_AGE seconds).
     state = getattr(connection, "_clientele_hot", None)
@@ -115,23 +123,66 @@ def _through_libpq(db, connection, sql: str, params: list | dict) -> list[tuple]
     started = time.monotonic()
     with db.wrap_database_errors:
         pgconn = connection.pgconn
-        if pgconn.transaction_status == pq.TransactionStatus.IDLE and not connection.autocommit:
-            # The first statement of Django's atomic block: psycopg would send this BEGIN itself
-            # (it sends none of its own once the connection is in a transaction).
-            if (connection.isolation_level, connection.read_only, connection.deferrable) != (None, None, None):
-                with db.cursor() as cursor:  # psycopg's BEGIN, with its options
-                    cursor.execute("SELECT 1")
-            else:
-                _check(pgconn.exec_(b"BEGIN"), connection)
+        begin = pgconn.transaction_status == pq.TransactionStatus.IDLE and not connection.autocommit
+        if begin and (connection.isolation_level, connection.read_only, connection.deferrable) != (None, None, None):
+            with db.cursor() as cursor:  # psycopg's BEGIN, with its options
+                cursor.execute("SELECT 1")
+            begin = False
         transformer = state.transformer
         dumped = transformer.dump_sequence(values, [PyFormat.TEXT] * count)
         name = state.prepared(pgconn, sql, text, tuple(transformer.types))
-        result = _check(pgconn.exec_prepared(name, dumped, param_formats=transformer.formats), connection)
+        if begin or commit:
+            # The first statement of Django's atomic block comes with the BEGIN psycopg would
+            # have sent (it sends none of its own once the connection is in a transaction); the
+            # last, with its COMMIT: one round trip either way.
+            result = _pipelined(pgconn, connection, name, dumped, state.escaping.escape_literal, begin=begin,
+                                commit=commit)
+        else:
+            result = _check(pgconn.exec_prepared(name, dumped, param_formats=transformer.formats), connection)
         transformer.set_pgresult(result)
         found = transformer.load_rows(0, result.ntuples, tuple)
     if db.queries_logged:
         db.queries_log.append({"sql": f"{sql} -- {values!r}", "time": f"{time.monotonic() - started:.3f}"})
     return found
+
+
+def _pipelined(pgconn, connection, name: bytes, dumped, escape, *, begin: bool, commit: bool) -> pq.PGresult:
+    """Run prepared statement `name` after a `BEGIN` (when `begin`) and before a `COMMIT` (when
+    `commit`) in one round trip, and give its result: one message of the simple query protocol,
+    `BEGIN; EXECUTE name(...); COMMIT`, the parameters as escaped literals of the types the
+    statement was prepared with. An error in the statement skips the `COMMIT` and leaves the
+    transaction failed, for Django to roll back.
+
+    Not libpq's pipeline mode: its sync (`PQpipelineSync`) writes to the socket while holding the
+    GIL (psycopg's wrapper keeps it), and the write wakes the server's backend, which on a busy
+    machine takes the core: every thread of the worker then waited (a quarter of the time a
+    worker held the GIL went there, py-spy --gil). `send_query` writes without the GIL, and the
+    wait is a `select` on the socket, which releases it too."""
+    literals = b", ".join(b"NULL" if value is None else escape(value) for value in dumped)
+    query = b"".join((b"BEGIN; " if begin else b"", b"EXECUTE ", name, b"(" + literals + b")" if dumped else b"",
+                      b"; COMMIT" if commit else b""))
+    try:
+        pgconn.send_query(query)
+        socket = pgconn.socket
+        while pgconn.flush():  # what a non-blocking connection could not write at once
+            select.select([], [socket], [])
+        results = []
+        while True:
+            while pgconn.is_busy():
+                select.select([socket], [], [])
+                pgconn.consume_input()
+            result = pgconn.get_result()
+            if result is None:
+                break
+            results.append(result)
+    except BaseException:
+        # Interrupted halfway (a lost connection, a signal): what the server did is unknown, so
+        # the connection is closed for Django to open a new one, as for a lost connection.
+        pgconn.finish()
+        raise
+    for result in results:  # the first error: the statements after it did not run
+        _check(result, connection)
+    return results[1 if begin else 0]
 
 
 def _check(result: pq.PGresult, connection) -> pq.PGresult:

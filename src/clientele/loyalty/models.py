@@ -109,8 +109,12 @@ class PointsEntry(models.Model):
         OPENING_BALANCE = "opening_balance", "Opening balance from a previous system"
         BONUS_AWARDED = "bonus_awarded", "Bonus for an action that is not a purchase"
 
+    # No database constraint (see Basket.store): its check would lock the account's row in every
+    # transaction that appends an entry, a write of a random page of a table of millions, when every
+    # writer already holds the account's own lock (`ledger.account_lock_sql`, decision 0015).
     account = models.ForeignKey(LoyaltyAccount, related_name="entries", on_delete=models.PROTECT,
-                                db_index=False)  # the (account, available_from) index leads with it
+                                db_index=False,  # the (account, available_from) index leads with it
+                                db_constraint=False)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.BigIntegerField(help_text="Points; negative for redemptions, reversals and expiries.")
     available_from = models.DateTimeField(help_text="Pending until then (the return window).")
