@@ -72,8 +72,9 @@ def account_lock_sql(account_id: str) -> str:
 
     An advisory lock, not the account row's (`FOR UPDATE`): locking a row writes it (a WAL record,
     and the page dirtied: a full-page image after each checkpoint, a random page of a table of
-    millions written back later), which cost a checkout's database 140-240 µs of CPU and 1.3-1.5 kB
-    of WAL (docs/decisions/0015-the-accounts-advisory-lock.md); an advisory lock lives in memory."""
+    millions written back later), which cost a transaction 100-240 µs more of the database's CPU
+    and 1.3-1.5 kB of WAL (docs/decisions/0015-checkout-in-two-round-trips.md); an advisory lock
+    lives in the lock manager's memory."""
     if connection.vendor == "postgresql":
         return f"pg_advisory_xact_lock({ACCOUNT_LOCKS} + {account_id}) IS NOT NULL"
     return "1 = 1"

@@ -135,7 +135,7 @@ def _through_libpq(db, connection, sql: str, params: list | dict, commit: bool) 
             # The first statement of Django's atomic block comes with the BEGIN psycopg would
             # have sent (it sends none of its own once the connection is in a transaction); the
             # last, with its COMMIT: one round trip either way.
-            result = _pipelined(pgconn, connection, name, dumped, state.escaping.escape_literal, begin=begin,
+            result = _in_one_message(pgconn, connection, name, dumped, state.escaping.escape_literal, begin=begin,
                                 commit=commit)
         else:
             result = _check(pgconn.exec_prepared(name, dumped, param_formats=transformer.formats), connection)
@@ -146,7 +146,7 @@ def _through_libpq(db, connection, sql: str, params: list | dict, commit: bool) 
     return found
 
 
-def _pipelined(pgconn, connection, name: bytes, dumped, escape, *, begin: bool, commit: bool) -> pq.PGresult:
+def _in_one_message(pgconn, connection, name: bytes, dumped, escape, *, begin: bool, commit: bool) -> pq.PGresult:
     """Run prepared statement `name` after a `BEGIN` (when `begin`) and before a `COMMIT` (when
     `commit`) in one round trip, and give its result: one message of the simple query protocol,
     `BEGIN; EXECUTE name(...); COMMIT`, the parameters as escaped literals of the types the
@@ -157,19 +157,21 @@ def _pipelined(pgconn, connection, name: bytes, dumped, escape, *, begin: bool, 
     GIL (psycopg's wrapper keeps it), and the write wakes the server's backend, which on a busy
     machine takes the core: every thread of the worker then waited (a quarter of the time a
     worker held the GIL went there, py-spy --gil). `send_query` writes without the GIL, and the
-    wait is a `select` on the socket, which releases it too."""
+    wait is a `poll` of the socket, which releases it too."""
     literals = b", ".join(b"NULL" if value is None else escape(value) for value in dumped)
     query = b"".join((b"BEGIN; " if begin else b"", b"EXECUTE ", name, b"(" + literals + b")" if dumped else b"",
                       b"; COMMIT" if commit else b""))
     try:
         pgconn.send_query(query)
-        socket = pgconn.socket
+        waiting = select.poll()  # not `select.select`: it refuses descriptors above 1023
+        waiting.register(pgconn.socket, select.POLLOUT)
         while pgconn.flush():  # what a non-blocking connection could not write at once
-            select.select([], [socket], [])
+            waiting.poll()
+        waiting.modify(pgconn.socket, select.POLLIN)
         results = []
         while True:
             while pgconn.is_busy():
-                select.select([socket], [], [])
+                waiting.poll()
                 pgconn.consume_input()
             result = pgconn.get_result()
             if result is None:
