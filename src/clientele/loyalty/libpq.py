@@ -7,9 +7,10 @@ psycopg's cursor (its query conversion, prepared-statement bookkeeping and I/O g
 in between (docs/decisions/0014-hot-statements-through-libpq.md). `rows` keeps what they give:
 psycopg's own adapters dump the parameters and load the results (a `Transformer` of the
 connection), the statement is prepared once per connection, errors come as Django's database
-errors, the transaction is the one Django's `atomic` opened (its `BEGIN` sent here when it is
-the first statement, as psycopg would), and the query is logged as Django logs it when it logs
-queries. Elsewhere (SQLite, a connection with execute wrappers installed, or one where psycopg
+errors, the transaction is the one Django's `atomic` opened (its `BEGIN` sent here in one
+message with its first statement, as psycopg would send it before; and with `commit=True`, its
+`COMMIT` in one message with its last: docs/decisions/0015-checkout-in-two-round-trips.md), and
+the query is logged as Django logs it when it logs queries. Elsewhere (SQLite, a connection with execute wrappers installed, or one where psycopg
 prepares statements itself: it deallocates them all at each rollback) `rows` is `cursor.execute`
 and `fetchall`.
 """
@@ -34,7 +35,8 @@ MAX_PREPARED = 100
 
 class _Connection:
     """What a psycopg connection keeps for the hot statements (as its `_clientele_hot`): the
-    statements prepared on it by (text, parameter types), and its adapters, except that every
+    statements prepared on it by (text, parameter types), libpq's escaping of literals for the
+    statements sent in one message with a `BEGIN` or `COMMIT`, and its adapters, except that every
     Python int is sent as a bigint: psycopg sends a smallint, an integer or a bigint by the
     value's size, and a statement is prepared per parameter types, so ten product numbers would
     make up to 1,024 versions of one statement."""
