@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import dataclasses
+import hashlib
+import json
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from till_payloads import MILK, basket, post
 
 from clientele.loyalty import ledger
-from clientele.loyalty.checkout import credit_basket
+from clientele.loyalty.checkout import BasketIn, LineIn, credit_basket
 from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, PointsEntry, Referral, Tier
 from clientele.members.models import Member
 
@@ -65,6 +68,21 @@ def test_given_a_posted_receipt_when_other_content_comes_with_its_number_then_re
 
     assert response.status_code == 409
     assert response.json()["code"] == "receipt_reused"
+
+
+def test_a_baskets_fingerprint_keeps_the_bytes_stored_with_baskets_posted_before():
+    # Stored as each basket's request_hash: a replay of a basket posted by an earlier version must
+    # still match, so the fingerprint stays the hash of the content as asdict and json.dumps give it.
+    posted = BasketIn(store_id=3, till_id="Kassé 2", receipt_number="R\u00fc-1",
+                      transacted_at=datetime(2026, 3, 1, 9, 30, 5, 120, tzinfo=timezone(timedelta(hours=1))),
+                      lines=[LineIn(1, 901, Decimal("1.500"), Decimal("2.99"), Decimal("0.10")),
+                             LineIn(2, 7, Decimal("2"), Decimal("1E+1"))], member_number=12)
+    anonymous = BasketIn(store_id=1, till_id="T", receipt_number="9", lines=[LineIn(1, 5, Decimal("1"), Decimal("0"))],
+                         transacted_at=datetime(2026, 1, 1, tzinfo=timezone.utc), card='29"\\01')
+
+    for basket_in in (posted, anonymous):
+        content = json.dumps(dataclasses.asdict(basket_in), sort_keys=True, default=str)
+        assert basket_in.fingerprint() == hashlib.sha256(content.encode()).hexdigest()
 
 
 def test_given_store_brand_x2_when_milk_is_bought_then_the_multiplier_is_explained(till, programme_ready, card):

@@ -22,6 +22,7 @@ from clientele.loyalty.models import ApiKey, Basket, BasketLine, EarningRule, Po
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
 CENT = Decimal("0.01")
+_SORTED_JSON = json.JSONEncoder(sort_keys=True)
 #: A till's offline queue is hours or days old, never years: older history comes by bulk import.
 MAX_BASKET_AGE = timedelta(days=400)
 Kind = PointsEntry.Kind
@@ -54,14 +55,18 @@ class BasketIn:
         return f"{self.store_id}/{self.till_id}/{self.receipt_number}"
 
     def fingerprint(self) -> str:
-        """SHA-256 of the request's content (what `dataclasses.asdict` gives, built without its
-        deep copies): tells a genuine replay from a reused receipt number."""
+        """SHA-256 of the request's content, `json.dumps(dataclasses.asdict(self), sort_keys=True,
+        default=str)`: tells a genuine replay from a reused receipt number. Stored with the basket,
+        so its bytes never change; built without `asdict`'s deep copies, and with the amounts and
+        the time already as the strings `default=str` would make of them (the encoder then calls
+        no Python function back)."""
         content = {"store_id": self.store_id, "till_id": self.till_id, "receipt_number": self.receipt_number,
-                   "transacted_at": self.transacted_at, "card": self.card, "member_number": self.member_number,
+                   "transacted_at": str(self.transacted_at), "card": self.card, "member_number": self.member_number,
                    "channel": self.channel,
-                   "lines": [{"line_no": line.line_no, "product_id": line.product_id, "quantity": line.quantity,
-                              "unit_price": line.unit_price, "discount": line.discount} for line in self.lines]}
-        return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+                   "lines": [{"line_no": line.line_no, "product_id": line.product_id, "quantity": str(line.quantity),
+                              "unit_price": str(line.unit_price), "discount": str(line.discount)}
+                             for line in self.lines]}
+        return hashlib.sha256(_SORTED_JSON.encode(content).encode()).hexdigest()
 
 
 class ProductFacts(NamedTuple):
@@ -147,7 +152,9 @@ def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
     product_ids = list({line.product_id for line in basket.lines})
     db = connections[DEFAULT_DB_ALIAS]  # looked up once: each `connection.x` costs a thread-local look-up
     if db.vendor == "postgresql":  # one statement whatever the number of products
-        products, product_params = "= ANY(%s::bigint[])", [product_ids]
+        # The array as its text, not a list: psycopg's list dumper costs more Python than the rest
+        # of the parameters together.
+        products, product_params = "= ANY(%s::bigint[])", ["{" + ",".join(map(str, product_ids)) + "}"]
     else:  # no products (a basket without lines, refused later): a condition no product meets
         products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
         product_params = product_ids
@@ -383,9 +390,7 @@ def _write_basket_in_one_statement(db, account, record: Basket, lines: list[Line
         "channel": record.channel, "total": record.total, "points_earned": record.points_earned,
         "request_hash": record.request_hash, "result": json.dumps(record.result), "actor": record.actor,
         "created_at": record.created_at,
-        # The lines as one JSON document (amounts as decimal strings): cheaper to send than
-        # seven arrays of parameters.
-        "lines": json.dumps([line._asdict() for line in lines], default=str),
+        "lines": _lines_json(lines),
         "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
         "available_from": available_from, "expires_on": expires_on, "source": _source(record),
         "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
@@ -398,6 +403,17 @@ def _write_basket_in_one_statement(db, account, record: Basket, lines: list[Line
     record.pk, available, pending = written[0]
     if shown is not None:
         _show_points(record.result, shown, available, pending)
+
+
+def _lines_json(lines: list[LineToRecord]) -> str:
+    """The lines as the JSON array `_BASKET_STATEMENT` reads, amounts as decimal strings: cheaper
+    to send than seven arrays of parameters. Formatted, not encoded: every value is an int or a
+    Decimal, so nothing needs escaping, and it costs half of `json.dumps` calling a `default`
+    back for each of the forty amounts."""
+    return "[" + ",".join(f'{{"line_no":{int(line.line_no)},"product_id":{int(line.product_id)},'
+                          f'"quantity":"{line.quantity}","unit_price":"{line.unit_price}",'
+                          f'"discount":"{line.discount}","sales_value":"{line.sales_value}",'
+                          f'"points":{int(line.points)}}}' for line in lines) + "]"
 
 
 def _earned_on_local_day(member, local_time: datetime) -> int:

@@ -98,7 +98,10 @@ def _mark_synced(import_id: str) -> None:
 def _claim(batch: int) -> str | None:
     """Give the next unsynced baskets and returns an import id; None when there is nothing left."""
     with transaction.atomic():
-        baskets = list(Basket.objects.filter(lake_import_id="").order_by("id").values_list("id", flat=True)[:batch])
+        # Unclaimed baskets are unsynced: the (synced_at, id) index finds them in order (the one on
+        # lake_import_id holds only claimed baskets, so that a checkout writes no entry in it).
+        baskets = list(Basket.objects.filter(synced_at__isnull=True, lake_import_id="").order_by("id")
+                       .values_list("id", flat=True)[:batch])
         returns = list(BasketReturn.objects.filter(lake_import_id="").order_by("id").values_list("id", flat=True)[:batch])
         if not baskets and not returns:
             return None

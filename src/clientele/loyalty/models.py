@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 
 
 class Programme(models.Model):
@@ -120,11 +121,16 @@ class PointsEntry(models.Model):
     available_from = models.DateTimeField(help_text="Pending until then (the return window).")
     expires_on = models.DateField(null=True, blank=True, help_text="Credits only.")
     source = models.CharField(max_length=200, help_text="The document behind the entry, e.g. basket 3/2/1001.")
-    basket = models.ForeignKey("Basket", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    # No database constraint either: its check, run at each commit, queried and locked the basket's
+    # row, written by the same statement as the entry (`checkout._BASKET_STATEMENT`).
+    basket = models.ForeignKey("Basket", null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
+                               db_constraint=False)
     # Unique by a constraint, not `unique=True`, which on PostgreSQL adds a second index for LIKE
     # queries that nothing runs: one index fewer to write per entry (decision 0013).
     idempotency_key = models.CharField(max_length=200)
-    rule = models.ForeignKey("EarningRule", null=True, blank=True, on_delete=models.PROTECT)
+    # Indexed only where there is a rule (bonuses): a basket's credit names none (its explanation
+    # does), and deleting a rule looks entries up by a rule, never by NULL.
+    rule = models.ForeignKey("EarningRule", null=True, blank=True, on_delete=models.PROTECT, db_index=False)
     explanation = models.JSONField(default=list, blank=True, help_text="Points given by each rule.")
     actor = models.CharField(max_length=100, help_text="Who caused it: an API key, a user, a command.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -132,7 +138,8 @@ class PointsEntry(models.Model):
     class Meta:
         verbose_name_plural = "points entries"
         constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="ledger_entry_once")]
-        indexes = [models.Index(fields=["account", "available_from"]), models.Index(fields=["kind", "expires_on"])]
+        indexes = [models.Index(fields=["account", "available_from"]), models.Index(fields=["kind", "expires_on"]),
+                   models.Index(fields=["rule"], condition=Q(rule__isnull=False), name="ledger_entry_rule")]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.amount:+d} ({self.source})"
@@ -202,7 +209,8 @@ class Basket(models.Model):
             models.UniqueConstraint(fields=["store", "till_id", "receipt_number"], name="basket_receipt_once")
         ]
         indexes = [models.Index(fields=["member", "transacted_at"]), models.Index(fields=["synced_at", "id"]),
-                   models.Index(fields=["lake_import_id"], name="basket_lake_import")]
+                   # Only the baskets a lake sync has claimed: a checkout writes no entry here.
+                   models.Index(fields=["lake_import_id"], condition=~Q(lake_import_id=""), name="basket_lake_import")]
 
     def __str__(self) -> str:
         return f"Basket {self.store_id}/{self.till_id}/{self.receipt_number}"
