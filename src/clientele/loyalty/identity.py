@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import signals
@@ -271,3 +272,24 @@ def loaded(model, **values):
     instance._state.adding = False
     instance._state.db = DEFAULT_DB_ALIAS  # `connection`'s alias, without its look-up
     return instance
+
+
+def unsaved(model, **values):
+    """A new instance of `model`, not yet saved, with every concrete field given by attribute name
+    (`member_id`, not `member`): `model(**values)` without `Model.__init__`'s walk over the fields
+    and its related-object descriptors (a checkout builds its basket this way). A field left out
+    is a TypeError, as `Model.__init__` would have filled it with its default."""
+    if signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model):
+        return model(**values)
+    missing = _attnames(model) - values.keys()
+    if missing:
+        raise TypeError(f"{model.__name__} needs {', '.join(sorted(missing))}")
+    instance = model.__new__(model)
+    instance.__dict__.update(values)
+    instance._state = ModelState()  # adding, no database yet: as `Model.__init__` leaves it
+    return instance
+
+
+@lru_cache(maxsize=None)
+def _attnames(model) -> frozenset[str]:
+    return frozenset(field.attname for field in model._meta.concrete_fields)
