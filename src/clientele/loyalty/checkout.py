@@ -313,8 +313,7 @@ def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: E
     them (`libpq.rows`)."""
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor == "postgresql":
-        return _write_basket_in_one_statement(db, account, record, lines, earning, available_from, expires_on, shown,
-                                              commit)
+        return _write_basket_in_one_statement(db, account, record, lines, available_from, expires_on, shown, commit)
     if shown is not None:
         before = ledger.balance(account.pk)
         _show_points(record.result, shown, before.available + shown.added.available,
@@ -368,21 +367,22 @@ WITH points AS (
                                     points, returned_quantity)
     SELECT basket.id, line.line_no, line.product_id, line.quantity, line.unit_price, line.discount,
            line.sales_value, line.points, 0
-    FROM basket, jsonb_to_recordset(%(lines)s::jsonb)
-         AS line(line_no integer, product_id bigint, quantity numeric, unit_price numeric, discount numeric,
-                 sales_value numeric, points bigint)
+    FROM basket, unnest(%(line_nos)s::integer[], %(product_ids)s::bigint[], %(quantities)s::numeric[],
+                        %(unit_prices)s::numeric[], %(discounts)s::numeric[], %(sales_values)s::numeric[],
+                        %(line_points)s::bigint[])
+         AS line(line_no, product_id, quantity, unit_price, discount, sales_value, points)
 ), credit AS (
     INSERT INTO loyalty_pointsentry (account_id, kind, amount, available_from, expires_on, source, basket_id,
                                      idempotency_key, rule_id, explanation, actor, created_at)
     SELECT %(account_id)s, %(kind)s, %(points_earned)s, %(available_from)s, %(expires_on)s, %(source)s, basket.id,
-           %(earning_key)s, NULL, %(explanation)s::jsonb, %(actor)s, %(created_at)s
+           %(earning_key)s, NULL, %(result)s::jsonb -> 'explanation', %(actor)s, %(created_at)s
     FROM basket WHERE %(points_earned)s > 0
 )
 SELECT basket.id, points.available, points.pending FROM basket, points
 """
 
 
-def _write_basket_in_one_statement(db, account, record: Basket, lines: list[LineToRecord], earning: Earning,
+def _write_basket_in_one_statement(db, account, record: Basket, lines: list[LineToRecord],
                                    available_from: datetime | None, expires_on, shown: PointsShown | None,
                                    commit: bool) -> None:
     added = shown.added if shown else ledger.Balance(0, 0)
@@ -392,10 +392,13 @@ def _write_basket_in_one_statement(db, account, record: Basket, lines: list[Line
         "channel": record.channel, "total": record.total, "points_earned": record.points_earned,
         "request_hash": record.request_hash, "result": json.dumps(record.result), "actor": record.actor,
         "created_at": record.created_at,
-        "lines": _lines_json(lines),
+        # The lines as seven arrays, one per column, each sent as its text (`{1,2,3}`): cheaper to
+        # make than psycopg's list dumper, and for PostgreSQL to read than a JSON document.
+        **dict(zip(_LINE_COLUMNS, map(_array_text, list(zip(*lines)) or [()] * len(_LINE_COLUMNS)))),
         "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
         "available_from": available_from, "expires_on": expires_on, "source": _source(record),
-        "earning_key": _earning_key(record), "explanation": json.dumps(earning.explanation),
+        # The credit's explanation is the answer's: read from it where the statement reads the answer.
+        "earning_key": _earning_key(record),
         "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
         "message": shown.message if shown else None,
     }, commit=commit)
@@ -407,16 +410,14 @@ def _write_basket_in_one_statement(db, account, record: Basket, lines: list[Line
         _show_points(record.result, shown, available, pending)
 
 
-def _lines_json(lines: list[LineToRecord]) -> str:
-    """The lines as the JSON array `_BASKET_STATEMENT` reads, amounts as decimal strings: cheaper
-    to send than seven arrays of parameters. Formatted, not encoded: every value is an int or a
-    Decimal, so nothing needs escaping, and it costs half of `json.dumps` calling a `default`
-    back for each of the forty amounts."""
-    # `!s`: a Decimal's `__format__` costs four times its `__str__`, which gives the same text.
-    return "[" + ",".join(f'{{"line_no":{int(line.line_no)!s},"product_id":{int(line.product_id)!s},'
-                          f'"quantity":"{line.quantity!s}","unit_price":"{line.unit_price!s}",'
-                          f'"discount":"{line.discount!s}","sales_value":"{line.sales_value!s}",'
-                          f'"points":{int(line.points)!s}}}' for line in lines) + "]"
+#: `_BASKET_STATEMENT`'s parameters for the columns of `LineToRecord`, in its order.
+_LINE_COLUMNS = ("line_nos", "product_ids", "quantities", "unit_prices", "discounts", "sales_values", "line_points")
+
+
+def _array_text(values: tuple) -> str:
+    """PostgreSQL's text of an array of ints or Decimals (`{1,2.50,3}`): nothing in their text
+    needs quoting."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def _earned_on_local_day(member, local_time: datetime) -> int:
