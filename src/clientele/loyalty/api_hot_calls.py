@@ -24,7 +24,7 @@ from django.core import signals
 from django.core.cache import close_caches
 from django.core.handlers.base import reset_urlconf
 from django.db import DEFAULT_DB_ALIAS, close_old_connections, connections, reset_queries
-from django.dispatch import Signal
+from django.dispatch import Signal, receiver
 from django.http.request import split_domain_port, validate_host
 from pydantic import ValidationError
 
@@ -148,8 +148,29 @@ class _UnreadableBody(Exception):
     """The body is not JSON."""
 
 
+#: `_host_allowed`'s answers by the Host header: a till sends the same one on every call, and
+#: checking it (a regular expression, the settings read through their lazy object) costs more than
+#: a look-up. Emptied when the settings change (tests), and when clients send many hosts.
+_hosts_checked: dict[str, bool] = {}
+
+
+@receiver(signals.setting_changed)
+def _forget_hosts_checked(**kwargs) -> None:
+    _hosts_checked.clear()
+
+
 def _host_allowed(environ: dict) -> bool:
     host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+    allowed = _hosts_checked.get(host)
+    if allowed is None:
+        if len(_hosts_checked) >= 100:
+            _hosts_checked.clear()
+        allowed = _hosts_checked[host] = _check_host(host)
+    return allowed
+
+
+def _check_host(host: str) -> bool:
+    """Whether Django would accept a request for `host` (its `HttpRequest.get_host`)."""
     domain, _ = split_domain_port(host)
     allowed = settings.ALLOWED_HOSTS
     if settings.DEBUG and not allowed:  # Django's own default in debug mode
