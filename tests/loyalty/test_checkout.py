@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 from till_payloads import MILK, basket, post
 
 from clientele.loyalty import ledger
@@ -178,6 +179,28 @@ def test_given_baskets_posted_when_the_base_rule_changes_then_the_next_basket_ea
 
     assert doubled["points_earned"] == 16
     assert tripled["points_earned"] == 24
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def test_given_a_rule_change_rolled_back_after_a_basket_used_it_when_rules_change_again_then_baskets_earn_by_the_new(
+        till, programme_ready, card, base_rule):
+    # The workers keep the rules under the rules' version (PostgreSQL): a version seen in a
+    # transaction that was rolled back must never come back for other rules.
+    with pytest.raises(_RolledBack), transaction.atomic():
+        EarningRule.objects.filter(pk=base_rule.pk).update(points_per_unit=Decimal("3"))
+        assert post(till, "/baskets", basket(receipt="1", card=card)).json()["points_earned"] == 24
+        raise _RolledBack
+    assert post(till, "/baskets", basket(receipt="2", card=card)).json()["points_earned"] == 8
+
+    EarningRule.objects.filter(pk=base_rule.pk).update(points_per_unit=Decimal("2"))
+
+    assert post(till, "/baskets", basket(receipt="3", card=card)).json()["points_earned"] == 16
+    with connection.cursor() as cursor:  # by any path: here plain SQL
+        cursor.execute("DELETE FROM loyalty_earningrule")
+    assert post(till, "/baskets", basket(receipt="4", card=card)).json()["points_earned"] == 0
 
 
 def test_given_a_posted_basket_when_a_parent_of_it_is_deleted_then_it_is_refused(till, programme_ready, card):

@@ -123,9 +123,8 @@ class FirstRead(NamedTuple):
 
 
 #: A checkout's first read, in one query: the till's key with its store's time zone (no row: the
-#: key is refused), the programme's settings, on PostgreSQL a fingerprint of the whole earning
-#: rules table (every column of every row: any change to any rule, by any path, changes it), the
-#: member to credit with their points account locked until the end of the transaction, and the
+#: key is refused), the programme's settings, on PostgreSQL the earning rules' version (any
+#: change to any rule, by any path, changes it: `_RULES_STAMP`), the member to credit with their points account locked until the end of the transaction, and the
 #: basket's products with what the earning rules look at: one row per product found.
 _FIRST_READ = """
 WITH till_key AS ({till_key}), member AS ({member})
@@ -137,16 +136,18 @@ LEFT JOIN member ON 1 = 1
 LEFT JOIN catalog_product product ON product.product_id {products}
 WHERE p.id = 1
 """
-_RULES_STAMP = "(SELECT md5(string_agg(rule::text, ',' ORDER BY rule.id)) FROM loyalty_earningrule rule)"
+#: The earning rules' version (PostgreSQL: a trigger on the rules table sets it, migration
+#: loyalty 0008): a new number with every change to any rule, by any path.
+_RULES_STAMP = "(SELECT version::text FROM loyalty_rulesversion WHERE id = 1)"
 #: Where each part sits in a row of `_FIRST_READ`.
 _KEY, _PROGRAMME, _RULES_STAMP_AT, _MEMBER, _PRODUCT = slice(0, 5), slice(5, 8), 8, slice(9, 22), slice(23, 27)
-#: The rules in force, kept in the worker by (rules fingerprint, day): see `_rules_in_force`.
+#: The rules in force, kept in the worker by (rules version, day): see `_rules_in_force`.
 _rules_kept: dict[tuple[str, date], list[EarningRule]] = {}
 
 
 def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
     """The till's key (errors.KeyRefused when there is none), the programme, the earning rules'
-    fingerprint (None on SQLite), the basket's products by product number and the row of the
+    version (None on SQLite), the basket's products by product number and the row of the
     member to credit (`identity.member_to_credit_sql`; NULLs when there is none), in one
     plain-SQL query that every checkout runs first, in its transaction."""
     key_sql, key_params = till_key_sql(key)
@@ -178,14 +179,14 @@ def _first_read(basket: BasketIn, key: ApiKey | PresentedKey) -> FirstRead:
 
 
 def _rules_in_force(on: date, rules_stamp: str | None) -> list[EarningRule]:
-    """`rules.active_rules(on)`, read once per worker for as long as the rules table's fingerprint
-    stays the same (a rule saved in the admin changes it, so the next basket reads the rules
-    again); read every time when there is no fingerprint."""
+    """`rules.active_rules(on)`, read once per worker for as long as the rules' version stays the
+    same (a rule saved in the admin changes it, so the next basket reads the rules again); read
+    every time when there is no version (SQLite)."""
     if rules_stamp is None:
         return active_rules(on)
     rules = _rules_kept.get((rules_stamp, on))
     if rules is None:
-        if len(_rules_kept) > 8:  # old fingerprints and days: never needed again
+        if len(_rules_kept) > 8:  # old versions and days: never needed again
             _rules_kept.clear()
         rules = _rules_kept[(rules_stamp, on)] = active_rules(on)
     return rules
