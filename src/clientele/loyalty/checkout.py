@@ -124,8 +124,9 @@ class FirstRead(NamedTuple):
 
 #: A checkout's first read, in one query: the till's key with its store's time zone (no row: the
 #: key is refused), the programme's settings, on PostgreSQL the earning rules' version (any
-#: change to any rule, by any path, changes it: `_RULES_STAMP`), the member to credit with their points account locked until the end of the transaction, and the
-#: basket's products with what the earning rules look at: one row per product found.
+#: change to any rule, by any path, changes it: `_RULES_STAMP`), the member to credit with their
+#: points account locked until the end of the transaction, and the basket's products with what
+#: the earning rules look at: one row per product found.
 _FIRST_READ = """
 WITH till_key AS ({till_key}), member AS ({member})
 SELECT till_key.*, p.return_window_days, p.expiry_months, p.clock_skew_seconds, {rules_stamp}, member.*,
