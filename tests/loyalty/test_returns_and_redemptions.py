@@ -110,3 +110,25 @@ def test_given_a_new_customer_when_enrolled_and_the_card_is_lost_then_the_new_ca
     assert replaced["balance"] == {"available": 0, "pending": 8}
     assert till.get("/api/members/identify", {"card": replaced["card"]}).json()["balance"]["pending"] == 8
     assert till.get("/api/members/identify", {"card": old_card}).json()["code"] == "blocked_card"
+
+
+def test_given_a_member_with_years_of_entries_when_their_balance_is_summed_then_postgresql_reads_only_the_index(
+        member):
+    # A balance sums every entry of the account. Reading each entry's heap page would make the
+    # sum cost grow with the member's history: the (account, available_from) index carries the amount.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no covering indexes (INCLUDE)")
+    account = ledger.account_for_member(member)
+    for week in range(150):
+        ledger.append(account, PointsEntry.Kind.POINTS_EARNED, 10, key=f"earn:{week}", source="test", actor="test")
+    at = ledger.now_utc()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # a test-sized table would be read whole
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("EXPLAIN " + ledger._BALANCE, [at, at, account.pk])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Only Scan using ledger_account_balance" in plan, plan
+    assert ledger.balance(account.pk, at).available == 1500
