@@ -8,7 +8,11 @@ In one run:
 1. pgbench's TPC-B-like TPS (`pgbench -c 8 -j 2 -T 30`, after `pgbench -i -s 8` in a database of
    its own): the physical reference of this machine, run before the checkouts and again after
    them, the ratio taken to the mean of the two (this shared machine's speed drifts by tens of
-   percent within minutes: one pgbench run before would compare with another machine).
+   percent within minutes: one pgbench run before would compare with another machine); and the
+   CPU one pgbench transaction cost its database backends (their total once the server has reaped
+   them) and pgbench itself, so that machines can be compared by CPU as well as by TPS: the
+   checkout's CPU over the backends' is printed at the end (a machine's cheap commits raise
+   pgbench's TPS, not this).
 2. Checkouts: the till API as production serves it (granian, 2 workers of 4 threads, persistent
    database connections; or gunicorn with --server gunicorn: pass --workers 4 --threads 1 for
    sync workers) serving `clientele.site.wsgi:application` (the hot calls in
@@ -47,10 +51,12 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -73,12 +79,61 @@ def ensure_database(name: str, fresh: bool) -> None:
         psql(f"CREATE DATABASE {name}")
 
 
-def pgbench_tps(seconds: int) -> float:
-    """TPS of pgbench's TPC-B-like script with 8 clients and 2 threads on its own database."""
+class Pgbench(NamedTuple):
+    """One pgbench run: its TPS, and the CPU one transaction cost its database backends and
+    pgbench itself (ms): what a run on another machine is compared by, besides the TPS."""
+
+    tps: float
+    backend_cpu_ms: float | None
+    client_cpu_ms: float
+
+
+def pgbench(seconds: int) -> Pgbench:
+    """pgbench's TPC-B-like script with 8 clients and 2 threads on its own database."""
     subprocess.run(["pgbench", "-i", "-s", "8", "-q", f"{SERVER}/{PGBENCH_DB}"], check=True, capture_output=True)
-    out = subprocess.run(["pgbench", "-c", "8", "-j", "2", "-T", str(seconds), f"{SERVER}/{PGBENCH_DB}"],
-                         check=True, capture_output=True, text=True).stdout
-    return float(re.search(r"tps = ([0-9.]+)", out).group(1))
+    postmaster = postmaster_pid()
+    reaped_before = reaped_ticks(postmaster)
+    with tempfile.TemporaryFile("w+") as output:
+        process = subprocess.Popen(["pgbench", "-c", "8", "-j", "2", "-T", str(seconds), f"{SERVER}/{PGBENCH_DB}"],
+                                   stdout=output, stderr=subprocess.DEVNULL, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        if status != 0:
+            raise subprocess.CalledProcessError(os.waitstatus_to_exitcode(status), "pgbench")
+        output.seek(0)
+        out = output.read()
+    transactions = int(re.search(r"number of transactions actually processed: (\d+)", out).group(1))
+    backend_ms = None
+    if postmaster is not None:
+        # pgbench's backends are gone once the postmaster has reaped them: their CPU is then in its
+        # children's total. (Any other backend ending meanwhile counts too: nothing else runs.)
+        for _ in range(50):
+            if psql(f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{PGBENCH_DB}'") == "0":
+                break
+            time.sleep(0.1)
+        backend_ms = (reaped_ticks(postmaster) - reaped_before) * 1000 / os.sysconf("SC_CLK_TCK") / transactions
+    client_ms = (usage.ru_utime + usage.ru_stime) * 1000 / transactions
+    return Pgbench(float(re.search(r"tps = ([0-9.]+)", out).group(1)), backend_ms, client_ms)
+
+
+def postmaster_pid() -> str | None:
+    """The PostgreSQL server's main process (None when its data directory cannot be read here)."""
+    try:
+        return (Path(psql("SHOW data_directory")) / "postmaster.pid").read_text().split()[0]
+    except (OSError, IndexError, subprocess.CalledProcessError):
+        return None
+
+
+def reaped_ticks(pid: str | None) -> int:
+    """CPU time (user + system, clock ticks) of the ended children that `pid` has reaped."""
+    if pid is None:
+        return 0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[13]) + int(fields[14])
+
+
+def describe(run: Pgbench) -> str:
+    backends = "" if run.backend_cpu_ms is None else f"backends {run.backend_cpu_ms:.3f} ms + "
+    return f"{run.tps:,.0f} TPS; CPU per transaction: {backends}pgbench {run.client_cpu_ms:.3f} ms"
 
 
 SEED_SQL = """
@@ -268,8 +323,9 @@ def main() -> None:
 
     key = prepare(args.members, args.cards, args.fresh)
     ensure_database(PGBENCH_DB, fresh=True)
-    tps_before = pgbench_tps(args.seconds)
-    print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8), before the checkouts: {tps_before:,.0f} TPS")
+    before = pgbench(args.seconds)
+    tps_before = before.tps
+    print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8), before the checkouts: {describe(before)}")
     app = "clientele.site.wsgi:" + ("django_application" if args.django_only else "application")
     command = server_command(args.server, app, args.workers, args.worker_class, args.threads)
     print("serving:", " ".join(Path(command[0]).name if i == 0 else part for i, part in enumerate(command)))
@@ -285,9 +341,9 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
-    tps_after = pgbench_tps(args.seconds)
-    tps = (tps_before + tps_after) / 2
-    print(f"pgbench again, after them: {tps_after:,.0f} TPS (mean {tps:,.0f})")
+    after = pgbench(args.seconds)
+    tps = (tps_before + after.tps) / 2
+    print(f"pgbench again, after them: {describe(after)} (mean {tps:,.0f} TPS)")
     print(f"checkout, 10-line baskets, {args.clients} clients, {args.workers} {args.server} workers "
           f"(connections per worker: {checkout['split']}): "
           f"{checkout['per_second']:,.0f} checkouts/s, p50 {checkout['p50_ms']:.1f} ms, p99 {checkout['p99_ms']:.1f} ms "
@@ -305,6 +361,11 @@ def main() -> None:
         print(f"CPU per {name}: app workers {figures['app_cpu_ms']:.2f} ms + database {figures['db_cpu_ms']:.2f} ms "
               f"(ceiling on {os.cpu_count()} cores of its own: {os.cpu_count() * 1000 / cost:,.0f}/s); "
               f"WAL {figures['wal_bytes'] / 1000:.1f} kB")
+    if before.backend_cpu_ms is not None and after.backend_cpu_ms is not None:
+        # Both sides' CPU, not their throughput: less moved by how cheap the machine's commits are.
+        checkout_cpu = checkout["app_cpu_ms"] + checkout["db_cpu_ms"]
+        pgbench_cpu = (before.backend_cpu_ms + after.backend_cpu_ms) / 2
+        print(f"CPU per checkout / CPU per pgbench transaction (its backends): {checkout_cpu / pgbench_cpu:.1f}")
     print(f"identify, {args.members:,} members, {args.cards:,} cards, {args.clients} clients: {identify['per_second']:,.0f}/s, "
           f"p50 {identify['p50_ms']:.1f} ms, p99 {identify['p99_ms']:.1f} ms (target p99 <= 10 ms; "
           f"non-2xx or failed: {identify['errors']})")
