@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from till_payloads import TillClient, basket, post
 
 from clientele.barcodes import card_barcode
@@ -116,8 +117,6 @@ def test_given_a_member_with_years_of_entries_when_their_balance_is_summed_then_
         member):
     # A balance sums every entry of the account. Reading each entry's heap page would make the
     # sum cost grow with the member's history: the (account, available_from) index carries the amount.
-    from django.db import connection
-
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no covering indexes (INCLUDE)")
     account = ledger.account_for_member(member)
