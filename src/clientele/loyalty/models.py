@@ -139,10 +139,9 @@ class PointsEntry(models.Model):
         verbose_name_plural = "points entries"
         constraints = [models.UniqueConstraint(fields=["idempotency_key"], name="ledger_entry_once")]
         # Every balance is a sum over the account's entries (`ledger.balance_sums_sql`): with the
-        # amount in the index, PostgreSQL reads it from the index alone, not one heap page per entry
-        # of a history that grows every week (migration loyalty 0009).
-        indexes = [models.Index(fields=["account", "available_from"], include=["amount"],
-                                name="ledger_account_balance"),
+        # amount in the index, it is read from the index alone, not one heap page per entry of a
+        # history that grows every week (migration loyalty 0009, decision 0017).
+        indexes = [models.Index(fields=["account", "available_from", "amount"], name="ledger_account_balance"),
                    models.Index(fields=["kind", "expires_on"]),
                    models.Index(fields=["rule"], condition=Q(rule__isnull=False), name="ledger_entry_rule")]
 

@@ -82,9 +82,6 @@ else:
     }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The ledger's balance index carries the amount on PostgreSQL (INCLUDE); on SQLite, which has no
-# such column, it is the same index without it, as meant (loyalty migration 0009).
-SILENCED_SYSTEM_CHECKS = ["models.W040"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
