@@ -37,26 +37,25 @@ def _build_concurrently(schema_editor, index: models.Index, columns: str) -> Non
         cursor.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index.name}" ON "{TABLE}" ({columns})')
 
 
-def forwards(apps, schema_editor):
+def _replace(apps, schema_editor, old: models.Index, new: models.Index, new_columns: str, storage: str) -> None:
+    """Index `new` in place of `old`; on PostgreSQL concurrently, then the ledger's `storage`."""
     if schema_editor.connection.vendor != "postgresql":
         model = apps.get_model("loyalty", "PointsEntry")
-        schema_editor.add_index(model, NEW_INDEX)
-        schema_editor.remove_index(model, OLD_INDEX)
+        schema_editor.add_index(model, new)
+        schema_editor.remove_index(model, old)
         return
-    _build_concurrently(schema_editor, NEW_INDEX, '"account_id", "available_from", "amount"')
-    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{OLD}"')
-    schema_editor.execute(f'ALTER TABLE "{TABLE}" SET ({VACUUM_INSERT_SCALE} = 0.01)')
+    _build_concurrently(schema_editor, new, new_columns)
+    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{old.name}"')
+    schema_editor.execute(f'ALTER TABLE "{TABLE}" {storage}')
+
+
+def forwards(apps, schema_editor):
+    _replace(apps, schema_editor, OLD_INDEX, NEW_INDEX, '"account_id", "available_from", "amount"',
+             f"SET ({VACUUM_INSERT_SCALE} = 0.01)")
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        model = apps.get_model("loyalty", "PointsEntry")
-        schema_editor.add_index(model, OLD_INDEX)
-        schema_editor.remove_index(model, NEW_INDEX)
-        return
-    _build_concurrently(schema_editor, OLD_INDEX, '"account_id", "available_from"')
-    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{NEW}"')
-    schema_editor.execute(f'ALTER TABLE "{TABLE}" RESET ({VACUUM_INSERT_SCALE})')
+    _replace(apps, schema_editor, NEW_INDEX, OLD_INDEX, '"account_id", "available_from"', f"RESET ({VACUUM_INSERT_SCALE})")
 
 
 class Migration(migrations.Migration):
