@@ -3,7 +3,7 @@
 Every balance (the checkout's answer, identify's greeting, a redemption's check) sums the amount
 of every entry of one account. Without the amount in the index, PostgreSQL fetched one heap page
 per entry: a member's history of weekly baskets lies on as many pages, so the sum cost grew with
-the history (0.62 ms for 150 entries, against 0.10 ms from the index alone:
+the history (0.71 ms for 150 entries, against 0.11 ms from the index alone:
 benchmarks/bench_ledger_balance.py). The amount is a third key column, not PostgreSQL's INCLUDE,
 so SQLite's index covers the sum too.
 
