@@ -36,6 +36,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from rich.console import Console
+from rich.progress import Progress
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import machine  # noqa: E402
 
@@ -74,9 +77,11 @@ def prepare(accounts: int, entries: int, fresh: bool) -> None:
     psql(f"CREATE DATABASE {BENCH_DB}")
     started = time.perf_counter()
     env = os.environ | {"DATABASE_URL": f"{SERVER}/{BENCH_DB}"}
-    subprocess.run([sys.executable, "-m", "clientele", "db", "migrate"], check=True, env=env, capture_output=True)
-    psql(FILL.format(accounts=accounts, entries=entries, before=BEFORE), BENCH_DB)
-    psql("VACUUM (ANALYZE)", BENCH_DB)  # as a ledger in service is: visibility map and statistics set
+    with Console().status(f"building {accounts:,} accounts x {entries} entries (about a minute per 3 M)"):
+        subprocess.run([sys.executable, "-m", "clientele", "db", "migrate"], check=True, env=env,
+                       capture_output=True)
+        psql(FILL.format(accounts=accounts, entries=entries, before=BEFORE), BENCH_DB)
+        psql("VACUUM (ANALYZE)", BENCH_DB)  # as a ledger in service is: visibility map and statistics set
     print(f"built {accounts:,} accounts x {entries} entries ({accounts * entries:,} entries, heap "
           f"{psql(f'SELECT pg_size_pretty(pg_relation_size($$loyalty_pointsentry$$))', BENCH_DB)}) "
           f"in {time.perf_counter() - started:.0f} s")
@@ -131,9 +136,12 @@ def main() -> None:
     prepare(args.accounts, args.entries, args.fresh)
     tables = {"index without the amount (before 0009)": BEFORE, "index with the amount (0009)": "loyalty_pointsentry"}
     latencies: dict[str, list[float]] = {label: [] for label in tables}
-    for _ in range(args.rounds):  # alternating: the machine's drift falls on both
-        for label, table in tables.items():
-            latencies[label].append(pgbench_latency_ms(table, args.accounts, args.seconds))
+    with Progress(transient=True) as progress:
+        task = progress.add_task("pgbench runs", total=args.rounds * len(tables))
+        for _ in range(args.rounds):  # alternating: the machine's drift falls on both
+            for label, table in tables.items():
+                latencies[label].append(pgbench_latency_ms(table, args.accounts, args.seconds))
+                progress.advance(task)
     print(f"one balance of an account with {args.entries} entries, pgbench -M prepared -c 1, "
           f"{args.rounds} x {args.seconds} s each, alternating:")
     for label, table in tables.items():

@@ -18,44 +18,45 @@ On PostgreSQL:
 from django.db import migrations, models
 
 OLD, NEW = "loyalty_poi_account_b53be8_idx", "ledger_account_balance"
-TABLE = "loyalty_pointsentry"
 OLD_INDEX = models.Index(fields=["account", "available_from"], name=OLD)
 NEW_INDEX = models.Index(fields=["account", "available_from", "amount"], name=NEW)
 #: Autovacuum's insert trigger for the ledger: a share of its entries (PostgreSQL's default: 0.2).
 VACUUM_INSERT_SCALE = "autovacuum_vacuum_insert_scale_factor"
 
 
-def _build_concurrently(schema_editor, index: models.Index, columns: str) -> None:
-    """Build `index` on the ledger's `columns` without blocking writes, after dropping what a
-    failed earlier build left (an index by that name that PostgreSQL marked invalid)."""
+def _build_concurrently(schema_editor, model, index: models.Index) -> None:
+    """Build `index` without blocking writes, after dropping what a failed earlier build left (an
+    index by that name that PostgreSQL marked invalid)."""
+    quote = schema_editor.quote_name
+    columns = ", ".join(quote(model._meta.get_field(name).column) for name in index.fields)
     with schema_editor.connection.cursor() as cursor:
         cursor.execute("SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
                        "WHERE c.relname = %s", [index.name])
         found = cursor.fetchone()
         if found and found[0]:
-            cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index.name}"')
-        cursor.execute(f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{index.name}" ON "{TABLE}" ({columns})')
+            cursor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(index.name)}")
+        cursor.execute(f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {quote(index.name)} "
+                       f"ON {quote(model._meta.db_table)} ({columns})")
 
 
-def _replace(apps, schema_editor, old: models.Index, new: models.Index, new_columns: str, storage: str) -> None:
+def _replace(apps, schema_editor, old: models.Index, new: models.Index, storage: str) -> None:
     """Index `new` in place of `old`; on PostgreSQL concurrently, then the ledger's `storage`."""
+    model = apps.get_model("loyalty", "PointsEntry")
     if schema_editor.connection.vendor != "postgresql":
-        model = apps.get_model("loyalty", "PointsEntry")
         schema_editor.add_index(model, new)
         schema_editor.remove_index(model, old)
         return
-    _build_concurrently(schema_editor, new, new_columns)
-    schema_editor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{old.name}"')
-    schema_editor.execute(f'ALTER TABLE "{TABLE}" {storage}')
+    _build_concurrently(schema_editor, model, new)
+    schema_editor.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {schema_editor.quote_name(old.name)}")
+    schema_editor.execute(f"ALTER TABLE {schema_editor.quote_name(model._meta.db_table)} {storage}")
 
 
 def forwards(apps, schema_editor):
-    _replace(apps, schema_editor, OLD_INDEX, NEW_INDEX, '"account_id", "available_from", "amount"',
-             f"SET ({VACUUM_INSERT_SCALE} = 0.01)")
+    _replace(apps, schema_editor, OLD_INDEX, NEW_INDEX, f"SET ({VACUUM_INSERT_SCALE} = 0.01)")
 
 
 def backwards(apps, schema_editor):
-    _replace(apps, schema_editor, NEW_INDEX, OLD_INDEX, '"account_id", "available_from"', f"RESET ({VACUUM_INSERT_SCALE})")
+    _replace(apps, schema_editor, NEW_INDEX, OLD_INDEX, f"RESET ({VACUUM_INSERT_SCALE})")
 
 
 class Migration(migrations.Migration):
