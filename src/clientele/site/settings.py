@@ -23,6 +23,7 @@ INSTALLED_APPS = [
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",
+    "clientele.offers",
 ]
 
 MIDDLEWARE = [
