@@ -5,8 +5,10 @@ from django.urls import path
 
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
+from clientele.offers.api import api as offers_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/offers/", offers_api.urls),
     path("api/", api.urls),
 ]
