@@ -110,6 +110,10 @@ def post_basket(basket: BasketIn, key: ApiKey | PresentedKey) -> dict:
     except errors.DuplicateBasket:
         # Recorded by an earlier or concurrent call (now committed): answer as the first time.
         return _replay(basket, fingerprint)
+    except IntegrityError:
+        # The receipt's uniqueness is DuplicateBasket: this is a foreign key, checked at the commit.
+        raise errors.ReferenceRemoved("the member, card, store or a product of this basket was removed while it "
+                                      "was recorded: nothing was recorded") from None
 
 
 class FirstRead(NamedTuple):
