@@ -38,10 +38,14 @@ def refresh_command(
     """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles."""
     from clientele.refresh import RefreshOptions, customer_profiles, refresh
 
-    if sync:
+    if sync or serve:
         from clientele.cli import django_setup
 
         django_setup()
+        from clientele.loyalty.integrity import check_no_orphans
+
+        check_no_orphans()  # fails the refresh, naming them, when any row of the till's lost its parent
+    if sync:
         from clientele.loyalty.lake_sync import sync_lake
 
         synced = sync_lake()
