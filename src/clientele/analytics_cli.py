@@ -78,12 +78,13 @@ def segments_command(
     """The last refresh's segments: pyramid, RFM grid, lifecycle stages (and nine cells of --category)."""
     from clientele import analytics
     from clientele.analytics.results import read_result, segment_vocabulary
+    from clientele.reports.summary import pyramid_rule_of, rule_text
     from clientele.engine import connect
 
     con = connect(engine)
     profiles = read_result(con, "customer_profiles")
     pyramid = analytics.level_summary(profiles, "monetary").execute().set_index("pyramid_level")
-    table = Table(title="Customer pyramid (last refresh)")
+    table = Table(title="Customer pyramid (last refresh)", caption=rule_text(pyramid_rule_of(read_result(con, "pyramid"))))
     for column in ("level", "customers", "share of customers", "share of spend"):
         table.add_column(column, justify="left" if column == "level" else "right")
     for level in analytics.pyramid.LEVELS:

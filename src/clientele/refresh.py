@@ -43,7 +43,7 @@ class RefreshOptions:
     """What the refresh measures over: the window of RFM, pyramid and brand habits (days), and
     what the forecasts look ahead to (see `forecasting.nightly.ForecastOptions`)."""
 
-    window_days: int = 365
+    window_days: int = analytics.pyramid.WINDOW_DAYS
     year_over_year_days: int | None = None  # None: 365 when the lake holds two years, else half its span
     pyramid: analytics.PyramidCutoffs = analytics.PyramidCutoffs()
     lifecycle: analytics.LifecycleRules = analytics.LifecycleRules()
