@@ -18,6 +18,8 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/clientele db migrate
 	$(BIN)/clientele import completejourney
+	$(BIN)/clientele loyalty default-programme
+	$(BIN)/clientele loyalty credit-history
 	$(BIN)/clientele report summary
 	$(BIN)/clientele refresh
 
