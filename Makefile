@@ -20,6 +20,7 @@ run: $(STAMP)
 	$(BIN)/clientele import completejourney
 	$(BIN)/clientele report summary
 	$(BIN)/clientele refresh
+	$(BIN)/clientele backoffice how-to-log-in
 
 test: $(STAMP)
 	$(BIN)/pytest -q
