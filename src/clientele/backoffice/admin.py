@@ -35,6 +35,10 @@ class ScalingEarningRuleAdmin(EarningRuleAdmin):
     autocomplete_fields = ["product", "store"]
 
 
+admin.site.site_header = admin.site.site_title = "Clientele back office"
+admin.site.index_title = "Configuration"
+admin.site.site_url = "/backoffice/"
+
 admin.site.unregister(EarningRule)
 admin.site.register(EarningRule, ScalingEarningRuleAdmin)
 

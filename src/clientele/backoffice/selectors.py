@@ -10,6 +10,7 @@ from clientele.members.models import Card, Member
 
 SEARCH_LIMIT = 20
 EVERY_STORE = "backoffice.view_all_stores"
+MAX_NAME_WORDS = 6
 
 
 class MalformedSearch(ClienteleError):
@@ -29,13 +30,15 @@ def find_members(user, query: str) -> list[Member]:
     by member number; each kind of search reads one index.
 
     Digits are a member number, a card barcode or a phone; text with '@' an e-mail (any case); text
-    starting with '+' a phone; other text a last name, or a first and a last name (any case).
+    starting with '+' a phone; other text a last name, or first names and a last name (any case).
     """
     text = " ".join(query.split())
     if not text:
         raise MalformedSearch("type a card barcode, member number, phone, e-mail or name")
     if len(text) > 200:
         raise MalformedSearch("a search is at most 200 characters")
+    if len(text.split(" ")) > MAX_NAME_WORDS:
+        raise MalformedSearch(f"a name is at most {MAX_NAME_WORDS} words")
     reach = _in_reach(user)
     digits = text.replace(" ", "").replace("-", "")
     found: list[Member] = []
@@ -50,9 +53,11 @@ def find_members(user, query: str) -> list[Member]:
     elif "@" in text:
         found += reach.filter(email__iexact=text)[:SEARCH_LIMIT]
     else:
-        first, _, last = text.rpartition(" ")
-        named = reach.filter(last_name__iexact=last)
-        found += (named.filter(first_name__iexact=first) if first else named)[:SEARCH_LIMIT]
+        found += reach.filter(last_name__iexact=text)[:SEARCH_LIMIT]
+        words = text.split(" ")
+        for cut in range(1, len(words)):  # "Mary Ann Smith": Mary + Ann Smith, Mary Ann + Smith
+            first, last = " ".join(words[:cut]), " ".join(words[cut:])
+            found += reach.filter(last_name__iexact=last, first_name__iexact=first)[:SEARCH_LIMIT]
     unique = {member.pk: member for member in found}
     return sorted(unique.values(), key=lambda m: m.customer_id)[:SEARCH_LIMIT]
 
