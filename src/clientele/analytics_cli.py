@@ -73,7 +73,7 @@ def segments_command(
 ) -> None:
     """The last refresh's segments: pyramid, RFM grid, lifecycle stages (and nine cells of --category)."""
     from clientele import analytics
-    from clientele.analytics.results import read_result
+    from clientele.analytics.results import read_result, segment_vocabulary
     from clientele.engine import connect
 
     con = connect(engine)
@@ -98,6 +98,7 @@ def segments_command(
                       f"{row.customers:,}")
     console.print(table)
     if category:
+        category = segment_vocabulary(con).canonical("category", category)
         cells = analytics.cell_counts(read_result(con, "brand_loyalty"), category).execute()
         console.print(_nine_cells(category, cells))
 
@@ -134,9 +135,11 @@ def _nine_cells(category: str, cells) -> Table:
 
 @app.command("export")
 def export_command(
-    segment: Annotated[str, typer.Argument(help="rfm=Champions, pyramid=VIP, tier=gold, class=A, lifecycle=decline, "
-                                                "exit=in formation, cell=COLD CEREAL/national/high, trait=dog, "
-                                                "narrow or gone-top.")],
+    segment: Annotated[str, typer.Argument(help=(
+        "A segment expression: FIELD=VALUE conditions and flags joined by AND, OR, NOT and parentheses, "
+        "values in any case, e.g. \"pyramid=VIP OR (rfm=champions AND NOT at_risk)\". Fields: rfm, pyramid, "
+        "value_class, value_tier (predicted lifetime value), loyalty_tier (the programme's tier), lifecycle, exit, "
+        "category, cell=CATEGORY/LOYALTY/USAGE, trait; flags: narrow, gone_top, at_risk."))],
     out: Annotated[Path, typer.Option(help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or parquet.")] = ExportFormat.csv,
     channel: Annotated[str, typer.Option(help="Channel the members must consent to: email, sms or post.")] = "email",
@@ -148,16 +151,28 @@ def export_command(
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
-    from clientele.analytics.results import segment_customer_ids
+    import ibis
+
+    from clientele.analytics.results import parse_segment, segment_customer_ids
     from clientele.engine import connect
 
-    customer_ids = segment_customer_ids(connect(engine), segment)
-    if ids_only:
-        rows = [{"customer_id": customer_id} for customer_id in customer_ids]
-    else:
+    con = connect(engine)
+    parsed = parse_segment(con, segment)
+    supplied = {}
+    if "loyalty_tier" in parsed.fields() or not ids_only:
         from clientele.cli import django_setup
 
         django_setup()
+    if "loyalty_tier" in parsed.fields():
+        from clientele.members.selectors import loyalty_tiers
+
+        names, members = loyalty_tiers()
+        parsed = parse_segment(con, segment, loyalty_tiers=names)
+        supplied["loyalty_tiers"] = ibis.memtable(members, schema={"customer_id": "int64", "loyalty_tier": "string"})
+    customer_ids = segment_customer_ids(con, parsed, supplied=supplied)
+    if ids_only:
+        rows = [{"customer_id": customer_id} for customer_id in customer_ids]
+    else:
         from clientele.members.selectors import contacts_for_customers
 
         rows = contacts_for_customers(customer_ids, channel=channel)

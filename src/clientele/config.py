@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     secret_key: str = Field("dev-only-insecure-key", description="Django secret key.")
     debug: bool = Field(False, description="Django debug pages (development only).")
     environment: Literal["development", "production"] = "development"
+    hot_calls: bool = Field(True, description="The till's identify and basket calls answered in front of Django "
+                                              "(decision 0008); false: every call through Django.")
     spark_master: str = Field("local[2]", description="Spark master URL when engine=spark.")
     spark_memory: str = Field("2g", description="Spark driver memory when engine=spark.")
     duckdb_memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '4GB'.")

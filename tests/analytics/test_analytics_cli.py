@@ -8,7 +8,9 @@ from datetime import date, timedelta
 import pytest
 from typer.testing import CliRunner
 
+from clientele.analytics.results import read_result
 from clientele.analytics_cli import app
+from clientele.engine import connect
 from clientele.lake.reader import basket_lines
 from clientele.lake.schema import BASKET_LINE_SCHEMA
 
@@ -33,6 +35,25 @@ def test_refresh_then_segments_show_pyramid_rfm_grid_lifecycle_and_nine_cells(re
     assert shown.exit_code == 0, shown.output
     for title in ("Customer pyramid", "RFM grid", "Lifecycle stages", "COLD CEREAL: brand loyalty x usage"):
         assert title in shown.output
+
+
+def test_segments_of_a_category_typed_in_any_case_show_its_nine_cells(refreshed_home):
+    shown = runner.invoke(app, ["segments", "--category", "cold cereal"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "COLD CEREAL: brand loyalty x usage" in shown.output
+
+
+def test_export_of_a_combined_segment_writes_the_members_it_names(refreshed_home, tmp_path):
+    out = tmp_path / "combined.csv"
+    exported = runner.invoke(app, ["export", "pyramid=major OR (rfm=at risk AND NOT value_tier=IRON)", "--out", str(out),
+                                   "--ids-only"])
+    assert exported.exit_code == 0, exported.output
+    profiles = read_result(connect("duckdb"), "customer_profiles").to_pyarrow().to_pylist()
+    expected = [p["customer_id"] for p in profiles if p["pyramid_level"] == "major"
+                or (p["rfm_segment"] == "At risk" and p["value_tier"] != "iron")]
+    assert [int(row["customer_id"]) for row in csv.DictReader(out.open())] == sorted(expected)
+    at_risk = [p for p in profiles if p["rfm_segment"] == "At risk"]
+    assert 1 < len(expected) <= len(at_risk)  # the OR took the major customer in, the NOT left iron ones out
 
 
 def test_export_of_a_segment_writes_its_member_ids(refreshed_home, tmp_path):
@@ -71,3 +92,23 @@ def test_synth_writes_a_lake_of_the_basket_lines_schema_by_month(lake_builder, d
     assert lines.schema().names[: len(BASKET_LINE_SCHEMA)] == tuple(BASKET_LINE_SCHEMA.names)
     assert 15000 < lines.count().execute() < 25000
     assert lines.customer_id.nunique().execute() > 150
+
+
+@pytest.mark.django_db
+def test_export_by_loyalty_tier_reads_the_programme_s_tiers_not_the_value_tiers(refreshed_home, tmp_path):
+    from clientele.loyalty.models import LoyaltyAccount, Tier
+    from clientele.members.models import Member
+
+    tiers = [Tier.objects.create(name="Bronze", rank=0), Tier.objects.create(name="Gold", rank=1)]
+    for customer in (3, 18, 20):
+        member = Member.objects.create(customer_id=customer, first_name=f"M{customer}", join_date=date(2024, 1, 1))
+        LoyaltyAccount.objects.create(member=member, tier=tiers[customer != 3])
+    out = tmp_path / "gold.csv"
+    exported = runner.invoke(app, ["export", "loyalty_tier=gold", "--out", str(out), "--ids-only"])
+    assert exported.exit_code == 0, exported.output
+    assert [int(row["customer_id"]) for row in csv.DictReader(out.open())] == [18, 20]
+    value_gold = runner.invoke(app, ["export", "value_tier=gold", "--out", str(out), "--ids-only"])
+    assert value_gold.exit_code == 0, value_gold.output
+    assert [int(row["customer_id"]) for row in csv.DictReader(out.open())] == [17, 18, 19]
+    unknown = runner.invoke(app, ["export", "loyalty_tier=platinum", "--out", str(out), "--ids-only"])
+    assert "valid: Bronze, Gold" in str(unknown.exception)

@@ -10,6 +10,7 @@ from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import Client
 
+from clientele.loyalty.api_hot_calls import headers
 from clientele.site.wsgi import application
 
 BREAD, MILK, SHAMPOO = 1001, 1002, 1003
@@ -57,6 +58,8 @@ class _HotCallsFirst:
         if answered is None:
             return self.django_handler(environ)
         status, body = answered
-        response = HttpResponse(body, status=status, content_type="application/json; charset=utf-8")
+        response = HttpResponse(body, status=status)
+        for name, value in headers(status, body):
+            response[name] = value
         response.wsgi_request = WSGIRequest(environ)
         return response

@@ -6,13 +6,15 @@ refresh_date). These readers serve the CLI, the back office and the serving tabl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import ibis
 
+from clientele.analytics.segments import VOCABULARY, Segment, SegmentError, Vocabulary, parse
+
 from clientele.config import settings
-from clientele.errors import ClienteleError
-from clientele.lake.reader import read_table
+from clientele.lake.reader import LakeTableMissing, read_table
 
 RESULTS = "results"
 
@@ -24,20 +26,6 @@ PROFILE_COLUMNS = (
     "expected_next_visit",
 )
 
-#: Segment kinds `clientele export` understands: kind -> (result table, column holding the value).
-SEGMENT_KINDS = {
-    "rfm": ("customer_profiles", "rfm_segment"),
-    "pyramid": ("customer_profiles", "pyramid_level"),
-    "class": ("customer_profiles", "value_class"),
-    "tier": ("customer_profiles", "value_tier"),
-    "lifecycle": ("customer_profiles", "lifecycle_stage"),
-    "exit": ("lifecycle", "exit_pattern"),
-}
-
-
-class UnknownSegment(ClienteleError):
-    """The segment asked for is not one the refresh produces."""
-
 
 def results_dir(lake: Path | None = None) -> Path:
     """The folder of the refresh's result tables."""
@@ -45,8 +33,13 @@ def results_dir(lake: Path | None = None) -> Path:
 
 
 def read_result(con: ibis.BaseBackend, table: str, lake: Path | None = None) -> ibis.Table:
-    """One result table of the last refresh (raises LakeTableMissing before the first refresh)."""
-    return read_table(con, f"{RESULTS}/{table}", lake)
+    """One result table of the last refresh (raises LakeTableMissing, saying to run the refresh,
+    before the first refresh)."""
+    try:
+        return read_table(con, f"{RESULTS}/{table}", lake)
+    except LakeTableMissing:
+        raise LakeTableMissing(f"no refresh has written the result {table!r} to the lake at "
+                               f"{(lake or settings().lake_path)}: run `clientele refresh` first") from None
 
 
 def customer_profiles(con: ibis.BaseBackend, lake: Path | None = None) -> list[dict]:
@@ -64,43 +57,54 @@ def customer_profiles(con: ibis.BaseBackend, lake: Path | None = None) -> list[d
     return profiles.select(*PROFILE_COLUMNS, "refresh_date").order_by("customer_id").to_pyarrow().to_pylist()
 
 
-def segment_members(con: ibis.BaseBackend, segment: str, lake: Path | None = None) -> ibis.Table:
+def segment_vocabulary(con: ibis.BaseBackend, lake: Path | None = None,
+                       loyalty_tiers: Sequence[str] | None = None) -> Vocabulary:
+    """The segment fields with the values of the last refresh's data filled in: the product
+    categories (read only when an expression names one) and, when given, the loyalty tier names."""
+    def categories() -> list[str]:
+        cells = read_result(con, "brand_loyalty", lake)
+        return sorted(cells.select("category").distinct().category.to_pyarrow().to_pylist())
+
+    vocabulary = VOCABULARY.with_values("category", categories)
+    return vocabulary if loyalty_tiers is None else vocabulary.with_values("loyalty_tier", loyalty_tiers)
+
+
+def parse_segment(con: ibis.BaseBackend, text: str, lake: Path | None = None,
+                  loyalty_tiers: Sequence[str] | None = None) -> Segment:
+    """The segment `text` names, its values checked against the last refresh's data (SegmentError
+    saying what is wrong and listing the valid values otherwise)."""
+    return parse(text, segment_vocabulary(con, lake, loyalty_tiers))
+
+
+def segment_members(
+    con: ibis.BaseBackend, segment: str | Segment, lake: Path | None = None,
+    supplied: dict[str, ibis.Table] | None = None,
+) -> ibis.Table:
     """The customers of one segment of the last refresh, as a table with a customer_id column.
 
-    `segment` is KIND=VALUE with KIND one of SEGMENT_KINDS ("rfm=Champions", "pyramid=VIP",
-    "tier=gold", "lifecycle=decline", "exit=after a long stability"), or
-    "cell=CATEGORY/LOYALTY/USAGE" for a nine-cell ("cell=COLD CEREAL/national/high"), or
-    "trait=NAME" ("trait=dog"), or "narrow" (regular customers buying from few departments), or
-    "gone-top" (last period's top customers who did not buy this period).
+    `segment` is a segment expression (`analytics.segments`: "pyramid=VIP OR rfm=champions",
+    "cell=COLD CEREAL/national/high AND NOT at_risk") or one already parsed; `supplied` holds the
+    tables the lake does not have (`loyalty_tiers`: customer_id, loyalty_tier, from the operational
+    database). Raises SegmentError on an expression that cannot be read or names unknown values.
     """
-    kind, _, value = segment.partition("=")
-    if kind in SEGMENT_KINDS and value:
-        table_name, column = SEGMENT_KINDS[kind]
-        table = read_result(con, table_name, lake)
-        return table.filter(table[column] == value).select("customer_id")
-    if kind == "cell" and value.count("/") == 2:
-        category, loyalty, usage = value.split("/")
-        cells = read_result(con, "brand_loyalty", lake)
-        chosen = cells.filter(
-            (cells.category == category) & (cells.brand_loyalty == loyalty) & (cells.usage == usage)
-        )
-        return chosen.select("customer_id")
-    if kind == "trait" and value:
-        traits = read_result(con, "traits", lake)
-        return traits.filter((traits.trait == value) & traits.has_trait).select("customer_id")
-    if segment == "narrow":
-        narrow = read_result(con, "narrow_baskets", lake)
-        return narrow.filter(narrow.narrow).select("customer_id")
-    if segment == "gone-top":
-        top = read_result(con, "year_over_year", lake)
-        return top.filter(~top.bought_again).select("customer_id")
-    raise UnknownSegment(
-        f"unknown segment {segment!r}: use KIND=VALUE with KIND in {sorted(SEGMENT_KINDS)}, "
-        "cell=CATEGORY/LOYALTY/USAGE, trait=NAME, narrow or gone-top"
-    )
+    parsed = parse_segment(con, segment, lake) if isinstance(segment, str) else segment
+    supplied = supplied or {}
+
+    def tables(name: str) -> ibis.Table:
+        if name in supplied:
+            return supplied[name]
+        if name == "loyalty_tiers":
+            raise SegmentError("loyalty_tier= reads the members' loyalty tiers from the operational database, "
+                               "which this caller did not give")
+        return read_result(con, name, lake)
+
+    return parsed.members(read_result(con, "customer_profiles", lake), tables).select("customer_id")
 
 
-def segment_customer_ids(con: ibis.BaseBackend, segment: str, lake: Path | None = None) -> list[int]:
+def segment_customer_ids(
+    con: ibis.BaseBackend, segment: str | Segment, lake: Path | None = None,
+    supplied: dict[str, ibis.Table] | None = None,
+) -> list[int]:
     """The customer ids of one segment of the last refresh, ascending."""
-    members = segment_members(con, segment, lake).distinct().order_by("customer_id")
+    members = segment_members(con, segment, lake, supplied).distinct().order_by("customer_id")
     return [row["customer_id"] for row in members.to_pyarrow().to_pylist()]

@@ -2,7 +2,9 @@
 
 Every domain error becomes a problem `{code, message, field}` with its 4xx status, here and only
 here; malformed requests get `invalid_request` (422) naming the field, a missing or revoked key
-`invalid_api_key` (401).
+`invalid_api_key` (401), a body that is not JSON 400, one sent as another type 415, one over the
+size limit 413, and a call made while the database cannot be reached 503 with `Retry-After`: the
+till queues it and sends it again, which every call is safe to do.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from ninja import Field, NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, BaseModel, StringConstraints
@@ -21,7 +27,7 @@ from clientele.loyalty import services
 from clientele.loyalty.errors import LoyaltyError
 
 # Printable text only: the database refuses NUL bytes and a till never needs control characters.
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$")]
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", max_length=64)]
 Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=100)]
 Barcode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,13}$")]
 Number = Annotated[int, Field(ge=1, lt=10**15)]
@@ -38,7 +44,26 @@ class TillKey(APIKeyHeader):
         return services.authenticate(key)
 
 
-api = NinjaAPI(title="Clientele till API", version="1", auth=TillKey(), urls_namespace="till-api",
+class NotJson(Exception):
+    """A request body sent with a content type other than JSON's."""
+
+
+def is_json(content_type: str | None) -> bool:
+    """Whether a request's Content-Type (its media type, parameters aside) is JSON's."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
+
+
+class JsonOnly(Parser):
+    """django-ninja's JSON parser, refusing a body sent as another type (text/plain, a form, none)."""
+
+    def parse_body(self, request):
+        if not is_json(request.META.get("CONTENT_TYPE")):
+            raise NotJson()
+        return super().parse_body(request)
+
+
+api = NinjaAPI(title="Clientele till API", version="1", auth=TillKey(), urls_namespace="till-api", parser=JsonOnly(),
                description="Identify members, post baskets, return lines, redeem points, enrol members.")
 
 
@@ -51,7 +76,7 @@ class Problem(Schema):
 
 
 #: The statuses a till may receive besides success (see `loyalty.errors` for which code has which).
-PROBLEMS = frozenset({400, 401, 403, 404, 409, 422})
+PROBLEMS = frozenset({400, 401, 403, 404, 409, 413, 415, 422, 503})
 
 
 def problem(error: LoyaltyError) -> dict:
@@ -67,9 +92,23 @@ def invalid_request(errors: list[dict]) -> dict:
     return {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}", "field": field}
 
 
-#: A body that is not JSON (400), as django-ninja words it.
+#: A body that is not JSON (400), as django-ninja words it: malformed, or nested too deep to read.
 UNREADABLE_BODY = {"code": "invalid_request", "message": "Cannot parse request body", "field": "body"}
+#: A body sent as another type than JSON (415).
+NOT_JSON = {"code": "unsupported_media_type", "message": "send the body as JSON (Content-Type: application/json)",
+            "field": "Content-Type"}
 INVALID_API_KEY = problem(services.KeyRefused())
+#: The database cannot be reached (restarting, the connection lost): 503, and when to try again.
+UNAVAILABLE = {"code": "service_unavailable", "message": "the database cannot be reached: send the call again",
+               "field": ""}
+UNAVAILABLE_ERRORS = (OperationalError, InterfaceError)
+RETRY_AFTER = ("Retry-After", "5")
+
+
+def too_large() -> dict:
+    """The body of a request larger than the server accepts (413)."""
+    return {"code": "request_too_large", "field": "body",
+            "message": f"the body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"}
 
 
 @api.exception_handler(LoyaltyError)
@@ -84,9 +123,28 @@ def invalid_request_problem(request, error: ValidationError):
 
 @api.exception_handler(HttpError)
 def http_problem(request, error: HttpError):
-    """Django Ninja's own refusals (an unreadable body: 400) in the same problem shape."""
-    return api.create_response(request, {"code": "invalid_request", "message": error.message, "field": "body"},
-                               status=error.status_code)
+    """Django Ninja's own refusals (an unreadable body: 400; one that is not JSON: 415) in the same
+    problem shape."""
+    if isinstance(error.__cause__, NotJson):
+        return api.create_response(request, NOT_JSON, status=415)
+    body = UNREADABLE_BODY if error.status_code == 400 else {"code": "invalid_request", "message": error.message,
+                                                             "field": "body"}
+    return api.create_response(request, body, status=error.status_code)
+
+
+@api.exception_handler(RequestDataTooBig)
+def too_large_problem(request, error: RequestDataTooBig):
+    return api.create_response(request, too_large(), status=413)
+
+
+def unavailable(request, error: Exception):
+    response = api.create_response(request, UNAVAILABLE, status=503)
+    response[RETRY_AFTER[0]] = RETRY_AFTER[1]
+    return response
+
+
+for _error in UNAVAILABLE_ERRORS:
+    api.add_exception_handler(_error, unavailable)
 
 
 @api.exception_handler(AuthenticationError)
@@ -246,18 +304,21 @@ class EnrolmentIn(Schema):
     first_name: Text = ""
     last_name: Text = ""
     email: Annotated[str, StringConstraints(pattern=r"^([^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+)?$", max_length=100)] = ""
-    phone: Annotated[str, StringConstraints(pattern=r"^(\+?[0-9]{4,15})?$")] = ""
+    phone: Annotated[str, StringConstraints(pattern=r"^(\+?[0-9]{4,15})?$", max_length=16)] = ""
     birth_date: date | None = Field(None, ge=date(1900, 1, 1), le=date(2100, 1, 1))
     card: Barcode | None = None
     email_consent: bool = False
     sms_consent: bool = False
     referrer_member_number: Number | None = None
+    enrolment_id: Id | None = Field(None, description="The till's id of this enrolment: sent again, it answers "
+                                                      "the first enrolment instead of enrolling twice.")
 
 
 class EnrolmentOut(Schema):
     member_number: int
     card: str
     greeting_name: str
+    replayed: bool
 
 
 @api.post("/members", response={201: EnrolmentOut, PROBLEMS: Problem}, summary="Enrol a member")
@@ -276,6 +337,7 @@ class CardReplacementOut(Schema):
     old_card_status: str
     card: str
     balance: BalanceOut
+    replayed: bool
 
 
 @api.post("/cards/{barcode}/replace", response={200: CardReplacementOut, PROBLEMS: Problem},

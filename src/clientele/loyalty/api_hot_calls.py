@@ -45,6 +45,12 @@ def _json(body: dict) -> bytes:
     return json.dumps(body).encode()
 
 
+def headers(status: int, body: bytes) -> list[tuple[str, str]]:
+    """The headers of a hot call's answer: Django's middleware's, and `Retry-After` on a 503."""
+    extra = [api.RETRY_AFTER] if status == 503 else []
+    return [*HEADERS, *extra, ("Content-Length", str(len(body)))]
+
+
 class HotCalls:
     """A WSGI application: the till's identify and basket calls answered here, the rest by `django_app`."""
 
@@ -60,15 +66,22 @@ class HotCalls:
         if answered is None:
             return self.django_app(environ, start_response)
         status, body = answered
-        start_response(f"{status} {HTTPStatus(status).phrase}", [*HEADERS, ("Content-Length", str(len(body)))])
+        start_response(f"{status} {HTTPStatus(status).phrase}", headers(status, body))
         return [body]
 
     def answer(self, environ: dict) -> Answer | None:
         """The status and JSON body of a hot call, or None for a request Django answers (another
-        path or method, a host Django would refuse, a body larger than Django accepts)."""
-        call = self.calls.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
-        if call is None or not _host_allowed(environ) or _too_large(environ):
+        path or method, a host Django would refuse; every call when the setting
+        CLIENTELE_HOT_CALLS is off)."""
+        if not settings.CLIENTELE_HOT_CALLS:
             return None
+        call = self.calls.get((environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")))
+        if call is None or not _host_allowed(environ):
+            return None
+        if _too_large(environ):
+            return 413, _json(api.too_large())
+        if _body_size(environ) and not api.is_json(environ.get("CONTENT_TYPE")):
+            return 415, _json(api.NOT_JSON)
         # As Django's handler does: the signals close a connection that is too old or broken.
         _request_started(self.__class__, environ)
         try:
@@ -82,6 +95,8 @@ class HotCalls:
             return 200, call(environ, raw_key)
         except LoyaltyError as error:  # a refused key too (KeyRefused: 401 invalid_api_key)
             return error.status, _json(api.problem(error))
+        except api.UNAVAILABLE_ERRORS:  # the database restarting, a connection lost: the till sends it again
+            return 503, _json(api.UNAVAILABLE)
         except (ValidationError, _UnreadableBody) as error:
             # The key is checked before the request, as django-ninja does: a refused key is a 401
             # whatever came with it.
@@ -199,7 +214,7 @@ def _body(environ: dict):
         raise ValidationError.from_exception_data("BasketIn", [{"type": "missing", "loc": (), "input": None}])
     try:
         return json.loads(raw)
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # malformed, or nested deeper than Python reads
         raise _UnreadableBody from error
 
 

@@ -329,13 +329,10 @@ def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: E
                                      "already recorded") from None
     BasketLine.objects.bulk_create([BasketLine(basket=record, **line._asdict()) for line in lines])
     if earning.total:
-        ledger.append(account, Kind.POINTS_EARNED, earning.total, key=_earning_key(record), source=_source(record),
+        ledger.append(account, Kind.POINTS_EARNED, earning.total, key=ledger.basket_credit_key(record.pk),
+                      source=_source(record),
                       actor=record.actor, basket=record, available_from=available_from, expires_on=expires_on,
                       explanation=earning.explanation)
-
-
-def _earning_key(record: Basket) -> str:
-    return f"earn:{record.store_id}/{record.till_id}/{record.receipt_number}"
 
 
 def _source(record: Basket) -> str:
@@ -379,7 +376,7 @@ WITH points AS (
     INSERT INTO loyalty_pointsentry (account_id, kind, amount, available_from, expires_on, source, basket_id,
                                      idempotency_key, rule_id, explanation, actor, created_at)
     SELECT %(account_id)s, %(kind)s, %(points_earned)s, %(available_from)s, %(expires_on)s, %(source)s, basket.id,
-           %(earning_key)s, NULL, %(result)s::jsonb -> 'explanation', %(actor)s, %(created_at)s
+           {ledger.BASKET_CREDIT_KEY_SQL.format(basket_id="basket.id")}, NULL, %(result)s::jsonb -> 'explanation', %(actor)s, %(created_at)s
     FROM basket WHERE %(points_earned)s > 0
 )
 SELECT basket.id, points.available, points.pending FROM basket, points
@@ -401,8 +398,6 @@ def _write_basket_in_one_statement(db, account, record: Basket, lines: list[Line
         **dict(zip(_LINE_COLUMNS, map(_array_text, list(zip(*lines)) or [()] * len(_LINE_COLUMNS)))),
         "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
         "available_from": available_from, "expires_on": expires_on, "source": _source(record),
-        # The credit's explanation is the answer's: read from it where the statement reads the answer.
-        "earning_key": _earning_key(record),
         "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
         "message": shown.message if shown else None,
     }, commit=commit)

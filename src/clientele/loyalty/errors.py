@@ -80,6 +80,12 @@ class ReceiptReused(LoyaltyError):
     code, status, default_field = "receipt_reused", 409, "receipt_number"
 
 
+class RequestReused(LoyaltyError):
+    """A return, redemption, enrolment or card replacement id came back with another request: not a replay."""
+
+    code, status, default_field = "request_reused", 409, ""
+
+
 class ReturnExceedsPurchase(LoyaltyError):
     code, status, default_field = "return_exceeds_purchase", 422, "lines"
 

@@ -128,6 +128,17 @@ def append(account: LoyaltyAccount, kind: str, amount: int, *, key: str, source:
     )
 
 
+def basket_credit_key(basket_id: int) -> str:
+    """The idempotency key of the credit a basket earned: made of the basket's own id, unique
+    because the basket's receipt is (`basket_receipt_once`, store, till and receipt in columns of
+    their own), so no till or receipt id, whatever it contains, can make two baskets' keys meet."""
+    return f"earn:{basket_id}"
+
+
+#: `basket_credit_key` in SQL, of the column `basket_id` (an expression giving the basket's id).
+BASKET_CREDIT_KEY_SQL = "'earn:' || {basket_id}"
+
+
 def expirable_points(account_id: int, due_by: date, available: int) -> int:
     """Points of the account whose expiry date is on or before `due_by` and that are not yet spent
     or expired, oldest first: credits due (net of their own reversals) minus every FIFO debit,

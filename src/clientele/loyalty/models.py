@@ -191,7 +191,7 @@ class Basket(models.Model):
     # deletes members, cards, baskets or lines.
     store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, db_index=False,  # basket_receipt_once leads
                               db_constraint=False)
-    till_id = models.CharField(max_length=32)
+    till_id = models.CharField(max_length=64)
     receipt_number = models.CharField(max_length=64)
     transacted_at = models.DateTimeField(help_text="UTC.")
     member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, related_name="baskets",
@@ -245,6 +245,8 @@ class BasketReturn(models.Model):
 
     basket = models.ForeignKey(Basket, related_name="returns", on_delete=models.PROTECT)
     return_key = models.CharField(max_length=200, unique=True)
+    request_hash = models.CharField(max_length=64, blank=True,
+                                    help_text="Tells a genuine replay from a reused return id (empty before 2026-12-06).")
     store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
     returned_at = models.DateTimeField()
     refund = models.DecimalField(max_digits=14, decimal_places=2)
@@ -287,12 +289,29 @@ class Redemption(models.Model):
 
     account = models.ForeignKey(LoyaltyAccount, related_name="redemptions", on_delete=models.PROTECT)
     redemption_key = models.CharField(max_length=200, unique=True)
+    request_hash = models.CharField(max_length=64, blank=True,
+                                    help_text="Tells a genuine replay from a reused redemption id (empty before 2026-12-06).")
     store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT)
     points = models.PositiveIntegerField()
     money_value = models.DecimalField(max_digits=12, decimal_places=2)
     result = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+class TillRequest(models.Model):
+    """The first answer to an idempotent till call that keeps no record of its own (an enrolment,
+    a card replacement), by the call and the till's key for it, with the fingerprint of the
+    request: the same request again gets the same answer, another request under the key is refused."""
+
+    call = models.CharField(max_length=20)
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    result = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["call", "key"], name="till_request_once")]
 
 
 class Referral(models.Model):

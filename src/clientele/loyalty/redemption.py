@@ -11,7 +11,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 
-from clientele.loyalty import errors, ledger
+from clientele.loyalty import errors, idempotency, ledger
 from clientele.loyalty.identity import resolve_member
 from clientele.loyalty.models import ApiKey, PointsEntry, Programme, Redemption, Reward
 
@@ -42,21 +42,27 @@ def redeem(request: RedemptionIn, key: ApiKey) -> dict:
     if request.amount is not None and request.amount <= 0:
         raise errors.InvalidAmount("the amount to pay with points must be positive", field="amount")
     redemption_key = f"redeem:{request.store_id}:{request.redemption_id}"
-    member, _ = resolve_member(card=request.card, member_number=request.member_number)
+    request_hash = idempotency.fingerprint(request)
     try:
         with transaction.atomic():
-            return _record(request, key, member, redemption_key)
+            first = Redemption.objects.filter(redemption_key=redemption_key).first()
+            if first is not None:
+                return _replayed(first, request, request_hash)
+            member, _ = resolve_member(card=request.card, member_number=request.member_number)
+            return _record(request, key, member, redemption_key, request_hash)
     except IntegrityError:
         first = Redemption.objects.filter(redemption_key=redemption_key).first()
         if first is None:
             raise
-        return first.result | {"replayed": True}
+        return _replayed(first, request, request_hash)
 
 
-def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str) -> dict:
-    first = Redemption.objects.filter(redemption_key=redemption_key).first()
-    if first is not None:
-        return first.result | {"replayed": True}
+def _replayed(first: Redemption, request: RedemptionIn, request_hash: str) -> dict:
+    return idempotency.replayed(first.result, first.request_hash, request_hash,
+                                f"redemption id {request.redemption_id}", "redemption_id")
+
+
+def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str, request_hash: str) -> dict:
     account = ledger.lock_account(ledger.account_for_member(member).pk)
     reward = None
     if request.reward_code is not None:
@@ -84,8 +90,8 @@ def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str) -> 
         "reward": reward.name if reward else None,
         "balance": ledger.balance(account.pk).as_dict(), "replayed": False,
     }
-    Redemption.objects.create(account=account, redemption_key=redemption_key, store_id=request.store_id,
-                              reward=reward, points=points, money_value=money, result=result)
+    Redemption.objects.create(account=account, redemption_key=redemption_key, request_hash=request_hash,
+                              store_id=request.store_id, reward=reward, points=points, money_value=money, result=result)
     return result
 
 

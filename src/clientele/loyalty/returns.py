@@ -7,7 +7,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from django.db import IntegrityError, transaction
 
-from clientele.loyalty import errors, ledger
+from clientele.loyalty import errors, idempotency, ledger
 from clientele.loyalty.models import ApiKey, Basket, BasketLine, BasketReturn, PointsEntry, Programme, ReturnLine
 
 CENT = Decimal("0.01")
@@ -49,20 +49,26 @@ def return_lines(request: ReturnIn, key: ApiKey) -> dict:
             raise errors.NegativeQuantity(f"the quantity returned of line {line_no} must be positive",
                                           field=f"lines[{line_no}].quantity")
     return_key = f"return:{request.store_id}:{request.return_id}"
+    request_hash = idempotency.fingerprint(request)
     try:
         with transaction.atomic():
-            return _record_return(request, key, return_key)
+            return _record_return(request, key, return_key, request_hash)
     except IntegrityError:
         first = BasketReturn.objects.filter(return_key=return_key).first()
         if first is None:
             raise
-        return first.result | {"replayed": True}
+        return _replayed(first, request, request_hash)
 
 
-def _record_return(request: ReturnIn, key: ApiKey, return_key: str) -> dict:
+def _replayed(first: BasketReturn, request: ReturnIn, request_hash: str) -> dict:
+    return idempotency.replayed(first.result, first.request_hash, request_hash, f"return id {request.return_id}",
+                                "return_id")
+
+
+def _record_return(request: ReturnIn, key: ApiKey, return_key: str, request_hash: str) -> dict:
     first = BasketReturn.objects.filter(return_key=return_key).first()
     if first is not None:
-        return first.result | {"replayed": True}
+        return _replayed(first, request, request_hash)
     receipt = f"{request.original_store_id}/{request.original_till_id}/{request.original_receipt_number}"
     basket = Basket.objects.filter(store_id=request.original_store_id, till_id=request.original_till_id,
                                    receipt_number=request.original_receipt_number).select_related("member").first()
@@ -90,12 +96,15 @@ def _record_return(request: ReturnIn, key: ApiKey, return_key: str) -> dict:
         points += line_points
     reduction, balance = Decimal(0), None
     if account is not None and points:
-        reduction = _reverse_points(account, basket, receipt, points, refund, return_key, key.actor)
+        reversed_points, reduction = _reverse_points(account, basket, receipt, points, refund, return_key, key.actor)
+        taken = _points_actually_reversed(taken, reversed_points)
+        points = reversed_points
     if account is not None:
         balance = ledger.balance(account.pk).as_dict()
     record = BasketReturn.objects.create(
-        basket=basket, return_key=return_key, store_id=request.store_id, returned_at=ledger.now_utc(),
-        refund=refund, refund_reduction=reduction, points_reversed=points, result={}, actor=key.actor,
+        basket=basket, return_key=return_key, request_hash=request_hash, store_id=request.store_id,
+        returned_at=ledger.now_utc(), refund=refund, refund_reduction=reduction, points_reversed=points, result={},
+        actor=key.actor,
     )
     ReturnLine.objects.bulk_create([
         ReturnLine(basket_return=record, basket_line=line, quantity=quantity, refund=line_refund,
@@ -112,16 +121,30 @@ def _record_return(request: ReturnIn, key: ApiKey, return_key: str) -> dict:
     return record.result
 
 
+def _points_actually_reversed(taken: list[tuple], reversed_points: int) -> list[tuple]:
+    """The returned lines with the points the ledger reversed shared out among them, in line
+    order, each line taking at most its own share: under the reduce-refund policy the ledger may
+    reverse fewer points than the lines earned (the rest reduces the refund), and the lines
+    stored say what the ledger did."""
+    shared, left = [], reversed_points
+    for line, quantity, line_refund, line_points in taken:
+        share = min(line_points, left)
+        left -= share
+        shared.append((line, quantity, line_refund, share))
+    return shared
+
+
 def _reverse_points(account, basket: Basket, receipt: str, points: int, refund: Decimal,
-                    return_key: str, actor: str) -> Decimal:
-    """Append the reversal; returns how much the refund is reduced (reduce-refund policy only)."""
-    earned = PointsEntry.objects.get(idempotency_key=f"earn:{receipt}")
+                    return_key: str, actor: str) -> tuple[int, Decimal]:
+    """Append the reversal; returns the points the ledger reversed and how much the refund is
+    reduced (reduce-refund policy only: the points it could not reverse, at the point value)."""
+    earned = PointsEntry.objects.get(idempotency_key=ledger.basket_credit_key(basket.pk))
     now = ledger.now_utc()
     entry = {"key": return_key, "source": f"return {return_key} of basket {receipt}", "actor": actor,
              "basket": basket, "expires_on": earned.expires_on}
     if earned.available_from > now:  # still in the return window: the points leave the pending balance
         ledger.append(account, Kind.POINTS_REVERSED, -points, available_from=earned.available_from, **entry)
-        return Decimal(0)
+        return points, Decimal(0)
     programme = Programme.current()
     available = ledger.balance(account.pk, now).available
     reversed_points, reduction = points, Decimal(0)
@@ -130,4 +153,4 @@ def _reverse_points(account, basket: Basket, receipt: str, points: int, refund: 
         reduction = min(refund, ((points - reversed_points) * programme.point_value).quantize(CENT))
     if reversed_points:
         ledger.append(account, Kind.POINTS_REVERSED, -reversed_points, available_from=now, **entry)
-    return reduction
+    return reversed_points, reduction

@@ -16,7 +16,7 @@ from datetime import date
 
 from django.db import transaction
 
-from clientele.loyalty import errors, ledger
+from clientele.loyalty import errors, idempotency, ledger
 from clientele.loyalty.bonuses import award_bonus
 from clientele.loyalty.checkout import BasketIn, LineIn, post_basket
 from clientele.loyalty.errors import KeyRefused
@@ -51,6 +51,7 @@ class EnrolmentIn:
     email_consent: bool = False
     sms_consent: bool = False
     referrer_member_number: int | None = None
+    enrolment_id: str | None = None
 
 
 def identify(card: str | None = None, phone: str | None = None, member_number: int | None = None,
@@ -69,9 +70,24 @@ def identify(card: str | None = None, phone: str | None = None, member_number: i
 def enrol_member(enrolment: EnrolmentIn, key: ApiKey) -> dict:
     """Enrol a member at the till, issue the card and open the points account (and record who
     referred them, whose reward comes with the new member's first basket). Returns the member
-    number and the card barcode."""
+    number and the card barcode. The same enrolment sent again (the same `enrolment_id`, or the
+    same pre-printed card) answers the first; another request under the id is refused
+    (RequestReused), under the card too (CardInUse)."""
     if enrolment.store_id != key.store_id:
         raise errors.StoreNotAllowed(f"this key belongs to store {key.store_id}, not store {enrolment.store_id}")
+    if enrolment.enrolment_id is not None:
+        return idempotency.once("enrolment", f"{enrolment.store_id}:{enrolment.enrolment_id}", enrolment,
+                                "enrolment_id", lambda: _enrol(enrolment))
+    if enrolment.card is not None:
+        try:
+            return idempotency.once("enrolment", f"card:{enrolment.card}", enrolment, "card",
+                                    lambda: _enrol(enrolment))
+        except errors.RequestReused:
+            raise errors.CardInUse(f"card {enrolment.card} already belongs to a member") from None
+    return _enrol(enrolment) | {"replayed": False}
+
+
+def _enrol(enrolment: EnrolmentIn) -> dict:
     with transaction.atomic():
         referrer = None
         if enrolment.referrer_member_number is not None:
@@ -91,9 +107,24 @@ def enrol_member(enrolment: EnrolmentIn, key: ApiKey) -> dict:
     return {"member_number": member.customer_id, "card": card.barcode, "greeting_name": member.display_name}
 
 
+@dataclass(frozen=True)
+class CardReplacementIn:
+    """The lost card and, when the till scanned one, the pre-printed card replacing it."""
+
+    old_card: str
+    new_card: str | None = None
+
+
 def replace_card(old_card: str, new_card: str | None = None) -> dict:
     """Block a lost card and issue a new one to the same member; points and history stay.
-    Returns both barcodes and the member's balance."""
+    Returns both barcodes and the member's balance. The same replacement sent again answers the
+    first; the lost card replaced again by another card is refused (RequestReused)."""
+    request = CardReplacementIn(old_card, new_card)
+    return idempotency.once("card_replacement", old_card, request, "barcode", lambda: _replace_card(request))
+
+
+def _replace_card(request: CardReplacementIn) -> dict:
+    old_card, new_card = request.old_card, request.new_card
     with transaction.atomic():
         old, new = till.replace_card(old_card, new_card)
         account = ledger.account_for_member(old.member)

@@ -18,3 +18,14 @@ def contacts_for_customers(customer_ids: list[int], channel: str = "email") -> l
         customer_id__in=customer_ids, status=Member.Status.ACTIVE, **{CONSENT_FIELD[channel]: True}
     ).order_by("customer_id")
     return list(members.values("customer_id", "first_name", "last_name", "email", "phone"))
+
+
+def loyalty_tiers() -> tuple[list[str], list[dict]]:
+    """The loyalty programme's tier names (entry tier first) and each member's tier: rows of
+    customer_id and loyalty_tier, for members with a tier."""
+    from clientele.loyalty.models import LoyaltyAccount, Tier
+
+    names = list(Tier.objects.order_by("rank").values_list("name", flat=True))
+    accounts = LoyaltyAccount.objects.filter(tier__isnull=False)
+    rows = accounts.values_list("member__customer_id", "tier__name").order_by("member__customer_id")
+    return names, [{"customer_id": customer_id, "loyalty_tier": tier} for customer_id, tier in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 
 from clientele.barcodes import card_barcode, is_valid_ean13
@@ -19,22 +19,40 @@ def enrol_member(*, first_name: str = "", last_name: str = "", email: str = "", 
     made from the new member number. Run inside the caller's transaction."""
     if card is not None:
         _check_new_barcode(card)
-    for _attempt in range(5):
-        # The next member number; two tills enrolling at once collide on the unique number: retry.
-        customer_id = (Member.objects.aggregate(top=Max("customer_id"))["top"] or 0) + 1
-        try:
-            with transaction.atomic():
-                member = Member.objects.create(
-                    customer_id=customer_id, first_name=first_name, last_name=last_name, email=email, phone=phone,
-                    birth_date=birth_date, home_store_id=home_store_id, join_date=joined_on,
-                    email_consent=email_consent, sms_consent=sms_consent,
-                )
-                issued = Card.objects.create(barcode=card or card_barcode(customer_id), member=member)
-            return member, issued
-        except IntegrityError:
-            if card is not None and Card.objects.filter(barcode=card).exists():
-                raise errors.CardInUse(f"card {card} already belongs to a member") from None
-    raise errors.CardInUse("could not allocate a member number: retry")
+    customer_id = next_member_number()
+    try:
+        with transaction.atomic():
+            member = Member.objects.create(
+                customer_id=customer_id, first_name=first_name, last_name=last_name, email=email, phone=phone,
+                birth_date=birth_date, home_store_id=home_store_id, join_date=joined_on,
+                email_consent=email_consent, sms_consent=sms_consent,
+            )
+            issued = Card.objects.create(barcode=card or card_barcode(customer_id), member=member)
+    except IntegrityError:  # the card (the number is the sequence's alone): scanned at two tills at once
+        raise errors.CardInUse(f"card {card} already belongs to a member") from None
+    return member, issued
+
+
+#: The member numbers' sequence on PostgreSQL (migration members 0003): numbers handed out to
+#: concurrent enrolments without waiting and without collisions.
+MEMBER_NUMBERS = "members_member_number"
+
+
+def next_member_number() -> int:
+    """A member number no member has: on PostgreSQL the sequence's next (moved past the highest
+    number when an import took it first); on SQLite, whose writing transactions are serialised
+    (IMMEDIATE), the highest number plus one, in the caller's transaction."""
+    if connection.vendor != "postgresql":
+        return (Member.objects.aggregate(top=Max("customer_id"))["top"] or 0) + 1
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT nextval(%s)", [MEMBER_NUMBERS])
+            (number,) = cursor.fetchone()
+            if not Member.objects.filter(customer_id=number).exists():
+                return number
+            # Imported members took numbers ahead of the sequence: skip past them all.
+            cursor.execute("SELECT setval(%s, GREATEST(MAX(customer_id), nextval(%s))) FROM members_member",
+                           [MEMBER_NUMBERS, MEMBER_NUMBERS])
 
 
 def replace_card(old_barcode: str, new_barcode: str | None = None) -> tuple[Card, Card]:

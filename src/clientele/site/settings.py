@@ -12,6 +12,9 @@ config = clientele_settings()
 
 SECRET_KEY = config.secret_key
 DEBUG = config.debug
+#: The till's identify and basket calls answered in front of Django (`loyalty.api_hot_calls`): off
+#: with CLIENTELE_HOT_CALLS=false, every call then goes through Django.
+CLIENTELE_HOT_CALLS = config.hot_calls
 ALLOWED_HOSTS = ["*"] if config.environment == "development" else ["localhost", "127.0.0.1"]
 
 INSTALLED_APPS = [
@@ -26,6 +29,7 @@ INSTALLED_APPS = [
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",
+    "clientele.offers",
     "clientele.backoffice",
 ]
 

@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
         ("loyalty", "0009_ledger_balance_index_covers_amount"),
-        ("members", "0003_member_search_indexes"),
+        ("members", "0004_member_search_indexes"),
         ("catalog", "0001_initial"),
     ]
 

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0001_initial'),
-        ('members', '0002_forecasts_in_customer_profile'),
+        ('members', '0003_member_number_sequence'),
     ]
 
     operations = [

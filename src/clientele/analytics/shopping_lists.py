@@ -1,0 +1,82 @@
+"""Who gets a personal shopping list and what is on it, from the nightly results: tables in, tables out.
+
+A customer qualifies when their average weekly spend over the last `spend_weeks` weeks up to
+`as_of` exceeds `weekly_spend_threshold` (PRODUCT.md §5: 25 a week). Their list holds the
+products they are most likely to buy in the list's window (the next-purchase forecasts, each one
+timed to the customer's own cycle for that product: `probability` is the chance the cycle ends in
+the window), at most `length` of them, most likely first. The offers are matched by the
+operational app (`offers.lists`), which knows them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import ibis
+
+
+@dataclass(frozen=True)
+class ListRules:
+    """Who qualifies (average weekly spend above the threshold over `spend_weeks` weeks) and how
+    long a list is (`length` products, `cycle_days` days of validity)."""
+
+    weekly_spend_threshold: float = 25.0
+    spend_weeks: int = 8
+    length: int = 20
+    cycle_days: int = 14
+
+    def __post_init__(self) -> None:
+        if self.spend_weeks < 1 or self.length < 1 or self.cycle_days < 1 or self.weekly_spend_threshold < 0:
+            raise ValueError("list rules: weeks, length and cycle are positive, the threshold not negative")
+
+
+def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = ListRules()) -> ibis.Table:
+    """The customers whose average weekly spend over the `spend_weeks` weeks to `as_of` exceeds
+    the threshold: `customer_id`, `weekly_spend` (currency units a week)."""
+    since = as_of - timedelta(weeks=rules.spend_weeks) + timedelta(days=1)
+    recent = baskets.filter((baskets.basket_date >= since) & (baskets.basket_date <= as_of))
+    weekly = recent.group_by("customer_id").aggregate(weekly_spend=recent.spend.sum() / rules.spend_weeks)
+    return weekly.filter(weekly.weekly_spend > rules.weekly_spend_threshold)
+
+
+def list_candidates(baskets: ibis.Table, next_purchases: ibis.Table, as_of: date,
+                    rules: ListRules = ListRules()) -> ibis.Table:
+    """Each qualifying customer's listed products: `customer_id`, `weekly_spend`, `product_id`,
+    `probability` (0-1, bought in the window), `expected_date`, `rank` (1 = most likely), at most
+    `length` per customer, only products expected within the list's `cycle_days`."""
+    window_end = as_of + timedelta(days=rules.cycle_days)
+    due = next_purchases.filter(next_purchases.expected_date.cast("date") <= window_end)
+    qualifying = qualifying_customers(baskets, as_of, rules)
+    chosen = due.join(qualifying, "customer_id")
+    ranked = chosen.mutate(
+        rank=ibis.row_number().over(group_by="customer_id",
+                                    order_by=[ibis.desc(chosen.probability), chosen.product_id]) + 1)
+    listed = ranked.filter(ranked.rank <= rules.length)
+    return listed.select("customer_id", "weekly_spend", "product_id", "probability",
+                         listed.expected_date.cast("date").name("expected_date"), "rank")
+
+
+def store_brand_leaders(lines: ibis.Table, products: ibis.Table, since: date) -> ibis.Table:
+    """Per category, the store-brand product most bought since `since` (by sales value): `category`,
+    `product_id`, `unit_price` (its average price paid): what a national-to-store-brand offer
+    puts on a list."""
+    private = products.filter(products.brand_type == "Private").select("product_id", "category")
+    recent = lines.filter(lines.transaction_ts >= ibis.timestamp(since.isoformat()))
+    sold = recent.join(private, "product_id").group_by(["category", "product_id"]).aggregate(
+        sales=recent.sales_value.sum(), units=recent.quantity.sum())
+    sold = sold.filter(sold.units > 0)
+    ranked = sold.mutate(rank=ibis.row_number().over(group_by="category",
+                                                     order_by=[ibis.desc(sold.sales), sold.product_id]))
+    leaders = ranked.filter(ranked.rank == 0)
+    return leaders.select("category", "product_id", unit_price=(leaders.sales / leaders.units).cast("float64"))
+
+
+def unit_prices(lines: ibis.Table, product_ids: ibis.Table, since: date) -> ibis.Table:
+    """The average price paid per unit since `since` of the products in `product_ids`
+    (`product_id`, `unit_price`): what a list's offer values are estimated on."""
+    recent = lines.filter(lines.transaction_ts >= ibis.timestamp(since.isoformat()))
+    wanted = recent.semi_join(product_ids, "product_id")
+    sold = wanted.group_by("product_id").aggregate(sales=wanted.sales_value.sum(), units=wanted.quantity.sum())
+    sold = sold.filter(sold.units > 0)
+    return sold.select("product_id", unit_price=(sold.sales / sold.units).cast("float64"))

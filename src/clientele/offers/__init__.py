@@ -1,0 +1,1 @@
+"""Offers, manufacturer accounts, personal shopping lists, redemptions and manufacturer statements."""

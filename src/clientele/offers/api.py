@@ -1,0 +1,223 @@
+"""The marketers' offers API: HTTP in, one service call, HTTP out. Documented at /api/offers/docs.
+
+A back-office session whose user may change offers (`offers.change_offer`) is required. Every
+refusal is a problem `{code, message, field}` with its 4xx status, mapped here and only here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from ninja import Field, NinjaAPI, Schema
+from ninja.errors import ValidationError
+from ninja.responses import Status
+from ninja.security import SessionAuth
+from pydantic import AwareDatetime
+
+from clientele.offers import services, statements
+from clientele.offers.errors import OfferError, UnknownManufacturer, UnknownOffer
+from clientele.offers.models import ManufacturerAccount, Offer
+
+Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
+
+
+class MarketerSession(SessionAuth):
+    """A logged-in back-office user allowed to change offers."""
+
+    def authenticate(self, request, key):
+        user = super().authenticate(request, key)
+        return user if user and user.has_perm("offers.change_offer") else None
+
+
+api = NinjaAPI(title="Clientele offers API", version="1", auth=MarketerSession(), urls_namespace="offers-api",
+               description="Offers funded by the retailer or a manufacturer, their versions, and statements.")
+
+
+class Problem(Schema):
+    """A refusal: a stable machine-readable code, a sentence, the field at fault."""
+
+    code: str
+    message: str
+    field: str = ""
+
+
+@api.exception_handler(OfferError)
+def offer_problem(request, error: OfferError):
+    return api.create_response(request, {"code": error.code, "message": error.message, "field": error.field},
+                               status=error.status)
+
+
+@api.exception_handler(ValidationError)
+def invalid_request(request, error: ValidationError):
+    first = error.errors[0] if error.errors else {}
+    field = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload"))
+    return api.create_response(
+        request, {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
+                  "field": field}, status=422)
+
+
+class OfferIn(Schema):
+    """An offer as a marketer writes it (see docs/offers.md for each rule)."""
+
+    code: Annotated[str, Field(pattern=r"^[-a-zA-Z0-9_]{1,40}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    active: bool = True
+    target: Literal["products", "brand", "category", "department", "basket"]
+    product_ids: list[int] = []
+    department: str = ""
+    category: str = ""
+    manufacturer_id: int | None = Field(None, description="Brand offers: the brand's manufacturer number.")
+    brand_type: Literal["", "National", "Private"] = ""
+    min_spend: Money | None = None
+    benefit: Literal["amount_off", "percent_off", "fixed_price", "buy_x_get_y", "bonus_points", "points_multiplier"]
+    amount: Money | None = None
+    percent: Annotated[Decimal, Field(max_digits=5, decimal_places=2)] | None = None
+    buy_quantity: Annotated[int, Field(ge=1, le=1000)] | None = None
+    get_quantity: Annotated[int, Field(ge=1, le=1000)] | None = None
+    bonus_points: Annotated[int, Field(ge=1, le=10**6)] | None = None
+    multiplier: Annotated[Decimal, Field(max_digits=5, decimal_places=2)] | None = None
+    funder: int | None = Field(None, description="The funding manufacturer's number; empty: the retailer.")
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+    budget_money: Money | None = None
+    budget_count: Annotated[int, Field(ge=1)] | None = None
+    per_member_limit: Annotated[int, Field(ge=1)] | None = None
+    eligibility: Literal["everyone", "segment", "members", "personal"] = "everyone"
+    segment: str = ""
+    audience: list[int] = Field([], description="Members' customer numbers (eligibility 'members').")
+    stackable: bool = False
+    precedence: Annotated[int, Field(ge=0, le=32767)] = 100
+
+
+class OfferOut(OfferIn):
+    """A stored offer: its version and what its budget has given."""
+
+    version: int
+    given_money: Decimal
+    given_count: int
+
+
+class OfferList(Schema):
+    data: list[OfferOut]
+    count: int
+
+
+class OfferVersion(Schema):
+    version: int
+    changed_at: datetime
+    changed_by: str
+    name: str
+    active: bool
+    budget_money: Decimal | None
+    budget_count: int | None
+
+
+class ManufacturerIn(Schema):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    manufacturer_id: Annotated[int, Field(ge=1)]
+    contact_email: str = ""
+
+
+class ManufacturerOut(ManufacturerIn):
+    id: int
+
+
+class StatementOut(Schema):
+    """A manufacturer's statement: one line per offer, totals to the cent."""
+
+    manufacturer: str
+    start: datetime
+    end: datetime
+    lines: list[dict]
+    redemptions: int
+    discount: Decimal
+    bonus_points: int
+
+
+PROBLEMS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
+
+
+def _out(offer: Offer) -> dict:
+    values = {name: getattr(offer, name) for name in OfferOut.model_fields if hasattr(offer, name)}
+    values["funder"] = offer.funder.manufacturer_id if offer.funder else None
+    values["product_ids"] = sorted(offer.products.values_list("product_id", flat=True))
+    values["audience"] = sorted(offer.audience.values_list("customer_id", flat=True))
+    spend = getattr(offer, "spend", None)
+    values["given_money"] = spend.given_money if spend else Decimal("0")
+    values["given_count"] = spend.given_count if spend else 0
+    return values
+
+
+def _funder(number: int | None) -> ManufacturerAccount | None:
+    if number is None:
+        return None
+    account = ManufacturerAccount.objects.filter(manufacturer_id=number).first()
+    if account is None:
+        raise UnknownManufacturer(f"no manufacturer account {number}", field="funder")
+    return account
+
+
+def _offer(code: str) -> Offer:
+    offer = Offer.objects.select_related("spend", "funder").filter(code=code).first()
+    if offer is None:
+        raise UnknownOffer(f"no offer {code!r}")
+    return offer
+
+
+def _apply(request, offer: Offer, payload: OfferIn) -> Offer:
+    values = payload.dict(exclude={"product_ids", "audience", "funder"})
+    for name, value in values.items():
+        setattr(offer, name, value)
+    offer.funder = _funder(payload.funder)
+    return services.save_offer(offer, product_ids=payload.product_ids, audience=payload.audience,
+                               changed_by=request.auth)
+
+
+@api.get("/offers", response=OfferList, summary="Every offer, by precedence")
+def list_offers(request):
+    offers = list(Offer.objects.select_related("spend", "funder"))
+    return {"data": [_out(offer) for offer in offers], "count": len(offers)}
+
+
+@api.post("/offers", response={201: OfferOut, **PROBLEMS}, summary="Create an offer")
+def create_offer(request, payload: OfferIn):
+    if Offer.objects.filter(code=payload.code).exists():
+        raise OfferError(f"an offer {payload.code!r} exists: change it with PUT", field="code", code="duplicate_offer")
+    return Status(201, _out(_apply(request, Offer(), payload)))
+
+
+@api.get("/offers/{code}", response={200: OfferOut, **PROBLEMS}, summary="One offer")
+def get_offer(request, code: str):
+    return _out(_offer(code))
+
+
+@api.put("/offers/{code}", response={200: OfferOut, **PROBLEMS}, summary="Change an offer (a new version)")
+def change_offer(request, code: str, payload: OfferIn):
+    if payload.code != code:
+        raise OfferError("an offer's code does not change", field="code", code="code_changed")
+    return _out(_apply(request, _offer(code), payload))
+
+
+@api.get("/offers/{code}/versions", response={200: list[OfferVersion], **PROBLEMS}, summary="Every version")
+def offer_versions(request, code: str):
+    versions = _offer(code).history.order_by("-history_date", "-history_id").select_related("history_user")
+    return [{"version": v.version, "changed_at": v.history_date, "changed_by": str(v.history_user or ""),
+             "name": v.name, "active": v.active, "budget_money": v.budget_money, "budget_count": v.budget_count}
+            for v in versions]
+
+
+@api.post("/manufacturers", response={201: ManufacturerOut, **PROBLEMS}, summary="Open a manufacturer account")
+def create_manufacturer(request, payload: ManufacturerIn):
+    if ManufacturerAccount.objects.filter(manufacturer_id=payload.manufacturer_id).exists():
+        raise OfferError(f"manufacturer {payload.manufacturer_id} has an account", field="manufacturer_id",
+                         code="duplicate_manufacturer")
+    return Status(201, ManufacturerAccount.objects.create(**payload.dict()))
+
+
+@api.get("/manufacturers/{number}/statement", response={200: StatementOut, **PROBLEMS},
+         summary="A manufacturer's statement of redemptions in [start, end)")
+def manufacturer_statement(request, number: int, start: AwareDatetime, end: AwareDatetime):
+    return statements.statement(number, start, end).as_dict()
+

@@ -1,0 +1,51 @@
+"""Redemptions: each offer applied to a basket, who funds it and what it gave, for billing."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+
+class OfferRedemption(models.Model):
+    """One offer applied to one basket (kind redeemed), or given back by a return (kind reversed,
+    negative amounts). `redemption_key` makes each happen once, however often the till retries."""
+
+    class Kind(models.TextChoices):
+        REDEEMED = "redeemed", "Redeemed"
+        REVERSED = "reversed", "Reversed by a return"
+
+    redemption_key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REDEEMED)
+    offer = models.ForeignKey("offers.Offer", on_delete=models.PROTECT, related_name="redemptions")
+    offer_version = models.PositiveIntegerField()
+    funder = models.ForeignKey("offers.ManufacturerAccount", null=True, on_delete=models.PROTECT,
+                               related_name="redemptions", help_text="Empty: the retailer funds it.")
+    member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT)
+    basket = models.ForeignKey("loyalty.Basket", on_delete=models.PROTECT, related_name="offer_redemptions")
+    shopping_list = models.ForeignKey("offers.ShoppingList", null=True, on_delete=models.PROTECT)
+    discount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Money off (negative when reversed).")
+    bonus_points = models.BigIntegerField(default=0)
+    uses = models.SmallIntegerField(default=1, help_text="1 redeemed, -1 reversed: the count budget's unit.")
+    redeemed_at = models.DateTimeField(help_text="UTC: the basket's time, or the return's.")
+
+    class Meta:
+        ordering = ["redeemed_at", "id"]
+        indexes = [models.Index(fields=["funder", "redeemed_at"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind="redeemed", discount__gte=0, uses=1)
+                                   | Q(kind="reversed", discount__lte=0, uses=-1), name="redemption_sign_by_kind"),
+        ]
+
+
+class MemberOfferUse(models.Model):
+    """How often a member has used an offer (its per-member limit is checked in the same UPDATE)."""
+
+    offer = models.ForeignKey("offers.Offer", on_delete=models.PROTECT)
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT)
+    uses = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["offer", "member"], name="member_offer_use_once"),
+            models.CheckConstraint(condition=Q(uses__gte=0), name="member_offer_uses_not_negative"),
+        ]
