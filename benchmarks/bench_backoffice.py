@@ -42,7 +42,7 @@ FROM members_member ON CONFLICT DO NOTHING;
 
 #: result table -> DuckDB SELECT over `customers` (customer_id) making its rows, in random order
 RESULTS = {
-    "baskets": "SELECT customer_id, (customer_id * 100 + b)::VARCHAR AS basket_id, DATE '2017-01-01' + (b * 12) AS basket_date,"
+    "baskets": "SELECT customer_id, (customer_id * 100 + b)::VARCHAR AS basket_id, DATE '2017-01-01' + (b * 12)::INTEGER AS basket_date,"
                " 20.0 + b AS spend, 1.0 AS discount, 0.0 AS deal_spend, DATE '2017-01-01' AS basket_month"
                " FROM customers, range(30) t(b)",
     "brand_loyalty": "SELECT customer_id, 'CATEGORY ' || c AS category, 10.0 * c AS category_spend, 0.2 AS store_brand_share,"

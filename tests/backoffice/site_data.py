@@ -51,7 +51,7 @@ def main() -> None:
     post_basket(BasketIn(store_id=household.home_store_id, till_id="1", receipt_number="1001",
                          transacted_at=datetime.now(timezone.utc), card=card_barcode(1),
                          lines=[LineIn(1, PRODUCT, Decimal("2"), Decimal("12.50"))]), key)
-    Member.objects.filter(customer_id=1).update(first_name="Ada", last_name="Lovelace", email="ada@example.com",
+    Member.objects.filter(customer_id=1).update(first_name="Ada", last_name="Lovelace", email="ada@example.com", email_consent=True,
                                                 phone="+13125550100")
     other = Member.objects.exclude(home_store_id=household.home_store_id).order_by("customer_id").first()
     (settings().home / "facts.json").write_text(json.dumps({"other_store_member": other.customer_id}))

@@ -141,3 +141,26 @@ def test_pages_load_nothing_from_outside_the_server(site, log_in, path):
     if path.endswith("/docs"):
         assert page.locator(".swagger-ui .info .title").count() == 1
         screenshot(page, path.strip("/").replace("/", "-"))
+
+
+def test_a_marketer_counts_previews_and_exports_a_segment_of_consenting_members(site, log_in):
+    segment = "pyramid=vip OR rfm=champions OR lifecycle=stability"
+    results = site.home / "lake" / "results"
+    expected = duckdb.sql(f"SELECT count(*) FROM read_parquet('{results}/customer_profiles/*.parquet') WHERE "
+                          "pyramid_level = 'VIP' OR rfm_segment = 'Champions' OR lifecycle_stage = 'stability'")
+    page = log_in("marketer")
+    page.goto(f"{site.url}/backoffice/segments/")
+    page.fill("#id_expression", "pyramid=tsar")
+    page.click("#segment-form button")
+    assert "VIP" in page.locator("#segment-error").inner_text()  # the error lists the valid values
+
+    page.fill("#id_expression", segment)
+    page.click("#segment-form button")
+    shown = int(page.locator("[data-figure='customers']").inner_text())
+    cli = site.clientele("export", segment, "--ids-only", "--out", str(site.home / "segment.csv"))
+    assert shown == expected.fetchall()[0][0] and f"{shown:,} customers" in " ".join(cli.split())
+    assert page.locator("#segment-preview tbody tr").count() == min(shown, 20)
+    screenshot(page, "segments")
+    export = page.request.get(site.url + page.locator("#segment-export").get_attribute("href"))
+    # household 1 is in stability and consents to e-mail; a marketer gets what a campaign needs, no names
+    assert export.text().splitlines() == ["customer_id,email", "1,ada@example.com"]

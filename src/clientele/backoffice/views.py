@@ -22,6 +22,7 @@ CUSTOMER_360 = "backoffice.view_customer_360"
 PAGES = [
     ("Find a member (customer 360)", "backoffice:search", CUSTOMER_360),
     ("Programme dashboard", "backoffice:dashboard", "backoffice.view_dashboard"),
+    ("Segments", "backoffice:segments", "backoffice.view_segments"),
     ("Personal-data audit log", "backoffice:audit_log", "backoffice.view_audit_log"),
 ]
 
