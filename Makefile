@@ -22,6 +22,7 @@ run: $(STAMP)
 	$(BIN)/clientele loyalty credit-history
 	$(BIN)/clientele report summary
 	$(BIN)/clientele refresh
+	$(BIN)/clientele backoffice how-to-log-in
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -156,25 +156,17 @@ def export_command(
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
-    import ibis
-
-    from clientele.analytics.results import parse_segment, segment_customer_ids
+    from clientele.analytics.results import parse_segment
     from clientele.engine import connect
 
     con = connect(engine)
-    parsed = parse_segment(con, segment)
-    supplied = {}
-    if "loyalty_tier" in parsed.fields() or not ids_only:
-        from clientele.cli import django_setup
+    parse_segment(con, segment)  # a mistake is told before the operational database is opened
+    from clientele.cli import django_setup
 
-        django_setup()
-    if "loyalty_tier" in parsed.fields():
-        from clientele.members.selectors import loyalty_tiers
+    django_setup()
+    from clientele.members.selectors import segment_customer_ids
 
-        names, members = loyalty_tiers()
-        parsed = parse_segment(con, segment, loyalty_tiers=names)
-        supplied["loyalty_tiers"] = ibis.memtable(members, schema={"customer_id": "int64", "loyalty_tier": "string"})
-    customer_ids = segment_customer_ids(con, parsed, supplied=supplied)
+    customer_ids = segment_customer_ids(con, segment)
     if ids_only:
         rows = [{"customer_id": customer_id} for customer_id in customer_ids]
     else:

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from clientele.analytics_cli import app as analytics_app
+from clientele.backoffice.cli import app as backoffice_app
 from clientele.errors import ClienteleError
 from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app
@@ -30,6 +31,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 app.add_typer(loyalty_app, name="loyalty")
+app.add_typer(backoffice_app, name="backoffice")
 app.add_typer(lake_app, name="lake")
 app.add_typer(forecast_app, name="forecast")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
