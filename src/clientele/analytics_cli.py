@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -68,6 +68,21 @@ def refresh_command(
 
         written = write_customer_profiles(customer_profiles(engine=engine), refreshed_on=result.refresh_date)
         console.print(f"Customer profiles served to the till and back office: {written:,}")
+        _serve_lists(engine, result.refresh_date)
+
+
+def _serve_lists(engine: str | None, today: date) -> None:
+    """The refresh's shopping lists step: new lists when the cycle (CLIENTELE_LIST_CYCLE_DAYS) is due."""
+    from clientele.analytics.shopping_lists import ListRules, read_list_inputs
+    from clientele.engine import connect
+    from clientele.offers.lists import generate_lists, lists_due
+
+    rules = ListRules.configured()
+    if not lists_due(today, rules):
+        console.print(f"Shopping lists: not due (every {rules.cycle_days} days)")
+        return
+    lists = generate_lists(read_list_inputs(connect(engine), rules=rules), datetime.now(timezone.utc), rules)
+    console.print(f"Shopping lists: {lists.lists:,} members ({lists.items:,} items, {lists.offers:,} offers)")
 
 
 @app.command("segments")

@@ -17,6 +17,7 @@ from clientele.errors import ClienteleError
 from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app
 from clientele.loyalty.cli import app as loyalty_app
+from clientele.offers.cli import lists_app, offers_app
 
 app = typer.Typer(
     help="Clientele: customer relationship and loyalty engine for retail chains.",
@@ -34,6 +35,8 @@ app.add_typer(loyalty_app, name="loyalty")
 app.add_typer(backoffice_app, name="backoffice")
 app.add_typer(lake_app, name="lake")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(lists_app, name="lists")
+app.add_typer(offers_app, name="offers")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
 app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
 
