@@ -102,15 +102,16 @@ def test_dashboard_figures_equal_the_reports_of_the_command_line(site, log_in):
 
     for row in report["pyramid"]:
         cells = page.locator(f"#panel-pyramid tr[data-level='{row['level']}'] td").all_inner_texts()
-        assert cells[1] == str(row["customers"]) and cells[3] == row["revenue"], row
-        assert float(cells[4]) == row["revenue_share"]
+        assert cells[1] == str(row["customers"]) and cells[3] == row["window_spend"], row
+        assert float(cells[4]) == row["window_spend_share"]
+    assert page.locator("#pyramid-rule").inner_text().startswith(report["pyramid_rule"]["window_start"])
     assert page.locator("[data-figure='liability_pending']").inner_text() == str(liability["pending"])
     assert page.locator("[data-figure='liability_available']").inner_text() == str(liability["available"])
     assert f"{report['overview']['customers']} customers" in page.locator(".bo-refresh").inner_text()
     assert page.locator("[data-figure='members']").inner_text() == "2469"  # every Complete Journey household
     assert page.locator("canvas[data-chart]").count() == 3
     csv = page.request.get(f"{site.url}/backoffice/dashboard/pyramid.csv")
-    assert csv.ok and csv.text().splitlines()[0] == "level,customers,customer_share,revenue,revenue_share"
+    assert csv.ok and csv.text().splitlines()[0] == "level,customers,customer_share,window_spend,window_spend_share"
     screenshot(page, "dashboard")
 
 

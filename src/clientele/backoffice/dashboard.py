@@ -125,5 +125,6 @@ def dashboard(period: Period, today: date) -> dict:
     tables = {"pyramid": report.pyramid if report else [], **profile_tables(), **result_tables()}
     return {"members": member_figures(period), "points": points_figures(period, today),
             "overview": report.overview if report else None, "tables": tables, "refresh": refresh_state(),
-            "period": period, "definition": ACTIVE_DEFINITION}
+            "period": period, "definition": ACTIVE_DEFINITION,
+            "pyramid_rule": summary.rule_text(report.pyramid_rule) if report else ""}
 
