@@ -45,7 +45,7 @@ def main() -> None:
     key_sql, _ = identity.till_key_sql(identity.PresentedKey("any"))
     member_sql, _ = identity.member_to_credit_sql("any", None)
     sql = checkout._FIRST_READ.format(till_key=key_sql, member=member_sql, products="= ANY(%s::bigint[])",
-                                      rules_stamp=checkout._RULES_STAMP)
+                                      member_columns=checkout._MEMBER_COLUMNS_SQL, rules_stamp=checkout._RULES_STAMP)
     text = libpq._numbered(sql)[0]
     connection = psycopg.connect(DATABASE, autocommit=True)
     pgconn = connection.pgconn

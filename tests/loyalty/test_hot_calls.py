@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import threading
@@ -288,3 +289,36 @@ def test_given_a_server_worker_when_it_has_loaded_the_application_then_a_full_co
     frozen, still_collected = loaded.stdout.split()
     assert int(frozen) > 20_000
     assert int(still_collected) < int(frozen) / 10
+
+
+def _served_headers(environ: dict) -> tuple[str, dict[str, str]]:
+    """The status line and headers the served application (`site.wsgi`) answers `environ` with."""
+    answered = []
+    body = b"".join(application(environ, lambda status, headers, exc_info=None: answered.append((status, headers))))
+    status, headers = answered[0]
+    return status, {name: value for name, value in headers if name != "Content-Length"} | {"body": body and "yes"}
+
+
+@pytest.mark.parametrize("call", ["identify", "a basket", "a refused basket"])
+def test_given_the_hot_calls_on_or_off_then_the_till_gets_the_same_status_and_headers(
+        concurrent_db, programme_ready, card, store, settings, call):
+    _, raw = issue_api_key(store, "till 1")
+    settings.ALLOWED_HOSTS = ["testserver"]
+
+    def environ(receipt: str) -> dict:
+        body = json.dumps(basket(card=card, receipt=receipt) if call == "a basket" else basket(card=card, store_id=9))
+        common = {"SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver", "wsgi.url_scheme": "http",
+                  "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_X_API_KEY": raw, "wsgi.errors": None}
+        if call == "identify":
+            return common | {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/members/identify", "QUERY_STRING": f"card={card}",
+                             "wsgi.input": io.BytesIO(b"")}
+        return common | {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/baskets", "QUERY_STRING": "",
+                         "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+                         "wsgi.input": io.BytesIO(body.encode())}
+
+    hot = _served_headers(environ("H1"))
+    settings.CLIENTELE_HOT_CALLS = False
+    django = _served_headers(environ("D1"))
+
+    assert hot == django
+    assert application.answer(environ("D2")) is None  # off: Django answered

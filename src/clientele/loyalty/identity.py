@@ -35,8 +35,9 @@ def resolve_member(card: str | None = None, phone: str | None = None,
 
 #: What the till shows on identify: the member, their tier and their balance summed over the ledger.
 _GREETING = """
-SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, t.id, t.name, t.perks,
-       {available}, {pending}
+SELECT {card_columns}, m.id AS member_id, m.customer_id AS customer_id, m.status AS member_status,
+       m.first_name AS first_name, m.last_name AS last_name, t.id AS tier_id, t.name AS tier_name,
+       t.perks AS tier_perks, {available} AS available, {pending} AS pending
 FROM {members}
 LEFT JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
 LEFT JOIN loyalty_tier t ON t.id = a.tier_id
@@ -46,19 +47,22 @@ GROUP BY {card_group}m.id, t.id
 LIMIT 2
 """
 _BALANCE = dict(zip(("available", "pending"), ledger.balance_sums_sql("%s")))
-_CARD = {"card_columns": "c.id, c.status", "card_group": "c.id, ",
+_CARD = {"card_columns": "c.id AS card_id, c.status AS card_status", "card_group": "c.id, ",
          "members": "members_card c JOIN members_member m ON m.id = c.member_id", **_BALANCE}
-_NO_CARD = {"card_columns": "NULL, NULL", "card_group": "", "members": "members_member m", **_BALANCE}
+_NO_CARD = {"card_columns": "NULL AS card_id, NULL AS card_status", "card_group": "", "members": "members_member m",
+            **_BALANCE}
 _GREET_BY_CARD = _GREETING.format(condition="c.barcode = %s", **_CARD)
 _GREET_BY_PHONE = _GREETING.format(condition=f"m.phone = %s AND m.status = '{Member.Status.ACTIVE.value}'", **_NO_CARD)
 _GREET_BY_MEMBER_NUMBER = _GREETING.format(condition="m.customer_id = %s", **_NO_CARD)
 
 
-#: The greeting with the till's key checked in the same query: a first column that is NULL when
-#: the key is refused, then the greeting's columns (NULLs when it found no member).
+#: The greeting with the till's key checked in the same query: a column `till_key_id` that is
+#: NULL when the key is refused, then the greeting's columns (NULLs when it found no member).
 _GREETING_WITH_KEY = """
 WITH till_key AS ({till_key}), greeting AS ({greeting})
-SELECT till_key.id, greeting.*
+SELECT till_key.key_id AS till_key_id, greeting.card_id, greeting.card_status, greeting.member_id,
+       greeting.customer_id, greeting.member_status, greeting.first_name, greeting.last_name, greeting.tier_id,
+       greeting.tier_name, greeting.tier_perks, greeting.available, greeting.pending
 FROM (SELECT 1) AS one LEFT JOIN till_key ON 1 = 1 LEFT JOIN greeting ON 1 = 1
 """
 
@@ -85,18 +89,18 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     if key is not None:
         key_sql, key_params = till_key_sql(key)
         sql, params = _GREETING_WITH_KEY.format(till_key=key_sql, greeting=sql), [*key_params, *params]
-    rows = libpq.rows(db, sql, params)
+    rows = libpq.records(db, sql, params)
     if key is not None:
-        if rows[0][0] is None:
+        if rows[0]["till_key_id"] is None:
             raise errors.KeyRefused()
-        rows = [row[1:] for row in rows if row[3] is not None]  # the member's id: NULL, no member found
-    found = [(loaded(Member, id=row[2], customer_id=row[3], status=row[4], first_name=row[5], last_name=row[6]), row)
-             for row in rows]
+        rows = [row for row in rows if row["customer_id"] is not None]  # NULL: no member found
+    found = [(loaded(Member, id=row["member_id"], customer_id=row["customer_id"], status=row["member_status"],
+                     first_name=row["first_name"], last_name=row["last_name"]), row) for row in rows]
     if card:
         scanned = None
         if found:
             member, row = found[0]
-            scanned = loaded(Card, id=row[0], barcode=card, member_id=member.pk, status=row[1])
+            scanned = loaded(Card, id=row["card_id"], barcode=card, member_id=member.pk, status=row["card_status"])
             scanned.member = member
         member = _checked_card(scanned, card)[0]
     elif phone:
@@ -104,9 +108,9 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     else:
         member = _checked_member(found[0][0] if found else None, member_number)
     row = found[0][1]
-    perks = Tier._meta.get_field("perks").from_db_value(row[9], None, db)
-    tier = None if row[7] is None else loaded(Tier, id=row[7], name=row[8], perks=perks)
-    return member, tier, ledger.Balance(int(row[10] or 0), int(row[11] or 0))
+    perks = Tier._meta.get_field("perks").from_db_value(row["tier_perks"], None, db)
+    tier = None if row["tier_id"] is None else loaded(Tier, id=row["tier_id"], name=row["tier_name"], perks=perks)
+    return member, tier, ledger.Balance(int(row["available"] or 0), int(row["pending"] or 0))
 
 
 def _only_member_with_phone(members: list[Member], phone: str) -> Member:
@@ -118,62 +122,65 @@ def _only_member_with_phone(members: list[Member], phone: str) -> Member:
 
 
 #: The member a checkout credits, their account and tier, and whether they were referred: the
-#: columns `member_to_credit` reads, selected by `member_to_credit_sql`; then the account's lock
-#: taken (`ledger.account_lock_sql`).
+#: columns `member_to_credit` reads (by name), selected by `member_to_credit_sql`; then the
+#: account's lock taken (`ledger.account_lock_sql`).
 _MEMBER_TO_CREDIT = """
-SELECT {card_columns}, m.id, m.customer_id, m.status, m.first_name, m.last_name, m.birth_date,
-       a.id, a.tier_id, t.name, t.earning_multiplier,
-       EXISTS (SELECT 1 FROM loyalty_referral r WHERE r.referred_id = m.id), {{lock}}
+SELECT {card_columns}, m.id AS member_id, m.customer_id AS customer_id, m.status AS member_status,
+       m.first_name AS first_name, m.last_name AS last_name, m.birth_date AS birth_date, a.id AS account_id,
+       a.tier_id AS tier_id, t.name AS tier_name, t.earning_multiplier AS tier_multiplier,
+       EXISTS (SELECT 1 FROM loyalty_referral r WHERE r.referred_id = m.id) AS referred, {{lock}} AS locked
 FROM {members}
 JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
 LEFT JOIN loyalty_tier t ON t.id = a.tier_id
 WHERE {condition}
 """
-_BY_CARD = _MEMBER_TO_CREDIT.format(card_columns="c.id, c.status", condition="c.barcode = %s",
+_BY_CARD = _MEMBER_TO_CREDIT.format(card_columns="c.id AS card_id, c.status AS card_status",
+                                    condition="c.barcode = %s",
                                     members="members_card c JOIN members_member m ON m.id = c.member_id")
-_BY_MEMBER_NUMBER = _MEMBER_TO_CREDIT.format(card_columns="NULL, NULL", condition="m.customer_id = %s",
-                                             members="members_member m")
-#: As many columns as `_MEMBER_TO_CREDIT` and no row: a basket without a member.
-_NO_MEMBER = "SELECT " + ", ".join(["NULL"] * 14) + " WHERE 1 = 0"
+_BY_MEMBER_NUMBER = _MEMBER_TO_CREDIT.format(card_columns="NULL AS card_id, NULL AS card_status",
+                                             condition="m.customer_id = %s", members="members_member m")
+#: The columns of `_MEMBER_TO_CREDIT`, by name.
+MEMBER_COLUMNS = ("card_id", "card_status", "member_id", "customer_id", "member_status", "first_name", "last_name",
+                  "birth_date", "account_id", "tier_id", "tier_name", "tier_multiplier", "referred", "locked")
+#: The columns of `_MEMBER_TO_CREDIT` and no row: a basket without a member.
+_NO_MEMBER = "SELECT " + ", ".join(f"NULL AS {name}" for name in MEMBER_COLUMNS) + " WHERE 1 = 0"
 
 
 def member_to_credit_sql(card: str | None, member_number: int | None) -> tuple[str, list]:
     """The query (and its parameters) selecting the member a checkout credits by card or member
-    number, with their points account locked until the end of the transaction: one row, or none
-    for an anonymous basket, an unknown member or one without an account yet. The checkout runs
-    it within its first read (`checkout`); `member_to_credit` reads its row."""
+    number, with their points account locked until the end of the transaction: one row of
+    MEMBER_COLUMNS, or none for an anonymous basket, an unknown member or one without an account
+    yet. The checkout runs it within its first read (`checkout`); `member_to_credit` reads its row."""
     if not card and member_number is None:
         return _NO_MEMBER, []
     sql = (_BY_CARD if card else _BY_MEMBER_NUMBER).replace("{lock}", ledger.account_lock_sql("a.id"))
     return sql, [card or member_number]
 
 
-def member_to_credit(row: tuple, card: str | None,
+def member_to_credit(row: dict, card: str | None,
                      member_number: int | None) -> tuple[Member, Card | None, LoyaltyAccount | None, bool]:
-    """The member behind the row of `member_to_credit_sql` (a row of NULLs when it found none:
-    looked up as by `resolve_member`), checked as `resolve_member` checks them: (member, card,
-    account, referred). The account is None (and referred True, meaning "not looked up") when the
-    member has no account yet. Partly loaded objects (other fields load on access): every
+    """The member behind the row of `member_to_credit_sql` (by column name; NULLs when it found
+    none: looked up as by `resolve_member`), checked as `resolve_member` checks them: (member,
+    card, account, referred). The account is None (and referred True, meaning "not looked up")
+    when the member has no account yet. Partly loaded objects (other fields load on access): every
     checkout reads one."""
-    if row[8] is None:  # no account's id: an unknown member (an error) or one without an account yet
+    if row["account_id"] is None:  # an unknown member (an error) or one without an account yet
         member, scanned = resolve_member(card=card, member_number=member_number)
         return member, scanned, None, True
-    (card_id, card_status, member_id, customer_id, member_status, first_name, last_name, birth_date,
-     account_id, tier_id, tier_name, tier_multiplier, referred) = row
-    member = loaded(Member, id=member_id, customer_id=customer_id, status=member_status, first_name=first_name,
-                    last_name=last_name, birth_date=birth_date)
-    account = loaded(LoyaltyAccount, id=account_id, member_id=member_id, tier_id=tier_id)
-    account.tier = None if tier_id is None else loaded(Tier, id=tier_id, name=tier_name,
-                                                       earning_multiplier=Decimal(str(tier_multiplier)))
+    member = loaded(Member, id=row["member_id"], customer_id=row["customer_id"], status=row["member_status"],
+                    first_name=row["first_name"], last_name=row["last_name"], birth_date=row["birth_date"])
+    account = loaded(LoyaltyAccount, id=row["account_id"], member_id=member.pk, tier_id=row["tier_id"])
+    account.tier = None if row["tier_id"] is None else loaded(
+        Tier, id=row["tier_id"], name=row["tier_name"], earning_multiplier=Decimal(str(row["tier_multiplier"])))
     member.loyalty_account = account
     scanned = None
     if card:
-        scanned = loaded(Card, id=card_id, barcode=card, member_id=member_id, status=card_status)
+        scanned = loaded(Card, id=row["card_id"], barcode=card, member_id=member.pk, status=row["card_status"])
         scanned.member = member
         member = _checked_card(scanned, card)[0]
     else:
         member = _checked_member(member, member_number)
-    return member, scanned, account, bool(referred)
+    return member, scanned, account, bool(row["referred"])
 
 
 def _checked_card(found: Card | None, card: str) -> tuple[Member, Card]:
@@ -217,8 +224,9 @@ class PresentedKey:
     raw: str | None
 
 
-#: A till's key and its store's time zone (what `till_key` reads), by {condition}.
-_TILL_KEY = ("SELECT k.id, k.store_id, k.name, k.prefix, s.timezone FROM loyalty_apikey k "
+#: A till's key and its store's time zone (what `till_key` reads, by name), by {condition}.
+_TILL_KEY = ("SELECT k.id AS key_id, k.store_id AS key_store_id, k.name AS key_name, k.prefix AS key_prefix, "
+             "s.timezone AS store_timezone FROM loyalty_apikey k "
              "JOIN catalog_store s ON s.store_id = k.store_id WHERE {condition}")
 _KEY_BY_ID = _TILL_KEY.format(condition="k.id = %s")
 _LIVE_KEY_BY_HASH = _TILL_KEY.format(condition="k.key_hash = %s AND k.revoked_at IS NULL")
@@ -235,12 +243,12 @@ def till_key_sql(key: ApiKey | PresentedKey) -> tuple[str, list]:
     return _LIVE_KEY_BY_HASH, [hash_key(key.raw)]
 
 
-def till_key(row: tuple) -> ApiKey:
-    """The key (and its store) of a row of `till_key_sql`, partly loaded (other fields load on
-    access): every till call reads one."""
-    key_id, store_id, name, prefix, timezone = row
-    key = loaded(ApiKey, id=key_id, store_id=store_id, name=name, prefix=prefix)
-    key.store = loaded(Store, store_id=store_id, timezone=timezone)
+def till_key(row: dict) -> ApiKey:
+    """The key (and its store) of a row of `till_key_sql` (by column name), partly loaded (other
+    fields load on access): every till call reads one."""
+    key = loaded(ApiKey, id=row["key_id"], store_id=row["key_store_id"], name=row["key_name"],
+                 prefix=row["key_prefix"])
+    key.store = loaded(Store, store_id=row["key_store_id"], timezone=row["store_timezone"])
     return key
 
 
@@ -254,7 +262,8 @@ def authenticate(raw_key: str | None) -> ApiKey | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
-    return None if row is None else till_key(row)
+        names = [column[0] for column in cursor.description]
+    return None if row is None else till_key(dict(zip(names, row)))
 
 
 def loaded(model, **values):

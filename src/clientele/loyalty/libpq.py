@@ -95,9 +95,30 @@ def rows(db, sql: str, params: list | dict, *, commit: bool = False) -> list[tup
     """The rows `sql` gives with `params` (psycopg's placeholders), on Django connection `db`.
 
     `commit`: the statement is the last of the transaction Django's outermost `atomic` block
-    opened; on the libpq path its `COMMIT` goes in the same round trip (the block's own commit
-    on exit then finds nothing to do). Inside a nested block (a savepoint, a test's transaction)
-    the flag changes nothing: the outer block commits."""
+    opened; on the libpq path its `COMMIT` goes in the same round trip, and from then on until
+    the block ends every query on the connection is refused (TransactionManagementError, from
+    `WrittenAfterCommit`): nothing can be written by mistake after the commit, outside the
+    business event's transaction. Inside a nested block (a savepoint, a test's transaction) the
+    flag changes nothing: the outer block commits."""
+    return _run(db, sql, params, commit, named=False)
+
+
+def records(db, sql: str, params: list | dict, *, commit: bool = False) -> list[dict]:
+    """`rows`, each row a dict by column name: the till's statements are read by name, never by
+    position (every column they select is named, none comes from `SELECT *`)."""
+    return _run(db, sql, params, commit, named=True)
+
+
+class WrittenAfterCommit(Exception):
+    """A query on a connection whose transaction was committed with its last statement
+    (`rows(..., commit=True)`), before the atomic block that opened it ended."""
+
+
+_AFTER_COMMIT = WrittenAfterCommit("this transaction was committed with its last statement "
+                                   "(libpq.rows(..., commit=True)): nothing may run after it in its atomic block")
+
+
+def _run(db, sql: str, params: list | dict, commit: bool, named: bool) -> list:
     if db.vendor == "postgresql" and not db.execute_wrappers:
         db.validate_no_broken_transaction()  # as Django's cursor does, and then connects
         db.close_if_health_check_failed()
@@ -106,13 +127,22 @@ def rows(db, sql: str, params: list | dict, *, commit: bool = False) -> list[tup
         # (the setting is the connection's from the start: `OPTIONS`, not changed on the way).
         if db.connection.prepare_threshold is None:
             commit = commit and db.in_atomic_block and len(db.atomic_blocks) == 1 and not db.needs_rollback
-            return _through_libpq(db, db.connection, sql, params, commit)
+            found = _through_libpq(db, db.connection, sql, params, commit, named)
+            if commit:
+                # The transaction is over: Django's cursor and this module refuse every query until
+                # the block ends (its exit then rolls back nothing: the server is idle).
+                db.needs_rollback, db.rollback_exc = True, _AFTER_COMMIT
+            return found
     with db.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        found = cursor.fetchall()
+        if named:
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in found]
+        return found
 
 
-def _through_libpq(db, connection, sql: str, params: list | dict, commit: bool) -> list[tuple]:
+def _through_libpq(db, connection, sql: str, params: list | dict, commit: bool, named: bool) -> list:
     # Kept on the psycopg connection itself, so it goes when the connection does (Django reopens
     # one every CONN_MAX_AGE seconds).
     state = getattr(connection, "_clientele_hot", None)
@@ -143,6 +173,9 @@ def _through_libpq(db, connection, sql: str, params: list | dict, commit: bool) 
             result = _check(pgconn.exec_prepared(name, dumped, param_formats=transformer.formats), connection)
         transformer.set_pgresult(result)
         found = transformer.load_rows(0, result.ntuples, tuple)
+        if named:
+            names = [result.fname(column).decode() for column in range(result.nfields)]
+            found = [dict(zip(names, row)) for row in found]
     if db.queries_logged:
         db.queries_log.append({"sql": f"{sql} -- {values!r}", "time": f"{time.monotonic() - started:.3f}"})
     return found
