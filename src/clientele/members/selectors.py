@@ -29,3 +29,18 @@ def loyalty_tiers() -> tuple[list[str], list[dict]]:
     accounts = LoyaltyAccount.objects.filter(tier__isnull=False)
     rows = accounts.values_list("member__customer_id", "tier__name").order_by("member__customer_id")
     return names, [{"customer_id": customer_id, "loyalty_tier": tier} for customer_id, tier in rows]
+
+
+def member_points(customer_id: int) -> dict | None:
+    """The member's name, loyalty tier and points (available now, pending a return window), or
+    None when the customer is not a member of the programme."""
+    from clientele.loyalty.ledger import balance
+    from clientele.loyalty.models import LoyaltyAccount
+
+    member = Member.objects.filter(customer_id=customer_id).first()
+    if member is None:
+        return None
+    account = LoyaltyAccount.objects.filter(member=member).select_related("tier").first()
+    points = balance(account.pk).as_dict() if account else {"available": 0, "pending": 0}
+    return {"name": f"{member.first_name} {member.last_name}".strip(), "status": member.status,
+            "loyalty_tier": account.tier.name if account and account.tier else None, **points}
