@@ -147,7 +147,7 @@ def export_command(
         "A segment expression: FIELD=VALUE conditions and flags joined by AND, OR, NOT and parentheses, "
         "values in any case, e.g. \"pyramid=VIP OR (rfm=champions AND NOT at_risk)\". Fields: rfm, pyramid, "
         "value_class, value_tier (predicted lifetime value), loyalty_tier (the programme's tier), lifecycle, exit, "
-        "category, cell=CATEGORY/LOYALTY/USAGE, trait; flags: narrow, gone_top, at_risk."))],
+        "category, cell=CATEGORY/LOYALTY/USAGE, trait, offer_trait; flags: narrow, gone_top, at_risk."))],
     out: Annotated[Path, typer.Option(help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or parquet.")] = ExportFormat.csv,
     channel: Annotated[Channel, typer.Option(help="Channel the members must consent to: email, sms or post.")] = Channel.email,
@@ -155,11 +155,10 @@ def export_command(
     engine: EngineOption = None,
 ) -> None:
     """Write a segment's members for a mailing: ids, names and contacts of those who consented."""
+    import ibis
     import pyarrow as pa
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
-
-    import ibis
 
     from clientele.analytics.results import parse_segment, segment_customer_ids
     from clientele.engine import connect
