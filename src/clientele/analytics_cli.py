@@ -196,6 +196,11 @@ def export_command(
         raise typer.BadParameter(f"cannot write {out}: {error.strerror or error}", param_hint="--out") from None
     left_out = "" if ids_only else f" ({len(customer_ids) - len(rows):,} without {channel.value} consent left out)"
     console.print(f"{segment}: {len(customer_ids):,} customers, {len(rows):,} written to {out}{left_out}")
+    if "pyramid" in parsed.fields():
+        from clientele.analytics.results import read_result
+        from clientele.reports.summary import pyramid_rule_of, rule_text
+
+        console.print(f"Pyramid of the last refresh: {rule_text(pyramid_rule_of(read_result(con, 'pyramid')))}")
 
 
 @app.command("synth")

@@ -63,6 +63,7 @@ def test_export_of_a_segment_writes_its_member_ids(refreshed_home, tmp_path):
     assert exported.exit_code == 0, exported.output
     ids = [int(row["customer_id"]) for row in csv.DictReader(out.open())]
     assert len(ids) == 3  # 15% of 20 customers
+    assert "Pyramid of the last refresh: " in exported.output and "each basket counted at most" in " ".join(exported.output.split())
     assert ids == sorted(ids)
 
 
