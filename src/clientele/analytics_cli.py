@@ -11,10 +11,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from clientele.cli_types import EngineOption, iso_date
+
 app = typer.Typer(help="Customer analytics: the nightly refresh, segments and exports.", no_args_is_help=True)
 console = Console()
 
-EngineOption = Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")]
 
 
 class ExportFormat(str, Enum):
@@ -22,13 +23,19 @@ class ExportFormat(str, Enum):
     parquet = "parquet"
 
 
+class Channel(str, Enum):
+    email = "email"
+    sms = "sms"
+    post = "post"
+
+
 @app.command("refresh")
 def refresh_command(
     engine: EngineOption = None,
     as_of: Annotated[
-        Optional[str], typer.Option(help="Last day described, YYYY-MM-DD (default: latest basket).")
+        Optional[date], typer.Option(parser=iso_date, help="Last day described, YYYY-MM-DD (default: latest basket).")
     ] = None,
-    window_days: Annotated[int, typer.Option(help="Days of history behind RFM, pyramid, value and habits.")] = 365,
+    window_days: Annotated[int, typer.Option(min=1, help="Days of history behind RFM, pyramid, value and habits.")] = 365,
     restart: Annotated[bool, typer.Option(help="Recompute every step, even those already done today.")] = False,
     sync: Annotated[bool, typer.Option(help="First append the till's new baskets to the lake (clientele lake sync).")] = True,
     serve: Annotated[
@@ -51,7 +58,7 @@ def refresh_command(
         synced = sync_lake()
         console.print(f"Lake sync: {synced['lines']:,} lines from the tills in {synced['imports']} imports")
 
-    result = refresh(engine=engine, as_of=date.fromisoformat(as_of) if as_of else None, restart=restart,
+    result = refresh(engine=engine, as_of=as_of, restart=restart,
                      options=RefreshOptions(window_days=window_days), console=console)
     table = Table(title=f"Refresh of {result.refresh_date} (as of {result.as_of})")
     for column in ("result", "rows", "seconds"):
@@ -159,14 +166,15 @@ def export_command(
         "A segment expression: FIELD=VALUE conditions and flags joined by AND, OR, NOT and parentheses, "
         "values in any case, e.g. \"pyramid=VIP OR (rfm=champions AND NOT at_risk)\". Fields: rfm, pyramid, "
         "value_class, value_tier (predicted lifetime value), loyalty_tier (the programme's tier), lifecycle, exit, "
-        "category, cell=CATEGORY/LOYALTY/USAGE, trait; flags: narrow, gone_top, at_risk."))],
+        "category, cell=CATEGORY/LOYALTY/USAGE, trait, offer_trait; flags: narrow, gone_top, at_risk."))],
     out: Annotated[Path, typer.Option(help="File to write.")],
     fmt: Annotated[ExportFormat, typer.Option("--format", help="csv or parquet.")] = ExportFormat.csv,
-    channel: Annotated[str, typer.Option(help="Channel the members must consent to: email, sms or post.")] = "email",
+    channel: Annotated[Channel, typer.Option(help="Channel the members must consent to: email, sms or post.")] = Channel.email,
     ids_only: Annotated[bool, typer.Option(help="Customer ids only, no contact fields (no consent needed).")] = False,
     engine: EngineOption = None,
 ) -> None:
     """Write a segment's members for a mailing: ids, names and contacts of those who consented."""
+    import ibis
     import pyarrow as pa
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
@@ -175,7 +183,7 @@ def export_command(
     from clientele.engine import connect
 
     con = connect(engine)
-    parse_segment(con, segment)  # a mistake is told before the operational database is opened
+    parsed = parse_segment(con, segment)  # a mistake is told before the operational database is opened
     from clientele.cli import django_setup
 
     django_setup()
@@ -187,25 +195,33 @@ def export_command(
     else:
         from clientele.members.selectors import contacts_for_customers
 
-        rows = contacts_for_customers(customer_ids, channel=channel)
+        rows = contacts_for_customers(customer_ids, channel=channel.value)
     columns = ["customer_id"] if ids_only else ["customer_id", "first_name", "last_name", "email", "phone"]
     table = pa.Table.from_pylist(rows, schema=pa.schema([(c, pa.int64() if c == "customer_id" else pa.string())
                                                           for c in columns]))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if fmt == ExportFormat.csv:
-        pa_csv.write_csv(table, out)
-    else:
-        pq.write_table(table, out)
-    left_out = "" if ids_only else f" ({len(customer_ids) - len(rows):,} without {channel} consent left out)"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if fmt == ExportFormat.csv:
+            pa_csv.write_csv(table, out)
+        else:
+            pq.write_table(table, out)
+    except OSError as error:  # pyarrow's own errors name no file: say which and why
+        raise typer.BadParameter(f"cannot write {out}: {error.strerror or error}", param_hint="--out") from None
+    left_out = "" if ids_only else f" ({len(customer_ids) - len(rows):,} without {channel.value} consent left out)"
     console.print(f"{segment}: {len(customer_ids):,} customers, {len(rows):,} written to {out}{left_out}")
+    if "pyramid" in parsed.fields():
+        from clientele.analytics.results import read_result
+        from clientele.reports.summary import pyramid_rule_of, rule_text
+
+        console.print(f"Pyramid of the last refresh: {rule_text(pyramid_rule_of(read_result(con, 'pyramid')))}")
 
 
 @app.command("synth")
 def synth_command(
-    customers: Annotated[int, typer.Option(help="Number of customers.")],
-    lines: Annotated[int, typer.Option(help="About how many basket lines.")],
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")],
+    lines: Annotated[int, typer.Option(min=1, help="About how many basket lines.")],
     out: Annotated[Path, typer.Option(help="Folder of the synthetic lake.")],
-    months: Annotated[int, typer.Option(help="Months of history.")] = 24,
+    months: Annotated[int, typer.Option(min=1, help="Months of history.")] = 24,
     seed: Annotated[int, typer.Option(help="Same seed, same lake.")] = 42,
     products: Annotated[Optional[Path], typer.Option(help="Products Parquet (default: the lake's).")] = None,
 ) -> None:

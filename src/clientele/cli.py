@@ -13,6 +13,9 @@ from rich.markup import escape
 
 from clientele.analytics_cli import app as analytics_app
 from clientele.backoffice.cli import app as backoffice_app
+from clientele.cli_types import EngineOption
+from clientele.customers_cli import app as customer_app
+from clientele.customers_cli import customers_app
 from clientele.errors import ClienteleError
 from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app
@@ -39,6 +42,8 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(offers_app, name="offers")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
 app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
+app.registered_commands.extend(customer_app.registered_commands)  # customer ID
+app.add_typer(customers_app, name="customers")
 
 console = Console()
 errors = Console(stderr=True)
@@ -126,9 +131,10 @@ def import_transactions(
 @report_app.command("summary")
 def report_summary(
     fmt: Annotated[OutputFormat, typer.Option("--format", help="table (terminal), csv or json.")] = OutputFormat.table,
-    engine: Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")] = None,
+    engine: EngineOption = None,
 ) -> None:
-    """Customers, baskets, revenue, the customer pyramid and the top 10 customers."""
+    """Customers, baskets, revenue, the customer pyramid and its top 10 customers (the nightly
+    pyramid: the 365 days to the latest basket, bulk baskets capped)."""
     from clientele.reports import summary
 
     report = summary.build(engine=engine, console=console if fmt == OutputFormat.table else None)
@@ -140,17 +146,35 @@ def report_summary(
         sys.stdout.write(summary.to_json(report) + "\n")
 
 
-def main() -> None:
-    """Run the command; domain errors end with one clear line and exit code 2, not a traceback."""
+def main(argv: list[str] | None = None) -> None:
+    """Run the command (`argv`, default the process's arguments); a user's mistake ends with one
+    clear line and exit code 2, not a traceback: bad options and arguments, domain errors, a
+    database not migrated, a file that cannot be used."""
     from django.db.utils import OperationalError, ProgrammingError
 
     try:
-        app()
+        code = app(args=argv, prog_name="clientele", standalone_mode=False)
+    except typer.TyperException as error:  # bad option, argument or value (Click's usage errors)
+        if type(error).__name__ == "NoArgsIsHelpError":  # the help was shown: the command was not named
+            raise SystemExit(2) from None
+        context = getattr(error, "ctx", None)
+        where = f"{context.command_path}: " if context is not None else ""
+        _fail(f"{where}{error.format_message().replace('Value error, ', '')}")
+    except typer.Abort:
+        raise SystemExit(1) from None
     except ClienteleError as error:
-        # one line however long (a path is copied whole), and no markup read from the message
-        errors.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
-        raise SystemExit(2) from None
+        _fail(str(error))
     except (OperationalError, ProgrammingError) as error:
-        errors.print(f"[red]error:[/] the operational database is not ready ({escape(str(error))}): run `clientele db migrate`",
-                     soft_wrap=True)
-        raise SystemExit(2) from None
+        _fail(f"the operational database is not ready ({error}): run `clientele db migrate`")
+    except OSError as error:
+        if error.filename is None:
+            raise
+        _fail(f"{error.filename}: {error.strerror}")
+    raise SystemExit(code or 0)
+
+
+def _fail(message: str) -> None:
+    """Print `message` as one error line on stderr and end with exit code 2."""
+    # one line however long (a path is copied whole), and no markup read from the message
+    errors.print(f"[red]error:[/] {escape(' '.join(message.splitlines()))}", soft_wrap=True)
+    raise SystemExit(2) from None

@@ -153,9 +153,11 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("brand_loyalty", lambda run: analytics.nine_cells(run.result("category_spend"), run.options.brand_loyalty)),
         ("deal_proneness", lambda run: analytics.deal_proneness(
             run.result("baskets"), run.as_of, run.options.window_days)),
+        ("trait_quality", lambda run: analytics.trait_quality(
+            run.lines_to_as_of(), run.products, run.demographics(), run.options.traits, since=run.since())),
         ("traits", lambda run: analytics.household_traits_learnt(
             run.lines_to_as_of(), run.products, run.result("category_spend"), run.demographics(), run.options.traits,
-            since=run.since())),
+            since=run.since(), quality=run.result("trait_quality"))),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: analytics.narrow_baskets(

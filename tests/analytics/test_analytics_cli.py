@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from clientele.analytics.results import read_result
 from clientele.analytics_cli import app
+from clientele.cli import main
 from clientele.engine import connect
 from clientele.lake.reader import basket_lines
 from clientele.lake.schema import BASKET_LINE_SCHEMA
@@ -62,6 +63,7 @@ def test_export_of_a_segment_writes_its_member_ids(refreshed_home, tmp_path):
     assert exported.exit_code == 0, exported.output
     ids = [int(row["customer_id"]) for row in csv.DictReader(out.open())]
     assert len(ids) == 3  # 15% of 20 customers
+    assert "Pyramid of the last refresh: " in exported.output and "each basket counted at most" in " ".join(exported.output.split())
     assert ids == sorted(ids)
 
 
@@ -112,3 +114,22 @@ def test_export_by_loyalty_tier_reads_the_programme_s_tiers_not_the_value_tiers(
     assert [int(row["customer_id"]) for row in csv.DictReader(out.open())] == [17, 18, 19]
     unknown = runner.invoke(app, ["export", "loyalty_tier=platinum", "--out", str(out), "--ids-only"])
     assert "valid: Bronze, Gold" in str(unknown.exception)
+
+
+def test_an_export_to_a_folder_that_cannot_be_written_says_so_in_one_line(refreshed_home, capsys, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(SystemExit) as ended:
+        main(["export", "pyramid=small", "--ids-only", "--out", str(blocker / "out" / "small.csv")])
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and len(err.strip().splitlines()) == 1
+    assert f"cannot write {blocker / 'out' / 'small.csv'}" in err
+
+
+def test_segments_before_the_first_refresh_say_to_run_the_refresh(home, lake_builder_factory, capsys):
+    lake_builder_factory(home / "lake").basket(1, AS_OF).build()
+    with pytest.raises(SystemExit) as ended:
+        main(["segments"])
+    err = capsys.readouterr().err
+    assert ended.value.code == 2
+    assert "run `clientele refresh` first" in err and "import data first" not in err

@@ -21,8 +21,8 @@ OTHER_TABLES = {
         "customer_id": [1, 2, 4], "category": ["COLD CEREAL", "COLD CEREAL", "BEERS/ALES"],
         "brand_loyalty": ["national", "store", "national"], "usage": ["high", "high", "low"],
     }),
-    "traits": ibis.memtable({"customer_id": [1, 2, 3], "trait": ["dog", "dog", "cat"],
-                             "has_trait": [True, False, True]}),
+    "traits": ibis.memtable({"customer_id": [1, 2, 3, 4], "trait": ["dog", "dog", "cat", "young_children"],
+                             "has_trait": [True, False, True, True], "for_offers": [True, False, True, False]}),
     "loyalty_tiers": ibis.memtable({"customer_id": [1, 4], "loyalty_tier": ["Gold", "Silver"]}),
 }
 CATEGORIES = ("BEERS/ALES", "COLD CEREAL", "DOG FOODS", "FROZEN PIZZA", "HOT CEREAL", "BAG SNACKS", "BEEF", "CHEESE",
@@ -49,6 +49,9 @@ def members(expression: str) -> list[int]:
     ("cell=beers/ales/national/low", [4]),
     ("category=cold cereal", [1, 2]),
     ("trait=dog", [1]),
+    ("trait=young_children", [4]),
+    ("offer_trait=young_children", []),  # held as a hint, not precise enough to drive an offer
+    ("offer_trait=cat", [3]),
     ("value_tier=gold", [2, 4]),
     ("loyalty_tier=gold", [1]),
     ("at-risk", [2, 5, 6]),

@@ -36,7 +36,7 @@ def lake_count(lake: Lake) -> int:
 @pytest.mark.parametrize(
     ("row", "field", "reason"),
     [
-        ("B1,1,2017-03-01 10:00:00,100,x,1.00,7", "quantity", "non-numeric amount"),
+        ("B1,1,2017-03-01 10:00:00,100,x,1.00,7", "quantity", "non-numeric quantity"),
         ("B1,1,2017-03-01 10:00:00,100,1,1.0O,7", "sales_value", "non-numeric amount"),
         ("B1,1,01/03/2017 10h,100,1,1.00,7", "transaction_ts", "unparseable date"),
         ("B1,1,2018-03-01 10:00:00,100,1,1.00,7", "transaction_ts", "timestamp in the future"),
@@ -164,6 +164,35 @@ customer_id = "CARDHOLDER"
                      f"FROM read_parquet('{Lake().parquet_glob('basket_lines')}')").fetchall()[0]
     assert row[:4] == ("T-1", 12, datetime(2017, 3, 1, 10, 30), 4006381333931)
     assert (float(row[4]), float(row[5]), row[6]) == (1.5, 1234.5, 77)
+
+
+def test_a_folder_is_refused_as_a_folder_not_as_a_missing_file(home, tmp_path):
+    with pytest.raises(ImportFailed, match="is a folder; import its files one at a time"):
+        import_file(tmp_path)
+
+
+def test_a_wrong_mapping_on_a_file_already_imported_names_the_mapping_error(home, tmp_path):
+    file = write(tmp_path / "export.csv", "TICKET;SHOP;WHEN;EAN;QTY;AMOUNT\nT-1;12;2017-03-01 10:30;4006381333931;1;2.50\n")
+    good = write(tmp_path / "till.toml", 'delimiter = ";"\n[columns]\nbasket_id = "TICKET"\nstore_id = "SHOP"\n'
+                 'transaction_ts = "WHEN"\nproduct_id = "EAN"\nquantity = "QTY"\nsales_value = "AMOUNT"\n')
+    assert import_file(file, mapping=good, now=NOW).record.rows_loaded == 1
+    wrong = write(tmp_path / "wrong.toml", good.read_text().replace('"SHOP"', '"STORE"'))
+    with pytest.raises(MappingError, match="column 'STORE' .lake field store_id. is not in the file's header"):
+        import_file(file, mapping=wrong, now=NOW)
+    assert import_file(file, mapping=good, now=NOW).record.already_imported_as
+
+
+def test_the_import_table_shows_the_quarantine_path_whole(home, tmp_path):
+    from rich.console import Console
+
+    file = write(tmp_path / ("a-long-folder-name-of-the-point-of-sale-exports-" * 3 + ".csv"),
+                 "basket_id,store_id,transaction_ts,product_id,quantity,sales_value\nB1,1,2017-03-01 10:00:00,100,x,1.00\n")
+    result = import_file(file, now=NOW)
+    console = Console(width=80, record=True)
+    console.print(result.as_text())
+    shown = "".join(line.strip(" │") for line in console.export_text().splitlines())
+    assert "…" not in console.export_text()
+    assert result.record.quarantine_file.replace(" ", "") in shown.replace(" ", "")
 
 
 def test_a_mapping_naming_an_unknown_lake_column_is_refused(tmp_path):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 
 from clientele.barcodes import card_barcode, is_valid_ean13
 from clientele.catalog.models import Product, Store
+from clientele.lake.completejourney import data_dir
 from clientele.members.models import Card, HouseholdDemographics, Member
 from clientele.members.selectors import contacts_for_customers
 from clientele.members.services import import_completejourney_reference
@@ -24,6 +26,15 @@ def test_every_household_becomes_a_member_with_one_valid_card_and_a_second_impor
     assert card.barcode == card_barcode(1023) and is_valid_ean13(card.barcode)
     assert card.status == Card.Status.ACTIVE
     assert member.home_store is not None and member.join_date.year == 2017
+
+
+def test_members_join_on_their_first_basket_s_store_day_and_stores_keep_new_york_time():
+    import_completejourney_reference()
+    first_day = dict(duckdb.sql(
+        "SELECT household_id, min(timezone('America/New_York', timezone('UTC', transaction_timestamp)))::DATE "
+        f"FROM read_parquet('{data_dir() / 'transactions.parquet'}') GROUP BY 1").fetchall())
+    assert dict(Member.objects.values_list("customer_id", "join_date")) == first_day
+    assert set(Store.objects.values_list("timezone", flat=True)) == {"America/New_York"}
 
 
 def test_products_keep_their_hierarchy_and_brand_type():

@@ -32,7 +32,13 @@ from clientele.analytics.pyramid import (
     level_summary,
 )
 from clientele.analytics.rfm import SegmentGrid, rfm, segment_grid_counts
-from clientele.analytics.traits import TraitRules, household_traits, household_traits_learnt, trait_accuracy
+from clientele.analytics.traits import (
+    TraitRules,
+    household_traits,
+    household_traits_learnt,
+    trait_accuracy,
+    trait_quality,
+)
 from clientele.analytics.value import ValueClassShares, ValueTierShares, value_classes, value_tiers
 from clientele.analytics.wallet import narrow_baskets, year_over_year
 
@@ -65,6 +71,7 @@ __all__ = [
     "segment_grid_counts",
     "stage_flows",
     "trait_accuracy",
+    "trait_quality",
     "value_classes",
     "value_tiers",
     "year_over_year",

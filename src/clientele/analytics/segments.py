@@ -6,6 +6,7 @@ parentheses (NOT binds tightest, then AND, then OR)::
     pyramid=VIP OR (rfm=champions AND NOT lifecycle=decline)
     value_tier=gold AND cell="COLD CEREAL/national/high"
     trait=dog AND NOT at_risk
+    offer_trait=young_children               # only where the trait may drive an offer
 
 A condition is FIELD=VALUE (see `VOCABULARY`); a flag (narrow, gone_top, at_risk) stands alone.
 Names and values are matched without regard to case and written back in their canonical spelling;
@@ -67,6 +68,7 @@ class Field:
     column: str
     values: tuple[str, ...] | Callable[[], Sequence[str]] | None
     meaning: str
+    also_true: str | None = None  # a boolean column of `table` that must hold too
 
     def valid_values(self) -> tuple[str, ...] | None:
         """The valid values of the field, or None when the field takes any value."""
@@ -94,7 +96,10 @@ def _default_fields() -> dict[str, Field]:
         Field("lifecycle", PROFILES, "lifecycle_stage", STAGES, "lifecycle stage"),
         Field("exit", "lifecycle", "exit_pattern", EXIT_PATTERNS, "when a lapsed customer left"),
         Field("category", "brand_loyalty", "category", None, "a product category the customer bought"),
-        Field("trait", "traits", "trait", TRAITS, "household trait held"),
+        Field("trait", "traits", "trait", TRAITS, "household trait held (a hint; see offer_trait)", "has_trait"),
+        Field("offer_trait", "traits", "trait", TRAITS,
+              "household trait that may drive an offer (a rule, or a prediction of held-out precision >= 0.7)",
+              "for_offers"),
     ]
     return {f.name: f for f in fields}
 
@@ -182,8 +187,8 @@ class Condition(Segment):
             return profiles[self.field.column] == self.value
         table = tables(self.field.table)
         chosen = table.filter(table[self.field.column] == self.value)
-        if self.field.name == "trait":
-            chosen = chosen.filter(chosen.has_trait)
+        if self.field.also_true:
+            chosen = chosen.filter(chosen[self.field.also_true])
         return _in(profiles, chosen)
 
     def fields(self):

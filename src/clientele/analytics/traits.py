@@ -8,6 +8,13 @@ present, repeated purchases are a dog. Its confidence grows with the evidence, n
 such baskets (1 basket 0.33, 2 baskets 0.5, 6 baskets 0.75), so a marketer can pick a cut.
 A heavy produce buyer spends a share of their basket on fresh produce in the chain's top
 `produce_top_share` (20%); the confidence is that share's percentile among customers.
+
+Each row says its `kind`: "rule" (dog, cat, heavy produce: what the customer bought, with no label
+to measure a prediction against) or "prediction" (young children learnt from declared households),
+and whether it may drive an offer (`for_offers`): a rule as it holds; a prediction only at or above
+the cut whose precision on held-out households is at least 0.7 (`trait_quality` publishes it).
+The baby-category rule standing in for young children, measured on the Complete Journey at
+precision 0.46, never drives an offer.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from datetime import date
 import ibis
 
 from clientele.analytics.brand_loyalty import window_lines
-from clientele.analytics.young_children import ChildModelRules, learnt_trait
+from clientele.analytics.young_children import ChildModelRules, learnt_quality, learnt_trait
 from clientele.sums import money_total
 
 TRAITS = ("young_children", "dog", "cat", "heavy_produce")
@@ -64,12 +71,15 @@ def household_traits(
     # the signal products are a small table: joining them keeps only the few lines that matter
     hits = window_lines(lines, since).join(signals, "product_id")
     evidence = hits.group_by(["customer_id", "trait"]).aggregate(evidence=hits.basket_id.nunique())
+    held = evidence.evidence >= rules.min_baskets
     category_traits = evidence.select(
         "customer_id",
         "trait",
-        has_trait=evidence.evidence >= rules.min_baskets,
+        has_trait=held,
         confidence=evidence.evidence.cast("float64") / (evidence.evidence + 2),
         evidence=evidence.evidence.cast("float64"),
+        kind=ibis.literal("rule"),
+        for_offers=held & (evidence.trait != "young_children"),
     )
     is_produce = category_spend.department == rules.produce_department
     shares = category_spend.group_by("customer_id").aggregate(
@@ -85,21 +95,60 @@ def household_traits(
         has_trait=produce.percentile >= 1 - rules.produce_top_share,
         confidence=produce.percentile,
         evidence=produce.produce_share,
+        kind=ibis.literal("rule"),
+        for_offers=produce.percentile >= 1 - rules.produce_top_share,
     )
     return category_traits.union(produce_trait)
 
 
 def household_traits_learnt(
     lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table, demographics: ibis.Table | None,
-    rules: TraitRules = TraitRules(), since: date | None = None,
+    rules: TraitRules = TraitRules(), since: date | None = None, quality: ibis.Table | None = None,
 ) -> ibis.Table:
     """`household_traits`, with young_children learnt from the declared households of `demographics`
-    (see `young_children`) when the lake has enough of them, else from the baby-category rule."""
+    (see `young_children`) when the lake has enough of them, else from the baby-category rule.
+    With `quality` (`trait_quality`'s table), a prediction whose held-out precision fell short
+    drives no offer, even above its cut."""
     traits = household_traits(lines, products, category_spend, rules, since)
     learnt = learnt_trait(lines, products, demographics, since, rules.child_model)
     if learnt is None:
         return traits
+    if quality is not None:
+        allowed = quality.filter(quality.trait == "young_children").used_for_offers.to_pyarrow().to_pylist()
+        if allowed != [True]:
+            learnt = learnt.mutate(for_offers=ibis.literal(False))
+    learnt = learnt.mutate(kind=ibis.literal("prediction"))
     return traits.filter(traits.trait != "young_children").union(learnt.select(*traits.columns))
+
+
+def trait_quality(
+    lines: ibis.Table, products: ibis.Table, demographics: ibis.Table | None, rules: TraitRules = TraitRules(),
+    since: date | None = None,
+) -> ibis.Table:
+    """Per trait, how far it may be trusted: kind ("rule" or "prediction"), threshold (the rule or
+    the probability cut offers use), held_out_precision and held_out_recall (0..1, measured on
+    households never seen by the model that scored them; None for a rule, which has no label) and
+    used_for_offers (a rule; or a prediction whose held-out precision at its cut is >= 0.7)."""
+    rows = [
+        {"trait": trait, "kind": "rule", "threshold": f">= {rules.min_baskets} baskets with {', '.join(names)}",
+         "held_out_precision": None, "held_out_recall": None, "used_for_offers": trait != "young_children"}
+        for trait, names in rules.category_signals.items()
+    ]
+    rows.append({"trait": "heavy_produce", "kind": "rule",
+                 "threshold": f"produce share of spend in the top {rules.produce_top_share:.0%}",
+                 "held_out_precision": None, "held_out_recall": None, "used_for_offers": True})
+    quality = learnt_quality(lines, products, demographics, since, rules.child_model)
+    if quality is not None:
+        rows = [row for row in rows if row["trait"] != "young_children"] + [{
+            "trait": "young_children", "kind": "prediction",
+            "threshold": f"probability cut of held-out precision >= {rules.child_model.offer_precision:g}",
+            "held_out_precision": quality["offer_precision"], "held_out_recall": quality["offer_recall"],
+            "used_for_offers": quality["offer_predicted"] > 0
+            and quality["offer_precision"] >= rules.child_model.offer_precision,
+        }]
+    schema = {"trait": "string", "kind": "string", "threshold": "string", "held_out_precision": "float64",
+              "held_out_recall": "float64", "used_for_offers": "boolean"}
+    return ibis.memtable(rows, schema=schema)
 
 
 def trait_accuracy(traits: ibis.Table, demographics: ibis.Table, trait: str = "young_children") -> dict:

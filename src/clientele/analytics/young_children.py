@@ -6,10 +6,12 @@ Complete Journey's 801 households with `kids_count`), a logistic regression lear
 profile of a household with children instead: its share of spend on each child-related category
 (`CHILD_CATEGORY_WORDS`: baby products, but also cereal, juice, snacks, milk, lunch meat...) and
 its basket habits (spend, lines and quantity per basket, baskets per week), square-root scaled and
-standardised, strongly regularised (C = `regularisation`). The cut on the predicted probability
-is the one where precision and recall are closest on the training households, found by
-cross-validation inside them, so every household is scored by a model that never saw its label.
-The confidence of a household is its predicted probability.
+standardised, strongly regularised (C = `regularisation`). Two cuts on the predicted probability are found by cross-validation inside the training households:
+the one where precision and recall are closest (`has_trait`, a targeting hint ranked by its
+confidence) and the lowest one whose precision is at least `offer_precision` (0.7: `for_offers`,
+the only cut an offer may use; none when no cut reaches it). `held_out_quality` measures both on
+households never seen by the model that scored them. The confidence of a household is its
+predicted probability.
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ class ChildModelRules:
     regularisation: float = 0.01
     folds: int = 5
     min_labelled: int = 50
+    offer_precision: float = 0.7
+    min_offer_households: int = 10  # a cut that flags fewer households measures nothing
 
 
 def household_features(lines: ibis.Table, products: ibis.Table, since: date | None = None) -> pd.DataFrame:
@@ -97,14 +101,40 @@ def _balanced_cut(truth: np.ndarray, probability: np.ndarray) -> float:
     return float(cuts[best])
 
 
-def fit(features: pd.DataFrame, truth: pd.Series, rules: ChildModelRules = ChildModelRules()):
-    """The fitted model and its cut, chosen by cross-validation inside these households only."""
+def _precision_cut(truth: np.ndarray, probability: np.ndarray, rules: ChildModelRules) -> float | None:
+    """The lowest probability cut (the most households) whose precision is at least
+    `rules.offer_precision` with at least `rules.min_offer_households` flagged; None if none."""
+    order = np.argsort(-probability, kind="stable")
+    hits = np.cumsum(truth[order])
+    flagged = np.arange(1, len(order) + 1)
+    good = (hits / flagged >= rules.offer_precision) & (flagged >= rules.min_offer_households)
+    if not good.any():
+        return None
+    last = int(np.flatnonzero(good)[-1])
+    return float(probability[order][last])
+
+
+@dataclass(frozen=True)
+class ChildModel:
+    """The fitted model and its two cuts: `cut` (balanced) and `offer_cut` (precision >= the
+    rules' offer_precision in cross-validation, or None when no cut reaches it)."""
+
+    model: object
+    cut: float
+    offer_cut: float | None
+
+    def probability(self, features: pd.DataFrame) -> np.ndarray:
+        return self.model.predict_proba(features.to_numpy())[:, 1]
+
+
+def fit(features: pd.DataFrame, truth: pd.Series, rules: ChildModelRules = ChildModelRules()) -> ChildModel:
+    """The fitted model and its cuts, chosen by cross-validation inside these households only."""
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
     x, y = features.to_numpy(), truth.to_numpy().astype(int)
     folds = StratifiedKFold(rules.folds, shuffle=True, random_state=0)
     inner = cross_val_predict(_model(rules), x, y, cv=folds, method="predict_proba")[:, 1]
-    return _model(rules).fit(x, y), _balanced_cut(y, inner)
+    return ChildModel(_model(rules).fit(x, y), _balanced_cut(y, inner), _precision_cut(y, inner, rules))
 
 
 def labelled(features: pd.DataFrame, truth: pd.Series) -> tuple[pd.DataFrame, pd.Series]:
@@ -116,25 +146,35 @@ def labelled(features: pd.DataFrame, truth: pd.Series) -> tuple[pd.DataFrame, pd
 def cross_validated_accuracy(
     features: pd.DataFrame, truth: pd.Series, rules: ChildModelRules = ChildModelRules()
 ) -> dict:
-    """Precision and recall on households never seen by the model that scored them.
+    """Precision and recall on households never seen by the model that scored them, at the
+    balanced cut (`predicted`, `precision`, `recall`) and at the offer cut (`offer_predicted`,
+    `offer_precision`, `offer_recall`: the cut of precision >= `rules.offer_precision`).
 
     Outer `folds`-fold cross-validation over the labelled households; in each, the model and its
-    cut are fitted on the other folds only. Returns households, with_children, predicted,
-    true_positives, precision and recall (0..1).
+    cuts are fitted on the other folds only (a fold whose training finds no offer cut flags none).
+    Also returns households, with_children, true_positives and offer_true_positives.
     """
     from sklearn.model_selection import StratifiedKFold
 
     x, y = labelled(features, truth)
     predicted = pd.Series(False, index=x.index)
+    for_offers = pd.Series(False, index=x.index)
     for train, test in StratifiedKFold(rules.folds, shuffle=True, random_state=1).split(x, y):
-        model, cut = fit(x.iloc[train], y.iloc[train], rules)
-        predicted.iloc[test] = model.predict_proba(x.iloc[test].to_numpy())[:, 1] >= cut
-    hits = int((predicted & y).sum())
+        fitted = fit(x.iloc[train], y.iloc[train], rules)
+        probability = fitted.probability(x.iloc[test])
+        predicted.iloc[test] = probability >= fitted.cut
+        for_offers.iloc[test] = fitted.offer_cut is not None and probability >= fitted.offer_cut
+    return {"households": len(y), "with_children": int(y.sum()), **_quality(predicted, y, ""),
+            **_quality(for_offers, y, "offer_")}
+
+
+def _quality(predicted: pd.Series, truth: pd.Series, prefix: str) -> dict:
+    hits = int((predicted & truth).sum())
+    flagged = int(predicted.sum())
     return {
-        "households": len(y), "with_children": int(y.sum()), "predicted": int(predicted.sum()),
-        "true_positives": hits,
-        "precision": round(float(hits / predicted.sum()), 3) if predicted.sum() else 0.0,
-        "recall": round(float(hits / y.sum()), 3) if y.sum() else 0.0,
+        f"{prefix}predicted": flagged, f"{prefix}true_positives": hits,
+        f"{prefix}precision": round(hits / flagged, 3) if flagged else 0.0,
+        f"{prefix}recall": round(hits / int(truth.sum()), 3) if truth.sum() else 0.0,
     }
 
 
@@ -151,22 +191,38 @@ def learnt_trait(
     return None if scored is None else ibis.memtable(scored)
 
 
+def learnt_quality(
+    lines: ibis.Table, products: ibis.Table, demographics: ibis.Table | None, since: date | None = None,
+    rules: ChildModelRules = ChildModelRules(),
+) -> dict | None:
+    """`cross_validated_accuracy` of the learnt trait on the declared households of `demographics`
+    (None without them, or with too few labelled households for the model to be used)."""
+    if demographics is None:
+        return None
+    x, y = labelled(household_features(lines, products, since), has_children(demographics))
+    if len(y) < rules.min_labelled or y.nunique() < 2:
+        return None
+    return cross_validated_accuracy(x, y, rules)
+
+
 def score(features: pd.DataFrame, truth: pd.Series, rules: ChildModelRules = ChildModelRules()) -> pd.DataFrame | None:
     """Every customer's young-children trait from a model fitted on the labelled households.
 
-    Columns: customer_id, trait ('young_children'), has_trait, confidence (the predicted probability,
-    0..1) and evidence (the same probability). None when fewer than `min_labelled` households are
-    labelled (the caller keeps the baby-category rule).
+    Columns: customer_id, trait ('young_children'), has_trait (the balanced cut), confidence (the
+    predicted probability, 0..1), evidence (the same probability) and for_offers (at or above the
+    cut of held-out precision >= `rules.offer_precision`; False for all when none reaches it).
+    None when fewer than `min_labelled` households are labelled (the baby-category rule stands).
     """
     x, y = labelled(features, truth)
     if len(y) < rules.min_labelled or y.nunique() < 2:
         return None
-    model, cut = fit(x, y, rules)
-    probability = model.predict_proba(features.to_numpy())[:, 1]
+    fitted = fit(x, y, rules)
+    probability = fitted.probability(features)
     return pd.DataFrame({
         "customer_id": features.index.to_numpy(dtype="int64"),
         "trait": "young_children",
-        "has_trait": probability >= cut,
+        "has_trait": probability >= fitted.cut,
         "confidence": probability,
         "evidence": probability,
+        "for_offers": probability >= fitted.offer_cut if fitted.offer_cut is not None else False,
     })

@@ -11,6 +11,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from clientele.cli_types import EngineOption
+
 app = typer.Typer(
     help="Forecast customers: purchases to come, churn risk and lifetime value.",
     no_args_is_help=True,
@@ -89,14 +91,12 @@ def _holdout_table(figures, title: str) -> Table:
 @app.command("complete-journey")
 def complete_journey(
     calibration_weeks: Annotated[
-        int, typer.Option(help="Weeks from the first basket fitted on; the rest is the holdout.")
+        int, typer.Option(min=1, help="Weeks from the first basket fitted on; the rest is the holdout.")
     ] = 39,
-    engine: Annotated[
-        Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")
-    ] = None,
+    engine: EngineOption = None,
 ) -> None:
-    """Fit the models on the lake's first CALIBRATION_WEEKS weeks of baskets and score their
-    forecasts of the rest (the time split the nightly forecasts are checked on)."""
+    """Fit the models on the lake's first weeks of baskets (--calibration-weeks, 39 by default)
+    and score their forecasts of the rest (the time split the nightly forecasts are checked on)."""
     import datetime as dt
 
     from clientele.analytics.baskets import baskets, last_day

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from clientele.cli_types import iso_date
+
 if TYPE_CHECKING:  # pandas loads in a second: not on every start of the clientele command
     import pandas as pd
 
@@ -38,9 +40,10 @@ def _metrics_table(summary: pd.DataFrame, title: str) -> Table:
 
 @app.command("next-basket")
 def next_basket(
-    seeds: Annotated[int, typer.Option(help="How many random household splits to average (seeds 0..n-1).")] = 3,
+    seeds: Annotated[int, typer.Option(min=1, help="How many random household splits to average (seeds 0..n-1).")] = 3,
     cutoff: Annotated[
-        str, typer.Option(help="Date of the next-visit / next-purchase holdout: predict from the baskets before it.")
+        str, typer.Option(callback=lambda value: iso_date(value).isoformat(),
+                          help="Date of the next-visit / next-purchase holdout (YYYY-MM-DD): predict from the baskets before it.")
     ] = "2017-10-01",
     out: Annotated[
         Path | None, typer.Option(help="Also write the results: a .csv (one row per seed and method) or a .json file.")

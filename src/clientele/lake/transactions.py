@@ -58,6 +58,8 @@ class TransactionImport:
             return (f"{r.file} was already imported (import {r.already_imported_as}, same content): "
                     f"{r.rows_read:,} rows read, nothing added.")
         table = Table(title=f"Import of {r.file}", show_header=False)
+        table.add_column(overflow="fold")
+        table.add_column(overflow="fold")  # a path is folded onto more lines, never cut with "…"
         table.add_row("Rows read", f"{r.rows_read:,}")
         table.add_row("Loaded into the lake", f"{r.rows_loaded:,}")
         table.add_row("Quarantined", f"{r.rows_quarantined:,}")
@@ -84,6 +86,8 @@ def import_file(
     `now` (store-local) is the moment after which a timestamp counts as in the future.
     """
     file = Path(file)
+    if file.is_dir():
+        raise ImportFailed(f"{file}: is a folder; import its files one at a time (clientele import transactions FILE)")
     if not file.is_file():
         raise ImportFailed(f"{file}: no such file")
     if not os.access(file, os.R_OK):
@@ -95,6 +99,7 @@ def import_file(
 
     earlier = lake.previous_import(record.sha256)
     if earlier is not None:
+        _check_mapping(file, kind, mapping)  # a wrong mapping is the news, not that the lines are in
         record.already_imported_as = earlier["import_id"]
         record.rows_read = earlier["rows_read"]
         record.rows_quarantined = earlier["rows_read"]
@@ -138,6 +143,17 @@ def import_file(
     finally:
         con.close()
     return TransactionImport(record)
+
+
+def _check_mapping(file: Path, kind: str, mapping: Mapping) -> None:
+    """Raise the MappingError (or ImportFailed) this file's header gives with `mapping`, if any."""
+    con = duckdb.connect()
+    try:
+        LineReader.open(con, file, kind, mapping)
+    except duckdb.Error as error:
+        raise ImportFailed(f"{file}: cannot be read as {kind.upper()} ({_first_line(error)})") from None
+    finally:
+        con.close()
 
 
 def _kind_from_suffix(file: Path) -> str:

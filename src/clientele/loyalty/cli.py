@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from clientele.cli_types import iso_date
+
 app = typer.Typer(help="The loyalty programme: balances, expiry, liability, tiers, till keys.",
                   no_args_is_help=True)
 console = Console()
@@ -25,7 +27,8 @@ class Format(str, Enum):
     json = "json"
 
 
-Today = Annotated[Optional[str], typer.Option("--today", help="Run as of this date (YYYY-MM-DD); default today.")]
+Today = Annotated[Optional[date], typer.Option("--today", parser=iso_date,
+                                               help="Run as of this date (YYYY-MM-DD); default today.")]
 
 
 @app.callback()
@@ -35,10 +38,10 @@ def start_django() -> None:
     django_setup()
 
 
-def _today(value: str | None) -> date:
+def _today(value: date | None) -> date:
     from clientele.loyalty.ledger import now_utc
 
-    return date.fromisoformat(value) if value else now_utc().date()
+    return value or now_utc().date()
 
 
 def _print(rows: dict, title: str, output: Format) -> None:
@@ -61,10 +64,16 @@ def _print(rows: dict, title: str, output: Format) -> None:
 
 @app.command("import-balances")
 def import_balances(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV from the previous system.")],
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help=(
+        "CSV with a header from the previous system. Columns: member_number, card (EAN-13), opening_points "
+        "(required); first_name, last_name, email, phone, joined_on (YYYY-MM-DD) (optional)."))],
     output: Annotated[Format, typer.Option("--format")] = Format.table,
 ) -> None:
-    """Bring members, cards and opening balances from a previous system (quarantine + reconciliation)."""
+    """Bring members, cards and opening balances from a previous system (quarantine + reconciliation).
+
+    The CSV's header names its columns: member_number, card (an EAN-13 barcode) and opening_points
+    (a whole number, not negative) are required; first_name, last_name, email, phone and joined_on
+    (YYYY-MM-DD) are optional. Each row loads or is quarantined with its line, field and reason."""
     from clientele.loyalty import services
 
     report = services.import_balances(file)

@@ -47,3 +47,18 @@ def segment_customer_ids(con, text: str) -> list[int]:
         parsed = results.parse_segment(con, text, loyalty_tiers=names)
         supplied["loyalty_tiers"] = ibis.memtable(members, schema={"customer_id": "int64", "loyalty_tier": "string"})
     return results.segment_customer_ids(con, parsed, supplied=supplied)
+
+
+def member_points(customer_id: int) -> dict | None:
+    """The member's name, loyalty tier and points (available now, pending a return window), or
+    None when the customer is not a member of the programme."""
+    from clientele.loyalty.ledger import balance
+    from clientele.loyalty.models import LoyaltyAccount
+
+    member = Member.objects.filter(customer_id=customer_id).first()
+    if member is None:
+        return None
+    account = LoyaltyAccount.objects.filter(member=member).select_related("tier").first()
+    points = balance(account.pk).as_dict() if account else {"available": 0, "pending": 0}
+    return {"name": f"{member.first_name} {member.last_name}".strip(), "status": member.status,
+            "loyalty_tier": account.tier.name if account and account.tier else None, **points}

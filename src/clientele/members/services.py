@@ -12,7 +12,7 @@ from rich.progress import Progress
 
 from clientele.barcodes import card_barcode
 from clientele.catalog.models import Product, Store
-from clientele.lake.completejourney import data_dir
+from clientele.lake.completejourney import SOURCE_TIMEZONE, data_dir
 from clientele.members.models import Card, CustomerProfile, HouseholdDemographics, Member
 
 BATCH = 5_000
@@ -46,7 +46,8 @@ def import_completejourney_reference(console: Console | None = None) -> dict[str
             FROM read_parquet('{source / 'products.parquet'}')"""
     ).fetchall()
     households = con.execute(
-        f"""SELECT household_id, min(transaction_timestamp)::DATE, mode(store_id)
+        f"""SELECT household_id, min(timezone('{SOURCE_TIMEZONE}', timezone('UTC', transaction_timestamp)))::DATE,
+                   mode(store_id)
             FROM read_parquet('{source / 'transactions.parquet'}') GROUP BY 1 ORDER BY 1"""
     ).fetchall()
     demographics = con.execute(f"SELECT * FROM read_parquet('{source / 'demographics.parquet'}')").fetchall()
@@ -56,7 +57,9 @@ def import_completejourney_reference(console: Console | None = None) -> dict[str
     with Progress(console=console, disable=console is None, transient=True) as progress:
         task = progress.add_task("Loading the operational database", total=total)
         with transaction.atomic():
-            _bulk_upsert(Store, [Store(store_id=s) for (s,) in stores], ["store_id"], [], progress, task)
+            # the source's store times are New York's (decision 0001): the till's UTC times are kept in it too
+            _bulk_upsert(Store, [Store(store_id=s, timezone=SOURCE_TIMEZONE) for (s,) in stores], ["store_id"],
+                         ["timezone"], progress, task)
             _bulk_upsert(
                 Product,
                 [Product(product_id=p, manufacturer_id=m, department=d, category=c, subcategory=s, brand_type=b, package_size=z)
