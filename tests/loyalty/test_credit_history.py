@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from clientele.catalog.models import Product, Store
 from clientele.errors import ClienteleError
 from clientele.loyalty import history, ledger, services
+from clientele.cli import app as clientele_app
 from clientele.loyalty.cli import app
 from clientele.loyalty.default_programme import install_default_programme
 from clientele.loyalty.history import HISTORY_TILL, NoBaseRule, credit_history
@@ -269,6 +270,7 @@ def test_the_commands_install_the_programme_and_credit_the_history(slice_members
     installed = runner.invoke(app, ["default-programme"])
     credited = runner.invoke(app, ["credit-history", "--format", "json"])
     again = runner.invoke(app, ["credit-history", "--format", "json"])
+    synced = runner.invoke(clientele_app, ["lake", "sync"])
 
     assert installed.exit_code == 0 and "Default programme installed: 8 earning rules" in installed.output
     assert credited.exit_code == 0, credited.output
@@ -276,4 +278,5 @@ def test_the_commands_install_the_programme_and_credit_the_history(slice_members
     assert figures["baskets_credited"] == len(expected_points(slice_members.root))
     assert figures["tier_moves"]["promoted"] == Member.objects.count()
     assert json.loads(again.output)["baskets_credited"] == 0
+    assert "0 lines in 0 imports" in synced.output  # the history's baskets are in the lake already
     assert history.ACTOR == PointsEntry.objects.first().actor
