@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_credit_history.py [--databases sqlite postgresql]
         [--postgres postgresql://postgres@127.0.0.1:5432/h17p] [--synth-lines 10000000]
-        [--synth-customers 100000] [--reference-baskets 300] [--home var/bench-credit-history]
+        [--synth-customers 100000] [--reference-baskets 300] [--home var/bench-credit-history] [--synth-only]
 
 For each database, from an empty operational database (SQLite: a new file; PostgreSQL: the
 database dropped and created again): migrate, import the Complete Journey (the lake is imported once
@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _measure import machine, run_measured_cpu  # noqa: E402
@@ -97,10 +99,11 @@ def bench_synthetic(home: Path, database_url: str | None, lines: int, customers:
     env = _env(home, database_url)
     if not (synth / "basket_lines").exists():
         _run([*CLIENTELE, "synth", "--customers", str(customers), "--lines", str(lines), "--out", str(synth)], env)
-    baskets = int(subprocess.run(
-        [sys.executable, "-c", "import duckdb, sys; print(duckdb.sql(\"SELECT count(DISTINCT basket_id) FROM "
-         f"read_parquet('{synth}/basket_lines/**/*.parquet')\").fetchall()[0][0])"],
-        check=True, capture_output=True, text=True).stdout)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    baskets = con.execute(f"SELECT count(DISTINCT basket_id) FROM read_parquet('{synth}/basket_lines/**/*.parquet')"
+                          ).fetchall()[0][0]
+    con.close()
     print(f"\n{'PostgreSQL' if database_url else 'SQLite'}: synthetic lake ({lines:,} lines, {baskets:,} baskets, "
           f"{customers:,} customers)", flush=True)
     _fresh_database(home, database_url)
@@ -173,6 +176,7 @@ def main() -> None:
     parser.add_argument("--synth-customers", type=int, default=100_000)
     parser.add_argument("--reference-baskets", type=int, default=300)
     parser.add_argument("--home", type=Path, default=ROOT / "var" / "bench-credit-history")
+    parser.add_argument("--synth-only", action="store_true", help="only the synthetic lake")
     parser.add_argument("--reference-only", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--members-only", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -183,7 +187,7 @@ def main() -> None:
     args.home.mkdir(parents=True, exist_ok=True)
     print(f"{machine()}; load average {os.getloadavg()[0]:.1f} at the start", flush=True)
     urls = {"sqlite": None, "postgresql": args.postgres}
-    for name in args.databases:
+    for name in [] if args.synth_only else args.databases:
         bench_complete_journey(args.home.resolve(), urls[name], args.reference_baskets)
     if args.synth_lines:
         for name in args.databases:

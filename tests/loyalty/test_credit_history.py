@@ -19,7 +19,9 @@ import pytest
 from typer.testing import CliRunner
 
 from clientele.catalog.models import Product, Store
+from clientele.errors import ClienteleError
 from clientele.loyalty import history, ledger, services
+from clientele.cli import app as clientele_app
 from clientele.loyalty.cli import app
 from clientele.loyalty.default_programme import install_default_programme
 from clientele.loyalty.history import HISTORY_TILL, NoBaseRule, credit_history
@@ -153,6 +155,39 @@ def test_a_run_that_dies_inside_a_batch_leaves_nothing_of_it_and_the_next_run_fi
         basket: points for basket, points in expected.items() if points > 0}
 
 
+def test_a_daily_cap_counts_what_the_member_earned_earlier_that_day_even_in_an_earlier_batch(
+        slice_members, default_programme):
+    EarningRule.objects.create(name="At most 30 points a day", kind="daily_cap", max_points=30)
+
+    credit_history(slice_members, batch=100)
+
+    uncapped = expected_points(slice_members.root)
+    baskets = _lake_rows(slice_members.root, f"""
+        SELECT basket_id, any_value(customer_id), min(transaction_ts)::DATE FROM lines
+        WHERE customer_id <> {NOT_A_MEMBER} GROUP BY basket_id ORDER BY 2, min(transaction_ts), 1""")
+    expected, earned_on_day = {}, defaultdict(int)
+    for basket, customer, day in baskets:
+        expected[basket] = min(uncapped[basket], max(0, 30 - earned_on_day[(customer, day)]))
+        earned_on_day[(customer, day)] += expected[basket]
+    days_across_batches = sum(baskets[i][1:] == baskets[i - 1][1:] for i in range(100, len(baskets), 100))
+    credited = dict(Basket.objects.filter(till_id=HISTORY_TILL).values_list("receipt_number", "points_earned"))
+    assert days_across_batches > 0  # a member's day began in one batch and went on in the next
+    assert credited == expected
+    assert max(earned_on_day.values()) == 30 and sum(expected.values()) < sum(uncapped.values())
+
+
+def test_a_closed_members_baskets_earn_nothing_as_at_the_till(slice_members, default_programme):
+    closed = Member.objects.get(customer_id=1023)
+    closed.status = Member.Status.CLOSED
+    closed.save()
+
+    report = credit_history(slice_members)
+
+    baskets = _lake_rows(slice_members.root, "SELECT count(DISTINCT basket_id) FROM lines WHERE customer_id = 1023")
+    assert report.skipped["member is closed"] == baskets[0][0] > 0
+    assert not Basket.objects.filter(member=closed).exists()
+
+
 def _expected_tiers(lake_root, reviewed_on: date) -> dict[int, str]:
     """The tier each member's spend and visits of the 12 months to `reviewed_on` (UTC days) earn."""
     window = (datetime.combine(reviewed_on - timedelta(days=364), datetime.min.time(), tzinfo=timezone.utc),
@@ -199,35 +234,33 @@ def test_liability_is_the_sum_of_the_balances_and_identify_shows_each_members_po
     assert shown["tier"] == account.tier.name and shown["perks"] == account.tier.perks
 
 
-def test_without_a_base_rule_the_history_is_not_credited(slice_members):
+def test_without_a_base_rule_or_without_a_lake_the_history_is_not_credited_and_the_error_says_why(
+        slice_members, tmp_path):
     with pytest.raises(NoBaseRule, match="default-programme"):
         credit_history(slice_members)
+    install_default_programme()
+    with pytest.raises(ClienteleError, match="has no basket lines to credit: import them first"):
+        credit_history(Lake(tmp_path / "empty-lake"))
     assert not Basket.objects.exists()
 
 
-def test_a_batch_holds_the_lock_a_till_checkout_takes_for_the_same_member(transactional_db):
-    from django.db import connection, transaction
+def test_a_batch_holds_the_lock_a_till_checkout_takes_for_the_same_member(db):
+    from django.db import connection
 
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no account lock: its IMMEDIATE transaction serialises every writer")
     import psycopg
 
-    member = Member.objects.create(customer_id=1, join_date=date(2017, 1, 1))
-    account = LoyaltyAccount.objects.create(member=member)
-    other = LoyaltyAccount.objects.create(member=Member.objects.create(customer_id=2, join_date=date(2017, 1, 1)))
     settings = connection.settings_dict
     with psycopg.connect(host=settings["HOST"], port=settings["PORT"], user=settings["USER"],
                          dbname=settings["NAME"], autocommit=True) as till:
-        def till_can_lock(account_id: int) -> bool:  # what the till's checkout takes (ledger.account_lock_sql)
+        def till_can_lock(account_id: int) -> bool:  # the lock a checkout takes (ledger.account_lock_sql)
             return till.execute(f"SELECT pg_try_advisory_lock({ledger.ACCOUNT_LOCKS} + {account_id}), "
-                                f"pg_advisory_unlock_all()").fetchone()[0]
+                                "pg_advisory_unlock_all()").fetchone()[0]
 
-        with transaction.atomic():
-            ledger.lock_accounts([account.pk])
-            during = till_can_lock(account.pk), till_can_lock(other.pk)
-        after = till_can_lock(account.pk)
-
-    assert during == (False, True) and after is True
+        before = till_can_lock(7)
+        ledger.lock_accounts([8, 7])  # in the test's transaction: held until its end
+        assert (before, till_can_lock(7), till_can_lock(8), till_can_lock(9)) == (True, False, False, True)
 
 
 def test_the_commands_install_the_programme_and_credit_the_history(slice_members, home):
@@ -237,6 +270,7 @@ def test_the_commands_install_the_programme_and_credit_the_history(slice_members
     installed = runner.invoke(app, ["default-programme"])
     credited = runner.invoke(app, ["credit-history", "--format", "json"])
     again = runner.invoke(app, ["credit-history", "--format", "json"])
+    synced = runner.invoke(clientele_app, ["lake", "sync"])
 
     assert installed.exit_code == 0 and "Default programme installed: 8 earning rules" in installed.output
     assert credited.exit_code == 0, credited.output
@@ -244,4 +278,5 @@ def test_the_commands_install_the_programme_and_credit_the_history(slice_members
     assert figures["baskets_credited"] == len(expected_points(slice_members.root))
     assert figures["tier_moves"]["promoted"] == Member.objects.count()
     assert json.loads(again.output)["baskets_credited"] == 0
+    assert "0 lines in 0 imports" in synced.output  # the history's baskets are in the lake already
     assert history.ACTOR == PointsEntry.objects.first().actor

@@ -92,6 +92,7 @@ class _Run:
     """What every batch of a run looks up: members, cards, accounts, stores, products and rules."""
 
     members: dict[int, int]
+    not_active: dict[int, str]
     accounts: dict[int, int]
     cards: dict[str, int]
     zones: dict[int, ZoneInfo]
@@ -116,9 +117,11 @@ def credit_history(lake: Lake | None = None, batch: int = BATCH,
         raise NoBaseRule("the programme has no active base earning rule: run `clientele loyalty default-programme` "
                          "or add one in the back office (/admin/) before crediting the history")
     lake = lake or Lake()
+    if not lake.has_table(BASKET_LINES):
+        raise ClienteleError(f"the lake at {lake.root} has no basket lines to credit: import them first "
+                             "(clientele import completejourney, or clientele import transactions FILE)")
     report = HistoryCredit()
-    if lake.has_table(BASKET_LINES):
-        _credit_baskets(lake, batch, report, on_progress or (lambda done, total: None))
+    _credit_baskets(lake, batch, report, on_progress or (lambda done, total: None))
     _review_tiers_after(report)
     return report
 
@@ -127,7 +130,8 @@ def _credit_baskets(lake: Lake, batch: int, report: HistoryCredit, on_progress) 
     con = lake.connect()
     recorded = Basket.objects.filter(till_id=HISTORY_TILL).values_list("receipt_number", flat=True)
     con.register("recorded", pa.table({"receipt_number": pa.array(list(recorded), pa.string())}))
-    con.execute(f"CREATE TEMP TABLE to_credit AS {_BASKETS.format(lines=lake.parquet_glob(BASKET_LINES), till_source=TILL_SOURCE)}")
+    baskets = _BASKETS.format(lines=lake.parquet_glob(BASKET_LINES), till_source=TILL_SOURCE)
+    con.execute(f"CREATE TEMP TABLE to_credit AS {baskets}")
     report.baskets = con.execute("SELECT count(*) FROM to_credit").fetchone()[0]
     if report.baskets == 0:
         con.close()
@@ -146,10 +150,14 @@ def _prepare(con) -> _Run:
     """Open a points account for every member with a basket to credit, and read what batches look up."""
     customers = [row[0] for row in con.execute("SELECT DISTINCT customer_id FROM to_credit "
                                                "WHERE customer_id IS NOT NULL").fetchall()]
-    members = {}
+    members, not_active = {}, {}
     for start in range(0, len(customers), 10_000):
-        members |= dict(Member.objects.filter(customer_id__in=customers[start:start + 10_000])
-                        .values_list("customer_id", "id"))
+        for customer_id, member_id, status in (Member.objects.filter(customer_id__in=customers[start:start + 10_000])
+                                               .values_list("customer_id", "id", "status")):
+            if status == Member.Status.ACTIVE:
+                members[customer_id] = member_id
+            else:  # as at the till: a closed or erased member earns nothing
+                not_active[customer_id] = status
     with transaction.atomic():
         LoyaltyAccount.objects.bulk_create([LoyaltyAccount(member_id=m) for m in members.values()],
                                            ignore_conflicts=True, batch_size=5_000)
@@ -163,7 +171,7 @@ def _prepare(con) -> _Run:
     products = {row[0]: ProductFacts(*row) for row in
                 Product.objects.values_list("product_id", "department", "category", "brand_type").iterator(10_000)}
     has_daily_cap = EarningRule.objects.filter(active=True, kind=EarningRule.Kind.DAILY_CAP).exists()
-    return _Run(members, accounts, cards, zones, products, Programme.current(), has_daily_cap)
+    return _Run(members, not_active, accounts, cards, zones, products, Programme.current(), has_daily_cap)
 
 
 class _Earned(NamedTuple):
@@ -237,6 +245,8 @@ def _reason_to_skip(row: tuple, run: _Run) -> str | None:
     basket_id, customer_id, store_id = row[0], row[1], row[2]
     if customer_id is None:
         return "anonymous basket (no customer)"
+    if customer_id in run.not_active:
+        return f"member is {run.not_active[customer_id]}"
     if customer_id not in run.members:
         return "customer is not a member"
     if store_id not in run.zones:
