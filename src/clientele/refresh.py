@@ -285,9 +285,13 @@ def refresh(
 
 
 def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path) -> None:
-    """Write a result table whole: stage it beside the old one, then swap."""
+    """Write a result table whole: stage it beside the old one, then swap. A per-customer table is
+    written in customer order, so a read of one customer (the back office's customer 360) skips
+    every row group but the customer's by its min/max statistics (decision 0029)."""
     staged = folder.parent / "_staging" / folder.name
     shutil.rmtree(staged, ignore_errors=True)
+    if "customer_id" in table.columns:
+        table = table.order_by("customer_id")
     if con.name == "duckdb":
         staged.mkdir(parents=True)
         con.to_parquet(table, staged / "part-0.parquet", compression="zstd")

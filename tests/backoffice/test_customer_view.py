@@ -1,0 +1,34 @@
+"""The customer 360's reads of one customer in the lake: the refresh's rows of that customer, from
+files the refresh writes in customer order, and a basket's lines from its month only."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+
+import duckdb
+import pyarrow.parquet as pq
+
+from clientele.analytics.customer_view import CUSTOMER_TABLES, basket_lines_of, customer_results
+from clientele.refresh import refresh
+
+
+def test_a_customers_results_are_the_refresh_rows_of_that_customer_from_files_in_customer_order(cj_slice_lake,
+                                                                                             tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(cj_slice_lake, lake)
+    refresh(lake=lake, refresh_date=date(2018, 1, 2))
+
+    found = customer_results(1023, lake)
+
+    for table, (_, _, limit) in CUSTOMER_TABLES.items():
+        files = sorted((lake / "results" / table).rglob("*.parquet"))
+        ids = [i for f in files for i in pq.read_table(f, columns=["customer_id"]).column(0).to_pylist()]
+        assert ids == sorted(ids), f"{table} is not written in customer order"
+        assert len(found[table]) == min(ids.count(1023), limit), table
+    newest = found["baskets"][0]
+    lines = basket_lines_of(newest["basket_id"], newest["basket_date"], lake)
+    every_line = duckdb.sql(f"SELECT sum(sales_value) FROM read_parquet('{lake}/basket_lines/*/*.parquet') "
+                            f"WHERE basket_id = '{newest['basket_id']}'").fetchall()[0][0]
+    assert lines and sum(line["sales_value"] for line in lines) == every_line
+    assert customer_results(999_999, lake)["baskets"] == []
