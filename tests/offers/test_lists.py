@@ -142,3 +142,19 @@ def test_no_profile_no_list_for_a_member_who_refused_profiling(served):
     Member.objects.update(profiling_consent=False)
     result = lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
     assert result.lists == 0 and not ShoppingList.objects.exists()
+
+
+def test_the_nightly_step_generates_lists_once_per_cycle(served, monkeypatch, capsys):
+    from clientele.analytics_cli import _serve_lists
+    from clientele.config import settings
+
+    monkeypatch.setenv("CLIENTELE_LAKE", str(served))
+    settings.cache_clear()
+    try:
+        _serve_lists(None, date(2026, 12, 6))
+        lists_made = ShoppingList.objects.count()
+        _serve_lists(None, date(2026, 12, 7))  # the next night: the lists are a day old
+    finally:
+        settings.cache_clear()
+    assert lists_made > 0 and ShoppingList.objects.count() == lists_made
+    assert "not due (every 14 days)" in capsys.readouterr().out
