@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 from clientele.offers import services
@@ -10,6 +10,8 @@ from clientele.offers.models import Offer
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 CEREAL_NATIONAL, CEREAL_STORE, MILK, SOAP = 2001, 2002, 2003, 2004
+#: The day the Complete Journey slice is refreshed to (its lists run from the day after).
+AS_OF = date(2017, 12, 17)
 
 
 def make_offer(code: str = "cereal-50c", **fields) -> Offer:

@@ -5,44 +5,23 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 from barcode_check import decode_ean13_svg
-from offer_builders import make_offer
+from offer_builders import AS_OF, make_offer
 
 from clientele.analytics.shopping_lists import ListRules, read_list_inputs
 from clientele.barcodes import is_valid_ean13, list_barcode
 from clientele.catalog.models import Product
 from clientele.engine import connect
 from clientele.members.models import CustomerProfile, Member
-from clientele.members.services import import_completejourney_reference, write_customer_profiles
 from clientele.offers import lists
 from clientele.offers.errors import ExpiredList, ListOfAnotherMember, UnknownList, UnknownMember
 from clientele.offers.models import ShoppingList, ShoppingListItem
-from clientele.refresh import customer_profiles, refresh
 
-AS_OF = date(2017, 12, 17)
 GENERATED = datetime(2017, 12, 18, 3, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def refreshed_lake(cj_slice_lake, tmp_path_factory):
-    """The slice refreshed as of 2017-12-17: forecasts, cells, profiles and list candidates."""
-    lake = tmp_path_factory.mktemp("lists") / "lake"
-    shutil.copytree(cj_slice_lake, lake)
-    refresh(lake=lake, as_of=AS_OF, refresh_date=date(2017, 12, 18))
-    return lake
-
-
-@pytest.fixture
-def served(refreshed_lake, db):
-    """The slice's households as members with their profiles, as after `make run`."""
-    import_completejourney_reference()
-    write_customer_profiles(customer_profiles(lake=refreshed_lake), refreshed_on=date(2017, 12, 18))
-    return refreshed_lake
 
 
 def weekly_spend(lake) -> dict[int, float]:
@@ -163,3 +142,19 @@ def test_no_profile_no_list_for_a_member_who_refused_profiling(served):
     Member.objects.update(profiling_consent=False)
     result = lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
     assert result.lists == 0 and not ShoppingList.objects.exists()
+
+
+def test_the_nightly_step_generates_lists_once_per_cycle(served, monkeypatch, capsys):
+    from clientele.analytics_cli import _serve_lists
+    from clientele.config import settings
+
+    monkeypatch.setenv("CLIENTELE_LAKE", str(served))
+    settings.cache_clear()
+    try:
+        _serve_lists(None, date(2026, 12, 6))
+        lists_made = ShoppingList.objects.count()
+        _serve_lists(None, date(2026, 12, 7))  # the next night: the lists are a day old
+    finally:
+        settings.cache_clear()
+    assert lists_made > 0 and ShoppingList.objects.count() == lists_made
+    assert "not due (every 14 days)" in capsys.readouterr().out

@@ -1,0 +1,130 @@
+"""Shopping-list generation at chain scale from a synthetic lake (issue 19: 1M members, <= 3 min, <= 4 GB).
+
+Synthesises a lake (`clientele synth`, the Complete Journey's products), refreshes it (not timed:
+the nightly refresh has its own figures), loads the members and products into a fresh SQLite
+operational database, then times the two halves of `clientele lists generate`, each printed:
+the engine's part (the qualifying members' due products, brand cells, prices: `read_list_inputs`)
+and the operational part (offers matched, lists and items written: `generate_lists`), with the
+process's peak resident memory.
+
+    .venv/bin/python benchmarks/bench_list_generation.py --customers 100000 --lines 10000000 --home var/bench-lists
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--lines", type=int, default=10_000_000)
+    parser.add_argument("--months", type=int, default=6)
+    parser.add_argument("--home", type=Path, default=Path("var/bench-lists"))
+    parser.add_argument("--products", type=Path, default=Path("var/lake/products/products.parquet"))
+    parser.add_argument("--weekly-spend", type=float, default=None,
+                        help="recompute the list candidates with this threshold (a synthetic lake spends less)")
+    arguments = parser.parse_args()
+    home = arguments.home.resolve()
+    os.environ["CLIENTELE_HOME"] = str(home)  # a benchmark's own home: set before the settings are read
+    lake = home / "lake"
+    print(f"{time.strftime('%Y-%m-%d %H:%M')} on {platform.node()}, {os.cpu_count()} cores")
+
+    from clientele.lake.synth import synthesize
+    from clientele.refresh import customer_profiles, refresh
+
+    if not (lake / "results" / "list_candidates").exists():
+        started = time.perf_counter()
+        synthesize(lake, arguments.customers, arguments.lines, arguments.products.resolve(), months=arguments.months)
+        print(f"lake synthesised in {time.perf_counter() - started:.0f} s")
+        started = time.perf_counter()
+        refresh(lake=lake, refresh_date=date.today())
+        print(f"refresh in {time.perf_counter() - started:.0f} s (not part of the figure)")
+
+    if arguments.weekly_spend is not None:
+        _recompute_candidates(lake, arguments.weekly_spend)
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientele.site.settings")
+    django.setup()
+    from django.core.management import call_command
+
+    from clientele.analytics.shopping_lists import ListRules, read_list_inputs
+    from clientele.engine import connect
+    from clientele.members.services import write_customer_profiles
+    from clientele.offers.lists import generate_lists
+
+    call_command("migrate", verbosity=0)
+    _load_reference(lake)
+    write_customer_profiles(customer_profiles(lake=lake), refreshed_on=date.today())
+    rules = ListRules.configured()
+    baseline = peak_mb()
+    started, cpu = time.perf_counter(), time.process_time()
+    inputs = read_list_inputs(connect("duckdb"), lake, rules)
+    engine_wall, engine_cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"engine part: {len(inputs.candidates):,} listed products of "
+          f"{len({row['customer_id'] for row in inputs.candidates}):,} members in {engine_wall:.1f} s "
+          f"({engine_cpu:.1f} CPU s), peak {peak_mb():,.0f} MB (before: {baseline:,.0f} MB)")
+    started, cpu = time.perf_counter(), time.process_time()
+    result = generate_lists(inputs, datetime.now(timezone.utc), rules)
+    write_wall, write_cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"operational part: {result.lists:,} lists, {result.items:,} items in {write_wall:.1f} s "
+          f"({write_cpu:.1f} CPU s), peak {peak_mb():,.0f} MB")
+    members = max(result.lists, 1)
+    total = engine_wall + write_wall
+    print(f"total {total:.1f} s for {result.lists:,} members: {total / members * 1e6 / 60:.1f} min per 1M members "
+          "at this rate")
+
+
+def _recompute_candidates(lake: Path, weekly_spend: float) -> None:
+    """The refresh's list_candidates again, with another spend threshold, from its own results."""
+    import shutil
+
+    from clientele.analytics.results import read_result
+    from clientele.analytics.shopping_lists import ListRules, list_candidates
+    from clientele.engine import connect
+
+    con = connect("duckdb")
+    baskets = read_result(con, "baskets", lake)
+    as_of = baskets.basket_date.max().execute()
+    candidates = list_candidates(baskets, read_result(con, "next_purchases", lake), as_of,
+                                 ListRules(weekly_spend_threshold=weekly_spend))
+    staged = lake / "results" / "_staging_candidates"
+    staged.mkdir(parents=True, exist_ok=True)
+    con.to_parquet(candidates, staged / "part-0.parquet")
+    shutil.rmtree(lake / "results" / "list_candidates")
+    staged.rename(lake / "results" / "list_candidates")
+
+
+def _load_reference(lake: Path) -> None:
+    """The lake's products and customers as catalogue products and members (what `make run` loads)."""
+    import duckdb
+
+    from clientele.catalog.models import Product, Store
+    from clientele.members.models import Member
+
+    con = duckdb.connect()
+    products = con.execute(f"SELECT product_id, manufacturer_id, department, coalesce(category, ''), brand_type "
+                           f"FROM read_parquet('{lake}/products/*.parquet')").fetchall()
+    customers = con.execute(f"SELECT DISTINCT customer_id FROM read_parquet('{lake}/results/list_candidates/*.parquet')"
+                            ).fetchall()
+    Store.objects.get_or_create(store_id=1)
+    Product.objects.bulk_create([Product(product_id=p, manufacturer_id=m, department=d, category=c, brand_type=b)
+                                 for p, m, d, c, b in products], ignore_conflicts=True, batch_size=5000)
+    Member.objects.bulk_create([Member(customer_id=c, join_date=date(2017, 1, 1)) for (c,) in customers],
+                               ignore_conflicts=True, batch_size=5000)
+
+
+if __name__ == "__main__":
+    main()
