@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from clientele.analytics_cli import app as analytics_app
+from clientele.campaigns.cli import app as campaigns_app
 from clientele.errors import ClienteleError
 from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(loyalty_app, name="loyalty")
 app.add_typer(lake_app, name="lake")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
 app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
 

@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import path
 
+from clientele.campaigns.api import api as campaigns_api
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
@@ -10,5 +11,6 @@ from clientele.offers.api import api as offers_api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/offers/", offers_api.urls),
+    path("api/campaigns/", campaigns_api.urls),
     path("api/", api.urls),
 ]
