@@ -1,16 +1,24 @@
-"""URL routes: the back office (admin) and the till API (documented at /api/docs)."""
+"""URL routes: the back office (/backoffice/), its configuration pages (admin) and the till API
+(documented at /api/docs)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
+from django.views.generic import RedirectView
 
+from clientele.backoffice.api import api as backoffice_api
 from clientele.campaigns.api import api as campaigns_api
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/backoffice/")),
+    path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
+    path("api/backoffice/", backoffice_api.urls),
     path("api/offers/", offers_api.urls),
     path("api/campaigns/", campaigns_api.urls),
     path("api/", api.urls),
 ]
+
+handler403 = "clientele.backoffice.views.forbidden"
