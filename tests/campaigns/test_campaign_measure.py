@@ -17,6 +17,7 @@ from clientele.campaigns.measurement import measure_campaign
 def launch(**changes):
     base = dict(name="Win back", owner="ana", goal_metric="spend", goal_target=Decimal("0.05"),
                 window_start=WINDOW_START, window_end=WINDOW_END, audience="lifecycle=decline OR pyramid=major",
+                strata="rfm_segment",  # one stratum: the plain Welch difference of the two groups' means
                 channels=("till",), message="We miss you", holdout_share=Decimal("0.4"), fixed_cost=Decimal("20"),
                 margin_rate=Decimal("0.3"))
     campaign = services.create_campaign(services.CampaignIn(**{**base, **changes}))

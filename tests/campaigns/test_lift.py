@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+from scipy import stats
 
 from clientele.analytics.campaign_measure import measure
 from clientele.analytics.holdout_draw import single_holdout, stratified_holdout, uniform_draws
-from clientele.analytics.lift import cuped_lift, mean_lift, rate_lift, roi, sentence
+from clientele.analytics.lift import cuped_lift, mean_lift, rate_lift, roi, sentence, stratified_mean_lift
 
 
 def test_welch_interval_of_spend_per_member_by_hand():
@@ -82,3 +83,19 @@ def test_holdout_draws_are_stable_and_uniform():
     held = stratified_holdout(7, ids, ids % 3, 0.1)
     assert held.sum() == sum(int(n * 0.1 + 0.5) for n in np.bincount(ids % 3))
     assert single_holdout(7, 5, 0.1) == bool(draws[4] < 0.1)
+
+
+def test_a_holdout_drawn_within_strata_is_measured_within_them():
+    # stratum a (4 members): treated 10, 12 holdout 8, 10 -> +2; stratum b (6 members): treated 20, 22, 24,
+    # 26 holdout 18, 20 -> +4; weighted by size: 0.4 x 2 + 0.6 x 4 = 3.2
+    values = np.array([10, 12, 8, 10, 20, 22, 24, 26, 18, 20.0])
+    treated = np.array([1, 1, 0, 0, 1, 1, 1, 1, 0, 0], dtype=bool)
+    strata = np.array(["a"] * 4 + ["b"] * 6)
+    lift = stratified_mean_lift("spend", values, treated, strata)
+    assert lift.difference == pytest.approx(3.2)
+    variance = 0.4 ** 2 * (2 / 2 + 2 / 2) + 0.6 ** 2 * (20 / 3 / 4 + 2 / 2)
+    assert lift.difference_high - lift.difference == pytest.approx(
+        stats.t.ppf(0.975, variance ** 2 / ((0.4 ** 2 * 1) ** 2 * 2 + (0.6 ** 2 * 20 / 12) ** 2 / 3 + (0.6 ** 2) ** 2))
+        * variance ** 0.5)
+    plain = stratified_mean_lift("spend", values, treated, np.zeros(10))
+    assert plain.difference == pytest.approx(mean_lift("spend", values[treated], values[~treated]).difference)

@@ -16,7 +16,7 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
-from clientele.analytics.lift import Lift, Roi, cuped_lift, mean_lift, rate_lift, roi, sentence
+from clientele.analytics.lift import Lift, Roi, cuped_lift, mean_lift, rate_lift, roi, sentence, stratified_mean_lift
 
 #: Goal metrics a campaign may set, with how the page names them.
 METRICS = {
@@ -92,9 +92,9 @@ def measure(outcomes: pa.Table, goal_metric: str, goal_target: float, redeemers:
         raise ValueError(f"unknown goal metric {goal_metric!r}; valid: {', '.join(METRICS)}")
     columns = {name: outcomes.column(name).to_numpy(zero_copy_only=False) for name in outcomes.column_names}
     treated = columns["treated"].astype(bool)
-    lifts, adjusted = _lifts(columns, treated, redeemers)
-    per_stratum = {}
     strata = columns["stratum"].astype(str)
+    lifts, adjusted = _lifts(columns, treated, strata, redeemers)
+    per_stratum = {}
     for stratum in sorted(set(strata)):
         mask = strata == stratum
         if (treated & mask).sum() >= 2 and (~treated & mask).sum() >= 2:
@@ -113,16 +113,16 @@ def measure(outcomes: pa.Table, goal_metric: str, goal_target: float, redeemers:
     return Measurement(goal_metric, goal_target, lifts, adjusted, per_stratum, result_roi, sentences, progress)
 
 
-def _lifts(columns: dict[str, np.ndarray], treated: np.ndarray, redeemers) -> tuple[dict, dict]:
+def _lifts(columns: dict[str, np.ndarray], treated: np.ndarray, strata: np.ndarray, redeemers) -> tuple[dict, dict]:
     spend, visits = columns["spend"].astype(float), columns["visits"].astype(float)
     bought, bought_before = visits > 0, columns["pre_visits"] > 0
     lifts = {
-        "spend": mean_lift("spend", spend[treated], spend[~treated]),
-        "visits": mean_lift("visits", visits[treated], visits[~treated]),
+        "spend": stratified_mean_lift("spend", spend, treated, strata),
+        "visits": stratified_mean_lift("visits", visits, treated, strata),
     }
     adjusted = {
-        "spend": cuped_lift("spend", spend, columns["pre_spend"], treated),
-        "visits": cuped_lift("visits", visits, columns["pre_visits"], treated),
+        "spend": cuped_lift("spend", spend, columns["pre_spend"], treated, strata),
+        "visits": cuped_lift("visits", visits, columns["pre_visits"], treated, strata),
     }
     basket_value = np.divide(spend, visits, out=np.zeros_like(spend), where=bought)
     if (bought & treated).sum() >= 2 and (bought & ~treated).sum() >= 2:

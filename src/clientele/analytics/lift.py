@@ -2,8 +2,9 @@
 
 Methods (docs/campaigns.md says why):
 - a mean per member (spend, visits, basket value): Welch's t interval for the difference of means
-  (unequal variances and group sizes, as a 10% holdout has); the relative lift's interval by the
-  delta method on the ratio of the two means;
+  (unequal variances and group sizes, as a 10% holdout has), stratified as the holdout was drawn
+  (the strata's differences weighted by their size); the relative lift's interval by the delta
+  method on the ratio of the two means;
 - a rate (repurchase, churn, reactivation, redemption): Newcombe's hybrid score interval (from the
   two Wilson intervals) for the difference, Katz's log interval for the ratio, and the pooled
   two-proportion z test for the p-value;
@@ -58,39 +59,67 @@ def _nan_to_none(value: float) -> float | None:
 def mean_lift(metric: str, treated: np.ndarray, holdout: np.ndarray, method: str = "Welch t") -> Lift:
     """Lift of a mean per member (Welch's t for the difference, the delta method for the ratio)."""
     treated, holdout = np.asarray(treated, dtype=float), np.asarray(holdout, dtype=float)
-    nt, nc = len(treated), len(holdout)
-    if nt < 2 or nc < 2:
-        raise ValueError(f"{metric}: at least two members in each group are needed (treated {nt}, holdout {nc})")
-    mt, mc = treated.mean(), holdout.mean()
-    vt, vc = treated.var(ddof=1) / nt, holdout.var(ddof=1) / nc
-    se = math.sqrt(vt + vc)
-    diff = mt - mc
+    values = np.concatenate([treated, holdout])
+    mask = np.concatenate([np.ones(len(treated), bool), np.zeros(len(holdout), bool)])
+    return stratified_mean_lift(metric, values, mask, np.zeros(len(values), dtype=np.int64), method)
+
+
+def stratified_mean_lift(metric: str, values: np.ndarray, treated: np.ndarray, strata: np.ndarray,
+                         method: str = "Welch t, stratified") -> Lift:
+    """Lift of a mean per member when the holdout was drawn within strata: the difference of means
+    in each stratum weighted by the stratum's share of members (strata with fewer than two members
+    in a group pooled together), its variance the weighted sum of the strata's Welch variances, the
+    degrees of freedom by Satterthwaite; one stratum is plain Welch. Ignoring the strata would give
+    intervals wider than they are (the draw already balanced the groups on them)."""
+    values, treated = np.asarray(values, dtype=float), np.asarray(treated, dtype=bool)
+    nt_all, nc_all = int(treated.sum()), int((~treated).sum())
+    if nt_all < 2 or nc_all < 2:
+        raise ValueError(f"{metric}: at least two members in each group are needed (treated {nt_all}, holdout {nc_all})")
+    _, index = np.unique(np.asarray(strata).astype(str), return_inverse=True)
+    thin = (np.bincount(index, weights=treated) < 2) | (np.bincount(index, weights=~treated) < 2)
+    index = np.where(thin[index], -1, index)
+    groups = [(values[(index == s) & treated], values[(index == s) & ~treated]) for s in np.unique(index)]
+    groups = [(t, c) for t, c in groups if len(t) >= 2 and len(c) >= 2]  # pooled thin strata still too small
+    total = sum(len(t) + len(c) for t, c in groups)
+    mean_t = mean_c = var_t = var_c = df_terms = 0.0
+    for t, c in groups:
+        weight = (len(t) + len(c)) / total
+        a_t, a_c = weight ** 2 * t.var(ddof=1) / len(t), weight ** 2 * c.var(ddof=1) / len(c)
+        mean_t, mean_c = mean_t + weight * t.mean(), mean_c + weight * c.mean()
+        var_t, var_c = var_t + a_t, var_c + a_c
+        df_terms += a_t ** 2 / (len(t) - 1) + a_c ** 2 / (len(c) - 1)
+    se = math.sqrt(var_t + var_c)
+    diff = mean_t - mean_c
     if se == 0:
         low = high = diff
         p = 1.0 if diff == 0 else 0.0
     else:
-        df = (vt + vc) ** 2 / ((vt ** 2 / (nt - 1) if nt > 1 else 0) + (vc ** 2 / (nc - 1) if nc > 1 else 0))
+        df = (var_t + var_c) ** 2 / df_terms
         crit = stats.t.ppf(0.5 + LEVEL / 2, df)
         low, high = diff - crit * se, diff + crit * se
         p = float(2 * stats.t.sf(abs(diff) / se, df))
     relative = relative_low = relative_high = None
-    if mc > 0:
-        relative = diff / mc
-        se_ratio = math.sqrt(vt / mc ** 2 + mt ** 2 * vc / mc ** 4)
+    if mean_c > 0:
+        relative = diff / mean_c
+        se_ratio = math.sqrt(var_t / mean_c ** 2 + mean_t ** 2 * var_c / mean_c ** 4)
         relative_low, relative_high = relative - _Z * se_ratio, relative + _Z * se_ratio
-    return Lift(metric, method, float(mt), float(mc), float(diff), float(low), float(high), _nan_to_none(relative),
-                _nan_to_none(relative_low), _nan_to_none(relative_high), p, nt, nc)
+    return Lift(metric, method, float(mean_t), float(mean_c), float(diff), float(low), float(high),
+                _nan_to_none(relative), _nan_to_none(relative_low), _nan_to_none(relative_high), p, nt_all, nc_all)
 
 
-def cuped_lift(metric: str, outcome: np.ndarray, pre: np.ndarray, treated_mask: np.ndarray) -> Lift:
-    """Lift of a mean per member adjusted by each member's pre-campaign value (CUPED), then Welch.
-    The relative lift is over the holdout's unadjusted mean."""
+def cuped_lift(metric: str, outcome: np.ndarray, pre: np.ndarray, treated_mask: np.ndarray,
+               strata: np.ndarray | None = None) -> Lift:
+    """Lift of a mean per member adjusted by each member's pre-campaign value (CUPED), then Welch
+    (stratified when `strata` are given). The relative lift is over the holdout's unadjusted mean."""
     outcome, pre = np.asarray(outcome, dtype=float), np.asarray(pre, dtype=float)
     treated_mask = np.asarray(treated_mask, dtype=bool)
     pre_var = pre.var()
     theta = 0.0 if pre_var == 0 else float(np.cov(outcome, pre, ddof=0)[0, 1] / pre_var)
     adjusted = outcome - theta * (pre - pre.mean())
-    plain = mean_lift(metric, adjusted[treated_mask], adjusted[~treated_mask], method="CUPED + Welch t")
+    if strata is None:
+        plain = mean_lift(metric, adjusted[treated_mask], adjusted[~treated_mask], method="CUPED + Welch t")
+    else:
+        plain = stratified_mean_lift(metric, adjusted, treated_mask, strata, method="CUPED + Welch t, stratified")
     holdout_mean = float(outcome[~treated_mask].mean())
     if holdout_mean <= 0:
         return plain

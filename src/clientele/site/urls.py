@@ -13,6 +13,7 @@ from clientele.offers.api import api as offers_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/backoffice/")),
+    path("backoffice/campaigns/", include("clientele.campaigns.urls")),
     path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("api/backoffice/", backoffice_api.urls),
