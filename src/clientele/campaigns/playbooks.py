@@ -40,7 +40,7 @@ PLAYBOOKS = {p.key: p for p in [
     Playbook("vip-preview", "VIP previews and priority", "retain", "pyramid=VIP OR pyramid=major", "spend", "0.03",
              ("email", "post", "till"), "Your private preview",
              "Members like you see the new range first, with priority purchase."),
-    Playbook("win-back-at-risk", "Win back the at-risk", "win back", "at_risk AND NOT lifecycle=lapsed",
+    Playbook("win-back-at-risk", "Win back the at-risk", "win back", "at_risk",
              "repurchase_rate", "0.05", ("email", "sms", "till"), "We miss you",
              "Tell us what we can do better: a comeback offer is waiting for you.", trigger="at_risk"),
     Playbook("win-back-decline", "Win back the declining", "win back", "lifecycle=decline", "spend", "0.05",
