@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     spark_master: str = Field("local[2]", description="Spark master URL when engine=spark.")
     spark_memory: str = Field("2g", description="Spark driver memory when engine=spark.")
     duckdb_memory_limit: str | None = Field(None, description="DuckDB memory_limit, e.g. '4GB'.")
+    smtp_host: str = Field("127.0.0.1", description="SMTP server campaigns send e-mail through.")
+    smtp_port: int = Field(25, description="Port of the SMTP server.")
+    smtp_sender: str = Field("marketing@clientele.invalid", description="From address of campaign e-mail.")
+    sms_webhook_url: str | None = Field(None, description="HTTP endpoint campaigns POST each SMS to (JSON).")
+    campaign_holdout: float = Field(0.10, ge=0, le=0.5, description="Default random holdout share of a campaign.")
     store_timezone: str = Field(
         "America/Chicago",
         description="Stores' time zone: the lake keeps store-local wall-clock time; the till API's UTC times are converted to it.",

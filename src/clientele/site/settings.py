@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "clientele.loyalty",
     "clientele.offers",
     "clientele.backoffice",
+    "clientele.campaigns",
 ]
 
 MIDDLEWARE = [

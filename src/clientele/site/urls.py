@@ -6,16 +6,19 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from clientele.backoffice.api import api as backoffice_api
+from clientele.campaigns.api import api as campaigns_api
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/backoffice/")),
+    path("backoffice/campaigns/", include("clientele.campaigns.urls")),
     path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("api/backoffice/", backoffice_api.urls),
     path("api/offers/", offers_api.urls),
+    path("api/campaigns/", campaigns_api.urls),
     path("api/", api.urls),
 ]
 
