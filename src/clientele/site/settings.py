@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "clientele.members",
     "clientele.loyalty",
     "clientele.offers",
+    "clientele.service",
 ]
 
 MIDDLEWARE = [

@@ -1,14 +1,18 @@
 """URL routes: the back office (admin) and the till API (documented at /api/docs)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
+from clientele.service import api_surveys  # noqa: F401  (registers the surveys and win-back calls)
+from clientele.service.api import api as service_api
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/offers/", offers_api.urls),
+    path("api/service/", service_api.urls),
+    path("survey/", include("clientele.service.urls")),
     path("api/", api.urls),
 ]
