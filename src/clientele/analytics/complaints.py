@@ -24,7 +24,7 @@ def spend_around_complaints(baskets: ibis.Table, complaints: ibis.Table, levels:
         typical_epoch=_.reference_day.epoch_seconds().quantile(0.5))
     customers = with_level.join(typical_day, "pyramid_level").mutate(
         complained=_.reference_day.notnull(),
-        reference_day=ibis.coalesce(_.reference_day, _.typical_epoch.cast("int64").to_timestamp().date()),
+        reference_day=ibis.coalesce(_.reference_day, _.typical_epoch.cast("int64").as_timestamp("s").date()),
     ).select("customer_id", "pyramid_level", "complained", "reference_day")
     offset = baskets.basket_date.delta(customers.reference_day, unit="day")
     around = baskets.join(customers, "customer_id").mutate(offset=offset)
