@@ -71,17 +71,20 @@ def get_survey(code: str) -> Survey:
     return survey
 
 
-def invite(code: str, sample_size: int, seed: int | None = None, valid_days: int | None = None) -> list[Invitation]:
-    """Invite a random sample of `sample_size` active members not yet invited to the survey, each
-    with a token of their own, valid until the survey closes (or `valid_days`, if sooner). Returns
-    the invitations (their links are made of the tokens)."""
+def invite(code: str, sample_size: int, seed: int | None = None, valid_days: int | None = None,
+           among: list[int] | None = None) -> list[Invitation]:
+    """Invite a random sample of `sample_size` active members not yet invited to the survey (of the
+    member numbers `among`, when given), each with a token of their own, valid until the survey
+    closes (or `valid_days`, if sooner). Returns the invitations (their links are made of the tokens)."""
     survey = get_survey(code)
     if sample_size < 1:
         raise errors.InvalidSurvey("invite at least one member", field="sample_size")
     now = ledger.now_utc()
     expires = survey.closes_at if valid_days is None else min(survey.closes_at, now + timedelta(days=valid_days))
-    candidates = list(Member.objects.filter(status=Member.Status.ACTIVE).exclude(survey_invitations__survey=survey)
-                      .order_by("pk").values_list("pk", flat=True))
+    members = Member.objects.filter(status=Member.Status.ACTIVE).exclude(survey_invitations__survey=survey)
+    if among is not None:
+        members = members.filter(customer_id__in=among)
+    candidates = list(members.order_by("pk").values_list("pk", flat=True))
     chosen = random.Random(seed).sample(candidates, min(sample_size, len(candidates)))
     with transaction.atomic():
         return Invitation.objects.bulk_create(
