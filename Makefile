@@ -18,8 +18,11 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/clientele db migrate
 	$(BIN)/clientele import completejourney
+	$(BIN)/clientele loyalty default-programme
+	$(BIN)/clientele loyalty credit-history
 	$(BIN)/clientele report summary
 	$(BIN)/clientele refresh
+	$(BIN)/clientele backoffice how-to-log-in
 
 test: $(STAMP)
 	$(BIN)/pytest -q

@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/checkout_in_process.py [--checkouts 2000] [--src PATH]
 
 Posts --checkouts baskets of 10 lines (random members and products, as bench_checkout.py's wrk
-script does) through `clientele.site.wsgi.application` on the benchmark database (clientele_bench,
-built by bench_checkout.py's `prepare`), after 200 that warm the worker up, with no HTTP server and
+script does) through `clientele.site.wsgi.application` on the benchmark database (clientele_bench or
+$CLIENTELE_BENCH_DB, built by bench_checkout.py's `prepare`), after 200 that warm the worker up, with no HTTP server and
 no concurrency. Prints, per checkout: this process's CPU time (user + system), its PostgreSQL
 backend's (from /proc), the wall time, and the WAL the server wrote; then the statements prepared
 on the connection, with their generic and custom plan counts.
@@ -29,6 +29,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
+from bench_checkout import BENCH_DB, SERVER  # noqa: E402  (this folder is the script's)
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = Path(__file__).resolve().parent
 
@@ -41,10 +43,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.key is None:  # in a process of its own: prepare() sets Django up with this checkout's code
         prepared = subprocess.run([sys.executable, "-c", "import bench_checkout as b; print(b.prepare(3_000_000, "
-                                   "3_500_000, False))"], cwd=BENCHMARKS, check=True, capture_output=True, text=True)
+                                   "3_500_000, False))"], cwd=BENCHMARKS, check=True, capture_output=True, text=True,
+                                  env=os.environ | {"PYTHONPATH": str(args.src)})  # migrated by the code measured
         args.key = prepared.stdout.split()[-1]
     env = os.environ | {"PYTHONPATH": str(args.src), "DJANGO_SETTINGS_MODULE": "clientele.site.settings",
-                        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/clientele_bench"}
+                        "DATABASE_URL": f"{SERVER}/{BENCH_DB}"}
     subprocess.run([sys.executable, __file__, "--measure", str(args.checkouts), args.key], env=env, check=True)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from decimal import Decimal
@@ -12,9 +13,11 @@ import duckdb
 import ibis
 import pytest
 
-from clientele.analytics.pyramid import PyramidCutoffs, assign_levels, level_summary
+from clientele.analytics.pyramid import LEVELS, PyramidCutoffs, assign_levels, level_summary
+from clientele.analytics.results import customer_profiles, read_result
 from clientele.lake.completejourney import data_dir
 from clientele.lake.reader import basket_lines
+from clientele.refresh import refresh
 from clientele.reports.summary import compute, to_csv, to_json
 
 
@@ -39,11 +42,26 @@ def test_summary_matches_the_raw_complete_journey_slice(cj_slice_lake, slice_cus
         f"FROM {raw} WHERE household_id IN ({ids})").fetchall()[0]
     assert (report.overview["customers"], report.overview["baskets"]) == (customers, baskets)
     assert Decimal(report.overview["revenue"]) == revenue
-    best = duckdb.sql(f"SELECT household_id FROM {raw} WHERE household_id IN ({ids}) "
-                      "GROUP BY 1 ORDER BY sum(round(sales_value, 2)) DESC LIMIT 1").fetchall()[0][0]
-    assert report.top_customers[0]["customer_id"] == best
     assert [row["customers"] for row in report.pyramid] == [0, 2, 6, 32]  # 40 customers: round(0.4)=0 VIP
-    assert sum(Decimal(row["revenue"]) for row in report.pyramid) == revenue
+    # the pyramid is the year to the last basket: every basket of the 2017 data is in it
+    assert report.pyramid_rule["window_days"] == 365 and report.pyramid_rule["as_of"] == "2017-12-31"
+    assert sum(Decimal(row["window_spend"]) for row in report.pyramid) == revenue
+
+
+def test_the_summary_shows_the_same_pyramid_as_the_nightly_table(cj_slice_lake, tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(cj_slice_lake, lake)
+    con = ibis.duckdb.connect()
+    report = compute(basket_lines(con, lake))
+    refresh(lake=lake, con=con)
+    nightly = read_result(con, "pyramid", lake).to_pyarrow().to_pylist()
+    by_level = {level: sum(row["pyramid_level"] == level for row in nightly) for level in LEVELS}
+    assert {row["level"]: row["customers"] for row in report.pyramid} == by_level
+    best = sorted(nightly, key=lambda row: row["value_rank"])[:10]
+    assert [(row["customer_id"], row["pyramid_level"]) for row in report.top_customers] == \
+        [(row["customer_id"], row["pyramid_level"]) for row in best]
+    profiles = {row["customer_id"]: row["pyramid_level"] for row in customer_profiles(con, lake)}
+    assert all(profiles[row["customer_id"]] == row["pyramid_level"] for row in nightly)
 
 
 def test_summary_is_readable_by_machines(cj_slice_lake):

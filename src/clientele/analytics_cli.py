@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -38,10 +38,14 @@ def refresh_command(
     """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles."""
     from clientele.refresh import RefreshOptions, customer_profiles, refresh
 
-    if sync:
+    if sync or serve:
         from clientele.cli import django_setup
 
         django_setup()
+        from clientele.loyalty.integrity import check_no_orphans
+
+        check_no_orphans()  # fails the refresh, naming them, when any row of the till's lost its parent
+    if sync:
         from clientele.loyalty.lake_sync import sync_lake
 
         synced = sync_lake()
@@ -64,6 +68,21 @@ def refresh_command(
 
         written = write_customer_profiles(customer_profiles(engine=engine), refreshed_on=result.refresh_date)
         console.print(f"Customer profiles served to the till and back office: {written:,}")
+        _serve_lists(engine, result.refresh_date)
+
+
+def _serve_lists(engine: str | None, today: date) -> None:
+    """The refresh's shopping lists step: new lists when the cycle (CLIENTELE_LIST_CYCLE_DAYS) is due."""
+    from clientele.analytics.shopping_lists import ListRules, read_list_inputs
+    from clientele.engine import connect
+    from clientele.offers.lists import generate_lists, lists_due
+
+    rules = ListRules.configured()
+    if not lists_due(today, rules):
+        console.print(f"Shopping lists: not due (every {rules.cycle_days} days)")
+        return
+    lists = generate_lists(read_list_inputs(connect(engine), rules=rules), datetime.now(timezone.utc), rules)
+    console.print(f"Shopping lists: {lists.lists:,} members ({lists.items:,} items, {lists.offers:,} offers)")
 
 
 @app.command("segments")
@@ -74,12 +93,13 @@ def segments_command(
     """The last refresh's segments: pyramid, RFM grid, lifecycle stages (and nine cells of --category)."""
     from clientele import analytics
     from clientele.analytics.results import read_result, segment_vocabulary
+    from clientele.reports.summary import pyramid_rule_of, rule_text
     from clientele.engine import connect
 
     con = connect(engine)
     profiles = read_result(con, "customer_profiles")
     pyramid = analytics.level_summary(profiles, "monetary").execute().set_index("pyramid_level")
-    table = Table(title="Customer pyramid (last refresh)")
+    table = Table(title="Customer pyramid (last refresh)", caption=rule_text(pyramid_rule_of(read_result(con, "pyramid"))))
     for column in ("level", "customers", "share of customers", "share of spend"):
         table.add_column(column, justify="left" if column == "level" else "right")
     for level in analytics.pyramid.LEVELS:
@@ -151,25 +171,17 @@ def export_command(
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
-    import ibis
-
-    from clientele.analytics.results import parse_segment, segment_customer_ids
+    from clientele.analytics.results import parse_segment
     from clientele.engine import connect
 
     con = connect(engine)
-    parsed = parse_segment(con, segment)
-    supplied = {}
-    if "loyalty_tier" in parsed.fields() or not ids_only:
-        from clientele.cli import django_setup
+    parse_segment(con, segment)  # a mistake is told before the operational database is opened
+    from clientele.cli import django_setup
 
-        django_setup()
-    if "loyalty_tier" in parsed.fields():
-        from clientele.members.selectors import loyalty_tiers
+    django_setup()
+    from clientele.members.selectors import segment_customer_ids
 
-        names, members = loyalty_tiers()
-        parsed = parse_segment(con, segment, loyalty_tiers=names)
-        supplied["loyalty_tiers"] = ibis.memtable(members, schema={"customer_id": "int64", "loyalty_tier": "string"})
-    customer_ids = segment_customer_ids(con, parsed, supplied=supplied)
+    customer_ids = segment_customer_ids(con, segment)
     if ids_only:
         rows = [{"customer_id": customer_id} for customer_id in customer_ids]
     else:

@@ -1,9 +1,11 @@
-"""EAN-13 barcodes for membership cards."""
+"""EAN-13 barcodes for membership cards and shopping lists."""
 
 from __future__ import annotations
 
 #: GS1 prefix 29x is reserved for in-store numbering: our card numbers never clash with products.
 CARD_PREFIX = "29"
+#: Shopping lists take the in-store prefix 28: a list's number clashes with no product and no card.
+LIST_PREFIX = "28"
 
 
 def ean13_check_digit(first_twelve: str) -> str:
@@ -27,3 +29,26 @@ def card_barcode(customer_id: int, sequence: int = 0) -> str:
         raise ValueError(f"customer number {customer_id} does not fit a card barcode")
     body = f"{CARD_PREFIX}{sequence}{customer_id:09d}"
     return body + ean13_check_digit(body)
+
+
+def list_barcode(serial: int) -> str:
+    """The EAN-13 of the `serial`-th shopping list: prefix 28, ten digits of serial, check digit."""
+    if not 0 < serial < 10**10:
+        raise ValueError(f"list serial {serial} does not fit a list barcode")
+    body = f"{LIST_PREFIX}{serial:010d}"
+    return body + ean13_check_digit(body)
+
+
+def ean13_svg(code: str) -> str:
+    """The EAN-13 `code` drawn as an SVG element (python-barcode), its number printed under the bars."""
+    from io import BytesIO
+
+    from barcode import EAN13
+    from barcode.writer import SVGWriter
+
+    if not is_valid_ean13(code):
+        raise ValueError(f"{code!r} is not a valid EAN-13")
+    out = BytesIO()
+    EAN13(code[:12], writer=SVGWriter()).write(out, options={"module_height": 12, "font_size": 8})
+    svg = out.getvalue().decode("utf-8")
+    return svg[svg.index("<svg"):]

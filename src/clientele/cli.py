@@ -12,10 +12,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from clientele.analytics_cli import app as analytics_app
+from clientele.backoffice.cli import app as backoffice_app
 from clientele.errors import ClienteleError
 from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app
 from clientele.loyalty.cli import app as loyalty_app
+from clientele.offers.cli import lists_app, offers_app
 from clientele.service.cli import app as service_app
 
 app = typer.Typer(
@@ -32,8 +34,11 @@ app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 app.add_typer(loyalty_app, name="loyalty")
 app.add_typer(service_app, name="service")
+app.add_typer(backoffice_app, name="backoffice")
 app.add_typer(lake_app, name="lake")
 app.add_typer(forecast_app, name="forecast")
+app.add_typer(lists_app, name="lists")
+app.add_typer(offers_app, name="offers")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
 app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
 

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
         description="Stores' time zone: the lake keeps store-local wall-clock time; the till API's UTC times are converted to it.",
     )
 
+    list_weekly_spend: float = Field(
+        25.0, ge=0, description="Personal shopping lists go to members whose average weekly spend over 8 weeks exceeds this.")
+    list_cycle_days: int = Field(14, ge=1, description="Days a shopping list runs; lists are generated on this cycle.")
+    list_length: int = Field(20, ge=1, le=200, description="Most products forecast onto one shopping list.")
+    report_min_households: int = Field(
+        10, ge=2, description="k: no manufacturer report cell is computed from fewer households (suppressed).")
+
     @property
     def lake_path(self) -> Path:
         return (self.lake or self.home / "lake").resolve()

@@ -27,6 +27,7 @@ from clientele import analytics
 from clientele.analytics.baskets import days_between, member_lines
 from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
+from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -43,7 +44,7 @@ class RefreshOptions:
     """What the refresh measures over: the window of RFM, pyramid and brand habits (days), and
     what the forecasts look ahead to (see `forecasting.nightly.ForecastOptions`)."""
 
-    window_days: int = 365
+    window_days: int = analytics.pyramid.WINDOW_DAYS
     year_over_year_days: int | None = None  # None: 365 when the lake holds two years, else half its span
     pyramid: analytics.PyramidCutoffs = analytics.PyramidCutoffs()
     lifecycle: analytics.LifecycleRules = analytics.LifecycleRules()
@@ -160,6 +161,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("narrow_baskets", lambda run: analytics.narrow_baskets(
             run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
         ("customer_profiles", _profiles),
+        ("list_candidates", lambda run: list_candidates(
+            run.result("baskets"), run.result("next_purchases"), run.as_of, ListRules.configured())),
     ]
 
 

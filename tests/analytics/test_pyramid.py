@@ -6,6 +6,7 @@ import ibis
 
 from clientele import analytics
 from clientele.lake.reader import basket_lines, read_table
+from clientele.reports.summary import compute, rule_text
 
 AS_OF = date(2024, 12, 31)
 
@@ -89,3 +90,13 @@ def test_equal_spends_tie_whatever_order_the_engine_adds_them_in(lake_builder, d
     assert rfm.loc[1, "monetary"] == rfm.loc[2, "monetary"] == 0.6
     assert pyramid.loc[1, "capped_spend"] == pyramid.loc[2, "capped_spend"]
     assert pyramid.value_rank.to_dict() == {1: 1, 2: 2}  # a tie goes to the lower customer id
+
+
+def test_one_bulk_basket_makes_no_vip_in_the_summary_either(lake_builder, duckdb_con):
+    for customer in range(1, 200):
+        lake_builder.weekly(customer, date(2024, 1, 5), weeks=52, spend=19.0 + customer)
+    lake_builder.basket(999, date(2024, 9, 1), spend=20000.0)
+    report = compute(basket_lines(duckdb_con, lake_builder.build()))
+    assert 999 not in [row["customer_id"] for row in report.top_customers]
+    assert {row["customer_id"] for row in report.top_customers[:2]} == {198, 199}  # both above the cap: a tie
+    assert "each basket counted at most" in rule_text(report.pyramid_rule)

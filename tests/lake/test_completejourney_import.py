@@ -62,3 +62,38 @@ def test_a_wider_slice_after_a_narrow_one_adds_only_the_new_households(tmp_path,
     assert wider.rows_loaded == _source_totals(slice_customers[3:6])[0]
     assert wider.reasons == {"already in the lake": _source_totals(slice_customers[:3])[0]}
     assert wider.reconciles
+
+
+def _baskets(lake_root) -> duckdb.DuckDBPyRelation:
+    return duckdb.sql(f"SELECT basket_id, min(transaction_ts) AS ts FROM read_parquet('{lake_root}/basket_lines/**/*.parquet') "
+                      "GROUP BY basket_id")
+
+
+def test_the_lake_keeps_the_stores_new_york_wall_clock_time_of_the_source_s_utc_instants(cj_slice_lake):
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    source = duckdb.sql(f"SELECT CAST(basket_id AS VARCHAR), min(transaction_timestamp) FROM "
+                        f"read_parquet('{data_dir() / 'transactions.parquet'}') WHERE basket_id IN "
+                        f"(SELECT CAST(basket_id AS BIGINT) FROM read_parquet('{cj_slice_lake}/basket_lines/**/*.parquet')) "
+                        "GROUP BY basket_id").fetchall()
+    in_lake = dict(_baskets(cj_slice_lake).fetchall())
+    new_york = ZoneInfo("America/New_York")
+    expected = {basket: utc.replace(tzinfo=timezone.utc).astimezone(new_york).replace(tzinfo=None)
+                for basket, utc in source}
+    assert in_lake == expected
+    offsets = {round((utc - in_lake[basket]).total_seconds() / 3600) for basket, utc in source}
+    assert offsets == {4, 5}  # summer (EDT) and winter (EST) time both met
+
+
+def test_the_stores_busiest_hours_are_afternoon_and_evening_and_no_basket_falls_on_new_year_2018(cj_slice_lake):
+    baskets = _baskets(cj_slice_lake)
+    by_hour = dict(duckdb.sql("SELECT hour(ts), count(*) FROM baskets GROUP BY 1").fetchall())
+    busiest = max(by_hour, key=by_hour.get)
+    assert 12 <= busiest <= 20
+    night = sum(count for hour, count in by_hour.items() if hour < 6)
+    assert night / sum(by_hour.values()) < 0.03  # read as UTC, 19% of baskets fell between midnight and 6 am
+    days = duckdb.sql("SELECT min(ts)::DATE, max(ts)::DATE FROM baskets").fetchall()[0]
+    assert days[0].year == days[1].year == 2017
+    by_day = dict(duckdb.sql("SELECT dayname(ts), count(*) FROM baskets GROUP BY 1").fetchall())
+    assert max(by_day, key=by_day.get) in ("Saturday", "Sunday")

@@ -204,9 +204,8 @@ def test_given_a_rule_change_rolled_back_after_a_basket_used_it_when_rules_chang
 
 
 def test_given_a_posted_basket_when_a_parent_of_it_is_deleted_then_it_is_refused(till, programme_ready, card):
-    # the references a checkout writes hold without a database constraint (decisions 0011, 0013, 0015,
-    # 0016: the ledger's to its account and to its basket):
-    # the model refuses to delete the member, card, basket, product, points account or store
+    # Django refuses to delete the member, card, basket, product, points account or store (PROTECT);
+    # the database refuses too, by any path (foreign keys: tests/loyalty/test_integrity.py)
     from django.db.models import ProtectedError
 
     assert post(till, "/baskets", basket(card=card)).status_code == 200

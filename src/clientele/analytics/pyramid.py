@@ -1,5 +1,9 @@
 """The customer pyramid: VIP, major, medium and small customers by their value over a period.
 
+There is one pyramid (`customer_pyramid`): the nightly refresh's, the summary report's, the
+exports' and the back office's. It looks at the `WINDOW_DAYS` (365) days up to `as_of`, so it
+describes today's customers rather than the whole history, and caps each basket:
+
 Ranking rule against one-off bulk purchases (`pyramid_value`): each basket counts at most the
 chain's `basket_cap_quantile` basket (99th percentile by default), and customers are ranked by this
 capped spend per month of the period. A customer who buys one pallet of water for a party counts as
@@ -10,7 +14,7 @@ ranks, not the single event.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import ibis
@@ -20,17 +24,25 @@ from clientele.analytics.baskets import in_window
 from clientele.sums import money_total
 
 
+#: Days of history the pyramid (and RFM, value, brand habits) looks at, up to as_of.
+WINDOW_DAYS = 365
+
+
 @dataclass(frozen=True)
 class PyramidCutoffs:
-    """Cumulative shares of customers, best first: VIP = top 1%, major = next 4%, medium = next 15%."""
+    """Cumulative shares of customers, best first: VIP = top 1%, major = next 4%, medium = next 15%;
+    and the bulk cap: each basket counts at most the chain's `basket_cap_quantile` basket."""
 
     vip: float = 0.01
     major: float = 0.05
     medium: float = 0.20
+    basket_cap_quantile: float = 0.99
 
     def __post_init__(self) -> None:
         if not 0 < self.vip < self.major < self.medium < 1:
             raise ValueError("pyramid cut-offs must rise strictly between 0 and 1: vip < major < medium")
+        if not 0 < self.basket_cap_quantile <= 1:
+            raise ValueError("the basket cap quantile is in (0, 1]: 0.99 caps at the 99th percentile basket")
 
 
 LEVELS = ("VIP", "major", "medium", "small")
@@ -99,36 +111,45 @@ def level_summary(leveled: ibis.Table, value: str) -> ibis.Table:
 
 
 def pyramid_value(
-    baskets: ibis.Table, as_of: date, window_days: int = 365, basket_cap_quantile: float = 0.99
+    baskets: ibis.Table, as_of: date, window_days: int = WINDOW_DAYS, basket_cap_quantile: float = 0.99
 ) -> ibis.Table:
     """Per customer who bought in the window: spend and the bulk-proof ranking value.
 
-    Columns: customer_id, spend (currency units in the window), baskets, capped_spend (each
-    basket counted at most the chain's `basket_cap_quantile` basket, currency units) and
-    monthly_value (capped_spend per 30-day month of the window: the typical monthly spend).
+    Columns: customer_id, spend (currency units in the window), baskets, last_basket (date),
+    capped_spend (each basket counted at most the chain's `basket_cap_quantile` basket, currency
+    units), monthly_value (capped_spend per 30-day month of the window: the typical monthly spend),
+    and the rule, the same on every row so that wherever the pyramid is shown it can be said:
+    basket_cap (that cap, currency units), basket_cap_quantile, window_start and window_end (dates,
+    as_of included).
     """
     window = in_window(baskets, as_of, window_days)
     cap = window.spend.quantile(basket_cap_quantile).over(ibis.window())
-    capped = window.mutate(capped=ibis.least(window.spend, cap))
+    capped = window.mutate(capped=ibis.least(window.spend, cap), basket_cap=cap)
     per_customer = capped.group_by("customer_id").aggregate(
-        spend=money_total(capped.spend), baskets=capped.count(), capped_spend=money_total(capped.capped)
+        spend=money_total(capped.spend), baskets=capped.count(), last_basket=capped.basket_date.max(),
+        capped_spend=money_total(capped.capped), basket_cap=capped.basket_cap.max(),
     )
-    return per_customer.mutate(monthly_value=per_customer.capped_spend / (window_days / 30.0))
+    return per_customer.mutate(
+        monthly_value=per_customer.capped_spend / (window_days / 30.0),
+        basket_cap_quantile=ibis.literal(basket_cap_quantile, "float64"),
+        window_start=ibis.date(as_of - timedelta(days=window_days - 1)), window_end=ibis.date(as_of),
+    )
 
 
 def customer_pyramid(
     baskets: ibis.Table,
     as_of: date,
-    window_days: int = 365,
+    window_days: int = WINDOW_DAYS,
     cutoffs: PyramidCutoffs = PyramidCutoffs(),
-    basket_cap_quantile: float = 0.99,
 ) -> ibis.Table:
-    """Each customer's pyramid level over the window, ranked by typical monthly spend.
+    """Each customer's pyramid level over the `window_days` up to `as_of`, ranked by typical monthly
+    spend with bulk baskets capped (`cutoffs.basket_cap_quantile`).
 
     Columns: those of `pyramid_value` plus value_rank (1 = best) and pyramid_level (VIP, major,
     medium, small).
     """
-    return assign_levels(pyramid_value(baskets, as_of, window_days, basket_cap_quantile), "monthly_value", cutoffs)
+    value = pyramid_value(baskets, as_of, window_days, cutoffs.basket_cap_quantile)
+    return assign_levels(value, "monthly_value", cutoffs)
 
 
 def category_pyramid(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:

@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import ibis
+
+from clientele.analytics.results import read_result
+from clientele.config import settings
+from clientele.lake.reader import basket_lines, read_table
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,13 @@ class ListRules:
     spend_weeks: int = 8
     length: int = 20
     cycle_days: int = 14
+
+    @classmethod
+    def configured(cls) -> ListRules:
+        """The rules of the settings (CLIENTELE_LIST_WEEKLY_SPEND, _LIST_CYCLE_DAYS, _LIST_LENGTH)."""
+        current = settings()
+        return cls(weekly_spend_threshold=current.list_weekly_spend, length=current.list_length,
+                   cycle_days=current.list_cycle_days)
 
     def __post_init__(self) -> None:
         if self.spend_weeks < 1 or self.length < 1 or self.cycle_days < 1 or self.weekly_spend_threshold < 0:
@@ -43,8 +55,8 @@ def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = Li
 def list_candidates(baskets: ibis.Table, next_purchases: ibis.Table, as_of: date,
                     rules: ListRules = ListRules()) -> ibis.Table:
     """Each qualifying customer's listed products: `customer_id`, `weekly_spend`, `product_id`,
-    `probability` (0-1, bought in the window), `expected_date`, `rank` (1 = most likely), at most
-    `length` per customer, only products expected within the list's `cycle_days`."""
+    `probability` (0-1, bought in the window), `expected_date`, `rank` (1 = most likely) and
+    `as_of`, at most `length` per customer, only products expected within the list's `cycle_days`."""
     window_end = as_of + timedelta(days=rules.cycle_days)
     due = next_purchases.filter(next_purchases.expected_date.cast("date") <= window_end)
     qualifying = qualifying_customers(baskets, as_of, rules)
@@ -54,7 +66,8 @@ def list_candidates(baskets: ibis.Table, next_purchases: ibis.Table, as_of: date
                                     order_by=[ibis.desc(chosen.probability), chosen.product_id]) + 1)
     listed = ranked.filter(ranked.rank <= rules.length)
     return listed.select("customer_id", "weekly_spend", "product_id", "probability",
-                         listed.expected_date.cast("date").name("expected_date"), "rank")
+                         listed.expected_date.cast("date").name("expected_date"), "rank",
+                         as_of=ibis.date(as_of.isoformat()))
 
 
 def store_brand_leaders(lines: ibis.Table, products: ibis.Table, since: date) -> ibis.Table:
@@ -80,3 +93,41 @@ def unit_prices(lines: ibis.Table, product_ids: ibis.Table, since: date) -> ibis
     sold = wanted.group_by("product_id").aggregate(sales=wanted.sales_value.sum(), units=wanted.quantity.sum())
     sold = sold.filter(sold.units > 0)
     return sold.select("product_id", unit_price=(sold.sales / sold.units).cast("float64"))
+
+
+@dataclass(frozen=True)
+class ListInputs:
+    """What the lake says for one generation of lists: each member's due products (`candidates`:
+    rows of `list_candidates`), their brand cells (rows with customer_id, category, brand_loyalty,
+    usage), the store-brand leader of each category (category -> (product_id, unit_price)) and the
+    listed products' unit prices (product_id -> price)."""
+
+    as_of: date
+    candidates: list[dict]
+    cells: list[dict]
+    leaders: dict[str, tuple[int, float]]
+    prices: dict[int, float]
+
+
+def read_list_inputs(con: ibis.BaseBackend, lake: Path | None = None, rules: ListRules = ListRules()) -> ListInputs:
+    """The last refresh's list candidates (its `list_candidates` result) with the brand cells of
+    those customers, the store-brand leaders and unit prices of the last `spend_weeks` weeks."""
+    candidates = read_result(con, "list_candidates", lake)
+    as_of = candidates.as_of.max().execute()
+    as_of = as_of if type(as_of) is date or as_of is None else as_of.date()
+    since = (as_of or date.today()) - timedelta(weeks=rules.spend_weeks)
+    customers = candidates.select("customer_id").distinct()
+    cells = read_result(con, "brand_loyalty", lake).semi_join(customers, "customer_id")
+    cells = cells.filter((cells.brand_loyalty == "national") & (cells.usage == "high"))
+    lines = basket_lines(con, lake)
+    products = read_table(con, "products", lake)
+    leaders = store_brand_leaders(lines, products, since).to_pyarrow().to_pylist()
+    prices = unit_prices(lines, candidates.select("product_id").distinct(), since).to_pyarrow().to_pylist()
+    return ListInputs(
+        as_of=as_of,
+        candidates=candidates.order_by(["customer_id", "rank"]).to_pyarrow().to_pylist(),
+        cells=cells.select("customer_id", "category", "brand_loyalty", "usage").order_by(
+            ["customer_id", "category"]).to_pyarrow().to_pylist(),
+        leaders={row["category"]: (row["product_id"], row["unit_price"]) for row in leaders},
+        prices={row["product_id"]: row["unit_price"] for row in prices},
+    )

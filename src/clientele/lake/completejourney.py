@@ -2,7 +2,9 @@
 
 Transactions become basket lines (each household is a customer holding one generated card);
 products, demographics, campaigns, coupons, redemptions and promotions become reference tables.
-Store-local timestamps are kept as they are: the lake keeps store wall-clock time.
+The package's zone-less `transaction_timestamp` values are UTC instants (its source built them from
+each store's day and time in America/New_York): the import turns them back into the stores'
+wall-clock time in `SOURCE_TIMEZONE`, which the lake keeps (decision 0001).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from clientele.lake.schema import BASKET_LINES
 from clientele.lake.store import ImportRecord, Lake, file_sha256
 
 SOURCE = "completejourney"
+#: The zone the source's store times were turned into UTC with: converting back recovers them exactly.
+SOURCE_TIMEZONE = "America/New_York"
 
 #: Reference tables: lake name -> (package file, SELECT list renaming to the lake's names).
 REFERENCE = {
@@ -103,7 +107,8 @@ def import_to_lake(
             lines = f"""
                 SELECT CAST(t.basket_id AS VARCHAR) AS basket_id, CAST(NULL AS INTEGER) AS line_no,
                        t.household_id AS customer_id, c.card_barcode, t.store_id,
-                       CAST(t.transaction_timestamp AS TIMESTAMP) AS transaction_ts, t.product_id,
+                       timezone('{SOURCE_TIMEZONE}', timezone('UTC', CAST(t.transaction_timestamp AS TIMESTAMP)))
+                           AS transaction_ts, t.product_id,
                        CAST(t.quantity AS DECIMAL(12,3)) AS quantity,
                        CAST(round(t.sales_value, 2) AS DECIMAL(12,2)) AS sales_value,
                        CAST(round(t.retail_disc, 2) AS DECIMAL(12,2)) AS retail_disc,

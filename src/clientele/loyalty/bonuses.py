@@ -35,7 +35,7 @@ def _grant(account: LoyaltyAccount, rule: EarningRule, key: str, source: str, ac
     if PointsEntry.objects.filter(idempotency_key=key).exists():
         return None
     credit = explain(rule, rule.name, rule.bonus_points)
-    ledger.append(account, PointsEntry.Kind.BONUS_AWARDED, rule.bonus_points, key=key, source=source, actor=actor,
+    ledger.credit(account, PointsEntry.Kind.BONUS_AWARDED, rule.bonus_points, key=key, source=source, actor=actor,
                   rule=rule, expires_on=ledger.add_months(today, Programme.current().expiry_months),
                   explanation=[credit])
     return credit
@@ -65,7 +65,7 @@ def _reward(member, action: str, reference: str, actor: str) -> tuple[PointsEntr
                 raise errors.BonusNotOffered(f"no active earning rule rewards {action} today")
             try:
                 with transaction.atomic():  # a savepoint: a concurrent report of the same review may win
-                    return ledger.append(
+                    return ledger.credit(
                         account, PointsEntry.Kind.BONUS_AWARDED, rule.bonus_points, key=key,
                         source=f"{action} {reference}".strip(), actor=actor, rule=rule,
                         expires_on=ledger.add_months(today, Programme.current().expiry_months),

@@ -110,6 +110,10 @@ def post_basket(basket: BasketIn, key: ApiKey | PresentedKey) -> dict:
     except errors.DuplicateBasket:
         # Recorded by an earlier or concurrent call (now committed): answer as the first time.
         return _replay(basket, fingerprint)
+    except IntegrityError:
+        # The receipt's uniqueness is DuplicateBasket: this is a foreign key, checked at the commit.
+        raise errors.ReferenceRemoved("the member, card, store or a product of this basket was removed while it "
+                                      "was recorded: nothing was recorded") from None
 
 
 class FirstRead(NamedTuple):
@@ -329,7 +333,7 @@ def credit_basket(account, record: Basket, lines: list[LineToRecord], earning: E
                                      "already recorded") from None
     BasketLine.objects.bulk_create([BasketLine(basket=record, **line._asdict()) for line in lines])
     if earning.total:
-        ledger.append(account, Kind.POINTS_EARNED, earning.total, key=ledger.basket_credit_key(record.pk),
+        ledger.credit(account, Kind.POINTS_EARNED, earning.total, key=ledger.basket_credit_key(record.pk),
                       source=_source(record),
                       actor=record.actor, basket=record, available_from=available_from, expires_on=expires_on,
                       explanation=earning.explanation)
@@ -372,13 +376,7 @@ WITH points AS (
                         %(unit_prices)s::numeric[], %(discounts)s::numeric[], %(sales_values)s::numeric[],
                         %(line_points)s::bigint[])
          AS line(line_no, product_id, quantity, unit_price, discount, sales_value, points)
-), credit AS (
-    INSERT INTO loyalty_pointsentry (account_id, kind, amount, available_from, expires_on, source, basket_id,
-                                     idempotency_key, rule_id, explanation, actor, created_at)
-    SELECT %(account_id)s, %(kind)s, %(points_earned)s, %(available_from)s, %(expires_on)s, %(source)s, basket.id,
-           {ledger.BASKET_CREDIT_KEY_SQL.format(basket_id="basket.id")}, NULL, %(result)s::jsonb -> 'explanation', %(actor)s, %(created_at)s
-    FROM basket WHERE %(points_earned)s > 0
-)
+), {ledger.BASKET_CREDIT_SQL}
 SELECT basket.id, points.available, points.pending FROM basket, points
 """
 

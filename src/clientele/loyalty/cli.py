@@ -116,3 +116,41 @@ def issue_api_key(store: Annotated[int, typer.Option(help="Store number the key 
         raise UnknownStore(f"no store {store}")
     key, raw = services.issue_api_key(found, name)
     console.print(f"Key [bold]{key.prefix}[/] for store {store} ({name}): {raw}")
+
+
+@app.command("default-programme")
+def default_programme() -> None:
+    """Install the default programme (earning rules, tiers, rewards: docs/loyalty.md) into a programme
+    never set up; a programme that has (or had) any rule, tier or reward is left as it is."""
+    from clientele.loyalty import services
+
+    result = services.install_default_programme()
+    contents = f"{result['earning_rules']} earning rules, {result['tiers']} tiers, {result['rewards']} rewards"
+    if result["installed"]:
+        console.print(f"[green]Default programme installed[/]: {contents} (edit them in the back office, /admin/)")
+    else:
+        console.print(f"Programme already set up, left as it is: {contents}")
+
+
+@app.command("credit-history")
+def credit_history(
+    batch: Annotated[int, typer.Option(min=1, help="Baskets per transaction.")] = 2_000,
+    output: Annotated[Format, typer.Option("--format")] = Format.table,
+) -> None:
+    """Credit the members' baskets in the lake (e.g. the Complete Journey's 2017) through the programme's
+    earning rules, one ledger entry per basket, then review the tiers as of the last basket's day.
+    Resumable and idempotent: a basket already credited is never credited again."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from clientele.loyalty import services
+
+    columns = (TextColumn("[bold]Crediting the history"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("baskets", total=None)
+        result = services.credit_history(batch=batch,
+                                         on_progress=lambda done, total: progress.update(task, completed=done,
+                                                                                         total=total))
+    report = result.as_dict()
+    if output is not Format.json:  # one figure per row: the counts by reason and by move as JSON text
+        report |= {name: json.dumps(report[name]) for name in ("skipped_reasons", "tier_moves")}
+    _print(report, "Purchase history credited", output)

@@ -86,6 +86,13 @@ class RequestReused(LoyaltyError):
     code, status, default_field = "request_reused", 409, ""
 
 
+class ReferenceRemoved(LoyaltyError):
+    """A parent of the basket (its store, member, card or a product) was deleted while the basket
+    was being recorded: the database refused to leave it an orphan, and nothing was recorded."""
+
+    code, status, default_field = "reference_removed", 409, ""
+
+
 class ReturnExceedsPurchase(LoyaltyError):
     code, status, default_field = "return_exceeds_purchase", 422, "lines"
 

@@ -1,7 +1,13 @@
-"""The points ledger: the code that appends entries, and every balance derived from it.
+"""The points ledger: the one door through which entries are written, and every balance derived from it.
 
-One exception: on PostgreSQL a checkout appends its credit in the same statement as the basket
-(`checkout._write_basket_in_one_statement`, docs/decisions/0006-till-hot-path-in-plain-sql.md).
+Two functions write the ledger, and nothing else does (tests/loyalty/test_one_door.py):
+- `credit` adds points (a basket's, a bonus, an opening balance): a credit cannot overdraw, so it
+  appends without a balance check;
+- `spend` takes points away (a redemption, a reversal on a return, an expiry): it takes the
+  account's lock, checks the balance, refuses (errors.InsufficientPoints) or takes what the
+  caller's policy allows, and appends.
+On PostgreSQL a checkout's credit is appended in the same statement as its basket; the SQL of that
+credit is this module's too (`BASKET_CREDIT_SQL`), behind the checkout's store interface.
 
 Balances are sums over the append-only ledger, computed under the account's lock (on PostgreSQL
 a transaction-level advisory lock keyed by the account, `account_lock_sql`; on SQLite the
@@ -21,10 +27,12 @@ from django.db.models import BigIntegerField, Count, Q, Sum, Value
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Greatest, Least
 
+from clientele.loyalty import errors
 from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Programme
 
 Kind = PointsEntry.Kind
 CREDIT_KINDS = (Kind.POINTS_EARNED, Kind.BONUS_AWARDED, Kind.OPENING_BALANCE)
+DEBIT_KINDS = (Kind.POINTS_REDEEMED, Kind.POINTS_REVERSED, Kind.POINTS_EXPIRED)
 #: Debits that consume the oldest credits first; reversals instead cancel their own credit (they
 #: carry its expiry date), so they are counted with the credits.
 FIFO_DEBIT_KINDS = (Kind.POINTS_REDEEMED, Kind.POINTS_EXPIRED)
@@ -120,12 +128,58 @@ def append(account: LoyaltyAccount, kind: str, amount: int, *, key: str, source:
            available_from: datetime | None = None, expires_on: date | None = None, basket=None,
            rule=None, explanation: list | None = None) -> PointsEntry:
     """Record one business event in the ledger; the caller holds the transaction (and, for a
-    debit, the account lock). Returns the new entry."""
+    debit, the account lock). Returns the new entry. Called by `credit` and `spend` (and by this
+    module's batch work): every other module writes through those two."""
     return PointsEntry.objects.create(
         account=account, kind=kind, amount=amount, idempotency_key=key, source=source, actor=actor,
         available_from=available_from or now_utc(), expires_on=expires_on, basket=basket, rule=rule,
         explanation=explanation or [],
     )
+
+
+def credit(account: LoyaltyAccount, kind: str, points: int, *, key: str, source: str, actor: str,
+           available_from: datetime | None = None, expires_on: date | None = None, basket=None,
+           rule=None, explanation: list | None = None) -> PointsEntry:
+    """Add `points` (> 0) to the account, in the caller's transaction: a basket's points, a bonus,
+    an opening balance. Returns the entry; its key makes it happen once (a second credit with the
+    same key is an IntegrityError)."""
+    if kind not in CREDIT_KINDS or points <= 0:
+        raise ValueError(f"a credit adds points: {kind} {points}")
+    return append(account, kind, points, key=key, source=source, actor=actor, available_from=available_from,
+                  expires_on=expires_on, basket=basket, rule=rule, explanation=explanation)
+
+
+def spend(account: LoyaltyAccount, kind: str, points: int, *, key: str, source: str, actor: str,
+          available_from: datetime | None = None, expires_on: date | None = None, basket=None,
+          up_to_available: bool = False, overdraw: bool = False) -> int:
+    """Take `points` (> 0) from the account, in the caller's transaction, under the account's lock
+    (taken here, held to the commit). Refused with errors.InsufficientPoints when the available
+    balance does not cover them; `up_to_available` takes what is available instead (a return under
+    the reduce-refund policy); `overdraw` takes them all whatever the balance (a return that
+    carries the debt, or that reverses points still pending). Returns the points taken (0: nothing
+    appended)."""
+    if kind not in DEBIT_KINDS or points <= 0:
+        raise ValueError(f"a debit takes points: {kind} {points}")
+    lock_account(account.pk)
+    taken = points
+    if not overdraw:
+        available = balance(account.pk).available
+        if up_to_available:
+            taken = min(points, max(available, 0))
+        elif available < points:
+            raise errors.InsufficientPoints(f"{points} points needed, {max(available, 0)} available")
+    if taken:
+        append(account, kind, -taken, key=key, source=source, actor=actor, available_from=available_from,
+               expires_on=expires_on, basket=basket)
+    return taken
+
+
+def credit_opening_balances(entries: list[PointsEntry]) -> None:
+    """Append the balances (a debt too) carried over from a previous system, in bulk, in the
+    caller's transaction (each entry's key makes it once: `opening_balance:<member number>`)."""
+    if any(entry.kind != Kind.OPENING_BALANCE for entry in entries):
+        raise ValueError("opening balances are opening_balance entries")
+    PointsEntry.objects.bulk_create(entries)
 
 
 def basket_credit_key(basket_id: int) -> str:
@@ -137,6 +191,18 @@ def basket_credit_key(basket_id: int) -> str:
 
 #: `basket_credit_key` in SQL, of the column `basket_id` (an expression giving the basket's id).
 BASKET_CREDIT_KEY_SQL = "'earn:' || {basket_id}"
+#: `credit` of a basket's points in the statement that writes the basket (PostgreSQL, the
+#: checkout's one-statement store): a CTE `credit` appending the entry for the row of the
+#: statement's CTE `basket` (none when the receipt was already recorded) when it earned points,
+#: with the statement's named parameters. The account's lock is the checkout's first read's.
+BASKET_CREDIT_SQL = f"""credit AS (
+    INSERT INTO loyalty_pointsentry (account_id, kind, amount, available_from, expires_on, source, basket_id,
+                                     idempotency_key, rule_id, explanation, actor, created_at)
+    SELECT %(account_id)s, %(kind)s, %(points_earned)s, %(available_from)s, %(expires_on)s, %(source)s, basket.id,
+           {BASKET_CREDIT_KEY_SQL.format(basket_id="basket.id")}, NULL, %(result)s::jsonb -> 'explanation',
+           %(actor)s, %(created_at)s
+    FROM basket WHERE %(points_earned)s > 0
+)"""
 
 
 def expirable_points(account_id: int, due_by: date, available: int) -> int:
@@ -167,8 +233,8 @@ def expire_points(today: date, actor: str = "command:loyalty expire") -> dict[st
             amount = expirable_points(account_id, today, balance(account_id).available)
             if amount <= 0:
                 continue
-            append(account, Kind.POINTS_EXPIRED, -amount, key=f"expiry:{account_id}:{today.isoformat()}",
-                   source=f"expiry run of {today.isoformat()}", actor=actor)
+            spend(account, Kind.POINTS_EXPIRED, amount, key=f"expiry:{account_id}:{today.isoformat()}",
+                  source=f"expiry run of {today.isoformat()}", actor=actor)
         touched += 1
         expired += amount
     return {"accounts": touched, "points_expired": expired}
@@ -208,3 +274,57 @@ def liability(today: date) -> dict:
     for name in ("available", "pending", "expiring_next_month", "debt"):
         report[f"{name}_value"] = str((Decimal(totals[name]) * point_value).quantize(Decimal("0.01")))
     return report
+
+
+@dataclass(frozen=True)
+class BasketCredit:
+    """The points a recorded basket earned, as its ledger entry keeps them (see `append_basket_credits`)."""
+
+    account_id: int
+    basket_id: int
+    key: str
+    source: str
+    points: int
+    available_from: datetime
+    expires_on: date
+    explanation: list
+
+
+def lock_accounts(account_ids) -> None:
+    """Take the lock of every account in `account_ids` until the end of the transaction, the one a
+    till's checkout takes for its member (`account_lock_sql`), in ascending account order so that
+    two batches never wait for each other in a cycle (a till holds one account's lock at most).
+    On SQLite, nothing: the IMMEDIATE transaction already holds the database's write lock."""
+    if connection.vendor != "postgresql" or not account_ids:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count({account_lock_sql('a')}) FROM "
+                       "(SELECT a FROM unnest(%s::bigint[]) AS t(a) ORDER BY a OFFSET 0) AS accounts",
+                       [sorted(set(account_ids))])
+
+
+def append_basket_credits(credits: list[BasketCredit], actor: str) -> int:
+    """Record, in one transaction, one `points_earned` entry per basket of `credits` (baskets
+    already recorded, with their points), holding the lock of every account concerned as a till's
+    checkout holds its member's, so a checkout for the same member waits for the batch to commit
+    (or the batch for the checkout). Idempotent by basket: a credit whose key (the till's
+    `earn:<store>/<till>/<receipt>`) is in the ledger already is not written again, and the ledger's
+    unique key refuses it even from a concurrent writer. Returns the number of entries written."""
+    ops = connection.ops
+    with transaction.atomic():
+        lock_accounts([credit.account_id for credit in credits])
+        keys = [credit.key for credit in credits]
+        written = set(PointsEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+        now = ops.adapt_datetimefield_value(now_utc())
+        # Plain SQL (executemany): the ORM's bulk_create spent more time preparing the values than
+        # the database spent writing them (benchmarks/bench_credit_history.py).
+        rows = [(credit.account_id, Kind.POINTS_EARNED.value, credit.points,
+                 ops.adapt_datetimefield_value(credit.available_from), ops.adapt_datefield_value(credit.expires_on),
+                 credit.source, credit.basket_id, credit.key, ops.adapt_json_value(credit.explanation, None), actor, now)
+                for credit in credits if credit.key not in written and credit.points > 0]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {PointsEntry._meta.db_table} (account_id, kind, amount, available_from, expires_on, "
+                "source, basket_id, idempotency_key, explanation, actor, created_at) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+    return len(rows)

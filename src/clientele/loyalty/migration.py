@@ -135,7 +135,7 @@ def _load(chunk: list[dict], counts: Counter, quarantine: list[dict], expiry: da
         LoyaltyAccount.objects.bulk_create([LoyaltyAccount(member=m) for m in members.values()], ignore_conflicts=True)
         accounts = dict(LoyaltyAccount.objects.filter(member__in=members.values()).values_list("member__customer_id", "pk"))
         now = ledger.now_utc()
-        PointsEntry.objects.bulk_create([
+        ledger.credit_opening_balances([
             PointsEntry(account_id=accounts[v["member_number"]], kind=PointsEntry.Kind.OPENING_BALANCE,
                         amount=v["points"], available_from=now, expires_on=expiry,
                         source=f"{v['source']} line {v['line']}", idempotency_key=f"opening_balance:{v['member_number']}",

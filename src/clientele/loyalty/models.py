@@ -110,21 +110,16 @@ class PointsEntry(models.Model):
         OPENING_BALANCE = "opening_balance", "Opening balance from a previous system"
         BONUS_AWARDED = "bonus_awarded", "Bonus for an action that is not a purchase"
 
-    # No database constraint (see Basket.store): its check would lock the account's row in every
-    # transaction that appends an entry, a write of a random page of a table of millions, when every
-    # writer already holds the account's own lock (`ledger.account_lock_sql`, decision 0015).
+    # Foreign keys enforced by the database (docs/integrity.md): no entry without its account, no
+    # credit without its basket, whatever path writes or deletes.
     account = models.ForeignKey(LoyaltyAccount, related_name="entries", on_delete=models.PROTECT,
-                                db_index=False,  # the (account, available_from) index leads with it
-                                db_constraint=False)
+                                db_index=False)  # the (account, available_from) index leads with it
     kind = models.CharField(max_length=20, choices=Kind.choices)
     amount = models.BigIntegerField(help_text="Points; negative for redemptions, reversals and expiries.")
     available_from = models.DateTimeField(help_text="Pending until then (the return window).")
     expires_on = models.DateField(null=True, blank=True, help_text="Credits only.")
     source = models.CharField(max_length=200, help_text="The document behind the entry, e.g. basket 3/2/1001.")
-    # No database constraint either: its check, run at each commit, queried and locked the basket's
-    # row, written by the same statement as the entry (`checkout._BASKET_STATEMENT`).
-    basket = models.ForeignKey("Basket", null=True, blank=True, on_delete=models.PROTECT, related_name="entries",
-                               db_constraint=False)
+    basket = models.ForeignKey("Basket", null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
     # Unique by a constraint, not `unique=True`, which on PostgreSQL adds a second index for LIKE
     # queries that nothing runs: one index fewer to write per entry (decision 0013).
     idempotency_key = models.CharField(max_length=200)
@@ -182,22 +177,20 @@ class ApiKey(models.Model):
 class Basket(models.Model):
     """A checkout posted by a till; store + till + receipt number identify it once and for all."""
 
-    # No database constraint on the references a checkout writes (store, member, card; the lines'
-    # basket and product): checking one locks the parent row FOR KEY SHARE, the same store and
-    # product rows from every till at once (decision 0011), and a random member and card page
-    # dirtied per checkout (decision 0013). The checkout reads every parent in its first read,
-    # in its transaction, and refuses what is unknown; the lines' basket is the statement's own
-    # insert; PROTECT still refuses, in Django, to delete a parent that has baskets, and nothing
-    # deletes members, cards, baskets or lines.
-    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT, db_index=False,  # basket_receipt_once leads
-                              db_constraint=False)
+    # Every reference a checkout writes (store, member, card; the lines' basket and product) is a
+    # foreign key the database enforces (migration loyalty 0011, docs/integrity.md): a parent with
+    # baskets cannot be deleted by any path, and one deleted while a checkout is under way makes
+    # the checkout fail, not leave an orphan. Their cost is measured in docs/benchmarks.md.
+    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT,
+                              db_index=False)  # basket_receipt_once leads with it
     till_id = models.CharField(max_length=64)
     receipt_number = models.CharField(max_length=64)
     transacted_at = models.DateTimeField(help_text="UTC.")
     member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, related_name="baskets",
-                               db_index=False, db_constraint=False)  # the (member, transacted_at) index leads with it
-    card = models.ForeignKey("members.Card", null=True, on_delete=models.PROTECT, db_index=False,
-                             db_constraint=False)  # no query looks baskets up by card
+                               db_index=False)  # the (member, transacted_at) index leads with it
+    # No index: no query looks baskets up by card, and an index entry per checkout costs more than
+    # the scan that deleting a card (a rare mistake put right) makes the database do to check it.
+    card = models.ForeignKey("members.Card", null=True, on_delete=models.PROTECT, db_index=False)
     channel = models.CharField(max_length=10, default="store")
     total = models.DecimalField(max_digits=14, decimal_places=2)
     points_earned = models.BigIntegerField(default=0)
@@ -224,11 +217,11 @@ class BasketLine(models.Model):
     """One line of a basket, with the points it earned (the base of a proportional reversal)."""
 
     basket = models.ForeignKey(Basket, related_name="lines", on_delete=models.PROTECT,  # see Basket.store
-                               db_index=False, db_constraint=False)  # basket_line_once leads with it
+                               db_index=False)  # basket_line_once leads with it
     line_no = models.PositiveIntegerField()
     # No index: no query looks lines up by product (the analytics read the lake), and ten index
     # entries per checkout cost more than a scan on the rare deletion of a product.
-    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, db_constraint=False, db_index=False)
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, db_index=False)
     quantity = models.DecimalField(max_digits=12, decimal_places=3)
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     discount = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))

@@ -63,7 +63,7 @@ def _replayed(first: Redemption, request: RedemptionIn, request_hash: str) -> di
 
 
 def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str, request_hash: str) -> dict:
-    account = ledger.lock_account(ledger.account_for_member(member).pk)
+    account = ledger.account_for_member(member)
     reward = None
     if request.reward_code is not None:
         reward = _available_reward(request.reward_code)
@@ -76,14 +76,11 @@ def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str, req
             raise errors.InvalidAmount(f"{request.amount} is worth less than one point ({point_value})", field="amount")
         money = (points * point_value).quantize(CENT, rounding=ROUND_DOWN)
         source = f"payment of {money}"
-    available = ledger.balance(account.pk).available
-    if available < points:
-        raise errors.InsufficientPoints(f"{points} points needed, {max(available, 0)} available")
+    ledger.spend(account, PointsEntry.Kind.POINTS_REDEEMED, points, key=redemption_key,
+                 source=f"{source} at store {request.store_id}", actor=key.actor)  # or InsufficientPoints
     if reward is not None and reward.stock is not None:
         reward.stock -= 1
         reward.save(update_fields=["stock"])
-    ledger.append(account, PointsEntry.Kind.POINTS_REDEEMED, -points, key=redemption_key,
-                  source=f"{source} at store {request.store_id}", actor=key.actor)
     result = {
         "redemption_id": request.redemption_id, "points_spent": points, "money_value": str(money),
         "amount_left_to_pay": str(request.amount - money) if request.amount is not None else None,

@@ -139,18 +139,15 @@ def _reverse_points(account, basket: Basket, receipt: str, points: int, refund: 
     """Append the reversal; returns the points the ledger reversed and how much the refund is
     reduced (reduce-refund policy only: the points it could not reverse, at the point value)."""
     earned = PointsEntry.objects.get(idempotency_key=ledger.basket_credit_key(basket.pk))
-    now = ledger.now_utc()
     entry = {"key": return_key, "source": f"return {return_key} of basket {receipt}", "actor": actor,
              "basket": basket, "expires_on": earned.expires_on}
-    if earned.available_from > now:  # still in the return window: the points leave the pending balance
-        ledger.append(account, Kind.POINTS_REVERSED, -points, available_from=earned.available_from, **entry)
-        return points, Decimal(0)
+    if earned.available_from > ledger.now_utc():  # still in the return window: they leave the pending balance
+        return ledger.spend(account, Kind.POINTS_REVERSED, points, available_from=earned.available_from,
+                            overdraw=True, **entry), Decimal(0)
     programme = Programme.current()
-    available = ledger.balance(account.pk, now).available
-    reversed_points, reduction = points, Decimal(0)
-    if programme.negative_balance_policy == Policy.REDUCE_REFUND and available < points:
-        reversed_points = max(available, 0)
-        reduction = min(refund, ((points - reversed_points) * programme.point_value).quantize(CENT))
-    if reversed_points:
-        ledger.append(account, Kind.POINTS_REVERSED, -reversed_points, available_from=now, **entry)
+    reduce_refund = programme.negative_balance_policy == Policy.REDUCE_REFUND
+    # Carry the debt: all of them, whatever the balance; reduce the refund: what is available.
+    reversed_points = ledger.spend(account, Kind.POINTS_REVERSED, points, up_to_available=reduce_refund,
+                                   overdraw=not reduce_refund, **entry)
+    reduction = min(refund, ((points - reversed_points) * programme.point_value).quantize(CENT))
     return reversed_points, reduction

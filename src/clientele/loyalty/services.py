@@ -6,7 +6,9 @@ the CLI and the admin have one place to call:
 - `checkout.post_basket`, `returns.return_lines`, `redemption.redeem`: the till's calls;
 - `bonuses.award_bonus`: non-purchase actions;
 - `ledger.expire_points`, `ledger.liability`: expiry and the finance report;
-- `tiers.review_tiers`, `migration.import_balances`: the back-office batch work.
+- `tiers.review_tiers`, `migration.import_balances`: the back-office batch work;
+- `default_programme.install_default_programme`, `history.credit_history`: a programme to start
+  from, and the lake's purchase history credited through its rules.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from django.db import transaction
 from clientele.loyalty import errors, idempotency, ledger
 from clientele.loyalty.bonuses import award_bonus
 from clientele.loyalty.checkout import BasketIn, LineIn, post_basket
+from clientele.loyalty.default_programme import install_default_programme
 from clientele.loyalty.errors import KeyRefused
+from clientele.loyalty.history import credit_history
 from clientele.loyalty.identity import PresentedKey, authenticate, greet_member, issue_api_key
 from clientele.loyalty.ledger import expire_points, liability
 from clientele.loyalty.migration import import_balances
@@ -32,8 +36,9 @@ from clientele.members.models import Member
 
 __all__ = [
     "BasketIn", "EnrolmentIn", "KeyRefused", "LineIn", "PresentedKey", "RedemptionIn", "ReturnIn", "authenticate",
-    "award_bonus", "enrol_member", "expire_points", "identify", "import_balances", "issue_api_key", "liability",
-    "post_basket", "redeem", "replace_card", "return_lines", "review_tiers",
+    "award_bonus", "credit_history", "enrol_member", "expire_points", "identify", "import_balances",
+    "install_default_programme", "issue_api_key", "liability", "post_basket", "redeem", "replace_card",
+    "return_lines", "review_tiers",
 ]
 
 

@@ -6,6 +6,7 @@ A customer is a member of the programme; in the Complete Journey data it is the 
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Upper
 
 from clientele.barcodes import is_valid_ean13
 
@@ -46,6 +47,12 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["customer_id"]
+        # the back office finds a member by e-mail or name in any case (`email__iexact`,
+        # `last_name__iexact`): these indexes answer it among millions of members
+        indexes = [
+            models.Index(Upper("email"), name="member_email_any_case"),
+            models.Index(Upper("last_name"), Upper("first_name"), name="member_name_any_case"),
+        ]
 
     def __str__(self) -> str:
         return self.display_name

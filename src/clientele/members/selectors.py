@@ -29,3 +29,21 @@ def loyalty_tiers() -> tuple[list[str], list[dict]]:
     accounts = LoyaltyAccount.objects.filter(tier__isnull=False)
     rows = accounts.values_list("member__customer_id", "tier__name").order_by("member__customer_id")
     return names, [{"customer_id": customer_id, "loyalty_tier": tier} for customer_id, tier in rows]
+
+
+def segment_customer_ids(con, text: str) -> list[int]:
+    """The customer ids of the segment expression `text` over the last refresh, ascending, the
+    members' loyalty tiers read from this database when the expression names one (SegmentError on
+    an expression that cannot be read or names an unknown value). Shared by `clientele export` and
+    the back office's segments page."""
+    import ibis
+
+    from clientele.analytics import results
+
+    parsed = results.parse_segment(con, text)
+    supplied = {}
+    if "loyalty_tier" in parsed.fields():
+        names, members = loyalty_tiers()
+        parsed = results.parse_segment(con, text, loyalty_tiers=names)
+        supplied["loyalty_tiers"] = ibis.memtable(members, schema={"customer_id": "int64", "loyalty_tier": "string"})
+    return results.segment_customer_ids(con, parsed, supplied=supplied)

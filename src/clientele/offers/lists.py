@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.template.loader import render_to_string
 
-from clientele.analytics.shopping_lists import ListRules
-from clientele.barcodes import ean13_check_digit
+from clientele.analytics.shopping_lists import ListInputs, ListRules
+from clientele.barcodes import ean13_svg, list_barcode
 from clientele.catalog.models import Product
 from clientele.members.models import Member
 from clientele.offers import services
@@ -26,28 +26,10 @@ from clientele.offers.errors import ExpiredList, ListOfAnotherMember, UnknownLis
 from clientele.offers.evaluate import ZERO, Line, MemberView, OfferTerms, available, cents, sized
 from clientele.offers.models import ShoppingList, ShoppingListItem, ValueSizing
 
-#: GS1 prefix 28 (in-store numbering, as the cards' 29): a list's number never clashes with a
-#: product's or a card's.
-LIST_PREFIX = "28"
-
-
-def list_number(serial: int) -> str:
-    """The EAN-13 of the `serial`-th list: prefix 28, ten digits of serial, check digit."""
-    body = f"{LIST_PREFIX}{serial:010d}"
-    return body + ean13_check_digit(body)
-
-
-@dataclass(frozen=True)
-class ListInputs:
-    """What the lake says for one generation: each member's due products (`candidates`: rows with
-    customer_id, product_id, probability, expected_date, rank), their brand cells (rows with
-    customer_id, category, brand_loyalty, usage), the store-brand leader of each category
-    (category -> (product_id, unit_price)) and products' unit prices (product_id -> price)."""
-
-    candidates: list[dict]
-    cells: list[dict]
-    leaders: dict[str, tuple[int, float]]
-    prices: dict[int, float]
+def lists_due(today: date, rules: ListRules = ListRules()) -> bool:
+    """True when no list was generated in the last `cycle_days` days (the nightly refresh's cycle)."""
+    last = ShoppingList.objects.aggregate(last=Max("generated_at"))["last"]
+    return last is None or (today - last.date()).days >= rules.cycle_days
 
 
 @dataclass(frozen=True)
@@ -108,9 +90,11 @@ def _best_offer(product: Product, offers: list[OfferTerms], member: MemberView, 
     return best
 
 
-def generate_lists(inputs: ListInputs, as_of: date, now: datetime, rules: ListRules = ListRules()) -> GenerationResult:
+def generate_lists(inputs: ListInputs, now: datetime, rules: ListRules = ListRules()) -> GenerationResult:
     """Write a new current list for every member among the candidates who consented to profiling;
-    returns what was written. The list runs from the day after `as_of` for `cycle_days` days."""
+    returns what was written. The list runs from the day after the inputs' `as_of` (the last day
+    of history) for `cycle_days` days."""
+    as_of = inputs.as_of
     valid_from, valid_until = as_of + timedelta(days=1), as_of + timedelta(days=rules.cycle_days)
     by_customer: dict[int, list[dict]] = defaultdict(list)
     for row in inputs.candidates:
@@ -136,7 +120,7 @@ def generate_lists(inputs: ListInputs, as_of: date, now: datetime, rules: ListRu
             level = getattr(getattr(member, "profile", None), "pyramid_level", "") or "small"
             rule = sizing.get(level) or ValueSizing(pyramid_level=level)
             shopping_list = ShoppingList(
-                number=list_number(serial + len(lists)), member=member, generated_at=now, as_of=as_of,
+                number=list_barcode(serial + len(lists)), member=member, generated_at=now, as_of=as_of,
                 valid_from=valid_from, valid_until=valid_until, pyramid_level=level, sizing_factor=rule.factor)
             view = services.member_view(member, with_list=False)
             entries = _entries(by_customer[customer_id], cells[customer_id], inputs, products, offers, view,
@@ -229,21 +213,8 @@ def list_document(shopping_list: ShoppingList) -> dict:
             "departments": [{"department": name, "items": rows} for name, rows in sorted(departments.items())]}
 
 
-def barcode_svg(number: str) -> str:
-    """The list's number as an EAN-13 barcode, an SVG element (python-barcode) to print."""
-    from io import BytesIO
-
-    from barcode import EAN13
-    from barcode.writer import SVGWriter
-
-    out = BytesIO()
-    EAN13(number[:12], writer=SVGWriter()).write(out, options={"module_height": 12, "font_size": 8})
-    svg = out.getvalue().decode("utf-8")
-    return svg[svg.index("<svg"):]
-
-
 def printable_html(shopping_list: ShoppingList) -> str:
     """The print-ready page: member's name, items by department with each offer's value and expiry,
     the barcode as SVG."""
     return render_to_string("offers/shopping_list.html", {
-        "list": list_document(shopping_list), "barcode": barcode_svg(shopping_list.number)})
+        "list": list_document(shopping_list), "barcode": ean13_svg(shopping_list.number)})

@@ -49,14 +49,22 @@ class Statement:
                 "discount": self.discount, "bonus_points": self.bonus_points}
 
 
+def account(manufacturer: int | str) -> ManufacturerAccount:
+    """The manufacturer's account, by its number or its name; UnknownManufacturer otherwise."""
+    if str(manufacturer).isdigit():
+        found = ManufacturerAccount.objects.filter(manufacturer_id=int(manufacturer)).first()
+    else:
+        found = ManufacturerAccount.objects.filter(name=manufacturer).first()
+    if found is None:
+        raise UnknownManufacturer(f"no manufacturer account {manufacturer!r}")
+    return found
+
+
 def statement(manufacturer: int | str, start: datetime, end: datetime) -> Statement:
     """The statement of the manufacturer (its number or account name) for redemptions and reversals
     recorded in [start, end); sums are exact Decimals, so they reconcile with the tills to the cent."""
-    account = ManufacturerAccount.objects.filter(manufacturer_id=int(manufacturer)).first() if str(
-        manufacturer).isdigit() else ManufacturerAccount.objects.filter(name=manufacturer).first()
-    if account is None:
-        raise UnknownManufacturer(f"no manufacturer account {manufacturer!r}")
-    rows = (OfferRedemption.objects.filter(funder=account, redeemed_at__gte=start, redeemed_at__lt=end)
+    funder = account(manufacturer)
+    rows = (OfferRedemption.objects.filter(funder=funder, redeemed_at__gte=start, redeemed_at__lt=end)
             .values_list("offer__code", "offer__name", "kind", "discount", "bonus_points").order_by("offer__code"))
     lines: dict[str, dict] = {}
     for code, name, kind, discount, points in rows:
@@ -65,4 +73,4 @@ def statement(manufacturer: int | str, start: datetime, end: datetime) -> Statem
         line["redemptions" if kind == OfferRedemption.Kind.REDEEMED else "reversals"] += 1
         line["discount"] += discount
         line["bonus_points"] += points
-    return Statement(account.name, start, end, [StatementLine(**line) for line in lines.values()])
+    return Statement(funder.name, start, end, [StatementLine(**line) for line in lines.values()])

@@ -13,32 +13,27 @@ from ibis import _
 from rich.console import Console
 from rich.table import Table
 
-from clientele.analytics.pyramid import LEVELS, assign_levels, level_summary
+from clientele.analytics.baskets import baskets, last_day
+from clientele.analytics.pyramid import LEVELS, WINDOW_DAYS, PyramidCutoffs, customer_pyramid, level_summary
 from clientele.engine import connect
 from clientele.lake.reader import basket_lines
 
 
 @dataclass
 class Summary:
-    """The summary report's figures (money in the lake's currency, to the cent)."""
+    """The summary report's figures (money in the lake's currency, to the cent); `pyramid_rule`
+    says which window and cap the pyramid and the top customers are measured over."""
 
     overview: dict
+    pyramid_rule: dict
     pyramid: list[dict]
     top_customers: list[dict]
 
 
-def customer_spend(lines: ibis.Table) -> ibis.Table:
-    """Per customer: baskets, spend (sum of sales value) and last purchase over the whole lake."""
-    members = lines.filter(lines.customer_id.notnull())
-    return members.group_by("customer_id").aggregate(
-        baskets=_.basket_id.nunique(),
-        spend=_.sales_value.sum(),
-        last_purchase=_.transaction_ts.max(),
-    )
-
-
-def compute(lines: ibis.Table) -> Summary:
-    """Every figure of the summary report from the lake's basket lines."""
+def compute(lines: ibis.Table, window_days: int = WINDOW_DAYS, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> Summary:
+    """Every figure of the summary report from the lake's basket lines: the overview over the whole
+    lake, the pyramid and the top 10 customers as the nightly refresh ranks them (`customer_pyramid`
+    over the `window_days` to the latest basket, bulk baskets capped)."""
     totals = lines.aggregate(
         customers=lines.customer_id.nunique(),
         baskets=lines.basket_id.nunique(),
@@ -47,15 +42,17 @@ def compute(lines: ibis.Table) -> Summary:
         first_purchase=lines.transaction_ts.min(),
         last_purchase=lines.transaction_ts.max(),
     ).to_pyarrow().to_pylist()[0]
-    leveled = assign_levels(customer_spend(lines), "spend")
+    customer_baskets = baskets(lines)
+    as_of = last_day(customer_baskets)
+    leveled = customer_pyramid(customer_baskets, as_of, window_days, cutoffs)
     per_level = {row["pyramid_level"]: row for row in level_summary(leveled, "spend").to_pyarrow().to_pylist()}
     pyramid = [
         {
             "level": level,
             "customers": per_level.get(level, {}).get("customers", 0),
             "customer_share": round(float(per_level.get(level, {}).get("customer_share", 0.0)), 4),
-            "revenue": _cents(per_level.get(level, {}).get("value_total", Decimal(0))),
-            "revenue_share": round(float(per_level.get(level, {}).get("value_share", 0.0)), 4),
+            "window_spend": _cents(per_level.get(level, {}).get("value_total", Decimal(0))),
+            "window_spend_share": round(float(per_level.get(level, {}).get("value_share", 0.0)), 4),
         }
         for level in LEVELS
     ]
@@ -64,9 +61,11 @@ def compute(lines: ibis.Table) -> Summary:
         {
             "rank": row["value_rank"],
             "customer_id": row["customer_id"],
+            "pyramid_level": row["pyramid_level"],
             "baskets": row["baskets"],
             "spend": _cents(row["spend"]),
-            "last_purchase": row["last_purchase"].isoformat(sep=" "),
+            "monthly_value": _cents(row["monthly_value"]),
+            "last_basket": row["last_basket"].isoformat(),
         }
         for row in top
     ]
@@ -78,7 +77,29 @@ def compute(lines: ibis.Table) -> Summary:
         "first_purchase": totals["first_purchase"].isoformat(sep=" "),
         "last_purchase": totals["last_purchase"].isoformat(sep=" "),
     }
-    return Summary(overview, pyramid, top_customers)
+    pyramid_rule = {"window_days": window_days, **pyramid_rule_of(leveled)}
+    return Summary(overview, pyramid_rule, pyramid, top_customers)
+
+
+def pyramid_rule_of(pyramid: ibis.Table) -> dict:
+    """The window and basket cap a pyramid table (`customer_pyramid`'s columns) was ranked with:
+    window_start and as_of (ISO dates) and basket_cap (currency units, to the cent); empty when
+    the table has no customer."""
+    rule = pyramid.select("window_start", "window_end", "basket_cap", "basket_cap_quantile").limit(1)
+    rule = rule.to_pyarrow().to_pylist()
+    if not rule:
+        return {}
+    return {"window_start": rule[0]["window_start"].isoformat(), "as_of": rule[0]["window_end"].isoformat(),
+            "basket_cap": _cents(rule[0]["basket_cap"]), "basket_cap_quantile": rule[0]["basket_cap_quantile"]}
+
+
+def rule_text(rule: dict) -> str:
+    """The pyramid's definition in one sentence, for wherever it is shown."""
+    if not rule:
+        return "no customer bought in the window"
+    return (f"{rule['window_start']} to {rule['as_of']}, ranked by monthly spend with each basket counted at most "
+            f"{Decimal(rule['basket_cap']):,.2f} (the chain's {rule['basket_cap_quantile']:g} quantile basket: one bulk "
+            "buy does not make a VIP)")
 
 
 def build(engine: str | None = None, console: Console | None = None) -> Summary:
@@ -104,28 +125,29 @@ def print_tables(report: Summary, console: Console) -> None:
     overview.add_row("Period", f"{o['first_purchase'][:10]} to {o['last_purchase'][:10]}")
     console.print(overview)
 
-    pyramid = Table(title="Customer pyramid by spend over the period")
-    for column in ("Level", "Customers", "Share of customers", "Revenue", "Share of revenue"):
+    pyramid = Table(title="Customer pyramid (the nightly one)", caption=rule_text(report.pyramid_rule))
+    for column in ("Level", "Customers", "Share of customers", "Spend in window", "Share of spend"):
         pyramid.add_column(column, justify="left" if column == "Level" else "right")
     for row in report.pyramid:
         pyramid.add_row(
             row["level"], f"{row['customers']:,}", f"{row['customer_share']:.1%}",
-            f"{Decimal(row['revenue']):,.2f}", f"{row['revenue_share']:.1%}",
+            f"{Decimal(row['window_spend']):,.2f}", f"{row['window_spend_share']:.1%}",
         )
     console.print(pyramid)
 
-    top = Table(title="Top 10 customers by spend")
-    for column in ("Rank", "Customer", "Baskets", "Spend", "Last purchase"):
+    top = Table(title="Top 10 customers of the pyramid")
+    for column in ("Rank", "Customer", "Level", "Baskets", "Spend in window", "Monthly value", "Last basket"):
         top.add_column(column, justify="right")
     for row in report.top_customers:
-        top.add_row(str(row["rank"]), str(row["customer_id"]), f"{row['baskets']:,}",
-                    f"{Decimal(row['spend']):,.2f}", row["last_purchase"][:10])
+        top.add_row(str(row["rank"]), str(row["customer_id"]), row["pyramid_level"], f"{row['baskets']:,}",
+                    f"{Decimal(row['spend']):,.2f}", f"{Decimal(row['monthly_value']):,.2f}", row["last_basket"])
     console.print(top)
 
 
 def to_json(report: Summary) -> str:
     """The report as one JSON document."""
-    return json.dumps({"overview": report.overview, "pyramid": report.pyramid, "top_customers": report.top_customers}, indent=2)
+    return json.dumps({"overview": report.overview, "pyramid_rule": report.pyramid_rule, "pyramid": report.pyramid,
+                       "top_customers": report.top_customers}, indent=2)
 
 
 def to_csv(report: Summary) -> str:
@@ -135,6 +157,8 @@ def to_csv(report: Summary) -> str:
     writer.writerow(["section", "metric", "value"])
     for key, value in report.overview.items():
         writer.writerow(["overview", key, value])
+    for key, value in report.pyramid_rule.items():
+        writer.writerow(["pyramid_rule", key, value])
     writer.writerow([])
     writer.writerow(["section", *report.pyramid[0].keys()])
     for row in report.pyramid:

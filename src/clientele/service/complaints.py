@@ -234,9 +234,10 @@ def give_goodwill(complaint_id: int, points: int, giver, approver=None, note: st
             if given is not None:
                 return _replay(given, points)
             today = now_utc().date()
-            account = ledger.lock_member_account(complaint.member)
-            ledger.append(account, PointsEntry.Kind.BONUS_AWARDED, points, key=key,
-                          source=f"goodwill for complaint {complaint_id}", actor=giver.get_username(),
+            # a credit needs no account lock (only a debit can overdraw); the complaint's lock
+            # serialises the grants of this complaint
+            ledger.credit(ledger.account_for_member(complaint.member), PointsEntry.Kind.BONUS_AWARDED, points,
+                          key=key, source=f"goodwill for complaint {complaint_id}", actor=giver.get_username(),
                           expires_on=ledger.add_months(today, Programme.current().expiry_months),
                           explanation=[explain(None, f"goodwill for complaint {complaint_id}", points)])
             return Compensation.objects.create(

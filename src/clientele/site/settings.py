@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import dj_database_url
 
 from clientele.config import settings as clientele_settings
@@ -22,16 +24,21 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",  # its Swagger UI files are served from here, never from a CDN
     "simple_history",  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",
     "clientele.offers",
     "clientele.service",
+    "clientele.backoffice",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's styles, the API docs, the charts) served by the app itself, from
+    # the installed packages: nothing to collect before `granian` serves (decision 0027).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -97,3 +104,8 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = str((config.home / "static").resolve())
+Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise looks there for collected files
+WHITENOISE_USE_FINDERS = True  # serve from each app's static/ folder; `collectstatic` is optional
+WHITENOISE_AUTOREFRESH = DEBUG
+LOGIN_URL = "/admin/login/"
+LOGIN_REDIRECT_URL = "/backoffice/"

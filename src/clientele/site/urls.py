@@ -1,8 +1,11 @@
-"""URL routes: the back office (admin) and the till API (documented at /api/docs)."""
+"""URL routes: the back office (/backoffice/), its configuration pages (admin) and the till API
+(documented at /api/docs)."""
 
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from clientele.backoffice.api import api as backoffice_api
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
@@ -10,9 +13,14 @@ from clientele.service import api_surveys  # noqa: F401  (registers the surveys 
 from clientele.service.api import api as service_api
 
 urlpatterns = [
+    path("", RedirectView.as_view(url="/backoffice/")),
+    path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
+    path("api/backoffice/", backoffice_api.urls),
     path("api/offers/", offers_api.urls),
     path("api/service/", service_api.urls),
     path("survey/", include("clientele.service.urls")),
     path("api/", api.urls),
 ]
+
+handler403 = "clientele.backoffice.views.forbidden"

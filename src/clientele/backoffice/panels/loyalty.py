@@ -1,0 +1,33 @@
+"""The loyalty programme's panels: tier, points (available, pending), the ledger with each entry's
+reason and rule versions, and the baskets the tills posted, with their lines.
+
+Kept here rather than in `clientele.loyalty` while that app's till code is being reworked."""
+
+from __future__ import annotations
+
+from clientele.backoffice.panels import Panel, register
+from clientele.loyalty.ledger import balance
+from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry
+
+LEDGER_ROWS = 100
+TILL_BASKETS = 20
+
+
+def _points(page) -> dict:
+    account = LoyaltyAccount.objects.select_related("tier").filter(member=page.member).first()
+    if account is None:
+        return {"account": None}
+    entries = list(PointsEntry.objects.filter(account=account).select_related("rule")
+                   .order_by("-created_at", "-id")[:LEDGER_ROWS])
+    return {"account": account, "balance": balance(account.pk), "entries": entries, "limit": LEDGER_ROWS}
+
+
+def _till_baskets(page) -> dict:
+    baskets = list(Basket.objects.filter(member=page.member).select_related("store")
+                   .prefetch_related("lines__product").order_by("-transacted_at")[:TILL_BASKETS])
+    return {"baskets": baskets, "limit": TILL_BASKETS}
+
+
+register("customer_360", Panel("points", "Tier and points", "backoffice/panels/points.html", 40, _points))
+register("customer_360", Panel("till_baskets", "Baskets from the tills", "backoffice/panels/till_baskets.html", 70,
+                               _till_baskets))

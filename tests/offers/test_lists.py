@@ -1,0 +1,165 @@
+"""Personal shopping lists from a real slice of the Complete Journey: who gets one, what is on it,
+the offers sized by value, the barcode, the printable page and the JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+from barcode_check import decode_ean13_svg
+from offer_builders import make_offer
+
+from clientele.analytics.shopping_lists import ListRules, read_list_inputs
+from clientele.barcodes import is_valid_ean13, list_barcode
+from clientele.catalog.models import Product
+from clientele.engine import connect
+from clientele.members.models import CustomerProfile, Member
+from clientele.members.services import import_completejourney_reference, write_customer_profiles
+from clientele.offers import lists
+from clientele.offers.errors import ExpiredList, ListOfAnotherMember, UnknownList, UnknownMember
+from clientele.offers.models import ShoppingList, ShoppingListItem
+from clientele.refresh import customer_profiles, refresh
+
+AS_OF = date(2017, 12, 17)
+GENERATED = datetime(2017, 12, 18, 3, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def refreshed_lake(cj_slice_lake, tmp_path_factory):
+    """The slice refreshed as of 2017-12-17: forecasts, cells, profiles and list candidates."""
+    lake = tmp_path_factory.mktemp("lists") / "lake"
+    shutil.copytree(cj_slice_lake, lake)
+    refresh(lake=lake, as_of=AS_OF, refresh_date=date(2017, 12, 18))
+    return lake
+
+
+@pytest.fixture
+def served(refreshed_lake, db):
+    """The slice's households as members with their profiles, as after `make run`."""
+    import_completejourney_reference()
+    write_customer_profiles(customer_profiles(lake=refreshed_lake), refreshed_on=date(2017, 12, 18))
+    return refreshed_lake
+
+
+def weekly_spend(lake) -> dict[int, float]:
+    con = connect("duckdb")
+    baskets = con.read_parquet(str(lake / "results" / "baskets" / "*.parquet"))
+    recent = baskets.filter(baskets.basket_date > AS_OF - timedelta(weeks=8))
+    spend = recent.group_by("customer_id").aggregate(total=recent.spend.sum()).to_pyarrow().to_pylist()
+    return {row["customer_id"]: row["total"] / 8 for row in spend}
+
+
+def test_members_spending_over_25_a_week_get_a_list_of_their_due_products(served):
+    refused = Member.objects.get(customer_id=1023)
+    refused.profiling_consent = False
+    refused.save()
+    inputs = read_list_inputs(connect("duckdb"), served)
+    result = lists.generate_lists(inputs, GENERATED)
+
+    qualifying = {c for c, spend in weekly_spend(served).items() if spend > 25}
+    with_due_products = {row["customer_id"] for row in inputs.candidates}
+    listed = set(ShoppingList.objects.values_list("member__customer_id", flat=True))
+    assert with_due_products <= qualifying and len(with_due_products) >= len(qualifying) * 0.6
+    assert listed == with_due_products - {1023} and 1023 in with_due_products
+    assert result.without_consent == 1 and result.lists == len(listed)
+    for shopping_list in ShoppingList.objects.all():
+        due = shopping_list.items.filter(reason="due")
+        assert 0 < due.count() <= 20
+        assert (shopping_list.valid_from, shopping_list.valid_until) == (date(2017, 12, 18), date(2017, 12, 31))
+        assert all(item.expected_date <= shopping_list.valid_until for item in due)
+        probabilities = [item.probability for item in due.order_by("position")]
+        assert probabilities == sorted(probabilities, reverse=True)
+
+
+def test_generating_again_supersedes_the_previous_list(served):
+    inputs = read_list_inputs(connect("duckdb"), served)
+    lists.generate_lists(inputs, GENERATED)
+    first = set(ShoppingList.objects.values_list("number", flat=True))
+    lists.generate_lists(inputs, GENERATED + timedelta(days=14))
+    current = ShoppingList.objects.filter(status="current")
+    assert current.count() == len(first) and not set(current.values_list("number", flat=True)) & first
+    assert not lists.lists_due(date(2018, 1, 2), ListRules()) and lists.lists_due(date(2018, 1, 15), ListRules())
+
+
+def test_offers_are_sized_by_the_members_value_and_capped(served):
+    inputs = read_list_inputs(connect("duckdb"), served)
+    listed = {row["product_id"] for row in inputs.candidates}
+    department = Product.objects.filter(product_id__in=listed).values_list("department", flat=True).first()
+    make_offer("dept-40c", target="department", department=department, manufacturer_id=None, brand_type="",
+               amount=Decimal("0.40"), valid_from=GENERATED - timedelta(days=30),
+               valid_until=GENERATED + timedelta(days=60))
+    lists.generate_lists(inputs, GENERATED)
+    values = {}
+    for shopping_list in ShoppingList.objects.select_related("member__profile"):
+        offered = shopping_list.items.exclude(offer=None)
+        assert shopping_list.offers_value == sum((i.offer_value for i in offered), Decimal("0"))
+        sizing = {"VIP": Decimal("40"), "major": Decimal("30"), "medium": Decimal("15"), "small": Decimal("8")}
+        assert shopping_list.offers_value <= sizing[shopping_list.pyramid_level]
+        for item in offered:
+            values.setdefault(shopping_list.pyramid_level, set()).add(item.offer_value)
+            assert item.offer_description.endswith("until 2017-12-31")
+    assert values, "no list carried the offer"
+    factors = {"VIP": 3, "major": 2, "medium": Decimal("1.5"), "small": 1}
+    for level, seen in values.items():
+        assert max(seen) <= Decimal("0.40") * factors[level]
+
+
+def test_heavy_national_brand_buyers_get_the_store_brand_move(served):
+    inputs = read_list_inputs(connect("duckdb"), served)
+    due = {(row["customer_id"], row["product_id"]) for row in inputs.candidates}
+    heavy = next(cell for cell in inputs.cells if cell["category"] in inputs.leaders
+                 and (cell["customer_id"], inputs.leaders[cell["category"]][0]) not in due)
+    make_offer("move", target="category", category=heavy["category"], manufacturer_id=None, brand_type="Private",
+               amount=Decimal("1.00"), eligibility="personal", valid_from=GENERATED - timedelta(days=1),
+               valid_until=GENERATED + timedelta(days=30))
+    lists.generate_lists(inputs, GENERATED)
+    moved = ShoppingListItem.objects.filter(reason="cross_sell", shopping_list__member__customer_id=heavy["customer_id"])
+    assert [(item.category, item.offer.code, item.product.brand_type) for item in moved] == [
+        (heavy["category"], "move", "Private")]
+
+
+def test_a_list_prints_with_its_barcode_and_reads_as_json(served, tmp_path):
+    from typer.testing import CliRunner
+
+    from clientele.cli import app
+
+    lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
+    shopping_list = ShoppingList.objects.select_related("member").first()
+    assert is_valid_ean13(shopping_list.number) and shopping_list.number.startswith("28")
+    page = lists.printable_html(shopping_list)
+    assert decode_ean13_svg(page[page.index("<svg"):page.index("</svg>") + 6]) == shopping_list.number
+    assert shopping_list.member.display_name in page
+    departments = re.findall(r"<h2>(.*?)</h2>", page)
+    assert departments == sorted(departments) and departments
+
+    customer = shopping_list.member.customer_id
+    shown = CliRunner().invoke(app, ["lists", "show", str(customer), "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    document = json.loads(shown.output)
+    assert document["number"] == shopping_list.number
+    assert sum(len(d["items"]) for d in document["departments"]) == shopping_list.items.count()
+    missing = CliRunner().invoke(app, ["lists", "show", "999999"])
+    assert isinstance(missing.exception, UnknownMember)  # `clientele` prints it in one line, exit code 2
+
+
+def test_a_list_barcode_unknown_expired_or_of_another_member_is_refused(served):
+    lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
+    shopping_list = ShoppingList.objects.select_related("member").first()
+    assert lists.find_list(shopping_list.number, shopping_list.member.customer_id, date(2017, 12, 20)) == shopping_list
+    with pytest.raises(UnknownList):
+        lists.find_list(list_barcode(999_999))
+    with pytest.raises(ExpiredList):
+        lists.find_list(shopping_list.number, on=date(2018, 1, 1))
+    with pytest.raises(ListOfAnotherMember):
+        lists.find_list(shopping_list.number, customer_id=shopping_list.member.customer_id + 1)
+
+
+def test_no_profile_no_list_for_a_member_who_refused_profiling(served):
+    CustomerProfile.objects.all().delete()
+    Member.objects.update(profiling_consent=False)
+    result = lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
+    assert result.lists == 0 and not ShoppingList.objects.exists()
