@@ -22,6 +22,7 @@ from clientele.forecasting.cli import app as forecast_app
 from clientele.forecasting.nbr_cli import app as evaluate_app
 from clientele.loyalty.cli import app as loyalty_app
 from clientele.offers.cli import lists_app, offers_app
+from clientele.service.cli import app as service_app
 
 app = typer.Typer(
     help="Clientele: customer relationship and loyalty engine for retail chains.",
@@ -36,6 +37,7 @@ app.add_typer(import_app, name="import")
 app.add_typer(report_app, name="report")
 app.add_typer(db_app, name="db")
 app.add_typer(loyalty_app, name="loyalty")
+app.add_typer(service_app, name="service")
 app.add_typer(backoffice_app, name="backoffice")
 app.add_typer(lake_app, name="lake")
 app.add_typer(forecast_app, name="forecast")

@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "clientele.members",
     "clientele.loyalty",
     "clientele.offers",
+    "clientele.service",
     "clientele.backoffice",
     "clientele.campaigns",
 ]

@@ -10,6 +10,8 @@ from clientele.campaigns.api import api as campaigns_api
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
+from clientele.service import api_surveys  # noqa: F401  (registers the surveys and win-back calls)
+from clientele.service.api import api as service_api
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/backoffice/")),
@@ -19,6 +21,8 @@ urlpatterns = [
     path("api/backoffice/", backoffice_api.urls),
     path("api/offers/", offers_api.urls),
     path("api/campaigns/", campaigns_api.urls),
+    path("api/service/", service_api.urls),
+    path("survey/", include("clientele.service.urls")),
     path("api/", api.urls),
 ]
 

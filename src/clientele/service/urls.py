@@ -1,0 +1,8 @@
+"""The survey's public page: one link per invitation, /survey/<token>."""
+
+from django.urls import path
+
+from clientele.service import views
+
+app_name = "service"
+urlpatterns = [path("<str:token>", views.survey_form, name="survey-form")]
