@@ -222,8 +222,8 @@ def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
                        expiry_months=first["expiry_months"], clock_skew_seconds=first["clock_skew_seconds"])
     products = {row["product_id"]: ProductFacts(row["product_id"], row["department"], row["category"],
                                                 row["brand_type"]) for row in found if row["product_id"] is not None}
-    local_time = basket.transacted_at.astimezone(store_zone(key.store.timezone)) if basket.transacted_at.tzinfo else \
-        basket.transacted_at
+    at = basket.transacted_at  # without a time zone it is refused by `decide`, before the time matters
+    local_time = at.astimezone(store_zone(key.store.timezone)) if at.tzinfo else at
     member = refused = None
     if basket.card or basket.member_number is not None:
         try:
