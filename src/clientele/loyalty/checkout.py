@@ -31,14 +31,13 @@ from clientele.loyalty.bonuses import award_basket_bonuses
 from clientele.loyalty.errors import LoyaltyError
 from clientele.loyalty.identity import (MEMBER_COLUMNS, PresentedKey, loaded, member_to_credit, member_to_credit_sql,
                                         till_key, till_key_sql, unsaved)
-from clientele.loyalty.models import ApiKey, Basket, EarningRule, LoyaltyAccount, PointsEntry, Programme
+from clientele.loyalty.models import ApiKey, Basket, EarningRule, LoyaltyAccount, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
 CENT = Decimal("0.01")
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 #: A till's offline queue is hours or days old, never years: older history comes by bulk import.
 MAX_BASKET_AGE = timedelta(days=400)
-Kind = PointsEntry.Kind
 
 
 class LineIn(NamedTuple):
