@@ -6,6 +6,7 @@ import json
 import re
 from contextlib import contextmanager
 
+import psycopg
 import pytest
 from django.db import connections
 from django.test import Client
@@ -251,3 +252,34 @@ def test_given_the_database_out_of_reach_when_a_till_calls_then_503_retry_after_
 
     assert [(r.status_code, r.headers.get("Retry-After"), r.json()) for r in responses] == [
         (503, "5", api.UNAVAILABLE)] * 2
+
+
+def test_given_the_connection_lost_in_the_middle_of_a_checkout_then_503_and_the_replay_records_it_once(
+        concurrent_db, programme_ready, store, card, monkeypatch):
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("a server connection to lose is PostgreSQL's; SQLite's out-of-reach case is tested above")
+    from clientele.loyalty import checkout
+
+    real = checkout.credit_basket
+
+    def connection_lost(*args, **kwargs):
+        # The server ends this checkout's connection (as a restart does) just before its write.
+        with psycopg.connect(_url(), autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [connections["default"].connection.info.backend_pid])
+        return real(*args, **kwargs)
+
+    _, raw = issue_api_key(store, "till 1")
+    payload = basket(card=card)
+    monkeypatch.setattr(checkout, "credit_basket", connection_lost)
+    lost = post(TillClient(headers={"X-API-Key": raw}), "/baskets", payload)
+    monkeypatch.undo()
+    queued = post(TillClient(headers={"X-API-Key": raw}), "/baskets", payload)  # the till sends it again
+
+    assert (lost.status_code, lost.headers.get("Retry-After"), lost.json()) == (503, "5", api.UNAVAILABLE)
+    assert (queued.status_code, queued.json()["replayed"], queued.json()["points_earned"]) == (200, False, 8)
+    assert PointsEntry.objects.filter(kind="points_earned").count() == 1
+
+
+def _url() -> str:
+    settings = connections["default"].settings_dict
+    return f"postgresql://{settings['USER']}@{settings['HOST']}:{settings['PORT']}/{settings['NAME']}"

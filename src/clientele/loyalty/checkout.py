@@ -31,14 +31,13 @@ from clientele.loyalty.bonuses import award_basket_bonuses
 from clientele.loyalty.errors import LoyaltyError
 from clientele.loyalty.identity import (MEMBER_COLUMNS, PresentedKey, loaded, member_to_credit, member_to_credit_sql,
                                         till_key, till_key_sql, unsaved)
-from clientele.loyalty.models import ApiKey, Basket, EarningRule, LoyaltyAccount, PointsEntry, Programme
+from clientele.loyalty.models import ApiKey, Basket, EarningRule, LoyaltyAccount, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
 
 CENT = Decimal("0.01")
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
 #: A till's offline queue is hours or days old, never years: older history comes by bulk import.
 MAX_BASKET_AGE = timedelta(days=400)
-Kind = PointsEntry.Kind
 
 
 class LineIn(NamedTuple):
@@ -222,8 +221,8 @@ def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
                        expiry_months=first["expiry_months"], clock_skew_seconds=first["clock_skew_seconds"])
     products = {row["product_id"]: ProductFacts(row["product_id"], row["department"], row["category"],
                                                 row["brand_type"]) for row in found if row["product_id"] is not None}
-    local_time = basket.transacted_at.astimezone(store_zone(key.store.timezone)) if basket.transacted_at.tzinfo else \
-        basket.transacted_at
+    at = basket.transacted_at  # without a time zone it is refused by `decide`, before the time matters
+    local_time = at.astimezone(store_zone(key.store.timezone)) if at.tzinfo else at
     member = refused = None
     if basket.card or basket.member_number is not None:
         try:

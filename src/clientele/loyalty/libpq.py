@@ -224,5 +224,8 @@ def _in_one_message(pgconn, connection, name: bytes, dumped, escape, *, begin: b
 
 def _check(result: pq.PGresult, connection) -> pq.PGresult:
     if result.status not in _OK:
-        raise pg_errors.error_from_result(result, encoding=connection.info.encoding)
+        error = pg_errors.error_from_result(result, encoding=connection.info.encoding)
+        if connection.pgconn.status == pq.ConnStatus.BAD:  # the server went away (a restart): retry later
+            raise pg_errors.OperationalError(str(error)) from error
+        raise error
     return result
