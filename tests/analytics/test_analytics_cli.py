@@ -44,6 +44,12 @@ def test_segments_of_a_category_typed_in_any_case_show_its_nine_cells(refreshed_
     assert "COLD CEREAL: brand loyalty x usage" in shown.output
 
 
+def test_segments_of_an_unknown_category_is_an_error_listing_the_valid_ones(refreshed_home):
+    shown = runner.invoke(app, ["segments", "--category", "cold ceral"])
+    assert shown.exit_code != 0
+    assert str(shown.exception) == "unknown category 'cold ceral'; valid: COLD CEREAL"  # the lake has one category
+
+
 def test_export_of_a_combined_segment_writes_the_members_it_names(refreshed_home, tmp_path):
     out = tmp_path / "combined.csv"
     exported = runner.invoke(app, ["export", "pyramid=major OR (rfm=at risk AND NOT value_tier=IRON)", "--out", str(out),

@@ -42,9 +42,9 @@ def compute(lines: ibis.Table, window_days: int = WINDOW_DAYS, cutoffs: PyramidC
         first_purchase=lines.transaction_ts.min(),
         last_purchase=lines.transaction_ts.max(),
     ).to_pyarrow().to_pylist()[0]
-    customer_baskets = baskets(lines)
-    as_of = last_day(customer_baskets)
-    leveled = customer_pyramid(customer_baskets, as_of, window_days, cutoffs)
+    as_of = last_day(lines)  # as the refresh takes it
+    # one row per customer: computed once from the lines, then summarised in memory
+    leveled = ibis.memtable(customer_pyramid(baskets(lines), as_of, window_days, cutoffs).to_pyarrow())
     per_level = {row["pyramid_level"]: row for row in level_summary(leveled, "spend").to_pyarrow().to_pylist()}
     pyramid = [
         {
