@@ -4,6 +4,7 @@ the refresh's results and the operational database."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
@@ -125,7 +126,8 @@ def _state_key(period: Period, today: date) -> str:
     member and ledger entry written (a new one makes the figures computed again)."""
     last = (Member.objects.order_by("-pk").values_list("pk", flat=True).first(),
             PointsEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
-    return f"dashboard:{settings().lake_path}:{sorted(refresh_state().items())}:{period}:{today}:{last}"
+    state = f"{settings().lake_path}:{sorted(refresh_state().items())}:{period}:{today}:{last}"
+    return "dashboard:" + hashlib.sha256(state.encode()).hexdigest()
 
 
 def dashboard(period: Period, today: date) -> dict:
