@@ -16,7 +16,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"  # git-ignored: look at them after a run
 
 
 @dataclass(frozen=True)
@@ -117,8 +116,3 @@ def log_in(browser, site):
     for context in contexts:
         context.close()
 
-
-def screenshot(page, name: str) -> None:
-    """Save the whole page as var/artifacts/screenshots/<name>.png, for a person to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

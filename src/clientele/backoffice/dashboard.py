@@ -4,10 +4,12 @@ the refresh's results and the operational database."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
+from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 
 from clientele.analytics import programme
@@ -25,6 +27,7 @@ ACTIVE_DEFINITION = ("a member with at least one basket in the period (the lake'
                      "refresh); lapsed: a basket in the period of the same length just before, none in this one")
 CHURN_BANDS = [(0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.01)]
 VALUE_TIERS = ["platinum", "gold", "iron", "lead"]
+CACHE_SECONDS = 600
 EARNED_KINDS = [PointsEntry.Kind.POINTS_EARNED, PointsEntry.Kind.BONUS_AWARDED, PointsEntry.Kind.OPENING_BALANCE]
 
 
@@ -118,9 +121,30 @@ def result_tables() -> dict[str, list[dict]]:
             "gone_top_customers": programme.gone_top_customers(top) if top is not None else []}
 
 
+def _state_key(period: Period, today: date) -> str:
+    """What the figures depend on: the lake and its last refresh, the period, the day, and the last
+    member and ledger entry written (a new one makes the figures computed again)."""
+    last = (Member.objects.order_by("-pk").values_list("pk", flat=True).first(),
+            PointsEntry.objects.order_by("-pk").values_list("pk", flat=True).first())
+    state = f"{settings().lake_path}:{sorted(refresh_state().items())}:{period}:{today}:{last}"
+    return "dashboard:" + hashlib.sha256(state.encode()).hexdigest()
+
+
 def dashboard(period: Period, today: date) -> dict:
-    """Every figure and table of the dashboard: `figures` (dict), `tables` (name -> rows), the
-    summary's overview and the refresh's dates."""
+    """Every figure and table of the dashboard: `members`, `points` (with the liability), the
+    summary's `overview`, `tables` (name -> rows), the refresh's dates and `computed_at` (UTC).
+
+    Computed once per state (`_state_key`) and kept CACHE_SECONDS: with millions of members the
+    liability alone sums every account's ledger for seconds, as `clientele loyalty liability` does."""
+    key = _state_key(period, today)
+    figures = cache.get(key)
+    if figures is None:
+        figures = _compute(period, today) | {"computed_at": datetime.now(timezone.utc)}
+        cache.set(key, figures, CACHE_SECONDS)
+    return figures
+
+
+def _compute(period: Period, today: date) -> dict:
     report = summary_report()
     tables = {"pyramid": report.pyramid if report else [], **profile_tables(), **result_tables()}
     return {"members": member_figures(period), "points": points_figures(period, today),
