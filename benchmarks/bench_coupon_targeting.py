@@ -92,14 +92,18 @@ def model_scores(table: pd.DataFrame) -> pd.Series:
     """Each pair's modelled chance of redemption, each campaign scored by a model trained on the
     campaigns that ended before it started (none: the 'bought before' signal)."""
     scores = pd.Series(np.nan, index=table.index)
+    sampler = np.random.default_rng(0)
     for campaign, rows in table.groupby("campaign_id"):
         start = rows.start_date.iloc[0]
         earlier = table[table.end_date < start]
         if earlier.redeemed.sum() < 20:
             scores[rows.index] = rows.bought_baskets.rank(pct=True) * 1e-3  # below any model's score scale
             continue
-        model = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, random_state=0)
-        model.fit(earlier[FEATURES], earlier.redeemed)
+        # pairs not redeemed outnumber the others 400 to 1: a 5% sample of them teaches the same
+        # ranking (the odds shift by one constant) in a twentieth of the time
+        kept = earlier[(earlier.redeemed == 1) | (sampler.random(len(earlier)) < 0.05)]
+        model = HistGradientBoostingClassifier(max_iter=100, learning_rate=0.1, random_state=0)
+        model.fit(kept[FEATURES], kept.redeemed)
         scores[rows.index] = model.predict_proba(rows[FEATURES])[:, 1]
     return scores
 
@@ -121,8 +125,13 @@ def main() -> None:
     table = pairs()
     print(f"{len(table):,} pairs, {table.redeemed.sum():,} redeemed, {table.campaign_id.nunique()} campaigns "
           f"({time.perf_counter() - started:.0f} s)")
-    methods = {"popularity": table.coupon_buyers.astype(float), "bought before": table.bought_baskets.astype(float),
-               "model": model_scores(table)}
+    methods = {"popularity": table.coupon_buyers.astype(float), "bought before": table.bought_baskets.astype(float)}
+    for subset, rows in (("all campaigns", table), ("Type A", table[table.campaign_type == "Type A"])):
+        for name, score in methods.items():
+            result = figures(rows, score[rows.index])
+            print(f"{subset:14s} {name:14s} AUC {result['auc']:.4f}  precision@10% {result['precision@10%']:.4f}",
+                  flush=True)
+    methods["model"] = model_scores(table)
     for subset, rows in (("all campaigns", table), ("Type A", table[table.campaign_type == "Type A"])):
         results = {name: figures(rows, score[rows.index]) for name, score in methods.items()}
         best = max(results["popularity"]["auc"], results["bought before"]["auc"])
