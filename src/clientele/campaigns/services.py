@@ -18,7 +18,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
-from clientele.analytics.campaign_measure import METRICS
+from clientele.campaign_metrics import METRICS
 from clientele.analytics.holdout_draw import draw_audience, single_holdout
 from clientele.analytics.results import PROFILE_COLUMNS, parse_segment, read_result, segment_members
 from clientele.analytics.segments import SegmentError
