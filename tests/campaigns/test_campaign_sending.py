@@ -170,3 +170,20 @@ def test_a_channel_the_campaign_does_not_use_or_sms_without_a_webhook_is_refused
     settings.cache_clear()
     with pytest.raises(errors.ChannelNotConfigured):
         services.send(campaign.id, "sms")
+
+
+def test_identify_at_the_till_answers_the_campaign_message_to_the_treated_and_nothing_to_the_holdout(lake, members):
+    from django.test import Client
+
+    from clientele.catalog.models import Store
+    from clientele.loyalty.identity import issue_api_key
+
+    _, raw = issue_api_key(Store.objects.create(store_id=1, name="Main street"), "till 1")
+    till = Client(headers={"X-API-Key": raw})
+    campaign = launched()
+    treated, held = min(customers(campaign, "treated")), min(customers(campaign, "holdout"))
+    answer = till.get("/api/members/identify", {"member_number": treated})
+    assert answer.status_code == 200, answer.content
+    assert answer.json()["messages"] == [{"campaign": campaign.id, "message": "We miss you", "offers": []}]
+    assert till.get("/api/members/identify", {"member_number": held}).json()["messages"] == []
+    assert not Contact.objects.filter(assignment__customer_id=held).exists()

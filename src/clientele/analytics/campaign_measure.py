@@ -16,18 +16,9 @@ import ibis
 import numpy as np
 import pyarrow as pa
 
+from clientele.campaign_metrics import METRICS
 from clientele.analytics.lift import Lift, Roi, cuped_lift, mean_lift, rate_lift, roi, sentence, stratified_mean_lift
 
-#: Goal metrics a campaign may set, with how the page names them.
-METRICS = {
-    "spend": "spend per member",
-    "visits": "visits per member",
-    "basket_value": "basket value",
-    "repurchase_rate": "repurchase rate",
-    "churn_rate": "churn rate",
-    "reactivation_rate": "reactivation rate",
-    "redemption_rate": "offer redemption rate",
-}
 
 ASSIGNMENT_SCHEMA = pa.schema([("customer_id", pa.int64()), ("treated", pa.bool_()), ("stratum", pa.string())])
 

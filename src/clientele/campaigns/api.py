@@ -15,7 +15,7 @@ from ninja.errors import ValidationError
 from ninja.responses import Status
 from ninja.security import SessionAuth
 
-from clientele.analytics.campaign_measure import METRICS
+from clientele.campaign_metrics import METRICS
 from clientele.campaigns import services
 from clientele.campaigns.errors import CampaignError
 from clientele.campaigns.measurement import measure_campaign

@@ -165,3 +165,30 @@ def _date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+@app.command("past")
+def past(engine: Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")] = None) -> None:
+    """The Complete Journey's own campaigns: redemption rates and, observationally, the targeted
+    households' spend against untargeted households matched on pre-campaign spend and visits."""
+    from clientele.analytics.past_campaigns import past_campaigns
+    from clientele.engine import connect
+    from clientele.lake.reader import basket_lines, read_table
+
+    con = connect(engine)
+    rows = past_campaigns(basket_lines(con), read_table(con, "campaigns"), read_table(con, "campaign_descriptions"),
+                          read_table(con, "coupon_redemptions"))
+    table = Table("campaign", "type", "dates", "targeted", "redeemed", "redemption rate (95%)",
+                  "spend/household targeted vs matched", "difference (95%)")
+    for row in rows:
+        rate = "-" if row["redemption_rate"] is None else (
+            f"{row['redemption_rate']:.1%} ({row['redemption_low']:.1%}-{row['redemption_high']:.1%})")
+        compared = row["comparison"]
+        spend = "-" if compared is None else f"{compared['treated']:.2f} vs {compared['holdout']:.2f}"
+        difference = "-" if compared is None else (
+            f"{compared['difference']:+.2f} ({compared['difference_low']:+.2f} to {compared['difference_high']:+.2f})")
+        table.add_row(str(row["campaign_id"]), row["campaign_type"], f"{row['start']} to {row['end']}",
+                      f"{row['targeted']:,}", f"{row['redeemers']:,}", rate, spend, difference)
+    console.print(table)
+    console.print("[dim]Observational: no random holdout was kept for these campaigns; the comparison is with "
+                  "untargeted households of the same pre-campaign spend quintile and visit band, not a causal lift.[/]")

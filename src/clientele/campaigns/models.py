@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from clientele.analytics.campaign_measure import METRICS
+from clientele.campaign_metrics import METRICS
 
 CHANNELS = ("email", "sms", "post", "till")
 
@@ -85,6 +85,7 @@ class Assignment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["campaign", "customer_id"], name="assignment_once")]
+        indexes = [models.Index(fields=["customer_id"], name="assignment_customer")]  # the till's lookup
 
 
 class Contact(models.Model):

@@ -15,10 +15,11 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count
 from django.utils import timezone
 
-from clientele.analytics.campaign_measure import METRICS
+from clientele.campaign_metrics import METRICS
 from clientele.analytics.holdout_draw import draw_audience, single_holdout
 from clientele.analytics.results import PROFILE_COLUMNS, parse_segment, read_result, segment_members
 from clientele.analytics.segments import SegmentError
@@ -124,7 +125,8 @@ def launch(campaign_id: int) -> dict:
         campaign = _locked(campaign_id)
         if campaign.status != Campaign.Status.DRAFT:
             raise errors.WrongStatus(f"campaign {campaign.id} is already {campaign.status}")
-        _store_assignments(campaign, groups.to_pylist(), "launch", now)
+        _store_assignments(campaign, groups.column("customer_id").to_pylist(), groups.column("treated").to_pylist(),
+                           groups.column("stratum").to_pylist(), "launch", now)
         campaign.status, campaign.launched_at = Campaign.Status.RUNNING, now
         campaign.save(update_fields=["status", "launched_at"])
     return group_counts(campaign)
@@ -144,7 +146,8 @@ def add_triggered_members(campaign_id: int) -> dict:
         known = set(campaign.assignments.values_list("customer_id", flat=True))
         new = [dict(row, treated=not single_holdout(campaign.seed, row["customer_id"], share))
                for row in groups if row["customer_id"] not in known]
-        _store_assignments(campaign, new, "trigger", timezone.now())
+        _store_assignments(campaign, [r["customer_id"] for r in new], [r["treated"] for r in new],
+                           [r["stratum"] for r in new], "trigger", timezone.now())
     return {"treated": sum(row["treated"] for row in new), "holdout": sum(not row["treated"] for row in new)}
 
 
@@ -212,10 +215,8 @@ def get_campaign(campaign_id: int) -> Campaign:
 
 def group_counts(campaign: Campaign) -> dict:
     """Members assigned per group: {"treated": n, "holdout": n}."""
-    counts = {group: 0 for group in Assignment.Group.values}
-    for group in campaign.assignments.values_list("group", flat=True).iterator():
-        counts[group] += 1
-    return counts
+    counted = campaign.assignments.values_list("group").annotate(members=Count("id")).order_by()
+    return {group: 0 for group in Assignment.Group.values} | dict(counted)
 
 
 def contact_counts(campaign: Campaign, channel: str | None = None) -> dict:
@@ -223,10 +224,8 @@ def contact_counts(campaign: Campaign, channel: str | None = None) -> dict:
     contacts = Contact.objects.filter(assignment__campaign=campaign)
     if channel:
         contacts = contacts.filter(channel=channel)
-    counts = {status: 0 for status in Contact.Status.values}
-    for status in contacts.values_list("status", flat=True).iterator():
-        counts[status] += 1
-    return counts
+    counted = contacts.values_list("status").annotate(contacts=Count("id")).order_by()
+    return {status: 0 for status in Contact.Status.values} | dict(counted)
 
 
 def _locked(campaign_id: int) -> Campaign:
@@ -318,11 +317,27 @@ def _draw(campaign: Campaign, expression: str):
                          campaign.seed, float(campaign.holdout_share))
 
 
-def _store_assignments(campaign: Campaign, rows: list[dict], joined: str, now) -> None:
-    Assignment.objects.bulk_create(
-        (Assignment(campaign=campaign, customer_id=row["customer_id"], stratum=row["stratum"], joined=joined,
-                    group=Assignment.Group.TREATED if row["treated"] else Assignment.Group.HOLDOUT, assigned_at=now)
-         for row in rows), batch_size=5000)
+#: The columns an assignment is stored with, in the order `_store_assignments` writes them.
+ASSIGNMENT_COLUMNS = ("campaign_id", "customer_id", "group", "stratum", "joined", "assigned_at")
+
+
+def _store_assignments(campaign: Campaign, customer_ids: list[int], treated: list[bool], strata: list[str],
+                       joined: str, now) -> None:
+    """Write the assignments in the caller's transaction: COPY on PostgreSQL, one prepared INSERT
+    on SQLite (millions of members; the ORM's bulk_create takes minutes for three million)."""
+    assigned_at = connection.ops.adapt_datetimefield_value(now)
+    rows = ((campaign.id, customer_id, Assignment.Group.TREATED if is_treated else Assignment.Group.HOLDOUT, stratum,
+             joined, assigned_at) for customer_id, is_treated, stratum in zip(customer_ids, treated, strata))
+    table = connection.ops.quote_name(Assignment._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(column) for column in ASSIGNMENT_COLUMNS)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(ASSIGNMENT_COLUMNS))})",
+                               list(rows))
 
 
 def _offers(codes):

@@ -177,6 +177,7 @@ class IdentifyOut(HotCallSchema):
     perks: list[str]
     balance: BalanceOut
     offers: list[dict]
+    messages: list[dict] = []  # running campaigns' messages for a treated member: campaign, message, offers
 
 
 class IdentifyQuery(HotCallSchema):

@@ -62,13 +62,16 @@ class EnrolmentIn:
 def identify(card: str | None = None, phone: str | None = None, member_number: int | None = None,
              key: PresentedKey | None = None) -> dict:
     """What the till shows when a member is identified: the name to greet, member number, tier
-    and its perks, points available and pending, and the member's active personal offers.
+    and its perks, points available and pending, the member's active personal offers, and the
+    messages of the running campaigns they are in the treated group of (never the holdout's).
     `key`: the key the till presented, checked first (KeyRefused); None when already checked."""
+    from clientele.campaigns.services import till_messages  # campaigns build on loyalty, not the reverse
+
     member, tier, points = greet_member(card=card, phone=phone, member_number=member_number, key=key)
     return {
         "member_number": member.customer_id, "greeting_name": member.first_name or member.display_name,
         "tier": tier.name if tier else None, "perks": list(tier.perks) if tier else [],
-        "balance": points.as_dict(), "offers": [],
+        "balance": points.as_dict(), "offers": [], "messages": till_messages(member.customer_id),
     }
 
 
