@@ -13,7 +13,7 @@ from clientele.errors import ClienteleError
 from clientele.service import errors, services
 from clientele.service.churn_models import ChurnReason, WinBackEntry, WinBackList
 from clientele.service.complaints import now_utc
-from clientele.service.desk_views import AGENT, _render
+from clientele.service.desk_views import AGENT, render_page
 from clientele.service.models import Survey
 
 
@@ -34,7 +34,7 @@ def complaint_report(request):
         report, problem = services.complaint_report(start, end), None
     except errors.ServiceError as refused:
         start, end, report, problem = today - timedelta(days=364), today, None, refused.message
-    return _render(request, "service/report.html", {"report": report, "start": start, "end": end, "problem": problem,
+    return render_page(request, "service/report.html", {"report": report, "start": start, "end": end, "problem": problem,
                                                     "title": "Complaint analysis"}, status=422 if problem else 200)
 
 
@@ -51,7 +51,7 @@ def survey_results(request, code: str):
         curve, curve_problem = services.satisfaction_loyalty(code, int(request.GET.get("weeks", "8"))), None
     except (ClienteleError, ValueError) as missing:
         curve, curve_problem = None, str(missing)
-    return _render(request, "service/survey_results.html", {
+    return render_page(request, "service/survey_results.html", {
         "survey": Survey.objects.get(code=code), "results": results, "curve": curve, "curve_problem": curve_problem,
         "title": f"Survey {code}"})
 
@@ -73,7 +73,7 @@ def win_back(request, list_id: int):
     chosen = WinBackList.objects.filter(pk=list_id).first()
     if chosen is None:
         raise Http404(f"no win-back list {list_id}")
-    return _render(request, "service/win_back.html", {
+    return render_page(request, "service/win_back.html", {
         "win_back": chosen, "results": services.win_back_results(list_id), "problem": problem,
         "entries": WinBackEntry.objects.filter(win_back_list=chosen).select_related("member"),
         "reasons": ChurnReason.choices, "outcomes": WinBackEntry.Outcome.choices[1:],

@@ -17,7 +17,8 @@ from clientele.service.models import Complaint
 AGENT = "service.add_complaint"
 
 
-def _render(request, template: str, context: dict, status: int = 200):
+def render_page(request, template: str, context: dict, status: int = 200):
+    """A service desk page in the back office's look (the admin's header, user links and styles)."""
     return render(request, template, admin.site.each_context(request) | context, status=status)
 
 
@@ -27,7 +28,7 @@ def complaint_queue(request):
     """The open complaints, late first; the follow-up calls due today."""
     now = now_utc()
     rows = [(c, is_late(c, now)) for c in services.queue(now=now)]
-    return _render(request, "service/queue.html", {"rows": rows, "follow_ups": services.follow_ups(now.date()),
+    return render_page(request, "service/queue.html", {"rows": rows, "follow_ups": services.follow_ups(now.date()),
                                                    "title": "Complaints"})
 
 
@@ -46,7 +47,7 @@ def new_complaint(request):
         else:
             return redirect("service:complaint", complaint_id=complaint.pk)
     status = 422 if request.method == "POST" else 200
-    return _render(request, "service/complaint_form.html", {"form": form, "title": "Record a complaint"}, status)
+    return render_page(request, "service/complaint_form.html", {"form": form, "title": "Record a complaint"}, status)
 
 
 @login_required
@@ -77,4 +78,4 @@ def complaint_page(request, complaint_id: int):
                "compensations": complaint.compensations.all(), "late": is_late(complaint, now_utc()),
                "next_statuses": sorted(services.TRANSITIONS.get(complaint.status, ())),
                "limit": services.goodwill_limit(request.user), "title": f"Complaint {complaint.pk}"}
-    return _render(request, "service/complaint.html", context, status=409 if problem else 200)
+    return render_page(request, "service/complaint.html", context, status=409 if problem else 200)
