@@ -22,8 +22,8 @@ def member(number: int, **profile) -> Member:
 
 
 def person(username: str, role: str | None, *permissions: str) -> User:
-    """A back-office user in `role` (a group) holding the service app's `permissions` (codenames)."""
-    user = User.objects.create_user(username, password="x-long-password")
+    """A back-office user (staff: the admin login page lets them in) in `role` (a group) holding the service app's `permissions` (codenames)."""
+    user = User.objects.create_user(username, password="x-long-password", is_staff=True)
     if role:
         user.groups.add(Group.objects.get_or_create(name=role)[0])
     for codename in permissions:

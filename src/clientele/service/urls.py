@@ -4,5 +4,5 @@ from django.urls import path
 
 from clientele.service import views
 
-app_name = "service"
+app_name = "survey"
 urlpatterns = [path("<str:token>", views.survey_form, name="survey-form")]

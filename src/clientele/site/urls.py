@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/campaigns/", campaigns_api.urls),
     path("api/service/", service_api.urls),
     path("survey/", include("clientele.service.urls")),
+    path("service/", include("clientele.service.desk_urls")),
     path("api/", api.urls),
 ]
 
