@@ -11,15 +11,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from screenshots import screenshot
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "screenshots"  # git-ignored
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.IGNORECASE)
-
-
-def screenshot(page, name: str) -> None:
-    """Save the whole page as var/artifacts/screenshots/<name>.png, for a person to look at."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
 
 
 def profile_of(site, customer_id: int) -> dict:

@@ -8,7 +8,7 @@ import json
 
 import duckdb
 
-from conftest import screenshot
+from screenshots import screenshot
 
 
 def at_risk(site) -> int:
