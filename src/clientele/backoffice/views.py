@@ -23,6 +23,7 @@ PAGES = [
     ("Find a member (customer 360)", "backoffice:search", CUSTOMER_360),
     ("Programme dashboard", "backoffice:dashboard", "backoffice.view_dashboard"),
     ("Segments", "backoffice:segments", "backoffice.view_segments"),
+    ("Campaigns against a holdout", "campaigns:list", "campaigns.view_campaign"),
     ("Personal-data audit log", "backoffice:audit_log", "backoffice.view_audit_log"),
 ]
 
