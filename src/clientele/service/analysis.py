@@ -33,12 +33,16 @@ def _rows(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _received_between(start: date, end: date):
+    """The complaints received between `start` and `end`, inclusive UTC days."""
+    return Complaint.objects.filter(received_at__gte=datetime.combine(start, time.min, tzinfo=timezone.utc),
+                                    received_at__lte=datetime.combine(end, time.max, tzinfo=timezone.utc))
+
+
 def complaints_table(start: date, end: date) -> pd.DataFrame:
     """The complaints received between `start` and `end` (inclusive, UTC days), one row each, with
     their member's pyramid level and value tier (columns: `analytics.complaints`)."""
-    since = datetime.combine(start, time.min, tzinfo=timezone.utc)
-    until = datetime.combine(end, time.max, tzinfo=timezone.utc)
-    chosen = Complaint.objects.filter(received_at__gte=since, received_at__lte=until).annotate(
+    chosen = _received_between(start, end).annotate(
         **{f"c_{name}": expression for name, expression in COLUMNS.items()}).values_list(
         *[f"c_{name}" for name in COLUMNS])
     table = pd.DataFrame(_rows(chosen), columns=list(COLUMNS))
@@ -70,7 +74,9 @@ def spend_before_and_after(start: date, end: date, days: int = 90, lake=None) ->
     from clientele.engine import connect
     from clientele.lake.reader import basket_lines
 
-    complained = complaints_table(start, end)[["customer_id", "received_at"]]
+    complained = pd.DataFrame(_rows(_received_between(start, end).values_list("member__customer_id", "received_at")),
+                              columns=["customer_id", "received_at"])
+    complained["received_at"] = pd.to_datetime(complained["received_at"], utc=True, format="ISO8601")
     levels = pd.DataFrame(_rows(CustomerProfile.objects.exclude(pyramid_level="").values_list(
         "member__customer_id", "pyramid_level")), columns=["customer_id", "pyramid_level"])
     if complained.empty or levels.empty:
