@@ -5,20 +5,13 @@ The campaigns API maps them to problems in one place (`campaigns.api`); the CLI 
 
 from __future__ import annotations
 
-from clientele.errors import ClienteleError
+from clientele.errors import RequestRefused
 
 
-class CampaignError(ClienteleError):
+class CampaignError(RequestRefused):
     """A request the campaigns refuse; `field` names the part of the request at fault."""
 
     code = "campaign_error"
-    status = 400
-    default_field = ""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = self.default_field if field is None else field
 
 
 class InvalidCampaign(CampaignError):

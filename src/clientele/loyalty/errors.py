@@ -5,20 +5,13 @@ The API maps them to problems in one place (`loyalty.api`); the CLI prints their
 
 from __future__ import annotations
 
-from clientele.errors import ClienteleError
+from clientele.errors import RequestRefused
 
 
-class LoyaltyError(ClienteleError):
+class LoyaltyError(RequestRefused):
     """A request the programme refuses; `field` names the part of the request at fault."""
 
     code = "loyalty_error"
-    status = 400
-    default_field = ""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = self.default_field if field is None else field
 
 
 class KeyRefused(LoyaltyError):

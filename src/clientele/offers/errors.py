@@ -5,20 +5,16 @@ The offers API maps them to problems in one place (`offers.api`); the CLI prints
 
 from __future__ import annotations
 
-from clientele.errors import ClienteleError
+from clientele.errors import RequestRefused
 
 
-class OfferError(ClienteleError):
+class OfferError(RequestRefused):
     """A request the offers refuse; `field` names the part of the request at fault."""
 
     code = "offer_error"
-    status = 400
-    default_field = ""
 
     def __init__(self, message: str, field: str | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = self.default_field if field is None else field
+        super().__init__(message, field)
         if code:
             self.code = code
 

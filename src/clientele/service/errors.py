@@ -5,20 +5,16 @@ The service API maps them to problems in one place (`service.api`); the CLI prin
 
 from __future__ import annotations
 
-from clientele.errors import ClienteleError
+from clientele.errors import RequestRefused
 
 
-class ServiceError(ClienteleError):
+class ServiceError(RequestRefused):
     """A request the service desk refuses; `field` names the part of the request at fault."""
 
     code = "service_error"
-    status = 400
-    default_field = ""
 
     def __init__(self, message: str, field: str | None = None, fields: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = self.default_field if field is None else field
+        super().__init__(message, field)
         #: field -> what is wrong with it, when several fields are at fault (a complaint form)
         self.fields = fields or ({self.field: message} if self.field else {})
 
