@@ -22,6 +22,17 @@ from test_concurrency import run_together
 from test_returns_and_redemptions import give_points, return_of
 
 
+def test_given_a_basket_timed_at_a_tills_clock_zero_then_422_on_both_paths_and_nothing_recorded(
+        store, programme_ready, card):
+    _, raw = issue_api_key(store, "till 1")
+    body = json.dumps(basket(card=card) | {"transacted_at": "0001-01-01T00:01:00Z"})  # found by schemathesis: a 500
+    responses = [client.post("/api/baskets", body, content_type="application/json")
+                 for client in (Client(headers={"X-API-Key": raw}), TillClient(headers={"X-API-Key": raw}))]
+
+    assert [r.status_code for r in responses] == [422, 422], responses[1].content
+    assert not Basket.objects.exists()
+
+
 def test_given_till_and_receipt_ids_with_slashes_when_both_baskets_are_posted_then_both_are_credited(
         till, programme_ready, card):
     first = post(till, "/baskets", basket(card=card, till_id="P/X", receipt="1"))
