@@ -42,6 +42,25 @@ def test_the_migration_creates_every_role_with_its_permissions():
     assert maker.get_all_permissions() == {"backoffice.view_anonymised_reports"}
 
 
+def test_running_create_roles_again_keeps_what_other_apps_gave_the_roles():
+    from django.apps import apps
+
+    from clientele.backoffice.roles import create_roles
+
+    create_roles(apps)
+    marketer = add_user("marketer", "Secret-pass-42", "marketer")
+    supervisor = add_user("supervisor", "Secret-pass-42", "service supervisor")
+    assert marketer.has_perm("campaigns.add_campaign") and marketer.has_perm("service.add_survey")
+    assert supervisor.has_perm("service.add_complaint") and supervisor.has_perm("backoffice.view_customer_360")
+
+
+def test_an_unknown_role_is_refused_naming_the_roles_there_are():
+    from clientele.backoffice.services import UnknownRole
+
+    with pytest.raises(UnknownRole, match="service supervisor"):
+        add_user("someone", "Secret-pass-42", "cashier")
+
+
 def test_personal_data_is_masked_for_roles_that_do_not_need_it(ada):
     shown = identity(ada, unmasked=False)
     assert shown["Last name"] == "L•••" and shown["E-mail"] == "A•••@•••" and shown["Phone"] == "•••00"

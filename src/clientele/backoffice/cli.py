@@ -67,9 +67,11 @@ def how_to_log_in() -> None:
     """How to serve the back office and log in (printed at the end of `make run`)."""
     from django.contrib.auth import get_user_model
 
+    from clientele.backoffice.services import role_names
+
     has_users = get_user_model().objects.exists()
     console.print(f"Back office: serve it with\n  .venv/bin/{SERVE}\nthen open {URL}", soft_wrap=True)
     if not has_users:
         console.print("First account: .venv/bin/clientele backoffice add-user admin --superuser"
                       "\nThen one per person, with a role: .venv/bin/clientele backoffice add-user NAME "
-                      f"--role 'service agent' (roles: {', '.join(ROLES)}; docs/backoffice.md)", soft_wrap=True)
+                      f"--role 'service agent' (roles: {', '.join(role_names())}; docs/backoffice.md)", soft_wrap=True)

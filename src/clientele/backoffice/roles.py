@@ -1,7 +1,10 @@
 """The back office's roles: Django groups made of permissions (docs/backoffice.md lists them).
 
 `create_roles` is run by migration backoffice 0002 and may be run again after a permission is added
-to a role: it sets each group's permissions to exactly the list below.
+to a role: it gives each group the permissions listed below. Other apps' migrations add their own
+permissions to these groups (campaigns 0003, service 0003) or add roles of their own; running
+`create_roles` again keeps those (it adds, never removes: a permission taken from a role is taken by a
+migration that says so).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ ROLES: dict[str, list[str]] = {
 }
 
 def create_roles(apps) -> None:
-    """Create (or reset) one group per role with exactly the role's permissions.
+    """Create one group per role, or complete it, with the role's permissions (others kept).
 
     `apps` is a migration's app registry; permissions not yet created (a fresh database, where
     Django creates them after the migrations) are created first.
@@ -59,4 +62,4 @@ def create_roles(apps) -> None:
         missing = set(wanted) - {(p.content_type.app_label, p.codename) for p in found}
         if missing:
             raise LookupError(f"role {role!r} names permissions that do not exist: {sorted(missing)}")
-        group.permissions.set([p for p in found if (p.content_type.app_label, p.codename) in set(wanted)])
+        group.permissions.add(*[p for p in found if (p.content_type.app_label, p.codename) in set(wanted)])
