@@ -77,3 +77,13 @@ def test_members_who_refused_profiling_or_were_erased_are_listed_for_the_refresh
 
     listed = read_table(connect("duckdb"), PROFILING_REFUSALS, lake.root)
     assert sorted(listed.customer_id.to_pyarrow().to_pylist()) == [2, 3]
+
+
+def test_given_two_tills_whose_ids_differ_only_by_where_the_slash_falls_then_the_lake_keeps_two_baskets(
+        home, till, programme_ready, card):
+    lake = Lake(home / "lake")
+    assert post(till, "/baskets", basket(card=card, till_id="A/B", receipt="C")).status_code == 200
+    assert post(till, "/baskets", basket(card=card, till_id="A", receipt="B/C")).status_code == 200
+
+    assert lake_sync.sync_lake(lake)["lines"] == 4
+    assert sorted({row[0] for row in lake_rows(lake)}) == ["1/A%2FB/C", "1/A/B%2FC"]

@@ -13,6 +13,7 @@ import shutil
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -31,6 +32,13 @@ BATCH = 50_000
 
 
 
+def lake_basket_id(store_id: int, till_id: str, receipt_number: str) -> str:
+    """The lake's basket_id of a till basket: store/till/receipt with each part percent-encoded, so
+    that till "A/B" receipt "C" and till "A" receipt "B/C" (both allowed by the till API) stay two
+    baskets in the lake ("1/A%2FB/C" and "1/A/B%2FC"); parts without "/", ":" or "%" read as before."""
+    return "/".join(quote(str(part), safe="-._") for part in (store_id, till_id, receipt_number))
+
+
 def _local(moment: datetime, zone: str) -> datetime:
     """Store-local wall-clock time, as the lake keeps it (naive)."""
     return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None)
@@ -45,7 +53,8 @@ def _lines(import_id: str) -> list[dict]:
         "basket__card__barcode", "basket__channel").order_by("basket_id", "line_no")
     for line in sold.iterator():
         rows.append(_row(
-            f"{line['basket__store_id']}/{line['basket__till_id']}/{line['basket__receipt_number']}", line["line_no"],
+            lake_basket_id(line["basket__store_id"], line["basket__till_id"], line["basket__receipt_number"]),
+            line["line_no"],
             line["basket__member__customer_id"], line["basket__card__barcode"], line["basket__store_id"],
             _local(line["basket__transacted_at"], line["basket__store__timezone"]), line["product_id"],
             line["quantity"], line["sales_value"], line["discount"], line["basket__channel"], import_id))
