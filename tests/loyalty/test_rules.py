@@ -163,3 +163,11 @@ def test_given_a_deleted_rule_then_the_credits_it_gave_stay_explained(till, prog
 
     assert (multiplier["rule"], multiplier["version"], multiplier["points"]) == ("Store brand x2", 1, 3)
     assert multiplier["terms"]["multiplier"] == "2.00" and multiplier["terms"]["brand_type"] == "Private"
+
+
+def test_given_a_new_programme_then_its_first_answer_is_the_stored_one(db):
+    from clientele.loyalty.models import Programme
+
+    first = Programme.current()
+
+    assert str(first.point_value) == str(Programme.current().point_value) == "0.0100"

@@ -50,8 +50,11 @@ class Programme(models.Model):
 
     @classmethod
     def current(cls) -> Programme:
-        """The programme's settings (created with the defaults on first use)."""
-        programme, _ = cls.objects.get_or_create(pk=1)
+        """The programme's settings (created with the defaults on first use, then read back, so the
+        first answer is the stored one: point_value 0.0100, as every later read gives it)."""
+        programme, created = cls.objects.get_or_create(pk=1)
+        if created:
+            programme.refresh_from_db()
         return programme
 
 
