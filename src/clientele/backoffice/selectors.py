@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.http import Http404
 
 from clientele.errors import ClienteleError
@@ -29,6 +31,9 @@ def find_members(user, query: str) -> list[Member]:
     """Members matching a card barcode, member number, phone, e-mail or name, at most SEARCH_LIMIT,
     by member number; each kind of search reads one index.
 
+    The e-mail and name are compared as the indexes `member_email_any_case` and
+    `member_name_any_case` hold them (UPPER of the column), so both databases read the index.
+
     Digits are a member number, a card barcode or a phone; text with '@' an e-mail (any case); text
     starting with '+' a phone; other text a last name, or first names and a last name (any case).
     """
@@ -51,13 +56,14 @@ def find_members(user, query: str) -> list[Member]:
             found += reach.filter(pk=card)
         found += reach.filter(phone__in=["+" + number, number])
     elif "@" in text:
-        found += reach.filter(email__iexact=text)[:SEARCH_LIMIT]
+        found += reach.alias(key=Upper("email")).filter(key=Upper(Value(text)))[:SEARCH_LIMIT]
     else:
-        found += reach.filter(last_name__iexact=text)[:SEARCH_LIMIT]
+        by_name = reach.alias(last=Upper("last_name"), first=Upper("first_name"))
+        found += by_name.filter(last=Upper(Value(text)))[:SEARCH_LIMIT]
         words = text.split(" ")
         for cut in range(1, len(words)):  # "Mary Ann Smith": Mary + Ann Smith, Mary Ann + Smith
             first, last = " ".join(words[:cut]), " ".join(words[cut:])
-            found += reach.filter(last_name__iexact=last, first_name__iexact=first)[:SEARCH_LIMIT]
+            found += by_name.filter(last=Upper(Value(last)), first=Upper(Value(first)))[:SEARCH_LIMIT]
     unique = {member.pk: member for member in found}
     return sorted(unique.values(), key=lambda m: m.customer_id)[:SEARCH_LIMIT]
 
