@@ -23,8 +23,13 @@ def _in_reach(user):
     """The members the user may open: every member, or a store manager's own store's members."""
     if user.has_perm(EVERY_STORE):
         return Member.objects.all()
-    store = getattr(getattr(user, "staff_store", None), "store_id", None)
+    store = _own_store(user)
     return Member.objects.filter(home_store_id=store) if store is not None else Member.objects.none()
+
+
+def _own_store(user) -> int | None:
+    """The store a store manager works at (None for anyone else)."""
+    return getattr(getattr(user, "staff_store", None), "store_id", None)
 
 
 def find_members(user, query: str) -> list[Member]:
@@ -71,9 +76,19 @@ def find_members(user, query: str) -> list[Member]:
 def member_for(user, customer_id: int) -> Member:
     """The member the user asked to open: 404 if there is none, 403 if the member is out of the
     user's reach (another store's member for a store manager)."""
-    member = Member.objects.select_related("home_store").filter(customer_id=customer_id).first()
+    # the member's one-to-one rows every 360 shows come in the same statement
+    member = (Member.objects.select_related("home_store", "profile", "demographics", "loyalty_account__tier")
+              .filter(customer_id=customer_id).first())
     if member is None:
         raise Http404(f"no member number {customer_id}")
-    if not _in_reach(user).filter(pk=member.pk).exists():
-        raise PermissionDenied(f"member {customer_id} belongs to another store than yours")
+    if not user.has_perm(EVERY_STORE):
+        store = _own_store(user)
+        if store is None or member.home_store_id != store:
+            raise PermissionDenied(f"member {customer_id} belongs to another store than yours")
     return member
+
+
+def one_to_one(member: Member, name: str):
+    """The member's row of a one-to-one table (`profile`, `demographics`, `loyalty_account`), None
+    when there is none."""
+    return getattr(member, name, None)

@@ -4,6 +4,7 @@ Loaded by the back office's panel registry (`backoffice.panels.load_contributed_
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from clientele.backoffice.panels import Panel, register
@@ -21,8 +22,11 @@ def _offers(page) -> dict:
     member = page.member
     current = ShoppingList.objects.filter(member=member, status=ShoppingList.Status.CURRENT).first()
     items = list(current.items.select_related("product", "offer").order_by("position")) if current else []
-    view = member_view(member, now.date())
     on_list = {item.offer_id for item in items if item.offer_id}
+    in_window = current is not None and current.valid_from <= now.date() <= current.valid_until
+    # the list read above gives the till's list factors (member_view would read it again)
+    view = replace(member_view(member, with_list=False),
+                   list_factors={offer: current.sizing_factor for offer in on_list} if in_window else {})
     usable = [terms for terms in offer_terms(now) if terms.offer_id not in on_list and available(terms, view, now)]
     redemptions = list(OfferRedemption.objects.filter(member=member).select_related("offer")
                        .order_by("-redeemed_at", "-id")[:REDEMPTIONS])
