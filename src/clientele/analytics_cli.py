@@ -42,7 +42,7 @@ def refresh_command(
         bool, typer.Option(help="Write each customer's profile to the operational database for the till and back office.")
     ] = True,
 ) -> None:
-    """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles."""
+    """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles, lists, dashboard."""
     from clientele.refresh import RefreshOptions, customer_profiles, refresh
 
     if sync or serve:
@@ -76,6 +76,10 @@ def refresh_command(
         written = write_customer_profiles(customer_profiles(engine=engine), refreshed_on=result.refresh_date)
         console.print(f"Customer profiles served to the till and back office: {written:,}")
         _serve_lists(engine, result.refresh_date)
+        from clientele.backoffice.dashboard import store_nightly
+
+        stored = store_nightly(result.refresh_date)
+        console.print(f"Dashboard figures of {stored.period_start} to {stored.period_end} stored for the back office")
 
 
 def _serve_lists(engine: str | None, today: date) -> None:

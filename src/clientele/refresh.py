@@ -25,6 +25,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clientele import analytics
 from clientele.analytics.baskets import days_between, member_lines
+from clientele.analytics.customer_view import write_customer_view
 from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.analytics.shopping_lists import ListRules, list_candidates
@@ -37,6 +38,10 @@ from clientele.lake.schema import PROFILING_REFUSALS
 STATE_FILE = "_refresh.json"
 #: Under the results folder: what a refresh computes once for several steps (removed at its end).
 WORK_FOLDER = "_work"
+#: Under the results folder: the previous refresh's tables the next one compares with.
+PREVIOUS_FOLDER = "_previous"
+#: The previous refresh's tables kept when a refresh of a new day starts.
+KEPT_TABLES = ("lifecycle",)
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,13 @@ class _Run:
         _write(self.con, table, results_dir(self.lake) / WORK_FOLDER / name)
         return self.result(f"{WORK_FOLDER}/{name}")
 
+    def previous(self, table: str) -> ibis.Table | None:
+        """The previous refresh's `table`, as kept by `_keep_previous` (None before a second refresh)."""
+        try:
+            return read_result(self.con, f"{PREVIOUS_FOLDER}/{table}", self.lake)
+        except LakeTableMissing:
+            return None
+
     def result(self, table: str) -> ibis.Table:
         return read_result(self.con, table, self.lake)
 
@@ -150,6 +162,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             run.result("baskets"), run.as_of, run.options.lifecycle)),
         ("lifecycle", lambda run: analytics.current_stage(run.result("lifecycle_history"), run.options.lifecycle)),
         ("stage_flows", lambda run: analytics.stage_flows(run.result("lifecycle_history"))),
+        ("refresh_flows", lambda run: analytics.refresh_flows(run.previous("lifecycle"), run.result("lifecycle"))),
         ("brand_loyalty", lambda run: analytics.nine_cells(run.result("category_spend"), run.options.brand_loyalty)),
         ("deal_proneness", lambda run: analytics.deal_proneness(
             run.result("baskets"), run.as_of, run.options.window_days)),
@@ -260,6 +273,8 @@ def refresh(
     key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options),
            "profiling_refusals": refusals}
     done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])
+    if state.get("refresh_date") not in (None, key["refresh_date"]):
+        _keep_previous(lake)
     result = RefreshResult(refresh_date=refresh_date, as_of=run.as_of)
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
@@ -280,8 +295,23 @@ def refresh(
                 _save_state(lake, key | {"done": done})
             result.rows[name] = run.result(name).count().execute()
             progress.advance(task)
+    started = time.perf_counter()
+    write_customer_view(lake)
+    result.seconds["customer_view"] = round(time.perf_counter() - started, 2)
     shutil.rmtree(results_dir(lake) / WORK_FOLDER, ignore_errors=True)
     return result
+
+
+def _keep_previous(lake: Path) -> None:
+    """Keep the last refresh's KEPT_TABLES under results/_previous/ before a refresh of a new day
+    overwrites them: the next refresh compares its results with these (decision 0042). A refresh
+    run again on the same day keeps the ones of the day before."""
+    for table in KEPT_TABLES:
+        source, kept = results_dir(lake) / table, results_dir(lake) / PREVIOUS_FOLDER / table
+        if source.exists():
+            shutil.rmtree(kept, ignore_errors=True)
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(source, kept)
 
 
 def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path) -> None:

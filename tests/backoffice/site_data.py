@@ -1,13 +1,15 @@
 """Prepare a served back office for the browser tests (run as a script, in its own process, with
 CLIENTELE_HOME and DATABASE_URL set): a real slice of the Complete Journey in the lake (every tenth
 household), the nightly refresh on it, the reference data and profiles in the operational database,
-a checkout of household 1 at a till, and one user per role (password PASSWORD)."""
+a checkout of household 1 at a till, the shopping lists, a campaign drawn over every customer, a
+survey household 1 answered, the dashboard's nightly figures, and one user per role (password
+PASSWORD)."""
 
 from __future__ import annotations
 
 import json
 import os
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientele.site.settings")
@@ -20,6 +22,7 @@ USERS = {
     "dpo": "data protection officer", "maker": "manufacturer", "manager": "store manager",
 }
 PRODUCT = 26738  # ICE CREAM/MILK/SHERBTS
+SURVEY = "store-visit"
 
 
 def main() -> None:
@@ -57,6 +60,33 @@ def main() -> None:
     (settings().home / "facts.json").write_text(json.dumps({"other_store_member": other.customer_id}))
     for username, role in USERS.items():
         add_user(username, PASSWORD, role, store_id=household.home_store_id if role == "store manager" else None)
+    acting_half(household)
+
+
+def acting_half(household) -> None:
+    """What the nightly refresh and the marketers add: the shopping lists, a campaign over every
+    customer (treated or holdout), a survey household 1 answered, the dashboard's nightly figures."""
+    from clientele.analytics.shopping_lists import ListRules, read_list_inputs
+    from clientele.backoffice.dashboard import store_nightly
+    from clientele.campaigns.services import CampaignIn, create_campaign, launch
+    from clientele.engine import connect
+    from clientele.offers.lists import generate_lists
+    from clientele.service.surveys import SurveyIn, answer_survey, create_survey, invite
+
+    rules = ListRules.configured()
+    now = datetime.now(timezone.utc)
+    generate_lists(read_list_inputs(connect(), rules=rules), now, rules)
+    campaign = create_campaign(CampaignIn(
+        name="Everyone, December 2017", owner="marketer", goal_metric="spend", goal_target=Decimal("0.05"),
+        window_start=date(2017, 12, 4), window_end=date(2017, 12, 31), pre_days=63,
+        audience="pyramid=VIP OR pyramid=major OR pyramid=medium OR pyramid=small"))
+    launch(campaign.id)
+    create_survey(SurveyIn(code=SURVEY, title="How was your shopping?", opens_at=now - timedelta(days=1),
+                           closes_at=now + timedelta(days=30), attributes={"quality": Decimal("2"), "price": Decimal("1")}),
+                  "marketer")
+    invitation = invite(SURVEY, 1, among=[household.customer_id])[0]
+    answer_survey(invitation.token, 5, {"quality": 5, "price": 4}, store_id=household.home_store_id)
+    store_nightly(date.today())
 
 
 if __name__ == "__main__":

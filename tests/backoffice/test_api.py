@@ -6,9 +6,11 @@ from datetime import date
 
 import pytest
 
+from clientele.backoffice.dashboard import store_nightly
 from clientele.backoffice.models import PersonalDataView
 from clientele.backoffice.services import add_user, issue_token
 from clientele.catalog.models import Store
+from clientele.config import settings
 from clientele.loyalty.identity import issue_api_key
 from clientele.loyalty.ledger import liability
 from clientele.loyalty.models import Programme
@@ -70,3 +72,21 @@ def test_refusals_are_readable_problems(client, ada):
     backwards = client.get("/api/backoffice/dashboard", {"from": "2018-01-02", "to": "2018-01-01"},
                            headers=bearer("analyst", "analyst"))
     assert backwards.status_code == 400 and "before it starts" in backwards.json()["message"]
+
+
+def test_the_dashboard_shows_the_figures_the_nightly_refresh_stored_and_computes_any_other_period(client, ada):
+    results = settings().lake_path / "results"
+    results.mkdir(parents=True)
+    (results / "_refresh.json").write_text('{"refresh_date": "2018-01-02", "as_of": "2018-01-01"}')
+    store_nightly(date(2018, 1, 2))
+    Member.objects.create(customer_id=43, first_name="Charles", last_name="Babbage", join_date=date(2017, 12, 10))
+    analyst = bearer("analyst", "analyst")
+
+    stored = client.get("/api/backoffice/dashboard", headers=analyst).json()
+    other = client.get("/api/backoffice/dashboard", {"from": "2017-12-01", "to": "2017-12-28"}, headers=analyst).json()
+
+    assert stored["nightly"] is True and stored["period"] == {"from": "2017-12-05", "to": "2018-01-01"}
+    assert stored["members"]["members"] == 1  # as the refresh counted them; the new member after the next one
+    assert other["nightly"] is False and other["members"] == {"members": 2, "new": 1, "active": None, "lapsed": None}
+    (results / "_refresh.json").write_text('{"refresh_date": "2018-01-03", "as_of": "2018-01-02"}')
+    assert client.get("/api/backoffice/dashboard", headers=analyst).json()["nightly"] is False  # a newer refresh

@@ -94,6 +94,29 @@ def test_customer_360_shows_what_the_nightly_refresh_computed_and_the_baskets_wi
     screenshot(page, "lake-basket")
 
 
+def test_customer_360_shows_the_list_offers_campaigns_and_surveys_of_the_member(site, log_in):
+    shopping_list = json.loads(site.clientele("lists", "show", "1", "--format", "json"))
+    on_list = sorted(item["product_id"] for department in shopping_list["departments"] for item in department["items"])
+    page = log_in("agent")
+    page.goto(f"{site.url}/backoffice/members/1/")
+
+    assert shopping_list["number"] in page.locator("#shopping-list").inner_text()
+    shown = page.locator("#panel-offers tr[data-product]").evaluate_all("rows => rows.map(r => r.dataset.product)")
+    assert sorted(int(product) for product in shown) == on_list and on_list
+    campaign = page.locator("#panel-campaigns tr[data-campaign]")
+    assert campaign.count() == 1 and "Everyone, December 2017" in campaign.inner_text()
+    assert campaign.locator(".bo-group").inner_text() in ("treated", "holdout")
+    survey = page.locator("#panel-surveys tr[data-survey='store-visit']").inner_text()
+    assert "How was your shopping?" in survey and "quality 5, price 4" in survey
+    page.locator("#panel-offers").scroll_into_view_if_needed()
+    screenshot(page, "customer-360-offers-campaigns-surveys")
+
+    marketer = log_in("marketer")  # the marketer sees the member's campaigns and list, not the complaints
+    marketer.goto(f"{site.url}/backoffice/members/1/")
+    assert marketer.locator("#panel-campaigns tr[data-campaign]").count() == 1
+    assert marketer.locator("#panel-offers").count() == 1 and marketer.locator("#panel-complaints").count() == 0
+
+
 def test_dashboard_figures_equal_the_reports_of_the_command_line(site, log_in):
     report = json.loads(site.clientele("report", "summary", "--format", "json"))
     liability = json.loads(site.clientele("loyalty", "liability", "--format", "json"))
@@ -110,6 +133,11 @@ def test_dashboard_figures_equal_the_reports_of_the_command_line(site, log_in):
     assert f"{report['overview']['customers']} customers" in page.locator(".bo-refresh").inner_text()
     assert page.locator("[data-figure='members']").inner_text() == "2469"  # every Complete Journey household
     assert page.locator("canvas[data-chart]").count() == 3
+    assert "computed by the nightly refresh" in page.locator("#computed").inner_text()
+    moves = page.locator("#panel-refresh-flows tbody tr td:last-child").all_inner_texts()
+    assert sum(int(n) for n in moves) == report["overview"]["customers"]  # every customer of the one refresh
+    campaign = page.locator("#panel-campaigns tr[data-campaign]").inner_text()
+    assert "Everyone, December 2017" in campaign and "Final" in campaign and "%" in campaign
     csv = page.request.get(f"{site.url}/backoffice/dashboard/pyramid.csv")
     assert csv.ok and csv.text().splitlines()[0] == "level,customers,customer_share,window_spend,window_spend_share"
     screenshot(page, "dashboard")

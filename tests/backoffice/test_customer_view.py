@@ -32,3 +32,23 @@ def test_a_customers_results_are_the_refresh_rows_of_that_customer_from_files_in
                             f"WHERE basket_id = '{newest['basket_id']}'").fetchall()[0][0]
     assert lines and sum(line["sales_value"] for line in lines) == every_line
     assert customer_results(999_999, lake)["baskets"] == []
+
+
+def test_a_refresh_of_a_new_day_counts_the_stage_moves_since_the_last_one_and_serves_its_own_view(cj_slice_lake,
+                                                                                                 tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(cj_slice_lake, lake)
+    refresh(lake=lake, refresh_date=date(2018, 1, 2))
+    first = tmp_path / "first.parquet"
+    duckdb.sql(f"COPY (SELECT * FROM read_parquet('{lake}/results/lifecycle/*.parquet')) TO '{first}'")
+    assert customer_results(1023, lake)["baskets"][0]["basket_date"] > date(2017, 6, 30)
+
+    refresh(lake=lake, refresh_date=date(2018, 1, 3), as_of=date(2017, 6, 30))
+
+    expected = duckdb.sql(
+        f"SELECT f.lifecycle_stage, s.lifecycle_stage, count(*) FROM read_parquet('{first}') f FULL JOIN "
+        f"read_parquet('{lake}/results/lifecycle/*.parquet') s USING (customer_id) GROUP BY ALL").fetchall()
+    moves = duckdb.sql(f"SELECT from_stage, to_stage, customers FROM read_parquet('{lake}/results/refresh_flows/*.parquet')")
+    assert sorted(moves.fetchall(), key=str) == sorted(expected, key=str)
+    assert any(before != after for before, after, _ in expected)  # half a year earlier: some stages differ
+    assert all(b["basket_date"] <= date(2017, 6, 30) for b in customer_results(1023, lake)["baskets"])

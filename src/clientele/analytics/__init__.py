@@ -23,7 +23,7 @@ from clientele.analytics.brand_loyalty import (
     nine_cells,
 )
 from clientele.analytics.deal_proneness import deal_proneness
-from clientele.analytics.lifecycle import LifecycleRules, current_stage, lifecycle_history, stage_flows
+from clientele.analytics.lifecycle import LifecycleRules, current_stage, lifecycle_history, refresh_flows, stage_flows
 from clientele.analytics.pyramid import (
     PyramidCutoffs,
     assign_levels,
@@ -70,6 +70,7 @@ __all__ = [
     "rfm",
     "segment_grid_counts",
     "stage_flows",
+    "refresh_flows",
     "trait_accuracy",
     "trait_quality",
     "value_classes",

@@ -146,6 +146,23 @@ def current_stage(history: ibis.Table, rules: LifecycleRules = LifecycleRules())
     )
 
 
+def refresh_flows(previous: ibis.Table | None, current: ibis.Table) -> ibis.Table:
+    """Customers per move of lifecycle stage from the previous refresh's `lifecycle` table to this
+    refresh's (the dashboard's flows between two refreshes).
+
+    Columns: from_stage (null: not a customer at the previous refresh, or no previous refresh),
+    to_stage (null: no longer a customer, e.g. erased), customers.
+    """
+    now = current.select("customer_id", to_stage=current.lifecycle_stage)
+    if previous is None:
+        moved = now.mutate(from_stage=ibis.null(str))
+    else:
+        before = previous.select(before_id=previous.customer_id, from_stage=previous.lifecycle_stage)
+        joined = before.outer_join(now, before.before_id == now.customer_id)
+        moved = joined.select("from_stage", "to_stage")
+    return moved.group_by(["from_stage", "to_stage"]).aggregate(customers=moved.count())
+
+
 def stage_flows(history: ibis.Table) -> ibis.Table:
     """Customers moving from one stage to another, per month (for the back office's flow chart).
 

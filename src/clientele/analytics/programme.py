@@ -32,6 +32,14 @@ def latest_stage_flows(flows: ibis.Table) -> list[dict]:
     return latest.select("month", "from_stage", "to_stage", "customers").to_pyarrow().to_pylist()
 
 
+def refresh_flows(moves: ibis.Table) -> list[dict]:
+    """The lifecycle stage moves between the previous refresh and the last one (the refresh's
+    `refresh_flows`): from_stage (None: not a customer then), to_stage (None: no longer one),
+    customers; largest first."""
+    ordered = moves.order_by([ibis.desc("customers"), "from_stage", "to_stage"])
+    return ordered.select("from_stage", "to_stage", "customers").to_pyarrow().to_pylist()
+
+
 def gone_top_customers(year_over_year: ibis.Table, limit: int = 20) -> list[dict]:
     """Last period's top customers who did not buy this period, biggest first: customer_id,
     last_rank, last_spend (currency units)."""

@@ -110,7 +110,7 @@ def member_360(request, member_number: int):
     lake results (brand cells, traits, next purchases, lifecycle months, baskets). A view with
     personal data is written to the audit log."""
     _require(request, CUSTOMER_360)
-    page = CustomerPage(selectors.member_for(request.user, member_number), request.user)
+    page = CustomerPage(selectors.member_for(request.user, member_number), request.user).read_results_ahead()
     if page.unmasked:
         services.record_personal_data_view(request.user, member_number, "api: member 360")
     member = page.member

@@ -10,11 +10,13 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Q, Sum
 
 from clientele.analytics import programme
 from clientele.analytics.customer_view import refresh_state
 from clientele.analytics.results import read_result
+from clientele.backoffice.models import DashboardFigures
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.lake.reader import LakeTableMissing
@@ -113,12 +115,41 @@ def profile_tables() -> dict[str, list[dict]]:
 
 
 def result_tables() -> dict[str, list[dict]]:
-    """From the refresh's results: the latest month's lifecycle flows and the top customers who did
-    not come back (empty before the first refresh)."""
+    """From the refresh's results: the stage moves since the previous refresh, the latest month's
+    lifecycle flows and the top customers who did not come back (empty before the first refresh)."""
     con = connect("duckdb")
     flows, top = _results(con, "stage_flows"), _results(con, "year_over_year")
-    return {"lifecycle_flows": programme.latest_stage_flows(flows) if flows is not None else [],
+    moves = _results(con, "refresh_flows")
+    monthly = programme.latest_stage_flows(flows) if flows is not None else []
+    return {"refresh_flows": programme.refresh_flows(moves) if moves is not None else [],
+            "lifecycle_flows": [row | {"month": f"{row['month']:%Y-%m}"} for row in monthly],
             "gone_top_customers": programme.gone_top_customers(top) if top is not None else []}
+
+
+def campaign_results() -> list[dict]:
+    """Per launched campaign, newest first: its groups and the lift of its goal metric against the
+    holdout with the 95% interval, and the ROI (`clientele campaigns measure`'s figures); a campaign
+    that cannot be measured yet says why."""
+    from clientele.campaigns.measurement import measure_campaign
+    from clientele.campaigns.models import Campaign
+    from clientele.campaigns.services import group_counts
+    from clientele.errors import ClienteleError
+
+    rows = []
+    for campaign in Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by("-launched_at", "-id")[:20]:
+        row = {"campaign": campaign.id, "name": campaign.name, "status": campaign.status,
+               "goal": campaign.goal_metric, **{f"{g}_members": n for g, n in group_counts(campaign).items()}}
+        try:
+            measured = measure_campaign(campaign.id)
+        except (ClienteleError, LakeTableMissing) as why:
+            rows.append(row | {"result": str(why)})
+            continue
+        lift = measured["lifts"].get(campaign.goal_metric) or {}
+        roi = measured["roi"] or {}
+        rows.append(row | {"result": measured["label"], "relative_lift": lift.get("relative"),
+                           "lift_low": lift.get("relative_low"), "lift_high": lift.get("relative_high"),
+                           "p_value": lift.get("p_value"), "roi": roi.get("roi")})
+    return rows
 
 
 def _state_key(period: Period, today: date) -> str:
@@ -132,21 +163,52 @@ def _state_key(period: Period, today: date) -> str:
 
 def dashboard(period: Period, today: date) -> dict:
     """Every figure and table of the dashboard: `members`, `points` (with the liability), the
-    summary's `overview`, `tables` (name -> rows), the refresh's dates and `computed_at` (UTC).
+    summary's `overview`, `tables` (name -> rows), the refresh's dates, `computed_at` (UTC) and
+    `nightly` (True: computed by the nightly refresh).
 
-    Computed once per state (`_state_key`) and kept CACHE_SECONDS: with millions of members the
-    liability alone sums every account's ledger for seconds, as `clientele loyalty liability` does."""
+    The default period's figures are read as the nightly refresh stored them (`store_nightly`,
+    decision 0042). Another period's, or any before the refresh stored them, are computed once per
+    state (`_state_key`) and kept CACHE_SECONDS: with millions of members the liability alone sums
+    every account's ledger for seconds, as `clientele loyalty liability` does."""
+    stored = _nightly(period)
+    if stored is not None:
+        return stored
     key = _state_key(period, today)
     figures = cache.get(key)
     if figures is None:
-        figures = _compute(period, today) | {"computed_at": datetime.now(timezone.utc)}
+        figures = _compute(period, today) | {"computed_at": datetime.now(timezone.utc), "nightly": False}
         cache.set(key, figures, CACHE_SECONDS)
     return figures
 
 
+def store_nightly(today: date) -> DashboardFigures:
+    """The nightly refresh's last step: compute the default period's figures (the 28 days to the
+    refreshed day) and store them for the dashboard to read. Returns the stored row."""
+    period = Period.default()
+    figures = _compute(period, today)
+    refresh_date = date.fromisoformat(figures["refresh"]["refresh_date"]) if figures["refresh"] else today
+    stored = {name: value for name, value in figures.items() if name != "period"}
+    with transaction.atomic():
+        DashboardFigures.objects.all().delete()
+        return DashboardFigures.objects.create(period_start=period.start, period_end=period.end,
+                                               refresh_date=refresh_date, computed_at=datetime.now(timezone.utc),
+                                               figures=stored)
+
+
+def _nightly(period: Period) -> dict | None:
+    """The figures of `period` the last refresh stored, if it stored that period's and no refresh
+    ran since."""
+    stored = DashboardFigures.objects.filter(period_start=period.start, period_end=period.end).first()
+    refreshed = refresh_state().get("refresh_date")
+    if stored is None or refreshed != stored.refresh_date.isoformat():
+        return None
+    return stored.figures | {"period": period, "computed_at": stored.computed_at, "nightly": True}
+
+
 def _compute(period: Period, today: date) -> dict:
     report = summary_report()
-    tables = {"pyramid": report.pyramid if report else [], **profile_tables(), **result_tables()}
+    tables = {"pyramid": report.pyramid if report else [], **profile_tables(), **result_tables(),
+              "campaigns": campaign_results()}
     return {"members": member_figures(period), "points": points_figures(period, today),
             "overview": report.overview if report else None, "tables": tables, "refresh": refresh_state(),
             "period": period, "definition": ACTIVE_DEFINITION,

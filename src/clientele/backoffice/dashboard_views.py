@@ -35,7 +35,7 @@ def _period(request) -> tuple[Period, str | None]:
 def dashboard_page(request):
     period, error = _period(request)
     figures = dashboard(period, date.today())
-    charts = {name: rows for name, rows in figures["tables"].items() if name != "gone_top_customers"}
+    charts = {name: rows for name, rows in figures["tables"].items() if name not in ("gone_top_customers", "campaigns", "refresh_flows")}
     return _render(request, "backoffice/dashboard.html", figures | {
         "error": error, "charts": charts, "title": "Programme dashboard",
         "query": f"from={period.start}&to={period.end}"})

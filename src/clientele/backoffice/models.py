@@ -4,6 +4,7 @@ and the store a store manager belongs to."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -80,3 +81,18 @@ class UserToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name}, {self.user})"
+
+
+class DashboardFigures(models.Model):
+    """The dashboard's figures of one period as the nightly refresh computed them (decision 0042):
+    the page reads them instead of computing them (seconds to minutes with millions of members)."""
+
+    period_start = models.DateField()
+    period_end = models.DateField()
+    refresh_date = models.DateField(help_text="The refresh whose results the figures are from.")
+    computed_at = models.DateTimeField()
+    figures = models.JSONField(encoder=DjangoJSONEncoder)
+
+    class Meta:
+        verbose_name_plural = "dashboard figures"
+        constraints = [models.UniqueConstraint(fields=["period_start", "period_end"], name="dashboard_figures_once")]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Value
+from django.db.models.functions import Upper
 from django.http import Http404
 
 from clientele.errors import ClienteleError
@@ -21,13 +23,21 @@ def _in_reach(user):
     """The members the user may open: every member, or a store manager's own store's members."""
     if user.has_perm(EVERY_STORE):
         return Member.objects.all()
-    store = getattr(getattr(user, "staff_store", None), "store_id", None)
+    store = _own_store(user)
     return Member.objects.filter(home_store_id=store) if store is not None else Member.objects.none()
+
+
+def _own_store(user) -> int | None:
+    """The store a store manager works at (None for anyone else)."""
+    return getattr(getattr(user, "staff_store", None), "store_id", None)
 
 
 def find_members(user, query: str) -> list[Member]:
     """Members matching a card barcode, member number, phone, e-mail or name, at most SEARCH_LIMIT,
     by member number; each kind of search reads one index.
+
+    The e-mail and name are compared as the indexes `member_email_any_case` and
+    `member_name_any_case` hold them (UPPER of the column), so both databases read the index.
 
     Digits are a member number, a card barcode or a phone; text with '@' an e-mail (any case); text
     starting with '+' a phone; other text a last name, or first names and a last name (any case).
@@ -51,13 +61,14 @@ def find_members(user, query: str) -> list[Member]:
             found += reach.filter(pk=card)
         found += reach.filter(phone__in=["+" + number, number])
     elif "@" in text:
-        found += reach.filter(email__iexact=text)[:SEARCH_LIMIT]
+        found += reach.alias(key=Upper("email")).filter(key=Upper(Value(text)))[:SEARCH_LIMIT]
     else:
-        found += reach.filter(last_name__iexact=text)[:SEARCH_LIMIT]
+        by_name = reach.alias(last=Upper("last_name"), first=Upper("first_name"))
+        found += by_name.filter(last=Upper(Value(text)))[:SEARCH_LIMIT]
         words = text.split(" ")
         for cut in range(1, len(words)):  # "Mary Ann Smith": Mary + Ann Smith, Mary Ann + Smith
             first, last = " ".join(words[:cut]), " ".join(words[cut:])
-            found += reach.filter(last_name__iexact=last, first_name__iexact=first)[:SEARCH_LIMIT]
+            found += by_name.filter(last=Upper(Value(last)), first=Upper(Value(first)))[:SEARCH_LIMIT]
     unique = {member.pk: member for member in found}
     return sorted(unique.values(), key=lambda m: m.customer_id)[:SEARCH_LIMIT]
 
@@ -65,9 +76,19 @@ def find_members(user, query: str) -> list[Member]:
 def member_for(user, customer_id: int) -> Member:
     """The member the user asked to open: 404 if there is none, 403 if the member is out of the
     user's reach (another store's member for a store manager)."""
-    member = Member.objects.select_related("home_store").filter(customer_id=customer_id).first()
+    # the member's one-to-one rows every 360 shows come in the same statement
+    member = (Member.objects.select_related("home_store", "profile", "demographics", "loyalty_account__tier")
+              .filter(customer_id=customer_id).first())
     if member is None:
         raise Http404(f"no member number {customer_id}")
-    if not _in_reach(user).filter(pk=member.pk).exists():
-        raise PermissionDenied(f"member {customer_id} belongs to another store than yours")
+    if not user.has_perm(EVERY_STORE):
+        store = _own_store(user)
+        if store is None or member.home_store_id != store:
+            raise PermissionDenied(f"member {customer_id} belongs to another store than yours")
     return member
+
+
+def one_to_one(member: Member, name: str):
+    """The member's row of a one-to-one table (`profile`, `demographics`, `loyalty_account`), None
+    when there is none."""
+    return getattr(member, name, None)

@@ -68,7 +68,7 @@ def search(request):
 @login_required
 @permission_required(CUSTOMER_360, raise_exception=True)
 def customer_360(request, customer_id: int):
-    page = CustomerPage(selectors.member_for(request.user, customer_id), request.user)
+    page = CustomerPage(selectors.member_for(request.user, customer_id), request.user).read_results_ahead()
     if page.unmasked:
         services.record_personal_data_view(request.user, customer_id, "customer 360 page")
     blocks = [(panel, render_to_string(panel.template, panel.context(page) | {"page": page}, request=request))

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from clientele.backoffice.masking import identity
 from clientele.backoffice.panels import Panel, register
-from clientele.members.models import CustomerProfile, HouseholdDemographics
+from clientele.backoffice.selectors import one_to_one
 
 
 def _identity(page) -> dict:
     member = page.member
-    demographics = HouseholdDemographics.objects.filter(member=member).first()
+    demographics = one_to_one(member, "demographics")
     return {
         "fields": identity(member, page.unmasked),
         "masked": not page.unmasked,
@@ -26,7 +26,7 @@ def _cards(page) -> dict:
 
 def _profile(page) -> dict:
     """The serving profile the nightly refresh wrote, with the next visit and lifecycle exit."""
-    profile = CustomerProfile.objects.filter(member=page.member).first()
+    profile = one_to_one(page.member, "profile")
     visit = (page.results["next_visits"] or [None])[0]
     stage = (page.results["lifecycle"] or [None])[0]
     return {"profile": profile, "next_visit": visit, "lifecycle": stage}

@@ -6,15 +6,16 @@ Kept here rather than in `clientele.loyalty` while that app's till code is being
 from __future__ import annotations
 
 from clientele.backoffice.panels import Panel, register
+from clientele.backoffice.selectors import one_to_one
 from clientele.loyalty.ledger import balance
-from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry
+from clientele.loyalty.models import Basket, PointsEntry
 
 LEDGER_ROWS = 100
 TILL_BASKETS = 20
 
 
 def _points(page) -> dict:
-    account = LoyaltyAccount.objects.select_related("tier").filter(member=page.member).first()
+    account = one_to_one(page.member, "loyalty_account")
     if account is None:
         return {"account": None}
     entries = list(PointsEntry.objects.filter(account=account).select_related("rule")
