@@ -177,7 +177,7 @@ def _use_member_limit(offer_id: int, member: Member, limit: int | None, uses: in
     if limit is not None and uses > 0:
         allowed = allowed.filter(uses__lte=limit - uses)
     if not allowed.update(uses=F("uses") + uses):
-        raise MemberLimitReached(f"member {member.customer_id} has used offer {offer_id} {limit} time(s) already")
+        raise MemberLimitReached(f"the member has used offer {offer_id} {limit} time(s) already")
 
 
 def record_redemptions(basket, result: OfferResult, member: Member | None = None,
