@@ -55,7 +55,8 @@ def fresh_terms():
 def offers(programme_ready):
     """A personal bread offer (0.50 off a loaf, x2 on Ada's list), a general milk offer (10% off,
     count budget 3), and Ada's current list carrying the bread offer."""
-    bread = save_offer("bread-50c", product_ids=[BREAD], eligibility="personal", budget_count=100)
+    bread = save_offer("bread-50c", product_ids=[BREAD], eligibility="personal", budget_count=100,
+                       per_member_limit=5)
     milk = save_offer("milk-10pc", product_ids=[MILK], benefit="percent_off", amount=None, percent=Decimal("10"),
                       budget_count=3)
     shopping_list = make_list(programme_ready, 7, [(bread, BREAD)])
@@ -217,3 +218,16 @@ def test_given_many_tills_at_once_when_they_drain_one_budget_then_it_is_never_ov
     assert (budget.given_money, budget.given_count) == (Decimal("0.80"), 3)
     assert sum(Decimal(r.json()["discount_total"]) for r in got_it) == budget.given_money
     assert OfferRedemption.objects.count() == len(got_it) == budget.given_count
+
+
+def test_given_an_offer_once_per_member_then_the_members_second_basket_goes_without_it(offers, till, card):
+    offers["bread"].per_member_limit = 1
+    offer_services.save_offer(offers["bread"])
+
+    first = post(till, "/baskets", basket(receipt="1", card=card)).json()
+    second = post(till, "/baskets", basket(receipt="2", card=card)).json()
+
+    assert "bread-50c" in [offer["code"] for offer in first["offers"]]
+    assert "bread-50c" not in [offer["code"] for offer in second["offers"]]
+    assert MemberOfferUse.objects.get(offer=offers["bread"]).uses == 1
+    assert not MemberOfferUse.objects.filter(offer=offers["milk"]).exists()  # no limit: no use counted

@@ -195,7 +195,7 @@ def record_redemptions(basket, result: OfferResult, member: Member | None = None
         recorded = []
         for applied in result.applied:
             consume_budget(applied.offer_id, applied.discount)
-            if member is not None:
+            if member is not None and limits[applied.offer_id] is not None:  # uses count only under a limit
                 _use_member_limit(applied.offer_id, member, limits[applied.offer_id], 1)
             recorded.append(OfferRedemption.objects.create(
                 redemption_key=f"basket:{basket.pk}:{applied.offer_id}", offer_id=applied.offer_id,
@@ -219,8 +219,9 @@ def reverse_redemptions(basket, return_key: str, at: datetime) -> list[OfferRede
             if redemption.offer_id in reversed_offers:
                 continue
             consume_budget(redemption.offer_id, -redemption.discount, -1)
-            if redemption.member is not None:
-                _use_member_limit(redemption.offer_id, redemption.member, None, -1)
+            if redemption.member is not None:  # counted only when the offer had a limit (a row exists)
+                MemberOfferUse.objects.filter(offer_id=redemption.offer_id, member=redemption.member,
+                                              uses__gt=0).update(uses=F("uses") - 1)
             reversals.append(OfferRedemption.objects.create(
                 redemption_key=f"return:{return_key}:{redemption.offer_id}", kind=OfferRedemption.Kind.REVERSED,
                 offer_id=redemption.offer_id, offer_version=redemption.offer_version, funder_id=redemption.funder_id,

@@ -176,6 +176,7 @@ class TillOffers(NamedTuple):
     result: OfferResult
     list_id: int | None
     list_number: str | None
+    limited: frozenset[int] = frozenset()  # the offers with a per-member limit (only their uses are counted)
 
     @property
     def applied(self) -> bool:
@@ -187,7 +188,8 @@ def apply_to_basket(lines: list[Line], terms: list[OfferTerms], member: MemberOf
     """The offers a basket earns (plain Python)."""
     view = member.view if member is not None else MemberView()
     result = apply_offers(lines, terms, view, at)
-    return TillOffers(result, member.list_id if member else None, member.list_number if member else None)
+    limited = frozenset(t.offer_id for t in terms if t.per_member_limit is not None)
+    return TillOffers(result, member.list_id if member else None, member.list_number if member else None, limited)
 
 
 def answer_parts(offers: TillOffers) -> dict:
@@ -219,7 +221,7 @@ offer_budgets AS (
     RETURNING b.offer_id
 ), offer_uses AS (
     INSERT INTO offers_memberofferuse AS u (offer_id, member_id, uses)
-    SELECT o.offer_id, %(member_id)s, 1 FROM basket, unnest(%(offer_ids)s::bigint[]) AS o(offer_id)
+    SELECT o.offer_id, %(member_id)s, 1 FROM basket, unnest(%(limited_ids)s::bigint[]) AS o(offer_id)
     WHERE %(member_id)s::bigint IS NOT NULL
     ON CONFLICT (offer_id, member_id) DO UPDATE SET uses = u.uses + 1
     WHERE u.uses < COALESCE((SELECT per_member_limit FROM offers_offer WHERE id = EXCLUDED.offer_id), 2147483647)
@@ -238,7 +240,7 @@ offer_budgets AS (
 REDEMPTION_CHECK = """CASE
     WHEN (SELECT count(*) FROM offer_budgets) < cardinality(%(offer_ids)s::bigint[])
         THEN clientele_refuse('offer_budget_exhausted')
-    WHEN %(member_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM offer_uses) < cardinality(%(offer_ids)s::bigint[])
+    WHEN %(member_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM offer_uses) < cardinality(%(limited_ids)s::bigint[])
         THEN clientele_refuse('offer_member_limit_reached') END AS offers_refused"""
 
 
@@ -255,6 +257,7 @@ def redemption_params(offers: TillOffers) -> dict:
         "offer_versions": _array(a.version for a in applied), "offer_funders": _array(a.funder_id for a in applied),
         "offer_bonus": _array(a.bonus_points for a in applied), "offer_from_list": _array(a.from_list for a in applied),
         "list_id": offers.list_id,
+        "limited_ids": _array(a.offer_id for a in applied if a.offer_id in offers.limited),
     }
 
 
