@@ -193,7 +193,7 @@ def record_redemptions(basket, result: OfferResult, member: Member | None = None
         limits = dict(Offer.objects.filter(pk__in=[a.offer_id for a in result.applied])
                       .values_list("pk", "per_member_limit"))
         recorded = []
-        for applied in result.applied:
+        for applied in sorted(result.applied, key=lambda a: a.offer_id):  # budgets locked in one order: no deadlock
             consume_budget(applied.offer_id, applied.discount)
             if member is not None and limits[applied.offer_id] is not None:  # uses count only under a limit
                 _use_member_limit(applied.offer_id, member, limits[applied.offer_id], 1)
@@ -209,7 +209,8 @@ def reverse_redemptions(basket, return_key: str, at: datetime) -> list[OfferRede
     """Give back the budget and member use of every offer redeemed on `basket`, recording a reversal
     for each (once per `return_key`, however often the return is replayed); returns the reversals."""
     with transaction.atomic():
-        done = list(OfferRedemption.objects.filter(redemption_key__startswith=f"return:{return_key}:"))
+        done = list(OfferRedemption.objects.filter(basket=basket, kind=OfferRedemption.Kind.REVERSED,
+                                                   redemption_key__startswith=f"return:{return_key}:"))
         if done:
             return done
         reversed_offers = set(OfferRedemption.objects.filter(basket=basket, kind=OfferRedemption.Kind.REVERSED)

@@ -206,16 +206,20 @@ def answer_parts(offers: TillOffers) -> dict:
     }
 
 
-#: The redemptions in the one-statement write (PostgreSQL), after its `basket` CTE: each applied
-#: offer's budget taken by a conditional UPDATE (re-checked on the row's newest version when
+#: The redemptions in the one-statement write (PostgreSQL), after its `basket` CTE: the applied
+#: offers' budget rows locked in the offers' order (two tills taking the same budgets never wait
+#: for each other in a circle), each budget taken by a conditional UPDATE (re-checked on the row's newest version when
 #: another till updated it first), the member's use counted under their limit, the redemption
 #: recorded. The statement's last SELECT refuses the whole statement (`clientele_refuse`) when one
 #: budget or one limit was not taken: nothing of the basket is written.
 REDEMPTION_CTES = """
-offer_budgets AS (
+budgets_locked AS (
+    SELECT b.offer_id FROM offers_offerbudget b, basket WHERE b.offer_id = ANY(%(offer_ids)s::bigint[])
+    ORDER BY b.offer_id FOR NO KEY UPDATE OF b
+), offer_budgets AS (
     UPDATE offers_offerbudget b SET given_money = b.given_money + o.money, given_count = b.given_count + 1
     FROM basket, unnest(%(offer_ids)s::bigint[], %(offer_discounts)s::numeric[]) AS o(offer_id, money)
-    WHERE b.offer_id = o.offer_id
+    WHERE b.offer_id = o.offer_id AND b.offer_id IN (SELECT offer_id FROM budgets_locked)
       AND (b.budget_money IS NULL OR b.given_money + o.money <= b.budget_money)
       AND (b.budget_count IS NULL OR b.given_count + 1 <= b.budget_count)
     RETURNING b.offer_id
