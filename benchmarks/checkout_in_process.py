@@ -57,7 +57,7 @@ def main() -> None:
     env = os.environ | {"PYTHONPATH": str(args.src), "DJANGO_SETTINGS_MODULE": "clientele.site.settings",
                         "DATABASE_URL": f"{SERVER}/{BENCH_DB}"}
     if args.offers:
-        subprocess.run([sys.executable, __file__, "--offers", str(args.checkouts), args.key, str(args.offers)],
+        subprocess.run([sys.executable, __file__, "--measure-offers", str(args.checkouts), args.key, str(args.offers)],
                        env=env, check=True)
         return
     subprocess.run([sys.executable, __file__, "--measure", str(args.checkouts), args.key], env=env, check=True)
@@ -244,7 +244,7 @@ if __name__ == "__main__":
 
         django.setup()
         measure(int(sys.argv[2]), sys.argv[3])
-    elif len(sys.argv) == 5 and sys.argv[1] == "--offers":
+    elif len(sys.argv) == 5 and sys.argv[1] == "--measure-offers":
         import django
 
         django.setup()
