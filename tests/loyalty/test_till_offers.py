@@ -231,3 +231,9 @@ def test_given_an_offer_once_per_member_then_the_members_second_basket_goes_with
     assert "bread-50c" not in [offer["code"] for offer in second["offers"]]
     assert MemberOfferUse.objects.get(offer=offers["bread"]).uses == 1
     assert not MemberOfferUse.objects.filter(offer=offers["milk"]).exists()  # no limit: no use counted
+
+
+def test_given_an_unknown_list_and_a_revoked_key_then_the_key_is_refused_first(offers, card):
+    response = post(TillClient(headers={"X-API-Key": "revoked"}), "/baskets",
+                    basket(card=card) | {"list_number": list_barcode(999)})
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")

@@ -243,12 +243,16 @@ def _first_rows(basket: BasketIn, key: ApiKey | PresentedKey) -> list[dict]:
 def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
     """Everything the checkout decides on, read in its transaction: errors.KeyRefused when the key
     is; the member's account opened (on first use) and locked until the commit."""
-    scanned = None
+    scanned = list_refused = None
     if basket.list_number is not None or offers_till.is_list_number(basket.card):
         # A list's barcode scanned (in its own field, or where a card goes): its member is credited.
-        scanned = offers_till.scanned_list(basket.list_number or basket.card)
         card = None if basket.list_number is None else basket.card
-        member_number = basket.member_number if card or basket.member_number is not None else scanned.customer_id
+        try:
+            scanned = offers_till.scanned_list(basket.list_number or basket.card)
+        except OfferError as error:  # refused after the key and the basket's own checks, as a card is
+            list_refused = error
+        member_number = (scanned.customer_id if scanned and not card and basket.member_number is None
+                         else basket.member_number)
         basket = replace(basket, card=card, member_number=member_number)
     found = _first_rows(basket, key)
     first = found[0]
@@ -270,6 +274,8 @@ def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
             member = MemberToCredit(found_member, card, account or ledger.lock_member_account(found_member), referred)
         except LoyaltyError as error:
             refused = error
+    if list_refused is not None and refused is None:
+        refused = list_refused
     if scanned is not None and refused is None:
         try:
             offers_till.check_list(scanned, local_time.date(), member.member.customer_id if member else None)
