@@ -75,6 +75,8 @@ def test_a_members_list_is_shown_and_printed_and_its_barcode_scans_back_to_the_l
 
 def test_a_manufacturer_sees_and_exports_only_its_own_anonymised_report(offers_site, site, log_in):
     maker = log_in("maker")
+    maker.click(".bo-nav >> text=Your report")
+    assert maker.url.startswith(f"{site.url}/backoffice/offers/manufacturer/report/")
     maker.goto(f"{site.url}/backoffice/offers/manufacturer/report/?from=2017-01-01&to=2017-12-31")
     assert "Our Dairy Co" in maker.locator("h1").inner_text()
     shown = maker.locator("#report tbody tr").count()
