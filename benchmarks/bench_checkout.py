@@ -272,7 +272,7 @@ def server_processes(server: subprocess.Popen) -> tuple[list[str], list[str]]:
 
 
 def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: int,
-         server: subprocess.Popen, rate: float = 0) -> dict:
+         server: subprocess.Popen, rate: float = 0, products: int = 0) -> dict:
     """`clients` keep-alive connections hammering the server with wrk (2 threads, one Lua state
     each, so the load generator costs the server little CPU), or sending `rate` requests a second
     between them (till_paced.lua): requests/s and latency after a 2-second warm-up run, and the
@@ -292,7 +292,7 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
             wal_before = psql("SELECT pg_current_wal_lsn()", BENCH_DB)
         wrk = subprocess.Popen(
             ["wrk", f"-t{threads}", f"-c{clients}", f"-d{duration}s", "--timeout", "10s", "-s", str(script),
-             f"http://127.0.0.1:{PORT}", "--", kind, key, str(members), str(cards), str(PRODUCTS), f"{run}{label[0]}",
+             f"http://127.0.0.1:{PORT}", "--", kind, key, str(members), str(cards), str(products or PRODUCTS), f"{run}{label[0]}",
              *paced],
             stdout=subprocess.PIPE, text=True)
         if label == "measured":
@@ -341,9 +341,15 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=3_000_000)
     parser.add_argument("--cards", type=int, default=3_500_000)
     parser.add_argument("--fresh", action="store_true", help="drop and regenerate the benchmark database")
+    parser.add_argument("--offers", type=int, default=0,
+                        help="issue 19: only checkouts of N-line baskets with N list offers applied against the "
+                             "same baskets with none, alternated (see offers_run)")
     args = parser.parse_args()
 
     key = prepare(args.members, args.cards, args.fresh)
+    if args.offers:
+        offers_run(args, key)
+        return
     ensure_database(PGBENCH_DB, fresh=True)
     before = pgbench(args.seconds)
     tps_before = before.tps
@@ -396,6 +402,57 @@ def main() -> None:
     print(f"identify at {target:,.0f}/s offered by {args.tills} tills: {identify_paced['per_second']:,.0f}/s, "
           f"p50 {identify_paced['p50_ms']:.1f} ms, p99 {identify_paced['p99_ms']:.1f} ms (target p99 <= 10 ms)")
     print(f"identify, one till at a time: p50 {identify_alone['p50_ms']:.1f} ms, p99 {identify_alone['p99_ms']:.1f} ms")
+
+
+#: Members with a shopping list in `offers_run`.
+LISTED = 5_000
+
+
+def offers_run(args, key: str) -> None:
+    """Issue 19's till cost: --offers N personal offers (0.10 off product n each) on the current
+    list of members 1..LISTED (checkout_in_process.prepare_offers); then, served as above, baskets
+    of N lines (products 1..N) alternately for those members (N offers applied: N redemptions,
+    budgets and uses written in the basket's statement) and for the others (none applies; the
+    terms are still read and evaluated), twice each: by --clients connections without pause (the
+    p99 target's load, as for the checkouts above), and by --tills at 0.15 x pgbench's TPS.
+    CPU per checkout of each kind, its ratio (target <= 1.3) and p99 (target <= 50 ms)."""
+    from checkout_in_process import prepare_offers
+
+    prepare_offers(args.offers, range(1, LISTED + 1))
+    psql("VACUUM (ANALYZE) offers_offerbudget, offers_memberofferuse, offers_offerredemption", BENCH_DB)
+    ensure_database(PGBENCH_DB, fresh=True)
+    before = pgbench(args.seconds)
+    print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8): {describe(before)}")
+    target = TARGET_RATIO * before.tps
+    server = start_server(server_command(args.server, "clientele.site.wsgi:application", args.workers,
+                                         args.worker_class, args.threads))
+    runs: dict[str, list[dict]] = {}
+    try:
+        for _ in range(2):
+            for kind in ("plain", "offers"):
+                mode = f"{kind}:{LISTED}"
+                runs.setdefault(kind, []).append(load(mode, key, args.clients, args.seconds, args.members, args.cards,
+                                                      server, products=args.offers))
+                runs.setdefault(f"{kind} paced", []).append(load(mode, key, args.tills, args.seconds, args.members,
+                                                                 args.cards, server, rate=target,
+                                                                 products=args.offers))
+    finally:
+        server.terminate()
+        server.wait()
+    cpu = {}
+    for kind, figures in runs.items():
+        requests = sum(f["requests"] for f in figures)
+        cpu[kind] = sum((f["app_cpu_ms"] + f["db_cpu_ms"]) * f["requests"] for f in figures) / max(requests, 1)
+        print(f"{kind}: {args.offers}-line baskets, {'with' if kind.startswith('offers') else 'without'} "
+              f"{args.offers} offers: " + "; ".join(
+                  f"{f['per_second']:,.0f}/s, p50 {f['p50_ms']:.1f} ms, p99 {f['p99_ms']:.1f} ms, CPU "
+                  f"{f['app_cpu_ms']:.2f} + {f['db_cpu_ms']:.2f} ms (errors {f['errors']})" for f in figures)
+              + f"; CPU per checkout {cpu[kind]:.2f} ms")
+    print(f"CPU per checkout with {args.offers} offers / without, {args.clients} clients: "
+          f"{cpu['offers'] / cpu['plain']:.3f}; at {target:,.0f}/s offered: "
+          f"{cpu['offers paced'] / cpu['plain paced']:.3f} (target <= 1.3)")
+    print(f"p99 with offers, {args.clients} clients: {max(f['p99_ms'] for f in runs['offers']):.1f} ms; "
+          f"at {target:,.0f}/s: {max(f['p99_ms'] for f in runs['offers paced']):.1f} ms (target <= 50 ms)")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 -- wrk script for bench_checkout.py: a till posting 10-line baskets or identifying cards.
 --   wrk -t2 -c8 -d30s -s till_load.lua http://127.0.0.1:8765 -- MODE KEY MEMBERS CARDS PRODUCTS RUN
--- MODE is "checkout" or "identify". Every basket has a receipt number of its own (run, thread,
+-- MODE is "checkout" or "identify"; or, for issue 19's till cost, "offers:L" (baskets of PRODUCTS
+-- lines, products 1..PRODUCTS, for members 1..L: those with a shopping list of PRODUCTS offers) or
+-- "plain:L" (the same baskets for members L+1..MEMBERS: none of the list offers apply). Every basket has a receipt number of its own (run, thread,
 -- counter), so each post is a first post, never a replay. Prints one JSON line of figures.
 
 local mode, key, members, cards, products, run
+local listed = 0
 local counter = 0
 local threads_made = 0
 thread_no = 0 -- a global: set in each thread's own Lua state by setup()
@@ -30,6 +33,10 @@ end
 function init(args)
   mode, key = args[1], args[2]
   members, cards, products, run = tonumber(args[3]), tonumber(args[4]), tonumber(args[5]), args[6]
+  local kind, count = mode:match("^(%a+):(%d+)$")
+  if kind then
+    mode, listed = kind, tonumber(count)
+  end
   math.randomseed(os.time() * 100 + thread_no)
   wrk.headers["X-API-Key"] = key
   wrk.headers["Content-Type"] = "application/json"
@@ -38,18 +45,27 @@ end
 local function basket_body()
   counter = counter + 1
   local lines = {}
-  for n = 1, 10 do
-    lines[n] = string.format('{"line_no":%d,"product_id":%d,"quantity":"%d","unit_price":"%.2f"}',
-      n, math.random(1, products), math.random(1, 3), math.random(50, 1500) / 100)
+  local customer = math.random(1, members)
+  if mode == "checkout" then
+    for n = 1, 10 do
+      lines[n] = string.format('{"line_no":%d,"product_id":%d,"quantity":"%d","unit_price":"%.2f"}',
+        n, math.random(1, products), math.random(1, 3), math.random(50, 1500) / 100)
+    end
+  else -- "offers" or "plain": every product 1..products once
+    customer = (mode == "offers") and math.random(1, listed) or math.random(listed + 1, members)
+    for n = 1, products do
+      lines[n] = string.format('{"line_no":%d,"product_id":%d,"quantity":"%d","unit_price":"%.2f"}',
+        n, n, math.random(1, 3), math.random(50, 1500) / 100)
+    end
   end
   return string.format(
     '{"store_id":1,"till_id":"W%s-%d","receipt_number":"%d","transacted_at":"%s","card":"%s","lines":[%s]}',
-    run, thread_no, counter, os.date("!%Y-%m-%dT%H:%M:%S+00:00"), card_barcode(math.random(1, members), 0),
+    run, thread_no, counter, os.date("!%Y-%m-%dT%H:%M:%S+00:00"), card_barcode(customer, 0),
     table.concat(lines, ","))
 end
 
 function request()
-  if mode == "checkout" then
+  if mode ~= "identify" then
     return wrk.format("POST", "/api/baskets", nil, basket_body())
   end
   local number = math.random(1, cards)

@@ -23,8 +23,8 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, BaseModel, StringConstraints
 
+from clientele.errors import RequestRefused
 from clientele.loyalty import services
-from clientele.loyalty.errors import LoyaltyError
 
 # Printable text only: the database refuses NUL bytes and a till never needs control characters.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", max_length=64)]
@@ -79,8 +79,8 @@ class Problem(Schema):
 PROBLEMS = frozenset({400, 401, 403, 404, 409, 413, 415, 422, 503})
 
 
-def problem(error: LoyaltyError) -> dict:
-    """The body of a domain refusal."""
+def problem(error: RequestRefused) -> dict:
+    """The body of a domain refusal (the programme's, or the offers' a checkout applies)."""
     return {"code": error.code, "message": error.message, "field": error.field}
 
 
@@ -111,8 +111,8 @@ def too_large() -> dict:
             "message": f"the body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE:,} bytes"}
 
 
-@api.exception_handler(LoyaltyError)
-def loyalty_problem(request, error: LoyaltyError):
+@api.exception_handler(RequestRefused)
+def loyalty_problem(request, error: RequestRefused):
     return api.create_response(request, problem(error), status=error.status)
 
 
@@ -211,6 +211,24 @@ class BasketIn(HotCallSchema):
     member_number: Number | None = None
     channel: str = Field("store", pattern="^(store|online)$")
     lines: list[LineIn] = Field(max_length=200)
+    list_number: Barcode | None = Field(None, description="A shopping list's barcode (prefix 28), scanned with or "
+                                                          "instead of the card: its offers apply. A list's barcode "
+                                                          "sent as `card` is read as this.")
+
+
+class LineDiscountOut(HotCallSchema):
+    line_no: int
+    discount: Decimal
+    offers: list[str]
+
+
+class AppliedOfferOut(HotCallSchema):
+    code: str
+    discount: Decimal
+    bonus_points: int
+    funded_by_manufacturer: int | None
+    from_list: bool
+    lines: list[int]
 
 
 class BasketOut(HotCallSchema):
@@ -224,6 +242,11 @@ class BasketOut(HotCallSchema):
     tier: str | None
     message: str
     replayed: bool
+    #: the offers applied (none: these four keep their defaults); `total` is after the discounts
+    lines: list[LineDiscountOut] = []
+    offers: list[AppliedOfferOut] = []
+    discount_total: Decimal = Decimal("0")
+    list_number: str | None = None
 
 
 @api.post("/baskets", response={200: BasketOut, PROBLEMS: Problem}, summary="Post a basket")
@@ -237,7 +260,7 @@ def basket_to_post(payload: BasketIn) -> services.BasketIn:
     return services.BasketIn(
         store_id=payload.store_id, till_id=payload.till_id, receipt_number=payload.receipt_number,
         transacted_at=payload.transacted_at, card=payload.card, member_number=payload.member_number,
-        channel=payload.channel,
+        channel=payload.channel, list_number=payload.list_number,
         lines=[services.LineIn(line.line_no, line.product_id, line.quantity, line.unit_price, line.discount)
                for line in payload.lines])
 

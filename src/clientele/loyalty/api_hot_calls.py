@@ -28,8 +28,8 @@ from django.dispatch import Signal, receiver
 from django.http.request import split_domain_port, validate_host
 from pydantic import ValidationError
 
+from clientele.errors import RequestRefused
 from clientele.loyalty import api, services
-from clientele.loyalty.errors import LoyaltyError
 
 logger = logging.getLogger("django.request")
 
@@ -93,7 +93,7 @@ class HotCalls:
         raw_key = environ.get("HTTP_X_API_KEY")
         try:
             return 200, call(environ, raw_key)
-        except LoyaltyError as error:  # a refused key too (KeyRefused: 401 invalid_api_key)
+        except RequestRefused as error:  # a refused key too (KeyRefused: 401 invalid_api_key), an offer's (a list)
             return error.status, _json(api.problem(error))
         except api.UNAVAILABLE_ERRORS:  # the database restarting, a connection lost: the till sends it again
             return 503, _json(api.UNAVAILABLE)

@@ -8,8 +8,9 @@ transaction's COMMIT, and the connection refuses any query after it until the bl
 - `OrmStore`: Django's ORM, in the caller's transaction (SQLite; and PostgreSQL when asked).
 - `OneStatementStore` (PostgreSQL, the till's default): the basket, its lines and its credit in one
   statement sent with the COMMIT, one round trip (decisions 0006, 0015).
-Both raise errors.DuplicateBasket when the receipt is already recorded, both credit through the
-ledger's door (`ledger.credit`, `ledger.BASKET_CREDIT_SQL`), and both put the member's points
+Both raise errors.DuplicateBasket when the receipt is already recorded, both record the offers'
+redemptions with the basket (taking their budgets and the member's uses, or refusing the whole
+write: offers.errors.BudgetExhausted, MemberLimitReached), both credit through the ledger's door (`ledger.credit`, `ledger.BASKET_CREDIT_SQL`), and both put the member's points
 after the basket in the answer; tests/loyalty/test_basket_stores.py runs one body against both.
 """
 
@@ -19,9 +20,10 @@ import json
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections
 
 from clientele.loyalty import errors, ledger, libpq
+from clientele.offers import till as offers_till
 from clientele.loyalty.models import Basket, BasketLine, LoyaltyAccount, PointsEntry
 from clientele.loyalty.rules import Earning
 
@@ -61,6 +63,7 @@ class BasketToWrite(NamedTuple):
     available_from: datetime | None = None
     expires_on: date | None = None
     shown: PointsShown | None = None
+    offers: object | None = None  # offers.till.TillOffers: the offers applied, their redemptions to record
 
 
 def duplicate(record: Basket) -> errors.DuplicateBasket:
@@ -92,6 +95,8 @@ class OrmStore:
         except IntegrityError:
             raise duplicate(record) from None
         BasketLine.objects.bulk_create([BasketLine(basket=record, **line._asdict()) for line in basket.lines])
+        if basket.offers is not None:
+            offers_till.record_with_orm(record, basket.offers)
         if basket.earning.total:
             ledger.credit(basket.account, Kind.POINTS_EARNED, basket.earning.total,
                           key=ledger.basket_credit_key(record.pk), source=source(record), actor=record.actor,
@@ -135,6 +140,13 @@ WITH points AS (
 ), {ledger.BASKET_CREDIT_SQL}
 SELECT basket.id AS basket_id, points.available AS available, points.pending AS pending FROM basket, points
 """
+#: `_BASKET_STATEMENT` with the offers' redemptions (`offers.till.REDEMPTION_CTES`): used only for
+#: a basket that earned offers, so the others' statement stays as it was.
+_BASKET_WITH_OFFERS_STATEMENT = _BASKET_STATEMENT.replace(
+    "\nSELECT basket.id AS basket_id, points.available AS available, points.pending AS pending FROM basket, points",
+    f", {offers_till.REDEMPTION_CTES}\nSELECT basket.id AS basket_id, points.available AS available, "
+    f"points.pending AS pending, {offers_till.REDEMPTION_CHECK} FROM basket, points")
+assert _BASKET_WITH_OFFERS_STATEMENT != _BASKET_STATEMENT
 #: `_BASKET_STATEMENT`'s parameters for the columns of `LineToRecord`, in its order.
 _LINE_COLUMNS = ("line_nos", "product_ids", "quantities", "unit_prices", "discounts", "sales_values", "line_points")
 
@@ -145,7 +157,26 @@ class OneStatementStore:
     def write(self, basket: BasketToWrite) -> None:
         record, shown, account = basket.record, basket.shown, basket.account
         added = shown.added if shown else ledger.Balance(0, 0)
-        written = libpq.records(connections[DEFAULT_DB_ALIAS], _BASKET_STATEMENT, {
+        statement, offer_params = _BASKET_STATEMENT, {}
+        if basket.offers is not None:
+            statement, offer_params = _BASKET_WITH_OFFERS_STATEMENT, offers_till.redemption_params(basket.offers)
+        try:
+            written = self._write(record, basket, account, added, shown, statement, offer_params)
+        except DatabaseError as error:
+            refused = offers_till.refusal(error) if basket.offers is not None else None
+            if refused is None:
+                raise
+            raise refused from None
+        if not written:
+            raise duplicate(record)
+        row = written[0]
+        record.pk = row["basket_id"]
+        if shown is not None:
+            show_points(record.result, shown, row["available"], row["pending"])
+
+    @staticmethod
+    def _write(record, basket: BasketToWrite, account, added, shown, statement: str, offer_params: dict) -> list:
+        return libpq.records(connections[DEFAULT_DB_ALIAS], statement, {
             "store_id": record.store_id, "till_id": record.till_id, "receipt_number": record.receipt_number,
             "transacted_at": record.transacted_at, "member_id": record.member_id, "card_id": record.card_id,
             "channel": record.channel, "total": record.total, "points_earned": record.points_earned,
@@ -157,14 +188,8 @@ class OneStatementStore:
             "account_id": account.pk if account else None, "kind": Kind.POINTS_EARNED.value,
             "available_from": basket.available_from, "expires_on": basket.expires_on, "source": source(record),
             "at": ledger.now_utc(), "available_added": added.available, "pending_added": added.pending,
-            "message": shown.message if shown else None,
+            "message": shown.message if shown else None, **offer_params,
         }, commit=True)
-        if not written:
-            raise duplicate(record)
-        row = written[0]
-        record.pk = row["basket_id"]
-        if shown is not None:
-            show_points(record.result, shown, row["available"], row["pending"])
 
 
 def array_text(values) -> str:

@@ -3,18 +3,23 @@
 1. `_read`: everything a checkout needs from the database, in its transaction: the till's key,
    the programme, the products, the member to credit with their account locked (one query,
    `_FIRST_READ`), then the earning rules in force and, for a daily cap, the day's points.
-2. `decide`: plain Python, no SQL: the basket checked, its points earned, the answer made.
+   When offers exist: the shopping list scanned, every offer's terms and the member's uses and
+   current list (`offers.till`).
+2. `decide`: plain Python, no SQL: the basket checked, the offers applied, its points earned on
+   the discounted amount, the answer made.
 3. `award_basket_bonuses`: the bonuses the basket triggers (birthday month, a referral),
    credited through the ledger.
-4. A store writes the decided basket, its lines and its credit (`basket_store`): the last thing
-   the transaction does; on PostgreSQL the write carries the COMMIT, and nothing can follow it.
+4. A store writes the decided basket, its lines, its credit and its offers' redemptions
+   (`basket_store`): the last thing the transaction does; on PostgreSQL the write carries the
+   COMMIT, and nothing can follow it. When another till took an offer's budget (or the member's
+   limit) meanwhile, nothing is written and the checkout is decided again with fresh offers.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -33,6 +38,9 @@ from clientele.loyalty.identity import (MEMBER_COLUMNS, PresentedKey, loaded, me
                                         till_key, till_key_sql, unsaved)
 from clientele.loyalty.models import ApiKey, Basket, EarningRule, LoyaltyAccount, Programme
 from clientele.loyalty.rules import Earning, EarningContext, LineToEarn, active_rules, earn_on_basket
+from clientele.offers import till as offers_till
+from clientele.offers.errors import BudgetExhausted, MemberLimitReached, OfferError
+from clientele.offers.evaluate import Line as OfferLine
 
 CENT = Decimal("0.01")
 _SORTED_JSON = json.JSONEncoder(sort_keys=True)
@@ -63,6 +71,8 @@ class BasketIn:
     card: str | None = None
     member_number: int | None = None
     channel: str = "store"
+    #: a shopping list's barcode scanned (its member is credited; with a card, the card's member must own it)
+    list_number: str | None = None
 
     @property
     def receipt(self) -> str:
@@ -80,6 +90,8 @@ class BasketIn:
                    "lines": [{"line_no": line.line_no, "product_id": line.product_id, "quantity": str(line.quantity),
                               "unit_price": str(line.unit_price), "discount": str(line.discount)}
                              for line in self.lines]}
+        if self.list_number is not None:  # absent otherwise: the digests stored before lists stay the same
+            content["list_number"] = self.list_number
         return hashlib.sha256(_SORTED_JSON.encode(content).encode()).hexdigest()
 
 
@@ -90,6 +102,7 @@ class ProductFacts(NamedTuple):
     department: str
     category: str
     brand_type: str
+    manufacturer_id: int | None = None
 
 
 @lru_cache(maxsize=1024)
@@ -104,6 +117,19 @@ def post_basket(basket: BasketIn, key: ApiKey | PresentedKey, store: OrmStore | 
     and credits nothing. `key` is the till's key, or the one it presented, checked here before
     anything else (errors.KeyRefused). `store` writes it (`basket_store.default_store()` unless given)."""
     fingerprint = basket.fingerprint()
+    for attempt in range(1, offers_till.ATTEMPTS + 1):
+        try:
+            return _post_once(basket, key, store, fingerprint)
+        except (BudgetExhausted, MemberLimitReached):
+            # Another till took what was left of an offer's budget (or this member's limit) between
+            # the read and the write: nothing was written; decide again with the offers read afresh.
+            offers_till.forget_terms()
+            if attempt == offers_till.ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _post_once(basket: BasketIn, key: ApiKey | PresentedKey, store, fingerprint: str) -> dict:
     try:
         with transaction.atomic():
             read = _read(basket, key)
@@ -157,8 +183,10 @@ class CheckoutRead(NamedTuple):
     local_time: datetime
     rules: list[EarningRule]
     member: MemberToCredit | None
-    member_refused: LoyaltyError | None
+    member_refused: LoyaltyError | OfferError | None
     earned_today: int
+    offer_terms: list = []  # offers.evaluate.OfferTerms: every active offer
+    member_offers: offers_till.MemberOffers | None = None
 
 
 #: A checkout's first read, in one query: the till's key with its store's time zone (no row: the
@@ -171,7 +199,8 @@ WITH till_key AS ({till_key}), member AS ({member})
 SELECT till_key.key_id, till_key.key_store_id, till_key.key_name, till_key.key_prefix, till_key.store_timezone,
        p.return_window_days, p.expiry_months, p.clock_skew_seconds, {rules_stamp} AS rules_stamp,
        {member_columns},
-       product.product_id, product.department, product.category, product.brand_type
+       {offers_stamp} AS offers_stamp,
+       product.product_id, product.department, product.category, product.brand_type, product.manufacturer_id
 FROM loyalty_programme p
 LEFT JOIN till_key ON 1 = 1
 LEFT JOIN member ON 1 = 1
@@ -199,8 +228,10 @@ def _first_rows(basket: BasketIn, key: ApiKey | PresentedKey) -> list[dict]:
     else:  # no products (a basket without lines, refused later): a condition no product meets
         products = f"IN ({', '.join(['%s'] * len(product_ids))})" if product_ids else "IS NULL"
         product_params = product_ids
+    on_postgresql = db.vendor == "postgresql"
     sql = _FIRST_READ.format(till_key=key_sql, member=member_sql, products=products, member_columns=_MEMBER_COLUMNS_SQL,
-                             rules_stamp=_RULES_STAMP if db.vendor == "postgresql" else "NULL")
+                             rules_stamp=_RULES_STAMP if on_postgresql else "NULL",
+                             offers_stamp=offers_till.OFFERS_STAMP_SQL if on_postgresql else "NULL")
     params = [*key_params, *member_params, *product_params]
     found = libpq.records(db, sql, params)
     if not found:  # the first checkout ever: the programme is created with its defaults
@@ -212,6 +243,17 @@ def _first_rows(basket: BasketIn, key: ApiKey | PresentedKey) -> list[dict]:
 def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
     """Everything the checkout decides on, read in its transaction: errors.KeyRefused when the key
     is; the member's account opened (on first use) and locked until the commit."""
+    scanned = list_refused = None
+    if basket.list_number is not None or offers_till.is_list_number(basket.card):
+        # A list's barcode scanned (in its own field, or where a card goes): its member is credited.
+        card = None if basket.list_number is None else basket.card
+        try:
+            scanned = offers_till.scanned_list(basket.list_number or basket.card)
+        except OfferError as error:  # refused after the key and the basket's own checks, as a card is
+            list_refused = error
+        member_number = (scanned.customer_id if scanned and not card and basket.member_number is None
+                         else basket.member_number)
+        basket = replace(basket, card=card, member_number=member_number)
     found = _first_rows(basket, key)
     first = found[0]
     if first["key_id"] is None:
@@ -220,7 +262,8 @@ def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
     programme = loaded(Programme, id=1, return_window_days=first["return_window_days"],
                        expiry_months=first["expiry_months"], clock_skew_seconds=first["clock_skew_seconds"])
     products = {row["product_id"]: ProductFacts(row["product_id"], row["department"], row["category"],
-                                                row["brand_type"]) for row in found if row["product_id"] is not None}
+                                                row["brand_type"], row["manufacturer_id"])
+                for row in found if row["product_id"] is not None}
     at = basket.transacted_at  # without a time zone it is refused by `decide`, before the time matters
     local_time = at.astimezone(store_zone(key.store.timezone)) if at.tzinfo else at
     member = refused = None
@@ -231,11 +274,22 @@ def _read(basket: BasketIn, key: ApiKey | PresentedKey) -> CheckoutRead:
             member = MemberToCredit(found_member, card, account or ledger.lock_member_account(found_member), referred)
         except LoyaltyError as error:
             refused = error
+    if list_refused is not None and refused is None:
+        refused = list_refused
+    if scanned is not None and refused is None:
+        try:
+            offers_till.check_list(scanned, local_time.date(), member.member.customer_id if member else None)
+        except OfferError as error:
+            refused = error
+    terms = offers_till.offers_for_till(first["offers_stamp"], ledger.now_utc())
+    member_offers = (offers_till.member_offers(member.member, local_time.date(), terms)
+                     if member is not None and terms else None)
     rules = _rules_in_force(local_time.date(), first["rules_stamp"]) if member else []
     # The day's earlier points matter only to a daily cap: no query when there is none.
     has_daily_cap = any(rule.kind == EarningRule.Kind.DAILY_CAP for rule in rules)
     earned_today = _earned_on_local_day(member.member, local_time) if has_daily_cap else 0
-    return CheckoutRead(key, programme, products, local_time, rules, member, refused, earned_today)
+    return CheckoutRead(key, programme, products, local_time, rules, member, refused, earned_today, terms,
+                        member_offers)
 
 
 def _rules_in_force(on: date, rules_stamp: str | None) -> list[EarningRule]:
@@ -302,6 +356,10 @@ def decide(basket: BasketIn, read: CheckoutRead, fingerprint: str) -> BasketToWr
     if read.member_refused is not None:
         raise read.member_refused
     sales = {line.line_no: (line.quantity * line.unit_price - line.discount).quantize(CENT) for line in basket.lines}
+    offers = _apply_offers(basket, read, sales) if read.offer_terms else None
+    if offers is not None:
+        for line in offers.result.lines:  # points are earned on what is paid: the amount after offers
+            sales[line.line_no] -= line.discount
     result = {"receipt": basket.receipt, "total": str(sum(sales.values(), Decimal(0))), "points_earned": 0,
               "explanation": [], "bonuses": [], "member_number": None, "balance": None, "tier": None,
               "message": "Thank you for shopping with us.", "replayed": False}
@@ -313,6 +371,8 @@ def decide(basket: BasketIn, read: CheckoutRead, fingerprint: str) -> BasketToWr
         context = EarningContext(key.store_id, read.local_time, account.tier, read.earned_today)
         earning = earn_on_basket([LineToEarn(line.line_no, read.products[line.product_id], sales[line.line_no])
                                   for line in basket.lines], context, read.rules)
+        if offers is not None and offers.applied:
+            earning = _with_offer_points(earning, offers)
         available_from = basket.transacted_at + timedelta(days=programme.return_window_days)
         expires_on = ledger.add_months(read.local_time.date(), programme.expiry_months)
         earned_now = earning.total if available_from <= now else 0
@@ -320,16 +380,54 @@ def decide(basket: BasketIn, read: CheckoutRead, fingerprint: str) -> BasketToWr
                             _receipt_message(member.member, earning.total))
         result |= {"points_earned": earning.total, "explanation": earning.explanation,
                    "member_number": member.member.customer_id, "tier": account.tier.name if account.tier else None}
+    if offers is not None and offers.applied:
+        result |= offers_till.answer_parts(offers)
     record = unsaved(Basket, id=None, store_id=key.store_id, till_id=basket.till_id,
                      receipt_number=basket.receipt_number, transacted_at=basket.transacted_at,
                      member_id=member.member.pk if member else None, card_id=member.card.pk if member and member.card else None,
                      channel=basket.channel, total=Decimal(result["total"]), points_earned=earning.total,
                      request_hash=fingerprint, result=result, actor=key.actor, created_at=ledger.now_utc(),
                      lake_import_id="", synced_at=None)
-    lines = [LineToRecord(line.line_no, line.product_id, line.quantity, line.unit_price, line.discount,
-                          sales[line.line_no], earning.line_points.get(line.line_no, 0))
+    given = {line.line_no: line.discount for line in offers.result.lines} if offers is not None else {}
+    lines = [LineToRecord(line.line_no, line.product_id, line.quantity, line.unit_price,
+                          line.discount + given.get(line.line_no, 0), sales[line.line_no],
+                          earning.line_points.get(line.line_no, 0))
              for line in basket.lines]
-    return BasketToWrite(record, lines, earning, account, available_from, expires_on, shown)
+    return BasketToWrite(record, lines, earning, account, available_from, expires_on, shown,
+                         offers if offers is not None and offers.applied else None)
+
+
+def _apply_offers(basket: BasketIn, read: CheckoutRead, sales: dict[int, Decimal]) -> offers_till.TillOffers:
+    """Every offer on the member's list and every general offer the basket earns, applied to what is
+    left of each line after the till's own discount (plain Python: `offers.evaluate`)."""
+    lines = []
+    for line in basket.lines:
+        product = read.products[line.product_id]
+        lines.append(OfferLine(line.line_no, line.product_id, line.quantity, sales[line.line_no], product.department,
+                               product.category, product.manufacturer_id, product.brand_type))
+    return offers_till.apply_to_basket(lines, read.offer_terms, read.member_offers, basket.transacted_at)
+
+
+def _with_offer_points(earning: Earning, offers: offers_till.TillOffers) -> Earning:
+    """The earning with the offers' points: a line's points times its offers' multiplier (rounded
+    down), and each offer's bonus points, each explained by the offer's code."""
+    line_points = dict(earning.line_points)
+    explanation = list(earning.explanation)
+    extra_by_code: dict[str, int] = {}
+    for line in offers.result.lines:
+        if line.points_multiplier != 1 and line_points.get(line.line_no):
+            before = line_points[line.line_no]
+            line_points[line.line_no] = int(before * line.points_multiplier)
+            code = line.offer_codes[-1] if line.offer_codes else "offer"
+            extra_by_code[code] = extra_by_code.get(code, 0) + line_points[line.line_no] - before
+    for applied in offers.result.applied:
+        if applied.bonus_points:
+            extra_by_code[applied.code] = extra_by_code.get(applied.code, 0) + applied.bonus_points
+    for code, points in extra_by_code.items():
+        if points:
+            explanation.append({"rule_id": None, "version": None, "rule": f"offer {code}", "points": points})
+    total = earning.total + sum(extra_by_code.values())
+    return Earning(total=total, line_points=line_points, explanation=explanation)
 
 
 def _receipt_message(member, points_today: int) -> str:

@@ -118,7 +118,18 @@ def _record_return(request: ReturnIn, key: ApiKey, return_key: str, request_hash
         "balance": balance, "replayed": False,
     }
     record.save(update_fields=["result"])
+    _reverse_offers(basket, return_key)
     return record.result
+
+
+def _reverse_offers(basket: Basket, return_key: str) -> None:
+    """The offers the basket redeemed given back (budget, count, the member's use), once per basket:
+    a first return of any of its lines reverses them whole (decision 0031: no proration)."""
+    from clientele.offers.models import OfferRedemption  # offers build on loyalty, not the reverse
+    from clientele.offers.services import reverse_redemptions
+
+    if OfferRedemption.objects.filter(basket=basket).exists():
+        reverse_redemptions(basket, return_key, ledger.now_utc())
 
 
 def _points_actually_reversed(taken: list[tuple], reversed_points: int) -> list[tuple]:

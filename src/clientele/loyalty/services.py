@@ -66,12 +66,13 @@ def identify(card: str | None = None, phone: str | None = None, member_number: i
     messages of the running campaigns they are in the treated group of (never the holdout's).
     `key`: the key the till presented, checked first (KeyRefused); None when already checked."""
     from clientele.campaigns.services import till_messages  # campaigns build on loyalty, not the reverse
+    from clientele.offers.till import current_offers
 
     member, tier, points = greet_member(card=card, phone=phone, member_number=member_number, key=key)
     return {
         "member_number": member.customer_id, "greeting_name": member.first_name or member.display_name,
         "tier": tier.name if tier else None, "perks": list(tier.perks) if tier else [],
-        "balance": points.as_dict(), "offers": [], "messages": till_messages(member.customer_id),
+        "balance": points.as_dict(), "offers": current_offers(member, ledger.now_utc()), "messages": till_messages(member.customer_id),
     }
 
 

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.urls import path
 from simple_history.admin import SimpleHistoryAdmin
 
 from clientele.offers import lists, services
 from clientele.offers.errors import OfferError
-from clientele.offers.models import ManufacturerAccount, Offer, OfferRedemption, ShoppingList, ValueSizing
+from clientele.offers.models import (ManufacturerAccount, ManufacturerLogin, Offer, OfferRedemption, ShoppingList,
+                                     ValueSizing)
 
 
 @admin.register(ManufacturerAccount)
 class ManufacturerAccountAdmin(admin.ModelAdmin):
     list_display = ["name", "manufacturer_id", "contact_email"]
     search_fields = ["name", "manufacturer_id"]
+
+
+@admin.register(ManufacturerLogin)
+class ManufacturerLoginAdmin(admin.ModelAdmin):
+    """Which back-office user signs in for which manufacturer (decision 0046)."""
+
+    list_display = ["user", "account"]
+    autocomplete_fields = ["account"]
 
 
 @admin.register(Offer)
@@ -92,4 +102,6 @@ class ShoppingListAdmin(admin.ModelAdmin):
 
     def print_view(self, request, number: str):
         """The print-ready page of one list (member name, items by department, offers, barcode)."""
+        if not request.user.has_perm("backoffice.view_customer_360"):  # a manufacturer's login is staff too
+            raise PermissionDenied("a member's shopping list is for the staff who may see members")
         return HttpResponse(lists.printable_html(lists.find_list(number)))

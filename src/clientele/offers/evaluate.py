@@ -191,13 +191,17 @@ def apply_offers(lines: Sequence[Line], offers: Iterable[OfferTerms], member: Me
     multipliers: dict[int, Decimal] = {}
     codes: dict[int, list[str]] = {line.line_no: [] for line in lines}
     applied: list[AppliedOffer] = []
+    by_product: dict[int, list[Line]] = {}  # a products offer looks only at its products' lines
+    for line in lines:
+        by_product.setdefault(line.product_id, []).append(line)
     for terms in sorted(offers, key=lambda t: (t.precedence, t.code)):
         if not available(terms, member, at):
             continue
         factor = member.list_factors.get(terms.offer_id)
         terms = sized(terms, factor) if factor is not None else terms
-        matching = [line for line in lines if line.line_no in left and terms.targets(line)
-                    and not taken.get(line.line_no) and (terms.stackable or line.line_no not in taken)]
+        matching = [line for line in _candidates(terms, lines, by_product) if line.line_no in left
+                    and terms.targets(line) and not taken.get(line.line_no)
+                    and (terms.stackable or line.line_no not in taken)]
         gives = _benefit(terms, matching, left)
         if gives is None:
             continue
@@ -219,6 +223,15 @@ def apply_offers(lines: Sequence[Line], offers: Iterable[OfferTerms], member: Me
                            tuple(codes[line.line_no])) for line in lines),
         tuple(applied),
     )
+
+
+def _candidates(terms: OfferTerms, lines: Sequence[Line], by_product: dict[int, list[Line]]) -> Sequence[Line]:
+    """The lines an offer may target, in the basket's order: for a products offer with fewer products
+    than the basket has lines, only the lines of its products."""
+    if terms.target != "products" or len(terms.product_ids) >= len(lines):
+        return lines
+    found = [line for product in terms.product_ids for line in by_product.get(product, ())]
+    return sorted(found, key=lines.index) if len(found) > 1 else found
 
 
 def _benefit(terms: OfferTerms, matching: list[Line], left: dict[int, Decimal]) -> tuple[dict[int, Decimal], int] | None:

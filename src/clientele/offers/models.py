@@ -39,6 +39,17 @@ class ManufacturerAccount(models.Model):
         return self.name
 
 
+class ManufacturerLogin(models.Model):
+    """A back-office user who signs in for a manufacturer (role "manufacturer"): they see only that
+    manufacturer's anonymised report (`offers.views.manufacturer_report`)."""
+
+    user = models.OneToOneField("auth.User", on_delete=models.CASCADE, related_name="manufacturer_login")
+    account = models.ForeignKey(ManufacturerAccount, on_delete=models.CASCADE, related_name="logins")
+
+    def __str__(self) -> str:
+        return f"{self.user} for {self.account}"
+
+
 #: Records the offers' versions: `offers.services.save_offer` records one per change, products and
 #: audience included (not one per saved row and one more per many-to-many change).
 OFFER_HISTORY = HistoricalRecords(verbose_name="offer version", verbose_name_plural="offer versions",

@@ -14,12 +14,13 @@ class OfferRedemption(models.Model):
         REDEEMED = "redeemed", "Redeemed"
         REVERSED = "reversed", "Reversed by a return"
 
-    redemption_key = models.CharField(max_length=200, unique=True)
+    #: unique by the constraint below (not `unique=True`, whose extra LIKE index on PostgreSQL no query uses)
+    redemption_key = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REDEEMED)
     offer = models.ForeignKey("offers.Offer", on_delete=models.PROTECT, related_name="redemptions")
     offer_version = models.PositiveIntegerField()
-    funder = models.ForeignKey("offers.ManufacturerAccount", null=True, on_delete=models.PROTECT,
-                               related_name="redemptions", help_text="Empty: the retailer funds it.")
+    funder = models.ForeignKey("offers.ManufacturerAccount", null=True, on_delete=models.PROTECT, db_index=False,
+                               related_name="redemptions", help_text="Empty: the retailer funds it.")  # (funder, redeemed_at) indexes it
     member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT)
     basket = models.ForeignKey("loyalty.Basket", on_delete=models.PROTECT, related_name="offer_redemptions")
     shopping_list = models.ForeignKey("offers.ShoppingList", null=True, on_delete=models.PROTECT)
@@ -32,6 +33,7 @@ class OfferRedemption(models.Model):
         ordering = ["redeemed_at", "id"]
         indexes = [models.Index(fields=["funder", "redeemed_at"])]
         constraints = [
+            models.UniqueConstraint(fields=["redemption_key"], name="redemption_once_per_key"),
             models.CheckConstraint(condition=Q(kind="redeemed", discount__gte=0, uses=1)
                                    | Q(kind="reversed", discount__lte=0, uses=-1), name="redemption_sign_by_kind"),
         ]

@@ -177,7 +177,7 @@ def _use_member_limit(offer_id: int, member: Member, limit: int | None, uses: in
     if limit is not None and uses > 0:
         allowed = allowed.filter(uses__lte=limit - uses)
     if not allowed.update(uses=F("uses") + uses):
-        raise MemberLimitReached(f"member {member.customer_id} has used offer {offer_id} {limit} time(s) already")
+        raise MemberLimitReached(f"the member has used offer {offer_id} {limit} time(s) already")
 
 
 def record_redemptions(basket, result: OfferResult, member: Member | None = None,
@@ -193,9 +193,9 @@ def record_redemptions(basket, result: OfferResult, member: Member | None = None
         limits = dict(Offer.objects.filter(pk__in=[a.offer_id for a in result.applied])
                       .values_list("pk", "per_member_limit"))
         recorded = []
-        for applied in result.applied:
+        for applied in sorted(result.applied, key=lambda a: a.offer_id):  # budgets locked in one order: no deadlock
             consume_budget(applied.offer_id, applied.discount)
-            if member is not None:
+            if member is not None and limits[applied.offer_id] is not None:  # uses count only under a limit
                 _use_member_limit(applied.offer_id, member, limits[applied.offer_id], 1)
             recorded.append(OfferRedemption.objects.create(
                 redemption_key=f"basket:{basket.pk}:{applied.offer_id}", offer_id=applied.offer_id,
@@ -209,7 +209,8 @@ def reverse_redemptions(basket, return_key: str, at: datetime) -> list[OfferRede
     """Give back the budget and member use of every offer redeemed on `basket`, recording a reversal
     for each (once per `return_key`, however often the return is replayed); returns the reversals."""
     with transaction.atomic():
-        done = list(OfferRedemption.objects.filter(redemption_key__startswith=f"return:{return_key}:"))
+        done = list(OfferRedemption.objects.filter(basket=basket, kind=OfferRedemption.Kind.REVERSED,
+                                                   redemption_key__startswith=f"return:{return_key}:"))
         if done:
             return done
         reversed_offers = set(OfferRedemption.objects.filter(basket=basket, kind=OfferRedemption.Kind.REVERSED)
@@ -219,8 +220,9 @@ def reverse_redemptions(basket, return_key: str, at: datetime) -> list[OfferRede
             if redemption.offer_id in reversed_offers:
                 continue
             consume_budget(redemption.offer_id, -redemption.discount, -1)
-            if redemption.member is not None:
-                _use_member_limit(redemption.offer_id, redemption.member, None, -1)
+            if redemption.member is not None:  # counted only when the offer had a limit (a row exists)
+                MemberOfferUse.objects.filter(offer_id=redemption.offer_id, member=redemption.member,
+                                              uses__gt=0).update(uses=F("uses") - 1)
             reversals.append(OfferRedemption.objects.create(
                 redemption_key=f"return:{return_key}:{redemption.offer_id}", kind=OfferRedemption.Kind.REVERSED,
                 offer_id=redemption.offer_id, offer_version=redemption.offer_version, funder_id=redemption.funder_id,

@@ -1,0 +1,314 @@
+"""The offers at the till: what a checkout reads of them, applies and writes (decision 0045).
+
+The checkout (`loyalty.checkout`) calls, in its transaction:
+
+1. `scanned_list(number, day)` when the till scanned a list barcode (in the basket's `list_number`,
+   or in `card`: a list's number has the in-store prefix 28, never a card's): the list, refused
+   when unknown, not current on the basket's day (`expired_list`); its member is the one credited.
+2. `offers_for_till(stamp, at)`: every active offer's terms, kept in the worker for as long as the
+   offers' stamp (`OFFERS_STAMP_SQL`, read in the checkout's first query on PostgreSQL) is the
+   same; the budget left in them may be stale, the database's write is what counts.
+3. `member_offers(member, day)`: the member's uses of each offer and their current list's offers
+   with its sizing factor (one query), as `evaluate.MemberView`.
+4. `evaluate.apply_offers`, in the checkout's plain-Python `decide`.
+5. The store writes the redemptions with the basket: `OrmStore` through
+   `services.record_redemptions`; `OneStatementStore` in its one statement (`REDEMPTION_CTES`),
+   which refuses itself whole (`clientele_refuse`) when a budget or a member's limit could not be
+   taken. The checkout then evaluates again with fresh terms (`forget_terms`), at most
+   `ATTEMPTS` times, before answering 409 with the code.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from clientele.barcodes import LIST_PREFIX, is_valid_ean13
+from clientele.offers import segments
+from clientele.offers.errors import ExpiredList, ListOfAnotherMember, UnknownList
+from clientele.offers.evaluate import Line, MemberView, OfferResult, OfferTerms, apply_offers
+from clientele.offers.models import Offer
+
+#: How often a checkout evaluates its offers again when another till took a budget meanwhile.
+ATTEMPTS = 3
+#: A till's offline queue is at most this old (loyalty.checkout.MAX_BASKET_AGE): offers that ended
+#: before are never needed again.
+_OLDEST_BASKET = timedelta(days=400)
+#: The offers' version (PostgreSQL, within the checkout's first query): changes with any saved
+#: change to an offer (each bumps its `version`), a new offer or a removed one.
+OFFERS_STAMP_SQL = ("(SELECT count(*)::text || ':' || COALESCE(sum(version), 0)::text || ':' || "
+                    "COALESCE(max(id), 0)::text FROM offers_offer)")
+_terms_kept: dict[str, list[OfferTerms]] = {}
+
+
+def is_list_number(barcode: str | None) -> bool:
+    """Whether a scanned barcode is a shopping list's (EAN-13 with the lists' prefix 28)."""
+    return bool(barcode) and barcode.startswith(LIST_PREFIX) and is_valid_ean13(barcode)
+
+
+class ScannedList(NamedTuple):
+    list_id: int
+    number: str
+    status: str
+    member_id: int
+    customer_id: int
+    valid_from: str
+    valid_until: str
+
+
+_SCANNED_LIST = """
+SELECT l.id AS list_id, l.number AS number, l.status AS status, l.member_id AS member_id,
+       m.customer_id AS customer_id, CAST(l.valid_from AS TEXT) AS valid_from,
+       CAST(l.valid_until AS TEXT) AS valid_until
+FROM offers_shoppinglist l JOIN members_member m ON m.id = l.member_id
+WHERE l.number = %s
+"""
+
+
+def scanned_list(number: str) -> ScannedList:
+    """The list of that number (UnknownList when there is none); `check_list` says whether it may
+    be used for a basket."""
+    from clientele.loyalty import libpq
+
+    found = libpq.records(connections[DEFAULT_DB_ALIAS], _SCANNED_LIST, [number])
+    if not found:
+        raise UnknownList(f"no shopping list {number}", field="list_number")
+    row = found[0]
+    return ScannedList(row["list_id"], row["number"], row["status"], row["member_id"], row["customer_id"],
+                       row["valid_from"][:10], row["valid_until"][:10])
+
+
+def check_list(scanned: ScannedList, day: date, customer_id: int | None) -> None:
+    """Refuses the list for a basket of `day` (its store's day) credited to `customer_id`:
+    ExpiredList when replaced by a newer list or outside its dates, ListOfAnotherMember when the
+    card scanned with it is another member's."""
+    if scanned.status != "current":
+        raise ExpiredList(f"list {scanned.number} was replaced by a newer list", field="list_number")
+    if not scanned.valid_from <= day.isoformat() <= scanned.valid_until:
+        raise ExpiredList(f"list {scanned.number} is valid from {scanned.valid_from} to {scanned.valid_until}, "
+                          f"not on {day.isoformat()}", field="list_number")
+    if customer_id is not None and scanned.customer_id != customer_id:
+        raise ListOfAnotherMember(f"list {scanned.number} belongs to another member than the card scanned",
+                                  field="list_number")
+
+
+def _load_terms(at: datetime) -> list[OfferTerms]:
+    from clientele.offers.services import _terms
+
+    offers = (Offer.objects.filter(active=True, valid_until__gt=at - _OLDEST_BASKET).select_related("spend")
+              .prefetch_related("products", "audience"))
+    return [_terms(offer) for offer in offers]
+
+
+def offers_for_till(stamp: str | None, at: datetime) -> list[OfferTerms]:
+    """Every active offer a basket of the last 400 days may earn, read once per worker for as long as
+    the offers' `stamp` stays the same; read every time without a stamp (SQLite)."""
+    if stamp is None:
+        return _load_terms(at)
+    terms = _terms_kept.get(stamp)
+    if terms is None:
+        _terms_kept.clear()  # an older stamp is never needed again
+        terms = _terms_kept[stamp] = _load_terms(at)
+    return terms
+
+
+def forget_terms() -> None:
+    """Drop the kept terms: the next checkout reads them (and the budgets left) afresh."""
+    _terms_kept.clear()
+
+
+class MemberOffers(NamedTuple):
+    """What the evaluation knows of the member (`view`) and their list current on the day (or None)."""
+
+    view: MemberView
+    list_id: int | None
+    list_number: str | None
+
+
+_MEMBER_OFFERS = """
+SELECT 'use' AS kind, u.offer_id AS offer_id, u.uses AS uses, NULL AS list_id, NULL AS number,
+       NULL AS valid_from, NULL AS valid_until, NULL AS factor
+FROM offers_memberofferuse u WHERE u.member_id = %s AND u.uses > 0
+UNION ALL
+SELECT 'list', i.offer_id, 0, l.id, l.number, CAST(l.valid_from AS TEXT), CAST(l.valid_until AS TEXT),
+       CAST(l.sizing_factor AS TEXT)
+FROM offers_shoppinglist l LEFT JOIN offers_shoppinglistitem i ON i.shopping_list_id = l.id AND i.offer_id IS NOT NULL
+WHERE l.member_id = %s AND l.status = 'current'
+"""
+
+
+def member_offers(member, day: date, terms: list[OfferTerms]) -> MemberOffers:
+    """The member's uses of each offer and their current list's offers (when the list is valid on
+    `day`) in one query; their nightly profile too when a segment offer is among `terms`."""
+    from clientele.loyalty import libpq
+
+    rows = libpq.records(connections[DEFAULT_DB_ALIAS], _MEMBER_OFFERS, [member.pk, member.pk])
+    uses, factors, list_id, number = {}, {}, None, None
+    for row in rows:
+        if row["kind"] == "use":
+            uses[row["offer_id"]] = row["uses"]
+        elif row["valid_from"][:10] <= day.isoformat() <= row["valid_until"][:10]:
+            list_id, number = row["list_id"], row["number"]
+            if row["offer_id"] is not None:
+                factors[row["offer_id"]] = Decimal(row["factor"])
+    profile = {}
+    if any(t.eligibility == Offer.Eligibility.SEGMENT for t in terms):
+        found = _profile(member)
+        profile = {name: getattr(found, name) for name in segments.PROFILE_FIELDS.values()} if found else {}
+    return MemberOffers(MemberView(member.customer_id, profile, uses, factors), list_id, number)
+
+
+def _profile(member):
+    from clientele.members.models import Member
+
+    try:
+        return Member.objects.select_related("profile").get(pk=member.pk).profile
+    except Exception:  # no profile yet (RelatedObjectDoesNotExist): no segment matches
+        return None
+
+
+class TillOffers(NamedTuple):
+    """What a checkout applies: the evaluation's result, and the list its list offers came from."""
+
+    result: OfferResult
+    list_id: int | None
+    list_number: str | None
+    limited: frozenset[int] = frozenset()  # the offers with a per-member limit (only their uses are counted)
+
+    @property
+    def applied(self) -> bool:
+        return bool(self.result.applied)
+
+
+def apply_to_basket(lines: list[Line], terms: list[OfferTerms], member: MemberOffers | None,
+                    at: datetime) -> TillOffers:
+    """The offers a basket earns (plain Python)."""
+    view = member.view if member is not None else MemberView()
+    result = apply_offers(lines, terms, view, at)
+    limited = frozenset(t.offer_id for t in terms if t.per_member_limit is not None)
+    return TillOffers(result, member.list_id if member else None, member.list_number if member else None, limited)
+
+
+def answer_parts(offers: TillOffers) -> dict:
+    """The till's answer's part about offers: each line's discount and offers, the offers applied."""
+    result = offers.result
+    return {
+        "lines": [{"line_no": line.line_no, "discount": str(line.discount), "offers": list(line.offer_codes)}
+                  for line in result.lines],
+        "offers": [{"code": a.code, "discount": str(a.discount), "bonus_points": a.bonus_points,
+                    "funded_by_manufacturer": a.funder_id, "from_list": a.from_list, "lines": list(a.line_nos)}
+                   for a in result.applied],
+        "discount_total": str(result.total_discount),
+        "list_number": offers.list_number,
+    }
+
+
+#: The redemptions in the one-statement write (PostgreSQL), after its `basket` CTE: the applied
+#: offers' budget rows locked in the offers' order (two tills taking the same budgets never wait
+#: for each other in a circle), each budget taken by a conditional UPDATE (re-checked on the row's newest version when
+#: another till updated it first), the member's use counted under their limit, the redemption
+#: recorded. The statement's last SELECT refuses the whole statement (`clientele_refuse`) when one
+#: budget or one limit was not taken: nothing of the basket is written.
+REDEMPTION_CTES = """
+budgets_locked AS (
+    SELECT b.offer_id FROM offers_offerbudget b, basket WHERE b.offer_id = ANY(%(offer_ids)s::bigint[])
+    ORDER BY b.offer_id FOR NO KEY UPDATE OF b
+), offer_budgets AS (
+    UPDATE offers_offerbudget b SET given_money = b.given_money + o.money, given_count = b.given_count + 1
+    FROM basket, unnest(%(offer_ids)s::bigint[], %(offer_discounts)s::numeric[]) AS o(offer_id, money)
+    WHERE b.offer_id = o.offer_id AND b.offer_id IN (SELECT offer_id FROM budgets_locked)
+      AND (b.budget_money IS NULL OR b.given_money + o.money <= b.budget_money)
+      AND (b.budget_count IS NULL OR b.given_count + 1 <= b.budget_count)
+    RETURNING b.offer_id
+), offer_uses AS (
+    INSERT INTO offers_memberofferuse AS u (offer_id, member_id, uses)
+    SELECT o.offer_id, %(member_id)s, 1 FROM basket, unnest(%(limited_ids)s::bigint[]) AS o(offer_id)
+    WHERE %(member_id)s::bigint IS NOT NULL
+    ON CONFLICT (offer_id, member_id) DO UPDATE SET uses = u.uses + 1
+    WHERE u.uses < COALESCE((SELECT per_member_limit FROM offers_offer WHERE id = EXCLUDED.offer_id), 2147483647)
+    RETURNING u.offer_id
+), offer_redemptions AS (
+    INSERT INTO offers_offerredemption (redemption_key, kind, offer_id, offer_version, funder_id, member_id,
+                                        basket_id, shopping_list_id, discount, bonus_points, uses, redeemed_at)
+    SELECT 'basket:' || basket.id || ':' || o.offer_id, 'redeemed', o.offer_id, o.version, o.funder_id,
+           %(member_id)s, basket.id, CASE WHEN o.from_list THEN %(list_id)s::bigint END, o.money, o.bonus, 1,
+           %(transacted_at)s
+    FROM basket, unnest(%(offer_ids)s::bigint[], %(offer_versions)s::integer[], %(offer_funders)s::bigint[],
+                        %(offer_discounts)s::numeric[], %(offer_bonus)s::bigint[], %(offer_from_list)s::boolean[])
+         AS o(offer_id, version, funder_id, money, bonus, from_list)
+)"""
+#: The last SELECT's column refusing the statement when a budget or a limit was not taken.
+REDEMPTION_CHECK = """CASE
+    WHEN (SELECT count(*) FROM offer_budgets) < cardinality(%(offer_ids)s::bigint[])
+        THEN clientele_refuse('offer_budget_exhausted')
+    WHEN %(member_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM offer_uses) < cardinality(%(limited_ids)s::bigint[])
+        THEN clientele_refuse('offer_member_limit_reached') END AS offers_refused"""
+
+
+def _array(values) -> str:
+    return "{" + ",".join("NULL" if v is None else ("t" if v is True else "f" if v is False else str(v))
+                          for v in values) + "}"
+
+
+def redemption_params(offers: TillOffers) -> dict:
+    """`REDEMPTION_CTES`'s parameters (the member's and the basket's come from the basket's)."""
+    applied = offers.result.applied
+    return {
+        "offer_ids": _array(a.offer_id for a in applied), "offer_discounts": _array(a.discount for a in applied),
+        "offer_versions": _array(a.version for a in applied), "offer_funders": _array(a.funder_id for a in applied),
+        "offer_bonus": _array(a.bonus_points for a in applied), "offer_from_list": _array(a.from_list for a in applied),
+        "list_id": offers.list_id,
+        "limited_ids": _array(a.offer_id for a in applied if a.offer_id in offers.limited),
+    }
+
+
+def refusal(error: Exception):
+    """The offers' refusal behind a database error raised by `clientele_refuse`, or None."""
+    from clientele.offers.errors import BudgetExhausted, MemberLimitReached
+
+    text = str(getattr(error, "__cause__", None) or error)
+    if "offer_budget_exhausted" in text:
+        return BudgetExhausted("another till took what was left of an offer's budget")
+    if "offer_member_limit_reached" in text:
+        return MemberLimitReached("the member reached an offer's limit at another till")
+    return None
+
+
+def record_with_orm(basket, offers: TillOffers) -> None:
+    """The redemptions of `basket` (a loyalty Basket just saved) written through the ORM
+    (`OrmStore`), in the checkout's transaction."""
+    from clientele.members.models import Member
+    from clientele.offers.list_models import ShoppingList
+    from clientele.offers.services import record_redemptions
+
+    member = Member(pk=basket.member_id) if basket.member_id else None
+    shopping_list = ShoppingList(pk=offers.list_id) if offers.list_id else None
+    record_redemptions(basket, offers.result, member, shopping_list)
+
+
+def current_offers(member, at: datetime) -> list[dict]:
+    """What identify shows: the offers of the member's list current on `day` (each with its product,
+    the member's own value and the list's last day) and the offers addressed to them by name, at
+    `at` (UTC; the list's dates are compared with its UTC day)."""
+    from clientele.offers.list_models import ShoppingListItem
+
+    day = at.date()
+
+    items = (ShoppingListItem.objects.filter(shopping_list__member_id=member.pk, shopping_list__status="current",
+                                             shopping_list__valid_from__lte=day, shopping_list__valid_until__gte=day)
+             .exclude(offer=None).select_related("offer", "shopping_list").order_by("position"))
+    shown = [{"code": item.offer.code, "name": item.offer.name, "product_id": item.product_id,
+              "value": str(item.offer_value) if item.offer_value is not None else None,
+              "description": item.offer_description, "valid_until": item.shopping_list.valid_until.isoformat(),
+              "list_number": item.shopping_list.number} for item in items]
+    seen = {offer["code"] for offer in shown}
+    for offer in Offer.objects.filter(active=True, eligibility=Offer.Eligibility.MEMBERS, audience__pk=member.pk,
+                                      valid_from__lte=at, valid_until__gt=at):
+        if offer.code not in seen:
+            shown.append({"code": offer.code, "name": offer.name, "product_id": None, "value": None,
+                          "description": str(offer), "valid_until": offer.valid_until.date().isoformat(),
+                          "list_number": None})
+    return shown
