@@ -126,3 +126,12 @@ def test_a_holdout_drawn_within_strata_is_measured_within_them():
         * variance ** 0.5)
     plain = stratified_mean_lift("spend", values, treated, np.zeros(10))
     assert plain.difference == pytest.approx(mean_lift("spend", values[treated], values[~treated]).difference)
+
+
+def test_cuped_shows_the_groups_as_they_spent_even_when_the_holdout_spent_nothing():
+    # at-risk members who bought nothing in the window: the adjusted means can be negative, the
+    # groups' spend shown is what they spent (zero), and there is no relative lift over nothing
+    pre = np.array([10, 0, 30, 5, 20, 0.0])
+    treated = np.array([True, True, True, False, False, False])
+    lift = cuped_lift("spend", np.zeros(6), pre, treated)
+    assert (lift.treated, lift.holdout, lift.relative) == (0.0, 0.0, None)

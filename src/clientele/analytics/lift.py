@@ -133,12 +133,12 @@ def cuped_lift(metric: str, outcome: np.ndarray, pre: np.ndarray, treated_mask: 
     else:
         plain = stratified_mean_lift(metric, adjusted, treated_mask, strata, method="CUPED + Welch t, stratified")
     holdout_mean = float(outcome[~treated_mask].mean())
-    if holdout_mean <= 0:
-        return plain
+    means = {"treated": float(outcome[treated_mask].mean()), "holdout": holdout_mean}  # as spent, not adjusted
+    if holdout_mean <= 0:  # no relative lift over nothing
+        return Lift(**{**plain.as_dict(), **means, "relative": None, "relative_low": None, "relative_high": None})
     scale = 1 / holdout_mean
-    return Lift(**{**plain.as_dict(), "treated": float(outcome[treated_mask].mean()), "holdout": holdout_mean,
-                   "relative": plain.difference * scale, "relative_low": plain.difference_low * scale,
-                   "relative_high": plain.difference_high * scale})
+    return Lift(**{**plain.as_dict(), **means, "relative": plain.difference * scale,
+                   "relative_low": plain.difference_low * scale, "relative_high": plain.difference_high * scale})
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
