@@ -135,3 +135,13 @@ def test_cuped_shows_the_groups_as_they_spent_even_when_the_holdout_spent_nothin
     treated = np.array([True, True, True, False, False, False])
     lift = cuped_lift("spend", np.zeros(6), pre, treated)
     assert (lift.treated, lift.holdout, lift.relative) == (0.0, 0.0, None)
+
+
+def test_no_certain_looking_ratio_when_every_member_of_a_group_churned():
+    # every member churned in both groups: the difference has its Newcombe interval; the ratio
+    # (Katz, undefined at a rate of 1) is not given, so the sentence cannot claim "0.0% to 0.0%"
+    lift = rate_lift("churn_rate", 4, 4, 4, 4)
+    assert lift.relative is None and lift.difference_low < 0 < lift.difference_high
+    assert "0.0% to 0.0%" not in sentence(lift, "churn rate")
+    stratified = stratified_rate_lift("churn_rate", np.ones(8, bool), np.array([True] * 4 + [False] * 4), np.zeros(8))
+    assert stratified.relative is None

@@ -169,7 +169,7 @@ def rate_lift(metric: str, treated_hits: int, treated_n: int, holdout_hits: int,
     se0 = math.sqrt(pooled * (1 - pooled) * (1 / treated_n + 1 / holdout_n))
     p = 1.0 if se0 == 0 else float(2 * stats.norm.sf(abs(diff) / se0))
     relative = relative_low = relative_high = None
-    if treated_hits > 0 and holdout_hits > 0:
+    if 0 < treated_hits < treated_n and 0 < holdout_hits < holdout_n:  # Katz's interval needs 0 < rate < 1
         log_rr = math.log(pt / pc)
         se_log = math.sqrt(1 / treated_hits - 1 / treated_n + 1 / holdout_hits - 1 / holdout_n)
         relative = pt / pc - 1
@@ -220,7 +220,7 @@ def stratified_rate_lift(metric: str, hit: np.ndarray, treated: np.ndarray, stra
     se0 = math.sqrt(float((weight ** 2 * pooled * (1 - pooled) * (1 / n_t + 1 / n_c)).sum()))
     p = 1.0 if se0 == 0 else float(2 * stats.norm.sf(abs(diff) / se0))
     relative = relative_low = relative_high = None
-    if pt > 0 and pc > 0:
+    if 0 < pt < 1 and 0 < pc < 1 and var_t > 0 and var_c > 0:  # Katz's interval needs 0 < rate < 1
         log_rr = math.log(pt / pc)
         se_log = math.sqrt(var_t / pt ** 2 + var_c / pc ** 2)
         relative = pt / pc - 1
