@@ -53,11 +53,21 @@ def products(folder: Path) -> Path:
     return path
 
 
+def count_lines(lake: Path) -> int:
+    import duckdb
+
+    return duckdb.connect().execute(f"SELECT count(*) FROM read_parquet('{lake}/basket_lines/**/*.parquet')").fetchone()[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=3_000_000)
     parser.add_argument("--lines", type=int, default=20_000_000)
     parser.add_argument("--engine", default="duckdb")
+    parser.add_argument("--lake", type=Path, help="a lake folder to build once and reuse (default: a temporary one)")
+    parser.add_argument("--build-only", action="store_true", help="build the lake and the profiles, then stop")
+    parser.add_argument("--measure-only", type=int, metavar="ID",
+                        help="only measure campaign ID, launched by an earlier run on the same database")
     parser.add_argument("--audience", default="lifecycle=formation OR lifecycle=stability OR lifecycle=decline "
                                               "OR lifecycle=exploration OR lifecycle=lapsed")
     args = parser.parse_args()
@@ -66,10 +76,17 @@ def main() -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "clientele.site.settings"
     from clientele.lake.synth import synthesize
 
+    lake = args.lake or home / "lake"
+    os.environ["CLIENTELE_LAKE"] = str(lake)
     started = time.perf_counter()
-    synth = synthesize(home / "lake", args.customers, args.lines, products(home), months=4, seed=5)
-    write_profiles(home / "lake", args.customers)
-    print(f"lake: {synth.lines:,} lines, {args.customers:,} customers ({time.perf_counter() - started:.0f} s to build)")
+    if not (lake / "results" / "customer_profiles").exists():
+        synthesize(lake, args.customers, args.lines, products(home), months=4, seed=5)
+        write_profiles(lake, args.customers)
+        print(f"lake built in {time.perf_counter() - started:.0f} s")
+    lines = count_lines(lake)
+    print(f"lake {lake}: {lines:,} lines, {args.customers:,} customers")
+    if args.build_only:
+        return
 
     import django
 
@@ -84,6 +101,9 @@ def main() -> None:
     from clientele.campaigns.measurement import measure_campaign
     from clientele.engine import connect
 
+    if args.measure_only:
+        time_measurement(args.measure_only, args.engine, lines)
+        return
     con = connect(args.engine)
     started = time.perf_counter()
     groups = draw_audience(segment_members(con, args.audience), read_result(con, "customer_profiles"),
@@ -97,12 +117,20 @@ def main() -> None:
     counts = services.launch(campaign.id)
     launch = time.perf_counter() - started
     print(f"launch on {connection.vendor} (draw + store {sum(counts.values()):,} assignments): {launch:.1f} s")
-    started = time.perf_counter()
-    result = measure_campaign(campaign.id, args.engine)
-    measure = time.perf_counter() - started
-    print(f"measurement over {synth.lines:,} lines ({args.engine}): {measure:.1f} s; "
-          f"spend lift {result['lifts']['spend']['relative']:+.2%} (A/A: no true effect)")
+    time_measurement(campaign.id, args.engine, lines)
 
+
+def time_measurement(campaign_id: int, engine: str, lines: int) -> None:
+    from clientele.campaigns.measurement import measure_campaign
+
+    started = time.perf_counter()
+    result = measure_campaign(campaign_id, engine)
+    measure = time.perf_counter() - started
+    print(f"measurement of campaign {campaign_id} over {lines:,} lines ({engine}): {measure:.1f} s; "
+          f"spend lift {result['lifts']['spend']['relative']:+.2%} (A/A: no true effect)")
+    started = time.perf_counter()
+    measure_campaign(campaign_id, engine)
+    print(f"the same again (assignments already exported to Parquet): {time.perf_counter() - started:.1f} s")
 
 if __name__ == "__main__":
     main()

@@ -63,6 +63,18 @@ def test_the_database_refuses_to_change_an_assignment(lake, db):
     assert Assignment.objects.get(pk=held.pk).group == "holdout"
 
 
+def test_the_database_keeps_an_assignment_to_an_existing_campaign(lake, db):
+    # the key is checked once per statement (decision 0050), still by the database
+    campaign = services.create_campaign(campaign_in())
+    services.launch(campaign.id)
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Assignment.objects.bulk_create([Assignment(campaign_id=campaign.id + 1000, customer_id=1, group="treated",
+                                                   assigned_at=campaign.launched_at)])
+    with pytest.raises(DatabaseError), transaction.atomic():
+        Campaign.objects.filter(pk=campaign.id)._raw_delete(Campaign.objects.db)  # past the ORM's PROTECT
+    assert Campaign.objects.filter(pk=campaign.id).exists()
+
+
 def test_launching_twice_is_refused_and_draws_nothing_more(lake, db):
     campaign = services.create_campaign(campaign_in())
     services.launch(campaign.id)

@@ -67,3 +67,22 @@ def test_a_draft_or_a_window_not_yet_open_is_refused(lake, members):
     services.launch(draft.id)
     with pytest.raises(errors.WrongStatus, match="opens on 2030-01-01"):
         measure_campaign(draft.id)
+
+
+def test_the_measurement_is_the_same_on_spark_and_duckdb(lake, members, spark_engine):
+    campaign = launch(strata="pyramid_level,lifecycle_stage")
+    groups = dict(campaign.assignments.values_list("customer_id", "group"))
+    write_baskets(lake, [(c, WINDOW_START - timedelta(days=d), 20.0 + c % 7) for c in CUSTOMERS for d in (10, 40)]
+                  + [(c, WINDOW_START + timedelta(days=c % 20), 30.0 + (5 if groups.get(c) == "treated" else 0) + c % 11)
+                     for c in CUSTOMERS if c % 4])
+    on_duckdb = measure_campaign(campaign.id, "duckdb")
+    on_spark = measure_campaign(campaign.id, "spark")
+    for part in ("lifts", "adjusted", "per_stratum"):
+        assert on_spark[part].keys() == on_duckdb[part].keys()
+        for metric, lift in on_duckdb[part].items():
+            for name, value in lift.items():
+                if isinstance(value, float):
+                    assert on_spark[part][metric][name] == pytest.approx(value, rel=1e-9, abs=1e-12), (part, metric, name)
+                else:
+                    assert on_spark[part][metric][name] == value, (part, metric, name)
+    assert on_spark["roi"] == pytest.approx(on_duckdb["roi"]) and on_spark["sentences"] == on_duckdb["sentences"]

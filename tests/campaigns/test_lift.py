@@ -9,7 +9,8 @@ from scipy import stats
 
 from clientele.analytics.campaign_measure import measure
 from clientele.analytics.holdout_draw import single_holdout, stratified_holdout, uniform_draws
-from clientele.analytics.lift import cuped_lift, mean_lift, rate_lift, roi, sentence, stratified_mean_lift
+from clientele.analytics.lift import (cuped_lift, mean_lift, rate_lift, roi, sentence, stratified_mean_lift,
+                                     stratified_rate_lift)
 
 
 def test_welch_interval_of_spend_per_member_by_hand():
@@ -28,6 +29,32 @@ def test_newcombe_interval_matches_newcombe_1998_example():
     lift = rate_lift("repurchase_rate", 56, 70, 48, 80)
     assert lift.difference == pytest.approx(0.2)
     assert (round(lift.difference_low, 4), round(lift.difference_high, 4)) == (0.0524, 0.3339)
+
+
+def test_stratified_rate_with_one_stratum_is_plain_newcombe():
+    hit = np.array([True] * 56 + [False] * 14 + [True] * 48 + [False] * 32)
+    treated = np.array([True] * 70 + [False] * 80)
+    lift = stratified_rate_lift("repurchase_rate", hit, treated, np.zeros(150, dtype=int))
+    assert (round(lift.difference_low, 4), round(lift.difference_high, 4)) == (0.0524, 0.3339)
+    assert lift.p_value == pytest.approx(rate_lift("repurchase_rate", 56, 70, 48, 80).p_value)
+
+
+def test_stratified_rate_weights_strata_by_size_and_narrows_the_interval():
+    # two strata of 100 members (90 treated, 10 holdout): rates 0.9 / 0.8 in one, 0.2 / 0.1 in the
+    # other; weighted: treated 0.55, holdout 0.45; the strata explain most of the spread, so the
+    # interval is narrower than Newcombe's ignoring them
+    def stratum(treated_hits, holdout_hits):
+        return ([True] * treated_hits + [False] * (90 - treated_hits) + [True] * holdout_hits
+                + [False] * (10 - holdout_hits), [True] * 90 + [False] * 10)
+    hit_a, treated_a = stratum(81, 8)
+    hit_b, treated_b = stratum(18, 1)
+    hit, treated = np.array(hit_a + hit_b), np.array(treated_a + treated_b)
+    strata = np.array([0] * 100 + [1] * 100)
+    lift = stratified_rate_lift("repurchase_rate", hit, treated, strata)
+    assert (lift.treated, lift.holdout, lift.difference) == pytest.approx((0.55, 0.45, 0.10))
+    plain = rate_lift("repurchase_rate", 99, 180, 9, 20)
+    assert lift.difference_high - lift.difference_low < plain.difference_high - plain.difference_low
+    assert lift.difference_low < 0.10 < lift.difference_high
 
 
 def test_cuped_removes_what_pre_campaign_spend_explains():
@@ -99,3 +126,22 @@ def test_a_holdout_drawn_within_strata_is_measured_within_them():
         * variance ** 0.5)
     plain = stratified_mean_lift("spend", values, treated, np.zeros(10))
     assert plain.difference == pytest.approx(mean_lift("spend", values[treated], values[~treated]).difference)
+
+
+def test_cuped_shows_the_groups_as_they_spent_even_when_the_holdout_spent_nothing():
+    # at-risk members who bought nothing in the window: the adjusted means can be negative, the
+    # groups' spend shown is what they spent (zero), and there is no relative lift over nothing
+    pre = np.array([10, 0, 30, 5, 20, 0.0])
+    treated = np.array([True, True, True, False, False, False])
+    lift = cuped_lift("spend", np.zeros(6), pre, treated)
+    assert (lift.treated, lift.holdout, lift.relative) == (0.0, 0.0, None)
+
+
+def test_no_certain_looking_ratio_when_every_member_of_a_group_churned():
+    # every member churned in both groups: the difference has its Newcombe interval; the ratio
+    # (Katz, undefined at a rate of 1) is not given, so the sentence cannot claim "0.0% to 0.0%"
+    lift = rate_lift("churn_rate", 4, 4, 4, 4)
+    assert lift.relative is None and lift.difference_low < 0 < lift.difference_high
+    assert "0.0% to 0.0%" not in sentence(lift, "churn rate")
+    stratified = stratified_rate_lift("churn_rate", np.ones(8, bool), np.array([True] * 4 + [False] * 4), np.zeros(8))
+    assert stratified.relative is None

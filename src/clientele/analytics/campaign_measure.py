@@ -17,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from clientele.campaign_metrics import METRICS
-from clientele.analytics.lift import Lift, Roi, cuped_lift, mean_lift, rate_lift, roi, sentence, stratified_mean_lift
+from clientele.analytics.lift import (Lift, Roi, cuped_lift, mean_lift, roi, sentence, stratified_mean_lift,
+                                     stratified_rate_lift)
 
 
 ASSIGNMENT_SCHEMA = pa.schema([("customer_id", pa.int64()), ("treated", pa.bool_()), ("stratum", pa.string())])
@@ -81,15 +82,23 @@ def measure(outcomes: pa.Table, goal_metric: str, goal_target: float, redeemers:
     costs in currency units, `margin_rate` the gross margin share of incremental revenue."""
     if goal_metric not in METRICS:
         raise ValueError(f"unknown goal metric {goal_metric!r}; valid: {', '.join(METRICS)}")
-    columns = {name: outcomes.column(name).to_numpy(zero_copy_only=False) for name in outcomes.column_names}
+    columns = {name: outcomes.column(name).to_numpy(zero_copy_only=False)
+               for name in outcomes.column_names if name != "stratum"}
     treated = columns["treated"].astype(bool)
-    strata = columns["stratum"].astype(str)
+    # the strata as integer codes (labels numbered once by Arrow): millions of members compared as numbers
+    labelled = outcomes.column("stratum").cast(pa.string()).fill_null("").dictionary_encode().combine_chunks()
+    strata = labelled.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    labels = labelled.dictionary.to_pylist()
     lifts, adjusted = _lifts(columns, treated, strata, redeemers)
     per_stratum = {}
-    for stratum in sorted(set(strata)):
-        mask = strata == stratum
-        if (treated & mask).sum() >= 2 and (~treated & mask).sum() >= 2:
-            per_stratum[stratum] = mean_lift("spend", columns["spend"][mask & treated], columns["spend"][mask & ~treated])
+    order = np.argsort(strata, kind="stable")
+    bounds = np.searchsorted(strata[order], np.arange(len(labels) + 1))
+    for code in sorted(range(len(labels)), key=labels.__getitem__):
+        members = order[bounds[code]:bounds[code + 1]]
+        in_group = treated[members]
+        if in_group.sum() >= 2 and (~in_group).sum() >= 2:
+            spend = columns["spend"][members]
+            per_stratum[labels[code]] = mean_lift("spend", spend[in_group], spend[~in_group])
     best_spend = adjusted.get("spend", lifts["spend"])
     result_roi = roi(best_spend, int(treated.sum()), margin_rate, costs) if costs > 0 else None
     goal = adjusted.get(goal_metric) or lifts.get(goal_metric)
@@ -118,15 +127,16 @@ def _lifts(columns: dict[str, np.ndarray], treated: np.ndarray, strata: np.ndarr
     basket_value = np.divide(spend, visits, out=np.zeros_like(spend), where=bought)
     if (bought & treated).sum() >= 2 and (bought & ~treated).sum() >= 2:
         lifts["basket_value"] = mean_lift("basket_value", basket_value[bought & treated], basket_value[bought & ~treated])
-    lifts["repurchase_rate"] = _rate("repurchase_rate", bought, treated, np.ones_like(bought))
-    lifts["churn_rate"] = _rate("churn_rate", ~bought, treated, np.ones_like(bought))
+    everyone = np.ones_like(bought)
+    lifts["repurchase_rate"] = _rate("repurchase_rate", bought, treated, everyone, strata)
+    lifts["churn_rate"] = _rate("churn_rate", ~bought, treated, everyone, strata)
     if (~bought_before & treated).any() and (~bought_before & ~treated).any():
-        lifts["reactivation_rate"] = _rate("reactivation_rate", bought, treated, ~bought_before)
+        lifts["reactivation_rate"] = _rate("reactivation_rate", bought, treated, ~bought_before, strata)
     redeemed = np.isin(columns["customer_id"], np.fromiter(redeemers, dtype=np.int64, count=len(redeemers)))
-    lifts["redemption_rate"] = _rate("redemption_rate", redeemed, treated, np.ones_like(bought))
+    lifts["redemption_rate"] = _rate("redemption_rate", redeemed, treated, everyone, strata)
     return lifts, adjusted
 
 
-def _rate(metric: str, hit: np.ndarray, treated: np.ndarray, among: np.ndarray) -> Lift:
-    t, c = treated & among, ~treated & among
-    return rate_lift(metric, int((hit & t).sum()), int(t.sum()), int((hit & c).sum()), int(c.sum()))
+def _rate(metric: str, hit: np.ndarray, treated: np.ndarray, among: np.ndarray, strata: np.ndarray) -> Lift:
+    """A rate's lift among the members `among`, stratified as the holdout was drawn."""
+    return stratified_rate_lift(metric, hit[among], treated[among], strata[among])

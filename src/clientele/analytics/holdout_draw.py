@@ -30,13 +30,13 @@ def uniform_draws(seed: int, customer_ids: np.ndarray) -> np.ndarray:
     return (z >> np.uint64(11)).astype(np.float64) / float(1 << 53)
 
 
-def stratified_holdout(seed: int, customer_ids: np.ndarray, strata: np.ndarray, share: float) -> np.ndarray:
+def stratified_holdout(seed: int, customer_ids: np.ndarray, strata, share: float) -> np.ndarray:
     """True for the customers drawn into the holdout: round(share x size) of each stratum, chosen
     by their draw (`uniform_draws`); the same inputs always give the same answer."""
     customer_ids = np.asarray(customer_ids, dtype=np.int64)
     if len(customer_ids) == 0:
         return np.zeros(0, dtype=bool)
-    _, stratum_index = np.unique(np.asarray(strata, dtype=object).astype(str), return_inverse=True)
+    stratum_index = _codes(strata)
     draws = uniform_draws(seed, customer_ids)
     order = np.lexsort((customer_ids, draws, stratum_index))  # by stratum, then draw
     sizes = np.bincount(stratum_index)
@@ -45,6 +45,17 @@ def stratified_holdout(seed: int, customer_ids: np.ndarray, strata: np.ndarray, 
     rank_in_stratum[order] = np.arange(len(customer_ids)) - np.repeat(starts, sizes)
     kept_out = np.floor(sizes * share + 0.5).astype(np.int64)
     return rank_in_stratum < kept_out[stratum_index]
+
+
+def _codes(strata) -> np.ndarray:
+    """Each row's stratum as a small integer (the same stratum, the same code; which code a
+    stratum gets does not matter to the draw: only the grouping does)."""
+    if isinstance(strata, (pa.Array, pa.ChunkedArray)):
+        encoded = pa.chunked_array([strata]) if isinstance(strata, pa.Array) else strata
+        encoded = encoded.cast(pa.string()).fill_null("").dictionary_encode().combine_chunks()
+        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    _, codes = np.unique(np.asarray(strata, dtype=object).astype(str), return_inverse=True)
+    return codes
 
 
 def single_holdout(seed: int, customer_id: int, share: float) -> bool:
@@ -64,5 +75,5 @@ def draw_audience(members: ibis.Table, profiles: ibis.Table, strata: Sequence[st
         stratum = value if position == 0 else stratum.concat("/", value)
     rows = audience.select(audience.customer_id, stratum=stratum).order_by("customer_id").to_pyarrow()
     ids = rows.column("customer_id").to_numpy()
-    held_out = stratified_holdout(seed, ids, rows.column("stratum").to_numpy(zero_copy_only=False), share)
+    held_out = stratified_holdout(seed, ids, rows.column("stratum"), share)
     return pa.table({"customer_id": ids, "treated": ~held_out, "stratum": rows.column("stratum")})

@@ -7,7 +7,8 @@ Methods (docs/campaigns.md says why):
   method on the ratio of the two means;
 - a rate (repurchase, churn, reactivation, redemption): Newcombe's hybrid score interval (from the
   two Wilson intervals) for the difference, Katz's log interval for the ratio, and the pooled
-  two-proportion z test for the p-value;
+  two-proportion z test for the p-value; under a stratified holdout, the same on the stratum-weighted
+  rates with their variances (each Wilson interval on its effective size);
 - the variance-reduced estimate (CUPED): each member's outcome minus theta x (their pre-campaign
   value minus its mean), theta = cov(outcome, pre) / var(pre) over both groups; then Welch as above.
 Intent-to-treat: every assigned member counts, reached or not.
@@ -56,6 +57,17 @@ def _nan_to_none(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
+def stratum_codes(strata) -> np.ndarray:
+    """Each member's stratum as an integer code (0, 1, ...): integers kept as they come, labels
+    (strings) numbered; only which members share a stratum matters."""
+    strata = np.asarray(strata)
+    if strata.dtype.kind in "iub":
+        _, index = np.unique(strata, return_inverse=True)
+    else:
+        _, index = np.unique(strata.astype(str), return_inverse=True)
+    return index.reshape(-1)
+
+
 def mean_lift(metric: str, treated: np.ndarray, holdout: np.ndarray, method: str = "Welch t") -> Lift:
     """Lift of a mean per member (Welch's t for the difference, the delta method for the ratio)."""
     treated, holdout = np.asarray(treated, dtype=float), np.asarray(holdout, dtype=float)
@@ -75,7 +87,7 @@ def stratified_mean_lift(metric: str, values: np.ndarray, treated: np.ndarray, s
     nt_all, nc_all = int(treated.sum()), int((~treated).sum())
     if nt_all < 2 or nc_all < 2:
         raise ValueError(f"{metric}: at least two members in each group are needed (treated {nt_all}, holdout {nc_all})")
-    _, index = np.unique(np.asarray(strata).astype(str), return_inverse=True)
+    index = stratum_codes(strata)
     thin = (np.bincount(index, weights=treated) < 2) | (np.bincount(index, weights=~treated) < 2)
     index = np.where(thin[index], -1, index)
     groups = [(values[(index == s) & treated], values[(index == s) & ~treated]) for s in np.unique(index)]
@@ -121,19 +133,23 @@ def cuped_lift(metric: str, outcome: np.ndarray, pre: np.ndarray, treated_mask: 
     else:
         plain = stratified_mean_lift(metric, adjusted, treated_mask, strata, method="CUPED + Welch t, stratified")
     holdout_mean = float(outcome[~treated_mask].mean())
-    if holdout_mean <= 0:
-        return plain
+    means = {"treated": float(outcome[treated_mask].mean()), "holdout": holdout_mean}  # as spent, not adjusted
+    if holdout_mean <= 0:  # no relative lift over nothing
+        return Lift(**{**plain.as_dict(), **means, "relative": None, "relative_low": None, "relative_high": None})
     scale = 1 / holdout_mean
-    return Lift(**{**plain.as_dict(), "treated": float(outcome[treated_mask].mean()), "holdout": holdout_mean,
-                   "relative": plain.difference * scale, "relative_low": plain.difference_low * scale,
-                   "relative_high": plain.difference_high * scale})
+    return Lift(**{**plain.as_dict(), **means, "relative": plain.difference * scale,
+                   "relative_low": plain.difference_low * scale, "relative_high": plain.difference_high * scale})
 
 
 def wilson(successes: int, n: int) -> tuple[float, float]:
     """Wilson's 95% score interval of a proportion."""
     if n == 0:
         return 0.0, 1.0
-    p = successes / n
+    return _wilson(successes / n, n)
+
+
+def _wilson(p: float, n: float) -> tuple[float, float]:
+    """Wilson's 95% score interval of a proportion `p` observed on `n` (possibly effective) trials."""
     centre = (p + _Z ** 2 / (2 * n)) / (1 + _Z ** 2 / n)
     half = _Z * math.sqrt(p * (1 - p) / n + _Z ** 2 / (4 * n ** 2)) / (1 + _Z ** 2 / n)
     return centre - half, centre + half
@@ -153,13 +169,65 @@ def rate_lift(metric: str, treated_hits: int, treated_n: int, holdout_hits: int,
     se0 = math.sqrt(pooled * (1 - pooled) * (1 / treated_n + 1 / holdout_n))
     p = 1.0 if se0 == 0 else float(2 * stats.norm.sf(abs(diff) / se0))
     relative = relative_low = relative_high = None
-    if treated_hits > 0 and holdout_hits > 0:
+    if 0 < treated_hits < treated_n and 0 < holdout_hits < holdout_n:  # Katz's interval needs 0 < rate < 1
         log_rr = math.log(pt / pc)
         se_log = math.sqrt(1 / treated_hits - 1 / treated_n + 1 / holdout_hits - 1 / holdout_n)
         relative = pt / pc - 1
         relative_low, relative_high = math.exp(log_rr - _Z * se_log) - 1, math.exp(log_rr + _Z * se_log) - 1
     return Lift(metric, "Newcombe hybrid score (difference), Katz log (ratio)", pt, pc, diff, low, high, relative,
                 relative_low, relative_high, p, treated_n, holdout_n)
+
+
+def stratified_rate_lift(metric: str, hit: np.ndarray, treated: np.ndarray, strata: np.ndarray) -> Lift:
+    """Lift of a rate when the holdout was drawn within strata: each group's rate is the strata's
+    rates weighted by the stratum's share of members (strata with fewer than two members in a group
+    pooled together, as for means), with the variance of that weighted rate; Newcombe's hybrid score
+    interval is then taken on the weighted rates, each group's Wilson interval computed on its
+    effective size p(1 - p) / variance (stratified Wilson, Yan & Su 2010). The ratio's interval is
+    Katz's log interval with the same variances, the p-value the stratified z test (each stratum's
+    pooled rate under no effect). One stratum gives exactly `rate_lift`."""
+    hit, treated = np.asarray(hit, dtype=bool), np.asarray(treated, dtype=bool)
+    nt_all, nc_all = int(treated.sum()), int((~treated).sum())
+    if nt_all == 0 or nc_all == 0:
+        raise ValueError(f"{metric}: both groups need members (treated {nt_all}, holdout {nc_all})")
+    index = stratum_codes(strata)
+    thin = (np.bincount(index, weights=treated) < 2) | (np.bincount(index, weights=~treated) < 2)
+    index = np.where(thin[index], -1, index)
+    _, index = np.unique(index, return_inverse=True)
+    n_t = np.bincount(index, weights=treated)
+    n_c = np.bincount(index, weights=~treated)
+    keep = (n_t >= 1) & (n_c >= 1)
+    if not keep.any():
+        return rate_lift(metric, int((hit & treated).sum()), nt_all, int((hit & ~treated).sum()), nc_all)
+    x_t = np.bincount(index, weights=hit & treated)[keep]
+    x_c = np.bincount(index, weights=hit & ~treated)[keep]
+    n_t, n_c = n_t[keep], n_c[keep]
+    weight = (n_t + n_c) / (n_t + n_c).sum()
+    p_ts, p_cs = x_t / n_t, x_c / n_c
+    pt, pc = float(weight @ p_ts), float(weight @ p_cs)
+    var_t = float((weight ** 2 * p_ts * (1 - p_ts) / n_t).sum())
+    var_c = float((weight ** 2 * p_cs * (1 - p_cs) / n_c).sum())
+
+    def effective(p: float, var: float, n: float) -> float:
+        return n if var <= 0 or p <= 0 or p >= 1 else p * (1 - p) / var
+
+    lt, ut = _wilson(pt, effective(pt, var_t, n_t.sum()))
+    lc, uc = _wilson(pc, effective(pc, var_c, n_c.sum()))
+    diff = pt - pc
+    low = diff - math.sqrt((pt - lt) ** 2 + (uc - pc) ** 2)
+    high = diff + math.sqrt((ut - pt) ** 2 + (pc - lc) ** 2)
+    pooled = (x_t + x_c) / (n_t + n_c)
+    se0 = math.sqrt(float((weight ** 2 * pooled * (1 - pooled) * (1 / n_t + 1 / n_c)).sum()))
+    p = 1.0 if se0 == 0 else float(2 * stats.norm.sf(abs(diff) / se0))
+    relative = relative_low = relative_high = None
+    if 0 < pt < 1 and 0 < pc < 1 and var_t > 0 and var_c > 0:  # Katz's interval needs 0 < rate < 1
+        log_rr = math.log(pt / pc)
+        se_log = math.sqrt(var_t / pt ** 2 + var_c / pc ** 2)
+        relative = pt / pc - 1
+        relative_low, relative_high = math.exp(log_rr - _Z * se_log) - 1, math.exp(log_rr + _Z * se_log) - 1
+    method = ("Newcombe hybrid score on stratum-weighted rates (difference), Katz log (ratio)" if len(weight) > 1
+              else "Newcombe hybrid score (difference), Katz log (ratio)")
+    return Lift(metric, method, pt, pc, diff, low, high, relative, relative_low, relative_high, p, nt_all, nc_all)
 
 
 @dataclass(frozen=True)

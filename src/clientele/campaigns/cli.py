@@ -168,16 +168,13 @@ def _date(value: str | None, option: str) -> date | None:
 
 
 @app.command("past")
-def past(engine: Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")] = None) -> None:
+def past(engine: Annotated[Optional[str], typer.Option(help="duckdb or spark (default CLIENTELE_ENGINE).")] = None,
+         recompute: Annotated[bool, typer.Option(help="Compute again even if the lake has not changed.")] = False) -> None:
     """The Complete Journey's own campaigns: redemption rates and, observationally, the targeted
     households' spend against untargeted households matched on pre-campaign spend and visits."""
-    from clientele.analytics.past_campaigns import past_campaigns
-    from clientele.engine import connect
-    from clientele.lake.reader import basket_lines, read_table
+    from clientele.campaigns.past import past_campaign_rows
 
-    con = connect(engine)
-    rows = past_campaigns(basket_lines(con), read_table(con, "campaigns"), read_table(con, "campaign_descriptions"),
-                          read_table(con, "coupon_redemptions"))
+    rows = past_campaign_rows(engine, recompute=recompute)["rows"]
     table = Table("campaign", "type", "dates", "targeted", "redeemed", "redemption rate (95%)",
                   "spend/household targeted vs matched", "difference (95%)")
     for row in rows:

@@ -50,6 +50,24 @@ def campaign_list(request):
 
 
 @login_required
+@permission_required("campaigns.view_campaign", raise_exception=True)
+def past_campaigns(request):
+    """The Complete Journey's own campaigns: redemption rates and, labelled observational, the
+    targeted households' spend against matched untargeted households."""
+    from clientele.campaigns.past import past_campaign_rows
+
+    try:
+        past, problem = past_campaign_rows(), None
+    except LakeTableMissing as error:
+        past, problem = {"rows": [], "computed_at": None}, str(error)
+    for row in past["rows"]:
+        row["rate_text"] = "-" if row["redemption_rate"] is None else (
+            f"{row['redemption_rate']:.1%} ({row['redemption_low']:.1%} to {row['redemption_high']:.1%})")
+    return _render(request, "campaigns/past.html", {"rows": past["rows"], "computed_at": past["computed_at"],
+                                                   "problem": problem, "title": "Past campaigns"})
+
+
+@login_required
 @require_POST
 @permission_required("campaigns.add_campaign", raise_exception=True)
 def from_playbook(request):
