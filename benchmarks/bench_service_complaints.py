@@ -9,7 +9,7 @@ levels; repeat complainers and the large ones) and `services.spend_before_and_af
 around each complainer's first complaint against customers of the same level, from the lake).
 
 Run: PYTHONPATH=src .venv/bin/python benchmarks/bench_service_complaints.py [--lines 100000000]
-     [--complaints 1000000] [--database-url postgresql://...]
+     [--complaints 1000000] [--database-url postgresql://...] [--home /work/lakes/NAME]
 Prints its figures; asserts nothing about time.
 """
 
@@ -30,8 +30,10 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=100_000_000)
     parser.add_argument("--complaints", type=int, default=1_000_000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="where the lake (kept and reused) and the SQLite file go; default var/bench-service-complaints-LINES")
     args = parser.parse_args()
-    home = ROOT / "var" / f"bench-service-complaints-{args.lines}"
+    home = args.home or ROOT / "var" / f"bench-service-complaints-{args.lines}"
     os.environ["CLIENTELE_HOME"] = str(home)  # read once by clientele.config, below
     os.environ.pop("DATABASE_URL", None)
     if args.database_url:
