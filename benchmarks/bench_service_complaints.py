@@ -66,7 +66,7 @@ def main() -> None:
         from clientele.service.models import Complaint
 
         if Complaint.objects.count() == args.complaints:
-            first, last = con.sql(f"select min(transaction_ts)::date, max(transaction_ts)::date from {lines}").fetchone()
+            first, last = con.sql(f"select min(transaction_ts)::date, max(transaction_ts)::date from {lines}").fetchall()[0]
             print(f"set-up: reused the {args.complaints:,} complaints of the last run ({connection.vendor})")
             return _measure(first, last, lake)
     call_command("flush" if args.database_url else "migrate", interactive=False, verbosity=0)
