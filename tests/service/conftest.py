@@ -14,18 +14,22 @@ from clientele.members.models import Member
 from clientele.service.models import ComplaintCause, GoodwillLimit, ServiceLevel
 
 seed = importlib.import_module("clientele.service.migrations.0002_taxonomy_service_levels_and_limits")
+vouchers = importlib.import_module("clientele.service.migrations.0004_vouchers_are_offers")
 
 
 @pytest.fixture(autouse=True)
 def desk_data(db):
-    """The starting data of migration service 0002 (a transactional test before may have flushed it)."""
+    """The starting data of migrations service 0002 and 0004 (a transactional test before may have
+    flushed it)."""
     for code, name in seed.CAUSES:
         ComplaintCause.objects.get_or_create(code=code, defaults={"name": name})
     for severity, (answer, resolve) in seed.SERVICE_LEVELS.items():
         ServiceLevel.objects.get_or_create(severity=severity, defaults={"first_answer_hours": answer,
                                                                         "resolution_hours": resolve})
     for role, points in seed.GOODWILL_LIMITS.items():
-        GoodwillLimit.objects.get_or_create(role=role, defaults={"max_points": points})
+        amount, percent = vouchers.VOUCHER_LIMITS[role]
+        GoodwillLimit.objects.get_or_create(role=role, defaults={"max_points": points, "max_voucher_amount": amount,
+                                                                 "max_voucher_percent": percent})
 
 
 @pytest.fixture

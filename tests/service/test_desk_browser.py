@@ -1,6 +1,6 @@
 """The service desk in headless Chromium against a live server: an agent records a complaint from
-the customer 360 (each missing answer shown on the form), moves it and gives goodwill points; the
-queue shows the late first; a member answers a survey on a phone-sized screen, once."""
+the customer 360 (each missing answer shown on the form), moves it and gives goodwill points and a
+voucher; the queue shows the late first; a member answers a survey on a phone-sized screen, once."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from clientele.service import services
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "x-long-password"
+#: where the pages are saved for a person to look at (git-ignored), as in tests/backoffice
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "screenshots"
 
 
 @pytest.fixture
@@ -90,6 +92,29 @@ def test_an_agent_records_a_complaint_from_the_customer_360_and_compensates_it(b
     assert [row.split("\t")[3] for row in page.locator("#events tbody tr").all_inner_texts()] == ["new", "acknowledged"]
     page.goto(f"{live_server.url}/backoffice/members/42/")
     assert "200 points" in page.locator("#panel-complaints").inner_text()
+
+
+def test_an_agent_gives_a_voucher_from_the_complaint_page_and_the_customer_360_shows_it(
+        browser, live_server, desk_agent, store, soap):
+    member(42)
+    complaint = services.record_complaint(services.ComplaintIn(**complaint_answers()), "sam")
+    page = logged_in(browser, live_server, "sam")
+    page.goto(f"{live_server.url}/service/complaints/{complaint.pk}/")
+    assert "your limit: 10.00 or 10.00%" in page.locator("#voucher-form").inner_text()
+    page.fill("#voucher_value", "25")
+    page.click("#voucher-form input[type=submit]")
+    assert "above sam's limit of 10.00" in page.locator(".errornote").inner_text()
+    page.fill("#voucher_value", "5")
+    page.select_option("#voucher_unit", "percent")
+    page.fill("#valid_days", "14")
+    page.click("#voucher-form input[type=submit]")
+    given = page.locator("#compensations").inner_text()
+    assert f"Voucher: 5.00% off (offer complaint-{complaint.pk}-voucher" in given and "by sam" in given
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "complaint-voucher.png"), full_page=True)
+    page.goto(f"{live_server.url}/backoffice/members/42/")
+    assert f"voucher 5.00% off (complaint-{complaint.pk}-voucher, until" in page.locator("#panel-complaints").inner_text()
+    page.screenshot(path=str(SCREENSHOTS / "customer-360-voucher.png"), full_page=True)
 
 
 def test_a_member_answers_a_survey_on_a_phone_once(browser, live_server, transactional_db):

@@ -34,6 +34,7 @@ def test_an_agent_records_compensates_and_resolves_a_complaint(desk, ada, store,
         assert post(desk, f"/complaints/{number}/status", {"status": status}).status_code == 200
     goodwill = post(desk, f"/complaints/{number}/goodwill", {"points": 200})
     assert goodwill.json() | {"id": 0} == {"id": 0, "kind": "points", "points": 200, "amount": None,
+                                           "percent": None, "offer_code": None, "valid_until": None,
                                            "given_by": "sam", "approved_by": "", "replayed": False}
     assert post(desk, f"/complaints/{number}/goodwill", {"points": 200}).json()["replayed"] is True
     assert post(desk, f"/complaints/{number}/satisfaction", {"score": 5}).json()["resolution_satisfaction"] == 5

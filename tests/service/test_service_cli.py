@@ -30,3 +30,40 @@ def test_a_marketer_defines_a_survey_and_invites_members_from_the_command_line(d
     assert json.loads(runner.invoke(app, ["service", "results", "w"]).output)["invited"] == 4
     unknown = runner.invoke(app, ["service", "results", "nope"])
     assert "no survey 'nope'" in str(unknown.exception)
+
+
+def test_the_synthetic_desk_records_complaints_answers_and_exit_reasons_of_real_households(
+        db, home, cj_slice_lake, slice_customers, tmp_path):
+    from clientele.analytics.baskets import baskets
+    from clientele.engine import connect
+    from clientele.lake.reader import basket_lines
+    from clientele.service.models import Complaint, ExitReason, SurveyAnswer
+
+    import pandas as pd
+
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "lake").symlink_to(cj_slice_lake)
+    for number in slice_customers:
+        member(number, lifecycle_stage="lapsed" if number in (1, 7) else "stability")
+    truth = tmp_path / "truth.json"
+    made = CliRunner().invoke(app, ["service", "synth", "--complaints", "30", "--answers", "12", "--exit-reasons",
+                                    "--seed", "3", "--truth", str(truth)])
+    assert made.exit_code == 0, made.output
+    assert "Synthetic service-desk data recorded" in made.output and "ratio 5s to 4s" in made.output
+    shopped = {(int(c), pd.Timestamp(d).date()) for c, d in baskets(basket_lines(connect(), cj_slice_lake))
+               .select("customer_id", "basket_date").to_pandas().itertuples(index=False)}
+    complaints = list(Complaint.objects.select_related("member"))
+    assert len(complaints) == 30 and all(c.status == "closed" for c in complaints)
+    assert all((c.member.customer_id, c.received_at.date()) in shopped for c in complaints)  # on days they shopped
+    assert SurveyAnswer.objects.filter(invitation__survey__code="synthetic").count() == 12
+    assert sorted(ExitReason.objects.values_list("member__customer_id", flat=True)) == [1, 7]
+    assert json.loads(truth.read_text())["five_to_four"] == 6.0
+
+
+def test_bad_synthetic_options_are_refused_with_a_sentence(db):
+    runner = CliRunner()
+    for options, said in ((["--answers", "5", "--five-to-four", "10"], "at most 8.33"),
+                          (["--complaints", "-1"], "counts of 0 or more"), ([], "nothing to make"),
+                          (["--answers", "5", "--weeks", "0"], "--weeks is at least 1")):
+        refused = runner.invoke(app, ["service", "synth", *options])
+        assert isinstance(refused.exception, ClienteleError) and said in str(refused.exception), refused.output

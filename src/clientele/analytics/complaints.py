@@ -77,9 +77,11 @@ def spend_around_complaints(baskets: ibis.Table, complaints: ibis.Table, levels:
     """Per pyramid level and group (complained / did not): customers, mean spend in the `days` days
     before and after the reference day, and the change (after / before - 1).
 
-    `baskets`: customer_id, basket_date, spend. `complaints`: customer_id, complained_on (a
-    customer's first complaint counts). `levels`: customer_id, pyramid_level. The customers who did
-    not complain take as reference day the median complaint day of their level."""
+    `baskets`: customer_id, basket_date, spend, one row per basket or per basket line (only sums of
+    spend are taken, so the lines need not be grouped into baskets first: on a 100M-line lake that
+    grouping was most of the work). `complaints`: customer_id, complained_on (a customer's first
+    complaint counts). `levels`: customer_id, pyramid_level. The customers who did not complain take
+    as reference day the median complaint day of their level."""
     first_complaint = complaints.group_by("customer_id").aggregate(reference_day=_.complained_on.min())
     with_level = levels.left_join(first_complaint, "customer_id").select(
         levels.customer_id, levels.pyramid_level, first_complaint.reference_day)
@@ -96,7 +98,7 @@ def spend_around_complaints(baskets: ibis.Table, complaints: ibis.Table, levels:
         before=_.spend.sum(where=_.offset <= 0), after=_.spend.sum(where=_.offset > 0))
     spends = customers.left_join(per_customer, "customer_id").select(
         customers.pyramid_level, customers.complained,
-        before=per_customer.before.fill_null(0), after=per_customer.after.fill_null(0))
+        before=per_customer.before.cast("float64").fill_null(0), after=per_customer.after.cast("float64").fill_null(0))
     return spends.group_by(["pyramid_level", "complained"]).aggregate(
         customers=_.count(), spend_before=_.before.mean(), spend_after=_.after.mean(),
     ).mutate(change=_.spend_after / _.spend_before.nullif(0) - 1).order_by(["pyramid_level", "complained"])

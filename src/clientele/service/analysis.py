@@ -70,7 +70,7 @@ def spend_before_and_after(start: date, end: date, days: int = 90, lake=None) ->
     period against customers of the same pyramid level who did not complain, from the lake."""
     import ibis
 
-    from clientele.analytics.baskets import baskets
+    from clientele.analytics.baskets import member_lines
     from clientele.engine import connect
     from clientele.lake.reader import basket_lines
 
@@ -84,6 +84,8 @@ def spend_before_and_after(start: date, end: date, days: int = 90, lake=None) ->
     con = connect()
     complaints = ibis.memtable(pd.DataFrame({"customer_id": complained["customer_id"],
                                              "complained_on": complained["received_at"].dt.date}))
-    result = analytics.spend_around_complaints(baskets(basket_lines(con, lake)), complaints, ibis.memtable(levels),
-                                               days)
+    lines = member_lines(basket_lines(con, lake))
+    # the lines' spend by day, not grouped into baskets first: the analysis only sums spend
+    spend_lines = lines.select("customer_id", basket_date=lines.transaction_ts.date(), spend=lines.sales_value)
+    result = analytics.spend_around_complaints(spend_lines, complaints, ibis.memtable(levels), days)
     return con.execute(result).to_dict("records")

@@ -138,13 +138,27 @@ class CompensationOut(Schema):
     kind: str
     points: int | None
     amount: Decimal | None
+    percent: Decimal | None = None
+    offer_code: str | None = Field(None, description="A voucher's offer, applied at the till to this member once.")
+    valid_until: datetime | None = None
     given_by: str
     approved_by: str
     replayed: bool = False
 
 
+class VoucherIn(Schema):
+    amount: Annotated[Decimal, Field(gt=0, max_digits=10, decimal_places=2)] | None = Field(
+        None, description="Amount off the basket; or give `percent`.")
+    percent: Annotated[Decimal, Field(gt=0, le=100, max_digits=5, decimal_places=2)] | None = Field(
+        None, description="Percent off the basket; or give `amount`.")
+    valid_days: Annotated[int, Field(ge=1, le=365)] = 30
+    note: Text = ""
+    requested_by: str | None = Field(None, description="A supervisor granting an agent's request above the "
+                                                       "agent's limit: the agent's user name.")
+
+
 class CompensationIn(Schema):
-    kind: Literal["voucher", "refund_note"]
+    kind: Literal["refund_note"]
     amount: Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
     note: Text = ""
 
@@ -218,14 +232,33 @@ def give_goodwill(request, complaint_id: int, payload: GoodwillIn):
     if payload.requested_by:
         giver, approver = _user(payload.requested_by, "requested_by"), request.auth
     given, replayed = services.give_goodwill(complaint_id, payload.points, giver, approver, payload.note)
-    return {**{n: getattr(given, n) for n in ("id", "kind", "points", "amount", "given_by", "approved_by")},
-            "replayed": replayed}
+    return _compensation_out(given, replayed)
+
+
+@complaints.post("/complaints/{complaint_id}/voucher", response={200: CompensationOut, **PROBLEMS},
+                 summary="Give a voucher: an offer for the member alone, used once (once per complaint, "
+                         "within the role's limit)")
+def give_voucher(request, complaint_id: int, payload: VoucherIn):
+    giver, approver = request.auth, None
+    if payload.requested_by:
+        giver, approver = _user(payload.requested_by, "requested_by"), request.auth
+    given, replayed = services.give_voucher(complaint_id, giver, amount=payload.amount, percent=payload.percent,
+                                            valid_days=payload.valid_days, approver=approver, note=payload.note)
+    return _compensation_out(given, replayed)
 
 
 @complaints.post("/complaints/{complaint_id}/compensations", response={201: CompensationOut, **PROBLEMS},
-                 summary="Record a voucher or a refund note")
+                 summary="Record a refund note")
 def compensate(request, complaint_id: int, payload: CompensationIn):
-    return Status(201, services.compensate(complaint_id, payload.kind, request.auth, payload.amount, payload.note))
+    given = services.compensate(complaint_id, payload.kind, request.auth, payload.amount, payload.note)
+    return Status(201, _compensation_out(given, False))
+
+
+def _compensation_out(given, replayed: bool) -> dict:
+    offer = given.offer if given.offer_id else None
+    return {**{n: getattr(given, n) for n in ("id", "kind", "points", "amount", "percent", "given_by", "approved_by")},
+            "offer_code": offer.code if offer else None, "valid_until": offer.valid_until if offer else None,
+            "replayed": replayed}
 
 
 @complaints.post("/complaints/{complaint_id}/satisfaction", response={200: ComplaintOut, **PROBLEMS},

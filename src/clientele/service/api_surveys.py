@@ -128,7 +128,26 @@ def show_list(request, list_id: int):
     return {**services.win_back_results(list_id), "entries": [
         {"id": e.pk, "rank": e.rank, "member_number": e.member.customer_id, "value_at_stake": str(e.value_at_stake),
          "clv_before": str(e.clv_before), "chance_of_return": e.chance_of_return, "outcome": e.outcome,
-         "reason": e.reason} for e in entries]}
+         "reason": e.reason, "group": e.group} for e in entries]}
+
+
+class WinBackCampaignIn(Schema):
+    days: Annotated[int, Field(ge=1, le=365)] = 28
+    holdout_share: Annotated[Decimal, Field(ge=0, le=Decimal("0.5"))] | None = None
+
+
+@win_back.post("/win-back-lists/{list_id}/campaign", response={200: dict, **PROBLEMS},
+               summary="Make the list a campaign with a random control group (never called); the win-back "
+                       "rate treated against holdout")
+def win_back_campaign(request, list_id: int, payload: WinBackCampaignIn):
+    campaign = services.win_back_campaign(list_id, request.auth.get_username(), payload.days, payload.holdout_share)
+    return {"campaign": campaign.pk, **services.win_back_by_group(list_id)}
+
+
+@win_back.get("/win-back-lists/{list_id}/by-group", response={200: dict, **PROBLEMS},
+              summary="The win-back rate, treated against holdout")
+def win_back_by_group(request, list_id: int):
+    return services.win_back_by_group(list_id)
 
 
 @win_back.post("/win-back-entries/{entry_id}/call", response={200: dict, **PROBLEMS},

@@ -118,6 +118,9 @@ def record_call(entry_id: int, actor: str, reached: bool, outcome: str, reason: 
         entry = WinBackEntry.objects.select_for_update().select_related("member").filter(pk=entry_id).first()
         if entry is None:
             raise errors.InvalidWinBack(f"no win-back entry {entry_id}", field="entry")
+        if entry.group == "holdout":
+            raise errors.InvalidWinBack(f"member {entry.member.customer_id} is in the list's control group: "
+                                        "not called, so the campaign can tell what the calls achieve", field="entry")
         entry.called_at, entry.called_by = ledger.now_utc(), actor
         entry.reached, entry.outcome, entry.reason = reached, outcome, reason
         entry.save()

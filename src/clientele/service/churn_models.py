@@ -49,6 +49,9 @@ class WinBackList(models.Model):
     created_at = models.DateTimeField()
     created_by = models.CharField(max_length=150)
     profiles_of = models.DateField(help_text="The nightly profiles it was ranked from.")
+    campaign = models.OneToOneField("campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="win_back_list",
+                                    help_text="The campaign whose random holdout splits the list (decision 0055).")
 
 
 class WinBackEntry(models.Model):
@@ -71,6 +74,9 @@ class WinBackEntry(models.Model):
     reached = models.BooleanField(null=True)
     reason = models.CharField(max_length=12, choices=ChurnReason.choices, blank=True)
     outcome = models.CharField(max_length=12, choices=Outcome.choices, default=Outcome.PENDING)
+    group = models.CharField(max_length=7, blank=True, choices=[("treated", "Treated (called)"),
+                                                                ("holdout", "Holdout (never called)")],
+                             help_text="The member's group in the list's campaign; empty before one.")
 
     class Meta:
         ordering = ["win_back_list", "rank"]
@@ -79,4 +85,7 @@ class WinBackEntry(models.Model):
             models.UniqueConstraint(fields=["win_back_list", "rank"], name="win_back_rank_once"),
             models.CheckConstraint(condition=Q(chance_of_return__gte=0, chance_of_return__lte=1),
                                    name="win_back_chance_0_to_1"),
+            # the control group is never called: its outcome stays pending
+            models.CheckConstraint(condition=~Q(group="holdout") | Q(called_at__isnull=True, outcome="pending"),
+                                   name="win_back_holdout_never_called"),
         ]

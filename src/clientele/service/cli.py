@@ -154,7 +154,79 @@ def win_back(name: str, size: Annotated[int, typer.Option(help="Members on the l
 
 @app.command("win-back-results")
 def win_back_results(list_id: int) -> None:
-    """A win-back list's calls and win-back rate."""
+    """A win-back list's calls and win-back rate; with its campaign, treated against holdout."""
+    from clientele.service import services
+    from clientele.service.models import WinBackList
+
+    result = services.win_back_results(list_id)
+    if WinBackList.objects.filter(pk=list_id, campaign__isnull=False).exists():
+        result["treated_vs_holdout"] = services.win_back_by_group(list_id)
+    _json(result)
+
+
+@app.command("win-back-campaign")
+def win_back_campaign(list_id: int,
+                      days: Annotated[int, typer.Option(help="Days the campaign's window runs.")] = 28,
+                      holdout: Annotated[Optional[float], typer.Option(
+                          help="Share of the control group, 0-0.5 (default: the campaigns' usual).")] = None) -> None:
+    """Make a win-back list a campaign with a random control group that agents never call."""
+    from decimal import Decimal
+
     from clientele.service import services
 
-    _json(services.win_back_results(list_id))
+    campaign = services.win_back_campaign(list_id, "command:service win-back-campaign", days,
+                                          None if holdout is None else Decimal(str(holdout)))
+    console.print(f"[green]Campaign {campaign.pk}[/] ({campaign.name}): {campaign.assignments.count():,} lapsed "
+                  "members drawn; the list's holdout is not to be called")
+    _json(services.win_back_by_group(list_id))
+
+
+@app.command("synth")
+def synth(
+    complaints: Annotated[int, typer.Option(help="Complaints of real households on days they shopped.")] = 0,
+    answers: Annotated[int, typer.Option(help="Answers to a new satisfaction survey, one per household.")] = 0,
+    survey: Annotated[str, typer.Option(help="The new survey's code.")] = "synthetic",
+    five_to_four: Annotated[float, typer.Option(
+        help="Built in: the 5s buy again within --weeks this many times as often as the 4s.")] = 6.0,
+    weeks: Annotated[int, typer.Option(help="Weeks after an answer in which buying again counts.")] = 4,
+    exit_reasons: Annotated[bool, typer.Option(
+        help="Give each lapsed member of the nightly profiles an exit reason.")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of every draw: the same seed, the same data.")] = 0,
+    truth: Annotated[Optional[Path], typer.Option(help="Write the built-in effects to this JSON file.")] = None,
+) -> None:
+    """Synthetic complaints, survey answers and exit reasons for the lake's real households, with known
+    built-in effects (the 5-to-4 repurchase ratio, the attributes' means), recorded through the desk."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from clientele.service import synthetic
+
+    request = synthetic.SynthRequest(complaints=complaints, answers=answers, survey=survey, five_to_four=five_to_four,
+                                     weeks=weeks, exit_reasons=exit_reasons, seed=seed)
+    synthetic.check(request)  # a bad option is refused before the lake is read
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as bar:
+        def progress(label: str, total: int):
+            task = bar.add_task(label, total=total)
+            return lambda done: bar.update(task, completed=done)
+
+        made = synthetic.synthesize(request, progress=progress)
+    table = Table(title="Synthetic service-desk data recorded")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, count in (("complaints (closed)", made.complaints), (f"answers to survey {survey}", made.answers),
+                         ("exit reasons", made.exit_reasons)):
+        table.add_row(label, f"{count:,}")
+    console.print(table)
+    if made.truth:
+        effects = Table(title="Built in (the analysis should recover these)")
+        effects.add_column("figure")
+        effects.add_column("value", justify="right")
+        for score, rate in made.truth["rates"].items():
+            effects.add_row(f"repurchase rate of {score}s within {weeks} weeks", f"{rate:.4f}")
+        effects.add_row("ratio 5s to 4s", f"{made.truth['five_to_four']:.4f}")
+        effects.add_row("weighted index", f"{made.truth['weighted_index']:.4f}")
+        effects.add_row("simple mean", f"{made.truth['simple_mean']:.4f}")
+        console.print(effects)
+        if truth is not None:
+            truth.write_text(json.dumps(made.truth, indent=2, default=str), encoding="utf-8")
+            console.print(f"built-in effects written to {truth}")

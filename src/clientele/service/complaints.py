@@ -1,6 +1,6 @@
 """Complaints: recorded with the eight answers of seed 002, moved through the workflow with every
 change kept, answered against the service levels, compensated with goodwill points through the
-ledger, a voucher or a refund note. One database transaction per business event."""
+ledger or a refund note (a voucher: `vouchers`). One database transaction per business event."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from clientele.loyalty import ledger
 from clientele.loyalty.models import Basket, PointsEntry, Programme
 from clientele.loyalty.rules import explain
 from clientele.members.models import CustomerProfile, Member
+from clientele.offers.models import MemberOfferUse
 from clientele.service import errors
 from clientele.service.models import (
     Complaint, ComplaintCause, ComplaintEvent, Compensation, DeskSettings, GoodwillLimit, ServiceLevel, Severity)
@@ -256,12 +257,13 @@ def _replay(given: Compensation, points: int) -> tuple[Compensation, bool]:
 
 
 def compensate(complaint_id: int, kind: str, giver, amount: Decimal | None = None, note: str = "") -> Compensation:
-    """Record a voucher or a refund note given for a complaint (goodwill points go through
-    `give_goodwill`). Returns the compensation."""
-    if kind not in (Compensation.Kind.VOUCHER, Compensation.Kind.REFUND_NOTE):
-        raise errors.InvalidComplaint(f"compensation is a voucher or a refund note, not {kind!r}", field="kind")
+    """Record a refund note given for a complaint (goodwill points go through `give_goodwill`, a
+    voucher through `vouchers.give_voucher`). Returns the compensation."""
+    if kind != Compensation.Kind.REFUND_NOTE:
+        raise errors.InvalidComplaint(f"recorded here is a refund note, not {kind!r}: goodwill points and "
+                                      "vouchers have their own request", field="kind")
     if amount is None or amount <= 0:
-        raise errors.InvalidComplaint("a voucher or a refund note has an amount above zero", field="amount")
+        raise errors.InvalidComplaint("a refund note has an amount above zero", field="amount")
     with transaction.atomic():
         complaint = _locked(complaint_id)
         return Compensation.objects.create(complaint=complaint, kind=kind, amount=amount, note=note,
@@ -273,13 +275,25 @@ def member_complaints(member: Member) -> list[dict]:
     what was given for each."""
     rows = []
     for complaint in (Complaint.objects.filter(member=member).select_related("cause")
-                      .prefetch_related("compensations").order_by("-received_at")):
+                      .prefetch_related("compensations__offer").order_by("-received_at")):
         rows.append({"id": complaint.pk, "received_at": complaint.received_at, "status": complaint.status,
                      "cause": complaint.cause.name, "severity": complaint.severity,
                      "late": is_late(complaint, now_utc()),
-                     "compensations": [{"kind": c.kind, "points": c.points, "amount": c.amount, "note": c.note}
+                     "compensations": [{"kind": c.kind, "points": c.points, "amount": c.amount, "percent": c.percent,
+                                        "note": c.note, "voucher": voucher_state(c)}
                                        for c in complaint.compensations.all()]})
     return rows
+
+
+def voucher_state(compensation: Compensation) -> dict | None:
+    """What the customer 360 shows of a voucher: its offer's code, last valid moment and whether the
+    member used it; None for other compensation."""
+    if compensation.offer_id is None:
+        return None
+    offer = compensation.offer
+    used = MemberOfferUse.objects.filter(offer_id=offer.pk, member_id=compensation.complaint.member_id,
+                                         uses__gt=0).exists()
+    return {"code": offer.code, "valid_until": offer.valid_until, "used": used}
 
 
 def is_late(complaint: Complaint, now: datetime) -> bool:

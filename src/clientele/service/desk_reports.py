@@ -73,8 +73,9 @@ def win_back(request, list_id: int):
     chosen = WinBackList.objects.filter(pk=list_id).first()
     if chosen is None:
         raise Http404(f"no win-back list {list_id}")
+    by_group = services.win_back_by_group(list_id) if chosen.campaign_id else None
     return render_page(request, "service/win_back.html", {
-        "win_back": chosen, "results": services.win_back_results(list_id), "problem": problem,
+        "win_back": chosen, "results": services.win_back_results(list_id), "problem": problem, "by_group": by_group,
         "entries": WinBackEntry.objects.filter(win_back_list=chosen).select_related("member"),
         "reasons": ChurnReason.choices, "outcomes": WinBackEntry.Outcome.choices[1:],
         "title": chosen.name}, status=422 if problem else 200)

@@ -54,7 +54,7 @@ def new_complaint(request):
 @permission_required(AGENT, raise_exception=True)
 def complaint_page(request, complaint_id: int):
     """A complaint: its answers, deadlines, changes and compensation; POST moves it in the workflow
-    (`status`) or gives goodwill points (`points`)."""
+    (`status`), gives goodwill points (`points`) or a voucher (`voucher_value`, `voucher_unit`)."""
     complaint = (Complaint.objects.select_related("member", "cause", "store", "product", "assigned_to")
                  .filter(pk=complaint_id).first())
     if complaint is None:
@@ -70,12 +70,28 @@ def complaint_page(request, complaint_id: int):
                 if not points.isdigit():
                     raise errors.InvalidComplaint(f"points: {points!r} is not a whole number", field="points")
                 services.give_goodwill(complaint_id, int(points), request.user, note=request.POST.get("note", ""))
+            elif "voucher_value" in request.POST:
+                _give_voucher(complaint_id, request)
         except errors.ServiceError as refused:
             problem = refused.message
         else:
             return redirect("service:complaint", complaint_id=complaint_id)
+    amount_limit, percent_limit = services.voucher_limits(request.user)
     context = {"complaint": complaint, "events": complaint.events.all(), "problem": problem,
-               "compensations": complaint.compensations.all(), "late": is_late(complaint, now_utc()),
+               "compensations": complaint.compensations.select_related("offer"), "late": is_late(complaint, now_utc()),
                "next_statuses": sorted(services.TRANSITIONS.get(complaint.status, ())),
-               "limit": services.goodwill_limit(request.user), "title": f"Complaint {complaint.pk}"}
+               "limit": services.goodwill_limit(request.user), "voucher_amount_limit": amount_limit,
+               "voucher_percent_limit": percent_limit, "title": f"Complaint {complaint.pk}"}
     return render_page(request, "service/complaint.html", context, status=409 if problem else 200)
+
+
+def _give_voucher(complaint_id: int, request) -> None:
+    """The voucher form: a value, amount or percent, and the days it stays valid."""
+    value, unit = request.POST["voucher_value"].strip(), request.POST.get("voucher_unit", "amount")
+    days = request.POST.get("valid_days", "").strip() or "30"
+    if unit not in ("amount", "percent"):
+        raise errors.InvalidComplaint(f"a voucher is an amount or a percent off, not {unit!r}", field="voucher_unit")
+    if not days.isdigit():
+        raise errors.InvalidComplaint(f"valid days: {days!r} is not a whole number", field="valid_days")
+    services.give_voucher(complaint_id, request.user, **{unit: value}, valid_days=int(days),
+                          note=request.POST.get("note", ""))

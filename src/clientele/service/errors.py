@@ -43,6 +43,10 @@ class GoodwillAlreadyGiven(ServiceError):
     code, status, default_field = "goodwill_already_given", 409, "points"
 
 
+class CompensationAlreadyGiven(ServiceError):
+    code, status = "compensation_already_given", 409
+
+
 class InvalidSurvey(ServiceError):
     code, status = "invalid_survey", 422
 

@@ -53,14 +53,22 @@ class ServiceLevel(models.Model):
 
 
 class GoodwillLimit(models.Model):
-    """The most goodwill points one person of a role (a Django group) may give on a complaint
-    without a supervisor's approval."""
+    """The most goodwill one person of a role (a Django group) may give on a complaint without a
+    supervisor's approval: points, and a voucher's amount or percent off."""
 
     role = models.CharField(max_length=80, unique=True, help_text="The group's name, e.g. 'service agent'.")
     max_points = models.PositiveIntegerField()
+    max_voucher_amount = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"),
+                                             validators=[MinValueValidator(Decimal("0"))],
+                                             help_text="The largest voucher amount off the basket.")
+    max_voucher_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("0"),
+                                              validators=[MinValueValidator(Decimal("0")),
+                                                          MaxValueValidator(Decimal("100"))],
+                                              help_text="The largest voucher percent off the basket.")
 
     def __str__(self) -> str:
-        return f"{self.role}: up to {self.max_points} points"
+        return (f"{self.role}: up to {self.max_points} points, vouchers up to {self.max_voucher_amount} "
+                f"or {self.max_voucher_percent}%")
 
 
 class DeskSettings(models.Model):
@@ -168,8 +176,8 @@ class ComplaintEvent(models.Model):
 
 
 class Compensation(models.Model):
-    """What the customer was given for a complaint: goodwill points (one ledger entry), a voucher or
-    a refund note."""
+    """What the customer was given for a complaint: goodwill points (one ledger entry), a voucher (an
+    offer for that member alone, `offer`) or a refund note."""
 
     class Kind(models.TextChoices):
         POINTS = "points", "Goodwill points"
@@ -180,6 +188,10 @@ class Compensation(models.Model):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     points = models.PositiveIntegerField(null=True, blank=True)
     amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    percent = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True,
+                                  help_text="A voucher's percent off the basket.")
+    offer = models.OneToOneField("offers.Offer", null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="complaint_compensation", help_text="The voucher's offer.")
     note = models.TextField(blank=True)
     given_by = models.CharField(max_length=150)
     approved_by = models.CharField(max_length=150, blank=True, help_text="The supervisor, above the giver's limit.")
@@ -192,4 +204,11 @@ class Compensation(models.Model):
             models.UniqueConstraint(fields=["complaint"], condition=Q(kind="points"), name="goodwill_once"),
             models.CheckConstraint(condition=~Q(kind="points") | Q(points__gte=1), name="goodwill_has_points"),
             models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0), name="compensation_amount"),
+            # a voucher: one per complaint, an offer, an amount or a percent off (not both)
+            models.UniqueConstraint(fields=["complaint"], condition=Q(kind="voucher"), name="voucher_once"),
+            models.CheckConstraint(condition=~Q(kind="voucher") | (Q(offer__isnull=False) & (
+                Q(amount__isnull=False, percent__isnull=True)
+                | Q(amount__isnull=True, percent__gt=0, percent__lte=100))), name="voucher_is_an_offer"),
+            models.CheckConstraint(condition=Q(kind="voucher") | Q(offer__isnull=True, percent__isnull=True),
+                                   name="only_vouchers_have_offers"),
         ]
