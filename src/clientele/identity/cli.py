@@ -51,12 +51,15 @@ def resolve() -> None:
     """Score members and contacts; link above the upper threshold, queue for review between (nightly step)."""
     from clientele.identity.services import resolve as run
 
+    from clientele.identity.lake_export import export_golden_ids
+
     with console.status("Scoring candidate pairs with Splink"):
         counts = run(actor="command:identity resolve")
+    counts["golden_ids"] = export_golden_ids()
     table = Table("records", "pairs scored", "linked automatically", "members merged", "sent to review",
-                  "already decided")
+                  "already decided", "merged ids in the lake")
     table.add_row(*(f"{counts[k]:,}" for k in ("records", "pairs_scored", "auto_linked", "merged", "to_review",
-                                                "already_decided")))
+                                                "already_decided", "golden_ids")))
     console.print(table)
 
 
@@ -69,7 +72,10 @@ def merge(
     """Merge member ABSORBED into member SURVIVOR: cards, points, baskets, complaints move."""
     from clientele.identity.merging import merge_members
 
+    from clientele.identity.lake_export import export_golden_ids
+
     done = merge_members(survivor, absorbed, actor=_actor(), reason=reason)
+    export_golden_ids()
     moved = done.moved
     console.print(f"[green]Merge {done.pk}[/]: member {absorbed} into {survivor}: {len(moved['cards'])} cards, "
                   f"{sum(g['points'] for g in moved['points']):,} points, {len(moved['baskets'])} baskets, "
@@ -84,7 +90,10 @@ def unmerge(
     """Undo a merge exactly: everything it moved goes back (points by compensating entries)."""
     from clientele.identity.merging import unmerge as run
 
+    from clientele.identity.lake_export import export_golden_ids
+
     done = run(merge_id, actor=_actor(), reason=reason)
+    export_golden_ids()
     console.print(f"[green]Merge {done.pk} undone[/]: member {done.absorbed.customer_id} is apart from "
                   f"{done.survivor.customer_id} again")
 

@@ -93,6 +93,7 @@ class CandidatePair(models.Model):
                                    name="candidate_pair_decided_has_time"),
         ]
         indexes = [models.Index(fields=["status", "match_probability"])]
+        permissions = [("review_pairs", "Review candidate pairs and merge members (data steward)")]
 
 
 class Merge(models.Model):

@@ -18,6 +18,10 @@ LAST = ["smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "d
         "young", "allen", "king", "wright", "scott", "torres", "nguyen", "hill", "flores", "green", "adams",
         "nelson", "baker", "hall", "rivera", "campbell", "mitchell", "carter", "roberts", "kowalski", "dupre",
         "mueller", "okafor", "tanaka", "oconnor", "lovelace", "hopper", "turing", "curie"]
+#: Endings that make the 60 family names into 1,800 (a million members have tens of thousands of names).
+ENDINGS = ["", "son", "sen", "ski", "berg", "ez", "ton", "ley", "man", "er", "s", "ova", "ini", "ford", "wood",
+           "field", "well", "by", "ham", "stone", "dale", "croft", "worth", "more", "land", "ridge", "brook",
+           "ward", "hart", "lund"]
 STREETS = ["main", "oak", "pine", "maple", "cedar", "elm", "washington", "lake", "hill", "park", "lincoln",
            "jackson", "church", "river", "sunset", "highland", "meadow", "forest", "spring", "north"]
 KINDS = [("street", "st"), ("avenue", "ave"), ("road", "rd"), ("drive", "dr"), ("lane", "ln")]
@@ -40,25 +44,27 @@ def _typo(rng: np.random.Generator, word: str) -> str:
 
 
 def people(n_people: int, seed: int = 0, duplicate_share: float = 0.3, typo_rate: float = 0.15,
-           missing_rate: float = 0.15) -> list[dict]:
+           missing_rate: float = 0.15, n_postal_codes: int = 1000) -> list[dict]:
     """Records of `n_people` people: each has one record, and `duplicate_share` of them one or two
     more, in another source, with typos and missing fields. Each record has `person` (the truth),
     `unique_id`, `source` and the contact fields."""
     rng = np.random.default_rng(seed)
     records = []
     for person in range(n_people):
-        first, last = FIRST[rng.integers(len(FIRST))], LAST[rng.integers(len(LAST))]
-        if rng.random() < 0.3:  # double-barrelled, for variety
+        first = FIRST[rng.integers(len(FIRST))]
+        last = LAST[rng.integers(len(LAST))] + ENDINGS[rng.integers(len(ENDINGS))]
+        if rng.random() < 0.2:  # double-barrelled
             last = f"{last}-{LAST[rng.integers(len(LAST))]}"
         year, month, day = 1940 + int(rng.integers(0, 65)), 1 + int(rng.integers(0, 12)), 1 + int(rng.integers(0, 28))
         street, kind = STREETS[rng.integers(len(STREETS))], KINDS[rng.integers(len(KINDS))]
         number = int(rng.integers(1, 9999))
+        postal = 60000 + int(rng.integers(0, n_postal_codes))
         truth = {
             "first_name": first, "last_name": last, "birth_date": f"{year:04d}-{month:02d}-{day:02d}",
             "email": f"{first}.{last.replace('-', '')}{int(rng.integers(1, 999))}@{DOMAINS[rng.integers(len(DOMAINS))]}",
             "phone": f"+1312{int(rng.integers(2000000, 9999999)):07d}",
-            "address_line": f"{number} {street} {kind[0]}", "postal_code": f"60{int(rng.integers(0, 1000)):03d}",
-            "city": CITIES[rng.integers(len(CITIES))],
+            "address_line": f"{number} {street} {kind[0]}", "postal_code": f"{postal:05d}",
+            "city": CITIES[postal % len(CITIES)],
         }
         copies = 1 + (int(rng.integers(1, 3)) if rng.random() < duplicate_share else 0)
         sources = rng.permutation(SOURCES)[:copies] if copies <= len(SOURCES) else SOURCES
