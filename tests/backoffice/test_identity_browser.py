@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from screenshots import screenshot
 
@@ -17,6 +18,8 @@ def points_of(page, site, number: int) -> int:
 
 
 def test_a_data_steward_reviews_pairs_merges_by_hand_and_undoes_it(site, log_in):
+    subprocess.run([sys.executable, str(Path(__file__).with_name("site_data.py")), "identity"], env=site.env,
+                   check=True, timeout=300)
     site.clientele("identity", "import", str(site.home / "identity-shop.csv"), "--source", "online_shop")
     # a strict upper threshold, so that the small seeded file leaves pairs for the reviewer too
     thresholds = {"CLIENTELE_IDENTITY_AUTO_LINK": "0.999999", "CLIENTELE_IDENTITY_REVIEW_FROM": "0.3"}
