@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     list_length: int = Field(20, ge=1, le=200, description="Most products forecast onto one shopping list.")
     report_min_households: int = Field(
         10, ge=2, description="k: no manufacturer report cell is computed from fewer households (suppressed).")
+    identity_auto_link: float = Field(
+        0.99, gt=0, le=1, description="Match probability from which two records are linked automatically.")
+    identity_review_from: float = Field(
+        0.80, gt=0, le=1, description="Match probability from which a pair goes to the review queue (below: apart).")
 
     @property
     def lake_path(self) -> Path:

@@ -33,7 +33,7 @@ from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
 from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
-from clientele.lake.schema import PROFILING_REFUSALS
+from clientele.lake.schema import GOLDEN_IDS, PROFILING_REFUSALS
 
 STATE_FILE = "_refresh.json"
 #: Under the results folder: what a refresh computes once for several steps (removed at its end).
@@ -77,7 +77,7 @@ class _Run:
     def __init__(self, con: ibis.BaseBackend, lake: Path, as_of: date | None, options: RefreshOptions):
         self.con, self.lake, self.options = con, lake, options
         self.refused = _profiling_refusals(con, lake)
-        lines = basket_lines(con, lake)
+        lines = _as_golden_customers(con, lake, basket_lines(con, lake))
         # customers who refused profiling are left out of every result (they still earn points: the
         # ledger never reads the lake); anonymous lines (no customer) are kept as they are
         if self.refused:
@@ -233,6 +233,19 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _as_golden_customers(con: ibis.BaseBackend, lake: Path, lines: ibis.Table) -> ibis.Table:
+    """The lines with each merged member's customer_id replaced by the golden one it was merged
+    into (the lake's `golden_ids`, written by the identity merges), so every result sees one
+    customer; the lines as they are when no member was merged."""
+    try:
+        golden = read_table(con, GOLDEN_IDS, lake).rename(merged_customer_id="customer_id")
+    except LakeTableMissing:
+        return lines
+    joined = lines.left_join(golden, lines.customer_id == golden.merged_customer_id)
+    mapped = joined.mutate(customer_id=ibis.coalesce(joined.golden_customer_id, joined.customer_id))
+    return mapped.select(*lines.columns)
 
 
 def _profiling_refusals(con: ibis.BaseBackend, lake: Path) -> list[int]:

@@ -20,6 +20,7 @@ HOUSEHOLDS = list(range(1, 2470, 10))
 USERS = {
     "agent": "service agent", "marketer": "marketer", "analyst": "analyst", "admin": "programme administrator",
     "dpo": "data protection officer", "maker": "manufacturer", "manager": "store manager",
+    "steward": "data steward",
 }
 PRODUCT = 26738  # ICE CREAM/MILK/SHERBTS
 SURVEY = "store-visit"
@@ -89,5 +90,50 @@ def acting_half(household) -> None:
     store_nightly(date.today())
 
 
+def identity_people(home) -> None:
+    """For the identity pages (run by their test, `site_data.py identity`, so that the other pages'
+    figures count the Complete Journey's households only): 60 synthetic people (seeded) enrolled at the tills as members
+    900000+, their other records written as an online-shop contact file (identity-shop.csv), and
+    Ada enrolled a second time (member 899999: another card, 120 points, no phone)."""
+    import csv
+
+    from clientele.barcodes import card_barcode
+    from clientele.identity import synth
+    from clientele.loyalty import ledger
+    from clientele.loyalty.models import PointsEntry
+    from clientele.members.models import Card, Member
+
+    records = synth.people(60, seed=7, duplicate_share=0.6)
+    fields = ["first_name", "last_name", "email", "phone", "birth_date", "address_line", "postal_code", "city"]
+    with open(home / "identity-shop.csv", "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["source_key", *fields])
+        for n, r in enumerate(records):
+            if r["source"] == "members":
+                Member.objects.create(customer_id=900000 + n, join_date=date(2024, 1, 1),
+                                      birth_date=date.fromisoformat(r["birth_date"]) if r["birth_date"] else None,
+                                      **{name: r[name] for name in fields if name != "birth_date"})
+            else:
+                writer.writerow([f"W{n}", *(r[name] for name in fields)])
+        for n, r in enumerate(records[:6]):  # the same names, city and e-mail domain, nothing else: doubtful
+            writer.writerow([f"H{n}", r["first_name"], r["last_name"], f"{r['first_name']}@example.net", "", "", "",
+                             "", r["city"]])
+    twin = Member.objects.create(customer_id=899999, first_name="Ada", last_name="Lovelace",
+                                 email="ada.lovelace@example.org", join_date=date(2025, 6, 1))
+    Card.objects.create(barcode=card_barcode(899999), member=twin)
+    ledger.credit(ledger.account_for_member(twin), PointsEntry.Kind.OPENING_BALANCE, 120, key="opening:899999",
+                  source="previous CRM", actor="site_data")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["identity"]:
+        import django
+
+        django.setup()
+        from clientele.config import settings
+
+        identity_people(settings().home)
+    else:
+        main()

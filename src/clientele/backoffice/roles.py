@@ -36,6 +36,8 @@ ROLES: dict[str, list[str]] = {
     # consent, access, erasure and the audit log
     "data protection officer": _360 + _PERSONAL + _EVERY_STORE + ["backoffice.view_audit_log",
                                                                   "members.view_member", "members.change_member"],
+    # the identity review queue and merges (identity permissions added by migration identity 0003)
+    "data steward": _360 + _PERSONAL + _EVERY_STORE + ["members.view_member"],
     # its own anonymised reports only
     "manufacturer": ["backoffice.view_anonymised_reports"],
 }

@@ -24,6 +24,7 @@ PAGES = [
     ("Programme dashboard", "backoffice:dashboard", "backoffice.view_dashboard"),
     ("Segments", "backoffice:segments", "backoffice.view_segments"),
     ("Campaigns against a holdout", "campaigns:list", "campaigns.view_campaign"),
+    ("One customer, one ID: review queue and merges", "identity:queue", "identity.review_pairs"),
     ("Personal-data audit log", "backoffice:audit_log", "backoffice.view_audit_log"),
 ]
 

@@ -11,6 +11,9 @@ BASKET_LINES = "basket_lines"
 #: The customers who refused profiling (`Member.profiling_consent` false): one customer_id per row,
 #: written whole by every lake sync; the refresh leaves their lines out.
 PROFILING_REFUSALS = "profiling_refusals"
+#: Every merged member's customer_id -> the golden customer_id it now is (identity merges): written
+#: whole by `clientele identity resolve`, merge and unmerge; the refresh reads the lines through it.
+GOLDEN_IDS = "golden_ids"
 
 
 def _arrow_schemas() -> dict:

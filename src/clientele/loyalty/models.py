@@ -112,6 +112,9 @@ class PointsEntry(models.Model):
         POINTS_EXPIRED = "points_expired", "Points expired"
         OPENING_BALANCE = "opening_balance", "Opening balance from a previous system"
         BONUS_AWARDED = "bonus_awarded", "Bonus for an action that is not a purchase"
+        # a merge of two members moves the balance (identity.merging); its undo moves it back
+        POINTS_MERGED_IN = "points_merged_in", "Points moved in from a merged member"
+        POINTS_MERGED_OUT = "points_merged_out", "Points moved out to the member merged into"
 
     # Foreign keys enforced by the database (docs/integrity.md): no entry without its account, no
     # credit without its basket, whatever path writes or deletes.

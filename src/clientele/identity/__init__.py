@@ -1,0 +1,1 @@
+"""One customer, one ID: contact sources, standardisation, scored matching, a review queue, merges."""

@@ -1,0 +1,160 @@
+"""Scored matching with Splink: records in, candidate pairs out, each with its match probability and
+the contribution of every field (its weight: log2 of the Bayes factor, term frequency included).
+
+Django-free: a table of records in (`unique_id` and the contact fields in their matching form,
+see `matching_frame`), a list of pairs out. The model's parameters are estimated on the records
+themselves, without labels: the chance that two records match from deterministic rules, the `u`
+values from random pairs, the `m` values by expectation maximisation on two blockings that
+together cover every field (docs/identity.md, decision 0059).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+
+from clientele.identity import standardise
+
+#: The fields compared, in their matching form, in the order the explanation lists them.
+FIELDS = ("first_name", "last_name", "birth_date", "email", "phone", "address_line", "postal_code", "city")
+
+
+def matching_frame(records: list[dict]) -> pa.Table:
+    """Records (unique_id, source and the contact fields as stored) in the form Splink compares:
+    names and addresses lower case without accents, abbreviations spelled out, e-mail without its
+    +tag, dates as ISO text; empty values as nulls."""
+    def value(text):
+        return text or None
+
+    rows = {"unique_id": [], "source": [], **{name: [] for name in FIELDS}}
+    for record in records:
+        rows["unique_id"].append(str(record["unique_id"]))
+        rows["source"].append(record.get("source", ""))
+        rows["first_name"].append(value(standardise.matching_name(record.get("first_name"))))
+        rows["last_name"].append(value(standardise.matching_name(record.get("last_name"))))
+        birth = record.get("birth_date")
+        rows["birth_date"].append(birth.isoformat() if hasattr(birth, "isoformat") else value(birth))
+        rows["email"].append(value(standardise.matching_email(record.get("email"))))
+        rows["phone"].append(value(standardise.clean_text(record.get("phone"))))
+        rows["address_line"].append(value(standardise.matching_address(record.get("address_line"))))
+        rows["postal_code"].append(value(standardise.clean_postal_code(record.get("postal_code")).replace(" ", "")))
+        rows["city"].append(value(standardise.matching_name(record.get("city"))))
+    return pa.table(rows, schema=pa.schema([(name, pa.string()) for name in rows]))
+
+
+def model_settings(link_type: str = "dedupe_only"):
+    """Splink's settings of the identity model: blocking rules and one comparison per field."""
+    import splink.comparison_library as cl
+    from splink import SettingsCreator, block_on
+
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name="unique_id",
+        blocking_rules_to_generate_predictions=[
+            block_on("email"),
+            block_on("phone"),
+            block_on("first_name", "last_name"),
+            block_on("birth_date"),  # ~40 people a day of birth in a million: cheap, and it finds typo'd names
+            block_on("postal_code", "first_name"),  # not postal code alone: a thousand members a code
+            block_on("postal_code", "last_name"),
+            block_on("address_line"),
+            "l.first_name = r.last_name AND l.last_name = r.first_name",  # swapped names
+        ],
+        comparisons=[
+            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True, datetime_format="%Y-%m-%d",
+                                     invalid_dates_as_null=True),
+            cl.EmailComparison("email"),
+            cl.DamerauLevenshteinAtThresholds("phone", [1, 2]),
+            cl.JaroWinklerAtThresholds("address_line", [0.95, 0.85]).configure(term_frequency_adjustments=True),
+            cl.DamerauLevenshteinAtThresholds("postal_code", [1, 2]).configure(term_frequency_adjustments=True),
+            cl.JaroWinklerAtThresholds("city", [0.95, 0.85]).configure(term_frequency_adjustments=True),
+        ],
+        retain_intermediate_calculation_columns=True,
+        retain_matching_columns=True,
+    )
+
+
+@dataclass
+class ScoredPair:
+    left: str
+    right: str
+    match_probability: float
+    match_weight: float
+    fields: list[dict] = field(default_factory=list)
+
+
+#: The blockings the `m` values are estimated on: each leaves its own field out, together they cover all.
+EM_BLOCKINGS = (("birth_date",), ("postal_code",), ("email",))
+
+
+def train(make_linker, fields_present: set[str]):
+    """A linker (from `make_linker()`) with its parameters estimated without labels (see the
+    module's docstring). An EM session that fails on a small set (no pair, or an m value that
+    underflows) leaves Splink's model half-changed: the training starts again without it."""
+    from splink import block_on
+
+    deterministic = [rule for rule, needs in (
+        (block_on("email"), {"email"}), (block_on("phone"), {"phone"}),
+        (block_on("first_name", "last_name", "birth_date"), {"first_name", "last_name", "birth_date"}),
+        (block_on("first_name", "last_name", "postal_code"), {"first_name", "last_name", "postal_code"}),
+    ) if needs <= fields_present]
+    blockings = [b for b in EM_BLOCKINGS if set(b) <= fields_present]
+    while True:
+        linker = make_linker()
+        linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        try:
+            for columns in blockings:
+                failed = columns
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*columns), estimate_without_term_frequencies=True)
+            return linker
+        except Exception as error:  # noqa: BLE001 - Splink raises plain exceptions here
+            logging.getLogger(__name__).warning("EM blocked on %s skipped: %r", failed, error)
+            blockings.remove(failed)
+
+
+def score(frame: pa.Table, threshold: float = 0.5) -> list[ScoredPair]:
+    """Every candidate pair the blocking rules find among `frame`'s records (`matching_frame`) with
+    a match probability of at least `threshold`, scored by a model trained on the records
+    themselves, with each field's contribution."""
+    from splink import DuckDBAPI, Linker
+
+    db_api = DuckDBAPI()
+    records = db_api.register(frame)
+    linker = train(lambda: Linker(records, model_settings(), log_level=logging.ERROR),
+                   {name for name in FIELDS if frame.column(name).null_count < frame.num_rows})
+    return predictions(linker, threshold)
+
+
+def predictions(linker, threshold: float) -> list[ScoredPair]:
+    """The linker's predictions above `threshold`, as pairs with their explanation."""
+    result = linker.inference.predict(threshold_match_probability=threshold)
+    table = result.as_duckdbpyrelation().arrow()
+    if hasattr(table, "read_all"):
+        table = table.read_all()
+    rows = table.to_pylist()
+    labels = {c.output_column_name: {level.comparison_vector_value: level.label_for_charts
+                                     for level in c.comparison_levels}
+              for c in linker._settings_obj.comparisons}
+    pairs = []
+    for row in rows:
+        explained = []
+        for name, levels in labels.items():
+            gamma = row.get(f"gamma_{name}")
+            weight = round((row.get(f"mw_{name}") or 0.0) + (row.get(f"mw_tf_adj_{name}") or 0.0), 3)
+            explained.append({"field": name, "level": levels.get(gamma, str(gamma)),
+                              "agreement": "missing" if gamma == -1 else ("agree" if weight > 0 else "disagree"),
+                              "weight": weight, "left": row.get(f"{name}_l"), "right": row.get(f"{name}_r")})
+        left, right = str(row["unique_id_l"]), str(row["unique_id_r"])
+        if right < left:  # a pair is named in order: its sides' values follow
+            left, right = right, left
+            for item in explained:
+                item["left"], item["right"] = item["right"], item["left"]
+        pairs.append(ScoredPair(left=left, right=right, match_probability=float(row["match_probability"]),
+                                match_weight=float(row["match_weight"]), fields=explained))
+    return pairs
