@@ -41,6 +41,8 @@ def refresh_command(
     serve: Annotated[
         bool, typer.Option(help="Write each customer's profile to the operational database for the till and back office.")
     ] = True,
+    apply_retention: Annotated[bool, typer.Option(
+        help="Apply the retention rules (docs/privacy.md); without it the refresh only reports what they would change.")] = False,
 ) -> None:
     """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles."""
     from clientele.refresh import RefreshOptions, customer_profiles, refresh
@@ -76,6 +78,11 @@ def refresh_command(
         written = write_customer_profiles(customer_profiles(engine=engine), refreshed_on=result.refresh_date)
         console.print(f"Customer profiles served to the till and back office: {written:,}")
         _serve_lists(engine, result.refresh_date)
+        from clientele.privacy.retention import nightly_retention
+
+        report, path = nightly_retention(apply=apply_retention)
+        changes = ", ".join(f"{rule['rows']:,} {rule['rule']}" for rule in report["rules"])
+        console.print(f"Retention ({'applied' if apply_retention else 'dry run'}): {changes} (report {path})")
 
 
 def _serve_lists(engine: str | None, today: date) -> None:
@@ -207,6 +214,10 @@ def export_command(
             pq.write_table(table, out)
     except OSError as error:  # pyarrow's own errors name no file: say which and why
         raise typer.BadParameter(f"cannot write {out}: {error.strerror or error}", param_hint="--out") from None
+    if not ids_only:  # names and contacts: an erasure must find the file (privacy.files)
+        from clientele.privacy.files import register_export
+
+        register_export(out)
     left_out = "" if ids_only else f" ({len(customer_ids) - len(rows):,} without {channel.value} consent left out)"
     console.print(f"{segment}: {len(customer_ids):,} customers, {len(rows):,} written to {out}{left_out}")
     if "pyramid" in parsed.fields():

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "clientele.service",
     "clientele.backoffice",
     "clientele.campaigns",
+    "clientele.privacy",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PrivacyConfig(AppConfig):
+    name = "clientele.privacy"
+    verbose_name = "Privacy (consent, access, erasure)"
