@@ -124,7 +124,7 @@ def member_data(member: Member) -> dict[str, list[dict]]:
             "id", "store_id", "till_id", "receipt_number", "transacted_at", "channel", "total", "points_earned")),
         "till_basket_lines": _rows(BasketLine.objects.filter(basket__member=member).order_by("basket_id").values()),
         "returns": _rows(BasketReturn.objects.filter(basket__member=member).values(
-            "id", "basket_id", "created_at")),
+            "id", "basket_id", "returned_at", "refund", "points_reversed")),
         "profile": profile_rows,
         "shopping_lists": _rows(lists.values("number", "status", "generated_at", "valid_from", "valid_until",
                                              "pyramid_level", "offers_value")),

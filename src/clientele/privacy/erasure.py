@@ -120,11 +120,16 @@ def carry_out(request_id: int) -> ErasureAnswer:
     return _answer(request)
 
 
-def _scrub(value):
+def _scrub(value, personal: list[str]):
+    """`value` (an answer kept as JSON) without personal keys, and with every personal value
+    (the member's name in a receipt's greeting, say) replaced in its texts."""
     if isinstance(value, dict):
-        return {k: (None if k in PERSONAL_KEYS else _scrub(v)) for k, v in value.items()}
+        return {k: (None if k in PERSONAL_KEYS else _scrub(v, personal)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_scrub(v) for v in value]
+        return [_scrub(v, personal) for v in value]
+    if isinstance(value, str):
+        for text in personal:
+            value = value.replace(text, ERASED_TEXT)
     return value
 
 
@@ -138,6 +143,9 @@ def _erase_database(member: Member) -> dict:
 
     now = datetime.now(timezone.utc)
     summary: dict[str, int] = {}
+    # longest first: "Ada Lovelace" goes before "Ada"
+    personal = sorted({str(getattr(member, name)) for name in MEMBER_FIELDS if getattr(member, name)} | {
+        member.display_name} - {f"Member {member.customer_id}"}, key=len, reverse=True)
     Member.objects.filter(pk=member.pk).update(status=Member.Status.ERASED, **MEMBER_FIELDS)
     member.refresh_from_db()
     refresh_consent_cache(member)  # an erased member consents to nothing
@@ -151,7 +159,7 @@ def _erase_database(member: Member) -> dict:
                         (Redemption, Redemption.objects.filter(account__member=member)),
                         (TillRequest, TillRequest.objects.filter(result__member_number=member.customer_id))):
         for pk, result in rows.values_list("pk", "result").iterator():
-            clean = _scrub(result)
+            clean = _scrub(result, personal)
             if clean != result:
                 model.objects.filter(pk=pk).update(result=clean)
                 scrubbed += 1
