@@ -25,6 +25,7 @@ PAGES = [
     ("Segments", "backoffice:segments", "backoffice.view_segments"),
     ("Campaigns against a holdout", "campaigns:list", "campaigns.view_campaign"),
     ("Personal-data audit log", "backoffice:audit_log", "backoffice.view_audit_log"),
+    ("Personal data: access and erasure", "privacy:page", "privacy.view_erasurerequest"),
 ]
 
 

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from django.db import transaction
 
 from clientele.members.models import Card, Member
+from clientele.privacy import audit
 from clientele.privacy.errors import ErasureRefused, PrivacyError
 from clientele.privacy.identity import find_member
 from clientele.privacy.models import ErasureRequest
@@ -111,6 +112,8 @@ def carry_out(request_id: int) -> ErasureAnswer:
             "close them (answer the member) first, then carry the erasure out")
     with transaction.atomic():
         summary = _erase_database(member)
+        summary["change log entries relabelled"] = audit.relabel_erased_member(member)
+        audit.log_erasure(member, request.id)
         request.status, request.completed_at = ErasureRequest.Status.DONE, datetime.now(timezone.utc)
         request.summary = summary
         request.save(update_fields=["status", "completed_at", "summary"])

@@ -82,6 +82,8 @@ class ErasureRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at"]
+        permissions = [("approve_erasure", "Approve and carry out an erasure asked by another person"),
+                       ("export_member_data", "Export everything held about a member (access request)")]
         constraints = [
             # the four-eyes rule, kept by the database: nobody approves their own request
             models.CheckConstraint(condition=Q(approved_by="") | ~Q(approved_by=F("requested_by")),

@@ -25,7 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # its Swagger UI files are served from here, never from a CDN
-    "simple_history",  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
+    "simple_history",
+    "auditlog",  # who changed members, consents, rules, tiers, offers, keys (decision 0068)  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",
@@ -45,6 +46,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "auditlog.middleware.AuditlogMiddleware",  # the audit log's actor: the logged-in user
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]

@@ -16,6 +16,7 @@ from clientele.service.api import api as service_api
 urlpatterns = [
     path("", RedirectView.as_view(url="/backoffice/")),
     path("backoffice/campaigns/", include("clientele.campaigns.urls")),
+    path("backoffice/privacy/", include("clientele.privacy.urls")),
     path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("api/backoffice/", backoffice_api.urls),
