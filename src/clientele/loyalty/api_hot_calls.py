@@ -28,7 +28,7 @@ from django.dispatch import Signal, receiver
 from django.http.request import split_domain_port, validate_host
 from pydantic import ValidationError
 
-from clientele.loyalty import api, services
+from clientele.loyalty import api, rate_limit, services
 from clientele.loyalty.errors import LoyaltyError
 
 logger = logging.getLogger("django.request")
@@ -92,6 +92,7 @@ class HotCalls:
     def _answer(self, call: Callable[[dict, str | None], bytes], environ: dict) -> Answer:
         raw_key = environ.get("HTTP_X_API_KEY")
         try:
+            rate_limit.check(raw_key)
             return 200, call(environ, raw_key)
         except LoyaltyError as error:  # a refused key too (KeyRefused: 401 invalid_api_key)
             return error.status, _json(api.problem(error))

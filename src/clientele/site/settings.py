@@ -111,5 +111,14 @@ STATIC_ROOT = str((config.home / "static").resolve())
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise looks there for collected files
 WHITENOISE_USE_FINDERS = True  # serve from each app's static/ folder; `collectstatic` is optional
 WHITENOISE_AUTOREFRESH = DEBUG
+if config.environment == "production":
+    # HTTPS only, as `python -m django check --deploy` asks (a test runs it): TLS ends at the proxy,
+    # which says so in X-Forwarded-Proto; cookies never travel in clear; browsers remember HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/backoffice/"
