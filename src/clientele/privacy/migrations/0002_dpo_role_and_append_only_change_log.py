@@ -37,16 +37,16 @@ def append_only(apps, schema_editor):
                 RAISE EXCEPTION '{MESSAGE}';
               END IF;
               RETURN NEW;
-            END $$""")
+            END $$""", params=None)
         schema_editor.execute(f"""CREATE TRIGGER change_log_append_only BEFORE UPDATE OR DELETE ON {TABLE}
-            FOR EACH ROW EXECUTE FUNCTION privacy_change_log_append_only()""")
+            FOR EACH ROW EXECUTE FUNCTION privacy_change_log_append_only()""", params=None)
     else:
         changed = " OR ".join(f'NEW."{c}" IS NOT OLD."{c}"' for c in kept)
         schema_editor.execute(f"CREATE TRIGGER change_log_no_delete BEFORE DELETE ON {TABLE} "
-                              f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
+                              f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END", params=None)
         schema_editor.execute(f"CREATE TRIGGER change_log_only_relabel BEFORE UPDATE ON {TABLE} "
                               f"WHEN {changed} OR NEW.object_repr NOT LIKE 'Member %' "
-                              f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END")
+                              f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END", params=None)
 
 
 def allow_changes(apps, schema_editor):
