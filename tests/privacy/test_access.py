@@ -9,7 +9,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import PERSONAL, PLANTED
+from privacy_builders import PERSONAL, PLANTED
 from typer.testing import CliRunner
 
 from clientele.cli import app

@@ -7,7 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import PERSONAL, PLANTED, run_everything, sales_and_liability
+from privacy_builders import PERSONAL, PLANTED, run_everything, sales_and_liability
 from django.db import connection
 
 from clientele.members.models import Card, Member

@@ -8,7 +8,7 @@ import json
 import zipfile
 
 import pytest
-from conftest import PERSONAL, PLANTED
+from privacy_builders import PERSONAL, PLANTED
 from django.contrib.auth.models import Group, User
 
 from clientele.backoffice.models import PersonalDataView

@@ -18,6 +18,13 @@ AUDITED = ["members.Member", "members.Card", "privacy.ConsentEvent", "privacy.Er
            "offers.Offer", "offers.ManufacturerAccount"]
 
 
+def refuse_deletion(sender, instance, **kwargs) -> None:
+    """pre_delete of a change log entry: refused (on PostgreSQL the database refuses it too)."""
+    from django.db import IntegrityError
+
+    raise IntegrityError("the change log is append-only: an entry is never deleted")
+
+
 def hide(value) -> str:
     """What the log keeps of a personal field's value: nothing."""
     return HIDDEN
@@ -25,13 +32,20 @@ def hide(value) -> str:
 
 def register_audited_models() -> None:
     """Register every audited model with django-auditlog (called once, when the apps are ready)."""
-    from django.apps import apps
+    from auditlog.models import LogEntry
     from auditlog.registry import auditlog
+    from django.apps import apps
+    from django.db.models.signals import pre_delete
+
+    pre_delete.connect(refuse_deletion, sender=LogEntry, dispatch_uid="change-log-append-only")
 
     for label in AUDITED:
         model = apps.get_model(label)
         if not auditlog.contains(model):
-            auditlog.register(model, mask_fields=MASKED.get(label), exclude_fields=EXCLUDED.get(label),
+            # the model's own columns only: auditlog would otherwise read reverse one-to-one
+            # relations (a member's loyalty account), caching "none" on the instance it logs
+            columns = [f.name for f in model._meta.concrete_fields if f.name not in EXCLUDED.get(label, [])]
+            auditlog.register(model, include_fields=columns, mask_fields=MASKED.get(label),
                               mask_callable="clientele.privacy.audit.hide")
 
 
