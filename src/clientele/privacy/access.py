@@ -175,7 +175,7 @@ def lake_data(customer_id: int) -> dict[str, list[dict]]:
             out["lake_basket_lines"] = _cursor_rows(cursor)
         results = lake.root / "results"
         for table, meaning in LAKE_PREDICTIONS.items():
-            if not any((results / table).rglob("*.parquet")) if (results / table).exists() else True:
+            if not (results / table).exists() or not any((results / table).rglob("*.parquet")):
                 continue
             cursor = con.execute(f"SELECT * FROM read_parquet('{results / table}/**/*.parquet') WHERE customer_id = ?",
                                  [customer_id])
