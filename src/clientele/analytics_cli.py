@@ -41,6 +41,8 @@ def refresh_command(
     serve: Annotated[
         bool, typer.Option(help="Write each customer's profile to the operational database for the till and back office.")
     ] = True,
+    apply_retention: Annotated[bool, typer.Option(
+        help="Apply the retention rules (docs/privacy.md); without it the refresh only reports what they would change.")] = False,
 ) -> None:
     """The nightly refresh: lake sync, every customer result to <lake>/results/ (resumable), serving profiles, lists, dashboard."""
     from clientele.refresh import RefreshOptions, customer_profiles, refresh
@@ -80,6 +82,11 @@ def refresh_command(
 
         stored = store_nightly(result.refresh_date)
         console.print(f"Dashboard figures of {stored.period_start} to {stored.period_end} stored for the back office")
+        from clientele.privacy.retention import nightly_retention
+
+        report, path = nightly_retention(apply=apply_retention)
+        changes = ", ".join(f"{rule['rows']:,} {rule['rule']}" for rule in report["rules"])
+        console.print(f"Retention ({'applied' if apply_retention else 'dry run'}): {changes} (report {path})")
 
 
 def _serve_lists(engine: str | None, today: date) -> None:
@@ -211,6 +218,10 @@ def export_command(
             pq.write_table(table, out)
     except OSError as error:  # pyarrow's own errors name no file: say which and why
         raise typer.BadParameter(f"cannot write {out}: {error.strerror or error}", param_hint="--out") from None
+    if not ids_only:  # names and contacts: an erasure must find the file (privacy.files)
+        from clientele.privacy.files import register_export
+
+        register_export(out)
     left_out = "" if ids_only else f" ({len(customer_ids) - len(rows):,} without {channel.value} consent left out)"
     console.print(f"{segment}: {len(customer_ids):,} customers, {len(rows):,} written to {out}{left_out}")
     if "pyramid" in parsed.fields():

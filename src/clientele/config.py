@@ -49,6 +49,15 @@ class Settings(BaseSettings):
         25.0, ge=0, description="Personal shopping lists go to members whose average weekly spend over 8 weeks exceeds this.")
     list_cycle_days: int = Field(14, ge=1, description="Days a shopping list runs; lists are generated on this cycle.")
     list_length: int = Field(20, ge=1, le=200, description="Most products forecast onto one shopping list.")
+    consent_text_version: str = Field(
+        "2026-12", max_length=40, description="Version of the consent text the tills and forms show (recorded with each consent).")
+    retention_contact_years: int = Field(
+        3, ge=1, description="Contact data of members inactive (no basket, no change) for this many years are deleted.")
+    retention_basket_years: int = Field(
+        7, ge=1, description="Till baskets older than this many years lose their card (the member number stays, for the accounts).")
+    redis_url: str | None = Field(
+        None, description="Redis for the till API's rate limit per key, e.g. redis://127.0.0.1:6379/0; none: no limit.")
+    till_rate_limit: int = Field(600, ge=1, description="Most till API calls per key per minute (with redis_url).")
     report_min_households: int = Field(
         10, ge=2, description="k: no manufacturer report cell is computed from fewer households (suppressed).")
     identity_auto_link: float = Field(

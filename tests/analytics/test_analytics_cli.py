@@ -77,9 +77,15 @@ def test_export_of_a_segment_writes_its_member_ids(refreshed_home, tmp_path):
 def test_export_for_a_mailing_keeps_only_members_who_consented(refreshed_home, tmp_path):
     from clientele.members.models import Member
 
+    from datetime import datetime, timezone
+
+    from clientele.privacy.consent import record_consent
+
     for customer in range(1, 21):
-        Member.objects.create(customer_id=customer, first_name=f"M{customer}", email=f"m{customer}@example.org",
-                              join_date=date(2024, 1, 1), email_consent=customer % 2 == 0)
+        member = Member.objects.create(customer_id=customer, first_name=f"M{customer}",
+                                       email=f"m{customer}@example.org", join_date=date(2024, 1, 1))
+        record_consent(member, "marketing", "email", customer % 2 == 0,
+                       occurred_at=datetime(2026, 12, 1, tzinfo=timezone.utc), source="import", text_version="v1")
     out = tmp_path / "mailing.csv"
     exported = runner.invoke(app, ["export", "pyramid=small", "--out", str(out), "--channel", "email"])
     assert exported.exit_code == 0, exported.output

@@ -55,8 +55,13 @@ def main() -> None:
     post_basket(BasketIn(store_id=household.home_store_id, till_id="1", receipt_number="1001",
                          transacted_at=datetime.now(timezone.utc), card=card_barcode(1),
                          lines=[LineIn(1, PRODUCT, Decimal("2"), Decimal("12.50"))]), key)
-    Member.objects.filter(customer_id=1).update(first_name="Ada", last_name="Lovelace", email="ada@example.com", email_consent=True,
+    Member.objects.filter(customer_id=1).update(first_name="Ada", last_name="Lovelace", email="ada@example.com",
                                                 phone="+13125550100")
+    # her e-mail consent as the member gave it (the back office's segment export reads the derived field)
+    from clientele.privacy.consent import record_consent
+
+    record_consent(Member.objects.get(customer_id=1), "marketing", "email", True,
+                   occurred_at=datetime.now(timezone.utc), source="web", text_version="v1")
     other = Member.objects.exclude(home_store_id=household.home_store_id).order_by("customer_id").first()
     (settings().home / "facts.json").write_text(json.dumps({"other_store_member": other.customer_id}))
     for username, role in USERS.items():

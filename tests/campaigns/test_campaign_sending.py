@@ -154,7 +154,12 @@ def test_withdrawn_consent_stops_a_message_not_yet_sent(lake, members, smtp_serv
     smtp_server.failures = 10**6  # nothing gets through: every contact stays failed
     services.send(campaign.id, "email")
     one = min(c for c in customers(campaign, "treated") if c % 2 == 0)
-    Member.objects.filter(customer_id=one).update(email_consent=False)
+    from datetime import datetime, timezone
+
+    from clientele.privacy.consent import record_consent
+
+    record_consent(Member.objects.get(customer_id=one), "marketing", "email", False,
+                   occurred_at=datetime.now(timezone.utc), source="web", text_version="v1")
     smtp_server.failures = 0
     services.send(campaign.id, "email")
     assert f"m{one}@example.org" not in smtp_server.received

@@ -68,7 +68,13 @@ def test_members_who_refused_profiling_or_were_erased_are_listed_for_the_refresh
     from clientele.members.models import Member
 
     Member.objects.create(customer_id=1, join_date=date(2024, 1, 1))
-    Member.objects.create(customer_id=2, join_date=date(2024, 1, 1), profiling_consent=False)
+    from datetime import datetime, timezone
+
+    from clientele.privacy.consent import record_consent
+
+    refusing = Member.objects.create(customer_id=2, join_date=date(2024, 1, 1))
+    record_consent(refusing, "profiling", "", False, occurred_at=datetime(2026, 12, 1, tzinfo=timezone.utc),
+                   source="service desk", text_version="v1")
     Member.objects.create(customer_id=3, join_date=date(2024, 1, 1), status=Member.Status.ERASED)
     Member.objects.create(customer_id=4, join_date=date(2024, 1, 1), status=Member.Status.CLOSED)
     lake = Lake(home / "lake")

@@ -20,6 +20,7 @@ from clientele.members.models import CustomerProfile, Member
 from clientele.offers import lists
 from clientele.offers.errors import ExpiredList, ListOfAnotherMember, UnknownList, UnknownMember
 from clientele.offers.models import ShoppingList, ShoppingListItem
+from clientele.privacy.consent import record_consent
 
 GENERATED = datetime(2017, 12, 18, 3, 0, tzinfo=timezone.utc)
 
@@ -34,8 +35,9 @@ def weekly_spend(lake) -> dict[int, float]:
 
 def test_members_spending_over_25_a_week_get_a_list_of_their_due_products(served):
     refused = Member.objects.get(customer_id=1023)
-    refused.profiling_consent = False
-    refused.save()
+    # withdrawn by the member (a consent event; the member's field is derived from it)
+    record_consent(refused, "profiling", "", False, occurred_at=GENERATED - timedelta(days=1), source="web",
+                   text_version="v1")
     inputs = read_list_inputs(connect("duckdb"), served)
     result = lists.generate_lists(inputs, GENERATED)
 

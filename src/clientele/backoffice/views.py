@@ -26,6 +26,7 @@ PAGES = [
     ("Campaigns against a holdout", "campaigns:list", "campaigns.view_campaign"),
     ("One customer, one ID: review queue and merges", "identity:queue", "identity.review_pairs"),
     ("Personal-data audit log", "backoffice:audit_log", "backoffice.view_audit_log"),
+    ("Personal data: access and erasure", "privacy:page", "privacy.view_erasurerequest"),
 ]
 
 

@@ -110,8 +110,11 @@ class PostTransport:
     """The mailing house's CSV: one row per member to write to (name and postal address)."""
 
     def __init__(self, out: Path):
+        from clientele.privacy.files import register_export
+
         out.parent.mkdir(parents=True, exist_ok=True)
         self.file = out.open("w", newline="", encoding="utf-8")
+        register_export(out)  # names and addresses: an erasure removes the member's row
         self.writer = csv.DictWriter(self.file, fieldnames=[*POST_COLUMNS, "contact_id"], extrasaction="ignore")
         self.writer.writeheader()
 

@@ -23,8 +23,12 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, BaseModel, StringConstraints
 
+<<<<<<< HEAD
 from clientele.errors import RequestRefused
 from clientele.loyalty import services
+=======
+from clientele.loyalty import rate_limit, services
+>>>>>>> i23
 
 # Printable text only: the database refuses NUL bytes and a till never needs control characters.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", max_length=64)]
@@ -41,6 +45,7 @@ class TillKey(APIKeyHeader):
     param_name = "X-API-Key"
 
     def authenticate(self, request, key):
+        rate_limit.check(key)
         return services.authenticate(key)
 
 
@@ -76,7 +81,7 @@ class Problem(Schema):
 
 
 #: The statuses a till may receive besides success (see `loyalty.errors` for which code has which).
-PROBLEMS = frozenset({400, 401, 403, 404, 409, 413, 415, 422, 503})
+PROBLEMS = frozenset({400, 401, 403, 404, 409, 413, 415, 422, 429, 503})
 
 
 def problem(error: RequestRefused) -> dict:

@@ -28,8 +28,12 @@ from django.dispatch import Signal, receiver
 from django.http.request import split_domain_port, validate_host
 from pydantic import ValidationError
 
+<<<<<<< HEAD
 from clientele.errors import RequestRefused
 from clientele.loyalty import api, services
+=======
+from clientele.loyalty import api, rate_limit, services
+>>>>>>> i23
 
 logger = logging.getLogger("django.request")
 
@@ -92,6 +96,7 @@ class HotCalls:
     def _answer(self, call: Callable[[dict, str | None], bytes], environ: dict) -> Answer:
         raw_key = environ.get("HTTP_X_API_KEY")
         try:
+            rate_limit.check(raw_key)
             return 200, call(environ, raw_key)
         except RequestRefused as error:  # a refused key too (KeyRefused: 401 invalid_api_key), an offer's (a list)
             return error.status, _json(api.problem(error))

@@ -139,3 +139,12 @@ class ReferenceReused(LoyaltyError):
     """The occasion (a review) was already rewarded to another member."""
 
     code, status, default_field = "reference_reused", 409, "reference"
+
+
+class RateLimited(LoyaltyError):
+    """The key sent more calls this minute than the till API allows one key (CLIENTELE_TILL_RATE_LIMIT)."""
+
+    code, status, default_field = "rate_limited", 429, "X-API-Key"
+
+    def __init__(self, limit: int):
+        super().__init__(f"more than {limit} calls this minute with this key: wait a moment and send it again")

@@ -25,12 +25,26 @@ def enrol_member(*, first_name: str = "", last_name: str = "", email: str = "", 
             member = Member.objects.create(
                 customer_id=customer_id, first_name=first_name, last_name=last_name, email=email, phone=phone,
                 birth_date=birth_date, home_store_id=home_store_id, join_date=joined_on,
-                email_consent=email_consent, sms_consent=sms_consent,
             )
             issued = Card.objects.create(barcode=card or card_barcode(customer_id), member=member)
+            _record_enrolment_consents(member, email_consent=email_consent, sms_consent=sms_consent)
     except IntegrityError:  # the card (the number is the sequence's alone): scanned at two tills at once
         raise errors.CardInUse(f"card {card} already belongs to a member") from None
     return member, issued
+
+
+def _record_enrolment_consents(member: Member, *, email_consent: bool, sms_consent: bool) -> None:
+    """The member's answers at the till to the marketing questions, as consent events (the member's
+    consent fields are derived from them, `privacy.consent`)."""
+    from datetime import datetime, timezone
+
+    from clientele.config import settings
+    from clientele.privacy.consent import record_consent
+
+    moment = datetime.now(timezone.utc)
+    for channel, granted in (("email", email_consent), ("sms", sms_consent)):
+        record_consent(member, "marketing", channel, granted, occurred_at=moment, source="till",
+                       text_version=settings().consent_text_version, recorded_by="till enrolment")
 
 
 #: The member numbers' sequence on PostgreSQL (migration members 0003): numbers handed out to

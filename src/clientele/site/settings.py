@@ -25,7 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # its Swagger UI files are served from here, never from a CDN
-    "simple_history",  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
+    "simple_history",
+    "auditlog",  # who changed members, consents, rules, tiers, offers, keys (decision 0068)  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",
@@ -34,6 +35,7 @@ INSTALLED_APPS = [
     "clientele.backoffice",
     "clientele.campaigns",
     "clientele.identity",
+    "clientele.privacy",
 ]
 
 MIDDLEWARE = [
@@ -45,6 +47,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "clientele.privacy.middleware.ChangeLogActor",  # the change log's actor: the logged-in user (decision 0068)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -109,5 +112,14 @@ STATIC_ROOT = str((config.home / "static").resolve())
 Path(STATIC_ROOT).mkdir(parents=True, exist_ok=True)  # whitenoise looks there for collected files
 WHITENOISE_USE_FINDERS = True  # serve from each app's static/ folder; `collectstatic` is optional
 WHITENOISE_AUTOREFRESH = DEBUG
+if config.environment == "production":
+    # HTTPS only, as `python -m django check --deploy` asks (a test runs it): TLS ends at the proxy,
+    # which says so in X-Forwarded-Proto; cookies never travel in clear; browsers remember HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31_536_000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
 LOGIN_URL = "/admin/login/"
 LOGIN_REDIRECT_URL = "/backoffice/"

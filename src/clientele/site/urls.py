@@ -18,6 +18,7 @@ urlpatterns = [
     path("backoffice/campaigns/", include("clientele.campaigns.urls")),
     path("backoffice/offers/", include("clientele.offers.urls")),
     path("backoffice/identity/", include("clientele.identity.urls")),
+    path("backoffice/privacy/", include("clientele.privacy.urls")),
     path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("api/backoffice/", backoffice_api.urls),
