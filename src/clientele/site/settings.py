@@ -25,8 +25,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",  # its Swagger UI files are served from here, never from a CDN
-    "simple_history",
-    "auditlog",  # who changed members, consents, rules, tiers, offers, keys (decision 0068)  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
+    "simple_history",  # earning rules' versions (docs/decisions/0004-earning-rule-versions.md)
+    "auditlog",  # who changed members, consents, rules, tiers, offers, keys (decision 0068)
     "clientele.catalog",
     "clientele.members",
     "clientele.loyalty",
