@@ -23,12 +23,8 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, BaseModel, StringConstraints
 
-<<<<<<< HEAD
 from clientele.errors import RequestRefused
-from clientele.loyalty import services
-=======
 from clientele.loyalty import rate_limit, services
->>>>>>> i23
 
 # Printable text only: the database refuses NUL bytes and a till never needs control characters.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", max_length=64)]

@@ -28,12 +28,8 @@ from django.dispatch import Signal, receiver
 from django.http.request import split_domain_port, validate_host
 from pydantic import ValidationError
 
-<<<<<<< HEAD
 from clientele.errors import RequestRefused
-from clientele.loyalty import api, services
-=======
 from clientele.loyalty import api, rate_limit, services
->>>>>>> i23
 
 logger = logging.getLogger("django.request")
 
