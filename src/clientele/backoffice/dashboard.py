@@ -5,11 +5,13 @@ the refresh's results and the operational database."""
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
 from django.core.cache import cache
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Count, Q, Sum
 
@@ -192,7 +194,7 @@ def store_nightly(today: date) -> DashboardFigures:
         DashboardFigures.objects.all().delete()
         return DashboardFigures.objects.create(period_start=period.start, period_end=period.end,
                                                refresh_date=refresh_date, computed_at=datetime.now(timezone.utc),
-                                               figures=stored)
+                                               figures=json.dumps(stored, cls=DjangoJSONEncoder))
 
 
 def _nightly(period: Period) -> dict | None:
@@ -202,7 +204,7 @@ def _nightly(period: Period) -> dict | None:
     refreshed = refresh_state().get("refresh_date")
     if stored is None or refreshed != stored.refresh_date.isoformat():
         return None
-    return stored.figures | {"period": period, "computed_at": stored.computed_at, "nightly": True}
+    return json.loads(stored.figures) | {"period": period, "computed_at": stored.computed_at, "nightly": True}
 
 
 def _compute(period: Period, today: date) -> dict:

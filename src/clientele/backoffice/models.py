@@ -4,7 +4,6 @@ and the store a store manager belongs to."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 
@@ -91,7 +90,8 @@ class DashboardFigures(models.Model):
     period_end = models.DateField()
     refresh_date = models.DateField(help_text="The refresh whose results the figures are from.")
     computed_at = models.DateTimeField()
-    figures = models.JSONField(encoder=DjangoJSONEncoder)
+    # JSON as text, not a JSON column: PostgreSQL's jsonb would reorder the keys, hence the CSV columns
+    figures = models.TextField(help_text="The figures as JSON (DjangoJSONEncoder).")
 
     class Meta:
         verbose_name_plural = "dashboard figures"

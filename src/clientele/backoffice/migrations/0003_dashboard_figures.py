@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('period_end', models.DateField()),
                 ('refresh_date', models.DateField(help_text='The refresh whose results the figures are from.')),
                 ('computed_at', models.DateTimeField()),
-                ('figures', models.JSONField(encoder=django.core.serializers.json.DjangoJSONEncoder)),
+                ('figures', models.TextField(help_text='The figures as JSON (DjangoJSONEncoder).')),
             ],
             options={
                 'verbose_name_plural': 'dashboard figures',
