@@ -38,9 +38,16 @@ def till(shop) -> TillClient:
 
 @pytest.fixture
 def twins(shop):
-    """Ada enrolled twice: member 42 (one card, SMS consent) and member 43 (two cards, e-mail and
-    SMS consent, a different e-mail)."""
-    survivor = make_member(42, cards=1, email="ada@example.org", phone="+13125550100", sms_consent=True)
-    absorbed = make_member(43, cards=2, email="ada.l@example.org", phone="+13125550100", email_consent=True,
-                           sms_consent=True, birth_date=date(1990, 12, 10))
-    return survivor, absorbed
+    """Ada enrolled twice: member 42 (one card, SMS consent given at the till) and member 43 (two
+    cards, e-mail consent given and SMS refused on the web, a different e-mail)."""
+    from datetime import datetime, timezone
+
+    from clientele.privacy.consent import record_consent
+
+    survivor = make_member(42, cards=1, email="ada@example.org", phone="+13125550100")
+    absorbed = make_member(43, cards=2, email="ada.l@example.org", phone="+13125550100", birth_date=date(1990, 12, 10))
+    said = datetime(2025, 3, 1, tzinfo=timezone.utc)
+    record_consent(survivor, "marketing", "sms", True, occurred_at=said, source="till", text_version="v1")
+    record_consent(absorbed, "marketing", "email", True, occurred_at=said, source="web", text_version="v1")
+    record_consent(absorbed, "marketing", "sms", False, occurred_at=said, source="web", text_version="v1")
+    return survivor.__class__.objects.get(pk=survivor.pk), absorbed.__class__.objects.get(pk=absorbed.pk)

@@ -17,6 +17,7 @@ from clientele.identity.models import ContactImport, Merge, SourceRecord
 from clientele.loyalty import ledger
 from clientele.loyalty.models import Basket, LoyaltyAccount, PointsEntry, Tier
 from clientele.members.models import Card, Member
+from clientele.privacy.models import ConsentEvent
 from clientele.service.models import Complaint, ComplaintCause
 
 NOW = datetime.now(timezone.utc)
@@ -53,6 +54,8 @@ def dump(*members: Member) -> dict:
         "complaints": sorted(Complaint.objects.values_list("pk", "member_id")),
         "assignments": sorted(Assignment.objects.filter(customer_id__in=numbers).values_list("pk", "customer_id")),
         "source_records": sorted(SourceRecord.objects.values_list("pk", "member_id")),
+        "consent_events": sorted(ConsentEvent.objects.filter(member_id__in=ids).values_list(
+            "pk", "member_id", "purpose", "channel", "granted")),
     }
 
 
@@ -107,7 +110,10 @@ def test_given_two_members_when_merged_and_unmerged_then_every_row_and_balance_i
     merged = Member.objects.get(pk=absorbed.pk)
     assert merged.status == "closed"
     survivor.refresh_from_db()
-    assert (survivor.email_consent, survivor.sms_consent) == (False, True)  # the most restrictive of the two
+    # the most restrictive of the two: 43 refused SMS, so the survivor's SMS consent is withdrawn by the merge
+    assert (survivor.email_consent, survivor.sms_consent) == (False, False)
+    assert list(ConsentEvent.objects.filter(member=survivor, source="merge").values_list("channel", "granted")) == [
+        ("sms", False)]
     assert LoyaltyAccount.objects.get(member=survivor).tier.name == "Silver"  # 3 baskets of 8.00: combined spend
     assert golden_ids() == {43: 42}
     entries = PointsEntry.objects.filter(kind__in=["points_merged_in", "points_merged_out"])
@@ -192,3 +198,14 @@ def test_given_a_tier_kept_by_the_absorbed_member_then_the_survivor_gets_the_bet
     unmerge(merge.pk, actor="t")
     assert LoyaltyAccount.objects.get(member=survivor).tier is None
     assert LoyaltyAccount.objects.get(member=absorbed).tier == silver
+
+
+def test_given_a_merge_then_a_privacy_request_for_the_absorbed_number_is_answered_for_the_survivor(twins):
+    from clientele.privacy.identity import find_member
+
+    survivor, absorbed = twins
+    merge = merge_members(42, 43, actor="steward:ann", reason="same person")
+    assert find_member(43).customer_id == 42
+
+    unmerge(merge.pk, actor="steward:ann", reason="two people")
+    assert find_member(43).customer_id == 43

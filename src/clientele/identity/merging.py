@@ -6,7 +6,7 @@ and the golden ids map them); the points move by ledger entries (available and
 each pending date apart, `points_merged_out` from one account and `points_merged_in` to the other,
 through `ledger.spend` / `ledger.credit`, the merge as their source); the survivor's tier is
 re-evaluated on the combined spend; consent takes the most restrictive of the two
-(`combined_consent`); the absorbed member is closed. Everything that moved is written on the
+(`privacy.consent.restrict_for_merge`: events of source "merge"); the absorbed member is closed. Everything that moved is written on the
 `Merge` row, and the undo moves exactly that back (compensating ledger entries), refusing when a
 later merge absorbed the survivor (undo that one first).
 
@@ -27,17 +27,18 @@ from clientele.identity.models import Merge, SourceRecord
 from clientele.loyalty import ledger
 from clientele.loyalty.models import Basket, BasketReturn, LoyaltyAccount, PointsEntry, Tier, TierChange
 from clientele.members.models import Card, Member
+from clientele.privacy.consent import restrict_for_merge, undo_merge_restrictions
 from clientele.service.models import Complaint
 
 Kind = PointsEntry.Kind
-CONSENT_FIELDS = ("email_consent", "sms_consent", "post_consent", "profiling_consent")
 
 
-def combined_consent(survivor: Member, absorbed: Member) -> dict[str, bool]:
-    """The consent the merged customer has: for each purpose, the most restrictive of the two
-    (a refusal on either record wins). The one place that decides it (consent as events may
-    replace the fields read here)."""
-    return {name: bool(getattr(survivor, name)) and bool(getattr(absorbed, name)) for name in CONSENT_FIELDS}
+def survivor_number(customer_id: int) -> int | None:
+    """The number of the member that absorbed `customer_id` in a merge still in force; None when
+    it was not merged away. Registered with the privacy requests (`privacy.identity`), so an access
+    or erasure request for a merged-away number is answered for the survivor."""
+    return (Merge.objects.filter(absorbed__customer_id=customer_id, undone_at__isnull=True)
+            .values_list("survivor__customer_id", flat=True).first())
 
 
 def _now() -> datetime:
@@ -158,13 +159,8 @@ def merge_members(survivor_number: int, absorbed_number: int, *, actor: str, rea
             moved["source_records"] = sorted(SourceRecord.objects.filter(member=absorbed).values_list("pk", flat=True))
             SourceRecord.objects.filter(pk__in=moved["source_records"]).update(member=survivor)
 
-            consent = combined_consent(survivor, absorbed)
-            moved["consent_before"] = {name: getattr(survivor, name) for name in CONSENT_FIELDS}
-            moved["consent_updated_at_before"] = (survivor.consent_updated_at.isoformat()
-                                                  if survivor.consent_updated_at else None)
-            moved["consent_after"] = consent
-            if consent != moved["consent_before"]:
-                Member.objects.filter(pk=survivor.pk).update(**consent, consent_updated_at=now)
+            moved["consent_events"] = restrict_for_merge(survivor, absorbed, occurred_at=now,
+                                                         label=f"merge {merge.pk}", recorded_by=actor)
 
             moved["tier_before"] = _tier_state(survivor_account)
             tier = max((t for t in (survivor_account.tier, absorbed_account.tier, _earned_tier(survivor, today)) if t),
@@ -227,12 +223,9 @@ def unmerge(merge_id: int, *, actor: str, reason: str = "") -> Merge:
         Complaint.objects.filter(pk__in=moved["complaints"], member=survivor).update(member=absorbed)
         SourceRecord.objects.filter(pk__in=moved["source_records"], member=survivor).update(member=absorbed)
 
-        # consent and tier go back unless something else changed them since the merge
-        if {name: getattr(survivor, name) for name in CONSENT_FIELDS} == moved["consent_after"] \
-                and moved["consent_after"] != moved["consent_before"]:
-            before = moved["consent_updated_at_before"]
-            Member.objects.filter(pk=survivor.pk).update(
-                **moved["consent_before"], consent_updated_at=datetime.fromisoformat(before) if before else None)
+        # the merge's consent withdrawals are taken back (a later choice of the member stays, being
+        # later); the tier goes back unless something else changed it since the merge
+        undo_merge_restrictions(survivor, moved.get("consent_events", []))
         account = LoyaltyAccount.objects.get(pk=survivor_account.pk)
         if _tier_state(account) == moved["tier_after"] and moved["tier_after"] != moved["tier_before"]:
             before = moved["tier_before"]

@@ -5,7 +5,8 @@ The member's consent fields (`Member.email_consent`, `sms_consent`, `post_consen
 `refresh_consent_cache`, so that every place that reads consent today (the lake sync's list of
 profiling refusals, shopping lists, campaign sends, segment exports) keeps reading one column.
 
-Public API (the member portal calls these): `record_consent`, `current_consents`, `consent_history`.
+Public API (the member portal calls these): `record_consent`, `current_consents`, `consent_history`;
+for the identity resolution's merges: `restrict_for_merge` and `undo_merge_restrictions`.
 """
 
 from __future__ import annotations
@@ -111,3 +112,29 @@ def refresh_consent_cache(member: Member) -> None:
     Member.objects.filter(pk=member.pk).update(**values)
     for name, value in values.items():
         setattr(member, name, value)
+
+
+def restrict_for_merge(survivor: Member, absorbed: Member, *, occurred_at: datetime, label: str,
+                       recorded_by: str = "") -> list[int]:
+    """The merged customer's consent: for each purpose and channel, a refusal on either record wins
+    (the most restrictive). Each consent the survivor has and the absorbed member refused is
+    withdrawn on the survivor by an event of source "merge" (`label` names the merge), so a later
+    choice of the member overrides it, as any later event does. Call inside the merge's transaction.
+    Returns the ids of the events recorded (the unmerge takes them back)."""
+    refused = {(s.purpose, s.channel) for s in current_consents(absorbed) if not s.granted}
+    withdrawn = [
+        ConsentEvent.objects.create(member=survivor, purpose=state.purpose, channel=state.channel, granted=False,
+                                    occurred_at=occurred_at, source=Source.MERGE, text_version=label[:40],
+                                    recorded_by=recorded_by).pk
+        for state in current_consents(survivor) if state.granted and (state.purpose, state.channel) in refused
+    ]
+    if withdrawn:
+        refresh_consent_cache(survivor)
+    return withdrawn
+
+
+def undo_merge_restrictions(survivor: Member, event_ids: list[int]) -> None:
+    """An unmerge: the consent events the merge recorded on the survivor are taken back (the
+    merge's own record keeps what they were), and the survivor's consent derived again."""
+    ConsentEvent.objects.filter(member=survivor, pk__in=event_ids, source=Source.MERGE).delete()
+    refresh_consent_cache(survivor)

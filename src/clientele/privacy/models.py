@@ -24,6 +24,7 @@ class Source(models.TextChoices):
     WEB = "web", "Web"
     SERVICE_DESK = "service desk", "Service desk"
     IMPORT = "import", "Import"
+    MERGE = "merge", "Merge of two members"  # the most restrictive of the two records (identity)
 
 
 class ConsentEvent(models.Model):
