@@ -73,14 +73,3 @@ def shop_baskets():
             day += max(1, int(rng.exponential(1 / rate)))
     return pd.DataFrame(rows, columns=["customer_id", "basket_date", "spend"])
 
-
-@pytest.fixture(autouse=True)
-def _content_types_read_afresh():
-    """Each test reads the content types from its database: a transactional test's flush (or a
-    served site's set-up process) recreates them under new ids, and the change log
-    (django-auditlog) writes a content type id with every change of an audited model; a cached id
-    of a flushed row fails the log entry's foreign key."""
-    from django.contrib.contenttypes.models import ContentType
-
-    ContentType.objects.clear_cache()
-    yield

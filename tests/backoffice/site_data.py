@@ -19,7 +19,8 @@ HOUSEHOLDS = list(range(1, 2470, 10))
 #: user name -> role (the store manager works at household 1's home store)
 USERS = {
     "agent": "service agent", "marketer": "marketer", "analyst": "analyst", "admin": "programme administrator",
-    "dpo": "data protection officer", "maker": "manufacturer", "manager": "store manager",
+    "dpo": "data protection officer", "dpo2": "data protection officer", "maker": "manufacturer",
+    "manager": "store manager",
     "steward": "data steward",
 }
 PRODUCT = 26738  # ICE CREAM/MILK/SHERBTS

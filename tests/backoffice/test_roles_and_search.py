@@ -48,6 +48,7 @@ def test_running_create_roles_again_keeps_what_other_apps_gave_the_roles():
     from clientele.backoffice.roles import create_roles
 
     create_roles(apps)
+    assert all(config.models_module for config in apps.get_app_configs() if config.label == "service")
     marketer = add_user("marketer", "Secret-pass-42", "marketer")
     supervisor = add_user("supervisor", "Secret-pass-42", "service supervisor")
     assert marketer.has_perm("campaigns.add_campaign") and marketer.has_perm("service.add_survey")

@@ -51,9 +51,13 @@ def create_roles(apps) -> None:
     from django.contrib.auth.management import create_permissions
 
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # a migration's registry marks no app as having models: mark each for create_permissions,
+        # then put back what it was (never None on the running project's registry, or Django's
+        # post_migrate would skip every app's content types and permissions from then on)
+        had_models = getattr(app_config, "models_module", None)
+        app_config.models_module = had_models or True
         create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        app_config.models_module = had_models
     group_model = apps.get_model("auth", "Group")
     permission_model = apps.get_model("auth", "Permission")
     for role, names in ROLES.items():
