@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.db.models import F
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
@@ -23,7 +24,8 @@ STEWARD = "identity.review_pairs"
 @permission_required(STEWARD, raise_exception=True)
 def queue(request):
     pairs = CandidatePair.objects.filter(status=CandidatePair.Status.REVIEW).order_by("-match_probability", "pk")[:200]
-    decided = CandidatePair.objects.exclude(status=CandidatePair.Status.REVIEW).order_by("-decided_at", "-pk")[:20]
+    decided = CandidatePair.objects.exclude(status=CandidatePair.Status.REVIEW).order_by(
+        F("decided_at").desc(nulls_last=True), "-pk")[:20]  # PostgreSQL puts NULLs (auto-links) first in DESC
     merges = Merge.objects.select_related("survivor", "absorbed").order_by("-pk")[:20]
     return _render(request, "identity/queue.html", {"pairs": pairs, "decided": decided, "merges": merges,
                                                     "counts": services.review_counts(),
