@@ -10,6 +10,7 @@ around each complainer's first complaint against customers of the same level, fr
 
 Run: PYTHONPATH=src .venv/bin/python benchmarks/bench_service_complaints.py [--lines 100000000]
      [--complaints 1000000] [--database-url postgresql://...] [--home /work/lakes/NAME]
+     [--lake /work/lakes/synth-100m] [--prepare-only | --reuse]
 Prints its figures; asserts nothing about time.
 """
 
@@ -33,8 +34,12 @@ def main() -> None:
     parser.add_argument("--home", type=Path, default=None,
                         help="where the lake (kept and reused) and the SQLite file go; "
                              "default var/bench-service-complaints-LINES")
+    parser.add_argument("--lake", type=Path, default=None,
+                        help="an existing synthetic lake to read (never written), e.g. /work/lakes/synth-100m, "
+                             "instead of synthesising one under --home")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the database a previous run loaded when it holds --complaints complaints")
+    parser.add_argument("--prepare-only", action="store_true", help="load the database, measure nothing")
     args = parser.parse_args()
     home = args.home or ROOT / "var" / f"bench-service-complaints-{args.lines}"
     os.environ["CLIENTELE_HOME"] = str(home)  # read once by clientele.config, below
@@ -49,7 +54,7 @@ def main() -> None:
     from clientele.cli import django_setup
     from clientele.lake.synth import synthesize
 
-    lake = home / "lake"
+    lake = args.lake or home / "lake"
     if not (lake / "basket_lines").exists():
         started = time.perf_counter()
         products = ROOT / "var" / "bench-service" / "lake" / "products" / "products.parquet"
@@ -84,7 +89,8 @@ def main() -> None:
     _load(customers, visits, args.complaints, connection)
     print(f"set-up: {len(customers):,} members and profiles, {args.complaints:,} complaints loaded in "
           f"{time.perf_counter() - started:.0f} s ({connection.vendor})")
-
+    if args.prepare_only:
+        return
     _measure(visits["basket_date"].min(), visits["basket_date"].max(), lake)
 
 
