@@ -2,16 +2,15 @@
 repeat complainers; and the complainers' spend before and after against similar customers who did
 not complain.
 
-The complaints come as one pandas table (a million rows is a few seconds of grouping); the spend is
-an Ibis expression over the lake's baskets, so it runs on DuckDB and Spark over the whole lake.
-Complaints table columns: customer_id, received_at, first_answered_at, resolved_at, first_answer_due,
-resolution_due (tz-aware), severity, cause, store_id, product_id, category, pyramid_level, value_tier.
+Ibis tables in, Ibis tables out, so the counts run where the complaints were loaded (DuckDB, in
+process) and the spend where the lake is read (DuckDB or Spark). Complaints table columns:
+customer_id, received_at, first_answered_at, resolved_at, first_answer_due, resolution_due (UTC
+moments), severity, cause, store_id, product_id, category, pyramid_level, value_tier.
 """
 
 from __future__ import annotations
 
 import ibis
-import pandas as pd
 from ibis import _
 
 BREAKDOWNS = ("cause", "store_id", "product_id", "category", "month")
@@ -19,58 +18,46 @@ SEVERITIES = ("low", "medium", "high", "critical")
 LARGE_LEVELS, LARGE_TIERS = ("VIP", "major"), ("platinum", "gold")
 
 
-def complaint_counts(complaints: pd.DataFrame) -> dict[str, list[dict]]:
-    """Complaints counted by cause, store, product, product category and month (first day, ISO),
-    largest first (months in time order). Empty store, product or category counted as None."""
-    table = complaints.assign(month=complaints["received_at"].dt.strftime("%Y-%m-01"))
+def complaint_counts(complaints: ibis.Table) -> dict[str, ibis.Table]:
+    """Complaints counted by cause, store, product, product category and month (first day, ISO):
+    per breakdown a table (the breakdown's column, complaints), largest first, ties by value with the
+    empty one (None) last; months in time order."""
+    by_month = complaints.mutate(month=_.received_at.strftime("%Y-%m-01"))
     counts = {}
     for column in BREAKDOWNS:
-        counted = table[column].value_counts(dropna=False).rename("complaints").rename_axis(column).reset_index()
-        counted = counted.sort_values(column if column == "month" else "complaints", ascending=column == "month",
-                                      kind="stable")
-        counts[column] = [{column: _plain(value), "complaints": int(n)} for value, n in counted.itertuples(index=False)]
+        counted = by_month.group_by(column).aggregate(complaints=_.count())
+        order = [counted[column]] if column == "month" else [ibis.desc("complaints"), counted[column].asc(nulls_first=False)]
+        counts[column] = counted.order_by(order)
     return counts
 
 
-def _plain(value):
-    if value is None or (isinstance(value, float) and pd.isna(value)) or value is pd.NA:
-        return None
-    return value.item() if hasattr(value, "item") else value
+def service_levels_met(complaints: ibis.Table) -> ibis.Table:
+    """Per severity (in SEVERITIES' order): complaints, mean hours to the first answer and to
+    resolution (of those answered, resolved; unrounded), and how many were answered and resolved
+    within their deadlines."""
+    def hours(moment):
+        return moment.delta(complaints.received_at, unit="microsecond") / 3_600_000_000
+
+    rank = ibis.cases(*((_.severity == severity, n) for n, severity in enumerate(SEVERITIES)), else_=len(SEVERITIES))
+    return complaints.group_by("severity").aggregate(
+        complaints=_.count(), answered=_.first_answered_at.count(), resolved=_.resolved_at.count(),
+        answer_hours=hours(complaints.first_answered_at).mean(),
+        resolution_hours=hours(complaints.resolved_at).mean(),
+        answered_on_time=_.count(where=_.first_answered_at <= _.first_answer_due),
+        resolved_on_time=_.count(where=_.resolved_at <= _.resolution_due),
+    ).order_by(rank)
 
 
-def service_levels_met(complaints: pd.DataFrame) -> list[dict]:
-    """Per severity: complaints, mean hours to the first answer and to resolution (of those answered,
-    resolved), and how many were answered and resolved within their deadlines."""
-    rows = []
-    for severity in SEVERITIES:
-        part = complaints[complaints["severity"] == severity]
-        if part.empty:
-            continue
-        answer = (part["first_answered_at"] - part["received_at"]).dt.total_seconds() / 3600
-        resolution = (part["resolved_at"] - part["received_at"]).dt.total_seconds() / 3600
-        rows.append({
-            "severity": severity, "complaints": len(part),
-            "answered": int(part["first_answered_at"].notna().sum()), "resolved": int(part["resolved_at"].notna().sum()),
-            "answer_hours": None if answer.isna().all() else round(float(answer.mean()), 2),
-            "resolution_hours": None if resolution.isna().all() else round(float(resolution.mean()), 2),
-            "answered_on_time": int((part["first_answered_at"] <= part["first_answer_due"]).sum()),
-            "resolved_on_time": int((part["resolved_at"] <= part["resolution_due"]).sum())})
-    return rows
-
-
-def repeat_complainers(complaints: pd.DataFrame, at_least: int = 2, large_only: bool = False) -> list[dict]:
-    """Customers with at least `at_least` complaints, most first, with their pyramid level and value
-    tier; `large_only`: VIP or major customers, or platinum or gold ones (PRODUCT.md §3)."""
-    table = complaints
+def repeat_complainers(complaints: ibis.Table, at_least: int = 2, large_only: bool = False) -> ibis.Table:
+    """Customers with at least `at_least` complaints (customer_id, complaints, pyramid_level,
+    value_tier), most first, then by customer; `large_only`: VIP or major customers, or platinum or
+    gold ones (PRODUCT.md §3)."""
+    table = complaints.filter(_.customer_id.notnull())
     if large_only:
-        table = table[table["pyramid_level"].isin(LARGE_LEVELS) | table["value_tier"].isin(LARGE_TIERS)]
-    counted = table.groupby("customer_id").agg(complaints=("customer_id", "size"),
-                                               pyramid_level=("pyramid_level", "first"),
-                                               value_tier=("value_tier", "first")).reset_index()
-    counted = counted[counted["complaints"] >= at_least].sort_values(["complaints", "customer_id"],
-                                                                     ascending=[False, True])
-    return [{"member_number": int(c), "complaints": int(n), "pyramid_level": level or "", "value_tier": tier or ""}
-            for c, n, level, tier in counted.itertuples(index=False)]
+        table = table.filter(_.pyramid_level.isin(LARGE_LEVELS) | _.value_tier.isin(LARGE_TIERS))
+    counted = table.group_by("customer_id").aggregate(complaints=_.count(), pyramid_level=_.pyramid_level.arbitrary(),
+                                                      value_tier=_.value_tier.arbitrary())
+    return counted.filter(_.complaints >= at_least).order_by([ibis.desc("complaints"), "customer_id"])
 
 
 def spend_around_complaints(baskets: ibis.Table, complaints: ibis.Table, levels: ibis.Table, days: int) -> ibis.Table:
