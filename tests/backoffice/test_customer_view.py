@@ -26,6 +26,13 @@ def test_a_customers_results_are_the_refresh_rows_of_that_customer_from_files_in
         ids = [i for f in files for i in pq.read_table(f, columns=["customer_id"]).column(0).to_pylist()]
         assert ids == sorted(ids), f"{table} is not written in customer order"
         assert len(found[table]) == min(ids.count(1023), limit), table
+        columns, order, _ = CUSTOMER_TABLES[table]
+        each = duckdb.sql(f"SELECT {columns} FROM read_parquet({[str(f) for f in files]}) WHERE customer_id = 1023 "
+                          f"ORDER BY {order} LIMIT {limit}")
+        # read in one statement with the other tables, each value as its own table's read gives it
+        expected = [dict(zip(each.columns, row)) for row in each.fetchall()]
+        assert [{k: (v, type(v)) for k, v in row.items()} for row in found[table]] == [
+            {k: (v, type(v)) for k, v in row.items()} for row in expected], table
     newest = found["baskets"][0]
     lines = basket_lines_of(newest["basket_id"], newest["basket_date"], lake)
     every_line = duckdb.sql(f"SELECT sum(sales_value) FROM read_parquet('{lake}/basket_lines/*/*.parquet') "
