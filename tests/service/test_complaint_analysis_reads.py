@@ -138,22 +138,29 @@ def _ranked(rows: list[dict]) -> tuple[list[int], list[tuple]]:
     return [row["complaints"] for row in rows], sorted(map(repr, rows))
 
 
-def test_the_report_equals_the_previous_computation(desk):
-    report = services.complaint_report(START, END)
-    previous = previous_report(START, END)
-    assert report["complaints"] == previous["complaints"] == services_period(START, END).count()
-    assert 40 < report["complaints"] < Complaint.objects.count()  # some fall outside the period, two by 1 µs
+@pytest.mark.parametrize("start, end, share", [
+    (START, END, (0.6, 0.95)),  # most complaints: SQLite scans the table
+    (date(2025, 1, 1), date(2025, 1, 31), (0.05, 0.2)),  # a few: SQLite searches the received_at index
+])
+def test_the_report_equals_the_previous_computation(desk, start, end, share):
+    report = services.complaint_report(start, end)
+    previous = previous_report(start, end)
+    assert report["complaints"] == previous["complaints"] == services_period(start, end).count()
+    low, high = share
+    assert low * Complaint.objects.count() < report["complaints"] < high * Complaint.objects.count()
     for breakdown in ("cause", "store", "product", "category"):
         assert _ranked(report["by"][breakdown]) == _ranked(previous["by"][breakdown]), breakdown
         ties_by_value = sorted(report["by"][breakdown], key=lambda row: (
             -row["complaints"], row[KEYS[breakdown]] is None, "" if row[KEYS[breakdown]] is None else row[KEYS[breakdown]]))
         assert report["by"][breakdown] == ties_by_value, breakdown
     assert report["by"]["month"] == previous["by"]["month"]
-    assert {"", 'SOAP, "LUX"', None} <= {row["category"] for row in report["by"]["category"]}
-    assert any(row["cause"] == 'Odd, "quoted" cause' for row in report["by"]["cause"])
     assert report["service_levels"] == previous["service_levels"]
     assert report["repeat_complainers"] == previous["repeat_complainers"]
-    assert report["large_repeat_complainers"] == previous["large_repeat_complainers"] != []
+    assert report["large_repeat_complainers"] == previous["large_repeat_complainers"]
+    if start == START:  # the whole period holds every awkward case
+        assert {"", 'SOAP, "LUX"', None} <= {row["category"] for row in report["by"]["category"]}
+        assert any(row["cause"] == 'Odd, "quoted" cause' for row in report["by"]["cause"])
+        assert report["large_repeat_complainers"] != []
 
 
 def test_a_period_without_complaints_reports_none(desk):

@@ -11,7 +11,9 @@ from datetime import date, datetime, time, timezone
 import duckdb
 import ibis
 import pyarrow as pa
-from django.db.models import F
+from django.db import connection
+from django.db.models import DateTimeField, F
+from django.db.models.expressions import RawSQL
 
 from clientele.analytics import complaints as analytics
 from clientele.catalog.models import Product
@@ -22,10 +24,33 @@ from clientele.service.table_reads import INTEGER, MOMENT, TEXT, read_rows
 MOMENTS = ("received_at", "first_answered_at", "resolved_at", "first_answer_due", "resolution_due")
 
 
+#: SQLite reads a period holding more than this share of the complaints by scanning the table in
+#: its order rather than through the `received_at` index (a lookup per complaint in index order:
+#: with a million complaints, random reads that waited for the disk); PostgreSQL's planner decides
+MOST = 0.2
+
+
 def _received_between(start: date, end: date):
     """The complaints received between `start` and `end`, inclusive UTC days."""
     return Complaint.objects.filter(received_at__gte=datetime.combine(start, time.min, tzinfo=timezone.utc),
                                     received_at__lte=datetime.combine(end, time.max, tzinfo=timezone.utc))
+
+
+def _scanned_between(start: date, end: date):
+    """`_received_between`, and whether the period holds most complaints: on SQLite such a period is
+    read by a scan of the table (its filter written `+received_at`, which SQLite does not search
+    in the index); counting both is read from the index alone."""
+    period = _received_between(start, end)
+    if connection.vendor != "sqlite":
+        return period, False
+    total = Complaint.objects.count()
+    if not total or period.count() <= MOST * total:
+        return period, False
+    unindexed = RawSQL(f"+{connection.ops.quote_name(Complaint._meta.db_table)}.received_at", (),
+                       output_field=DateTimeField())
+    return Complaint.objects.alias(moment=unindexed).filter(
+        moment__gte=datetime.combine(start, time.min, tzinfo=timezone.utc),
+        moment__lte=datetime.combine(end, time.max, tzinfo=timezone.utc)), True
 
 
 def _read(queryset, **columns: pa.DataType) -> pa.Table:
@@ -37,21 +62,24 @@ def _read(queryset, **columns: pa.DataType) -> pa.Table:
 
 def complaints_table(database: duckdb.DuckDBPyConnection, start: date, end: date) -> int:
     """Table `complaint_rows` in `database`, the complaints received between `start` and `end`
-    (inclusive, UTC days), one row each, with
-    their member's number, pyramid level and value tier, their cause's name and their product's
-    category (columns: `analytics.complaints`). Each table is read once, without joins in the
-    operational database (there they were five index searches per complaint); DuckDB joins them.
-    Returns how many complaints."""
-    period = _received_between(start, end)
-    complainers = period.values("member_id")
+    (inclusive, UTC days), one row each, with their member's number, pyramid level and value tier,
+    their cause's name and their product's category (columns: `analytics.complaints`). Each table is
+    read once, without joins in the operational database (there they were five index searches per
+    complaint); DuckDB joins them. Returns how many complaints."""
+    period, most = _scanned_between(start, end)
+    # most complaints: whole tables in their order; a short period: the rows its complaints name
+    members, profiles = Member.objects.all(), CustomerProfile.objects.all()
+    products = Product.objects.all() if most else Product.objects.filter(
+        product_id__in=period.values("product_id"))
+    if not most:
+        members = members.filter(id__in=period.values("member_id"))
+        profiles = profiles.filter(member_id__in=period.values("member_id"))
     database.register("complaints", _read(period, member_id=INTEGER, **dict.fromkeys(MOMENTS, MOMENT),
                                           severity=TEXT, cause_id=INTEGER, store_id=INTEGER, product_id=INTEGER))
-    database.register("members", _read(Member.objects.filter(id__in=complainers), id=INTEGER, customer_id=INTEGER))
-    database.register("profiles", _read(CustomerProfile.objects.filter(member_id__in=complainers),
-                                        member_id=INTEGER, pyramid_level=TEXT, value_tier=TEXT))
+    database.register("members", _read(members, id=INTEGER, customer_id=INTEGER))
+    database.register("profiles", _read(profiles, member_id=INTEGER, pyramid_level=TEXT, value_tier=TEXT))
     database.register("causes", _read(ComplaintCause.objects.all(), id=INTEGER, name=TEXT))
-    database.register("products", _read(Product.objects.filter(product_id__in=period.values("product_id")),
-                                        product_id=INTEGER, category=TEXT))
+    database.register("products", _read(products, product_id=INTEGER, category=TEXT))
     database.execute("""
         CREATE TEMP TABLE complaint_rows AS
         SELECT members.customer_id, complaints.received_at, complaints.first_answered_at, complaints.resolved_at,
@@ -105,7 +133,7 @@ def spend_before_and_after(start: date, end: date, days: int = 90, lake=None) ->
     from clientele.lake.reader import basket_lines
 
     database = duckdb.connect()
-    database.register("complaints", _read(_received_between(start, end), member_id=INTEGER, received_at=MOMENT))
+    database.register("complaints", _read(_scanned_between(start, end)[0], member_id=INTEGER, received_at=MOMENT))
     database.register("members", _read(Member.objects.all(), id=INTEGER, customer_id=INTEGER))
     database.register("profiles", _read(CustomerProfile.objects.exclude(pyramid_level=""),
                                         member_id=INTEGER, pyramid_level=TEXT))
