@@ -11,7 +11,6 @@ whichever engine computed the results.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import threading
@@ -108,7 +107,7 @@ def _view_cursor(lake: Path | None) -> tuple[duckdb.DuckDBPyConnection, set[str]
                 _views.pop(old)  # closed when the last thread's cursor on it is gone
             # attached to an instance of its own: duckdb.connect(path) would hand back the instance
             # still open on the replaced file (DuckDB caches instances by path)
-            database = duckdb.connect(config={"threads": 1})
+            database = duckdb.connect()
             database.execute("ATTACH ? AS customer_view (READ_ONLY)", [str(path)])
             _views[key] = database
         cursor = _views[key].cursor()
@@ -121,51 +120,21 @@ def _view_cursor(lake: Path | None) -> tuple[duckdb.DuckDBPyConnection, set[str]
 def customer_results(customer_id: int, lake: Path | None = None) -> dict[str, list[dict]]:
     """Per table of CUSTOMER_TABLES, the customer's rows of the last refresh (dicts, newest or most
     telling first); an empty list for a table the refresh has not written or that has no row of the
-    customer. One statement reads every table (each table's columns named apart, so no two tables'
-    columns are merged into one type): one parse, plan and round trip per page, not one per table."""
+    customer."""
     view = _view_cursor(lake)
     found: dict[str, list[dict]] = {table: [] for table in CUSTOMER_TABLES}
     if view is None:
         return found
     cursor, tables = view
-    shown = [table for table in CUSTOMER_TABLES if table in tables]
-    if not shown:
-        return found
-    rows = cursor.execute(_union_of(tuple(shown)), [customer_id]).fetchall()
-    positions = _positions(tuple(shown))
-    for row in rows:
-        table = row[0]
-        found[table].append({column: row[at] for column, at in positions[table]})
+    for table, (columns, order, limit) in CUSTOMER_TABLES.items():
+        if table not in tables:
+            continue
+        relation = cursor.execute(
+            f"SELECT {columns} FROM customer_view.{table} WHERE customer_id = ? ORDER BY {order} LIMIT {limit}",
+            [customer_id])
+        names = [d[0] for d in relation.description]
+        found[table] = [dict(zip(names, row)) for row in relation.fetchall()]
     return found
-
-
-def _columns(table: str) -> list[str]:
-    return [column.strip() for column in CUSTOMER_TABLES[table][0].split(",")]
-
-
-@functools.cache
-def _union_of(tables: tuple[str, ...]) -> str:
-    """The statement reading one customer's rows of `tables`: the tables one after another, each row
-    tagged with its table, each column named `table.column`."""
-    width = [f'"{table}.{column}"' for table in tables for column in _columns(table)]
-    parts = []
-    for table in tables:
-        _, order, limit = CUSTOMER_TABLES[table]
-        mine = {f'"{table}.{column}"': column for column in _columns(table)}
-        selected = ", ".join(f"{mine[name]} AS {name}" if name in mine else f"NULL AS {name}" for name in width)
-        parts.append(f"(SELECT '{table}' AS result_table, {selected} FROM customer_view.{table} "
-                     f"WHERE customer_id = $1 ORDER BY {order} LIMIT {limit})")
-    return " UNION ALL ".join(parts)
-
-
-@functools.cache
-def _positions(tables: tuple[str, ...]) -> dict[str, list[tuple[str, int]]]:
-    """Per table, its columns and their places in a row of `_union_of(tables)`."""
-    at, positions = 1, {}
-    for table in tables:
-        positions[table] = [(column, at + n) for n, column in enumerate(_columns(table))]
-        at += len(positions[table])
-    return positions
 
 
 def refresh_state(lake: Path | None = None) -> dict:

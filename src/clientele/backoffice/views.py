@@ -73,11 +73,8 @@ def customer_360(request, customer_id: int):
     page = CustomerPage(selectors.member_for(request.user, customer_id), request.user).read_results_ahead()
     if page.unmasked:
         services.record_personal_data_view(request.user, customer_id, "customer 360 page")
-    shown = panels.panels_for("customer_360", request.user)
-    # the panels of the operational database first, while the lake's results are read beside them
-    contexts = {panel.key: panel.context(page) for panel in sorted(shown, key=lambda panel: panel.reads_results)}
-    blocks = [(panel, render_to_string(panel.template, contexts[panel.key] | {"page": page}, request=request))
-              for panel in shown]
+    blocks = [(panel, render_to_string(panel.template, panel.context(page) | {"page": page}, request=request))
+              for panel in panels.panels_for("customer_360", request.user)]
     return _render(request, "backoffice/customer_360.html", {"page": page, "blocks": blocks, "title": page.title})
 
 

@@ -22,9 +22,7 @@ _CONTRIBUTIONS = ("identity", "loyalty", "analytics", "baskets")
 @dataclass(frozen=True)
 class Panel:
     """One block of a page: its title, template, place (lower first), the permission a user needs
-    to see it (None: anyone who may open the page), the function building its context, and whether
-    that function reads the member's lake results (`page.results`: such panels are built last, so
-    the others query the operational database while the lake is read)."""
+    to see it (None: anyone who may open the page) and the function building its context."""
 
     key: str
     title: str
@@ -32,7 +30,6 @@ class Panel:
     order: int
     context: Callable[..., dict]
     permission: str | None = None
-    reads_results: bool = False
 
 
 _registry: dict[str, dict[str, Panel]] = {page: {} for page in PAGES}

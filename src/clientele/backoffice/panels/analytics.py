@@ -23,9 +23,8 @@ def _lifecycle(page) -> dict:
     return {"months": page.results["lifecycle_history"]}
 
 
-register("customer_360", Panel("habits", "Brand habits and traits", "backoffice/panels/habits.html", 50, _habits,
-                               reads_results=True))
+register("customer_360", Panel("habits", "Brand habits and traits", "backoffice/panels/habits.html", 50, _habits))
 register("customer_360", Panel("next_purchases", "Next visit and products likely bought next",
-                               "backoffice/panels/next_purchases.html", 55, _next_purchases, reads_results=True))
+                               "backoffice/panels/next_purchases.html", 55, _next_purchases))
 register("customer_360", Panel("lifecycle", "Lifecycle, month by month", "backoffice/panels/lifecycle.html", 58,
-                               _lifecycle, reads_results=True))
+                               _lifecycle))

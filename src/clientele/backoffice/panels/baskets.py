@@ -12,4 +12,4 @@ def _lake_baskets(page) -> dict:
 
 
 register("customer_360", Panel("lake_baskets", "Basket history (the lake, as of the last refresh)",
-                               "backoffice/panels/lake_baskets.html", 80, _lake_baskets, reads_results=True))
+                               "backoffice/panels/lake_baskets.html", 80, _lake_baskets))

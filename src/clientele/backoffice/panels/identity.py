@@ -35,4 +35,4 @@ def _profile(page) -> dict:
 register("customer_360", Panel("identity", "Identity and consent", "backoffice/panels/identity.html", 10, _identity))
 register("customer_360", Panel("cards", "Cards", "backoffice/panels/cards.html", 20, _cards))
 register("customer_360", Panel("profile", "What the nightly refresh computed", "backoffice/panels/profile.html", 30,
-                               _profile, reads_results=True))
+                               _profile))
