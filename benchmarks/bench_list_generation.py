@@ -25,6 +25,19 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 
+def backend_cpu() -> float | None:
+    """CPU seconds the PostgreSQL backend of Django's connection has used (from /proc), None on SQLite."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -98,11 +111,13 @@ def main() -> None:
     members = len(inputs.candidates.column("customer_id").unique())
     print(f"engine part: {inputs.candidates.num_rows:,} listed products of {members:,} members in {engine_wall:.1f} s "
           f"({engine_cpu:.1f} CPU s), peak {peak_mb():,.0f} MB (before: {baseline:,.0f} MB)")
+    database = backend_cpu()
     started, cpu = time.perf_counter(), time.process_time()
     result = generate_lists(inputs, datetime.now(timezone.utc), rules)
     write_wall, write_cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"operational part: {result.lists:,} lists, {result.items:,} items in {write_wall:.1f} s "
-          f"({write_cpu:.1f} CPU s), peak {peak_mb():,.0f} MB")
+    database = f", PostgreSQL {backend_cpu() - database:.1f} CPU s" if database is not None else ""
+    print(f"operational part: {result.lists:,} lists, {result.items:,} items ({result.offers:,} with an offer) in "
+          f"{write_wall:.1f} s ({write_cpu:.1f} CPU s here{database}), peak {peak_mb():,.0f} MB")
     members = max(result.lists, 1)
     total = engine_wall + write_wall
     print(f"total {total:.1f} s for {result.lists:,} members: {total / members * 1e6 / 60:.1f} min per 1M members "
