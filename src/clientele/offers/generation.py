@@ -366,6 +366,8 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
     members = [row[0] for row in con.execute("SELECT member_id FROM lists").fetchall()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # the foreign keys checked as the rows arrive, not queued in the server's memory until the commit
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"UPDATE {lists} SET status = %s WHERE status = %s AND member_id = ANY(%s::bigint[])",
                            [ShoppingList.Status.SUPERSEDED, ShoppingList.Status.CURRENT, members])
             _copy(con, cursor, lists, list_columns, list_rows, parameters)
