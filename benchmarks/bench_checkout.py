@@ -419,7 +419,7 @@ def offers_run(args, key: str) -> None:
     from checkout_in_process import prepare_offers
 
     prepare_offers(args.offers, range(1, LISTED + 1))
-    psql("VACUUM (ANALYZE) offers_offerbudget, offers_memberofferuse, offers_offerredemption", BENCH_DB)
+    psql("VACUUM (ANALYZE) offers_offerbudget, offers_offerbudgetslice, offers_memberofferuse, offers_offerredemption", BENCH_DB)
     ensure_database(PGBENCH_DB, fresh=True)
     before = pgbench(args.seconds)
     print(f"pgbench -c 8 -j 2 -T {args.seconds} (scale 8): {describe(before)}")

@@ -79,8 +79,8 @@ def prepare_offers(count: int, listed: range) -> None:
     now = datetime.now(timezone.utc)
     with connection.cursor() as cursor:  # the bench's own earlier offers, lists and redemptions
         cursor.execute("TRUNCATE offers_offerredemption, offers_memberofferuse, offers_shoppinglistitem, "
-                       "offers_shoppinglist, offers_offerbudget, offers_offer_products, offers_offer_audience, "
-                       "offers_historicaloffer, offers_offer CASCADE")
+                       "offers_shoppinglist, offers_offerbudgetslice, offers_offerbudget, offers_offer_products, "
+                       "offers_offer_audience, offers_historicaloffer, offers_offer CASCADE")
     offers = [services.save_offer(Offer(code=f"bench-{n}", name=f"0.10 off product {n}", target="products",
                                         benefit="amount_off", amount=Decimal("0.10"), eligibility="personal",
                                         valid_from=now - timedelta(days=1), valid_until=now + timedelta(days=13),

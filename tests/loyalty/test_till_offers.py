@@ -19,7 +19,15 @@ from clientele.loyalty.models import PointsEntry
 from clientele.members.models import Member
 from clientele.offers import services as offer_services
 from clientele.offers import till as offers_till
-from clientele.offers.models import MemberOfferUse, Offer, OfferBudget, OfferRedemption, ShoppingList, ShoppingListItem
+from clientele.offers.models import (
+    MemberOfferUse,
+    Offer,
+    OfferBudget,
+    OfferBudgetSlice,
+    OfferRedemption,
+    ShoppingList,
+    ShoppingListItem,
+)
 
 TODAY = datetime.now(timezone.utc)
 
@@ -161,6 +169,20 @@ def test_given_an_offer_out_of_budget_then_baskets_go_through_without_it(offers,
     assert fourth.status_code == 200
     assert [offer["code"] for offer in fourth.json()["offers"]] == ["bread-50c"]
     assert OfferBudget.objects.get(offer=offers["milk"]).given_count == 3
+
+
+def test_given_a_sliced_budget_with_one_slice_spent_then_the_checkout_takes_from_another(programme_ready, tills, card):
+    """A 200.00 budget in two slices of 100.00, the first spent to its last cent: whichever slice the
+    basket's number points to, the milk offer is taken from the one that has enough, never below zero."""
+    milk = save_offer("milk-10pc", product_ids=[MILK], benefit="percent_off", amount=None, percent=Decimal("10"),
+                      budget_money=Decimal("200.00"))
+    offer_services.consume_budget(milk.pk, Decimal("100.00"), prefer=0)
+
+    answer = post(tills, "/baskets", basket(card=card)).json()
+
+    assert [(offer["code"], offer["discount"]) for offer in answer["offers"]] == [("milk-10pc", "0.30")]
+    parts = {part.slice: (part.money_left, part.given_money) for part in OfferBudgetSlice.objects.filter(budget_id=milk.pk)}
+    assert parts == {0: (Decimal("0.00"), Decimal("100.00")), 1: (Decimal("99.70"), Decimal("0.30"))}
 
 
 def test_given_terms_read_before_another_till_took_the_budget_then_the_checkout_decides_again(offers, till, card):

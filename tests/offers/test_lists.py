@@ -42,7 +42,7 @@ def test_members_spending_over_25_a_week_get_a_list_of_their_due_products(served
     result = lists.generate_lists(inputs, GENERATED)
 
     qualifying = {c for c, spend in weekly_spend(served).items() if spend > 25}
-    with_due_products = {row["customer_id"] for row in inputs.candidates}
+    with_due_products = {row["customer_id"] for row in inputs.candidates.to_pylist()}
     listed = set(ShoppingList.objects.values_list("member__customer_id", flat=True))
     assert with_due_products <= qualifying and len(with_due_products) >= len(qualifying) * 0.6
     assert listed == with_due_products - {1023} and 1023 in with_due_products
@@ -68,7 +68,7 @@ def test_generating_again_supersedes_the_previous_list(served):
 
 def test_offers_are_sized_by_the_members_value_and_capped(served):
     inputs = read_list_inputs(connect("duckdb"), served)
-    listed = {row["product_id"] for row in inputs.candidates}
+    listed = {row["product_id"] for row in inputs.candidates.to_pylist()}
     department = Product.objects.filter(product_id__in=listed).values_list("department", flat=True).first()
     make_offer("dept-40c", target="department", department=department, manufacturer_id=None, brand_type="",
                amount=Decimal("0.40"), valid_from=GENERATED - timedelta(days=30),
@@ -91,8 +91,8 @@ def test_offers_are_sized_by_the_members_value_and_capped(served):
 
 def test_heavy_national_brand_buyers_get_the_store_brand_move(served):
     inputs = read_list_inputs(connect("duckdb"), served)
-    due = {(row["customer_id"], row["product_id"]) for row in inputs.candidates}
-    heavy = next(cell for cell in inputs.cells if cell["category"] in inputs.leaders
+    due = {(row["customer_id"], row["product_id"]) for row in inputs.candidates.to_pylist()}
+    heavy = next(cell for cell in inputs.cells.to_pylist() if cell["category"] in inputs.leaders
                  and (cell["customer_id"], inputs.leaders[cell["category"]][0]) not in due)
     make_offer("move", target="category", category=heavy["category"], manufacturer_id=None, brand_type="Private",
                amount=Decimal("1.00"), eligibility="personal", valid_from=GENERATED - timedelta(days=1),
@@ -111,6 +111,7 @@ def test_a_list_prints_with_its_barcode_and_reads_as_json(served, tmp_path):
     lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
     shopping_list = ShoppingList.objects.select_related("member").first()
     assert is_valid_ean13(shopping_list.number) and shopping_list.number.startswith("28")
+    assert all(number == list_barcode(pk) for pk, number in ShoppingList.objects.values_list("pk", "number"))
     page = lists.printable_html(shopping_list)
     assert decode_ean13_svg(page[page.index("<svg"):page.index("</svg>") + 6]) == shopping_list.number
     assert shopping_list.member.display_name in page

@@ -17,11 +17,11 @@ def test_the_lists_inputs_are_the_same_on_spark_and_duckdb(refreshed_lake, spark
     on_duckdb = read_list_inputs(connect("duckdb"), lake=refreshed_lake, rules=rules)
     on_spark = read_list_inputs(spark_engine, lake=refreshed_lake, rules=rules)
 
-    assert on_duckdb.candidates  # the slice has members whose products are due
+    assert on_duckdb.candidates.num_rows  # the slice has members whose products are due
     assert on_spark.as_of == on_duckdb.as_of
-    assert [(r["customer_id"], r["product_id"], r["rank"]) for r in on_spark.candidates] == [
-        (r["customer_id"], r["product_id"], r["rank"]) for r in on_duckdb.candidates]
-    assert on_spark.cells == on_duckdb.cells
+    assert [(r["customer_id"], r["product_id"], r["rank"]) for r in on_spark.candidates.to_pylist()] == [
+        (r["customer_id"], r["product_id"], r["rank"]) for r in on_duckdb.candidates.to_pylist()]
+    assert on_spark.cells.to_pylist() == on_duckdb.cells.to_pylist()
     assert {c: p for c, (p, _) in on_spark.leaders.items()} == {c: p for c, (p, _) in on_duckdb.leaders.items()}
     assert on_spark.prices.keys() == on_duckdb.prices.keys()
     assert all(on_spark.prices[p] == pytest.approx(on_duckdb.prices[p]) for p in on_duckdb.prices)

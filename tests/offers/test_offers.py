@@ -10,12 +10,13 @@ from decimal import Decimal
 import pytest
 from offer_builders import CEREAL_NATIONAL, NOW, SOAP, make_offer
 from django.db import IntegrityError, connections, transaction
+from django.db.models import F
 
 from clientele.loyalty.models import Basket
 from clientele.offers import services, statements
 from clientele.offers.errors import BudgetExhausted, InvalidOffer, MemberLimitReached, UnknownProduct
 from clientele.offers.evaluate import Line, apply_offers
-from clientele.offers.models import Offer, OfferBudget, OfferRedemption
+from clientele.offers.models import Offer, OfferBudget, OfferBudgetSlice, OfferRedemption
 
 D = Decimal
 
@@ -73,7 +74,8 @@ def test_a_budget_below_what_was_already_given_is_refused(catalogue):
 def test_the_database_refuses_a_budget_overspent_by_any_path(catalogue):
     offer = make_offer(budget_money=D("5"))
     with pytest.raises(IntegrityError), transaction.atomic():
-        OfferBudget.objects.filter(pk=offer.pk).update(given_money=D("5.01"))
+        OfferBudgetSlice.objects.filter(budget_id=offer.pk).update(money_left=F("money_left") - D("5.01"),
+                                                                   given_money=F("given_money") + D("5.01"))
 
 
 def test_concurrent_tills_drain_one_budget_and_never_overspend_it(catalogue, transactional_db):
@@ -89,6 +91,8 @@ def test_concurrent_tills_drain_one_budget_and_never_overspend_it(catalogue, tra
                     outcomes.append("taken")
                 except BudgetExhausted:
                     outcomes.append("refused")
+        except Exception as error:  # a deadlock or any other failure fails the test
+            outcomes.append(repr(error))
         finally:
             connections.close_all()
 
@@ -98,8 +102,53 @@ def test_concurrent_tills_drain_one_budget_and_never_overspend_it(catalogue, tra
     for thread in threads:
         thread.join()
     budget = OfferBudget.objects.get(pk=offer.pk)
+    assert sorted(set(outcomes)) == ["refused", "taken"]
     assert outcomes.count("taken") == 13  # 13 x 0.75 = 9.75; a 14th would be 10.50
     assert (budget.given_money, budget.given_count) == (D("9.75"), 13)
+
+
+def test_a_large_budget_is_sliced_and_concurrent_tills_drain_it_to_the_cent_never_beyond(catalogue, transactional_db):
+    """3,200.00 in 16 slices of 200.00: 75.00 fits two times in each slice, then no slice alone has
+    enough and the takings spread over the slices, until 42 x 75.00 = 3,150.00; a 43rd is refused."""
+    offer = make_offer(budget_money=D("3200.00"))
+    assert OfferBudgetSlice.objects.filter(budget_id=offer.pk).count() == 16
+    start, outcomes = threading.Barrier(8), []
+
+    def till(number: int) -> None:
+        try:
+            start.wait()
+            for attempt in range(6):
+                try:
+                    services.consume_budget(offer.pk, D("75.00"), prefer=number * 6 + attempt)
+                    outcomes.append("taken")
+                except BudgetExhausted:
+                    outcomes.append("refused")
+        except Exception as error:  # a deadlock or any other failure fails the test
+            outcomes.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=till, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    budget = OfferBudget.objects.get(pk=offer.pk)
+    assert sorted(set(outcomes)) == ["refused", "taken"] and outcomes.count("taken") == 42
+    left = [part.money_left for part in budget.parts.all()]
+    assert (budget.given_money, budget.given_count, sum(left)) == (D("3150.00"), 42, D("50.00"))
+    assert min(left) >= 0
+
+
+def test_a_budget_raised_or_lowered_is_split_again_keeping_what_was_given(catalogue):
+    offer = make_offer(budget_money=D("1000"), budget_count=2000)
+    services.consume_budget(offer.pk, D("30"), 4, prefer=3)
+    offer.budget_money = D("1600")
+    services.save_offer(offer)
+    budget = OfferBudget.objects.prefetch_related("parts").get(pk=offer.pk)
+    left = sum(part.money_left for part in budget.parts.all())
+    assert (budget.slices, budget.given_money, budget.given_count, left) == (16, D("30"), 4, D("1570"))
+    assert sum(part.count_left for part in budget.parts.all()) == 1996
 
 
 def test_redemptions_are_recorded_once_and_reversed_once_giving_the_budget_back(catalogue, ada, kellogg):

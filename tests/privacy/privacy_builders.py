@@ -63,7 +63,7 @@ def run_everything(world: World, tmp_exports: Path) -> None:
     refresh(as_of=date(2017, 12, 31), refresh_date=date(2018, 1, 2))
     write_customer_profiles(customer_profiles(), refreshed_on=date(2018, 1, 2))
     inputs = read_list_inputs(connect("duckdb"))
-    wanted = {row["product_id"] for row in inputs.candidates} - {PRODUCT}
+    wanted = {row["product_id"] for row in inputs.candidates.to_pylist()} - {PRODUCT}
     Product.objects.bulk_create([Product(product_id=p, manufacturer_id=1) for p in wanted])
     generate_lists(inputs, datetime(2018, 1, 2, 3, 0, tzinfo=timezone.utc))
     segment = f"rfm={CustomerProfile.objects.get(member__customer_id=PLANTED).rfm_segment}"

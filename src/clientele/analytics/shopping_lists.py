@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import ibis
+import pyarrow as pa
 
 from clientele.analytics.results import read_result
 from clientele.config import settings
@@ -97,14 +98,15 @@ def unit_prices(lines: ibis.Table, product_ids: ibis.Table, since: date) -> ibis
 
 @dataclass(frozen=True)
 class ListInputs:
-    """What the lake says for one generation of lists: each member's due products (`candidates`:
-    rows of `list_candidates`), their brand cells (rows with customer_id, category, brand_loyalty,
-    usage), the store-brand leader of each category (category -> (product_id, unit_price)) and the
-    listed products' unit prices (product_id -> price)."""
+    """What the lake says for one generation of lists: each member's due products (`candidates`: an
+    Arrow table of `list_candidates`, by customer and rank), their brand cells (an Arrow table of
+    customer_id, category, brand_loyalty, usage), the store-brand leader of each category
+    (category -> (product_id, unit_price)) and the listed products' unit prices (product_id -> price).
+    Tables, not rows: a chain's million members' candidates are joined set-based (`offers.generation`)."""
 
-    as_of: date
-    candidates: list[dict]
-    cells: list[dict]
+    as_of: date | None
+    candidates: pa.Table
+    cells: pa.Table
     leaders: dict[str, tuple[int, float]]
     prices: dict[int, float]
 
@@ -125,9 +127,9 @@ def read_list_inputs(con: ibis.BaseBackend, lake: Path | None = None, rules: Lis
     prices = unit_prices(lines, candidates.select("product_id").distinct(), since).to_pyarrow().to_pylist()
     return ListInputs(
         as_of=as_of,
-        candidates=candidates.order_by(["customer_id", "rank"]).to_pyarrow().to_pylist(),
+        candidates=candidates.order_by(["customer_id", "rank"]).to_pyarrow(),
         cells=cells.select("customer_id", "category", "brand_loyalty", "usage").order_by(
-            ["customer_id", "category"]).to_pyarrow().to_pylist(),
+            ["customer_id", "category"]).to_pyarrow(),
         leaders={row["category"]: (row["product_id"], row["unit_price"]) for row in leaders},
         prices={row["product_id"]: row["unit_price"] for row in prices},
     )

@@ -74,7 +74,9 @@ class ShoppingListItem(models.Model):
         DUE = "due", "Due in the list's window (next-purchase forecast)"
         CROSS_SELL = "cross_sell", "Chosen for the member (brand cell, traits)"
 
-    shopping_list = models.ForeignKey(ShoppingList, on_delete=models.CASCADE, related_name="items")
+    # no index of its own: the unique (shopping_list, position) serves the list's look-ups (one index
+    # less to keep for each of a generation's millions of items, decision 0090)
+    shopping_list = models.ForeignKey(ShoppingList, on_delete=models.CASCADE, related_name="items", db_index=False)
     position = models.PositiveSmallIntegerField()
     product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT)
     department = models.CharField(max_length=100, blank=True)

@@ -4,7 +4,7 @@ An offer says what it applies to (target), what it gives (benefit), who pays (fu
 whom (eligibility), how much in all (budget) and per member, and whether it adds to other offers
 (stackable, precedence). Every saved change raises `version` and keeps a full copy with who and when
 (django-simple-history, as the earning rules: docs/decisions/0004). The budget actually given is
-kept apart, in `OfferBudget`, whose check constraints the database enforces under concurrent tills.
+kept apart, in `OfferBudget`'s slices, whose check constraints the database enforces under concurrent tills.
 Shopping lists and redemptions are in `list_models` and `redemption_models`.
 """
 
@@ -170,9 +170,10 @@ class Offer(models.Model):
 
     def _clean_budget(self, refuse) -> None:
         """A budget is never set below what the offer already gave (checked again under lock on save)."""
-        given = OfferBudget.objects.filter(pk=self.pk).values_list("given_money", "given_count").first()
-        if self.pk is None or given is None:
+        budget = OfferBudget.objects.filter(pk=self.pk).prefetch_related("parts").first() if self.pk else None
+        if budget is None:
             return
+        given = (budget.given_money, budget.given_count)
         if self.budget_money is not None and self.budget_money < given[0]:
             refuse("budget_money", "budget_below_given", f"the offer already gave {given[0]}")
         if self.budget_count is not None and self.budget_count < given[1]:
@@ -194,34 +195,88 @@ class Offer(models.Model):
             refuse("benefit", "benefit_contradicts", "a basket offer gives an amount, a percent or points")
 
 
-class OfferBudget(models.Model):
-    """What an offer has given so far against its budget: the database refuses to go beyond it.
+#: At most this many slices per budget; a budget gets one slice per `SLICE_MONEY` of money and per
+#: `SLICE_COUNT` redemptions (the smaller), so a small budget stays one row and is never cut into
+#: crumbs no discount fits.
+MAX_SLICES = 16
+SLICE_MONEY = Decimal("100")
+SLICE_COUNT = 100
 
-    Written only by `offers.services` (a conditional UPDATE at each redemption; the budget's limits
-    copied from the offer at each save); the check constraints are the last word under concurrency.
+
+def slice_count(budget_money: Decimal | None, budget_count: int | None) -> int:
+    """How many slices a budget is split into (decision 0091)."""
+    limits = [MAX_SLICES]
+    if budget_money is not None:
+        limits.append(int(budget_money // SLICE_MONEY))
+    if budget_count is not None:
+        limits.append(budget_count // SLICE_COUNT)
+    return max(1, min(limits))
+
+
+class OfferBudget(models.Model):
+    """An offer's budget (money and count; empty: none), split into `slices` rows of
+    `OfferBudgetSlice` that tills take from in parallel (decision 0091): what was given and what is
+    left is the sum of the slices, and the database refuses any slice going below zero.
+
+    Written only by `offers.services` (the slices re-split at each save of the offer's budget,
+    taken by a conditional UPDATE at each redemption) and the till's one statement.
     """
 
     offer = models.OneToOneField(Offer, primary_key=True, on_delete=models.PROTECT, related_name="spend")
     budget_money = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     budget_count = models.PositiveIntegerField(null=True)
+    slices = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(slices__gte=1, slices__lte=MAX_SLICES),
+                                              name="offer_budget_slices_1_16")]
+
+    def _parts(self) -> list[OfferBudgetSlice]:
+        return list(self.parts.all())  # the prefetched slices when the caller prefetched them
+
+    @property
+    def given_money(self) -> Decimal:
+        """Discount given so far (currency units), all slices."""
+        return sum((part.given_money for part in self._parts()), Decimal("0"))
+
+    @property
+    def given_count(self) -> int:
+        """Redemptions so far, all slices."""
+        return sum(part.given_count for part in self._parts())
+
+    @property
+    def money_left(self) -> Decimal | None:
+        """The most discount one redemption can still take: the largest money left in a slice that
+        has a redemption left (currency units); None without a money budget."""
+        if self.budget_money is None:
+            return None
+        return max((part.money_left for part in self._parts() if part.count_left is None or part.count_left > 0),
+                   default=Decimal("0"))
+
+    @property
+    def count_left(self) -> int | None:
+        """Redemptions still available, all slices; None without a count budget."""
+        return None if self.budget_count is None else sum(part.count_left for part in self._parts())
+
+
+class OfferBudgetSlice(models.Model):
+    """One slice of an offer's budget: what it has left and what it gave. A till takes a redemption
+    from the slice its basket's number points to, or from another when that one has too little left."""
+
+    budget = models.ForeignKey(OfferBudget, on_delete=models.CASCADE, related_name="parts")
+    slice = models.PositiveSmallIntegerField()
+    money_left = models.DecimalField(max_digits=14, decimal_places=2, null=True)
+    count_left = models.IntegerField(null=True)
     given_money = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
     given_count = models.IntegerField(default=0)
 
     class Meta:
+        ordering = ["budget", "slice"]
         constraints = [
-            models.CheckConstraint(condition=Q(budget_money__isnull=True) | Q(given_money__lte=F("budget_money")),
+            models.UniqueConstraint(fields=["budget", "slice"], name="offer_budget_slice_once"),
+            models.CheckConstraint(condition=Q(money_left__isnull=True) | Q(money_left__gte=0),
                                    name="offer_budget_money_never_exceeded"),
-            models.CheckConstraint(condition=Q(budget_count__isnull=True) | Q(given_count__lte=F("budget_count")),
+            models.CheckConstraint(condition=Q(count_left__isnull=True) | Q(count_left__gte=0),
                                    name="offer_budget_count_never_exceeded"),
             models.CheckConstraint(condition=Q(given_money__gte=0, given_count__gte=0), name="offer_given_not_negative"),
         ]
-
-    @property
-    def money_left(self) -> Decimal | None:
-        """Discount still available (currency units), None without a money budget."""
-        return None if self.budget_money is None else self.budget_money - self.given_money
-
-    @property
-    def count_left(self) -> int | None:
-        """Redemptions still available, None without a count budget."""
-        return None if self.budget_count is None else self.budget_count - self.given_count

@@ -1,9 +1,10 @@
 """Every write and rule of the offers: saving offers, reading them for evaluation, consuming budgets,
 recording and reversing redemptions. One transaction per business event.
 
-Budgets: `consume_budget` is one conditional UPDATE (the budget left is checked in its WHERE, so two
-tills cannot both take the last of it), and the `OfferBudget` check constraints refuse any write
-that would go beyond it, whatever the code path.
+Budgets: an offer's budget is split into slices (decision 0091); `consume_budget` takes from one
+slice by a conditional UPDATE (the slice's money left is checked in its WHERE, so two tills cannot
+both take the last of it), and the slices' check constraints refuse any write that would go below
+zero, whatever the code path.
 """
 
 from __future__ import annotations
@@ -21,7 +22,16 @@ from clientele.members.models import Member
 from clientele.offers import segments
 from clientele.offers.errors import BudgetExhausted, InvalidOffer, MemberLimitReached, UnknownMember, UnknownProduct
 from clientele.offers.evaluate import MemberView, OfferResult, OfferTerms
-from clientele.offers.models import OFFER_HISTORY, MemberOfferUse, Offer, OfferBudget, OfferRedemption, ShoppingList
+from clientele.offers.models import (
+    OFFER_HISTORY,
+    MemberOfferUse,
+    Offer,
+    OfferBudget,
+    OfferBudgetSlice,
+    OfferRedemption,
+    ShoppingList,
+    slice_count,
+)
 
 def invalid_offer(error: ValidationError) -> InvalidOffer:
     """The first of a validation's errors as an `InvalidOffer` with its stable code and field."""
@@ -95,16 +105,41 @@ def _differs(offer: Offer, stored: Offer, products: list[int] | None, members: l
 
 
 def _keep_budget_limits(offer: Offer) -> None:
-    """Copy the offer's budget to its `OfferBudget` row, refused when below what it already gave."""
+    """Copy the offer's budget to its `OfferBudget` and split what is left of it into slices (one
+    slice holding what was given so far), refused when below what it already gave. The slices are
+    locked meanwhile: no till takes from them until the offer's save commits."""
     budget, _ = OfferBudget.objects.select_for_update().get_or_create(offer=offer)
-    if offer.budget_money is not None and offer.budget_money < budget.given_money:
-        raise InvalidOffer(f"budget_money: the offer already gave {budget.given_money}, more than "
+    parts = list(OfferBudgetSlice.objects.select_for_update().filter(budget=budget).order_by("slice"))
+    given_money = sum((part.given_money for part in parts), Decimal("0"))
+    given_count = sum(part.given_count for part in parts)
+    if offer.budget_money is not None and offer.budget_money < given_money:
+        raise InvalidOffer(f"budget_money: the offer already gave {given_money}, more than "
                            f"{offer.budget_money}", field="budget_money", code="budget_below_given")
-    if offer.budget_count is not None and offer.budget_count < budget.given_count:
-        raise InvalidOffer(f"budget_count: the offer was already redeemed {budget.given_count} times, more "
+    if offer.budget_count is not None and offer.budget_count < given_count:
+        raise InvalidOffer(f"budget_count: the offer was already redeemed {given_count} times, more "
                            f"than {offer.budget_count}", field="budget_count", code="budget_below_given")
-    budget.budget_money, budget.budget_count = offer.budget_money, offer.budget_count
-    budget.save(update_fields=["budget_money", "budget_count"])
+    slices = slice_count(offer.budget_money, offer.budget_count)
+    if parts and (budget.budget_money, budget.budget_count, budget.slices) == (
+            offer.budget_money, offer.budget_count, slices):
+        return
+    budget.budget_money, budget.budget_count, budget.slices = offer.budget_money, offer.budget_count, slices
+    budget.save(update_fields=["budget_money", "budget_count", "slices"])
+    OfferBudgetSlice.objects.filter(budget=budget).delete()
+    money = _split(None if offer.budget_money is None else (offer.budget_money - given_money) * 100, slices)
+    counts = _split(None if offer.budget_count is None else offer.budget_count - given_count, slices)
+    OfferBudgetSlice.objects.bulk_create([
+        OfferBudgetSlice(budget=budget, slice=n, money_left=None if money[n] is None else Decimal(money[n]) / 100,
+                         count_left=counts[n], given_money=given_money if n == 0 else Decimal("0"),
+                         given_count=given_count if n == 0 else 0)
+        for n in range(slices)])
+
+
+def _split(total, parts: int) -> list:
+    """`total` (whole cents or redemptions; None: no limit) in `parts` nearly equal whole parts."""
+    if total is None:
+        return [None] * parts
+    whole, rest = divmod(int(total), parts)
+    return [whole + (1 if n < rest else 0) for n in range(parts)]
 
 
 def offer_terms(at: datetime, codes: Iterable[str] | None = None) -> list[OfferTerms]:
@@ -113,7 +148,7 @@ def offer_terms(at: datetime, codes: Iterable[str] | None = None) -> list[OfferT
     offers = Offer.objects.filter(active=True, valid_from__lte=at, valid_until__gt=at).select_related("spend")
     if codes is not None:
         offers = offers.filter(code__in=list(codes))
-    offers = list(offers.prefetch_related("products", "audience"))
+    offers = list(offers.prefetch_related("products", "audience", "spend__parts"))
     return [_terms(offer) for offer in offers]
 
 
@@ -155,19 +190,80 @@ def member_view(member: Member | None, on: date | None = None, with_list: bool =
     return MemberView(member.customer_id, profile, uses, factors)
 
 
-def consume_budget(offer_id: int, money: Decimal, count: int = 1) -> None:
+def consume_budget(offer_id: int, money: Decimal, count: int = 1, prefer: int = 0) -> None:
     """Take `money` and `count` redemptions from the offer's budget, or BudgetExhausted when what
-    is left (after every other till's takings) cannot cover them. Negative values give back."""
-    fits = (Q(budget_money__isnull=True) | Q(given_money__lte=F("budget_money") - money)) & (
-        Q(budget_count__isnull=True) | Q(given_count__lte=F("budget_count") - count))
+    is left (after every other till's takings) cannot cover them; negative values give back.
+
+    Taken from one slice: the `prefer`-th (the basket's number), else the next one with enough
+    left, each by a conditional UPDATE; only when no slice alone has enough are all the offer's
+    slices locked (in order) and the taking spread over them. The slices' check constraints refuse
+    any write that would go below zero, whatever the code path."""
     try:
         with transaction.atomic():
-            updated = OfferBudget.objects.filter(fits, pk=offer_id).update(
-                given_money=F("given_money") + money, given_count=F("given_count") + count)
-    except IntegrityError:  # the constraints' last word (a negative total on a give-back)
-        updated = 0
-    if not updated:
-        raise BudgetExhausted(f"offer {offer_id} has no budget left for {money} and {count} redemption(s)")
+            if money < 0 or count < 0:
+                _give_back(offer_id, -money, -count)
+                return
+            slices = OfferBudget.objects.filter(pk=offer_id).values_list("slices", flat=True).first()
+            if slices is None:
+                raise BudgetExhausted(f"offer {offer_id} has no budget")
+            fits = (Q(money_left__isnull=True) | Q(money_left__gte=money)) & (
+                Q(count_left__isnull=True) | Q(count_left__gte=count))
+            try:
+                with transaction.atomic():  # a savepoint: the tries' row locks are let go when none fits
+                    for n in range(slices):
+                        if OfferBudgetSlice.objects.filter(fits, budget_id=offer_id, slice=(prefer + n) % slices).update(
+                                money_left=F("money_left") - money, count_left=F("count_left") - count,
+                                given_money=F("given_money") + money, given_count=F("given_count") + count):
+                            return
+                    raise _NoSliceFits
+            except _NoSliceFits:
+                _take_across_slices(offer_id, money, count)
+    except IntegrityError:  # the constraints' last word
+        raise BudgetExhausted(f"offer {offer_id} has no budget left for {money} and {count} redemption(s)") from None
+
+
+class _NoSliceFits(Exception):
+    """No slice alone has enough left (PostgreSQL keeps a row an UPDATE re-checked after another
+    till's write locked, even when it no longer matches: the savepoint's end lets it go)."""
+
+
+def _locked_slices(offer_id: int):
+    """The offer's slices one by one in order, each locked when reached, after its budget row: one
+    taker across slices at a time, and a till's one-slice taking holds no other lock, so no two wait
+    for each other in a circle."""
+    OfferBudget.objects.select_for_update().filter(pk=offer_id).first()
+    for pk in OfferBudgetSlice.objects.filter(budget_id=offer_id).order_by("slice").values_list("pk", flat=True):
+        yield OfferBudgetSlice.objects.select_for_update().get(pk=pk)
+
+
+def _take_across_slices(offer_id: int, money: Decimal, count: int) -> None:
+    """Take from the slices in order, each what it has, when none alone has enough (near the end
+    of a budget); BudgetExhausted (and nothing taken) when all together have too little."""
+    for part in _locked_slices(offer_id):
+        take_money = money if part.money_left is None else min(money, part.money_left)
+        take_count = count if part.count_left is None else min(count, part.count_left)
+        if take_money or take_count:
+            OfferBudgetSlice.objects.filter(pk=part.pk).update(
+                money_left=F("money_left") - take_money, count_left=F("count_left") - take_count,
+                given_money=F("given_money") + take_money, given_count=F("given_count") + take_count)
+            money, count = money - take_money, count - take_count
+        if not money and not count:
+            return
+    raise BudgetExhausted(f"offer {offer_id} has no budget left for {money} and {count} redemption(s)")
+
+
+def _give_back(offer_id: int, money: Decimal, count: int) -> None:
+    """Return `money` and `count` to the slices that gave them (in order, each at most what it gave)."""
+    for part in _locked_slices(offer_id):
+        back_money, back_count = min(money, part.given_money), min(count, part.given_count)
+        if back_money or back_count:
+            OfferBudgetSlice.objects.filter(pk=part.pk).update(
+                money_left=F("money_left") + back_money, count_left=F("count_left") + back_count,
+                given_money=F("given_money") - back_money, given_count=F("given_count") - back_count)
+            money, count = money - back_money, count - back_count
+        if not money and not count:
+            return
+    raise BudgetExhausted(f"offer {offer_id} never gave {money} and {count} redemption(s) to give back")
 
 
 def _use_member_limit(offer_id: int, member: Member, limit: int | None, uses: int) -> None:
@@ -194,7 +290,7 @@ def record_redemptions(basket, result: OfferResult, member: Member | None = None
                       .values_list("pk", "per_member_limit"))
         recorded = []
         for applied in sorted(result.applied, key=lambda a: a.offer_id):  # budgets locked in one order: no deadlock
-            consume_budget(applied.offer_id, applied.discount)
+            consume_budget(applied.offer_id, applied.discount, prefer=basket.pk)
             if member is not None and limits[applied.offer_id] is not None:  # uses count only under a limit
                 _use_member_limit(applied.offer_id, member, limits[applied.offer_id], 1)
             recorded.append(OfferRedemption.objects.create(

@@ -99,7 +99,7 @@ def _load_terms(at: datetime) -> list[OfferTerms]:
     from clientele.offers.services import _terms
 
     offers = (Offer.objects.filter(active=True, valid_until__gt=at - _OLDEST_BASKET).select_related("spend")
-              .prefetch_related("products", "audience"))
+              .prefetch_related("products", "audience", "spend__parts"))
     return [_terms(offer) for offer in offers]
 
 
@@ -206,23 +206,32 @@ def answer_parts(offers: TillOffers) -> dict:
     }
 
 
-#: The redemptions in the one-statement write (PostgreSQL), after its `basket` CTE: the applied
-#: offers' budget rows locked in the offers' order (two tills taking the same budgets never wait
-#: for each other in a circle), each budget taken by a conditional UPDATE (re-checked on the row's newest version when
-#: another till updated it first), the member's use counted under their limit, the redemption
-#: recorded. The statement's last SELECT refuses the whole statement (`clientele_refuse`) when one
-#: budget or one limit was not taken: nothing of the basket is written.
+#: The redemptions in the one-statement write (PostgreSQL), after its `basket` CTE: for each applied
+#: offer, one slice of its budget (decision 0091) with enough left, the one the basket's number
+#: points to first (so tills at once take from different slices), locked in the slices' order (two
+#: tills never wait for each other in a circle) and taken by a conditional UPDATE (re-checked on the
+#: row's newest version when another till took from it first); the member's use counted under their
+#: limit; the redemption recorded. The statement's last SELECT refuses the whole statement
+#: (`clientele_refuse`) when one budget or one limit was not taken: nothing of the basket is written.
 REDEMPTION_CTES = """
-budgets_locked AS (
-    SELECT b.offer_id FROM offers_offerbudget b, basket WHERE b.offer_id = ANY(%(offer_ids)s::bigint[])
-    ORDER BY b.offer_id FOR NO KEY UPDATE OF b
-), offer_budgets AS (
-    UPDATE offers_offerbudget b SET given_money = b.given_money + o.money, given_count = b.given_count + 1
+budget_slices AS (
+    SELECT DISTINCT ON (o.offer_id) s.id, o.offer_id, o.money
     FROM basket, unnest(%(offer_ids)s::bigint[], %(offer_discounts)s::numeric[]) AS o(offer_id, money)
-    WHERE b.offer_id = o.offer_id AND b.offer_id IN (SELECT offer_id FROM budgets_locked)
-      AND (b.budget_money IS NULL OR b.given_money + o.money <= b.budget_money)
-      AND (b.budget_count IS NULL OR b.given_count + 1 <= b.budget_count)
-    RETURNING b.offer_id
+         JOIN offers_offerbudget b ON b.offer_id = o.offer_id
+         JOIN offers_offerbudgetslice s ON s.budget_id = o.offer_id
+    WHERE (s.money_left IS NULL OR s.money_left >= o.money) AND (s.count_left IS NULL OR s.count_left >= 1)
+    ORDER BY o.offer_id, ((s.slice - basket.id) %% b.slices + b.slices) %% b.slices
+), budgets_locked AS (
+    SELECT s.id FROM offers_offerbudgetslice s WHERE s.id IN (SELECT id FROM budget_slices)
+    ORDER BY s.id FOR NO KEY UPDATE OF s
+), offer_budgets AS (
+    UPDATE offers_offerbudgetslice s
+    SET money_left = s.money_left - c.money, count_left = s.count_left - 1,
+        given_money = s.given_money + c.money, given_count = s.given_count + 1
+    FROM budget_slices c
+    WHERE s.id = c.id AND s.id IN (SELECT id FROM budgets_locked)
+      AND (s.money_left IS NULL OR s.money_left >= c.money) AND (s.count_left IS NULL OR s.count_left >= 1)
+    RETURNING c.offer_id
 ), offer_uses AS (
     INSERT INTO offers_memberofferuse AS u (offer_id, member_id, uses)
     SELECT o.offer_id, %(member_id)s, 1 FROM basket, unnest(%(limited_ids)s::bigint[]) AS o(offer_id)
