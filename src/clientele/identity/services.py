@@ -147,6 +147,14 @@ def review_counts() -> dict[str, int]:
     return counts
 
 
+def queue_summary() -> dict[str, int]:
+    """The review queue's counts and the merges in force and undone (`clientele report summary`)."""
+    from clientele.identity.models import Merge
+
+    return review_counts() | {"merges_in_force": Merge.objects.filter(undone_at__isnull=True).count(),
+                              "merges_undone": Merge.objects.filter(undone_at__isnull=False).count()}
+
+
 def member_completeness(member: Member) -> float:
     """The member's profile completeness, 0 to 1 (`standardise.COMPLETENESS_WEIGHTS`)."""
     return completeness({name: getattr(member, name) for name in COMPLETENESS_WEIGHTS})
