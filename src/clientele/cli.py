@@ -146,12 +146,27 @@ def report_summary(
     from clientele.reports import summary
 
     report = summary.build(engine=engine, console=console if fmt == OutputFormat.table else None)
+    report.review_queue = _review_queue()
     if fmt == OutputFormat.table:
         summary.print_tables(report, console)
     elif fmt == OutputFormat.csv:
         sys.stdout.write(summary.to_csv(report))
     else:
         sys.stdout.write(summary.to_json(report) + "\n")
+
+
+def _review_queue() -> dict | None:
+    """The identity review queue's counts for the summary, or None when the operational database
+    is not set up (the summary is then the lake's alone, as before the database existed)."""
+    from django.db.utils import OperationalError, ProgrammingError
+
+    django_setup()
+    from clientele.identity.services import queue_summary
+
+    try:
+        return queue_summary()
+    except (OperationalError, ProgrammingError):
+        return None
 
 
 def main(argv: list[str] | None = None) -> None:

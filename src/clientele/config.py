@@ -64,6 +64,8 @@ class Settings(BaseSettings):
         0.99, gt=0, le=1, description="Match probability from which two records are linked automatically.")
     identity_review_from: float = Field(
         0.80, gt=0, le=1, description="Match probability from which a pair goes to the review queue (below: apart).")
+    identity_stale_days: int = Field(
+        730, ge=1, description="A member record is stale after this many days without a purchase, a contact or a change.")
 
     @property
     def lake_path(self) -> Path:

@@ -51,5 +51,16 @@ def spark_session():
         .config("spark.sql.shuffle.partitions", "4")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.ansi.enabled", "false")
+        .config("spark.jars", _splink_similarity_jar())
         .getOrCreate()
     )
+
+
+def _splink_similarity_jar() -> str:
+    """Splink's Scala similarity functions (Jaro-Winkler, Damerau-Levenshtein...) for the identity
+    matching on Spark, loaded with the session (a jar cannot join a running one); '' without Splink."""
+    try:
+        from splink.backends.spark import similarity_jar_location
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        return ""
+    return similarity_jar_location()

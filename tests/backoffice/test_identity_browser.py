@@ -56,6 +56,16 @@ def test_a_data_steward_reviews_pairs_merges_by_hand_and_undoes_it(site, log_in)
     page.click("#merge button")
     assert "into 1" in page.locator(".messagelist").inner_text()
     assert points_of(page, site, 1) == ada + twin
+    # the survivor's 360: its profile's completeness, and the number merged into it
+    assert page.locator("[data-field='merged-numbers']").inner_text() == "899999"
+    assert 0 < float(page.locator("[data-field='completeness']").inner_text()) <= 1
+    screenshot(page, "identity-360-merged")
+    page.goto(f"{site.url}/backoffice/identity/")
+    page.click("#quality-link")
+    counts = {name: page.locator(f"[data-count='{name}']").inner_text() for name in ("members", "stale", "review")}
+    assert int(counts["members"]) > 0 and int(counts["review"]) == waiting - 2
+    assert page.locator("#bands tr[data-band]").count() == 4
+    screenshot(page, "identity-quality")
     page.goto(f"{site.url}/backoffice/identity/merge/?survivor=1&absorbed=1")
     page.click("#merge button")
     assert "cannot be merged into itself" in page.locator(".messagelist").inner_text()

@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from clientele.cli_types import EngineOption
+
 app = typer.Typer(help="One customer, one ID: contact sources, scored matching, review queue, merges.",
                   no_args_is_help=True)
 console = Console()
@@ -47,14 +49,16 @@ def import_contacts(
 
 
 @app.command("resolve")
-def resolve() -> None:
+def resolve(engine: EngineOption = None) -> None:
     """Score members and contacts; link above the upper threshold, queue for review between (nightly step)."""
+    from clientele.config import settings
     from clientele.identity.services import resolve as run
 
     from clientele.identity.lake_export import export_golden_ids
 
-    with console.status("Scoring candidate pairs with Splink"):
-        counts = run(actor="command:identity resolve")
+    chosen = engine.value if engine else settings().engine
+    with console.status(f"Scoring candidate pairs with Splink on {chosen}"):
+        counts = run(actor="command:identity resolve", engine=chosen)
     counts["golden_ids"] = export_golden_ids()
     table = Table("records", "pairs scored", "linked automatically", "members merged", "sent to review",
                   "already decided", "merged ids in the lake")

@@ -44,8 +44,13 @@ def matching_frame(records: list[dict]) -> pa.Table:
     return pa.table(rows, schema=pa.schema([(name, pa.string()) for name in rows]))
 
 
-def model_settings(link_type: str = "dedupe_only"):
-    """Splink's settings of the identity model: blocking rules and one comparison per field."""
+#: How each engine writes the ISO date format (the one thing of the settings in an engine's dialect).
+DATE_FORMATS = {"duckdb": "%Y-%m-%d", "spark": "yyyy-MM-dd"}
+
+
+def model_settings(link_type: str = "dedupe_only", engine: str = "duckdb"):
+    """Splink's settings of the identity model: blocking rules and one comparison per field; the
+    same for every engine but for how the date format is written (`DATE_FORMATS`)."""
     import splink.comparison_library as cl
     from splink import SettingsCreator, block_on
 
@@ -65,7 +70,7 @@ def model_settings(link_type: str = "dedupe_only"):
         comparisons=[
             cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
             cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison("birth_date", input_is_string=True, datetime_format="%Y-%m-%d",
+            cl.DateOfBirthComparison("birth_date", input_is_string=True, datetime_format=DATE_FORMATS[engine],
                                      invalid_dates_as_null=True),
             cl.EmailComparison("email"),
             cl.DamerauLevenshteinAtThresholds("phone", [1, 2]),
@@ -118,26 +123,45 @@ def train(make_linker, fields_present: set[str]):
             blockings.remove(failed)
 
 
-def score(frame: pa.Table, threshold: float = 0.5) -> list[ScoredPair]:
+def score(frame: pa.Table, threshold: float = 0.5, engine: str = "duckdb") -> list[ScoredPair]:
     """Every candidate pair the blocking rules find among `frame`'s records (`matching_frame`) with
     a match probability of at least `threshold`, scored by a model trained on the records
-    themselves, with each field's contribution."""
-    from splink import DuckDBAPI, Linker
+    themselves, with each field's contribution. `engine`: duckdb (in process) or spark (a chain's
+    cluster; here local mode): the same settings, the same training, the same pairs."""
+    from splink import Linker
 
-    db_api = DuckDBAPI()
-    records = db_api.register(frame)
-    linker = train(lambda: Linker(records, model_settings(), log_level=logging.ERROR),
+    db_api = splink_api(engine)
+    records = db_api.register(frame if engine == "duckdb" else frame.to_pandas())
+    linker = train(lambda: Linker(records, model_settings(engine=engine), log_level=logging.ERROR),
                    {name for name in FIELDS if frame.column(name).null_count < frame.num_rows})
     return predictions(linker, threshold)
+
+
+def splink_api(engine: str = "duckdb"):
+    """Splink's database API for `engine`: DuckDB in process, or Spark (the process's session,
+    `engine.spark_session`, which loads Splink's similarity functions; imported only here)."""
+    if engine == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI()
+    if engine == "spark":
+        from splink import SparkAPI
+
+        from clientele.engine import spark_session
+
+        # lineage broken by caching in the executors' memory: nothing written to a checkpoint folder
+        return SparkAPI(spark_session=spark_session(), break_lineage_method="persist")
+    raise ValueError(f"unknown engine {engine!r}: choose duckdb or spark")
 
 
 def predictions(linker, threshold: float) -> list[ScoredPair]:
     """The linker's predictions above `threshold`, as pairs with their explanation."""
     result = linker.inference.predict(threshold_match_probability=threshold)
-    table = result.as_duckdbpyrelation().arrow()
-    if hasattr(table, "read_all"):
-        table = table.read_all()
-    rows = table.to_pylist()
+    if hasattr(result, "as_duckdbpyrelation"):
+        table = result.as_duckdbpyrelation().arrow()
+        rows = (table.read_all() if hasattr(table, "read_all") else table).to_pylist()
+    else:  # Spark: the pairs collected to the driver
+        rows = result.as_record_dict()
     labels = {c.output_column_name: {level.comparison_vector_value: level.label_for_charts
                                      for level in c.comparison_levels}
               for c in linker._settings_obj.comparisons}

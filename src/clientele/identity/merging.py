@@ -1,7 +1,8 @@
 """Merging one member into another, and undoing it exactly.
 
 A merge is one transaction: the absorbed member's cards, baskets, complaints and linked contact
-records move to the survivor (campaign assignments are frozen by the database: they are listed,
+records move to the survivor, and so do the rows other apps keep by member (`moving`: offers
+aimed at them and their uses, redemptions, shopping lists, survey invitations, referrals...) (campaign assignments are frozen by the database: they are listed,
 and the golden ids map them); the points move by ledger entries (available and
 each pending date apart, `points_merged_out` from one account and `points_merged_in` to the other,
 through `ledger.spend` / `ledger.credit`, the merge as their source); the survivor's tier is
@@ -22,7 +23,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Min, Q, Sum
 
 from clientele.campaigns.models import Assignment
-from clientele.identity import errors
+from clientele.identity import errors, moving
 from clientele.identity.models import Merge, SourceRecord
 from clientele.loyalty import ledger
 from clientele.loyalty.models import Basket, BasketReturn, LoyaltyAccount, PointsEntry, Tier, TierChange
@@ -158,6 +159,7 @@ def merge_members(survivor_number: int, absorbed_number: int, *, actor: str, rea
                                           .values_list("pk", flat=True))
             moved["source_records"] = sorted(SourceRecord.objects.filter(member=absorbed).values_list("pk", flat=True))
             SourceRecord.objects.filter(pk__in=moved["source_records"]).update(member=survivor)
+            moved["elsewhere"] = moving.move(survivor, absorbed)
 
             moved["consent_events"] = restrict_for_merge(survivor, absorbed, occurred_at=now,
                                                          label=f"merge {merge.pk}", recorded_by=actor)
@@ -222,6 +224,7 @@ def unmerge(merge_id: int, *, actor: str, reason: str = "") -> Merge:
         Basket.objects.filter(pk__in=moved["baskets"], member=survivor).update(member=absorbed)
         Complaint.objects.filter(pk__in=moved["complaints"], member=survivor).update(member=absorbed)
         SourceRecord.objects.filter(pk__in=moved["source_records"], member=survivor).update(member=absorbed)
+        moving.restore(survivor, absorbed, moved.get("elsewhere", {}))
 
         # the merge's consent withdrawals are taken back (a later choice of the member stays, being
         # later); the tier goes back unless something else changed it since the merge
@@ -237,6 +240,18 @@ def unmerge(merge_id: int, *, actor: str, reason: str = "") -> Merge:
         merge.undone_at, merge.undone_by, merge.undo_reason = now, actor, (reason or "unmerge")[:300]
         merge.save(update_fields=["undone_at", "undone_by", "undo_reason"])
     return merge
+
+
+def merged_numbers(customer_id: int) -> list[int]:
+    """The member numbers merged into `customer_id` (through chains), in force: the numbers whose
+    frozen rows (campaign assignments) the survivor's views show as theirs."""
+    found: list[int] = []
+    frontier = [customer_id]
+    while frontier:  # one query per link of the longest chain (the survivor's index)
+        frontier = [n for n in Merge.objects.filter(survivor__customer_id__in=frontier, undone_at__isnull=True)
+                    .values_list("absorbed__customer_id", flat=True) if n not in found and n != customer_id]
+        found += frontier
+    return sorted(found)
 
 
 def golden_ids() -> dict[int, int]:

@@ -46,11 +46,12 @@ def _values(record: dict | None) -> dict:
             for name, value in record.items() if name in CONTACT}
 
 
-def resolve(*, actor: str = "command:identity resolve") -> dict[str, int]:
+def resolve(*, actor: str = "command:identity resolve", engine: str = "duckdb") -> dict[str, int]:
     """Score every pair the blocking rules find among the members and the contact records; link
     those above the upper threshold (a contact record to its member; two members merged, the
     older number surviving), queue those between the thresholds for review, leave the rest apart.
-    A pair already decided (accepted, rejected or linked) is never proposed again."""
+    A pair already decided (accepted, rejected or linked) is never proposed again. `engine`: where
+    Splink scores (duckdb, or spark for a chain: the same model)."""
     config = settings()
     auto, review_from = config.identity_auto_link, min(config.identity_review_from, config.identity_auto_link)
     rows = records_to_match()
@@ -59,7 +60,7 @@ def resolve(*, actor: str = "command:identity resolve") -> dict[str, int]:
     if len(rows) < 2:
         return counts
     by_ref = {row["unique_id"]: row for row in rows}
-    pairs = matching.score(matching.matching_frame(rows), threshold=review_from)
+    pairs = matching.score(matching.matching_frame(rows), threshold=review_from, engine=engine)
     counts["pairs_scored"] = len(pairs)
     decided = set(CandidatePair.objects.exclude(status=Status.REVIEW).values_list("left_ref", "right_ref"))
     linked = {f"{s}:{k}": m for s, k, m in SourceRecord.objects.filter(member__isnull=False)
@@ -145,6 +146,14 @@ def review_counts() -> dict[str, int]:
     for status in Status.values:
         counts[status] = CandidatePair.objects.filter(status=status).count()
     return counts
+
+
+def queue_summary() -> dict[str, int]:
+    """The review queue's counts and the merges in force and undone (`clientele report summary`)."""
+    from clientele.identity.models import Merge
+
+    return review_counts() | {"merges_in_force": Merge.objects.filter(undone_at__isnull=True).count(),
+                              "merges_undone": Merge.objects.filter(undone_at__isnull=False).count()}
 
 
 def member_completeness(member: Member) -> float:

@@ -87,3 +87,93 @@ def people(n_people: int, seed: int = 0, duplicate_share: float = 0.3, typo_rate
             records.append({"person": person, "unique_id": f"{source}:{person}-{copy}", "source": str(source),
                             **record})
     return records
+
+
+def _sql_list(words) -> str:
+    return "[" + ", ".join(f"'{w}'" for w in words) + "]"
+
+
+def people_table(con, n_people: int, table: str = "synth_people", seed: int = 0, duplicate_share: float = 0.3,
+                 typo_rate: float = 0.15, missing_rate: float = 0.15, n_postal_codes: int = 1000) -> str:
+    """`people`'s records made by DuckDB in one statement, for millions of people: the same
+    vocabulary and the same kinds of damage (typos, missing fields, abbreviations, e-mail +tags in
+    capitals, day and month swapped), drawn from hashes of (seed, person, copy, purpose) instead of
+    numpy's sequence; the phone numbers as people write them (E.164 at the till; `(312) 555-0100`,
+    `312.555.0100` in the other sources). Columns: person (the truth), unique_id, source and the
+    contact fields as written. Returns the table's name."""
+    kinds_full, kinds_short = _sql_list(k for k, _ in KINDS), _sql_list(s for _, s in KINDS)
+    con.execute(f"""
+        CREATE OR REPLACE MACRO _h(a, b, c) AS hash(a, b, c, {int(seed)});
+        CREATE OR REPLACE MACRO _u(a, b, c) AS (_h(a, b, c) % 1000000007) / 1000000007.0;
+        CREATE OR REPLACE MACRO _pick(l, a, b) AS l[1 + (_h(a, b, 0) % len(l))::BIGINT];
+        CREATE OR REPLACE MACRO _typo(w, a, b) AS CASE
+            WHEN length(w) < 3 THEN w
+            WHEN _h(a, b, 1) % 3 = 0 THEN substr(w, 1, (_h(a, b, 2) % (length(w) - 1))::BIGINT)
+                || substr(w, (_h(a, b, 2) % (length(w) - 1))::BIGINT + 2, 1)
+                || substr(w, (_h(a, b, 2) % (length(w) - 1))::BIGINT + 1, 1)
+                || substr(w, (_h(a, b, 2) % (length(w) - 1))::BIGINT + 3)
+            WHEN _h(a, b, 1) % 3 = 1 THEN substr(w, 1, (_h(a, b, 2) % (length(w) - 1))::BIGINT)
+                || substr(w, (_h(a, b, 2) % (length(w) - 1))::BIGINT + 2)
+            ELSE substr(w, 1, (_h(a, b, 2) % (length(w) - 1))::BIGINT) || chr(97 + (_h(a, b, 3) % 26)::INTEGER)
+                || substr(w, (_h(a, b, 2) % (length(w) - 1))::BIGINT + 2) END;
+        CREATE OR REPLACE TABLE {table} AS
+        WITH person AS (
+            SELECT p AS person, _pick({_sql_list(FIRST)}, p, 1) AS first_name,
+                   _pick({_sql_list(LAST)}, p, 2) || _pick({_sql_list(ENDINGS)}, p, 3)
+                       || CASE WHEN _u(p, 4, 0) < 0.2 THEN '-' || _pick({_sql_list(LAST)}, p, 5) ELSE '' END AS last_name,
+                   make_date(1940 + (_h(p, 6, 0) % 65)::INTEGER, 1 + (_h(p, 7, 0) % 12)::INTEGER,
+                             1 + (_h(p, 8, 0) % 28)::INTEGER) AS born,
+                   _pick({_sql_list(STREETS)}, p, 9) AS street, 1 + (_h(p, 10, 0) % 5)::INTEGER AS kind,
+                   1 + (_h(p, 11, 0) % 9998)::INTEGER AS house,
+                   60000 + (_h(p, 12, 0) % {int(n_postal_codes)})::INTEGER AS postal,
+                   (_h(p, 13, 0) % 998)::INTEGER + 1 AS mailbox, _pick({_sql_list(DOMAINS)}, p, 14) AS domain,
+                   lpad(CAST(2000000 + _h(p, 15, 0) % 8000000 AS VARCHAR), 7, '0') AS local_number,
+                   CASE WHEN _u(p, 16, 0) < {float(duplicate_share)} THEN 2 + (_h(p, 17, 0) % 2)::INTEGER ELSE 1 END
+                       AS copies,
+                   (_h(p, 18, 0) % 3)::INTEGER AS first_source
+            FROM range({int(n_people)}) AS t(p)
+        ), truth AS (
+            SELECT *, {kinds_full}[kind] AS kind_full, {kinds_short}[kind] AS kind_short,
+                   {_sql_list(CITIES)}[1 + postal % {len(CITIES)}] AS city
+            FROM person
+        ), copied AS (
+            SELECT t.*, c AS copy, {_sql_list(SOURCES)}[1 + (first_source + c) % 3] AS source
+            FROM truth t, range(3) AS r(c) WHERE c < t.copies
+        ), damaged AS (
+            SELECT person, copy, source, born, kind_full, kind_short, local_number,
+                   CASE WHEN copy > 0 AND _u(person, copy, 20) < {typo_rate} THEN _typo(first_name, person, copy * 10 + 1)
+                        ELSE first_name END AS first_name,
+                   CASE WHEN copy > 0 AND _u(person, copy, 21) < {typo_rate} THEN _typo(last_name, person, copy * 10 + 2)
+                        ELSE last_name END AS last_name,
+                   CASE WHEN copy > 0 AND _u(person, copy, 22) < {typo_rate}
+                        THEN _typo(house || ' ' || street || ' ' || kind_full, person, copy * 10 + 3)
+                        ELSE house || ' ' || street || ' ' || kind_full END AS address_line,
+                   CASE WHEN copy > 0 AND _u(person, copy, 23) < {typo_rate} THEN _typo(city, person, copy * 10 + 4)
+                        ELSE city END AS city,
+                   first_name || '.' || replace(last_name, '-', '') || mailbox || '@' || domain AS email,
+                   postal
+            FROM copied
+        )
+        SELECT person, source || ':' || person || '-' || copy AS unique_id, source,
+               CASE WHEN copy > 0 AND _u(person, copy, 30) < 0.2 THEN upper(first_name) ELSE first_name END AS first_name,
+               CASE WHEN copy > 0 AND _u(person, copy, 31) < 0.2 THEN upper(last_name) ELSE last_name END AS last_name,
+               CASE WHEN copy > 0 AND _u(person, copy, 32) < {missing_rate} THEN ''
+                    WHEN copy > 0 AND _u(person, copy, 33) < 0.2
+                    THEN upper(replace(email, '@', '+shop@')) ELSE email END AS email,
+               CASE WHEN copy > 0 AND _u(person, copy, 34) < {missing_rate} THEN ''
+                    WHEN source = 'members' THEN '+1312' || local_number
+                    WHEN _u(person, copy, 35) < 0.5
+                    THEN '(312) ' || substr(local_number, 1, 3) || '-' || substr(local_number, 4)
+                    ELSE '312.' || substr(local_number, 1, 3) || '.' || substr(local_number, 4) END AS phone,
+               CASE WHEN copy > 0 AND _u(person, copy, 36) < {missing_rate} THEN ''
+                    WHEN copy > 0 AND _u(person, copy, 37) < 0.05 AND day(born) <= 12
+                    THEN strftime(make_date(year(born), day(born), month(born)), '%Y-%m-%d')
+                    ELSE strftime(born, '%Y-%m-%d') END AS birth_date,
+               CASE WHEN copy > 0 AND _u(person, copy, 38) < {missing_rate} THEN ''
+                    WHEN copy > 0 AND _u(person, copy, 39) < 0.3 THEN replace(address_line, kind_full, kind_short)
+                    ELSE address_line END AS address_line,
+               CASE WHEN copy > 0 AND _u(person, copy, 40) < {missing_rate} THEN '' ELSE lpad(CAST(postal AS VARCHAR), 5, '0')
+                    END AS postal_code,
+               city
+        FROM damaged""")
+    return table

@@ -12,7 +12,7 @@ from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
 from clientele.backoffice.views import _render
-from clientele.identity import merging, services
+from clientele.identity import merging, quality, services
 from clientele.identity.errors import IdentityError
 from clientele.identity.models import CandidatePair, Merge
 from clientele.members.models import Member
@@ -54,6 +54,14 @@ def decide(request, pair_id: int):
         return redirect("identity:queue")
     messages.success(request, f"Pair {pair.pk} {'accepted: linked' if accept else 'rejected: never proposed again'}")
     return redirect("identity:queue")
+
+
+@login_required
+@permission_required(STEWARD, raise_exception=True)
+def quality_page(request):
+    return _render(request, "identity/quality.html", {
+        "counts": quality.quality_counts(), "stale": quality.stale_members(), "review": services.review_counts(),
+        "title": "Identity: data quality"})
 
 
 def _member(number: str) -> Member | None:

@@ -20,12 +20,13 @@ import json
 from datetime import date, datetime
 from typing import NamedTuple
 
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connection, connections
 
 from clientele.loyalty import errors, ledger, libpq
 from clientele.offers import till as offers_till
 from clientele.loyalty.models import Basket, BasketLine, LoyaltyAccount, PointsEntry
 from clientele.loyalty.rules import Earning
+from clientele.members.models import Member
 
 Kind = PointsEntry.Kind
 
@@ -81,11 +82,19 @@ def show_points(result: dict, shown: PointsShown, available: int, pending: int) 
     result["message"] = shown.message % (available, pending)
 
 
+def member_changed(record: Basket) -> errors.MemberChangedMeanwhile:
+    return errors.MemberChangedMeanwhile(f"member {record.member_id} was closed (merged or erased) while receipt "
+                                         f"{record.store_id}/{record.till_id}/{record.receipt_number} was posted")
+
+
 class OrmStore:
     """Writes a checkout through Django's ORM, in the caller's transaction."""
 
     def write(self, basket: BasketToWrite) -> None:
         record, shown = basket.record, basket.shown
+        if record.member_id is not None and connection.vendor == "postgresql" and not Member.objects.filter(
+                pk=record.member_id, status=Member.Status.ACTIVE).exists():
+            raise member_changed(record)  # as `MEMBER_CHECK`: on SQLite the first read is already serialised
         if shown is not None:
             before = ledger.balance(basket.account.pk)
             show_points(record.result, shown, before.available + shown.added.available,
@@ -109,6 +118,14 @@ class OrmStore:
 #: what the basket adds) put in the stored answer when there is a message to show them in: the
 #: basket insert yields nothing when the receipt is already recorded, and then neither do the others.
 _AVAILABLE_AT, _PENDING_AT = ledger.balance_sums_sql("%(at)s")
+#: The member is still active when the basket is written: the checkout's first read took their
+#: account's lock, but read the card's member as it was when that statement began; a merge (or an
+#: erasure) that held the lock meanwhile closed that member and moved their points. This statement
+#: reads afresh (READ COMMITTED: a snapshot of its own) and refuses itself, rolling back whole
+#: (bonuses included): the checkout is decided again and credits the survivor.
+MEMBER_CHECK = """CASE WHEN %(member_id)s::bigint IS NOT NULL AND NOT EXISTS (
+        SELECT 1 FROM members_member m WHERE m.id = %(member_id)s AND m.status = 'active')
+    THEN clientele_refuse('member_changed_meanwhile') END AS member_refused"""
 _BASKET_STATEMENT = f"""
 WITH points AS (
     SELECT COALESCE({_AVAILABLE_AT}, 0)::bigint + %(available_added)s AS available,
@@ -138,14 +155,15 @@ WITH points AS (
                         %(line_points)s::bigint[])
          AS line(line_no, product_id, quantity, unit_price, discount, sales_value, points)
 ), {ledger.BASKET_CREDIT_SQL}
-SELECT basket.id AS basket_id, points.available AS available, points.pending AS pending FROM basket, points
+SELECT basket.id AS basket_id, points.available AS available, points.pending AS pending, {MEMBER_CHECK}
+FROM basket, points
 """
 #: `_BASKET_STATEMENT` with the offers' redemptions (`offers.till.REDEMPTION_CTES`): used only for
 #: a basket that earned offers, so the others' statement stays as it was.
 _BASKET_WITH_OFFERS_STATEMENT = _BASKET_STATEMENT.replace(
-    "\nSELECT basket.id AS basket_id, points.available AS available, points.pending AS pending FROM basket, points",
+    "\nSELECT basket.id AS basket_id, points.available AS available, points.pending AS pending, ",
     f", {offers_till.REDEMPTION_CTES}\nSELECT basket.id AS basket_id, points.available AS available, "
-    f"points.pending AS pending, {offers_till.REDEMPTION_CHECK} FROM basket, points")
+    f"points.pending AS pending, {offers_till.REDEMPTION_CHECK}, ")
 assert _BASKET_WITH_OFFERS_STATEMENT != _BASKET_STATEMENT
 #: `_BASKET_STATEMENT`'s parameters for the columns of `LineToRecord`, in its order.
 _LINE_COLUMNS = ("line_nos", "product_ids", "quantities", "unit_prices", "discounts", "sales_values", "line_points")
@@ -164,6 +182,8 @@ class OneStatementStore:
             written = self._write(record, basket, account, added, shown, statement, offer_params)
         except DatabaseError as error:
             refused = offers_till.refusal(error) if basket.offers is not None else None
+            if refused is None and "member_changed_meanwhile" in str(getattr(error, "__cause__", None) or error):
+                refused = member_changed(record)
             if refused is None:
                 raise
             raise refused from None

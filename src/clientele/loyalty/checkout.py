@@ -126,6 +126,11 @@ def post_basket(basket: BasketIn, key: ApiKey | PresentedKey, store: OrmStore | 
             offers_till.forget_terms()
             if attempt == offers_till.ATTEMPTS:
                 raise
+        except errors.MemberChangedMeanwhile:
+            # A merge closed the card's member while the checkout waited for their account (it read
+            # the card before the merge committed): nothing was written; read the card afresh.
+            if attempt == offers_till.ATTEMPTS:
+                raise
     raise AssertionError("unreachable")
 
 

@@ -117,6 +117,15 @@ class DuplicateBasket(LoyaltyError):
     code, status, default_field = "duplicate_basket", 409, "receipt_number"
 
 
+class MemberChangedMeanwhile(LoyaltyError):
+    """Raised inside the checkout when the member it read was closed (merged into another member,
+    erased) while it waited for their account: nothing was written, and the checkout is decided
+    again with the card's member read afresh (the survivor of a merge). Reaches a till only when
+    that happens at every attempt."""
+
+    code, status, default_field = "member_changed", 409, "card"
+
+
 class AmbiguousPhone(LoyaltyError):
     code, status, default_field = "ambiguous_phone", 409, "phone"
 

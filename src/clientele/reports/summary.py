@@ -28,6 +28,9 @@ class Summary:
     pyramid_rule: dict
     pyramid: list[dict]
     top_customers: list[dict]
+    #: the identity review queue's counts (`identity.services.queue_summary`), from the operational
+    #: database; None when the report is the lake's alone (no database set up)
+    review_queue: dict | None = None
 
 
 def compute(lines: ibis.Table, window_days: int = WINDOW_DAYS, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> Summary:
@@ -143,11 +146,20 @@ def print_tables(report: Summary, console: Console) -> None:
                     f"{Decimal(row['spend']):,.2f}", f"{Decimal(row['monthly_value']):,.2f}", row["last_basket"])
     console.print(top)
 
+    if report.review_queue is not None:
+        queue = Table(title="Identity review queue")
+        labels = {"review": "Waiting for review", "auto_linked": "Linked automatically", "accepted": "Accepted",
+                  "rejected": "Rejected", "merges_in_force": "Merges in force", "merges_undone": "Merges undone"}
+        for label in labels.values():
+            queue.add_column(label, justify="right")
+        queue.add_row(*(f"{report.review_queue.get(key, 0):,}" for key in labels))
+        console.print(queue)
+
 
 def to_json(report: Summary) -> str:
     """The report as one JSON document."""
     return json.dumps({"overview": report.overview, "pyramid_rule": report.pyramid_rule, "pyramid": report.pyramid,
-                       "top_customers": report.top_customers}, indent=2)
+                       "top_customers": report.top_customers, "review_queue": report.review_queue}, indent=2)
 
 
 def to_csv(report: Summary) -> str:
@@ -168,4 +180,9 @@ def to_csv(report: Summary) -> str:
         writer.writerow(["section", *report.top_customers[0].keys()])
         for row in report.top_customers:
             writer.writerow(["top_customers", *row.values()])
+    if report.review_queue is not None:
+        writer.writerow([])
+        writer.writerow(["section", "metric", "value"])
+        for key, value in report.review_queue.items():
+            writer.writerow(["review_queue", key, value])
     return out.getvalue()
