@@ -8,7 +8,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from conftest import api_sign_in
+from portal_helpers import api_sign_in
 from django.test import Client
 
 from clientele.barcodes import card_barcode
@@ -153,7 +153,7 @@ def test_a_session_ends_when_it_expires_and_when_the_member_signs_out(members, m
 
 def test_the_mail_server_refusing_the_code_is_said_and_no_usable_code_is_left(members, monkeypatch):
     from clientele.config import settings
-    from conftest import free_port
+    from portal_helpers import free_port
 
     monkeypatch.setenv("CLIENTELE_SMTP_PORT", str(free_port()))  # nobody listens there
     settings.cache_clear()

@@ -85,5 +85,6 @@ def savings(member: Member) -> dict:
     (reversals by returns deducted), and the number of baskets where an offer applied."""
     totals = OfferRedemption.objects.filter(member=member).aggregate(
         discount=Sum("discount"), bonus_points=Sum("bonus_points"), baskets=Count("basket", distinct=True))
-    return {"discount": totals["discount"] or Decimal("0.00"), "bonus_points": totals["bonus_points"] or 0,
+    discount = Decimal(str(totals["discount"] or 0)).quantize(Decimal("0.01"))  # SQLite sums decimals as floats
+    return {"discount": discount, "bonus_points": totals["bonus_points"] or 0,
             "baskets": totals["baskets"]}

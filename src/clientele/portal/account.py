@@ -42,15 +42,21 @@ def reason(entry: PointsEntry) -> str:
 
 
 def history(account: LoyaltyAccount | None, limit: int = HISTORY_LENGTH, before: int | None = None) -> list[dict]:
-    """The account's latest ledger entries, newest first (`before`: older than that entry's id),
-    each with its points, reason, whether still pending and when it becomes available, its expiry."""
+    """The account's latest ledger entries, newest first (`before`: those after that entry of theirs),
+    each with its points, reason, when (the basket's time for a basket's points), whether still
+    pending and when it becomes available, its expiry."""
     if account is None:
         return []
     now = ledger.now_utc()
-    entries = PointsEntry.objects.filter(account=account).order_by("-available_from", "-id")
+    entries = PointsEntry.objects.filter(account=account).select_related("basket").order_by("-available_from", "-id")
     if before is not None:
-        entries = entries.filter(id__lt=before)
-    return [{"id": e.pk, "kind": e.kind, "points": e.amount, "reason": reason(e), "at": e.created_at,
+        # keyset paging in the page's order; an entry of another account pages nothing
+        after = PointsEntry.objects.filter(account=account, pk=before).values_list("available_from", flat=True).first()
+        if after is None:
+            return []
+        entries = entries.filter(Q(available_from__lt=after) | Q(available_from=after, id__lt=before))
+    return [{"id": e.pk, "kind": e.kind, "points": e.amount, "reason": reason(e),
+             "at": e.basket.transacted_at if e.basket_id else e.created_at,
              "pending": e.available_from > now, "available_from": e.available_from, "expires_on": e.expires_on}
             for e in entries[:limit]]
 
@@ -100,7 +106,7 @@ def card(member: Member, drawn: bool = True) -> dict | None:
     active = Card.objects.filter(member=member, status=Card.Status.ACTIVE).order_by("-issued_at").first()
     if active is None:
         return None
-    return {"number": active.barcode, **({"svg": ean13_svg(active.barcode)} if drawn else {})}
+    return {"number": active.barcode, **({"svg": ean13_svg(active.barcode, scalable=True)} if drawn else {})}
 
 
 def rewards(available: int, today: date) -> list[dict]:

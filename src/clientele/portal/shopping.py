@@ -20,7 +20,7 @@ def current_list(member: Member, drawn: bool = True) -> dict | None:
     if found is None:
         return None
     items = found.items.select_related("product", "offer").order_by("position")
-    return {"number": found.number, **({"svg": ean13_svg(found.number)} if drawn else {}),
+    return {"number": found.number, **({"svg": ean13_svg(found.number, scalable=True)} if drawn else {}),
             "valid_from": found.valid_from, "valid_until": found.valid_until,
             "items": [{"product_id": item.product_id, "product": _product_name(item.product),
                        "offer": item.offer.code if item.offer_id else None, "offer_description": item.offer_description,
