@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db import connection
+from django.db.models import Q
 
 from clientele.barcodes import ean13_svg
 from clientele.loyalty import ledger
-from clientele.loyalty.models import Basket, BasketReturn, LoyaltyAccount, PointsEntry, Reward, Tier
+from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Reward, Tier
 from clientele.members.models import Card, Member
 
 #: Entries shown on the account page (newest first); the API pages further.
@@ -72,14 +73,23 @@ def expiring(account: LoyaltyAccount | None, available: int, today: date) -> lis
     are spent first), as `ledger.expirable_points` counts them: [{by, points}], only where some do."""
     if account is None:
         return []
+    ends = [month_end(today, months) for months in range(EXPIRY_MONTHS_SHOWN)]
     shown, before = [], 0
-    for months in range(EXPIRY_MONTHS_SHOWN):
-        by = month_end(today, months)
-        due = ledger.expirable_points(account.pk, by, available)
+    for by, due in zip(ends, ledger.expirable_points_by(account.pk, ends, available)):
         if due > before:
             shown.append({"by": by, "points": due - before})
         before = due
     return shown
+
+
+#: The member's 12-month spend and visits and the refunds of returns in the window, as the tier
+#: review counts them (`loyalty.tiers.DECIDE_SQL`), in one query.
+_TWELVE_MONTHS = """
+SELECT SUM(b.total), COUNT(*),
+       (SELECT SUM(r.refund) FROM loyalty_basketreturn r JOIN loyalty_basket rb ON rb.id = r.basket_id
+        WHERE rb.member_id = %s AND r.returned_at >= %s)
+FROM loyalty_basket b WHERE b.transacted_at >= %s AND b.transacted_at < %s AND b.member_id = %s
+"""
 
 
 def tier_progress(member: Member, account: LoyaltyAccount | None, today: date) -> TierProgress:
@@ -87,12 +97,12 @@ def tier_progress(member: Member, account: LoyaltyAccount | None, today: date) -
     before `today` to its end, UTC; refunds of returns in the window deducted)."""
     start = datetime.combine(today - timedelta(days=364), time.min, tzinfo=timezone.utc)
     end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=timezone.utc)
-    baskets = Basket.objects.filter(member=member, transacted_at__gte=start, transacted_at__lt=end).aggregate(
-        spend=Sum("total"), visits=Count("id"))
-    refunded = BasketReturn.objects.filter(basket__member=member, returned_at__gte=start).aggregate(
-        refund=Sum("refund"))["refund"] or Decimal("0")
-    spend = ((baskets["spend"] or Decimal("0")) - refunded).quantize(Decimal("0.01"))
-    visits = baskets["visits"] or 0
+    window = [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
+    with connection.cursor() as cursor:
+        cursor.execute(_TWELVE_MONTHS, [member.pk, window[0], *window, member.pk])
+        spend, visits, refunded = cursor.fetchone()
+    spend = (Decimal(str(spend or 0)) - Decimal(str(refunded or 0))).quantize(Decimal("0.01"))
+    visits = visits or 0
     tier = account.tier if account else None
     next_tier = (Tier.objects.filter(rank__gt=tier.rank) if tier else Tier.objects.all()).order_by("rank").first()
     if next_tier is None:
