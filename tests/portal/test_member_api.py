@@ -46,14 +46,16 @@ def test_the_account_shows_points_available_and_pending_with_reasons_and_the_tie
     assert [r["code"] for r in account["rewards"] if r["affordable"]] == ["BAG"]  # 300 points; the next costs 500
 
 
-def test_points_expiring_soon_are_those_earned_about_two_years_ago(ada_api, members):
+def test_points_expiring_soon_are_shown_by_the_month_end_they_expire_by(ada_api, members):
     account = LoyaltyAccount.objects.get(member__customer_id=42)
     soon = ledger.now_utc().date() + timedelta(days=3)
-    PointsEntry.objects.filter(account=account, source__contains="a0").update(expires_on=soon)
+    with transaction.atomic():
+        ledger.credit(account, "opening_balance", 70, key="opening_balance:42", source="previous programme",
+                      actor="test", available_from=ledger.now_utc() - timedelta(days=700), expires_on=soon)
 
     expiring = ada_api.get("/api/portal/account").json()["expiring"]
 
-    assert [due["points"] for due in expiring] == [120]
+    assert [due["points"] for due in expiring] == [70]  # the baskets' points expire in two years
     assert expiring[0]["by"] >= soon.isoformat()
 
 
