@@ -16,11 +16,13 @@ from typing import Annotated, Literal
 
 from django.http import FileResponse
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
+from pydantic import BeforeValidator, StrictBool, StrictInt, model_validator
 
 from clientele.errors import RequestRefused
+from clientele.loyalty.api import UNREADABLE_BODY, invalid_request
 from clientele.portal import account, errors, feedback, profile, shopping, signin
 from clientele.privacy.errors import PrivacyError
 
@@ -45,7 +47,7 @@ class Problem(Schema):
     field: str = ""
 
 
-PROBLEMS = {401: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem}
+PROBLEMS = {400: Problem, 401: Problem, 404: Problem, 409: Problem, 422: Problem, 429: Problem, 503: Problem}
 
 
 @api.exception_handler(RequestRefused)
@@ -60,11 +62,16 @@ def privacy_refused(request, error: PrivacyError):
 
 
 @api.exception_handler(ValidationError)
-def invalid_request(request, error: ValidationError):
-    first = error.errors[0] if error.errors else {}
-    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "payload")) or "request"
-    return api.create_response(request, {"code": "invalid_request", "message": f"{field}: {first.get('msg', 'invalid')}",
-                                         "field": field}, status=422)
+def invalid_request_problem(request, error: ValidationError):
+    return api.create_response(request, invalid_request(error.errors), status=422)
+
+
+@api.exception_handler(HttpError)
+def unreadable_problem(request, error: HttpError):
+    """Django Ninja's own refusals (an unreadable body: 400) in the same problem shape."""
+    body = UNREADABLE_BODY if error.status_code == 400 else {"code": "invalid_request", "message": error.message,
+                                                             "field": "body"}
+    return api.create_response(request, body, status=error.status_code)
 
 
 def _address(request) -> str:
@@ -257,12 +264,31 @@ class ProfileOut(Schema):
     missing: list[str]
 
 
-class ProfileIn(Schema):
+def iso_day(value):
+    """A day as JSON gives it, "1985-12-10" (not a number of seconds since 1970)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("a day as text, e.g. 1985-12-10")
+    return value
+
+
+class FieldsIn(Schema):
+    """A body of optional fields: still a JSON object (Django Ninja's schemas would read any value's
+    attributes, so `[null]` would be an empty change)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def an_object(cls, value):
+        if not isinstance(getattr(value, "_obj", value), dict):
+            raise ValueError("send the fields as a JSON object")
+        return value
+
+
+class ProfileIn(FieldsIn):
     first_name: Annotated[str, Field(max_length=100)] | None = None
     last_name: Annotated[str, Field(max_length=100)] | None = None
     email: Annotated[str, Field(max_length=254)] | None = None
     phone: Annotated[str, Field(max_length=32)] | None = None
-    birth_date: date | None = None
+    birth_date: Annotated[date, BeforeValidator(iso_day)] | None = None
     address_line: Annotated[str, Field(max_length=200)] | None = None
     postal_code: Annotated[str, Field(max_length=20)] | None = None
     city: Annotated[str, Field(max_length=100)] | None = None
@@ -277,7 +303,7 @@ class ProfileSavedOut(Schema):
 class ConsentOut(Schema):
     purpose: str
     channel: str
-    granted: bool
+    granted: StrictBool
     since: datetime | None
     source: str | None = None
 
@@ -285,10 +311,10 @@ class ConsentOut(Schema):
 class ConsentIn(Schema):
     purpose: Literal["profiling", "marketing"]
     channel: Literal["", "email", "sms", "post"] = ""
-    granted: bool
+    granted: StrictBool
 
 
-class ErasureIn(Schema):
+class ErasureIn(FieldsIn):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
 
@@ -344,8 +370,8 @@ def export(request):
 # ---- feedback -------------------------------------------------------------------------------------
 
 class ReviewIn(Schema):
-    product_id: int
-    rating: Annotated[int, Field(ge=1, le=5)]
+    product_id: StrictInt
+    rating: Annotated[StrictInt, Field(ge=1, le=5)]
     text: Annotated[str, Field(min_length=1, max_length=5000)]
 
 
@@ -367,7 +393,7 @@ class ComplaintIn(Schema):
     served_by: Annotated[str, Field(max_length=200)]
     wanted_resolution: Annotated[str, Field(max_length=5000)]
     other_cause: Annotated[str, Field(max_length=5000)] = ""
-    store_id: int | None = None
+    store_id: StrictInt | None = None
 
 
 class ComplaintOut(Schema):
@@ -417,9 +443,14 @@ def get_review(request, review_id: int):
     return _review(feedback.own_review(request.auth, review_id))
 
 
-@api.get("/complaint-causes", response={200: list[tuple[str, str]], **PROBLEMS}, summary="Causes to choose from")
+class CauseOut(Schema):
+    code: str
+    name: str
+
+
+@api.get("/complaint-causes", response={200: list[CauseOut], **PROBLEMS}, summary="Causes to choose from")
 def get_causes(request):
-    return feedback.complaint_causes()
+    return [{"code": code, "name": name} for code, name in feedback.complaint_causes()]
 
 
 @api.get("/complaints", response={200: list[ComplaintOut], **PROBLEMS}, summary="My complaints")
