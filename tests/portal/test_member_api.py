@@ -243,3 +243,18 @@ def test_a_friend_referred_earns_the_referrer_the_bonus_at_their_first_basket_on
     assert referred.json() == {"referred": True} and Referral.objects.get().referrer.customer_id == 43
     assert [(b.account.member.customer_id, b.amount) for b in bonuses] == [(43, 500)]
     assert (ada_shopped_already.status_code, ada_shopped_already.json()["code"]) == (409, "referral_refused")
+
+
+def test_an_erasure_carried_out_ends_the_members_sessions_and_keeps_their_reviews_without_text(ada_api, home):
+    from clientele.portal.models import Review
+    from clientele.privacy import erasure
+
+    review = ada_api.post("/api/portal/reviews", {"product_id": build.BREAD, "rating": 4, "text": "My kids love it"},
+                          content_type=JSON).json()
+    asked = ada_api.post("/api/portal/privacy/erasure", {"reason": "leaving"}, content_type=JSON).json()
+    erasure.approve_erasure(asked["request_id"], approved_by="dpo")
+    done = erasure.carry_out(asked["request_id"])
+
+    assert done.status == "done"
+    assert (Review.objects.get(pk=review["id"]).text, Review.objects.get(pk=review["id"]).rating) == ("[erased]", 4)
+    assert ada_api.get("/api/portal/account").status_code == 401
