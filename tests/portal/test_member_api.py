@@ -258,3 +258,14 @@ def test_an_erasure_carried_out_ends_the_members_sessions_and_keeps_their_review
     assert done.status == "done"
     assert (Review.objects.get(pk=review["id"]).text, Review.objects.get(pk=review["id"]).rating) == ("[erased]", 4)
     assert ada_api.get("/api/portal/account").status_code == 401
+
+
+def test_the_back_office_reads_the_reviews_members_wrote_and_cannot_change_them(ada_api, admin_client):
+    review = ada_api.post("/api/portal/reviews", {"product_id": build.BREAD, "rating": 2, "text": "Too dry"},
+                          content_type=JSON).json()
+
+    listed = admin_client.get("/admin/portal/review/")
+    shown = admin_client.get(f"/admin/portal/review/{review['id']}/change/")
+
+    assert listed.status_code == shown.status_code == 200
+    assert "Too dry" in shown.content.decode() and 'name="text"' not in shown.content.decode()
