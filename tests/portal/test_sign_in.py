@@ -77,7 +77,8 @@ def test_whoever_is_typed_the_answer_is_the_same_and_nobody_unknown_gets_a_messa
 
     assert known.status_code == unknown.status_code == unknown_card.status_code == 200
     assert set(known.json()) == set(unknown.json())
-    assert unknown.json()["sent_to"] == "" and [to for to, _ in mailbox.messages] == ["ada@example.org"]
+    assert known.json()["sent_to"] == unknown.json()["sent_to"] == unknown_card.json()["sent_to"] == "email"
+    assert [to for to, _ in mailbox.messages] == ["ada@example.org"]
     refused = verify(Client(), unknown.json()["challenge"], "123456")
     assert (refused.status_code, refused.json()["code"]) == (401, "wrong_code")
 

@@ -86,7 +86,7 @@ class SignInIn(Schema):
 
 class ChallengeOut(Schema):
     challenge: str
-    sent_to: str = Field(description="'email' or 'sms' when a code was sent; '' when nobody matched (nothing sent).")
+    sent_to: str = Field(description="'email' or 'sms': where to look for the code (the same answer when nobody matched).")
     expires_at: datetime
 
 

@@ -55,8 +55,8 @@ def _token_hash(token: str) -> str:
 @dataclass(frozen=True)
 class Challenge:
     """What asking for a code answers, whoever asked: the opaque challenge to send back with the
-    code, the channel to tell the member where to look (`sent_to`: 'email', 'sms' or '' when nobody
-    matched, never shown as such), and when the code expires."""
+    code, the channel to tell the member where to look (`sent_to`: 'email' or 'sms', the same
+    whether anybody matched or not), and when the code expires."""
 
     challenge: str
     sent_to: str
@@ -107,14 +107,16 @@ def _check_not_locked(member: Member | None, client: str, since: datetime) -> No
                                   "minutes")
 
 
-def _channel(member: Member, identifier: str) -> str:
+def _channel(member: Member | None, identifier: str) -> str:
     """E-mail when the member typed an e-mail (or a card and has one); SMS for a phone (or a card
-    and no e-mail)."""
+    and no e-mail). For nobody, the channel a member would have been told (the answer is the same)."""
     typed = identifier.strip()
     if "@" in typed:
         return SignInCode.Channel.EMAIL
     if not _is_card_number(typed):
         return SignInCode.Channel.SMS
+    if member is None:
+        return SignInCode.Channel.EMAIL
     return SignInCode.Channel.EMAIL if member.email else SignInCode.Channel.SMS if member.phone else ""
 
 
@@ -143,7 +145,8 @@ def request_code(identifier: str, network_address: str) -> Challenge:
     if member is not None and _recent(SignInCode, since, member=member) >= config.portal_codes_sent:
         raise errors.TooManyCodes(f"too many codes asked: wait {config.portal_lock_minutes} minutes")
     challenge, code = secrets.token_urlsafe(24), f"{secrets.randbelow(10**6):06d}"
-    channel = _channel(member, identifier) if member is not None else ""
+    shown = _channel(member, identifier)
+    channel = shown if member is not None else ""
     expires_at = now + timedelta(minutes=config.portal_code_minutes)
     stored = SignInCode.objects.create(
         challenge_hash=_keyed(f"challenge:{challenge}"), code_hash=_keyed(f"code:{challenge}:{code}"),
@@ -158,7 +161,7 @@ def request_code(identifier: str, network_address: str) -> Challenge:
             log.warning("sign-in code %s not sent by %s: %s", stored.pk, channel, problem.split(":")[0])
             stored.delete()
             raise errors.CodeNotSent("the code could not be sent just now: try again in a minute")
-    return Challenge(challenge, channel, expires_at)
+    return Challenge(challenge, shown, expires_at)
 
 
 def verify_code(challenge: str, code: str, network_address: str) -> str:
