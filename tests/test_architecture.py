@@ -10,7 +10,7 @@ import clientele
 PACKAGE = Path(clientele.__file__).parent
 DJANGO_SIDE = ("django", "ninja", "clientele.members", "clientele.loyalty", "clientele.catalog",
                "clientele.offers", "clientele.service", "clientele.backoffice", "clientele.campaigns",
-               "clientele.identity", "clientele.privacy", "clientele.site")
+               "clientele.identity", "clientele.privacy", "clientele.portal", "clientele.site")
 
 
 def imported_modules(path: Path) -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 #: GS1 prefix 29x is reserved for in-store numbering: our card numbers never clash with products.
 CARD_PREFIX = "29"
 #: Shopping lists take the in-store prefix 28: a list's number clashes with no product and no card.
@@ -39,8 +41,10 @@ def list_barcode(serial: int) -> str:
     return body + ean13_check_digit(body)
 
 
-def ean13_svg(code: str) -> str:
-    """The EAN-13 `code` drawn as an SVG element (python-barcode), its number printed under the bars."""
+def ean13_svg(code: str, scalable: bool = False) -> str:
+    """The EAN-13 `code` drawn as an SVG element (python-barcode), its number printed under the bars.
+    `scalable`: with a viewBox and no fixed size, so it fills the width it is given (a phone's
+    screen: the wider the bars, the surer the till's scanner reads them)."""
     from io import BytesIO
 
     from barcode import EAN13
@@ -51,4 +55,10 @@ def ean13_svg(code: str) -> str:
     out = BytesIO()
     EAN13(code[:12], writer=SVGWriter()).write(out, options={"module_height": 12, "font_size": 8})
     svg = out.getvalue().decode("utf-8")
-    return svg[svg.index("<svg"):]
+    svg = svg[svg.index("<svg"):]
+    if scalable:
+        size = re.match(r'<svg [^>]*width="([\d.]+)mm" height="([\d.]+)mm"', svg)
+        width, height = (float(size.group(n)) * 96 / 25.4 for n in (1, 2))  # CSS pixels: what mm are drawn in
+        svg = svg.replace(size.group(0), size.group(0).replace(f'width="{size.group(1)}mm" height="{size.group(2)}mm"',
+                                                               f'viewBox="0 0 {width:.2f} {height:.2f}"'), 1)
+    return svg

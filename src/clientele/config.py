@@ -39,6 +39,13 @@ class Settings(BaseSettings):
     smtp_port: int = Field(25, description="Port of the SMTP server.")
     smtp_sender: str = Field("marketing@clientele.invalid", description="From address of campaign e-mail.")
     sms_webhook_url: str | None = Field(None, description="HTTP endpoint campaigns POST each SMS to (JSON).")
+    portal_code_minutes: int = Field(10, ge=1, le=60, description="Minutes a portal sign-in code stays valid.")
+    portal_session_minutes: int = Field(120, ge=5, le=24 * 60, description="Minutes a portal sign-in lasts.")
+    portal_wrong_codes: int = Field(
+        5, ge=1, le=50, description="Wrong sign-in codes, per member and per network address, that lock the "
+                                    "portal's sign-in for portal_lock_minutes.")
+    portal_codes_sent: int = Field(3, ge=1, le=50, description="Sign-in codes sent to one member per portal_lock_minutes.")
+    portal_lock_minutes: int = Field(15, ge=1, le=24 * 60, description="The window of the portal's sign-in limits.")
     campaign_holdout: float = Field(0.10, ge=0, le=0.5, description="Default random holdout share of a campaign.")
     store_timezone: str = Field(
         "America/Chicago",

@@ -259,3 +259,19 @@ def test_given_an_unknown_list_and_a_revoked_key_then_the_key_is_refused_first(o
     response = post(TillClient(headers={"X-API-Key": "revoked"}), "/baskets",
                     basket(card=card) | {"list_number": list_barcode(999)})
     assert (response.status_code, response.json()["code"]) == (401, "invalid_api_key")
+
+
+def test_given_an_offer_to_activate_when_the_member_clipped_it_in_the_portal_then_the_till_applies_it_and_not_before(
+        programme_ready, tills, card):
+    from clientele.offers.activation import activate_offer
+
+    save_offer("milk-clip", product_ids=[MILK], benefit="amount_off", amount=Decimal("1.00"), requires_activation=True)
+    before = post(tills, "/baskets", basket(receipt="before", card=card)).json()
+    activate_offer(programme_ready, "milk-clip", TODAY)
+    after = post(tills, "/baskets", basket(receipt="after", card=card)).json()
+    anonymous = post(tills, "/baskets", basket(receipt="anonymous")).json()
+
+    assert before["offers"] == [] and anonymous["offers"] == []
+    assert [(offer["code"], offer["discount"]) for offer in after["offers"]] == [("milk-clip", "1.00")]
+    assert after["discount_total"] == "1.00"
+    assert OfferRedemption.objects.get().basket.receipt_number == "after"

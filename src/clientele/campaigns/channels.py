@@ -87,6 +87,36 @@ class EmailTransport:
             self.smtp = None
 
 
+def send_email(to: str, subject: str, text: str, message_id: str) -> str | None:
+    """One e-mail through the configured SMTP server (a connection of its own): None when the
+    server accepted it, else why not (the member portal's sign-in codes)."""
+    config = settings()
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = config.smtp_sender, to, subject
+    message["Message-ID"] = f"<{message_id}@clientele>"
+    message.set_content(text)
+    try:
+        with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=30) as smtp:
+            smtp.send_message(message)
+    except (smtplib.SMTPException, OSError) as error:
+        return f"SMTP {config.smtp_host}:{config.smtp_port}: {error}"
+    return None
+
+
+def send_sms(to: str, text: str, key: str) -> str | None:
+    """One SMS POSTed to the configured webhook with `key` as its Idempotency-Key: None when
+    accepted, else why not. ChannelNotConfigured without a webhook."""
+    url = settings().sms_webhook_url
+    if not url:
+        raise errors.ChannelNotConfigured("SMS needs CLIENTELE_SMS_WEBHOOK_URL, the webhook each SMS is POSTed to")
+    try:
+        answer = requests.post(url, json={"to": to, "text": text, "id": key}, headers={"Idempotency-Key": key},
+                               timeout=30)
+    except requests.RequestException as error:
+        return f"SMS webhook: {error}"
+    return None if answer.ok else f"SMS webhook answered {answer.status_code}"
+
+
 class SmsTransport:
     """SMS POSTed as JSON to the configured webhook, with the contact's id as Idempotency-Key."""
 

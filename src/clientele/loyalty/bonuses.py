@@ -1,5 +1,6 @@
 """Points for actions that are not purchases: profile completed, review written, a referral that
-led to a first basket, the birthday month. Each is granted at most once per occasion."""
+led to a first basket (recorded by `record_referral`), the birthday month. Each is granted at most
+once per occasion."""
 
 from __future__ import annotations
 
@@ -100,6 +101,23 @@ def reward_action(request: ActionIn, key: ApiKey) -> dict:
     return {"member_number": member.customer_id, "action": request.action, "reference": request.reference,
             "points_awarded": entry.amount, "explanation": entry.explanation,
             "balance": ledger.balance(entry.account_id).as_dict(), "replayed": replayed}
+
+
+def record_referral(referrer, referred) -> Referral:
+    """Record that `referrer` brought `referred` (both members), so the referral bonus goes to the
+    referrer at the referred member's first basket (`award_basket_bonuses`, once). ReferralRefused
+    for one's own referral, a member who already shopped, or one already referred (the database's
+    one referral per referred member decides between two at once). One transaction."""
+    if referrer.pk == referred.pk:
+        raise errors.ReferralRefused("a member cannot refer themselves")
+    with transaction.atomic():
+        if Basket.objects.filter(member=referred).exists():
+            raise errors.ReferralRefused("the referral bonus is for a friend's first shop: you have shopped already")
+        try:
+            with transaction.atomic():
+                return Referral.objects.create(referrer=referrer, referred=referred)
+        except IntegrityError:
+            raise errors.ReferralRefused("you were already referred by a member") from None
 
 
 def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, actor: str,

@@ -157,3 +157,9 @@ class RateLimited(LoyaltyError):
 
     def __init__(self, limit: int):
         super().__init__(f"more than {limit} calls this minute with this key: wait a moment and send it again")
+
+
+class ReferralRefused(LoyaltyError):
+    """A referral that cannot be: one's own, a member who already shopped or was already referred."""
+
+    code, status, default_field = "referral_refused", 409, "referrer"

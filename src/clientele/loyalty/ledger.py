@@ -209,12 +209,17 @@ def expirable_points(account_id: int, due_by: date, available: int) -> int:
     """Points of the account whose expiry date is on or before `due_by` and that are not yet spent
     or expired, oldest first: credits due (net of their own reversals) minus every FIFO debit,
     never more than the available balance."""
+    return expirable_points_by(account_id, [due_by], available)[0]
+
+
+def expirable_points_by(account_id: int, due_dates: list[date], available: int) -> list[int]:
+    """`expirable_points` by each of `due_dates`, in one query over the account's entries."""
     sums = PointsEntry.objects.filter(account_id=account_id).aggregate(
-        due=Sum("amount", filter=Q(expires_on__lte=due_by)),
         consumed=Sum("amount", filter=Q(kind__in=FIFO_DEBIT_KINDS)),
+        **{f"due_{n}": Sum("amount", filter=Q(expires_on__lte=due_by)) for n, due_by in enumerate(due_dates)},
     )
-    due = (sums["due"] or 0) + (sums["consumed"] or 0)
-    return max(0, min(due, available))
+    consumed = sums["consumed"] or 0
+    return [max(0, min((sums[f"due_{n}"] or 0) + consumed, available)) for n in range(len(due_dates))]
 
 
 def expire_points(today: date, actor: str = "command:loyalty expire") -> dict[str, int]:

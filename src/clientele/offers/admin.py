@@ -46,7 +46,7 @@ class OfferAdmin(SimpleHistoryAdmin):
                               "multiplier"]}),
         ("Funding and budget", {"fields": ["funder", "budget_money", "budget_count", "per_member_limit"]}),
         ("When and to whom", {"fields": ["valid_from", "valid_until", "eligibility", "segment", "audience",
-                                         "stackable", "precedence"]}),
+                                         "requires_activation", "stackable", "precedence"]}),
     ]
 
     @admin.display(description="given (money / count)")

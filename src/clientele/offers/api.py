@@ -89,6 +89,7 @@ class OfferIn(Schema):
     audience: list[int] = Field([], description="Members' customer numbers (eligibility 'members').")
     stackable: bool = False
     precedence: Annotated[int, Field(ge=0, le=32767)] = 100
+    requires_activation: bool = Field(False, description="Applies only to members who activated it in the portal.")
 
 
 class OfferOut(OfferIn):

@@ -74,6 +74,7 @@ class OfferTerms:
     count_left: int | None = None
     stackable: bool = False
     precedence: int = 100
+    requires_activation: bool = False
 
     def targets(self, line: Line) -> bool:
         """True when the offer's target covers the line's product."""
@@ -94,12 +95,14 @@ class OfferTerms:
 class MemberView:
     """What the evaluation knows of the member: their number (None for an anonymous basket), their
     nightly profile (field -> value), how often they used each offer, and the offers of their
-    current shopping list with each one's sizing factor (their value-sized benefit)."""
+    current shopping list with each one's sizing factor (their value-sized benefit), and the offers
+    they activated in the portal (`activated`, offer ids)."""
 
     customer_id: int | None = None
     profile: Mapping[str, object] = field(default_factory=dict)
     uses: Mapping[int, int] = field(default_factory=dict)
     list_factors: Mapping[int, Decimal] = field(default_factory=dict)
+    activated: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,8 @@ def available(terms: OfferTerms, member: MemberView, at: datetime) -> bool:
     count left and the member under their limit."""
     if not terms.valid_from <= at < terms.valid_until:
         return False
+    if terms.requires_activation and terms.offer_id not in member.activated:
+        return False  # an offer to clip applies only to the members who clipped it
     if terms.count_left is not None and terms.count_left <= 0:
         return False
     if terms.money_left is not None and terms.money_left <= 0 and terms.benefit not in ("bonus_points",

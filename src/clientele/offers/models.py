@@ -19,7 +19,7 @@ from simple_history.models import HistoricalRecords
 
 from clientele.offers import segments
 from clientele.offers.list_models import ShoppingList, ShoppingListItem, ValueSizing  # noqa: F401
-from clientele.offers.redemption_models import MemberOfferUse, OfferRedemption  # noqa: F401
+from clientele.offers.redemption_models import MemberOfferUse, OfferActivation, OfferRedemption  # noqa: F401
 
 BRAND_TYPES = [("National", "National brand"), ("Private", "Store brand")]
 
@@ -114,6 +114,8 @@ class Offer(models.Model):
     audience = models.ManyToManyField("members.Member", blank=True, related_name="offers_targeted")
     stackable = models.BooleanField(default=False, help_text="Adds to other offers on the same lines.")
     precedence = models.PositiveSmallIntegerField(default=100, help_text="Lower applies first.")
+    requires_activation = models.BooleanField(
+        default=False, help_text="Applies only to members who activated (\"clipped\") it before shopping, in the portal.")
     version = models.PositiveIntegerField(default=1, editable=False)
     history = OFFER_HISTORY
 

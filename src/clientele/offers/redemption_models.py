@@ -51,3 +51,19 @@ class MemberOfferUse(models.Model):
             models.UniqueConstraint(fields=["offer", "member"], name="member_offer_use_once"),
             models.CheckConstraint(condition=Q(uses__gte=0), name="member_offer_uses_not_negative"),
         ]
+
+
+class OfferActivation(models.Model):
+    """A member's activation ("clip") of an offer that needs one (`Offer.requires_activation`),
+    made in the member portal before shopping: the till applies such an offer only to members
+    who activated it. Once per member and offer (the constraint, led by the member: the till reads
+    a member's activations by it)."""
+
+    member = models.ForeignKey("members.Member", on_delete=models.PROTECT, db_index=False,
+                               related_name="offer_activations")  # offer_activated_once leads with it
+    offer = models.ForeignKey("offers.Offer", on_delete=models.PROTECT, related_name="activations")
+    activated_at = models.DateTimeField()
+    source = models.CharField(max_length=10, default="web", help_text="Where the member activated it: web, app.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["member", "offer"], name="offer_activated_once")]

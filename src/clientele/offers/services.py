@@ -26,12 +26,14 @@ from clientele.offers.models import (
     OFFER_HISTORY,
     MemberOfferUse,
     Offer,
+    OfferActivation,
     OfferBudget,
     OfferBudgetSlice,
     OfferRedemption,
     ShoppingList,
     slice_count,
 )
+
 
 def invalid_offer(error: ValidationError) -> InvalidOffer:
     """The first of a validation's errors as an `InvalidOffer` with its stable code and field."""
@@ -166,7 +168,7 @@ def _terms(offer: Offer) -> OfferTerms:
         audience=frozenset(m.customer_id for m in offer.audience.all()), per_member_limit=offer.per_member_limit,
         money_left=spend.money_left if spend else offer.budget_money,
         count_left=spend.count_left if spend else offer.budget_count,
-        stackable=offer.stackable, precedence=offer.precedence,
+        stackable=offer.stackable, precedence=offer.precedence, requires_activation=offer.requires_activation,
     )
 
 
@@ -180,6 +182,7 @@ def member_view(member: Member | None, on: date | None = None, with_list: bool =
     if hasattr(member, "profile"):
         profile = {field: getattr(member.profile, field) for field in segments.PROFILE_FIELDS.values()}
     uses = dict(MemberOfferUse.objects.filter(member=member).values_list("offer_id", "uses"))
+    activated = frozenset(OfferActivation.objects.filter(member=member).values_list("offer_id", flat=True))
     on = on or datetime.now(timezone.utc).date()
     current = ShoppingList.objects.filter(member=member, status=ShoppingList.Status.CURRENT, valid_from__lte=on,
                                           valid_until__gte=on).first() if with_list else None
@@ -187,7 +190,7 @@ def member_view(member: Member | None, on: date | None = None, with_list: bool =
     if current is not None:
         offer_ids = current.items.exclude(offer=None).values_list("offer_id", flat=True)
         factors = {offer_id: current.sizing_factor for offer_id in offer_ids}
-    return MemberView(member.customer_id, profile, uses, factors)
+    return MemberView(member.customer_id, profile, uses, factors, activated)
 
 
 def consume_budget(offer_id: int, money: Decimal, count: int = 1, prefer: int = 0) -> None:

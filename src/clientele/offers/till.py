@@ -8,8 +8,9 @@ The checkout (`loyalty.checkout`) calls, in its transaction:
 2. `offers_for_till(stamp, at)`: every active offer's terms, kept in the worker for as long as the
    offers' stamp (`OFFERS_STAMP_SQL`, read in the checkout's first query on PostgreSQL) is the
    same; the budget left in them may be stale, the database's write is what counts.
-3. `member_offers(member, day)`: the member's uses of each offer and their current list's offers
-   with its sizing factor (one query), as `evaluate.MemberView`.
+3. `member_offers(member, day)`: the member's uses of each offer, their current list's offers
+   with its sizing factor and the offers they activated in the portal (one query), as
+   `evaluate.MemberView`.
 4. `evaluate.apply_offers`, in the checkout's plain-Python `decide`.
 5. The store writes the redemptions with the basket: `OrmStore` through
    `services.record_redemptions`; `OneStatementStore` in its one statement (`REDEMPTION_CTES`),
@@ -137,19 +138,25 @@ SELECT 'list', i.offer_id, 0, l.id, l.number, CAST(l.valid_from AS TEXT), CAST(l
        CAST(l.sizing_factor AS TEXT)
 FROM offers_shoppinglist l LEFT JOIN offers_shoppinglistitem i ON i.shopping_list_id = l.id AND i.offer_id IS NOT NULL
 WHERE l.member_id = %s AND l.status = 'current'
+UNION ALL
+SELECT 'activation', a.offer_id, 0, NULL, NULL, NULL, NULL, NULL
+FROM offers_offeractivation a WHERE a.member_id = %s
 """
 
 
 def member_offers(member, day: date, terms: list[OfferTerms]) -> MemberOffers:
-    """The member's uses of each offer and their current list's offers (when the list is valid on
-    `day`) in one query; their nightly profile too when a segment offer is among `terms`."""
+    """The member's uses of each offer, their current list's offers (when the list is valid on
+    `day`) and the offers they activated, in one query; their nightly profile too when a segment
+    offer is among `terms`."""
     from clientele.loyalty import libpq
 
-    rows = libpq.records(connections[DEFAULT_DB_ALIAS], _MEMBER_OFFERS, [member.pk, member.pk])
-    uses, factors, list_id, number = {}, {}, None, None
+    rows = libpq.records(connections[DEFAULT_DB_ALIAS], _MEMBER_OFFERS, [member.pk, member.pk, member.pk])
+    uses, factors, activated, list_id, number = {}, {}, set(), None, None
     for row in rows:
         if row["kind"] == "use":
             uses[row["offer_id"]] = row["uses"]
+        elif row["kind"] == "activation":
+            activated.add(row["offer_id"])
         elif row["valid_from"][:10] <= day.isoformat() <= row["valid_until"][:10]:
             list_id, number = row["list_id"], row["number"]
             if row["offer_id"] is not None:
@@ -158,7 +165,7 @@ def member_offers(member, day: date, terms: list[OfferTerms]) -> MemberOffers:
     if any(t.eligibility == Offer.Eligibility.SEGMENT for t in terms):
         found = _profile(member)
         profile = {name: getattr(found, name) for name in segments.PROFILE_FIELDS.values()} if found else {}
-    return MemberOffers(MemberView(member.customer_id, profile, uses, factors), list_id, number)
+    return MemberOffers(MemberView(member.customer_id, profile, uses, factors, frozenset(activated)), list_id, number)
 
 
 def _profile(member):

@@ -88,7 +88,8 @@ def member_data(member: Member) -> dict[str, list[dict]]:
     from clientele.loyalty.models import Basket, BasketLine, BasketReturn, PointsEntry, Redemption, TierChange
     from clientele.members.models import CustomerProfile, HouseholdDemographics
     from clientele.offers.list_models import ShoppingList, ShoppingListItem
-    from clientele.offers.redemption_models import MemberOfferUse, OfferRedemption
+    from clientele.offers.redemption_models import MemberOfferUse, OfferActivation, OfferRedemption
+    from clientele.portal.models import PortalSession, ReferralCode, Review
     from clientele.service.churn_models import ExitReason, WinBackEntry
     from clientele.service.models import Complaint, ComplaintEvent, Compensation
     from clientele.service.survey_models import AttributeRating, Invitation, SurveyAnswer
@@ -134,6 +135,12 @@ def member_data(member: Member) -> dict[str, list[dict]]:
         "offer_redemptions": _rows(OfferRedemption.objects.filter(member=member).values(
             "offer_id", "kind", "discount", "bonus_points", "redeemed_at", "basket_id")),
         "offer_uses": _rows(MemberOfferUse.objects.filter(member=member).values("offer_id", "uses")),
+        "offer_activations": _rows(OfferActivation.objects.filter(member=member).values(
+            "offer__code", "activated_at", "source")),
+        "reviews": _rows(Review.objects.filter(member=member).values("id", "product_id", "rating", "text", "created_at")),
+        "referral_code": _rows(ReferralCode.objects.filter(member=member).values("code", "created_at")),
+        "portal_sessions": _rows(PortalSession.objects.filter(member=member).values(
+            "created_at", "expires_at", "signed_out_at")),
         "campaigns": _rows(assignments.values("campaign_id", "campaign__name", "group", "assigned_at")),
         "campaign_contacts": _rows(Contact.objects.filter(assignment__in=assignments).values(
             "assignment__campaign_id", "channel", "status", "sent_at")),

@@ -140,6 +140,7 @@ def _erase_database(member: Member) -> dict:
     from clientele.campaigns.models import Contact
     from clientele.loyalty.models import Basket, Redemption, TillRequest
     from clientele.members.models import CustomerProfile, HouseholdDemographics
+    from clientele.portal.models import PortalSession, ReferralCode, Review, SignInCode, SignInFailure
     from clientele.privacy.consent import refresh_consent_cache
     from clientele.service.churn_models import ExitReason
     from clientele.service.models import Complaint, ComplaintEvent, Compensation
@@ -175,6 +176,13 @@ def _erase_database(member: Member) -> dict:
     Compensation.objects.filter(complaint__in=complaints).exclude(note="").update(note=ERASED_TEXT)
     ExitReason.objects.filter(member=member).exclude(note="").update(note=ERASED_TEXT)
     Contact.objects.filter(assignment__customer_id=member.customer_id).exclude(last_error="").update(last_error="")
+    # the member portal: reviews keep their rating without their text; no way in is left
+    summary["reviews"] = Review.objects.filter(member=member).update(text=ERASED_TEXT)
+    summary["portal sessions ended"] = PortalSession.objects.filter(member=member, signed_out_at=None).update(
+        signed_out_at=now)
+    SignInCode.objects.filter(member=member).delete()
+    SignInFailure.objects.filter(member=member).delete()
+    ReferralCode.objects.filter(member=member).delete()
     return summary
 
 

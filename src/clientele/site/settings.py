@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "clientele.campaigns",
     "clientele.identity",
     "clientele.privacy",
+    "clientele.portal",
 ]
 
 MIDDLEWARE = [

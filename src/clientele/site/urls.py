@@ -1,5 +1,5 @@
-"""URL routes: the back office (/backoffice/), its configuration pages (admin) and the till API
-(documented at /api/docs)."""
+"""URL routes: the back office (/backoffice/), its configuration pages (admin), the till API
+(documented at /api/docs), and the member portal (/portal/) with its app API (/api/portal/docs)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -10,6 +10,7 @@ from clientele.campaigns.api import api as campaigns_api
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
+from clientele.portal.api import api as portal_api
 from clientele.service import api_surveys  # noqa: F401  (registers the surveys and win-back calls)
 from clientele.service.api import api as service_api
 
@@ -25,6 +26,8 @@ urlpatterns = [
     path("api/offers/", offers_api.urls),
     path("api/campaigns/", campaigns_api.urls),
     path("api/service/", service_api.urls),
+    path("api/portal/", portal_api.urls),
+    path("portal/", include("clientele.portal.urls")),
     path("survey/", include("clientele.service.urls")),
     path("service/", include("clientele.service.desk_urls")),
     path("api/", api.urls),

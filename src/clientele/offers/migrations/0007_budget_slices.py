@@ -19,7 +19,7 @@ def slice_the_budgets(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('offers', '0005_redemption_indexes_the_till_needs'),
+        ('offers', '0006_offer_activation'),
     ]
 
     operations = [

@@ -1,0 +1,166 @@
+"""Issue 25's "done when", in headless Chromium at a phone's size on the served portal (granian, as
+the README serves it): Ada signs in with the code the mail server received, sees her points and tier
+progress from her real baskets, shows her card (its barcode read back from the screen by zbar),
+activates an offer that the till then applies, completes her profile for the bonus, changes a
+consent, and gets nothing of Bob's. A screenshot of each page: var/artifacts/screenshots/portal-*.png."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from portal_helpers import Mailbox, free_port
+
+from clientele.barcodes import card_barcode
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
+
+
+def _own_database(env: dict) -> None:
+    """On PostgreSQL, a fresh database of its own (<name>_portal), never the one the tests use."""
+    url = env.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        env.pop("DATABASE_URL", None)
+        return
+    import psycopg
+
+    server, _, name = url.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}_portal" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{name}_portal"')
+    env["DATABASE_URL"] = f"{server}/{name}_portal"
+
+
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory):
+    """The served portal, its facts, and the mailbox of the SMTP server it sends its codes to."""
+    mailbox, smtp_port = Mailbox(), free_port()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    smtp.start()
+    home = tmp_path_factory.mktemp("portal") / "var"
+    env = os.environ | {"CLIENTELE_HOME": str(home), "PYTHONPATH": f"{ROOT / 'src'}:{Path(__file__).parent}",
+                        "DJANGO_SETTINGS_MODULE": "clientele.site.settings", "CLIENTELE_SMTP_HOST": "127.0.0.1",
+                        "CLIENTELE_SMTP_PORT": str(smtp_port)}
+    _own_database(env)
+    setup = subprocess.run([sys.executable, str(Path(__file__).with_name("site_setup.py"))], env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert setup.returncode == 0, setup.stderr
+    facts = json.loads(setup.stdout.strip().splitlines()[-1])
+    port = free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
+                               "clientele.site.wsgi:application", "--workers", "1", "--blocking-threads", "2",
+                               "--host", "127.0.0.1", "--port", str(port), "--no-ws"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(f"{url}/static/portal/portal.css", timeout=1)
+            break
+        except OSError:
+            if server.poll() is not None:
+                raise RuntimeError(f"granian stopped: {server.stderr.read().decode()}") from None
+            time.sleep(0.2)
+    yield url, facts, mailbox
+    server.terminate()
+    server.wait(timeout=10)
+    smtp.stop()
+
+
+@pytest.fixture(scope="module")
+def phone():
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        context = chromium.new_context(**PHONE)
+        yield context.new_page()
+        context.close()
+        chromium.close()
+
+
+def shot(page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def checkout(url: str, key: str, receipt: str, card: str) -> dict:
+    """A basket of ground coffee (1003) posted by the till to the served API."""
+    body = json.dumps({"store_id": 1, "till_id": "T1", "receipt_number": receipt, "card": card,
+                       "transacted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60)),
+                       "lines": [{"line_no": 1, "product_id": 1003, "quantity": "1", "unit_price": "6.00"}]}).encode()
+    request = urllib.request.Request(f"{url}/api/baskets", body, {"Content-Type": "application/json", "X-API-Key": key})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
+
+
+def test_a_member_on_a_phone_signs_in_with_an_emailed_code_and_uses_the_portal(portal, phone):
+    url, facts, mailbox = portal
+    phone.goto(f"{url}/portal/")
+    assert phone.url == f"{url}/portal/sign-in/"
+    shot(phone, "portal-sign-in")
+    phone.fill("#identifier", "ada@example.org")
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/sign-in/code/")
+    shot(phone, "portal-code")
+    phone.fill("#code", mailbox.last_code("ada@example.org"))
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/account/")
+
+    # points and tier progress from her real baskets (3 x 120.40 available, 55.25 pending)
+    assert phone.inner_text("#available") == "360" and phone.inner_text("#pending") == "55"
+    assert "Silver" in phone.inner_text("#next-tier") and "583.55 more spend" in phone.inner_text("#next-tier")
+    assert phone.locator("#history li").count() == 4
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # fits the phone: no sideways scrolling
+    shot(phone, "portal-account")
+    if shutil.which("zbarimg") is None:
+        pytest.fail("zbarimg is missing: apt-get install -y zbar-tools")
+    barcode = SCREENSHOTS / "portal-card-barcode.png"
+    phone.locator("#card-barcode").screenshot(path=str(barcode))
+    scanned = subprocess.run(["zbarimg", "--quiet", "--raw", str(barcode)], capture_output=True, text=True)
+    assert scanned.stdout.split() == [card_barcode(facts["ada"])]
+
+    phone.click(".pt-nav >> text=List & offers")
+    assert phone.locator("#list-barcode").get_attribute("data-number") == facts["list"]
+    phone.click("[data-offer=coffee-clip] button")
+    assert "Offer activated" in phone.inner_text(".pt-msg")
+    assert phone.inner_text("[data-offer=coffee-clip] .pt-ok") == "Activated"
+    shot(phone, "portal-list")
+    answer = checkout(url, facts["till_key"], "browser-1", card_barcode(facts["ada"]))
+    assert [(o["code"], o["discount"]) for o in answer["offers"]] == [("coffee-clip", "1.50")]
+    phone.reload()
+    assert "1.50" in phone.inner_text("#saved")
+
+    phone.click(".pt-nav >> text=Profile")
+    for field, value in {"#last_name": "Lovelace", "#birth_date": "1985-12-10", "#address_line": "12 Main Street",
+                         "#postal_code": "60601", "#city": "Chicago"}.items():
+        phone.fill(field, value)
+    phone.click("#profile-form button[type=submit]")
+    assert "200 bonus points" in phone.inner_text(".pt-msg")
+    phone.click("#consent-marketing-email button")
+    assert phone.inner_text("#consent-marketing-email small").startswith("Yes")
+    shot(phone, "portal-profile")
+    phone.click(".pt-nav >> text=Points")
+    assert phone.inner_text("#available") == "560"  # the profile bonus
+
+    phone.click(".pt-nav >> text=Feedback")
+    assert len(phone.inner_text("#referral-code")) == 8
+    shot(phone, "portal-feedback")
+    response = phone.goto(f"{url}/portal/reviews/{facts['bob_review']}/")
+    assert response.status == 404 and "Bob" not in phone.content()
+    shot(phone, "portal-not-yours")
