@@ -36,7 +36,10 @@ def refresh_command(
         Optional[date], typer.Option(parser=iso_date, help="Last day described, YYYY-MM-DD (default: latest basket).")
     ] = None,
     window_days: Annotated[int, typer.Option(min=1, help="Days of history behind RFM, pyramid, value and habits.")] = 365,
-    restart: Annotated[bool, typer.Option(help="Recompute every step, even those already done today.")] = False,
+    restart: Annotated[bool, typer.Option(
+        help="Recompute every step from every line, even those already done today.")] = False,
+    full: Annotated[bool, typer.Option(
+        help="Read every line instead of rolling the last refresh's state forward with the new days (docs/analytics.md).")] = False,
     sync: Annotated[bool, typer.Option(help="First append the till's new baskets to the lake (clientele lake sync).")] = True,
     serve: Annotated[
         bool, typer.Option(help="Write each customer's profile to the operational database for the till and back office.")
@@ -60,9 +63,9 @@ def refresh_command(
         synced = sync_lake()
         console.print(f"Lake sync: {synced['lines']:,} lines from the tills in {synced['imports']} imports")
 
-    result = refresh(engine=engine, as_of=as_of, restart=restart,
+    result = refresh(engine=engine, as_of=as_of, restart=restart, full=full,
                      options=RefreshOptions(window_days=window_days), console=console)
-    table = Table(title=f"Refresh of {result.refresh_date} (as of {result.as_of})")
+    table = Table(title=f"Refresh of {result.refresh_date} (as of {result.as_of}): {result.mode}")
     for column in ("result", "rows", "seconds"):
         table.add_column(column, justify="left" if column == "result" else "right")
     for name, rows in result.rows.items():

@@ -5,6 +5,12 @@ refresh_date) and records itself in <lake>/results/_refresh.json. Run again on t
 date with the same as_of and rules, it resumes after the last finished step; otherwise (or with
 `restart=True`) it starts over.
 A step's table is staged and then swapped in whole, so readers never see half a table.
+
+The steps that read the basket lines read them through the state the last refresh kept
+(`refresh_state`): a refresh with a valid state reads only the new days (and the month they fall
+in), the days leaving the window and the lines of the customers whose history changed; without one
+(or with `full=True` / `restart=True`) it computes the state from every line. Both give the same
+result tables, to the last bit (decision 0070).
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -24,7 +30,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from clientele import analytics
-from clientele.analytics.baskets import days_between, member_lines
+from clientele import refresh_state as kept
+from clientele.analytics.baskets import baskets_from_sums, basket_sums, days_between, member_lines, regroup_basket_sums
+from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums
 from clientele.analytics.customer_view import write_customer_view
 from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
@@ -32,6 +40,8 @@ from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
+from clientele.forecasting.next_purchase import Calibration, cycles_from_sums, roll_cycle_sums
+from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
 from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
 from clientele.lake.schema import GOLDEN_IDS, PROFILING_REFUSALS
 
@@ -40,6 +50,9 @@ STATE_FILE = "_refresh.json"
 WORK_FOLDER = "_work"
 #: Under the results folder: the previous refresh's tables the next one compares with.
 PREVIOUS_FOLDER = "_previous"
+#: The kept category sums' columns, as the incremental refresh writes them on either engine.
+CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "category_spend": "decimal(38, 2)",
+                             "store_brand_spend": "decimal(38, 2)", "lines": "int64"})
 #: The previous refresh's tables kept when a refresh of a new day starts.
 KEPT_TABLES = ("lifecycle",)
 
@@ -56,6 +69,13 @@ class RefreshOptions:
     brand_loyalty: analytics.BrandLoyaltyRules = analytics.BrandLoyaltyRules()
     traits: analytics.TraitRules = analytics.TraitRules()
     forecast: nightly.ForecastOptions = nightly.ForecastOptions()
+    #: Days between two fits of the next-purchase calibration (an incremental refresh scores with
+    #: the kept one in between; a full refresh always fits). 1: every night.
+    refit_days: int = 7
+
+    def state_rules(self) -> str:
+        """What the kept state depends on (a change makes it recompute): all but the refit schedule."""
+        return repr(replace(self, refit_days=1))
 
 
 @dataclass
@@ -65,6 +85,7 @@ class RefreshResult:
 
     refresh_date: date
     as_of: date
+    mode: str = "full"
     rows: dict[str, int] = field(default_factory=dict)
     resumed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -74,30 +95,271 @@ class RefreshResult:
 class _Run:
     """One refresh in progress: the connection, the inputs and the tables already written."""
 
-    def __init__(self, con: ibis.BaseBackend, lake: Path, as_of: date | None, options: RefreshOptions):
+    def __init__(self, con: ibis.BaseBackend, lake: Path, as_of: date | None, options: RefreshOptions,
+                 full: bool = False, models: Path | None = None):
         self.con, self.lake, self.options = con, lake, options
         self.refused = _profiling_refusals(con, lake)
-        lines = _as_golden_customers(con, lake, basket_lines(con, lake))
+        self.golden = kept.golden_table(con, lake)
+        # the lines as the kept state sees them: merged members under their golden id, refusals in
+        self.golden_lines = _as_golden_customers(con, lake, basket_lines(con, lake))
         # customers who refused profiling are left out of every result (they still earn points: the
         # ledger never reads the lake); anonymous lines (no customer) are kept as they are
-        if self.refused:
-            refused = ibis.memtable({"customer_id": self.refused}, schema={"customer_id": "int64"})
-            lines = lines.anti_join(refused, "customer_id")
-        self.lines = lines
+        self.lines = self._profiled(self.golden_lines)
         self.products = read_table(con, "products", lake)
         self.as_of = as_of or analytics.last_day(self.lines)
+        self.fingerprint = kept.lake_fingerprint(lake)
+        self.watermark = kept.load_watermark(lake)
+        self.plan = kept.plan(con, lake, self.watermark, self.fingerprint, self.as_of, options.state_rules(), full)
+        if self.plan.mode == "incremental" and not all(
+                (kept.state_dir(lake) / name).exists() for name in (*kept.ROLLED_TABLES, "golden_ids")):
+            self.plan = kept.Plan("full", "the kept state is incomplete")
+        self.forced_models = models
+        self.months: dict[str, dict] = {}
         self._product_forecasts: ibis.Table | None = None
+        self._state: dict[str, ibis.Table] = {}
+        self._affected: ibis.Table | None | bool = False
+        self._models: dict | None = None
+
+    def _profiled(self, table: ibis.Table) -> ibis.Table:
+        """`table` without the customers who refused profiling."""
+        if not self.refused:
+            return table
+        refused = ibis.memtable({"customer_id": self.refused}, schema={"customer_id": "int64"})
+        return table.anti_join(refused, "customer_id")
 
     def product_forecasts(self) -> ibis.Table:
         """Every customer x product forecast of the night (about one row per basket line), computed
-        once for the two steps cut from it (next_purchases, next_categories), as are the purchase
-        cycles it reads twice: both kept as Parquet in the results' work folder, never in memory."""
+        once for the two steps cut from it (next_purchases, next_categories) and kept as Parquet in
+        the results' work folder, never in memory. It reads the purchase cycles twice: from the
+        kept state, already Parquet."""
         if self._product_forecasts is None:
-            lines = member_lines(self.lines_to_as_of())
-            cycles = self._work_table("product_cycles", nightly.product_cycles(lines, self.as_of))
-            every_product = nightly.product_forecasts(lines, self.as_of, self.options.forecast, cycles=cycles)
+            cycles = cycles_from_sums(self._profiled(self.state("product_cycles")))
+            every_product = nightly.product_forecasts(
+                None, self.as_of, self.options.forecast, cycles=cycles, visit_cycles=self.visit_cycles(),
+                calibration=self.calibration())
             self._product_forecasts = self._work_table("product_forecasts", every_product)
         return self._product_forecasts
+
+    # --- the kept state (refresh_state), rolled forward or computed whole -------------------------
+
+    def cutoff_ts(self, day: date) -> ibis.Value:
+        return ibis.timestamp(day.isoformat())
+
+    def golden_member_lines(self, start: date | None, end: date) -> ibis.Table:
+        """The identified customers' lines (golden ids, refusals included) from `start` (None: the
+        first) to before `end`."""
+        lines = self.golden_lines
+        keep = lines.transaction_ts < self.cutoff_ts(end)
+        if start is not None:
+            keep &= lines.transaction_ts >= self.cutoff_ts(start)
+        return member_lines(lines.filter(keep))
+
+    def state(self, name: str) -> ibis.Table:
+        """One rolled state table of this refresh (`refresh_state.ROLLED_TABLES`): computed once,
+        written under results/_state_next/ (a resumed refresh reads it back), then read from there."""
+        if name not in self._state:
+            folder = kept.next_dir(self.lake) / name
+            if not folder.exists():
+                build = {"category_sums": self._category_sums, "product_cycles": self._product_cycles,
+                         "visit_cycles": self._visit_cycles}[name]
+                _write(self.con, build(), folder, order=False)
+            self._state[name] = kept.read_state(self.con, self.lake, name, kept.NEXT_FOLDER)
+        return self._state[name]
+
+    def _kept(self, name: str) -> ibis.Table:
+        return kept.read_state(self.con, self.lake, name)
+
+    def affected(self) -> ibis.Table | None:
+        """The golden customers whose kept state is stale (None: none): those with lines in a month
+        rewritten before the kept day (before and after the rewrite) and those whose golden id
+        changed (the member, the old and the new golden customer)."""
+        if self._affected is not False:
+            return self._affected
+        ids: list[ibis.Table] = []
+        plan = self.plan
+        if plan.mode == "incremental" and plan.rewritten_months:
+            old_golden = self._kept_golden()
+            for month in plan.rewritten_months:
+                for table in (self._old_month_sums(month), self.month_sums(month)):
+                    if table is not None:
+                        raw = table.select("customer_id").distinct()
+                        ids += [raw, _as_golden_customers(self.con, self.lake, raw),
+                                _mapped(raw, old_golden)]
+        if plan.mode == "incremental" and plan.golden_changed:
+            before, now = self._kept_golden(), self.golden
+            pairs = [t.select("customer_id", "golden_customer_id") for t in (before, now) if t is not None]
+            if pairs:
+                every = ibis.union(*pairs, distinct=False)
+                counted = every.group_by(["customer_id", "golden_customer_id"]).aggregate(n=every.count())
+                # a pair in one table only: a merge made or undone
+                moved = counted.filter(counted.n == 1) if len(pairs) == 2 else counted
+                ids += [moved.select("customer_id"), moved.select(customer_id=moved.golden_customer_id)]
+        if not ids:
+            self._affected = None
+        else:
+            every = ibis.union(*ids, distinct=True)
+            self._affected = self._work_table("affected_customers", every)
+        return self._affected
+
+    def _kept_golden(self) -> ibis.Table | None:
+        folder = kept.state_dir(self.lake) / "golden_ids"
+        if not any(folder.rglob("*.parquet")):
+            return None
+        return kept.read_state(self.con, self.lake, "golden_ids")
+
+    def _old_month_sums(self, month: str) -> ibis.Table | None:
+        entry = (self.watermark or {}).get("months", {}).get(month)
+        if entry is None:
+            return None
+        return kept.read_state(self.con, self.lake, f"baskets/{entry['file']}")
+
+    def _recomputed(self, affected: ibis.Table, build) -> ibis.Table:
+        """`build(lines)` on the lines of the affected customers alone."""
+        return build(self.golden_lines.semi_join(affected, "customer_id"))
+
+    def _rolled(self, name: str, roll, build) -> ibis.Table:
+        """The kept `name` rolled forward by `roll(state)`, the affected customers' rows recomputed
+        by `build(lines)`; `build(all lines)` for a full refresh."""
+        if self.plan.mode == "full":
+            return build(self.golden_lines)
+        state, affected = self._kept(name), self.affected()
+        if affected is None:
+            return roll(state, None)
+        rolled = roll(state.anti_join(affected, "customer_id"), affected)
+        return rolled.union(self._recomputed(affected, build).cast(rolled.schema()))
+
+    def _product_cycles(self) -> ibis.Table:
+        return self._cycles(["customer_id", "product_id"])
+
+    def _visit_cycles(self) -> ibis.Table:
+        return self._cycles(["customer_id"])
+
+    def _cycles(self, keys: list[str]) -> ibis.Table:
+        new_cutoff = kept.cutoff(self.as_of)
+
+        def build(lines: ibis.Table) -> ibis.Table:
+            return nextp_cycle_sums(member_lines(lines), keys, new_cutoff)
+
+        def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
+            old_cutoff = kept.cutoff(date.fromisoformat(self.plan.old["as_of"]))
+            new = self.golden_member_lines(old_cutoff, new_cutoff)
+            if affected is not None:
+                new = new.anti_join(affected, "customer_id")
+            return roll_cycle_sums(state, new, keys)
+
+        return self._rolled("product_cycles" if len(keys) == 2 else "visit_cycles", roll, build)
+
+    def _category_sums(self) -> ibis.Table:
+        since, new_cutoff = self.since(), kept.cutoff(self.as_of)
+
+        def build(lines: ibis.Table) -> ibis.Table:
+            day_after = self.cutoff_ts(new_cutoff)
+            return category_sums(lines.filter(lines.transaction_ts < day_after), self.products, since=since)
+
+        def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
+            old_as_of = date.fromisoformat(self.plan.old["as_of"])
+            old_since, old_cutoff = old_as_of - timedelta(days=self.options.window_days - 1), kept.cutoff(old_as_of)
+            entering = self.golden_member_lines(max(old_cutoff, since), new_cutoff)
+            leaving = self.golden_member_lines(old_since, min(since, old_cutoff))
+            if affected is not None:
+                entering = entering.anti_join(affected, "customer_id")
+                leaving = leaving.anti_join(affected, "customer_id")
+            added = category_sums(entering, self.products)
+            taken = category_sums(leaving, self.products)
+            columns = ("category_spend", "store_brand_spend", "lines")
+            # one schema for the three parts: engines type the sums (and the kept Parquet) differently
+            signed = ibis.union(
+                state.select("customer_id", "category_code", *columns).cast(CATEGORY_SUMS),
+                added.select("customer_id", "category_code", *columns).cast(CATEGORY_SUMS),
+                taken.select("customer_id", "category_code", **{c: -taken[c] for c in columns}).cast(CATEGORY_SUMS),
+                distinct=False,
+            )
+            summed = signed.group_by(["customer_id", "category_code"]).aggregate(
+                category_spend=signed.category_spend.sum(), store_brand_spend=signed.store_brand_spend.sum(),
+                # DuckDB sums BIGINTs into a HUGEINT (written to Parquet as a DOUBLE) that Ibis calls
+                # int64, so a cast to int64 alone would be dropped: through float64 (exact below 2^53)
+                lines=signed.lines.sum().cast("float64").cast("int64"))
+            return summed.filter(summed.lines > 0).cast(CATEGORY_SUMS)
+
+        return self._rolled("category_sums", roll, build)
+
+    def month_sums(self, month: str) -> ibis.Table | None:
+        """One month partition's basket sums (raw customer ids) up to this refresh's cutoff: the kept
+        file when the month did not change, else computed and written under the next state (None:
+        the month starts after the cutoff)."""
+        if month in self.months:
+            entry = self.months[month]
+        else:
+            month_cutoff = kept.effective_cutoff(month, self.as_of)
+            start, files = kept.month_start(month), self.fingerprint["months"].get(month)
+            if files is None or (start is not None and start >= kept.cutoff(self.as_of)):
+                self.months[month] = None
+                return None
+            old = (self.watermark or {}).get("months", {}).get(month)
+            if self.plan.mode == "incremental" and old is not None and month not in self.plan.rebuild_months:
+                entry = {"file": old["file"], "cutoff": old["cutoff"], "folder": kept.STATE_FOLDER}
+            else:
+                name = f"{month}-{kept.month_key(month, files, month_cutoff)}"
+                folder = kept.next_dir(self.lake) / "baskets" / name
+                if not folder.exists():
+                    lines = kept.month_lines(self.con, self.lake, month)
+                    lines = lines.filter(lines.transaction_ts < self.cutoff_ts(date.fromisoformat(month_cutoff)))
+                    _write(self.con, basket_sums(lines), folder, order=False)
+                entry = {"file": name, "cutoff": month_cutoff, "folder": kept.NEXT_FOLDER}
+            self.months[month] = entry
+        if entry is None:
+            return None
+        return kept.read_state(self.con, self.lake, f"baskets/{entry['file']}", entry["folder"])
+
+    def baskets(self) -> ibis.Table:
+        """The baskets table from the month partitions' basket sums: golden ids, refusals out."""
+        parts = [t for t in (self.month_sums(m) for m in sorted(self.fingerprint["months"])) if t is not None]
+        sums = ibis.union(*parts, distinct=False)
+        sums = self._profiled(_as_golden_customers(self.con, self.lake, sums))
+        return baskets_from_sums(regroup_basket_sums(sums))
+
+    def category_spend(self) -> ibis.Table:
+        return category_spend_from_sums(self._profiled(self.state("category_sums")), self.products)
+
+    def visit_cycles(self) -> ibis.Table:
+        return cycles_from_sums(self._profiled(self.state("visit_cycles")))
+
+    def models(self) -> dict:
+        """The fitted models of the night: `calibration` (next purchases) and `forecasts` (per
+        customer). Given (`models`, a folder as results/_state holds them), this refresh's own
+        (resumed), kept (an incremental refresh less than `refit_days` days after their fit), or
+        fitted now: the calibration on the lines, the forecasts on the baskets, up to as_of."""
+        if self._models is None:
+            models = kept.load_models(self.forced_models) if self.forced_models else None
+            models = models or kept.load_models(kept.next_dir(self.lake))
+            if models is None and self.plan.mode == "incremental":
+                models = kept.load_models(kept.state_dir(self.lake))
+                if models is not None and (self.as_of - models["fitted_as_of"]).days >= self.options.refit_days:
+                    models = None
+            if models is None:
+                calibration = nightly.product_calibration(member_lines(self.lines_to_as_of()), self.as_of,
+                                                          self.options.forecast)
+                forecasts = nightly.fit_customer_forecasts(self.result("baskets"), self.as_of, self.options.forecast)
+                models = {"fitted_as_of": self.as_of, "calibration": calibration, "forecasts": forecasts}
+            kept.save_models(self.lake, models)
+            self._models = models
+        return self._models
+
+    def calibration(self) -> Calibration | None:
+        return self.models()["calibration"]
+
+    def forecasts(self) -> ibis.Table:
+        """The per-customer forecasts, scored with the night's fitted models."""
+        return ibis.memtable(nightly.customer_forecasts(
+            self.result("baskets"), self.as_of, self.options.forecast, fitted=self.models()["forecasts"]))
+
+    def watermark_now(self) -> dict:
+        """What the next refresh compares the lake with."""
+        for month in self.fingerprint["months"]:
+            self.month_sums(month)
+        months = {m: {"file": e["file"], "cutoff": e["cutoff"]} for m, e in self.months.items() if e is not None}
+        return {"format": kept.FORMAT, "rules": self.options.state_rules(), "as_of": self.as_of.isoformat(),
+                "fingerprint": self.fingerprint, "months": months}
 
     def _work_table(self, name: str, table: ibis.Table) -> ibis.Table:
         """`table` written to the results' work folder and read back: computed once, however
@@ -141,22 +403,19 @@ class _Run:
 def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
     """Every result table, in the order it is computed (later steps read earlier results)."""
     return [
-        ("baskets", lambda run: analytics.baskets(run.lines_to_as_of())),
-        ("category_spend", lambda run: analytics.category_spend(run.lines_to_as_of(), run.products, since=run.since())),
+        ("baskets", lambda run: run.baskets()),
+        ("category_spend", lambda run: run.category_spend()),
         ("rfm", lambda run: analytics.rfm(run.result("baskets"), run.as_of, run.options.window_days)),
         ("pyramid", lambda run: analytics.customer_pyramid(
             run.result("baskets"), run.as_of, run.options.window_days, run.options.pyramid)),
         ("category_pyramid", lambda run: analytics.category_pyramid(run.result("category_spend"), run.options.pyramid)),
-        ("forecasts", lambda run: ibis.memtable(
-            nightly.customer_forecasts(run.result("baskets"), run.as_of, run.options.forecast))),
+        ("forecasts", lambda run: run.forecasts()),
         ("next_visits", lambda run: ibis.memtable(
-            nightly.next_visits(member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast))),
+            nightly.next_visits(None, run.as_of, run.options.forecast, cycles=run.visit_cycles()))),
         ("next_purchases", lambda run: nightly.next_purchases(
-            member_lines(run.lines_to_as_of()), run.as_of, run.options.forecast,
-            every_product=run.product_forecasts())),
+            None, run.as_of, run.options.forecast, every_product=run.product_forecasts())),
         ("next_categories", lambda run: nightly.next_categories(
-            member_lines(run.lines_to_as_of()), run.products, run.as_of, run.options.forecast,
-            every_product=run.product_forecasts())),
+            None, run.products, run.as_of, run.options.forecast, every_product=run.product_forecasts())),
         ("value", _value),
         ("lifecycle_history", lambda run: analytics.lifecycle_history(
             run.result("baskets"), run.as_of, run.options.lifecycle)),
@@ -235,17 +494,21 @@ def _profiles(run: _Run) -> ibis.Table:
     ).select(*PROFILE_COLUMNS)
 
 
+def _mapped(table: ibis.Table, golden: ibis.Table | None) -> ibis.Table:
+    """`table` (with customer_id) with each merged member's id replaced by its golden id in `golden`."""
+    if golden is None:
+        return table
+    golden = golden.rename(merged_customer_id="customer_id")
+    joined = table.left_join(golden, table.customer_id == golden.merged_customer_id)
+    return joined.mutate(customer_id=ibis.coalesce(joined.golden_customer_id, joined.customer_id)).select(
+        *table.columns)
+
+
 def _as_golden_customers(con: ibis.BaseBackend, lake: Path, lines: ibis.Table) -> ibis.Table:
     """The lines with each merged member's customer_id replaced by the golden one it was merged
     into (the lake's `golden_ids`, written by the identity merges), so every result sees one
     customer; the lines as they are when no member was merged."""
-    try:
-        golden = read_table(con, GOLDEN_IDS, lake).rename(merged_customer_id="customer_id")
-    except LakeTableMissing:
-        return lines
-    joined = lines.left_join(golden, lines.customer_id == golden.merged_customer_id)
-    mapped = joined.mutate(customer_id=ibis.coalesce(joined.golden_customer_id, joined.customer_id))
-    return mapped.select(*lines.columns)
+    return _mapped(lines, kept.golden_table(con, lake))
 
 
 def _profiling_refusals(con: ibis.BaseBackend, lake: Path) -> list[int]:
@@ -270,25 +533,33 @@ def refresh(
     restart: bool = False,
     console: Console | None = None,
     con: ibis.BaseBackend | None = None,
+    full: bool = False,
+    models: Path | None = None,
 ) -> RefreshResult:
     """Compute every result table from the lake and write it to <lake>/results/.
 
     `as_of` is the last day the results describe (default: the day of the lake's latest basket);
     `refresh_date` stamps the rows (default: today). Returns rows per table and seconds per step.
+    With the state a previous refresh kept, only what changed in the lake since is read; `full`
+    (and `restart`, which also recomputes the steps already done today) reads every line.
+    `models` is a folder of fitted models to score with instead of fitting or keeping them (as
+    results/_state/ holds them: models.json and forecast_models.pkl).
     """
     lake = (lake or settings().lake_path).resolve()
     con = con or connect(engine)
-    run = _Run(con, lake, as_of, options)
+    run = _Run(con, lake, as_of, options, full=full or restart, models=models)
     refresh_date = refresh_date or date.today()
     state = _load_state(lake)
     # a run resumes only the same refresh: same date, same as_of, same rules, same profiling refusals
     refusals = hashlib.sha256(json.dumps(run.refused).encode()).hexdigest()[:16]
     key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options),
-           "profiling_refusals": refusals}
+           "profiling_refusals": refusals, "full": bool(full or restart)}
     done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])
+    if not done:
+        shutil.rmtree(kept.next_dir(lake), ignore_errors=True)  # a stopped refresh's state, of another key
     if state.get("refresh_date") not in (None, key["refresh_date"]):
         _keep_previous(lake)
-    result = RefreshResult(refresh_date=refresh_date, as_of=run.as_of)
+    result = RefreshResult(refresh_date=refresh_date, as_of=run.as_of, mode=run.plan.describe())
     with Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console or Console(quiet=True),
@@ -309,6 +580,11 @@ def refresh(
             result.rows[name] = run.result(name).count().execute()
             progress.advance(task)
     started = time.perf_counter()
+    watermark = run.watermark_now()
+    kept.keep_golden(lake)
+    kept.promote(lake, watermark)
+    result.seconds["state"] = round(time.perf_counter() - started, 2)
+    started = time.perf_counter()
     write_customer_view(lake)
     result.seconds["customer_view"] = round(time.perf_counter() - started, 2)
     shutil.rmtree(results_dir(lake) / WORK_FOLDER, ignore_errors=True)
@@ -327,13 +603,14 @@ def _keep_previous(lake: Path) -> None:
             shutil.copytree(source, kept)
 
 
-def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path) -> None:
+def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path, order: bool = True) -> None:
     """Write a result table whole: stage it beside the old one, then swap. A per-customer table is
-    written in customer order, so a read of one customer (the back office's customer 360) skips
-    every row group but the customer's by its min/max statistics (decision 0029)."""
+    written in customer order (unless `order` is False: the kept state is read whole), so a read of
+    one customer (the back office's customer 360) skips every row group but the customer's by its
+    min/max statistics (decision 0029)."""
     staged = folder.parent / "_staging" / folder.name
     shutil.rmtree(staged, ignore_errors=True)
-    if "customer_id" in table.columns:
+    if order and "customer_id" in table.columns:
         table = table.order_by("customer_id")
     if con.name == "duckdb":
         staged.mkdir(parents=True)

@@ -23,3 +23,15 @@ def money_total(amounts: ibis.Value) -> ibis.Value:
     if amounts.type().is_decimal():
         return amounts.sum().cast("float64")
     return exact_sum(amounts, decimals=2)
+
+
+def money_total_of_sum(total: ibis.Value) -> ibis.Value:
+    """A money total already summed as decimals (a state kept between refreshes, added to as days
+    come) as float64 currency units: the same float as `money_total` of the amounts it sums."""
+    return total.cast("float64")
+
+
+def decimal_sum(values: ibis.Value, decimals: int) -> ibis.Value:
+    """The exact decimal sum `exact_sum` converts to float64, kept as a decimal: sums of parts
+    of the rows add up to the sum of all of them, to the last digit (the incremental refresh)."""
+    return values.cast(f"decimal(18, {decimals})").sum()

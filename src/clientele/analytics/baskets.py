@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import ibis
 from ibis import _
 
-from clientele.sums import money_total
+from clientele.sums import money_total_of_sum
 
 
 def member_lines(lines: ibis.Table) -> ibis.Table:
@@ -23,13 +23,40 @@ def baskets(lines: ibis.Table) -> ibis.Table:
     match discounts received, currency units), deal_spend (spend on lines bought with a retail
     discount or a coupon, currency units).
     """
+    return baskets_from_sums(basket_sums(lines))
+
+
+def basket_sums(lines: ibis.Table) -> ibis.Table:
+    """Per customer basket, its exact sums: customer_id, basket_id, first_ts (its first line's
+    time), spend, discount, deal_spend as decimals. What the incremental refresh keeps per month
+    partition (`refresh_state`): decimals add up exactly, so the sums of a basket met in two
+    partitions, added again (`regroup_basket_sums`), are the sums of the whole basket."""
     members = member_lines(lines)
     on_deal = (members.retail_disc > 0) | (members.coupon_disc > 0) | (members.coupon_match_disc > 0)
     return members.group_by(["customer_id", "basket_id"]).aggregate(
-        basket_date=members.transaction_ts.min().date(),
-        spend=money_total(members.sales_value),
-        discount=money_total(members.retail_disc + members.coupon_disc + members.coupon_match_disc),
-        deal_spend=money_total(ibis.ifelse(on_deal, members.sales_value, 0)),
+        first_ts=members.transaction_ts.min(),
+        spend=members.sales_value.sum(),
+        discount=(members.retail_disc + members.coupon_disc + members.coupon_match_disc).sum(),
+        deal_spend=ibis.ifelse(on_deal, members.sales_value, 0).cast("decimal(18, 2)").sum(),
+    )
+
+
+def regroup_basket_sums(sums: ibis.Table) -> ibis.Table:
+    """`basket_sums` of several parts of the lines (month partitions), added per basket."""
+    return sums.group_by(["customer_id", "basket_id"]).aggregate(
+        first_ts=sums.first_ts.min(), spend=sums.spend.sum(), discount=sums.discount.sum(),
+        deal_spend=sums.deal_spend.sum(),
+    )
+
+
+def baskets_from_sums(sums: ibis.Table) -> ibis.Table:
+    """The baskets table (see `baskets`) of `basket_sums`: money to float64 once, from the exact sums."""
+    return sums.select(
+        "customer_id", "basket_id",
+        basket_date=sums.first_ts.date(),
+        spend=money_total_of_sum(sums.spend),
+        discount=money_total_of_sum(sums.discount),
+        deal_spend=money_total_of_sum(sums.deal_spend),
     ).mutate(basket_month=_.basket_date.truncate("M"))
 
 

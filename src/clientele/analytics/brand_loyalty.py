@@ -15,7 +15,6 @@ from datetime import date
 import ibis
 
 from clientele.analytics.baskets import member_lines
-from clientele.sums import money_total
 
 BRAND_LOYALTIES = ("national", "switcher", "store")
 USAGES = ("low", "medium", "high")
@@ -40,7 +39,12 @@ def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None =
     grouping), category_spend, store_brand_spend. Lines before `since` are left out; products
     without a category are left out.
     """
-    members = window_lines(lines, since)
+    return category_spend_from_sums(category_sums(lines, products, since), products)
+
+
+def _categories(products: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
+    """The categories (category, department, category_code) and the shelf (product_id,
+    category_code, is_private) of the products table."""
     named = products.filter(products.category.notnull())
     # a few categories appear under two departments; each is counted once, under one department
     home = named.group_by("category").aggregate(department=named.department.max())
@@ -48,15 +52,33 @@ def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None =
     shelf = named.join(home, "category").select(
         "product_id", "category_code", is_private=named.brand_type == "Private"
     )
+    return home, shelf
+
+
+def category_sums(lines: ibis.Table, products: ibis.Table, since: date | None = None) -> ibis.Table:
+    """Per customer and category code, the exact sums `category_spend` reads: category_spend and
+    store_brand_spend as decimals, and the number of lines (`lines`). What the incremental refresh
+    keeps: a day's sums are added when it enters the window and taken off when it leaves it, and a
+    row whose lines fall to zero is gone."""
+    members = window_lines(lines, since)
+    _, shelf = _categories(products)
     # group on small integer keys over the many lines; names are joined back on the few sums
     joined = members.join(shelf, "product_id")
-    sums = joined.group_by(["customer_id", "category_code"]).aggregate(
-        category_spend=money_total(joined.sales_value),
-        store_brand_spend=money_total(ibis.ifelse(joined.is_private, joined.sales_value, 0)),
+    return joined.group_by(["customer_id", "category_code"]).aggregate(
+        category_spend=joined.sales_value.sum(),
+        store_brand_spend=ibis.ifelse(joined.is_private, joined.sales_value, 0).cast("decimal(18, 2)").sum(),
+        lines=joined.count(),
     )
+
+
+def category_spend_from_sums(sums: ibis.Table, products: ibis.Table) -> ibis.Table:
+    """The `category_spend` table of `category_sums`: names joined back, money to float64 once."""
+    home, _ = _categories(products)
     named_sums = sums.join(home, "category_code")
     return named_sums.select(
-        "customer_id", "department", "category", "category_code", "category_spend", "store_brand_spend"
+        "customer_id", "department", "category", "category_code",
+        category_spend=named_sums.category_spend.cast("float64"),
+        store_brand_spend=named_sums.store_brand_spend.cast("float64"),
     )
 
 

@@ -20,6 +20,7 @@ import pyarrow as pa
 from clientele.analytics.results import read_result
 from clientele.config import settings
 from clientele.lake.reader import basket_lines, read_table
+from clientele.sums import money_total
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = Li
     the threshold: `customer_id`, `weekly_spend` (currency units a week)."""
     since = as_of - timedelta(weeks=rules.spend_weeks) + timedelta(days=1)
     recent = baskets.filter((baskets.basket_date >= since) & (baskets.basket_date <= as_of))
-    weekly = recent.group_by("customer_id").aggregate(weekly_spend=recent.spend.sum() / rules.spend_weeks)
+    weekly = recent.group_by("customer_id").aggregate(weekly_spend=money_total(recent.spend) / rules.spend_weeks)
     return weekly.filter(weekly.weekly_spend > rules.weekly_spend_threshold)
 
 

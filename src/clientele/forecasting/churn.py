@@ -26,6 +26,7 @@ not: their churn ranking at 39 weeks fell below the Pareto/NBD's own).
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 
 import ibis
@@ -281,6 +282,20 @@ class HistoryModel:
             poissonregressor__sample_weight=training["forecast"],
         )
         return self
+
+    def scoring_at(self, transactions, cutoff: dt.date) -> HistoryModel:
+        """This fitted model, to forecast every customer from their purchases up to `cutoff` (a
+        later day than the one it was fitted on: the models are kept, the inputs are today's)."""
+        scoring = copy.copy(self)
+        scoring.transactions, scoring.calibration_end = transactions, cutoff
+        scoring.features_ = history_features(transactions, cutoff=cutoff)
+        return scoring
+
+    def kept(self) -> HistoryModel:
+        """This fitted model without its data (what the refresh keeps between refits)."""
+        kept = copy.copy(self)
+        kept.transactions, kept.features_ = None, None
+        return kept
 
     def _inputs(self, t: float) -> pd.DataFrame:
         if self.churn_classifier_ is None:

@@ -20,6 +20,7 @@ reach pandas; only the population's figures and the calibration's sample do.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 import math
 
 import ibis
@@ -27,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from clientele.forecasting import normal
-from clientele.sums import exact_sum
+from clientele.sums import decimal_sum, exact_sum
 
 #: How many cycles of the product's population-wide behaviour a customer's own cycles are blended
 #: with: a customer with 2 cycles is half their own, half the product's.
@@ -55,19 +56,63 @@ def _default_as_of(table: ibis.Table) -> pd.Timestamp:
 def _cycles(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> ibis.Table:
     """Per `keys` group: the number of shopping days, the last one, and the count, sum and sum of
     squares of the logarithms of the days between consecutive shopping days (before `as_of`)."""
-    before = lines.filter(lines.transaction_ts < as_of.to_pydatetime())
-    days = before.select(*keys, day=before.transaction_ts.date()).distinct()
+    return cycles_from_sums(cycle_sums(lines, keys, as_of))
+
+
+def _log_cycle_sums(days: ibis.Table, keys: list[str]) -> ibis.Table:
+    """Per `keys` group of `days` (keys, day: distinct), the days, the last one and the exact
+    (decimal) sums of the logarithms of the gaps between consecutive days."""
     days = days.mutate(previous_day=days.day.lag().over(ibis.window(group_by=keys, order_by="day")))
     log_cycle = days.day.delta(days.previous_day, unit="day").cast("float64").ln()
-    summary = days.group_by(keys).aggregate(
+    return days.group_by(keys).aggregate(
         n_days=days.count(),
         last_day=days.day.max(),
         n_cycles=log_cycle.count(),
-        sum_log=exact_sum(log_cycle, decimals=12),
-        sum_log_squared=exact_sum(log_cycle * log_cycle, decimals=12),
+        sum_log=decimal_sum(log_cycle, decimals=12),
+        sum_log_squared=decimal_sum(log_cycle * log_cycle, decimals=12),
     )
-    return summary.mutate(
-        sum_log=summary.sum_log.fill_null(0.0), sum_log_squared=summary.sum_log_squared.fill_null(0.0)
+
+
+def cycle_sums(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp | dt.date) -> ibis.Table:
+    """What `_cycles` reads, with the sums of logarithms kept as exact decimals (null without a
+    cycle): the state the incremental refresh keeps and rolls forward (`roll_cycle_sums`)."""
+    before = lines.filter(lines.transaction_ts < pd.Timestamp(as_of).to_pydatetime())
+    return _log_cycle_sums(before.select(*keys, day=before.transaction_ts.date()).distinct(), keys)
+
+
+def roll_cycle_sums(sums: ibis.Table, new_lines: ibis.Table, keys: list[str]) -> ibis.Table:
+    """`sums` (a `cycle_sums`) with the shopping days of `new_lines` added: lines all later than
+    every day of `sums`. Each group's last known day is put back before its new days, so the first
+    new gap is counted from it; decimals add exactly, so the result is the `cycle_sums` of all the
+    lines, to the last digit. Groups without a new day are passed through as they are."""
+    new_days = new_lines.select(*keys, day=new_lines.transaction_ts.date()).distinct()
+    touched = new_days.select(*keys).distinct()
+    anchors = sums.semi_join(touched, keys).select(*keys, day=sums.last_day)
+    added = _log_cycle_sums(new_days.union(anchors), keys)
+    old = sums.semi_join(touched, keys)
+    joined = added.left_join(old, keys)
+    known = joined.n_days_right.notnull()
+    rolled = joined.select(
+        *[joined[k] for k in keys],
+        n_days=joined.n_days + joined.n_days_right.fill_null(0) - ibis.ifelse(known, 1, 0),
+        last_day=joined.last_day,
+        n_cycles=joined.n_cycles + joined.n_cycles_right.fill_null(0),
+        sum_log=_add_decimals(joined.sum_log, joined.sum_log_right),
+        sum_log_squared=_add_decimals(joined.sum_log_squared, joined.sum_log_squared_right),
+    )
+    return sums.anti_join(touched, keys).union(rolled.cast(sums.schema()))
+
+
+def _add_decimals(a: ibis.Value, b: ibis.Value) -> ibis.Value:
+    """a + b where a null is nothing (a sum over no cycle), null when both are."""
+    return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=a + b)
+
+
+def cycles_from_sums(sums: ibis.Table) -> ibis.Table:
+    """`cycle_sums` as `_cycles` gives them: the sums of logarithms as float64, 0.0 without a cycle."""
+    return sums.mutate(
+        sum_log=sums.sum_log.cast("float64").fill_null(0.0),
+        sum_log_squared=sums.sum_log_squared.cast("float64").fill_null(0.0),
     )
 
 
@@ -143,9 +188,14 @@ def _after(as_of: pd.Timestamp, days: ibis.Value) -> ibis.Value:
     return (ibis.date(as_of.date()) + days.cast("int32").as_interval("D")).cast("timestamp")
 
 
-def _visit_forecasts(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int) -> ibis.Table:
-    """One row per customer (columns of `expected_next_visit`), as an engine table."""
-    visits = _remaining_time(_log_normal_cycles(_cycles(table, ["customer_id"], as_of), []), as_of, horizon_days)
+def _visit_forecasts(
+    table: ibis.Table | None, as_of: pd.Timestamp, horizon_days: int, cycles: ibis.Table | None = None
+) -> ibis.Table:
+    """One row per customer (columns of `expected_next_visit`), as an engine table; `cycles`, when
+    given, are the lines' `_cycles` by customer (`table` is then not read)."""
+    if cycles is None:
+        cycles = _cycles(table, ["customer_id"], as_of)
+    visits = _remaining_time(_log_normal_cycles(cycles, []), as_of, horizon_days)
     days_until = visits.days_until.round()
     return visits.select(
         "customer_id",
@@ -157,15 +207,18 @@ def _visit_forecasts(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int) 
     )
 
 
-def expected_next_visit(lines, as_of: dt.date | pd.Timestamp | None = None, horizon_days: int = 14) -> pd.DataFrame:
+def expected_next_visit(
+    lines, as_of: dt.date | pd.Timestamp | None = None, horizon_days: int = 14, cycles: ibis.Table | None = None
+) -> pd.DataFrame:
     """Each customer's next store visit, one row per customer: `last_visit` (date),
     `typical_gap_days` (their median days between two shopping days), `expected_next_visit` (the
     median date of the next visit, never before `as_of`), `days_until_next_visit` and
     `probability_visit` (0-1) of visiting within `horizon_days` of `as_of`. `as_of` (a day)
-    defaults to the day after the last basket; only baskets before it are read."""
-    table = _table(lines)
+    defaults to the day after the last basket; only baskets before it are read. `cycles`, when
+    given, are the lines' shopping-day cycles by customer (`cycles_from_sums`), read instead of them."""
+    table = _table(lines) if lines is not None else None
     as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
-    return _visit_forecasts(table, as_of, horizon_days).order_by("customer_id").to_pandas()
+    return _visit_forecasts(table, as_of, horizon_days, cycles).order_by("customer_id").to_pandas()
 
 
 def product_cycles(lines, as_of: dt.date | pd.Timestamp) -> ibis.Table:
@@ -177,7 +230,8 @@ def product_cycles(lines, as_of: dt.date | pd.Timestamp) -> ibis.Table:
 
 
 def _uncalibrated_product_purchases(
-    table: ibis.Table, as_of: pd.Timestamp, horizon_days: int, cycles: ibis.Table | None = None
+    table: ibis.Table | None, as_of: pd.Timestamp, horizon_days: int, cycles: ibis.Table | None = None,
+    visit_cycles: ibis.Table | None = None,
 ) -> ibis.Table:
     """The cycle model's forecast per customer and product, as an engine table: `customer_id`,
     `product_id`, `probability`, `days_until`, `typical_cycle_days`, `last_purchase` and
@@ -187,7 +241,7 @@ def _uncalibrated_product_purchases(
         cycles = product_cycles(table, as_of)
     cycles = _log_normal_cycles(cycles, ["product_id"])
     products = _remaining_time(cycles, as_of, horizon_days)
-    visits = _visit_forecasts(table, as_of, horizon_days)
+    visits = _visit_forecasts(table, as_of, horizon_days, visit_cycles)
     joined = products.join(
         visits.select("customer_id", "days_until_next_visit", "probability_visit"), "customer_id"
     )
@@ -218,6 +272,36 @@ def _calibration_inputs(predictions: ibis.Table, as_of: pd.Timestamp) -> dict[st
         "log_cycles_since_last": (1.0 + elapsed / predictions.typical_cycle_days).ln(),
         "log_purchase_days": predictions.purchase_days.cast("float64").ln(),
     }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The fitted calibration of the cycle model's probabilities: a logistic regression's
+    intercept and its weights of `CALIBRATION_INPUTS`, in that order (kept by the incremental
+    refresh between refits, see docs/analytics.md)."""
+
+    intercept: float
+    weights: tuple[float, ...]
+
+    def as_dict(self) -> dict:
+        return {"intercept": self.intercept, "weights": list(self.weights)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Calibration:
+        return cls(float(data["intercept"]), tuple(float(w) for w in data["weights"]))
+
+
+#: `product_forecasts(calibration=FIT)`: fit the calibration on the lines (the default).
+FIT = "fit"
+
+
+def fit_calibration(lines, as_of: dt.date | pd.Timestamp, horizon_days: int = 14) -> Calibration | None:
+    """The calibration `product_forecasts` fits on `lines` for a forecast made the morning
+    `as_of` (None when the lines have too few pairs of either outcome to learn from)."""
+    fitted = _calibration(_table(lines), pd.Timestamp(as_of), horizon_days)
+    if fitted is None:
+        return None
+    return Calibration(float(fitted.intercept_[0]), tuple(float(w) for w in fitted.coef_[0]))
 
 
 def _calibration(table: ibis.Table, as_of: pd.Timestamp, horizon_days: int):
@@ -253,6 +337,8 @@ def product_forecasts(
     horizon_days: int = 14,
     calibrated: bool = True,
     cycles: ibis.Table | None = None,
+    visit_cycles: ibis.Table | None = None,
+    calibration: Calibration | None | str = FIT,
 ) -> ibis.Table:
     """Every customer's next purchase of every product they bought before, as an engine table
     (nothing is collected: cut it before reading it), one row per customer and product:
@@ -269,16 +355,21 @@ def product_forecasts(
 
     The model reads the lines' `product_cycles` twice (the population's figures, then every
     pair): over millions of lines pass them as `cycles`, materialised, so that they are computed
-    once."""
-    table = _table(lines)
+    once. With `visit_cycles` (the customers' shopping-day cycles) and a `calibration` already
+    fitted (a `Calibration`, or None: none could be fitted), the lines are not read at all (pass
+    None): the incremental refresh scores every pair from its kept state."""
+    table = _table(lines) if lines is not None else None
     as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
-    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days, cycles)
-    calibration = _calibration(table, as_of, horizon_days) if calibrated else None
+    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days, cycles, visit_cycles)
+    if not calibrated:
+        calibration = None
+    elif calibration == FIT:
+        calibration = fit_calibration(table, as_of, horizon_days)
     if calibration is not None:
         inputs = _calibration_inputs(predictions, as_of)
-        score = float(calibration.intercept_[0])
-        for name, weight in zip(CALIBRATION_INPUTS, calibration.coef_[0]):
-            score = score + float(weight) * inputs[name]
+        score = calibration.intercept
+        for name, weight in zip(CALIBRATION_INPUTS, calibration.weights):
+            score = score + weight * inputs[name]
         predictions = predictions.mutate(probability=1.0 / (1.0 + (-score).exp()))
     return predictions.mutate(expected_date=_after(as_of, predictions.days_until)).select(
         "customer_id", "product_id", "probability", "expected_date", "days_until", "typical_cycle_days",

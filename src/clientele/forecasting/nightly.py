@@ -25,6 +25,7 @@ from clientele.forecasting.base import ForecastInputError, ModelFitError
 from clientele.forecasting.churn import HistoryModel
 from clientele.forecasting.gamma_gamma import GammaGammaModel
 from clientele.forecasting.next_purchase import expected_category_purchases, expected_next_visit
+from clientele.forecasting.next_purchase import FIT, Calibration, cycle_sums, fit_calibration
 from clientele.forecasting.next_purchase import product_cycles as cycles_of_products
 from clientele.forecasting.next_purchase import product_forecasts as every_product_forecast
 from clientele.forecasting.summary import summarise_transactions
@@ -81,7 +82,48 @@ class ForecastOptions:
             raise ValueError("monthly_discount_rate must be in [0, 1) and clv_interval_level in (0, 1)")
 
 
-def customer_forecasts(baskets: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
+@dataclass
+class FittedForecasts:
+    """The per-customer forecasts' fitted models: the history model (its purchase model, churn
+    classifier and purchase correction) and the spend model, fitted on the baskets up to
+    `fitted_as_of`; None where the data could not identify them. Kept by the incremental refresh
+    between refits (pickled: our own classes, written and read by the refresh alone)."""
+
+    fitted_as_of: dt.date
+    history: HistoryModel | None
+    spend: GammaGammaModel | None
+
+
+def _purchases(baskets: ibis.Table) -> ibis.Table:
+    return baskets.select(customer_id=baskets.customer_id, date=baskets.basket_date, spend=baskets.spend)
+
+
+def fit_customer_forecasts(
+    baskets: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions(),
+    summary: pd.DataFrame | None = None,
+) -> FittedForecasts:
+    """The models `customer_forecasts` scores with, fitted on the baskets up to `as_of` (`summary`:
+    their `summarise_transactions` at `as_of`, when the caller has it)."""
+    purchases = _purchases(baskets)
+    try:
+        history = HistoryModel(
+            purchases, calibration_end=as_of, fit_customers=options.fit_customers, baseline=options.purchase_model
+        ).fit()
+    except (ModelFitError, ForecastInputError):
+        return FittedForecasts(as_of, None, None)
+    if summary is None:
+        summary = summarise_transactions(purchases, observation_end=as_of)
+    try:
+        spend = GammaGammaModel(summary.loc[history.fitting_customers_]).fit()
+    except (ModelFitError, ForecastInputError):
+        spend = None
+    return FittedForecasts(as_of, history, spend)
+
+
+def customer_forecasts(
+    baskets: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions(),
+    fitted: FittedForecasts | None = None,
+) -> pd.DataFrame:
     """One row per customer with a basket up to `as_of` (columns `FORECAST_COLUMNS`):
     `expected_purchases` (purchase days in the next `horizon_weeks`), `probability_alive` (0-1,
     the purchase model), `churn_risk` (0-1, chance of no purchase in the horizon, history model),
@@ -92,28 +134,29 @@ def customer_forecasts(baskets: ibis.Table, as_of: dt.date, options: ForecastOpt
     `baskets` has `customer_id`, `basket_date` and `spend` (the refresh's baskets table). When the
     data cannot identify the purchase models (too few customers, or too alike) every forecast is
     missing (null) rather than arbitrary; when only the spend model cannot be identified, the
-    three lifetime value columns are.
+    three lifetime value columns are. `fitted`, when given, are models fitted before (on an
+    earlier day: every customer is scored from their history up to `as_of` with them); without
+    it they are fitted on the baskets up to `as_of`.
     """
-    purchases = baskets.select(customer_id=baskets.customer_id, date=baskets.basket_date, spend=baskets.spend)
+    purchases = _purchases(baskets)
     summary = summarise_transactions(purchases, observation_end=as_of)
+    if fitted is None:
+        fitted = fit_customer_forecasts(baskets, as_of, options, summary)
     forecasts = pd.DataFrame(index=summary.index, columns=list(FORECAST_COLUMNS[1:]), dtype="float64")
     forecasts["at_risk"] = pd.Series(pd.NA, index=summary.index, dtype="boolean")
-    try:
-        history = HistoryModel(
-            purchases, calibration_end=as_of, fit_customers=options.fit_customers, baseline=options.purchase_model
-        ).fit()
-    except (ModelFitError, ForecastInputError):
+    history = fitted.history
+    if history is None:
         return forecasts.reset_index()[list(FORECAST_COLUMNS)]
+    if history.features_ is None or history.calibration_end != as_of:
+        history = history.scoring_at(purchases, as_of)
     horizon = options.horizon_weeks
     forecasts["expected_purchases"] = history.expected_purchases(t=horizon)
     forecasts["probability_alive"] = history.baseline_.expected_probability_alive(summary)
     forecasts["churn_risk"] = history.expected_churn_risk(t=horizon)
     forecasts["at_risk"] = (forecasts["churn_risk"] >= options.churn_risk_threshold).astype("boolean")
-    try:
-        spend = GammaGammaModel(summary.loc[history.fitting_customers_]).fit()
-    except (ModelFitError, ForecastInputError):
+    if fitted.spend is None:
         return forecasts.reset_index()[list(FORECAST_COLUMNS)]
-    value = spend.customer_lifetime_value_interval(
+    value = fitted.spend.customer_lifetime_value_interval(
         history.baseline_,
         summary,
         months=options.clv_months,
@@ -140,15 +183,34 @@ def product_cycles(lines: ibis.Table, as_of: dt.date) -> ibis.Table:
 
 
 def product_forecasts(
-    lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions(), cycles: ibis.Table | None = None
+    lines: ibis.Table | None, as_of: dt.date, options: ForecastOptions = ForecastOptions(),
+    cycles: ibis.Table | None = None, visit_cycles: ibis.Table | None = None, calibration: Calibration | None | str = FIT,
 ) -> ibis.Table:
     """Every customer's forecast for every product they bought before, whatever its probability,
     as an engine table (see `next_purchase.product_forecasts`): what `next_purchases` and
     `next_categories` are cut from. `lines` are the basket lines up to `as_of`; `cycles`, when
-    given, their `product_cycles`, materialised."""
+    given, their `product_cycles`, materialised; `visit_cycles` and `calibration`, when given,
+    what the incremental refresh keeps (see `next_purchase.product_forecasts`)."""
     return every_product_forecast(
-        lines, _morning_after(as_of), horizon_days=options.next_purchase_days, cycles=cycles
+        lines, _morning_after(as_of), horizon_days=options.next_purchase_days, cycles=cycles,
+        visit_cycles=visit_cycles, calibration=calibration,
     )
+
+
+def product_calibration(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> Calibration | None:
+    """The calibration `product_forecasts` fits on the lines up to `as_of` (None: none can be)."""
+    return fit_calibration(lines, _morning_after(as_of), options.next_purchase_days)
+
+
+def visit_cycle_sums(lines: ibis.Table, as_of: dt.date) -> ibis.Table:
+    """Per customer, the exact sums of their shopping-day cycles up to `as_of` (see
+    `next_purchase.cycle_sums`): the state `next_visits` is scored from."""
+    return cycle_sums(lines, ["customer_id"], _morning_after(as_of))
+
+
+def product_cycle_sums(lines: ibis.Table, as_of: dt.date) -> ibis.Table:
+    """Per customer and product, the exact sums of `product_cycles` (see `next_purchase.cycle_sums`)."""
+    return cycle_sums(lines, ["customer_id", "product_id"], _morning_after(as_of))
 
 
 def next_purchases(
@@ -196,8 +258,12 @@ def next_categories(
                          expected_date=likely.expected_date)
 
 
-def next_visits(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> pd.DataFrame:
+def next_visits(
+    lines: ibis.Table | None, as_of: dt.date, options: ForecastOptions = ForecastOptions(),
+    cycles: ibis.Table | None = None,
+) -> pd.DataFrame:
     """Each customer's next visit after `as_of`: `customer_id`, `last_visit`, `typical_gap_days`,
     `expected_next_visit` (date), `days_until_next_visit` and `probability_visit` (0-1, within
-    `next_purchase_days` days)."""
-    return expected_next_visit(lines, _morning_after(as_of), horizon_days=options.next_purchase_days)
+    `next_purchase_days` days). `cycles`, when given, are the customers' shopping-day cycles
+    (`cycles_from_sums` of `visit_cycle_sums`), read instead of the lines."""
+    return expected_next_visit(lines, _morning_after(as_of), horizon_days=options.next_purchase_days, cycles=cycles)

@@ -1,0 +1,178 @@
+"""The incremental refresh: a new day rolled into the kept state gives every result table of a full
+refresh, exactly; the lake's own changes (a late import, a rewritten month, a merge) make the state
+of the customers concerned recompute."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from clientele.lake.reader import read_table
+from clientele.lake.synth import synthesize
+from clientele.refresh import STEPS, refresh
+
+REFRESH_DATE = date(2025, 3, 1)
+MONTH = "month=2024-12"
+#: The tables scored with fitted models (kept between refits): the next-purchase calibration's
+#: and the per-customer forecasts' (and value, profiles and lists, made from them).
+FITTED = ("forecasts", "value", "customer_profiles", "next_purchases", "next_categories", "list_candidates")
+
+
+@pytest.fixture
+def synthetic_lake(tmp_path, lake_builder_factory) -> Path:
+    """A synthetic lake of 400 customers over 2024 (lake.synth), its last day (2024-12-31) split off
+    into a file of its own: the new day a nightly import appends to the month partition."""
+    shelf = lake_builder_factory(tmp_path / "shelf").build()  # the test products, no lines
+    lake = tmp_path / "synthetic"
+    synthesize(lake, customers=400, lines=60_000, products_file=shelf / "products" / "products.parquet",
+               months=12, first_month=date(2024, 1, 1), seed=7)
+    month = lake / "basket_lines" / MONTH
+    lines = pq.read_table(month / "part-0.parquet")
+    last = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-31"), pa.timestamp("us")))
+    pq.write_table(lines.filter(pc.invert(last)), month / "part-0.parquet")
+    pq.write_table(lines.filter(last), tmp_path / "new-day.parquet")
+    return lake
+
+
+def _copy(lake: Path, to: Path) -> Path:
+    shutil.copytree(lake, to)
+    return to
+
+
+def _add_new_day(lake: Path) -> None:
+    shutil.copyfile(lake.parent / "new-day.parquet", lake / "basket_lines" / MONTH / "import-new-day-0.parquet")
+
+
+def _models(lake: Path) -> dict:
+    return json.loads((lake / "results" / "_state" / "models.json").read_text())
+
+
+def _kept_models(lake: Path) -> Path:
+    """The folder of the fitted models `lake`'s last refresh kept."""
+    return lake / "results" / "_state"
+
+
+def assert_same_results(con, got: Path, expected: Path, tables=STEPS, same_engine: bool = True) -> None:
+    """Every result table of the two refreshes holds the same rows, to the last bit and with the
+    same column types; from two engines, as the parity test compares them (floats to a relative
+    1e-5: a window's running float sum is added in another order by each engine)."""
+    for table in tables:
+        frames = [read_table(con, f"results/{table}", lake).to_pandas() for lake in (got, expected)]
+        columns = list(frames[1].columns)
+        assert sorted(frames[0].columns) == sorted(columns), table
+        ordered = [f[columns].sort_values(columns, na_position="first").reset_index(drop=True) for f in frames]
+        pd.testing.assert_frame_equal(ordered[0], ordered[1], check_exact=same_engine, check_dtype=same_engine,
+                                      obj=table)
+
+
+def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    first = refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    assert first.as_of == date(2024, 12, 30) and first.mode.startswith("full")
+    # the same lake and the same refresh of the day before (refresh_flows compares with it)
+    whole = _copy(nightly, tmp_path / "whole")
+    _add_new_day(nightly)
+    second = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    assert second.as_of == date(2024, 12, 31) and second.mode == "incremental from 2024-12-30"
+    # the models were kept from the day before (refitted every 7 days)
+    kept = _models(nightly)
+    assert kept["fitted_as_of"] == "2024-12-30" and kept["calibration"] is not None
+
+    _add_new_day(whole)
+    full = refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
+    assert full.mode == "full (asked)"
+    assert second.rows == full.rows
+    assert_same_results(duckdb_con, nightly, whole)
+
+    # a full refresh fits its own models: only the tables scored with them may move
+    refitted = _copy(whole, tmp_path / "refitted")
+    refresh(lake=refitted, refresh_date=REFRESH_DATE, con=duckdb_con, restart=True)
+    assert _models(refitted)["fitted_as_of"] == "2024-12-31"
+    assert_same_results(duckdb_con, nightly, refitted, tables=[t for t in STEPS if t not in FITTED])
+
+
+def _refreshed_and_kept(synthetic_lake: Path, duckdb_con, folder: Path) -> Path:
+    """A copy of the lake refreshed on two nights: the first in full, the second (the new day)
+    incremental, so the state the test changes the lake under was itself rolled."""
+    lake = _copy(synthetic_lake, folder)
+    refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+    _add_new_day(lake)
+    assert refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
+    return lake
+
+
+def _incremental_against_full(duckdb_con, lake: Path, tmp_path: Path) -> str:
+    """Refresh `lake` (incremental, from its kept state) and a copy of it in full, with the same
+    fitted parameters; assert they give the same results; the incremental refresh's mode."""
+    whole = _copy(lake, tmp_path / "whole")
+    mode = refresh(lake=lake, refresh_date=REFRESH_DATE, con=duckdb_con).mode
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(lake))
+    assert_same_results(duckdb_con, lake, whole)
+    return mode
+
+
+def test_a_late_import_of_old_days_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):
+    lake = _refreshed_and_kept(synthetic_lake, duckdb_con, tmp_path / "lake")
+    # baskets of March found late: customer 3 (known) and 9,999 (new) bought on 2024-03-10
+    march = pq.read_table(lake / "basket_lines" / "month=2024-03" / "part-0.parquet")
+    late = march.slice(0, 6).to_pylist()
+    for i, row in enumerate(late):
+        row.update(basket_id=f"LATE-{i // 3}", customer_id=3 if i < 3 else 9_999,
+                   transaction_ts=pd.Timestamp("2024-03-10 11:00").to_pydatetime())
+    pq.write_table(pa.Table.from_pylist(late, schema=march.schema),
+                   lake / "basket_lines" / "month=2024-03" / "import-late-0.parquet")
+    mode = _incremental_against_full(duckdb_con, lake, tmp_path)
+    assert mode == "incremental from 2024-12-31; months rewritten before it: month=2024-03"
+    baskets = read_table(duckdb_con, "results/baskets", lake)
+    assert baskets.filter(baskets.basket_id.startswith("LATE")).count().execute() == 2
+
+
+def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):
+    lake = _refreshed_and_kept(synthetic_lake, duckdb_con, tmp_path / "lake")
+    path = lake / "basket_lines" / "month=2024-11" / "part-0.parquet"
+    lines = pq.read_table(path)
+    gone = int(lines["customer_id"][0].as_py())
+    pq.write_table(lines.filter(pc.invert(pc.equal(lines["customer_id"], gone))), path)
+    mode = _incremental_against_full(duckdb_con, lake, tmp_path)
+    assert mode == "incremental from 2024-12-31; months rewritten before it: month=2024-11"
+
+
+def test_a_merge_of_two_customers_recomputes_both(synthetic_lake, duckdb_con, tmp_path):
+    lake = _refreshed_and_kept(synthetic_lake, duckdb_con, tmp_path / "lake")
+    profiles = read_table(duckdb_con, "results/customer_profiles", lake)
+    before = profiles.count().execute()
+    (lake / "golden_ids").mkdir()
+    pq.write_table(pa.table({"customer_id": pa.array([5], pa.int64()), "golden_customer_id": pa.array([7], pa.int64())}),
+                   lake / "golden_ids" / "golden_ids.parquet")
+    mode = _incremental_against_full(duckdb_con, lake, tmp_path)
+    assert mode == "incremental from 2024-12-31; golden ids changed"
+    profiles = read_table(duckdb_con, "results/customer_profiles", lake)
+    assert profiles.count().execute() == before - 1
+    assert profiles.filter(profiles.customer_id == 5).count().execute() == 0
+
+
+@pytest.mark.spark
+def test_a_new_day_rolled_in_on_spark_gives_duckdbs_results(synthetic_lake, duckdb_con, tmp_path):
+    """The state is rolled by the same Ibis code on Spark: its incremental night equals DuckDB's
+    full refresh of the same days (the tables the parity test compares, and the baskets)."""
+    from clientele.engine import connect
+
+    spark = connect("spark")
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=spark)
+    whole = _copy(nightly, tmp_path / "whole")
+    _add_new_day(nightly)
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=spark).mode == "incremental from 2024-12-30"
+    _add_new_day(whole)
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
+    assert_same_results(duckdb_con, nightly, whole, tables=[
+        "baskets", "rfm", "pyramid", "value", "lifecycle", "brand_loyalty", "deal_proneness", "traits",
+        "year_over_year", "customer_profiles", "list_candidates"], same_engine=False)
