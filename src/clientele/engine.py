@@ -95,7 +95,9 @@ def gathering_operators(plan: str) -> list[str]:
         children = _children(nodes, index)
         if node.startswith("Exchange SinglePartition"):
             below = nodes[children[0]][1] if children else ""
-            if not ("Aggregate(" in below and "partial_" in below and "keys=[]" in below):
+            # a global aggregate's partial results (or a row per partition of one whose results are unused)
+            partial = "partial_" in below or "functions=[]" in below
+            if not ("Aggregate(keys=[]" in below and partial):
                 found.append(node)
         elif node.startswith("Window [") and not _partitioned(node):
             found.append(node)
