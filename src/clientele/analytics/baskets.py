@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import ibis
 from ibis import _
 
+from clientele.analytics import ranking
 from clientele.sums import money_total_of_sum
 
 
@@ -80,13 +81,19 @@ def days_between(earlier: ibis.Value, later: date) -> ibis.Value:
     return ibis.date(later).delta(earlier, unit="day")
 
 
-def ranked_score(value: ibis.Value, buckets: int, group_by=None) -> ibis.Value:
-    """Score 1..buckets by rank of `value` (higher value, higher score).
+def ranked_scores(table: ibis.Table, values: dict[str, str], buckets: int) -> ibis.Table:
+    """`table` plus, for each name: value of `values`, a score 1..buckets by rank of the value over
+    the whole table (higher value, higher score).
 
     Equal values share a rank, so equal customers always get equal scores; with distinct values each
-    score holds about 1/buckets of the rows (quintiles for 5, terciles for 3).
+    score holds about 1/buckets of the rows (quintiles for 5, terciles for 3). Ranked by ranges of
+    the value, never in one partition (`ranking`).
     """
-    window = ibis.window(group_by=group_by, order_by=value)
-    rank = ibis.rank().over(window)
-    count = value.count().over(ibis.window(group_by=group_by))
-    return ((rank * buckets) / count).floor().cast("int32") + 1
+    ranks = {f"_rank_of_{name}": value for name, value in values.items()}
+    counts = {f"_count_of_{name}": table[value].count() for name, value in values.items()}
+    ranked = ranking.with_total(ranking.ranks(table, ranks), table, **counts)
+    scores = {
+        name: ((ranked[f"_rank_of_{name}"] * buckets) / ranked[f"_count_of_{name}"]).floor().cast("int32") + 1
+        for name in values
+    }
+    return ranked.mutate(**scores).drop(*ranks, *counts)

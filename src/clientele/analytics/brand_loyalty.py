@@ -14,6 +14,7 @@ from datetime import date
 
 import ibis
 
+from clientele.analytics import ranking
 from clientele.analytics.baskets import member_lines
 
 BRAND_LOYALTIES = ("national", "switcher", "store")
@@ -48,7 +49,7 @@ def _categories(products: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
     named = products.filter(products.category.notnull())
     # a few categories appear under two departments; each is counted once, under one department
     home = named.group_by("category").aggregate(department=named.department.max())
-    home = home.mutate(category_code=ibis.dense_rank().over(order_by=home.category))
+    home = ranking.dense_rank(home, "category", "category_code")
     shelf = named.join(home, "category").select(
         "product_id", "category_code", is_private=named.brand_type == "Private"
     )

@@ -20,6 +20,7 @@ from decimal import Decimal
 import ibis
 from ibis import _
 
+from clientele.analytics import ranking
 from clientele.analytics.baskets import in_window
 from clientele.sums import money_total
 
@@ -63,11 +64,17 @@ def rank_into_levels(
     the first level whose round(n x share) >= k, else `last_level`. With `group_by` the ranking
     restarts in each group. Adds `value_rank` (1 = best) and the level in `column`.
     """
-    order = [ibis.desc(customers[value]), customers[key]]
-    ranked = customers.mutate(
-        value_rank=ibis.row_number().over(group_by=group_by, order_by=order) + 1,
-        row_count=customers[key].count().over(group_by=group_by),
-    )
+    if group_by is None:
+        # over the whole table: numbered by ranges of the value, never in one partition
+        numbered = ranking.row_number(customers, value, key, "value_rank")
+        ranked = ranking.with_total(numbered.mutate(value_rank=numbered.value_rank + 1), customers,
+                                    row_count=customers[key].count())
+    else:
+        order = [ibis.desc(customers[value]), customers[key]]
+        ranked = customers.mutate(
+            value_rank=ibis.row_number().over(group_by=group_by, order_by=order) + 1,
+            row_count=customers[key].count().over(group_by=group_by),
+        )
     level = ibis.cases(
         *[(ranked.value_rank <= last_rank(ranked.row_count, share), name) for name, share in levels],
         else_=last_level,
@@ -104,10 +111,12 @@ def assign_levels(
 def level_summary(leveled: ibis.Table, value: str) -> ibis.Table:
     """Per pyramid level: customers, share of customers and share of `value` (shares in 0..1)."""
     per_level = leveled.group_by("pyramid_level").aggregate(customers=_.count(), value_total=leveled[value].sum())
-    return per_level.mutate(
-        customer_share=per_level.customers / per_level.customers.sum().over(),
-        value_share=per_level.value_total / per_level.value_total.sum().over(),
+    totals = ranking.with_total(
+        per_level, per_level, _customers=per_level.customers.sum(), _value=per_level.value_total.sum()
     )
+    return totals.mutate(
+        customer_share=totals.customers / totals._customers, value_share=totals.value_total / totals._value
+    ).drop("_customers", "_value")
 
 
 def pyramid_value(
@@ -123,8 +132,9 @@ def pyramid_value(
     as_of included).
     """
     window = in_window(baskets, as_of, window_days)
-    cap = window.spend.quantile(basket_cap_quantile).over(ibis.window())
-    capped = window.mutate(capped=ibis.least(window.spend, cap), basket_cap=cap)
+    # the chain's cap basket, found by the baskets' places in the order of spend (never sorted in one partition)
+    capped = window.cross_join(ranking.exact_quantile(window, "spend", basket_cap_quantile))
+    capped = capped.mutate(capped=ibis.least(capped.spend, capped.quantile), basket_cap=capped.quantile)
     per_customer = capped.group_by("customer_id").aggregate(
         spend=money_total(capped.spend), baskets=capped.count(), last_basket=capped.basket_date.max(),
         capped_spend=money_total(capped.capped), basket_cap=capped.basket_cap.max(),

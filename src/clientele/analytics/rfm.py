@@ -1,6 +1,6 @@
 """RFM: how recently, how often and how much each customer bought, scored and named.
 
-Scores are 1-5 by rank (quintiles, see `ranked_score`): 5 is the most recent, the most frequent,
+Scores are 1-5 by rank (quintiles, see `ranked_scores`): 5 is the most recent, the most frequent,
 the biggest spender. The named segment is read from a grid of the recency score (R, rows) and the
 frequency-monetary score FM = ceil((F + M) / 2) (columns):
 
@@ -24,7 +24,7 @@ from datetime import date
 
 import ibis
 
-from clientele.analytics.baskets import days_between, in_window, ranked_score
+from clientele.analytics.baskets import days_between, in_window, ranked_scores
 from clientele.sums import money_total
 
 SEGMENTS = (
@@ -95,11 +95,10 @@ def rfm(baskets: ibis.Table, as_of: date, window_days: int = 365, grid: SegmentG
         monetary=money_total(window.spend),
     )
     measured = per_customer.mutate(recency_days=days_between(per_customer.last_basket, as_of))
-    scored = measured.mutate(
-        # fewer days since the last basket is better: rank the negated recency
-        r_score=ranked_score(-measured.recency_days, 5),
-        f_score=ranked_score(measured.frequency, 5),
-        m_score=ranked_score(measured.monetary, 5),
+    # fewer days since the last basket is better: rank the negated recency
+    scored = ranked_scores(
+        measured.mutate(_recentness=-measured.recency_days),
+        {"r_score": "_recentness", "f_score": "frequency", "m_score": "monetary"}, 5,
     )
     with_fm = scored.mutate(fm_score=((scored.f_score + scored.m_score + 1) / 2).floor().cast("int32"))
     return with_fm.mutate(rfm_segment=grid.segment(with_fm.r_score, with_fm.fm_score)).select(

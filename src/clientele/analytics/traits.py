@@ -24,6 +24,7 @@ from datetime import date
 
 import ibis
 
+from clientele.analytics import ranking
 from clientele.analytics.brand_loyalty import window_lines
 from clientele.analytics.young_children import ChildModelRules, learnt_quality, learnt_trait
 from clientele.sums import money_total
@@ -86,9 +87,13 @@ def household_traits(
         produce=money_total(ibis.ifelse(is_produce, category_spend.category_spend, 0.0)),
         spend=money_total(category_spend.category_spend),
     ).filter(lambda t: t.spend > 0)
-    produce_share = shares.produce / shares.spend
-    percentile = ibis.percent_rank().over(order_by=produce_share)
-    produce = shares.select("customer_id", produce_share=produce_share, percentile=percentile)
+    shared = shares.select("customer_id", produce_share=shares.produce / shares.spend)
+    # percent rank by ranges of the share, never in one partition: rank / (customers - 1)
+    ranked = ranking.with_total(ranking.rank(shared, "produce_share", "_rank"), shared, _customers=shared.count())
+    percentile = ibis.ifelse(
+        ranked._customers > 1, ranked._rank.cast("float64") / (ranked._customers - 1).cast("float64"), 0.0
+    )
+    produce = ranked.select("customer_id", "produce_share", percentile=percentile)
     produce_trait = produce.select(
         "customer_id",
         trait=ibis.literal("heavy_produce"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import ibis
 
+from clientele.analytics import ranking
 from clientele.analytics.pyramid import rank_into_levels
 
 VALUE_CLASSES = ("A", "B", "C")
@@ -51,10 +52,10 @@ def value_classes(
     under `shares.a` of the total (so the customer who crosses 80% is still A), B under `shares.b`,
     else C. Returns the input plus value_share_before (0..1) and value_class.
     """
-    order = [ibis.desc(customers[value]), customers[key]]
-    running = customers[value].sum().over(ibis.window(order_by=order, preceding=None, following=0))
-    total = customers[value].sum().over()
-    shared = customers.mutate(value_share_before=(running - customers[value]) / total)
+    # the running sum by ranges of the value (never in one partition), each value to 1e-9 and
+    # summed exactly (decision 0012): the same shares on every run, whatever order rows meet in
+    before = ranking.running_amount_before(customers, value, key, "_before", decimals=9)
+    shared = before.mutate(value_share_before=before._before / before._before_total).drop("_before", "_before_total")
     return shared.mutate(
         value_class=ibis.cases(
             (shared.value_share_before < shares.a, "A"),

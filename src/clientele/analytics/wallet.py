@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import ibis
 
+from clientele.analytics import ranking
 from clientele.analytics.baskets import in_window
 from clientele.sums import money_total
 
@@ -26,10 +27,9 @@ def year_over_year(baskets: ibis.Table, as_of: date, period_days: int = 365, top
     this = in_window(baskets, as_of, period_days)
     last = in_window(baskets, as_of - timedelta(days=period_days), period_days)
     last_spend = last.group_by("customer_id").aggregate(last_spend=money_total(last.spend))
-    ranked = last_spend.mutate(
-        last_rank=ibis.row_number().over(order_by=[ibis.desc(last_spend.last_spend), last_spend.customer_id]) + 1,
-        customers=last_spend.count().over(),
-    )
+    numbered = ranking.row_number(last_spend, "last_spend", "customer_id", "last_rank")
+    numbered = numbered.mutate(last_rank=numbered.last_rank + 1)
+    ranked = ranking.with_total(numbered, last_spend, customers=last_spend.count())
     top = ranked.filter(ranked.last_rank <= (ranked.customers * top_share).ceil())
     this_spend = this.group_by("customer_id").aggregate(this_spend=money_total(this.spend), this_baskets=this.count())
     joined = top.left_join(this_spend, "customer_id")
@@ -66,11 +66,8 @@ def narrow_baskets(
     # count distinct numbers, not names, over the millions of customer x category rows: each category
     # has one number (category_code) and one department, numbered here on the few categories
     shelf = category_spend.select("category_code", "department").distinct()
-    numbered = shelf.mutate(
-        department_code=ibis.ifelse(
-            shelf.department.notnull(), ibis.dense_rank().over(order_by=shelf.department), None
-        )
-    )
+    ranked = ranking.dense_rank(shelf, "department", "department_code")
+    numbered = ranked.mutate(department_code=ibis.ifelse(ranked.department.notnull(), ranked.department_code, None))
     coded = category_spend.select("customer_id", "category_code").join(
         numbered.select("category_code", "department_code"), "category_code"
     )
