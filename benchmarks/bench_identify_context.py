@@ -14,8 +14,10 @@ CLIENTELE_TILL_CONTEXT=false (identify as it was: greeting, offers, campaign mes
 with it on; one client (a till) calls them in alternating rounds of --calls identifies of random
 cards among all of them, each sent when the last is answered, so both see the same machine.
 Prints p50/p99/p99.9 of each and their ratio, and checks that the answers of both servers are
-the same but for the context (and that Django's own route answers as the hot call). Asserts
-nothing on time.
+the same but for the context (and that Django's own route answers as the hot call). Then the
+same rounds in process (`HotCalls.answer`, no HTTP), the setting switched between rounds, with the
+CPU one call cost this process and its PostgreSQL backend: the figure a loaded machine moves least.
+Asserts nothing on time.
 """
 
 from __future__ import annotations
@@ -121,6 +123,17 @@ def card_of(number: int, members: int) -> str:
 
 
 def identify(connection: http.client.HTTPConnection, key: str, card: str) -> tuple[float, int, bytes]:
+    """One identify on a kept-alive connection: (seconds, status, body). A connection the server
+    closed meanwhile (granian ends idle keep-alive connections) is opened again and the call sent
+    again, the time counted from the second sending."""
+    try:
+        return _identify_once(connection, key, card)
+    except (http.client.RemoteDisconnected, ConnectionResetError):
+        connection.close()  # opened again by the next request
+        return _identify_once(connection, key, card)
+
+
+def _identify_once(connection: http.client.HTTPConnection, key: str, card: str) -> tuple[float, int, bytes]:
     started = time.perf_counter()
     connection.request("GET", f"/api/members/identify?card={card}", headers={"X-API-Key": key})
     response = connection.getresponse()
@@ -210,23 +223,44 @@ def _in_process(key: str, args, rng: random.Random) -> dict:
                 "HTTP_HOST": "127.0.0.1", "HTTP_X_API_KEY": key, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80",
                 "wsgi.input": None}
 
+    from django.db import connection
+
     times: dict[bool, list[float]] = {False: [], True: []}
     errors = {False: 0, True: 0}
+    cpu = {False: [0.0, 0.0], True: [0.0, 0.0]}  # seconds of this process, of its database backend
     for card in (card_of(rng.randint(1, args.cards), args.members) for _ in range(100)):  # warm
         application.answer(environ(card))
+    # one connection throughout (never closed as too old between calls), so its backend's CPU is the calls'
+    connection.settings_dict["CONN_MAX_AGE"] = None
+    connection.close_at = None
+    backend = connection.connection.info.backend_pid
     for round_number in range(args.rounds):
         cards = [card_of(rng.randint(1, args.cards), args.members) for _ in range(args.calls)]
         for context in ((False, True) if round_number % 2 == 0 else (True, False)):
             settings.CLIENTELE_TILL_CONTEXT = context
+            app_cpu, db_cpu = time.process_time(), _cpu_seconds(backend)
             for card in cards:
                 started = time.perf_counter()
                 status, _ = application.answer(environ(card))
                 times[context].append(time.perf_counter() - started)
                 errors[context] += status != 200
+            cpu[context][0] += time.process_time() - app_cpu
+            cpu[context][1] += _cpu_seconds(backend) - db_cpu
     settings.CLIENTELE_TILL_CONTEXT = True
     without, with_context = _summary(times[False], errors[False]), _summary(times[True], errors[True])
+    for figures, context in ((without, False), (with_context, True)):
+        figures["cpu_ms_per_call_app"] = round(cpu[context][0] * 1000 / len(times[context]), 3)
+        figures["cpu_ms_per_call_database"] = round(cpu[context][1] * 1000 / len(times[context]), 3)
+    total = {context: cpu[context][0] + cpu[context][1] for context in cpu}
     return {"without till context (as before)": without, "with till context": with_context,
-            "p99_ratio_with_over_without": round(with_context["p99_ms"] / without["p99_ms"], 3)}
+            "p99_ratio_with_over_without": round(with_context["p99_ms"] / without["p99_ms"], 3),
+            "cpu_ratio_with_over_without": round(total[True] / total[False], 3)}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used (a PostgreSQL backend on this machine)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
