@@ -80,6 +80,15 @@ def refresh_command(
 
         written = write_customer_profiles(customer_profiles(engine=engine), refreshed_on=result.refresh_date)
         console.print(f"Customer profiles served to the till and back office: {written:,}")
+        from clientele.analytics.results import till_contexts
+        from clientele.engine import connect
+        from clientele.members.services import write_till_context
+
+        written = write_till_context(till_contexts(connect(engine)), refreshed_on=result.refresh_date)
+        console.print(f"Till context (top categories, last purchase) served to identify: {written:,}")
+        from clientele.care.services import list_follow_ups
+
+        console.print(f"After-sales calls listed (large purchases of high-value members): {list_follow_ups():,}")
         _serve_lists(engine, result.refresh_date)
         from clientele.backoffice.dashboard import store_nightly
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 from clientele.analytics_cli import app as analytics_app
 from clientele.backoffice.cli import app as backoffice_app
 from clientele.campaigns.cli import app as campaigns_app
+from clientele.care.cli import app as care_app
 from clientele.cli_types import EngineOption
 from clientele.customers_cli import app as customer_app
 from clientele.customers_cli import customers_app
@@ -48,6 +49,7 @@ app.add_typer(offers_app, name="offers")
 app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(identity_app, name="identity")
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(care_app, name="care")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
 app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
 app.registered_commands.extend(customer_app.registered_commands)  # customer ID

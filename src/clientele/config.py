@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     identity_stale_days: int = Field(
         730, ge=1, description="A member record is stale after this many days without a purchase, a contact or a change.")
 
+    till_context: bool = Field(True, description="Identify also tells the cashier the member's top categories and "
+                                                 "last purchase with what goes with it (the nightly till context).")
+    margin_rate: float = Field(
+        0.25, ge=0, le=1, description="The lake has no cost price: a customer's margin is estimated as net sales x "
+                                      "this share (the chain's average gross margin on sales).")
+    follow_up_tiers: str = Field(
+        "platinum,gold", description="Value tiers (comma-separated) whose large purchases get an after-sales call.")
+    follow_up_basket: float = Field(
+        100.0, gt=0, description="A basket of at least this total (currency units) puts a member of a follow-up tier "
+                                 "on the after-sales call list.")
+    follow_up_days: int = Field(14, ge=1, description="How many days back the call list looks for large baskets.")
+
     @property
     def lake_path(self) -> Path:
         return (self.lake or self.home / "lake").resolve()

@@ -36,7 +36,9 @@ from clientele.analytics.brand_loyalty import category_spend_from_sums, category
 from clientele.analytics.customer_view import write_customer_view
 from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
+from clientele.analytics.margin import customer_margin
 from clientele.analytics.shopping_lists import ListRules, list_candidates
+from clientele.analytics.till_context import PairRules, complementary_categories, till_context
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -69,6 +71,8 @@ class RefreshOptions:
     brand_loyalty: analytics.BrandLoyaltyRules = analytics.BrandLoyaltyRules()
     traits: analytics.TraitRules = analytics.TraitRules()
     forecast: nightly.ForecastOptions = nightly.ForecastOptions()
+    pairs: PairRules = PairRules()
+    margin_rate: float | None = None  # None: the setting CLIENTELE_MARGIN_RATE
     #: Days between two fits of the next-purchase calibration (an incremental refresh scores with
     #: the kept one in between; a full refresh always fits). 1: every night.
     refit_days: int = 7
@@ -435,6 +439,13 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("narrow_baskets", lambda run: analytics.narrow_baskets(
             run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
         ("customer_profiles", _profiles),
+        ("complementary_categories", lambda run: complementary_categories(
+            run.lines_to_as_of(), run.products, since=run.since(), rules=run.options.pairs)),
+        ("till_context", lambda run: till_context(
+            run.lines_to_as_of(), run.products, run.result("category_spend"), run.result("complementary_categories"))),
+        ("customer_margin", lambda run: customer_margin(
+            run.lines_to_as_of(),
+            settings().margin_rate if run.options.margin_rate is None else run.options.margin_rate)),
         ("list_candidates", lambda run: list_candidates(
             run.result("baskets"), run.result("next_purchases"), run.as_of, ListRules.configured())),
     ]

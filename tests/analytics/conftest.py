@@ -49,6 +49,20 @@ class LakeBuilder:
             ))
         return self
 
+    def mixed_basket(self, customer_id: int | None, day: date, lines: list[tuple[int, float]],
+                     hour: int = 10) -> LakeBuilder:
+        """One basket of several products: (product_id, spend) per line."""
+        basket_id = f"B{len(self.rows)}"
+        for number, (product_id, spend) in enumerate(lines, start=1):
+            self.rows.append(dict(
+                basket_id=basket_id, line_no=number, customer_id=customer_id, card_barcode=None, store_id=1,
+                transaction_ts=datetime.combine(day, datetime.min.time()) + timedelta(hours=hour),
+                product_id=product_id, quantity=Decimal("1.000"), sales_value=Decimal(f"{spend:.2f}"),
+                retail_disc=Decimal("0.00"), coupon_disc=Decimal("0.00"), coupon_match_disc=Decimal("0.00"),
+                channel="store", source_file="test", import_id="test",
+            ))
+        return self
+
     def weekly(self, customer_id: int, first: date, weeks: int, spend: float = 50.0, **kwargs) -> LakeBuilder:
         """A basket every 7 days from `first`."""
         for week in range(weeks):

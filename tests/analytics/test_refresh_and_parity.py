@@ -58,11 +58,11 @@ def test_duckdb_and_spark_give_the_same_results(small_lake, con, duckdb_con, tmp
         assert {step: operators for step, operators in gathered.items() if operators} == {}
     for table in ("rfm", "pyramid", "value", "lifecycle", "brand_loyalty", "deal_proneness", "traits",
                   "year_over_year", "customer_profiles", "list_candidates", "category_spend", "category_pyramid",
-                  "narrow_baskets"):
+                  "narrow_baskets", "complementary_categories", "till_context", "customer_margin"):
         got, expected = (
             read_table(duckdb_con, f"results/{table}", lake).execute() for lake in (small_lake, reference)
         )
-        keys = [c for c in ("customer_id", "category", "trait", "product_id") if c in got.columns]
+        keys = [c for c in ("customer_id", "category", "goes_with", "trait", "product_id") if c in got.columns]
         pd.testing.assert_frame_equal(
             got.sort_values(keys).reset_index(drop=True)[list(expected.columns)],
             expected.sort_values(keys).reset_index(drop=True),

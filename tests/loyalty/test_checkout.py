@@ -124,7 +124,8 @@ def test_given_a_member_when_identified_then_the_till_greets_them_with_balance_a
 
     assert response.status_code == 200, response.content
     assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": None, "perks": [],
-                               "balance": {"available": 0, "pending": 0}, "offers": [], "messages": []}
+                               "balance": {"available": 0, "pending": 0}, "offers": [], "messages": [],
+                               "top_categories": [], "context": None}
 
 
 
@@ -145,7 +146,8 @@ def test_given_a_gold_member_with_spendable_and_pending_points_when_identified_t
     response = till.get("/api/members/identify", {identifier: query})
 
     assert response.json() == {"member_number": 42, "greeting_name": "Ada", "tier": "Gold", "perks": ["express lane"],
-                               "balance": {"available": 100, "pending": 7}, "offers": [], "messages": []}
+                               "balance": {"available": 100, "pending": 7}, "offers": [], "messages": [],
+                               "top_categories": [], "context": None}
 
 
 def test_given_a_gold_member_referred_by_a_friend_when_they_check_out_then_tier_points_and_one_reward_for_the_friend(

@@ -222,7 +222,8 @@ def test_given_a_served_app_when_a_till_checks_out_then_the_hot_calls_answer_and
                                                          "lines": [{"line_no": 1, "quantity": "1"}]})
 
     assert greeted[:2] == (200, {"member_number": 42, "greeting_name": "Ada", "tier": None, "perks": [],
-                                 "balance": {"available": 0, "pending": 0}, "offers": [], "messages": []})
+                                 "balance": {"available": 0, "pending": 0}, "offers": [], "messages": [],
+                                 "top_categories": [], "context": None})
     assert greeted[2]["Content-Type"] == "application/json; charset=utf-8"
     assert posted[0] == 200 and posted[1]["points_earned"] == 8 and posted[1]["replayed"] is False
     assert replayed[0] == 200 and replayed[1] == posted[1] | {"replayed": True}

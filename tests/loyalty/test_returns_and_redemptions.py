@@ -122,7 +122,7 @@ def test_given_a_member_with_years_of_entries_when_their_balance_is_summed_then_
         ledger.append(account, PointsEntry.Kind.POINTS_EARNED, 10, key=f"earn:{week}", source="test", actor="test")
     at = connection.ops.adapt_datetimefield_value(ledger.now_utc())
     queries = {"balance": (ledger._BALANCE, [at, at, account.pk]),
-               "greeting": (identity._GREET_BY_MEMBER_NUMBER, [at, at, member.customer_id])}
+               "greeting": (identity._GREET["member_number", True], [at, at, member.customer_id])}
 
     plans = {name: _plan(sql, params) for name, (sql, params) in queries.items()}
 

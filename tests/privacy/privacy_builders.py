@@ -53,7 +53,10 @@ def run_everything(world: World, tmp_exports: Path) -> None:
     from clientele.engine import connect
     from clientele.loyalty.lake_sync import sync_lake
     from clientele.members.models import CustomerProfile
-    from clientele.members.services import write_customer_profiles
+    from clientele.analytics.results import till_contexts
+    from clientele.care.follow_ups import FollowUpRules, list_follow_ups, record_follow_up
+    from clientele.care.models import FollowUpCall
+    from clientele.members.services import write_customer_profiles, write_till_context
     from clientele.offers.lists import generate_lists
     from clientele.privacy.access import export_member
     from clientele.refresh import customer_profiles, refresh
@@ -62,6 +65,11 @@ def run_everything(world: World, tmp_exports: Path) -> None:
     sync_lake()
     refresh(as_of=date(2017, 12, 31), refresh_date=date(2018, 1, 2))
     write_customer_profiles(customer_profiles(), refreshed_on=date(2018, 1, 2))
+    write_till_context(till_contexts(connect("duckdb")), refreshed_on=date(2018, 1, 2))
+    listed = list_follow_ups(rules=FollowUpRules(("platinum", "gold", "iron", "lead"), Decimal("0.01"), 100000))
+    assert listed >= 1
+    call = FollowUpCall.objects.filter(member__customer_id=PLANTED).first()
+    record_follow_up(call.pk, "agent", "issue", f"{PERSONAL['first_name']} asks to be called on {PERSONAL['phone']}")
     inputs = read_list_inputs(connect("duckdb"))
     wanted = {row["product_id"] for row in inputs.candidates.to_pylist()} - {PRODUCT}
     Product.objects.bulk_create([Product(product_id=p, manufacturer_id=1) for p in wanted])

@@ -36,6 +36,7 @@ CUSTOMER_TABLES = {
     "next_visits": ("last_visit, typical_gap_days, expected_next_visit, probability_visit", "1", 1),
     "lifecycle_history": ("month, tenure_months, spend, lifecycle_stage", "month", 120),
     "lifecycle": ("lifecycle_stage, exit_pattern", "1", 1),
+    "customer_margin": ("baskets, net_sales, estimated_margin, margin_rate", "1", 1),
 }
 
 #: The file the refresh writes the per-customer tables of CUSTOMER_TABLES to (under results/).

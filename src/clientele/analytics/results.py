@@ -57,6 +57,12 @@ def customer_profiles(con: ibis.BaseBackend, lake: Path | None = None) -> list[d
     return profiles.select(*PROFILE_COLUMNS, "refresh_date").order_by("customer_id").to_pyarrow().to_pylist()
 
 
+def till_contexts(con: ibis.BaseBackend, lake: Path | None = None) -> list[dict]:
+    """Per customer, the last refresh's till context (`analytics.till_context.till_context`'s
+    columns): one dict per customer, in customer order."""
+    return read_result(con, "till_context", lake).drop("refresh_date").order_by("customer_id").to_pyarrow().to_pylist()
+
+
 def segment_vocabulary(con: ibis.BaseBackend, lake: Path | None = None,
                        loyalty_tiers: Sequence[str] | None = None) -> Vocabulary:
     """The segment fields with the values of the last refresh's data filled in: the product

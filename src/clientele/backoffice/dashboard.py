@@ -32,7 +32,8 @@ ACTIVE_DEFINITION = ("a member with at least one basket in the period (the lake'
 CHURN_BANDS = [(0.0, 0.1), (0.1, 0.25), (0.25, 0.5), (0.5, 0.75), (0.75, 1.01)]
 VALUE_TIERS = ["platinum", "gold", "iron", "lead"]
 CACHE_SECONDS = 600
-EARNED_KINDS = [PointsEntry.Kind.POINTS_EARNED, PointsEntry.Kind.BONUS_AWARDED, PointsEntry.Kind.OPENING_BALANCE]
+EARNED_KINDS = [PointsEntry.Kind.POINTS_EARNED, PointsEntry.Kind.BONUS_AWARDED, PointsEntry.Kind.OPENING_BALANCE,
+                PointsEntry.Kind.EVENT_BONUS]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,9 @@ PAGES = [
     ("One customer, one ID: review queue and merges", "identity:queue", "identity.review_pairs"),
     ("Personal-data audit log", "backoffice:audit_log", "backoffice.view_audit_log"),
     ("Personal data: access and erasure", "privacy:page", "privacy.view_erasurerequest"),
+    ("After-sales calls to high-value customers", "care:follow_ups", "care.view_followupcall"),
+    ("Member events and their bonus", "care:events", "care.view_memberevent"),
+    ("Customer cost against value", "care:cost", "care.view_cost_to_serve"),
 ]
 
 

@@ -179,6 +179,10 @@ class IdentifyOut(HotCallSchema):
     balance: BalanceOut
     offers: list[dict]
     messages: list[dict] = []  # running campaigns' messages for a treated member: campaign, message, offers
+    # the nightly till context (CLIENTELE_TILL_CONTEXT): the member's categories of most spend, and
+    # one line for the cashier on the last purchase and what goes with it
+    top_categories: list[str] = []
+    context: str | None = None
 
 
 class IdentifyQuery(HotCallSchema):

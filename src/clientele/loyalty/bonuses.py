@@ -143,3 +143,31 @@ def award_basket_bonuses(member, account: LoyaltyAccount, local_time: datetime, 
             _grant(ledger.account_for_member(referral.referrer), rule, f"bonus:referral:{member.customer_id}",
                    f"referral of member {member.customer_id}", actor, today)
     return granted
+
+
+def event_bonus_key(event_code: str, customer_id: int) -> str:
+    """The ledger's idempotency key of a member's bonus for a member event: one per member and event."""
+    return f"event:{event_code}:{customer_id}"
+
+
+def credit_event_bonus(member, event_code: str, points: int, actor: str) -> tuple[PointsEntry, bool]:
+    """Credit `points` to the member for taking part in member event `event_code`, once per member
+    and event (the ledger's unique idempotency key), inside the caller's transaction, the member's
+    account locked. Returns the entry and whether it already existed (a replay)."""
+    if points < 1:
+        raise errors.InvalidAmount(f"an event bonus is at least 1 point, not {points}", field="bonus_points")
+    key = event_bonus_key(event_code, member.customer_id)
+    today = ledger.now_utc().date()
+    account = ledger.lock_member_account(member)
+    entry = PointsEntry.objects.filter(idempotency_key=key).first()
+    if entry is not None:
+        return entry, True
+    try:
+        with transaction.atomic():  # a savepoint: the same attendance recorded at once elsewhere may win
+            return ledger.credit(account, PointsEntry.Kind.EVENT_BONUS, points, key=key,
+                                 source=f"member event {event_code}", actor=actor,
+                                 expires_on=ledger.add_months(today, Programme.current().expiry_months),
+                                 explanation=[{"rule_id": None, "rule": f"member event {event_code}",
+                                               "points": points}]), False
+    except IntegrityError:
+        return PointsEntry.objects.get(idempotency_key=key), True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
@@ -33,27 +34,37 @@ def resolve_member(card: str | None = None, phone: str | None = None,
     raise errors.MissingIdentifier("give a card barcode, a phone number or a member number")
 
 
-#: What the till shows on identify: the member, their tier and their balance summed over the ledger.
+#: What the till shows on identify: the member, their tier and their balance summed over the ledger
+#: ({context}: with the nightly till context's row, `members.TillContext`, when it is on).
 _GREETING = """
 SELECT {card_columns}, m.id AS member_id, m.customer_id AS customer_id, m.status AS member_status,
        m.first_name AS first_name, m.last_name AS last_name, t.id AS tier_id, t.name AS tier_name,
-       t.perks AS tier_perks, {available} AS available, {pending} AS pending
+       t.perks AS tier_perks, {available} AS available, {pending} AS pending{context_columns}
 FROM {members}
 LEFT JOIN loyalty_loyaltyaccount a ON a.member_id = m.id
 LEFT JOIN loyalty_tier t ON t.id = a.tier_id
-LEFT JOIN loyalty_pointsentry e ON e.account_id = a.id
+LEFT JOIN loyalty_pointsentry e ON e.account_id = a.id{context_join}
 WHERE {condition}
-GROUP BY {card_group}m.id, t.id
+GROUP BY {card_group}m.id, t.id{context_group}
 LIMIT 2
 """
+#: The till context's columns, by name (`greet_member` reads them into `TillContext`).
+CONTEXT_COLUMNS = ("top_categories", "last_bought", "last_bought_on", "goes_with")
+_CONTEXT = {True: {"context_columns": "".join(f", x.{name} AS {name}" for name in CONTEXT_COLUMNS),
+                   "context_join": "\nLEFT JOIN members_tillcontext x ON x.member_id = m.id", "context_group": ", x.id"},
+            False: {"context_columns": "", "context_join": "", "context_group": ""}}
 _BALANCE = dict(zip(("available", "pending"), ledger.balance_sums_sql("%s")))
 _CARD = {"card_columns": "c.id AS card_id, c.status AS card_status", "card_group": "c.id, ",
          "members": "members_card c JOIN members_member m ON m.id = c.member_id", **_BALANCE}
 _NO_CARD = {"card_columns": "NULL AS card_id, NULL AS card_status", "card_group": "", "members": "members_member m",
             **_BALANCE}
-_GREET_BY_CARD = _GREETING.format(condition="c.barcode = %s", **_CARD)
-_GREET_BY_PHONE = _GREETING.format(condition=f"m.phone = %s AND m.status = '{Member.Status.ACTIVE.value}'", **_NO_CARD)
-_GREET_BY_MEMBER_NUMBER = _GREETING.format(condition="m.customer_id = %s", **_NO_CARD)
+#: The greeting by identifier and with the till context or not.
+_GREET = {(by, context): _GREETING.format(condition=condition, **members, **_CONTEXT[context])
+          for by, condition, members in (
+              ("card", "c.barcode = %s", _CARD),
+              ("phone", f"m.phone = %s AND m.status = '{Member.Status.ACTIVE.value}'", _NO_CARD),
+              ("member_number", "m.customer_id = %s", _NO_CARD))
+          for context in (True, False)}
 
 
 #: The greeting with the till's key checked in the same query: a column `till_key_id` that is
@@ -62,23 +73,48 @@ _GREETING_WITH_KEY = """
 WITH till_key AS ({till_key}), greeting AS ({greeting})
 SELECT till_key.key_id AS till_key_id, greeting.card_id, greeting.card_status, greeting.member_id,
        greeting.customer_id, greeting.member_status, greeting.first_name, greeting.last_name, greeting.tier_id,
-       greeting.tier_name, greeting.tier_perks, greeting.available, greeting.pending
+       greeting.tier_name, greeting.tier_perks, greeting.available, greeting.pending{context_columns}
 FROM (SELECT 1) AS one LEFT JOIN till_key ON 1 = 1 LEFT JOIN greeting ON 1 = 1
 """
+_KEYED_CONTEXT = {True: "".join(f", greeting.{name}" for name in CONTEXT_COLUMNS), False: ""}
+
+
+@dataclass(frozen=True)
+class TillContext:
+    """What the nightly refresh tells the cashier about the member (`members.TillContext`): the
+    categories they buy most, most first; the category they last bought, its day, and the category
+    that goes with it (empty strings and None when the refresh has not described them)."""
+
+    top_categories: tuple[str, ...] = ()
+    last_bought: str = ""
+    last_bought_on: date | None = None
+    goes_with: str = ""
+
+    @property
+    def line(self) -> str | None:
+        """The one line the till shows, e.g. 'last bought: BAKED BREAD/BUNS/ROLLS (2017-06-01); goes
+        with it: DELI MEATS'; None when there is nothing to say."""
+        if not self.last_bought:
+            return None
+        day = f" ({self.last_bought_on.isoformat()})" if self.last_bought_on else ""
+        suggestion = f"; goes with it: {self.goes_with}" if self.goes_with else ""
+        return f"last bought: {self.last_bought}{day}{suggestion}"
 
 
 def greet_member(card: str | None = None, phone: str | None = None, member_number: int | None = None,
-                 key: PresentedKey | None = None) -> tuple[Member, Tier | None, ledger.Balance]:
+                 key: PresentedKey | None = None, context: bool = False,
+                 ) -> tuple[Member, Tier | None, ledger.Balance, TillContext | None]:
     """The member a till identified (found and checked as by `resolve_member`), their tier (None
-    when they have none) and their points now, in one plain-SQL query: the till's identify call,
-    made while the customer waits. `key`, the key the till presented, is checked in the same
-    query, before anything else (errors.KeyRefused); None when the caller has checked it."""
+    when they have none), their points now and, with `context`, their till context (None without),
+    in one plain-SQL query: the till's identify call, made while the customer waits. `key`, the key
+    the till presented, is checked in the same query, before anything else (errors.KeyRefused);
+    None when the caller has checked it."""
     if card:
-        sql, identifier = _GREET_BY_CARD, card
+        sql, identifier = _GREET["card", context], card
     elif phone:
-        sql, identifier = _GREET_BY_PHONE, phone
+        sql, identifier = _GREET["phone", context], phone
     elif member_number is not None:
-        sql, identifier = _GREET_BY_MEMBER_NUMBER, member_number
+        sql, identifier = _GREET["member_number", context], member_number
     else:
         if key is not None and authenticate(key.raw) is None:
             raise errors.KeyRefused()
@@ -88,7 +124,8 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     params = [now, now, identifier]
     if key is not None:
         key_sql, key_params = till_key_sql(key)
-        sql, params = _GREETING_WITH_KEY.format(till_key=key_sql, greeting=sql), [*key_params, *params]
+        sql = _GREETING_WITH_KEY.format(till_key=key_sql, greeting=sql, context_columns=_KEYED_CONTEXT[context])
+        params = [*key_params, *params]
     rows = libpq.records(db, sql, params)
     if key is not None:
         if rows[0]["till_key_id"] is None:
@@ -110,7 +147,13 @@ def greet_member(card: str | None = None, phone: str | None = None, member_numbe
     row = found[0][1]
     perks = Tier._meta.get_field("perks").from_db_value(row["tier_perks"], None, db)
     tier = None if row["tier_id"] is None else loaded(Tier, id=row["tier_id"], name=row["tier_name"], perks=perks)
-    return member, tier, ledger.Balance(int(row["available"] or 0), int(row["pending"] or 0))
+    told = None
+    if context:
+        day = row["last_bought_on"]
+        told = TillContext(
+            tuple(name for name in (row["top_categories"] or "").split("|") if name), row["last_bought"] or "",
+            date.fromisoformat(day[:10]) if isinstance(day, str) else day, row["goes_with"] or "")
+    return member, tier, ledger.Balance(int(row["available"] or 0), int(row["pending"] or 0)), told
 
 
 def _only_member_with_phone(members: list[Member], phone: str) -> Member:

@@ -31,7 +31,8 @@ from clientele.loyalty import errors
 from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Programme
 
 Kind = PointsEntry.Kind
-CREDIT_KINDS = (Kind.POINTS_EARNED, Kind.BONUS_AWARDED, Kind.OPENING_BALANCE, Kind.POINTS_MERGED_IN)
+CREDIT_KINDS = (Kind.POINTS_EARNED, Kind.BONUS_AWARDED, Kind.OPENING_BALANCE, Kind.POINTS_MERGED_IN,
+                Kind.EVENT_BONUS)
 DEBIT_KINDS = (Kind.POINTS_REDEEMED, Kind.POINTS_REVERSED, Kind.POINTS_EXPIRED, Kind.POINTS_MERGED_OUT)
 #: Debits that consume the oldest credits first; reversals instead cancel their own credit (they
 #: carry its expiry date), so they are counted with the credits.

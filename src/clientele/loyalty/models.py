@@ -115,6 +115,8 @@ class PointsEntry(models.Model):
         # a merge of two members moves the balance (identity.merging); its undo moves it back
         POINTS_MERGED_IN = "points_merged_in", "Points moved in from a merged member"
         POINTS_MERGED_OUT = "points_merged_out", "Points moved out to the member merged into"
+        # a member event the member took part in (care.record_attendance): once per member and event
+        EVENT_BONUS = "event_bonus", "Bonus for taking part in a member event"
 
     # Foreign keys enforced by the database (docs/integrity.md): no entry without its account, no
     # credit without its basket, whatever path writes or deletes.

@@ -134,3 +134,17 @@ class CustomerProfile(models.Model):
             models.Index(fields=["pyramid_level"]),
             models.Index(fields=["at_risk"]),
         ]
+
+
+class TillContext(models.Model):
+    """What the cashier is told at identify, from the nightly refresh (`analytics.till_context`):
+    one small row per member, read in identify's one query."""
+
+    member = models.OneToOneField(Member, related_name="till_context", on_delete=models.CASCADE)
+    refreshed_on = models.DateField()
+    top_categories = models.CharField(max_length=400, blank=True,
+                                      help_text="The categories of the most spend, most first, separated by '|'.")
+    last_bought = models.CharField(max_length=100, blank=True, help_text="Category of the last basket's dearest line.")
+    last_bought_on = models.DateField(null=True, blank=True)
+    goes_with = models.CharField(max_length=100, blank=True,
+                                 help_text="The category bought with it most above chance (association lift).")

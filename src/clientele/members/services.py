@@ -13,7 +13,7 @@ from rich.progress import Progress
 from clientele.barcodes import card_barcode
 from clientele.catalog.models import Product, Store
 from clientele.lake.completejourney import SOURCE_TIMEZONE, data_dir
-from clientele.members.models import Card, CustomerProfile, HouseholdDemographics, Member
+from clientele.members.models import Card, CustomerProfile, HouseholdDemographics, Member, TillContext
 
 BATCH = 5_000
 
@@ -143,3 +143,31 @@ def write_customer_profiles(profiles: list[dict], refreshed_on: date | None = No
         CustomerProfile.objects.all().delete()
         CustomerProfile.objects.bulk_create(rows, batch_size=BATCH)
     return len(rows)
+
+
+#: The separator of `TillContext.top_categories` (no category name holds it).
+CATEGORY_SEPARATOR = "|"
+
+
+def write_till_context(rows: list[dict], refreshed_on: date | None = None) -> int:
+    """Replace the till context serving table with the nightly refresh's `till_context` rows
+    (customer_id, top_category_1..3, last_bought, last_bought_on, goes_with); customers unknown to
+    the operational database are skipped. Returns the number of rows written."""
+    refreshed_on = refreshed_on or datetime.now(timezone.utc).date()
+    member_ids = dict(Member.objects.values_list("customer_id", "id"))
+    written = []
+    for row in rows:
+        member_id = member_ids.get(row["customer_id"])
+        if member_id is None:
+            continue
+        top = [row.get(f"top_category_{n}") for n in (1, 2, 3)]
+        day = row.get("last_bought_on")
+        written.append(TillContext(
+            member_id=member_id, refreshed_on=refreshed_on,
+            top_categories=CATEGORY_SEPARATOR.join(name for name in top if isinstance(name, str) and name),
+            last_bought=row.get("last_bought") or "", goes_with=row.get("goes_with") or "",
+            last_bought_on=None if day is None or day != day else day))
+    with transaction.atomic():
+        TillContext.objects.all().delete()
+        TillContext.objects.bulk_create(written, batch_size=BATCH)
+    return len(written)

@@ -86,7 +86,8 @@ def member_data(member: Member) -> dict[str, list[dict]]:
     from clientele.backoffice.models import PersonalDataView
     from clientele.campaigns.models import Assignment, Contact
     from clientele.loyalty.models import Basket, BasketLine, BasketReturn, PointsEntry, Redemption, TierChange
-    from clientele.members.models import CustomerProfile, HouseholdDemographics
+    from clientele.care.models import EventAttendance, FollowUpCall
+    from clientele.members.models import CustomerProfile, HouseholdDemographics, TillContext
     from clientele.offers.list_models import ShoppingList, ShoppingListItem
     from clientele.offers.redemption_models import MemberOfferUse, OfferActivation, OfferRedemption
     from clientele.portal.models import PortalSession, ReferralCode, Review
@@ -154,6 +155,12 @@ def member_data(member: Member) -> dict[str, list[dict]]:
             "answer__invitation__survey_id", "attribute__name", "score")),
         "exit_reasons": _rows(ExitReason.objects.filter(member=member).values()),
         "win_back_calls": _rows(WinBackEntry.objects.filter(member=member).values()),
+        "till_context": _rows(TillContext.objects.filter(member=member).values(
+            "refreshed_on", "top_categories", "last_bought", "last_bought_on", "goes_with")),
+        "after_sales_calls": _rows(FollowUpCall.objects.filter(member=member).values(
+            "basket_id", "value_tier", "basket_total", "bought_at", "called_at", "outcome", "notes")),
+        "member_events": _rows(EventAttendance.objects.filter(member=member).values(
+            "event__code", "event__name", "event__held_on", "points_entry__amount", "recorded_at")),
         "views_of_personal_data": _rows(PersonalDataView.objects.filter(customer_id=member.customer_id).values(
             "username", "channel", "viewed_at")),
     }

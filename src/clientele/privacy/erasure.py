@@ -139,7 +139,8 @@ def _scrub(value, personal: list[str]):
 def _erase_database(member: Member) -> dict:
     from clientele.campaigns.models import Contact
     from clientele.loyalty.models import Basket, Redemption, TillRequest
-    from clientele.members.models import CustomerProfile, HouseholdDemographics
+    from clientele.care.models import FollowUpCall
+    from clientele.members.models import CustomerProfile, HouseholdDemographics, TillContext
     from clientele.portal.models import PortalSession, ReferralCode, Review, SignInCode, SignInFailure
     from clientele.privacy.consent import refresh_consent_cache
     from clientele.service.churn_models import ExitReason
@@ -156,6 +157,8 @@ def _erase_database(member: Member) -> dict:
     summary["member"] = 1
     summary["demographics"] = HouseholdDemographics.objects.filter(member=member).delete()[0]
     summary["profile"] = CustomerProfile.objects.filter(member=member).delete()[0]
+    summary["till context"] = TillContext.objects.filter(member=member).delete()[0]
+    FollowUpCall.objects.filter(member=member).exclude(notes="").update(notes=ERASED_TEXT)
     summary["cards blocked"] = Card.objects.filter(member=member, status=Card.Status.ACTIVE).update(
         status=Card.Status.BLOCKED, blocked_at=now)
     scrubbed = 0

@@ -15,6 +15,9 @@ DEBUG = config.debug
 #: The till's identify and basket calls answered in front of Django (`loyalty.api_hot_calls`): off
 #: with CLIENTELE_HOT_CALLS=false, every call then goes through Django.
 CLIENTELE_HOT_CALLS = config.hot_calls
+#: Identify's till context (top categories, last purchase, what goes with it): off with
+#: CLIENTELE_TILL_CONTEXT=false (identify then answers as before it).
+CLIENTELE_TILL_CONTEXT = config.till_context
 ALLOWED_HOSTS = ["*"] if config.environment == "development" else ["localhost", "127.0.0.1"]
 
 INSTALLED_APPS = [
@@ -37,6 +40,7 @@ INSTALLED_APPS = [
     "clientele.identity",
     "clientele.privacy",
     "clientele.portal",
+    "clientele.care",
 ]
 
 MIDDLEWARE = [

@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from clientele.backoffice.api import api as backoffice_api
 from clientele.campaigns.api import api as campaigns_api
+from clientele.care import api as care_api  # noqa: F401  (registers the member events' calls on the till API)
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
@@ -20,6 +21,7 @@ urlpatterns = [
     path("backoffice/offers/", include("clientele.offers.urls")),
     path("backoffice/identity/", include("clientele.identity.urls")),
     path("backoffice/privacy/", include("clientele.privacy.urls")),
+    path("backoffice/care/", include("clientele.care.urls")),
     path("backoffice/", include("clientele.backoffice.urls")),
     path("admin/", admin.site.urls),
     path("api/backoffice/", backoffice_api.urls),

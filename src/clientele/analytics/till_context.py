@@ -1,0 +1,109 @@
+"""What the cashier is told about a member at identify, computed the night before (seed 004: "last
+time you bought this sofa cover; the matching cushions just arrived").
+
+Two tables, Ibis in and out:
+
+- `complementary_categories`: the catalogue relation mined from the baskets: for each category,
+  the categories bought in the same basket more often than chance (association lift).
+- `till_context`: per customer, the categories they buy most, what they last bought and what goes
+  with it (by the relation above): one small row the till's identify reads with the greeting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import ibis
+
+from clientele.analytics.brand_loyalty import window_lines
+
+#: How many of a customer's categories the till shows, most spent first.
+TOP_CATEGORIES = 3
+
+
+@dataclass(frozen=True)
+class PairRules:
+    """When two categories count as going together: bought together in at least `min_baskets`
+    baskets, with a lift of at least `min_lift` (1 = as often as chance); each category keeps its
+    `per_category` best partners."""
+
+    min_baskets: int = 20
+    min_lift: float = 1.5
+    per_category: int = 3
+
+
+def _shelf(products: ibis.Table) -> ibis.Table:
+    """product_id -> category, for products with a category."""
+    named = products.filter(products.category.notnull() & (products.category != ""))
+    return named.select("product_id", "category")
+
+
+def complementary_categories(lines: ibis.Table, products: ibis.Table, since: date | None = None,
+                             rules: PairRules = PairRules()) -> ibis.Table:
+    """Per category, the categories bought with it in the same basket more often than chance.
+
+    Columns: category, goes_with, baskets_together (baskets holding both), lift (how many times
+    more often than if the two were bought independently), confidence (share of the category's
+    baskets that also hold `goes_with`), rank (1 = the highest lift of the category). Baskets of
+    identified customers from `since` on.
+    """
+    shelf = _shelf(products)
+    codes = shelf.select("category").distinct()
+    codes = codes.mutate(code=ibis.dense_rank().over(order_by=codes.category))
+    coded = shelf.join(codes, "category").select("product_id", "code")
+    members = window_lines(lines, since)
+    basket_categories = members.join(coded, "product_id").select("basket_id", "code").distinct()
+    baskets_total = basket_categories.basket_id.nunique().as_scalar()
+    per_category = basket_categories.group_by("code").aggregate(category_baskets=basket_categories.count())
+    left = basket_categories.rename(code_a="code")
+    right = basket_categories.rename(code_b="code")
+    together = left.join(right, "basket_id").filter(lambda t: t.code_a != t.code_b)
+    pairs = together.group_by(["code_a", "code_b"]).aggregate(baskets_together=together.count())
+    pairs = pairs.filter(pairs.baskets_together >= rules.min_baskets)
+    a = per_category.rename(baskets_a="category_baskets", code_a="code")
+    b = per_category.rename(baskets_b="category_baskets", code_b="code")
+    scored = pairs.join(a, "code_a").join(b, "code_b")
+    scored = scored.mutate(
+        lift=scored.baskets_together.cast("float64") * baskets_total.cast("float64")
+        / (scored.baskets_a.cast("float64") * scored.baskets_b.cast("float64")),
+        confidence=scored.baskets_together.cast("float64") / scored.baskets_a.cast("float64"),
+    )
+    scored = scored.filter(scored.lift >= rules.min_lift)
+    ranked = scored.mutate(rank=ibis.row_number().over(
+        group_by=scored.code_a, order_by=[ibis.desc(scored.lift), ibis.desc(scored.baskets_together), scored.code_b]
+    ) + 1)
+    kept = ranked.filter(ranked.rank <= rules.per_category)
+    names_a = codes.rename(category="category", code_a="code")
+    names_b = codes.rename(goes_with="category", code_b="code")
+    named = kept.join(names_a, "code_a").join(names_b, "code_b")
+    return named.select("category", "goes_with", "baskets_together", "lift", "confidence", "rank").order_by(
+        ["category", "rank"])
+
+
+def till_context(lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table,
+                 pairs: ibis.Table) -> ibis.Table:
+    """Per customer who bought a product with a category: what the till tells the cashier.
+
+    Columns: customer_id, top_category_1..3 (the categories of the most spend in `category_spend`,
+    the refresh's window; null beyond the customer's count), last_bought (the category of the
+    dearest line of the customer's last basket), last_bought_on (its store-local day) and goes_with
+    (the category `pairs` ranks first with it; null when none goes with it).
+    """
+    spend = category_spend.filter(category_spend.category_spend > 0)
+    spend = spend.mutate(position=ibis.row_number().over(
+        group_by=spend.customer_id, order_by=[ibis.desc(spend.category_spend), spend.category]) + 1)
+    top = spend.group_by("customer_id").aggregate(**{
+        f"top_category_{n}": spend.category.max(where=spend.position == n) for n in range(1, TOP_CATEGORIES + 1)})
+    members = window_lines(lines).join(_shelf(products), "product_id")
+    latest = members.mutate(position=ibis.row_number().over(
+        group_by=members.customer_id,
+        order_by=[ibis.desc(members.transaction_ts), ibis.desc(members.sales_value), members.product_id]))
+    last = latest.filter(latest.position == 0).select(
+        "customer_id", last_bought=latest.category, last_bought_on=latest.transaction_ts.date())
+    best = pairs.filter(pairs["rank"] == 1).select(last_bought="category", goes_with="goes_with")
+    last = last.left_join(best, "last_bought").select("customer_id", "last_bought", "last_bought_on", "goes_with")
+    joined = last.left_join(top, "customer_id")
+    return joined.select(
+        "customer_id", *[f"top_category_{n}" for n in range(1, TOP_CATEGORIES + 1)],
+        "last_bought", "last_bought_on", "goes_with")
