@@ -82,9 +82,9 @@ def _gathering_operators_per_step(con, monkeypatch) -> Iterator[dict[str, list[s
     write, read = nightly._write, 0
     with recorded_spark_plans(con) as plans:
 
-        def write_and_read_the_plans(con, table, folder):
+        def write_and_read_the_plans(con, table, folder, **options):
             nonlocal read
-            write(con, table, folder)
+            write(con, table, folder, **options)
             gathered[folder.name] = [operator for plan in plans[read:] for operator in gathering_operators(plan)]
             read = len(plans)
 
