@@ -21,11 +21,18 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "scree
 
 
 @pytest.fixture
-def browser(browser, monkeypatch):
-    """The session's browser (tests/conftest.py); the test's own database writes happen while
-    Playwright's loop runs in this thread."""
+def browser(monkeypatch):
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+    # the test's own database writes happen while Playwright's loop runs in this thread
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    return browser
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
+                                                                              "--disable-gpu"])
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
