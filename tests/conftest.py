@@ -73,3 +73,20 @@ def shop_baskets():
             day += max(1, int(rng.exponential(1 / rate)))
     return pd.DataFrame(rows, columns=["customer_id", "basket_date", "spend"])
 
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright, one for the whole session: Playwright's sync API runs
+    one instance per thread, so every browser test (back office, portal) shares this one."""
+    chromium_path = "/usr/bin/chromium"
+    if not Path(chromium_path).exists():
+        raise RuntimeError(f"{chromium_path} is missing: apt-get install -y chromium (.ci/run does)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        yield chromium
+        chromium.close()

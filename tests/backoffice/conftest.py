@@ -80,23 +80,6 @@ def site(tmp_path_factory) -> Site:
     server.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    """Chromium for one test module: Playwright's sync API keeps its event loop marked running in
-    this thread while it is started, so it is stopped after each module (the portal's and the
-    service desk's browser tests start their own, and Django refuses database calls while it runs)."""
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def log_in(browser, site):
     """log_in(username) -> a Playwright page of a new browser context, logged in as that user."""

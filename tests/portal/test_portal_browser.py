@@ -78,19 +78,10 @@ def portal(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def phone():
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--no-first-run"])
-        context = chromium.new_context(**PHONE)
-        yield context.new_page()
-        context.close()
-        chromium.close()
+def phone(browser):
+    context = browser.new_context(**PHONE)
+    yield context.new_page()
+    context.close()
 
 
 def shot(page, name: str) -> Path:
