@@ -245,6 +245,27 @@ def test_a_friend_referred_earns_the_referrer_the_bonus_at_their_first_basket_on
     assert (ada_shopped_already.status_code, ada_shopped_already.json()["code"]) == (409, "referral_refused")
 
 
+@pytest.mark.parametrize("path, body", [
+    ("/api/portal/referral", {"code": "AB\x00C"}),
+    ("/api/portal/reviews", {"product_id": build.BREAD, "rating": 4, "text": "good\x00"}),
+    ("/api/portal/profile", {"city": "Leeds\x1f"}),
+    ("/api/portal/sign-in", {"identifier": "ada\x00@example.org"}),
+])
+def test_text_with_a_nul_or_control_character_is_refused_with_its_field_not_a_server_error(ada_api, path, body):
+    answer = ada_api.post(path, body, content_type=JSON) if "profile" not in path else ada_api.put(
+        path, body, content_type=JSON)
+
+    assert answer.status_code == 422
+    assert next(iter(body.keys() - {"product_id", "rating"})) in answer.content.decode()
+
+
+def test_a_review_keeps_its_line_breaks(ada_api):
+    review = ada_api.post("/api/portal/reviews", {"product_id": build.BREAD, "rating": 5, "text": "Fresh.\nCrusty."},
+                          content_type=JSON)
+
+    assert review.status_code == 201 and review.json()["text"] == "Fresh.\nCrusty."
+
+
 def test_an_erasure_carried_out_ends_the_members_sessions_and_keeps_their_reviews_without_text(ada_api, home):
     from clientele.portal.models import Review
     from clientele.privacy import erasure

@@ -19,12 +19,26 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
-from pydantic import BeforeValidator, StrictBool, StrictInt, model_validator
+from pydantic import BeforeValidator, StrictBool, StrictInt, StringConstraints, model_validator
 
 from clientele.errors import RequestRefused
 from clientele.loyalty.api import UNREADABLE_BODY, invalid_request
 from clientele.portal import account, errors, feedback, profile, shopping, signin
 from clientele.privacy.errors import PrivacyError
+
+
+# What the database can store: PostgreSQL refuses NUL bytes. A line (a name, a code) takes no control
+# character at all; prose (a review, a complaint) takes tabs and line breaks.
+LINE = r"^[^\x00-\x1f\x7f]*$"
+PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
+
+
+def line(min_length: int = 0, max_length: int = 100, **field):
+    return Annotated[str, StringConstraints(pattern=LINE), Field(min_length=min_length, max_length=max_length, **field)]
+
+
+def prose(min_length: int = 0, max_length: int = 5000):
+    return Annotated[str, StringConstraints(pattern=PROSE), Field(min_length=min_length, max_length=max_length)]
 
 
 class MemberToken(HttpBearer):
@@ -81,7 +95,7 @@ def _address(request) -> str:
 # ---- signing in -----------------------------------------------------------------------------------
 
 class SignInIn(Schema):
-    identifier: Annotated[str, Field(min_length=1, max_length=254, description="Card number, e-mail or phone.")]
+    identifier: line(1, 254, description="Card number, e-mail or phone.")
 
 
 class ChallengeOut(Schema):
@@ -91,8 +105,8 @@ class ChallengeOut(Schema):
 
 
 class VerifyIn(Schema):
-    challenge: Annotated[str, Field(min_length=1, max_length=100)]
-    code: Annotated[str, Field(min_length=1, max_length=20)]
+    challenge: line(1, 100)
+    code: line(1, 20)
 
 
 class TokenOut(Schema):
@@ -284,14 +298,14 @@ class FieldsIn(Schema):
 
 
 class ProfileIn(FieldsIn):
-    first_name: Annotated[str, Field(max_length=100)] | None = None
-    last_name: Annotated[str, Field(max_length=100)] | None = None
-    email: Annotated[str, Field(max_length=254)] | None = None
-    phone: Annotated[str, Field(max_length=32)] | None = None
+    first_name: line(0, 100) | None = None
+    last_name: line(0, 100) | None = None
+    email: line(0, 254) | None = None
+    phone: line(0, 32) | None = None
     birth_date: Annotated[date, BeforeValidator(iso_day)] | None = None
-    address_line: Annotated[str, Field(max_length=200)] | None = None
-    postal_code: Annotated[str, Field(max_length=20)] | None = None
-    city: Annotated[str, Field(max_length=100)] | None = None
+    address_line: line(0, 200) | None = None
+    postal_code: line(0, 20) | None = None
+    city: line(0, 100) | None = None
 
 
 class ProfileSavedOut(Schema):
@@ -315,7 +329,7 @@ class ConsentIn(Schema):
 
 
 class ErasureIn(FieldsIn):
-    reason: Annotated[str, Field(max_length=2000)] = ""
+    reason: prose(0, 2000) = ""
 
 
 class ErasureOut(Schema):
@@ -372,7 +386,7 @@ def export(request):
 class ReviewIn(Schema):
     product_id: StrictInt
     rating: Annotated[StrictInt, Field(ge=1, le=5)]
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    text: prose(1, 5000)
 
 
 class ReviewOut(Schema):
@@ -385,14 +399,14 @@ class ReviewOut(Schema):
 
 
 class ComplaintIn(Schema):
-    cause: str = Field(description="A cause code of GET /complaint-causes.")
+    cause: line(0, 100, description="A cause code of GET /complaint-causes.")
     severity: Literal["low", "medium", "high"] = "medium"
-    what_happened: Annotated[str, Field(max_length=5000)]
-    how_it_happened: Annotated[str, Field(max_length=5000)]
-    why_unhappy: Annotated[str, Field(max_length=5000)]
-    served_by: Annotated[str, Field(max_length=200)]
-    wanted_resolution: Annotated[str, Field(max_length=5000)]
-    other_cause: Annotated[str, Field(max_length=5000)] = ""
+    what_happened: prose()
+    how_it_happened: prose()
+    why_unhappy: prose()
+    served_by: line(0, 200)
+    wanted_resolution: prose()
+    other_cause: prose() = ""
     store_id: StrictInt | None = None
 
 
@@ -414,7 +428,7 @@ class ReferralOut(Schema):
 
 
 class ReferredIn(Schema):
-    code: Annotated[str, Field(min_length=1, max_length=12)]
+    code: line(1, 12)
 
 
 def _review(review, points: int = 0) -> dict:
