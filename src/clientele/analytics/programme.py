@@ -15,11 +15,13 @@ def period_customers(baskets: ibis.Table, start: date, end: date) -> dict[str, i
     before = start - timedelta(days=days)
     day = baskets.basket_date
     in_period = (day >= ibis.date(start)) & (day <= ibis.date(end))
-    in_previous = (day >= ibis.date(before)) & (day < ibis.date(start))
-    per_customer = baskets.group_by("customer_id").aggregate(now=in_period.any(), then=in_previous.any())
+    # Only the baskets of the two periods are grouped (not every customer's history): a customer
+    # met there is active, or else lapsed.
+    recent = baskets.filter((day >= ibis.date(before)) & (day <= ibis.date(end)))
+    per_customer = recent.group_by("customer_id").aggregate(now=in_period.any())
     counts = per_customer.aggregate(
         active=per_customer.now.sum(),
-        lapsed=(per_customer.then & ~per_customer.now).sum(),
+        lapsed=(~per_customer.now).sum(),
     ).to_pyarrow().to_pylist()[0]
     return {name: int(value or 0) for name, value in counts.items()}
 

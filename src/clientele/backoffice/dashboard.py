@@ -81,6 +81,11 @@ def _results(con, name: str):
 def points_figures(period: Period, today: date) -> dict:
     """Points issued, redeemed and expired in the period (ledger entries created on those UTC days)
     and the outstanding liability on `today`, as `clientele loyalty liability` reports it."""
+    return period_points(period) | {"liability": liability(today)}
+
+
+def period_points(period: Period) -> dict:
+    """Points issued, reversed, redeemed and expired in the period (entries created on those UTC days)."""
     entries = PointsEntry.objects.filter(created_at__date__gte=period.start, created_at__date__lte=period.end)
     sums = entries.aggregate(
         issued=Sum("amount", filter=Q(kind__in=EARNED_KINDS)),
@@ -89,8 +94,7 @@ def points_figures(period: Period, today: date) -> dict:
         expired=Sum("amount", filter=Q(kind=PointsEntry.Kind.POINTS_EXPIRED)),
     )
     return {"issued": sums["issued"] or 0, "reversed": -(sums["reversed"] or 0),
-            "redeemed": -(sums["redeemed"] or 0), "expired": -(sums["expired"] or 0),
-            "liability": liability(today)}
+            "redeemed": -(sums["redeemed"] or 0), "expired": -(sums["expired"] or 0)}
 
 
 def member_figures(period: Period) -> dict:
@@ -170,18 +174,29 @@ def dashboard(period: Period, today: date) -> dict:
     `nightly` (True: computed by the nightly refresh).
 
     The default period's figures are read as the nightly refresh stored them (`store_nightly`,
-    decision 0042). Another period's, or any before the refresh stored them, are computed once per
-    state (`_state_key`) and kept CACHE_SECONDS: with millions of members the liability alone sums
-    every account's ledger for seconds, as `clientele loyalty liability` does."""
+    decision 0042). Another period's are computed once per state (`_state_key`) and kept
+    CACHE_SECONDS; only what depends on the period is computed (members joined, active and lapsed,
+    points issued and spent), the rest (the liability, the pyramid, the profiles' bands, the flows,
+    the campaigns) is read from the nightly figures when the last refresh stored them: with millions
+    of members the liability alone sums every account's ledger for seconds, as `clientele loyalty
+    liability` does. Before any refresh stored them, everything is computed."""
     stored = _nightly(period)
     if stored is not None:
         return stored
     key = _state_key(period, today)
     figures = cache.get(key)
     if figures is None:
-        figures = _compute(period, today) | {"computed_at": datetime.now(timezone.utc), "nightly": False}
+        nightly = _nightly()
+        figures = (_compute(period, today) if nightly is None else _for_period(nightly, period)) | {
+            "computed_at": datetime.now(timezone.utc), "nightly": False}
         cache.set(key, figures, CACHE_SECONDS)
     return figures
+
+
+def _for_period(nightly: dict, period: Period) -> dict:
+    """The nightly figures with those of `period` in place of the default period's."""
+    points = period_points(period) | {"liability": nightly["points"]["liability"]}
+    return nightly | {"members": member_figures(period), "points": points, "period": period}
 
 
 def store_nightly(today: date) -> DashboardFigures:
@@ -198,10 +213,13 @@ def store_nightly(today: date) -> DashboardFigures:
                                                figures=json.dumps(stored, cls=DjangoJSONEncoder))
 
 
-def _nightly(period: Period) -> dict | None:
-    """The figures of `period` the last refresh stored, if it stored that period's and no refresh
-    ran since."""
-    stored = DashboardFigures.objects.filter(period_start=period.start, period_end=period.end).first()
+def _nightly(period: Period | None = None) -> dict | None:
+    """The figures the last refresh stored (if `period` is given: only if they are that period's),
+    if no refresh ran since."""
+    stored = DashboardFigures.objects.first()
+    if stored is not None and period is not None and (stored.period_start, stored.period_end) != (period.start,
+                                                                                                   period.end):
+        return None
     refreshed = refresh_state().get("refresh_date")
     if stored is None or refreshed != stored.refresh_date.isoformat():
         return None
