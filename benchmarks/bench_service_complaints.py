@@ -131,13 +131,13 @@ def _spend_through_baskets(first, last, lake: Path) -> list[dict]:
     from clientele.engine import connect
     from clientele.lake.reader import basket_lines
     from clientele.members.models import CustomerProfile
-    from clientele.service.analysis import _received_between, _rows
+    from clientele.service.analysis import _received_between
 
-    complained = pd.DataFrame(_rows(_received_between(first, last).values_list("member__customer_id", "received_at")),
-                              columns=["customer_id", "received_at"])
+    complained = pd.DataFrame(list(_received_between(first, last).values_list("member__customer_id", "received_at")
+                                   .iterator(chunk_size=20_000)), columns=["customer_id", "received_at"])
     complained["received_at"] = pd.to_datetime(complained["received_at"], utc=True, format="ISO8601")
-    levels = pd.DataFrame(_rows(CustomerProfile.objects.exclude(pyramid_level="").values_list(
-        "member__customer_id", "pyramid_level")), columns=["customer_id", "pyramid_level"])
+    levels = pd.DataFrame(list(CustomerProfile.objects.exclude(pyramid_level="").values_list(
+        "member__customer_id", "pyramid_level").iterator(chunk_size=20_000)), columns=["customer_id", "pyramid_level"])
     con = connect()
     complaints = ibis.memtable(pd.DataFrame({"customer_id": complained["customer_id"],
                                              "complained_on": complained["received_at"].dt.date}))
