@@ -15,6 +15,7 @@ urlpatterns = [
     path("list/", views.list_page, name="list"),
     path("offers/<slug:code>/activate/", views.activate_offer, name="activate"),
     path("profile/", views.profile_page, name="profile"),
+    path("profile/confirm/", views.confirm_contact, name="confirm-contact"),
     path("profile/consent/", views.consent, name="consent"),
     path("profile/erasure/", views.erasure, name="erasure"),
     path("profile/export/", views.export, name="export"),
