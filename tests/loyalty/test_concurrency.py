@@ -10,7 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
+from concurrent_calls import run_together
 from till_payloads import TillClient, basket, post
 
 from clientele.loyalty import ledger
@@ -18,26 +19,6 @@ from clientele.loyalty.identity import issue_api_key
 from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def run_together(calls: list) -> list:
-    """Run the calls at the same moment, one thread (and database connection) each; their results."""
-    start = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index: int, call) -> None:
-        try:
-            start.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_given_a_slow_first_post_when_the_till_retries_meanwhile_then_points_are_credited_once(

@@ -114,3 +114,29 @@ def test_a_member_on_a_phone_signs_in_with_an_emailed_code_and_uses_the_portal(p
     response = phone.goto(f"{url}/portal/reviews/{facts['bob_review']}/")
     assert response.status == 404 and "Bob" not in phone.content()
     shot(phone, "portal-not-yours")
+
+
+def test_a_member_on_a_phone_redeems_a_reward_once_with_a_double_tap_and_sees_its_voucher(portal, browser):
+    url, facts, mailbox = portal
+    context = browser.new_context(**PHONE)
+    phone = context.new_page()
+    phone.goto(f"{url}/portal/sign-in/")
+    phone.fill("#identifier", card_barcode(facts["ada"]))
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/sign-in/code/")
+    phone.fill("#code", mailbox.last_code("ada@example.org"))
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/account/")
+    before = int(phone.inner_text("#available"))
+    assert "more points" in phone.inner_text("#rewards [data-reward=COOKING-CLASS]")
+
+    phone.dblclick("#rewards [data-reward=BAG] button")  # two submits of one redemption
+    phone.wait_for_selector("#vouchers")
+
+    assert int(phone.inner_text("#available")) == before - 300
+    assert phone.locator("#vouchers li").count() == 1
+    voucher = phone.inner_text("#vouchers [data-reward=BAG] .pt-voucher")
+    assert len(voucher) == 10 and f"show voucher {voucher} at the till" in phone.inner_text(".pt-msg")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "portal-reward")
+    context.close()

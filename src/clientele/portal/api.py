@@ -172,6 +172,15 @@ class RewardOut(Schema):
     name: str
     points: int
     affordable: bool
+    points_short: int = Field(description="Points still missing to redeem it (0 when affordable).")
+
+
+class VoucherOut(Schema):
+    reward_code: str
+    reward: str
+    voucher: str = Field(description="Show it at the till to collect the reward.")
+    points: int
+    at: datetime
 
 
 class AccountOut(Schema):
@@ -184,6 +193,7 @@ class AccountOut(Schema):
     tier: TierOut
     card: CardOut | None
     rewards: list[RewardOut]
+    vouchers: list[VoucherOut]
 
 
 @api.get("/account", response={200: AccountOut, **PROBLEMS}, summary="Points, tier, card and rewards")
@@ -201,6 +211,35 @@ def more_entries(request, before: int | None = None, limit: Annotated[int, Field
 
     own = LoyaltyAccount.objects.filter(member=request.auth).first()
     return account.history(own, limit=limit, before=before)
+
+
+class RedeemIn(Schema):
+    reward_code: line(1, 40, description="A reward's code from GET /account.")
+    redemption_id: line(1, 100, description="Your id for this redemption (e.g. a UUID made when the button was "
+                                           "shown): sent again, it answers the first redemption and spends nothing.")
+
+
+class BalanceOut(Schema):
+    available: int
+    pending: int
+
+
+class RedeemedOut(Schema):
+    redemption_id: str
+    reward_code: str
+    reward: str
+    points_spent: int
+    voucher: str = Field(description="Show it at the till to collect the reward.")
+    balance: BalanceOut
+    replayed: bool
+
+
+@api.post("/rewards/redeem", response={200: RedeemedOut, **PROBLEMS}, summary="Spend my points on a reward")
+def redeem_reward(request, payload: RedeemIn):
+    """The reward's points leave your account (the till's ledger: spent once for every channel) and
+    a voucher to show at the till comes back; 409 `insufficient_points` when your available points
+    do not cover it, 404 for a reward that does not exist, 409 for one not offered or out of stock."""
+    return account.redeem(request.auth, payload.reward_code, payload.redemption_id)
 
 
 # ---- list and offers ------------------------------------------------------------------------------

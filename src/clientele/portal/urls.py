@@ -12,6 +12,7 @@ urlpatterns = [
     path("sign-in/code/", views.code, name="code"),
     path("sign-out/", views.sign_out, name="sign-out"),
     path("account/", views.account_page, name="account"),
+    path("rewards/redeem/", views.redeem_reward, name="redeem"),
     path("list/", views.list_page, name="list"),
     path("offers/<slug:code>/activate/", views.activate_offer, name="activate"),
     path("profile/", views.profile_page, name="profile"),

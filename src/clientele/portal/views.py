@@ -4,6 +4,7 @@ is always the signed-in one, never named by the URL, so no page can show another
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from functools import wraps
 
@@ -84,7 +85,22 @@ def sign_out(request):
 
 @member_page
 def account_page(request):
-    return render(request, "portal/account.html", {"account": account.account_summary(request.member), "tab": "account"})
+    # each reward's button carries an id of its own: a double click redeems once
+    return render(request, "portal/account.html", {"account": account.account_summary(request.member), "tab": "account",
+                                                   "redemption_id": uuid.uuid4().hex})
+
+
+@require_POST
+@member_page
+def redeem_reward(request):
+    try:
+        redeemed = account.redeem(request.member, request.POST.get("reward_code", ""),
+                                  request.POST.get("redemption_id", ""))
+    except RequestRefused as refused:
+        _refusal_shown(request, refused)
+    else:
+        messages.success(request, f"{redeemed['reward']} is yours: show voucher {redeemed['voucher']} at the till")
+    return redirect("portal:account")
 
 
 @member_page

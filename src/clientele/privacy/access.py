@@ -121,7 +121,7 @@ def member_data(member: Member) -> dict[str, list[dict]]:
             "kind", "amount", "available_from", "expires_on", "source", "explanation", "created_at")) if account else [],
         "tier_changes": _rows(TierChange.objects.filter(account__member=member).values()) if account else [],
         "reward_redemptions": _rows(Redemption.objects.filter(account__member=member).values(
-            "reward_id", "points", "money_value", "store_id", "created_at")) if account else [],
+            "reward_id", "points", "money_value", "store_id", "voucher_code", "created_at")) if account else [],
         "till_baskets": _rows(baskets.order_by("transacted_at").values(
             "id", "store_id", "till_id", "receipt_number", "transacted_at", "channel", "total", "points_earned")),
         "till_basket_lines": _rows(BasketLine.objects.filter(basket__member=member).order_by("basket_id").values()),
