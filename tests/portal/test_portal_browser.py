@@ -116,17 +116,22 @@ def test_a_member_on_a_phone_signs_in_with_an_emailed_code_and_uses_the_portal(p
     shot(phone, "portal-not-yours")
 
 
+def signed_in(phone, url: str, identifier: str, mailbox, to: str):
+    """The phone's page signed in with `identifier` and the code mailed to `to`, on the account page."""
+    phone.goto(f"{url}/portal/sign-in/")
+    phone.fill("#identifier", identifier)
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/sign-in/code/")
+    phone.fill("#code", mailbox.last_code(to))
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/account/")
+    return phone
+
+
 def test_a_member_on_a_phone_redeems_a_reward_once_with_a_double_tap_and_sees_its_voucher(portal, browser):
     url, facts, mailbox = portal
     context = browser.new_context(**PHONE)
-    phone = context.new_page()
-    phone.goto(f"{url}/portal/sign-in/")
-    phone.fill("#identifier", card_barcode(facts["ada"]))
-    phone.click("main button[type=submit]")
-    phone.wait_for_url(f"{url}/portal/sign-in/code/")
-    phone.fill("#code", mailbox.last_code("ada@example.org"))
-    phone.click("main button[type=submit]")
-    phone.wait_for_url(f"{url}/portal/account/")
+    phone = signed_in(context.new_page(), url, card_barcode(facts["ada"]), mailbox, "ada@example.org")
     before = int(phone.inner_text("#available"))
     assert "more points" in phone.inner_text("#rewards [data-reward=COOKING-CLASS]")
 
@@ -139,4 +144,25 @@ def test_a_member_on_a_phone_redeems_a_reward_once_with_a_double_tap_and_sees_it
     assert len(voucher) == 10 and f"show voucher {voucher} at the till" in phone.inner_text(".pt-msg")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "portal-reward")
+    context.close()
+
+
+def test_a_member_on_a_phone_confirms_a_new_email_with_the_code_sent_to_it(portal, browser):
+    url, facts, mailbox = portal
+    context = browser.new_context(**PHONE)
+    phone = signed_in(context.new_page(), url, "bob@example.org", mailbox, "bob@example.org")
+    phone.click(".pt-nav >> text=Profile")
+    phone.fill("#email", "bob.new@example.org")
+    phone.click("#profile-form button[type=submit]")
+
+    assert "We sent a code to your new e-mail address" in phone.inner_text(".pt-msg")
+    assert phone.input_value("#email") == "bob@example.org"  # the old one until confirmed
+    assert "bob.new@example.org" in phone.inner_text("#confirm-email")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "portal-confirm-email")
+    phone.fill("#confirm-email-code", mailbox.last_code("bob.new@example.org"))
+    phone.click("#confirm-email button[type=submit]")
+
+    assert "Your new e-mail address is confirmed" in phone.inner_text(".pt-msg")
+    assert phone.input_value("#email") == "bob.new@example.org" and phone.locator("#confirm-email").count() == 0
     context.close()
