@@ -2,12 +2,12 @@
 
 A new e-mail or phone replaces the old one only once confirmed with a one-time code sent to the new
 address (the sign-in's codes: hashed, used once, expiring, limited; decision 0108); until then the
-old one stays in force. Every change is one transaction; completing the profile earns the programme's profile bonus once
-(the ledger's idempotency key `bonus:profile_completed:<member>` and its unique constraint make it
-once, however often the form is sent). Consent goes through the privacy app's public API as events
-of source 'web'; an erasure request through `privacy.erasure.request_erasure` (a second person
-approves it in the back office), an access export through `privacy.access.export_member`.
-"""
+old one stays in force. Every change is one transaction; completing the profile earns the
+programme's profile bonus once (the ledger's idempotency key `bonus:profile_completed:<member>` and
+its unique constraint make it once, however often the form is sent). Consent goes through the
+privacy app's public API as events of source 'web'; an erasure request through
+`privacy.erasure.request_erasure` (a second person approves it in the back office), an access
+export through `privacy.access.export_member`."""
 
 from __future__ import annotations
 
