@@ -67,6 +67,27 @@ def test_given_a_balance_for_one_redemption_when_two_tills_redeem_at_once_then_e
                       key=f"reset:{round_no}", source="test", actor="test")
 
 
+def test_given_a_balance_for_one_redemption_when_the_till_retries_it_meanwhile_then_the_retry_is_answered_not_refused(
+        concurrent_db, programme_ready, store, card, monkeypatch):
+    real = ledger.spend
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)  # the first call holds the member's account as the retry arrives
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "spend", slow)
+    _, raw = issue_api_key(store, "till 1")
+    ledger.append(ledger.account_for_member(programme_ready), PointsEntry.Kind.OPENING_BALANCE, 100,
+                  key="opening", source="test", actor="test")
+    payload = {"store_id": 1, "redemption_id": "R1", "card": card, "amount": "0.80"}
+
+    responses = run_together([lambda: post(TillClient(headers={"X-API-Key": raw}), "/redemptions", payload)] * 2)
+
+    assert [r.status_code for r in responses] == [200, 200], [r.content for r in responses]
+    assert sorted(r.json()["replayed"] for r in responses) == [False, True]
+    assert ledger.balance(ledger.account_for_member(programme_ready).pk).available == 20
+
+
 def test_given_a_redemption_holding_the_account_when_a_checkout_for_the_member_arrives_then_it_waits_for_it(
         concurrent_db, programme_ready, store, card):
     _, raw = issue_api_key(store, "tills")

@@ -47,11 +47,18 @@ def redeem(request: RedemptionIn, key: ApiKey) -> dict:
     redemption_key = f"redeem:{request.store_id}:{request.redemption_id}"
     request_hash = idempotency.fingerprint(request)
 
+    def lock() -> None:
+        try:
+            member, _ = resolve_member(card=request.card, member_number=request.member_number)
+        except errors.LoyaltyError:
+            return  # no account to wait for: a replay is still answered, a first call refused by record()
+        ledger.lock_member_account(member)
+
     def record() -> dict:
         member, _ = resolve_member(card=request.card, member_number=request.member_number)
         return _record(request, key, member, redemption_key, request_hash)
 
-    return _once(redemption_key, request.redemption_id, request_hash, record)
+    return _once(redemption_key, request.redemption_id, request_hash, record, lock)
 
 
 def _once(redemption_key: str, redemption_id: str, request_hash: str, record: Callable[[], dict],
