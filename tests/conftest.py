@@ -1,12 +1,22 @@
-"""Shared fixtures: real lakes in temporary folders, real slices of the Complete Journey."""
+"""Shared fixtures: real lakes in temporary folders, real slices of the Complete Journey, the browser and
+the app served by granian for the browser tests."""
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from clientele.config import settings
+
+ROOT = Path(__file__).resolve().parents[1]
 
 #: A small real slice of the Complete Journey: 40 households of every size of spender.
 SLICE_CUSTOMERS = [
@@ -74,7 +84,6 @@ def shop_baskets():
     return pd.DataFrame(rows, columns=["customer_id", "basket_date", "spend"])
 
 
-
 @pytest.fixture(scope="session")
 def browser():
     """Debian's chromium driven by Playwright, one for the whole session: Playwright's sync API runs
@@ -90,3 +99,88 @@ def browser():
             "--disable-component-update", "--no-first-run"])
         yield chromium
         chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _own_database(env: dict, suffix: str) -> None:
+    """On PostgreSQL, a fresh database of its own (<name>_<suffix>), never the one the tests use; on
+    SQLite the served app's home holds its own."""
+    url = env.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        env.pop("DATABASE_URL", None)
+        return
+    import psycopg
+
+    server, _, name = url.rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
+        con.execute(f'DROP DATABASE IF EXISTS "{name}_{suffix}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{name}_{suffix}"')
+    env["DATABASE_URL"] = f"{server}/{name}_{suffix}"
+
+
+@contextmanager
+def _serving(home: Path, setup: Path, database: str, ready: str, extra_env: dict):
+    env = os.environ | {"CLIENTELE_HOME": str(home), "PYTHONPATH": f"{ROOT / 'src'}:{setup.parent}",
+                        "DJANGO_SETTINGS_MODULE": "clientele.site.settings"} | extra_env
+    env.pop("CLIENTELE_LAKE", None)
+    _own_database(env, database)
+    prepared = subprocess.run([sys.executable, str(setup)], env=env, capture_output=True, text=True, timeout=600)
+    if prepared.returncode != 0:
+        raise RuntimeError(f"{setup.name} failed: {prepared.stderr}")
+    port = _free_port()
+    server = subprocess.Popen([str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
+                               "clientele.site.wsgi:application", "--workers", "1", "--blocking-threads", "2",
+                               "--host", "127.0.0.1", "--port", str(port), "--no-ws"],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{url}{ready}", timeout=1)
+                break
+            except OSError:
+                if server.poll() is not None:
+                    raise RuntimeError(f"granian stopped: {server.stderr.read().decode()}") from None
+                time.sleep(0.2)
+        yield Served(url, env, home, prepared.stdout)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+class Served:
+    """The app served by granian: its URL, the environment of its database and home (for commands
+    run on them), and what its setup script printed."""
+
+    def __init__(self, url: str, env: dict, home: Path, setup_output: str):
+        self.url, self.env, self.home, self.setup_output = url, env, home, setup_output
+
+    def clientele(self, *args: str) -> str:
+        """The output of a `clientele` command run on the served app's database and lake."""
+        done = subprocess.run([sys.executable, "-m", "clientele", *args], env=self.env, capture_output=True,
+                              text=True, timeout=300, check=True)
+        return done.stdout
+
+
+@pytest.fixture(scope="session")
+def free_port():
+    """free_port() -> a TCP port nobody listens on yet, on 127.0.0.1 (for a server a test starts)."""
+    return _free_port
+
+
+@pytest.fixture(scope="session")
+def serve_app(tmp_path_factory):
+    """serve_app(setup, database=..., ready=..., env={...}): a context manager serving the app as the
+    README does (granian, one worker) on a database and home of its own that the script `setup`
+    prepares first (on PostgreSQL a fresh database <DATABASE_URL's name>_<database>); it yields a
+    `Served` once `ready` (a path) answers, and stops the server when left."""
+
+    def serve(setup: Path, *, database: str, ready: str, env: dict | None = None):
+        return _serving(tmp_path_factory.mktemp(database) / "var", setup, database, ready, env or {})
+
+    return serve

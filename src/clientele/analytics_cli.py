@@ -99,6 +99,10 @@ def refresh_command(
         report, path = nightly_retention(apply=apply_retention)
         changes = ", ".join(f"{rule['rows']:,} {rule['rule']}" for rule in report["rules"])
         console.print(f"Retention ({'applied' if apply_retention else 'dry run'}): {changes} (report {path})")
+        from clientele.portal.cli import purged_line
+        from clientele.portal.housekeeping import purge_sign_in_records
+
+        console.print(f"Portal sign-in records purged: {purged_line(purge_sign_in_records())}")
 
 
 def _serve_lists(engine: str | None, today: date) -> None:

@@ -24,6 +24,7 @@ from clientele.forecasting.nbr_cli import app as evaluate_app
 from clientele.identity.cli import app as identity_app
 from clientele.loyalty.cli import app as loyalty_app
 from clientele.offers.cli import lists_app, offers_app
+from clientele.portal.cli import app as portal_app
 from clientele.privacy.cli import app as privacy_app
 from clientele.service.cli import app as service_app
 
@@ -50,6 +51,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(identity_app, name="identity")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(care_app, name="care")
+app.add_typer(portal_app, name="portal")
 app.add_typer(evaluate_app, name="evaluate", help="Measure the predictions against what customers really did.")
 app.registered_commands.extend(analytics_app.registered_commands)  # refresh, segments, export, synth
 app.registered_commands.extend(customer_app.registered_commands)  # customer ID

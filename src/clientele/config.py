@@ -46,6 +46,9 @@ class Settings(BaseSettings):
                                     "portal's sign-in for portal_lock_minutes.")
     portal_codes_sent: int = Field(3, ge=1, le=50, description="Sign-in codes sent to one member per portal_lock_minutes.")
     portal_lock_minutes: int = Field(15, ge=1, le=24 * 60, description="The window of the portal's sign-in limits.")
+    portal_records_days: int = Field(
+        30, ge=1, le=3650, description="Days the portal keeps its sign-in codes, wrong codes and ended sessions (the "
+                                       "audit of sign-in attempts) before the nightly purge deletes them.")
     campaign_holdout: float = Field(0.10, ge=0, le=0.5, description="Default random holdout share of a campaign.")
     store_timezone: str = Field(
         "America/Chicago",

@@ -10,7 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
+from concurrent_calls import run_together
 from till_payloads import TillClient, basket, post
 
 from clientele.loyalty import ledger
@@ -18,26 +19,6 @@ from clientele.loyalty.identity import issue_api_key
 from clientele.loyalty.models import Basket, BasketLine, EarningRule, PointsEntry
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def run_together(calls: list) -> list:
-    """Run the calls at the same moment, one thread (and database connection) each; their results."""
-    start = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def worker(index: int, call) -> None:
-        try:
-            start.wait()
-            results[index] = call()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=worker, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 def test_given_a_slow_first_post_when_the_till_retries_meanwhile_then_points_are_credited_once(
@@ -84,6 +65,27 @@ def test_given_a_balance_for_one_redemption_when_two_tills_redeem_at_once_then_e
         assert balance.available == 20  # 100 - 80, never below zero
         ledger.append(ledger.account_for_member(programme_ready), PointsEntry.Kind.POINTS_REDEEMED, -20,
                       key=f"reset:{round_no}", source="test", actor="test")
+
+
+def test_given_a_balance_for_one_redemption_when_the_till_retries_it_meanwhile_then_the_retry_is_answered_not_refused(
+        concurrent_db, programme_ready, store, card, monkeypatch):
+    real = ledger.spend
+
+    def slow(*args, **kwargs):
+        time.sleep(0.3)  # the first call holds the member's account as the retry arrives
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ledger, "spend", slow)
+    _, raw = issue_api_key(store, "till 1")
+    ledger.append(ledger.account_for_member(programme_ready), PointsEntry.Kind.OPENING_BALANCE, 100,
+                  key="opening", source="test", actor="test")
+    payload = {"store_id": 1, "redemption_id": "R1", "card": card, "amount": "0.80"}
+
+    responses = run_together([lambda: post(TillClient(headers={"X-API-Key": raw}), "/redemptions", payload)] * 2)
+
+    assert [r.status_code for r in responses] == [200, 200], [r.content for r in responses]
+    assert sorted(r.json()["replayed"] for r in responses) == [False, True]
+    assert ledger.balance(ledger.account_for_member(programme_ready).pk).available == 20
 
 
 def test_given_a_redemption_holding_the_account_when_a_checkout_for_the_member_arrives_then_it_waits_for_it(

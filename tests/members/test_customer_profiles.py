@@ -43,6 +43,7 @@ def test_the_refresh_command_serves_the_profiles_it_computed(cj_slice_lake, home
     assert result.exit_code == 0, result.output
     assert f"Customer profiles served to the till and back office: {len(slice_customers)}" in " ".join(result.output.split())
     assert CustomerProfile.objects.count() == len(slice_customers)
+    assert "Portal sign-in records purged: 0 codes, 0 wrong codes, 0 sessions" in " ".join(result.output.split())
 
 
 def test_forecasts_are_served_in_cents_and_a_forecast_not_made_stays_empty():

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import portal_builders as build
 import pytest
-from portal_helpers import Mailbox, api_sign_in, free_port
+from portal_helpers import Mailbox, api_sign_in
 from aiosmtpd.controller import Controller
 from django.test import Client
 
@@ -17,7 +17,7 @@ from clientele.config import settings
 
 
 @pytest.fixture
-def mailbox(monkeypatch):
+def mailbox(monkeypatch, free_port):
     """A real SMTP server on 127.0.0.1 the portal sends its codes through."""
     box, port = Mailbox(), free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)

@@ -1,8 +1,7 @@
-"""Helpers of the portal's tests: a mailbox for the SMTP server, a free port, signing in by API."""
+"""Helpers of the portal's tests: a mailbox for the SMTP server, signing in by API."""
 
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes
 
 import portal_builders as build
@@ -24,12 +23,6 @@ class Mailbox:
         """The code of the last message sent to `to`."""
         texts = [text for recipient, text in self.messages if recipient == to]
         return build.CODE.search(texts[-1]).group(1)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def api_sign_in(client: Client, identifier: str, mailbox: Mailbox, to: str) -> str:

@@ -7,73 +7,32 @@ consent, and gets nothing of Bob's. A screenshot of each page: var/artifacts/scr
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from portal_helpers import Mailbox, free_port
+from portal_helpers import Mailbox
 
 from clientele.barcodes import card_barcode
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "var" / "artifacts" / "screenshots"
 PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True}
 
 
-def _own_database(env: dict) -> None:
-    """On PostgreSQL, a fresh database of its own (<name>_portal), never the one the tests use."""
-    url = env.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        env.pop("DATABASE_URL", None)
-        return
-    import psycopg
-
-    server, _, name = url.rpartition("/")
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}_portal" WITH (FORCE)')
-        con.execute(f'CREATE DATABASE "{name}_portal"')
-    env["DATABASE_URL"] = f"{server}/{name}_portal"
-
-
 @pytest.fixture(scope="module")
-def portal(tmp_path_factory):
+def portal(serve_app, free_port):
     """The served portal, its facts, and the mailbox of the SMTP server it sends its codes to."""
     mailbox, smtp_port = Mailbox(), free_port()
     smtp = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    home = tmp_path_factory.mktemp("portal") / "var"
-    env = os.environ | {"CLIENTELE_HOME": str(home), "PYTHONPATH": f"{ROOT / 'src'}:{Path(__file__).parent}",
-                        "DJANGO_SETTINGS_MODULE": "clientele.site.settings", "CLIENTELE_SMTP_HOST": "127.0.0.1",
-                        "CLIENTELE_SMTP_PORT": str(smtp_port)}
-    _own_database(env)
-    setup = subprocess.run([sys.executable, str(Path(__file__).with_name("site_setup.py"))], env=env,
-                           capture_output=True, text=True, timeout=300)
-    assert setup.returncode == 0, setup.stderr
-    facts = json.loads(setup.stdout.strip().splitlines()[-1])
-    port = free_port()
-    server = subprocess.Popen([str(Path(sys.executable).with_name("granian")), "--interface", "wsgi",
-                               "clientele.site.wsgi:application", "--workers", "1", "--blocking-threads", "2",
-                               "--host", "127.0.0.1", "--port", str(port), "--no-ws"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(f"{url}/static/portal/portal.css", timeout=1)
-            break
-        except OSError:
-            if server.poll() is not None:
-                raise RuntimeError(f"granian stopped: {server.stderr.read().decode()}") from None
-            time.sleep(0.2)
-    yield url, facts, mailbox
-    server.terminate()
-    server.wait(timeout=10)
+    with serve_app(Path(__file__).with_name("site_setup.py"), database="portal", ready="/static/portal/portal.css",
+                   env={"CLIENTELE_SMTP_HOST": "127.0.0.1", "CLIENTELE_SMTP_PORT": str(smtp_port)}) as served:
+        yield served.url, json.loads(served.setup_output.strip().splitlines()[-1]), mailbox
     smtp.stop()
 
 
@@ -155,3 +114,55 @@ def test_a_member_on_a_phone_signs_in_with_an_emailed_code_and_uses_the_portal(p
     response = phone.goto(f"{url}/portal/reviews/{facts['bob_review']}/")
     assert response.status == 404 and "Bob" not in phone.content()
     shot(phone, "portal-not-yours")
+
+
+def signed_in(phone, url: str, identifier: str, mailbox, to: str):
+    """The phone's page signed in with `identifier` and the code mailed to `to`, on the account page."""
+    phone.goto(f"{url}/portal/sign-in/")
+    phone.fill("#identifier", identifier)
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/sign-in/code/")
+    phone.fill("#code", mailbox.last_code(to))
+    phone.click("main button[type=submit]")
+    phone.wait_for_url(f"{url}/portal/account/")
+    return phone
+
+
+def test_a_member_on_a_phone_redeems_a_reward_once_with_a_double_tap_and_sees_its_voucher(portal, browser):
+    url, facts, mailbox = portal
+    context = browser.new_context(**PHONE)
+    phone = signed_in(context.new_page(), url, card_barcode(facts["ada"]), mailbox, "ada@example.org")
+    before = int(phone.inner_text("#available"))
+    assert "more points" in phone.inner_text("#rewards [data-reward=COOKING-CLASS]")
+
+    phone.dblclick("#rewards [data-reward=BAG] button")  # two submits of one redemption
+    phone.wait_for_selector("#vouchers")
+
+    assert int(phone.inner_text("#available")) == before - 300
+    assert phone.locator("#vouchers li").count() == 1
+    voucher = phone.inner_text("#vouchers [data-reward=BAG] .pt-voucher")
+    assert len(voucher) == 10 and f"show voucher {voucher} at the till" in phone.inner_text(".pt-msg")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "portal-reward")
+    context.close()
+
+
+def test_a_member_on_a_phone_confirms_a_new_email_with_the_code_sent_to_it(portal, browser):
+    url, facts, mailbox = portal
+    context = browser.new_context(**PHONE)
+    phone = signed_in(context.new_page(), url, "bob@example.org", mailbox, "bob@example.org")
+    phone.click(".pt-nav >> text=Profile")
+    phone.fill("#email", "bob.new@example.org")
+    phone.click("#profile-form button[type=submit]")
+
+    assert "We sent a code to your new e-mail address" in phone.inner_text(".pt-msg")
+    assert phone.input_value("#email") == "bob@example.org"  # the old one until confirmed
+    assert "bob.new@example.org" in phone.inner_text("#confirm-email")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(phone, "portal-confirm-email")
+    phone.fill("#confirm-email-code", mailbox.last_code("bob.new@example.org"))
+    phone.click("#confirm-email button[type=submit]")
+
+    assert "Your new e-mail address is confirmed" in phone.inner_text(".pt-msg")
+    assert phone.input_value("#email") == "bob.new@example.org" and phone.locator("#confirm-email").count() == 0
+    context.close()

@@ -152,9 +152,8 @@ def test_a_session_ends_when_it_expires_and_when_the_member_signs_out(members, m
     assert expired.status_code == signed_out.status_code == 401
 
 
-def test_the_mail_server_refusing_the_code_is_said_and_no_usable_code_is_left(members, monkeypatch):
+def test_the_mail_server_refusing_the_code_is_said_and_no_usable_code_is_left(members, monkeypatch, free_port):
     from clientele.config import settings
-    from portal_helpers import free_port
 
     monkeypatch.setenv("CLIENTELE_SMTP_PORT", str(free_port()))  # nobody listens there
     settings.cache_clear()

@@ -286,18 +286,27 @@ class Reward(models.Model):
 
 
 class Redemption(models.Model):
-    """Points spent on a reward or as payment; the till's redemption id makes it happen once."""
+    """Points spent on a reward or as payment, at a till (its store) or in the member portal (no
+    store; a voucher code the member shows to collect the reward); the till's or the portal's
+    redemption id makes it happen once."""
 
     account = models.ForeignKey(LoyaltyAccount, related_name="redemptions", on_delete=models.PROTECT)
     redemption_key = models.CharField(max_length=200, unique=True)
     request_hash = models.CharField(max_length=64, blank=True,
                                     help_text="Tells a genuine replay from a reused redemption id (empty before 2026-12-06).")
-    store = models.ForeignKey("catalog.Store", on_delete=models.PROTECT)
+    store = models.ForeignKey("catalog.Store", null=True, blank=True, on_delete=models.PROTECT,
+                              help_text="Empty: redeemed by the member in the portal.")
     reward = models.ForeignKey(Reward, null=True, blank=True, on_delete=models.PROTECT)
     points = models.PositiveIntegerField()
     money_value = models.DecimalField(max_digits=12, decimal_places=2)
+    voucher_code = models.CharField(max_length=12, blank=True,
+                                    help_text="The code a member shows to collect a reward redeemed in the portal.")
     result = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["voucher_code"], condition=~Q(voucher_code=""),
+                                               name="redemption_voucher_once")]
 
 
 class TillRequest(models.Model):

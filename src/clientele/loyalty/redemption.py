@@ -1,4 +1,5 @@
-"""Spending points: on a catalogue reward, or as payment for part of an amount.
+"""Spending points: on a catalogue reward, or as payment for part of an amount, at the till; on a
+catalogue reward in the member portal (a voucher the member shows to collect it).
 
 One ledger for every channel: a redemption locks the member's account and is refused when the
 available balance does not cover it, so points spent on one channel are gone for all of them.
@@ -6,6 +7,8 @@ available balance does not cover it, so points spent on one channel are gone for
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
@@ -43,23 +46,43 @@ def redeem(request: RedemptionIn, key: ApiKey) -> dict:
         raise errors.InvalidAmount("the amount to pay with points must be positive", field="amount")
     redemption_key = f"redeem:{request.store_id}:{request.redemption_id}"
     request_hash = idempotency.fingerprint(request)
+
+    def lock() -> None:
+        try:
+            member, _ = resolve_member(card=request.card, member_number=request.member_number)
+        except errors.LoyaltyError:
+            return  # no account to wait for: a replay is still answered, a first call refused by record()
+        ledger.lock_member_account(member)
+
+    def record() -> dict:
+        member, _ = resolve_member(card=request.card, member_number=request.member_number)
+        return _record(request, key, member, redemption_key, request_hash)
+
+    return _once(redemption_key, request.redemption_id, request_hash, record, lock)
+
+
+def _once(redemption_key: str, redemption_id: str, request_hash: str, record: Callable[[], dict],
+          lock: Callable[[], object] = lambda: None) -> dict:
+    """`record()` in one transaction unless a redemption under the key was recorded (the first
+    answer then, or RequestReused): `lock()` first, so that of two requests at once the second
+    finds the first's record (a double click), not the balance the first left."""
     try:
         with transaction.atomic():
+            lock()
             first = Redemption.objects.filter(redemption_key=redemption_key).first()
             if first is not None:
-                return _replayed(first, request, request_hash)
-            member, _ = resolve_member(card=request.card, member_number=request.member_number)
-            return _record(request, key, member, redemption_key, request_hash)
+                return _replayed(first, redemption_id, request_hash)
+            return record()
     except IntegrityError:
         first = Redemption.objects.filter(redemption_key=redemption_key).first()
         if first is None:
             raise
-        return _replayed(first, request, request_hash)
+        return _replayed(first, redemption_id, request_hash)
 
 
-def _replayed(first: Redemption, request: RedemptionIn, request_hash: str) -> dict:
+def _replayed(first: Redemption, redemption_id: str, request_hash: str) -> dict:
     return idempotency.replayed(first.result, first.request_hash, request_hash,
-                                f"redemption id {request.redemption_id}", "redemption_id")
+                                f"redemption id {redemption_id}", "redemption_id")
 
 
 def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str, request_hash: str) -> dict:
@@ -102,3 +125,50 @@ def _available_reward(code: str) -> Reward:
     if reward.stock is not None and reward.stock <= 0:
         raise errors.RewardUnavailable(f"reward {code!r} is out of stock")
     return reward
+
+
+#: A voucher's characters: no 0/O or 1/I/L to misread at the till.
+VOUCHER_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+@dataclass(frozen=True)
+class RewardRequest:
+    """A member's redemption of a catalogue reward in the portal; `redemption_id` is the page's or
+    the app's id of this redemption (a double click or a replay sends the same one)."""
+
+    member_number: int
+    redemption_id: str
+    reward_code: str
+
+
+def redeem_reward(member, redemption_id: str, reward_code: str, actor: str) -> dict:
+    """Spend the member's available points on a catalogue reward (the portal): the points leave the
+    same ledger as at the till, under the account's lock, in one transaction with the reward's stock
+    and a voucher code the member shows to collect the reward. Returns the redemption id, the
+    reward, the points spent, the voucher and the new balance; the same redemption id again answers
+    the first result (`replayed`) and spends nothing. InsufficientPoints when the available points
+    fall short, UnknownReward, RewardUnavailable (not offered today, out of stock), RequestReused
+    for the id reused for another reward."""
+    request = RewardRequest(member.customer_id, redemption_id, reward_code)
+    redemption_key = f"portal:{member.customer_id}:{redemption_id}"
+    account = ledger.account_for_member(member)
+
+    def record() -> dict:
+        reward = _available_reward(reward_code)
+        ledger.spend(account, PointsEntry.Kind.POINTS_REDEEMED, reward.points_price, key=redemption_key,
+                     source=f"reward {reward.code} in the member portal", actor=actor)  # or InsufficientPoints
+        if reward.stock is not None:
+            reward.stock -= 1
+            reward.save(update_fields=["stock"])
+        voucher = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(10))
+        result = {"redemption_id": redemption_id, "reward_code": reward.code, "reward": reward.name,
+                  "points_spent": reward.points_price, "voucher": voucher,
+                  "balance": ledger.balance(account.pk).as_dict(), "replayed": False}
+        Redemption.objects.create(account=account, redemption_key=redemption_key,
+                                  request_hash=idempotency.fingerprint(request), store=None, reward=reward,
+                                  points=reward.points_price, money_value=Decimal(0), voucher_code=voucher,
+                                  result=result)
+        return result
+
+    return _once(redemption_key, redemption_id, idempotency.fingerprint(request), record,
+                 lock=lambda: ledger.lock_account(account.pk))

@@ -1,5 +1,6 @@
-"""What the portal shows of a member's account: reads only, every figure from the ledger, the
-baskets and the programme's tiers as they are now (docs/portal.md)."""
+"""What the portal shows of a member's account, every figure from the ledger, the baskets and the
+programme's tiers as they are now, and the one write it makes: a reward redeemed with the member's
+points through the ledger's own redemption (docs/portal.md, decision 0110)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,19 @@ from django.db import connection
 from django.db.models import Q
 
 from clientele.barcodes import ean13_svg
-from clientele.loyalty import ledger
-from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Reward, Tier
+from clientele.loyalty import ledger, redemption
+from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Redemption, Reward, Tier
+from clientele.loyalty.errors import InsufficientPoints
 from clientele.members.models import Card, Member
+from clientele.portal import errors
+from clientele.portal.profile import actor
 
 #: Entries shown on the account page (newest first); the API pages further.
 HISTORY_LENGTH = 20
 #: Month ends ahead for which the points expiring by then are shown.
 EXPIRY_MONTHS_SHOWN = 3
+#: Rewards redeemed in the portal shown with their voucher (newest first).
+VOUCHERS_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -121,22 +127,43 @@ def card(member: Member, drawn: bool = True) -> dict | None:
 
 def rewards(available: int, today: date) -> list[dict]:
     """The catalogue's rewards on offer today (in stock), cheapest first, each saying whether the
-    member's available points cover it (redeemed at the till)."""
+    member's available points cover it and, when not, how many points are missing."""
     on_offer = Reward.objects.filter(Q(valid_from__isnull=True) | Q(valid_from__lte=today),
                                      Q(valid_until__isnull=True) | Q(valid_until__gte=today)) \
         .exclude(stock=0).order_by("points_price", "code")[:50]
-    return [{"code": r.code, "name": r.name, "points": r.points_price, "affordable": available >= r.points_price}
-            for r in on_offer]
+    return [{"code": r.code, "name": r.name, "points": r.points_price, "affordable": available >= r.points_price,
+             "points_short": max(0, r.points_price - max(available, 0))} for r in on_offer]
+
+
+def vouchers(account: LoyaltyAccount | None) -> list[dict]:
+    """The rewards the member redeemed in the portal, newest first: the reward, its voucher code to
+    show at the till, the points it took and when."""
+    if account is None:
+        return []
+    redeemed = (Redemption.objects.filter(account=account, reward__isnull=False).exclude(voucher_code="")
+                .select_related("reward").order_by("-created_at", "-id")[:VOUCHERS_SHOWN])
+    return [{"reward_code": r.reward.code, "reward": r.reward.name, "voucher": r.voucher_code, "points": r.points,
+             "at": r.created_at} for r in redeemed]
+
+
+def redeem(member: Member, reward_code: str, redemption_id: str) -> dict:
+    """Spend the member's points on a reward of the catalogue (`loyalty.redemption.redeem_reward`:
+    the ledger the till spends from, once per `redemption_id`): the voucher to collect it with and
+    the new balance. PointsShort when the available points do not cover it (nothing spent)."""
+    try:
+        return redemption.redeem_reward(member, redemption_id, reward_code, actor(member))
+    except InsufficientPoints as short:
+        raise errors.PointsShort(f"not enough points for this reward: {short.message}") from None
 
 
 def account_summary(member: Member, with_barcode: bool = True) -> dict:
     """Everything the account page shows: points available and pending, the latest entries with
     their reasons, points expiring soon, the tier and the progress to the next, the card (with its
-    barcode drawn when `with_barcode`) and the rewards."""
+    barcode drawn when `with_barcode`), the rewards on offer and those redeemed with their voucher."""
     account = LoyaltyAccount.objects.select_related("tier").filter(member=member).first()
     balance = ledger.balance(account.pk) if account else ledger.Balance(0, 0)
     today = ledger.now_utc().date()
     return {"member_number": member.customer_id, "name": member.display_name, "available": balance.available,
             "pending": balance.pending, "entries": history(account), "expiring": expiring(account, balance.available, today),
             "tier": tier_progress(member, account, today), "card": card(member, with_barcode),
-            "rewards": rewards(balance.available, today)}
+            "rewards": rewards(balance.available, today), "vouchers": vouchers(account)}

@@ -172,6 +172,15 @@ class RewardOut(Schema):
     name: str
     points: int
     affordable: bool
+    points_short: int = Field(description="Points still missing to redeem it (0 when affordable).")
+
+
+class VoucherOut(Schema):
+    reward_code: str
+    reward: str
+    voucher: str = Field(description="Show it at the till to collect the reward.")
+    points: int
+    at: datetime
 
 
 class AccountOut(Schema):
@@ -184,6 +193,7 @@ class AccountOut(Schema):
     tier: TierOut
     card: CardOut | None
     rewards: list[RewardOut]
+    vouchers: list[VoucherOut]
 
 
 @api.get("/account", response={200: AccountOut, **PROBLEMS}, summary="Points, tier, card and rewards")
@@ -201,6 +211,35 @@ def more_entries(request, before: int | None = None, limit: Annotated[int, Field
 
     own = LoyaltyAccount.objects.filter(member=request.auth).first()
     return account.history(own, limit=limit, before=before)
+
+
+class RedeemIn(Schema):
+    reward_code: line(1, 40, description="A reward's code from GET /account.")
+    redemption_id: line(1, 100, description="Your id for this redemption (e.g. a UUID made when the button was "
+                                           "shown): sent again, it answers the first redemption and spends nothing.")
+
+
+class BalanceOut(Schema):
+    available: int
+    pending: int
+
+
+class RedeemedOut(Schema):
+    redemption_id: str
+    reward_code: str
+    reward: str
+    points_spent: int
+    voucher: str = Field(description="Show it at the till to collect the reward.")
+    balance: BalanceOut
+    replayed: bool
+
+
+@api.post("/rewards/redeem", response={200: RedeemedOut, **PROBLEMS}, summary="Spend my points on a reward")
+def redeem_reward(request, payload: RedeemIn):
+    """The reward's points leave your account (the till's ledger: spent once for every channel) and
+    a voucher to show at the till comes back; 409 `insufficient_points` when your available points
+    do not cover it, 404 for a reward that does not exist, 409 for one not offered or out of stock."""
+    return account.redeem(request.auth, payload.reward_code, payload.redemption_id)
 
 
 # ---- list and offers ------------------------------------------------------------------------------
@@ -266,6 +305,12 @@ def get_savings(request):
 
 # ---- profile, consent, privacy --------------------------------------------------------------------
 
+class AwaitingOut(Schema):
+    field: str
+    value: str
+    expires_at: datetime
+
+
 class ProfileOut(Schema):
     first_name: str
     last_name: str
@@ -276,6 +321,8 @@ class ProfileOut(Schema):
     postal_code: str
     city: str
     missing: list[str]
+    awaiting_confirmation: list[AwaitingOut] = Field(
+        description="A new e-mail or phone waiting for the code sent to it; the one above stays in force until then.")
 
 
 def iso_day(value):
@@ -308,10 +355,23 @@ class ProfileIn(FieldsIn):
     city: line(0, 100) | None = None
 
 
+class ConfirmationOut(Schema):
+    field: str = Field(description="'email' or 'phone'.")
+    challenge: str = Field(description="Send it back with the code to POST /profile/confirm.")
+    sent_to: str = Field(description="'email' or 'sms': where the code went (the new address).")
+    expires_at: datetime
+
+
 class ProfileSavedOut(Schema):
     changed: list[str]
     missing: list[str]
     bonus_points: int
+    to_confirm: list[ConfirmationOut] = Field(
+        description="A new e-mail or phone is written only once the code sent to it is confirmed.")
+
+
+def _saved(saved: profile.ProfileSaved) -> dict:
+    return saved.__dict__ | {"to_confirm": [sent.__dict__ for sent in saved.to_confirm]}
 
 
 class ConsentOut(Schema):
@@ -338,7 +398,8 @@ class ErasureOut(Schema):
 
 
 def _profile(member) -> dict:
-    return {name: getattr(member, name) for name in profile.PROFILE_FIELDS} | {"missing": profile.missing_fields(member)}
+    return {name: getattr(member, name) for name in profile.PROFILE_FIELDS} | {
+        "missing": profile.missing_fields(member), "awaiting_confirmation": profile.awaiting_confirmation(member)}
 
 
 @api.get("/profile", response={200: ProfileOut, **PROBLEMS}, summary="My profile")
@@ -348,8 +409,17 @@ def get_profile(request):
 
 @api.put("/profile", response={200: ProfileSavedOut, **PROBLEMS}, summary="Change my profile and contact data")
 def put_profile(request, payload: ProfileIn):
-    """Change the fields given; a profile complete afterwards earns the profile bonus, once."""
-    return profile.update_profile(request.auth, payload.dict(exclude_unset=True)).__dict__
+    """Change the fields given; a profile complete afterwards earns the profile bonus, once. A new
+    e-mail or phone gets a code (`to_confirm`) and is written by POST /profile/confirm; the old one
+    stays in force until then."""
+    return _saved(profile.update_profile(request.auth, payload.dict(exclude_unset=True), _address(request)))
+
+
+@api.post("/profile/confirm", response={200: ProfileSavedOut, **PROBLEMS}, summary="Confirm a new e-mail or phone")
+def confirm_contact(request, payload: VerifyIn):
+    """The code sent to the new e-mail or phone, against the challenge PUT /profile answered: the
+    new address replaces the old one. 401 for a wrong, expired or used code; 429 once locked."""
+    return _saved(profile.confirm_contact(request.auth, payload.challenge, payload.code, _address(request)))
 
 
 @api.get("/consents", response={200: list[ConsentOut], **PROBLEMS}, summary="My consent per purpose and channel")

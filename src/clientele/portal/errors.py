@@ -59,3 +59,9 @@ class NotFound(PortalError):
 
 class ReferralRefused(PortalError):
     code, status, default_field = "referral_refused", 409, "code"
+
+
+class PointsShort(PortalError):
+    """The member's available points do not cover the reward they chose: nothing was spent."""
+
+    code, status, default_field = "insufficient_points", 409, "reward_code"

@@ -1,8 +1,10 @@
 """The member portal's own data: sign-in codes and sessions (only hashes of their secrets), the
 sign-in events its limits count, members' referral codes and product reviews.
 
-Nothing here holds an identifier a member typed (card, e-mail, phone) nor a network address in
-clear: the network address is kept as a keyed hash, enough to count a client's tries.
+Nothing here holds an identifier a member typed to sign in (card, e-mail, phone) nor a network
+address in clear: the network address is kept as a keyed hash, enough to count a client's tries. The
+one exception is a new e-mail or phone a signed-in member asked for, kept with its confirmation code
+until confirmed (then it is the member's) or expired (then the nightly purge blanks it).
 """
 
 from __future__ import annotations
@@ -13,13 +15,20 @@ from django.db.models import Q
 
 class SignInCode(models.Model):
     """A one-time code sent to a member (or a decoy when nobody matched what was typed: the answer
-    is the same, so the portal never tells whether an address is a member's). The code and the
-    challenge that names it are kept as keyed hashes; used once (`used_at`), until `expires_at`."""
+    is the same, so the portal never tells whether an address is a member's), to sign in or to
+    confirm a new e-mail or phone (`purpose`; sent to the new address, held in `new_value`). The
+    code and the challenge that names it are kept as keyed hashes; used once (`used_at`), until
+    `expires_at`."""
 
     class Channel(models.TextChoices):
         EMAIL = "email", "E-mail"
         SMS = "sms", "SMS"
         NONE = "", "Not sent (nobody matched)"
+
+    class Purpose(models.TextChoices):
+        SIGN_IN = "sign_in", "Sign in"
+        EMAIL = "email", "Confirm a new e-mail"
+        PHONE = "phone", "Confirm a new phone"
 
     challenge_hash = models.CharField(max_length=64)
     code_hash = models.CharField(max_length=64)
@@ -31,6 +40,9 @@ class SignInCode(models.Model):
     expires_at = models.DateTimeField()
     wrong_tries = models.PositiveSmallIntegerField(default=0)
     used_at = models.DateTimeField(null=True, blank=True)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.SIGN_IN)
+    new_value = models.CharField(max_length=254, blank=True,
+                                 help_text="The new e-mail or phone a confirmation code is for (blanked once expired).")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["challenge_hash"], name="portal_challenge_once"),

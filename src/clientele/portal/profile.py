@@ -1,16 +1,18 @@
 """The member's own profile, contact data, consent and privacy requests, from the portal.
 
-Every change is one transaction; completing the profile earns the programme's profile bonus once
-(the ledger's idempotency key `bonus:profile_completed:<member>` and its unique constraint make it
-once, however often the form is sent). Consent goes through the privacy app's public API as events
-of source 'web'; an erasure request through `privacy.erasure.request_erasure` (a second person
-approves it in the back office), an access export through `privacy.access.export_member`.
-"""
+A new e-mail or phone replaces the old one only once confirmed with a one-time code sent to the new
+address (the sign-in's codes: hashed, used once, expiring, limited; decision 0108); until then the
+old one stays in force. Every change is one transaction; completing the profile earns the
+programme's profile bonus once (the ledger's idempotency key `bonus:profile_completed:<member>` and
+its unique constraint make it once, however often the form is sent). Consent goes through the
+privacy app's public API as events of source 'web'; an erasure request through
+`privacy.erasure.request_erasure` (a second person approves it in the back office), an access
+export through `privacy.access.export_member`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 from django.db import transaction
@@ -20,7 +22,8 @@ from clientele.identity.standardise import Unusable, clean_email, clean_phone
 from clientele.loyalty.bonuses import Action, award_bonus
 from clientele.loyalty.ledger import now_utc
 from clientele.members.models import Member
-from clientele.portal import errors
+from clientele.portal import errors, signin
+from clientele.portal.models import SignInCode
 from clientele.privacy import access, consent, erasure
 from clientele.privacy.models import Source
 
@@ -67,21 +70,35 @@ def _cleaned(changes: dict) -> dict:
     return values
 
 
+#: The contact fields a new value of which is confirmed by a code sent to it, and by which channel.
+CONFIRMED_BY = {"email": SignInCode.Channel.EMAIL, "phone": SignInCode.Channel.SMS}
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A code sent to a new e-mail or phone: the field it will change, the challenge to type the
+    code against, where it went ('email' or 'sms') and until when it works."""
+
+    field: str
+    challenge: str
+    sent_to: str
+    expires_at: datetime
+
+
 @dataclass(frozen=True)
 class ProfileSaved:
-    """What saving the profile did: the fields changed, what is still missing, the bonus granted now."""
+    """What saving the profile did: the fields changed, what is still missing, the bonus granted
+    now, and the new e-mail or phone waiting for the code sent to it (`to_confirm`)."""
 
     changed: list[str]
     missing: list[str]
     bonus_points: int
+    to_confirm: list[Confirmation] = field(default_factory=list)
 
 
-def update_profile(member: Member, changes: dict) -> ProfileSaved:
-    """Change the member's profile and contact data (`changes`: field -> value; e-mail and phone
-    checked and written as the identity resolution reads them, E.164 for a phone). When the profile
-    is complete afterwards, the programme's profile bonus is credited, once per member, in the same
-    transaction. InvalidProfile names the first field at fault; nothing is written then."""
-    values = _cleaned(changes)
+def _save(member: Member, values: dict) -> ProfileSaved:
+    """Write the values that differ and, when the profile is complete afterwards, credit the
+    programme's profile bonus (once per member), in one transaction."""
     changed = [name for name, value in values.items() if getattr(member, name) != value]
     bonus = None
     with transaction.atomic():
@@ -92,6 +109,49 @@ def update_profile(member: Member, changes: dict) -> ProfileSaved:
         if not missing_fields(member):
             bonus = award_bonus(member, Action.PROFILE_COMPLETED, "", actor(member))
     return ProfileSaved(changed, missing_fields(member), bonus["points"] if bonus else 0)
+
+
+def _ask_confirmation(member: Member, name: str, value: str, network_address: str) -> Confirmation:
+    """Send a code to the new address; an earlier code for the same field no longer works."""
+    channel = CONFIRMED_BY[name]
+    client = signin.client_key(network_address)
+    signin.check_codes_left(member, client, name, name)
+    SignInCode.objects.filter(member=member, purpose=name, used_at=None).update(used_at=now_utc(), new_value="")
+    sent = signin.issue_code(member, channel, value, client, purpose=name, shown=channel, new_value=value, field=name)
+    return Confirmation(name, sent.challenge, sent.sent_to, sent.expires_at)
+
+
+def update_profile(member: Member, changes: dict, network_address: str = "") -> ProfileSaved:
+    """Change the member's profile and contact data (`changes`: field -> value; e-mail and phone
+    checked and written as the identity resolution reads them, E.164 for a phone). A new e-mail or
+    phone is not written: a code goes to it (`to_confirm`) and `confirm_contact` writes it. When
+    the profile is complete afterwards, the programme's profile bonus is credited, once per member,
+    in the same transaction. InvalidProfile names the first field at fault, TooManyCodes,
+    SignInLocked or CodeNotSent the contact field whose code could not go; nothing is written then."""
+    values = _cleaned(changes)
+    to_confirm = [name for name in CONFIRMED_BY if values.get(name) and values[name] != getattr(member, name)]
+    sent = [_ask_confirmation(member, name, values.pop(name), network_address) for name in to_confirm]
+    saved = _save(member, values)
+    return ProfileSaved(saved.changed, saved.missing, saved.bonus_points, sent)
+
+
+def confirm_contact(member: Member, challenge: str, code: str, network_address: str = "") -> ProfileSaved:
+    """Write the new e-mail or phone the code typed confirms (the profile bonus too, when that
+    completes the profile). Refused as a sign-in code is (WrongCode, CodeExpired, SignInLocked);
+    a code of another member or for signing in is unknown here."""
+    stored = signin.find_code(challenge, member=member, purpose__in=list(CONFIRMED_BY))
+    signin.check_code(stored, challenge, code, network_address)
+    with transaction.atomic():
+        signin.use_code(stored)
+        return _save(member, {stored.purpose: stored.new_value})
+
+
+def awaiting_confirmation(member: Member) -> list[dict]:
+    """The new e-mail or phone whose code still works: [{field, value, expires_at}]."""
+    waiting = SignInCode.objects.filter(member=member, purpose__in=list(CONFIRMED_BY), used_at=None,
+                                        expires_at__gt=now_utc(), wrong_tries__lt=signin.TRIES_PER_CODE)
+    return [{"field": code.purpose, "value": code.new_value, "expires_at": code.expires_at}
+            for code in waiting.order_by("purpose")]
 
 
 def consents(member: Member) -> list[dict]:

@@ -120,58 +120,87 @@ def _channel(member: Member | None, identifier: str) -> str:
     return SignInCode.Channel.EMAIL if member.email else SignInCode.Channel.SMS if member.phone else ""
 
 
-def _send(member: Member, channel: str, text: str, key: str) -> str | None:
-    """Hand the code over to the member's mailbox or phone: None when accepted, else why not."""
+def _send(address: str, channel: str, subject: str, text: str, key: str) -> str | None:
+    """Hand a code over to a mailbox or phone: None when accepted, else why not."""
     if channel == SignInCode.Channel.EMAIL:
-        return send_email(member.email, "Your sign-in code", text, key)
+        return send_email(address, subject, text, key)
     try:
-        return send_sms(member.phone, text, key)
+        return send_sms(address, text, key)
     except ChannelNotConfigured as error:
         return str(error)
+
+
+def check_codes_left(member: Member | None, client: str, purpose: str, field: str) -> None:
+    """TooManyCodes (naming `field`) once the network address asked for 4 x `portal_codes_sent`
+    codes of any purpose, or the member `portal_codes_sent` of this purpose, within the lock window;
+    SignInLocked after too many wrong codes."""
+    config = settings()
+    since = now_utc() - timedelta(minutes=config.portal_lock_minutes)
+    _check_not_locked(member, client, since)
+    if _recent(SignInCode, since, client=client) >= 4 * config.portal_codes_sent:
+        raise errors.TooManyCodes(f"too many codes asked from here: wait {config.portal_lock_minutes} minutes",
+                                  field=field)
+    if member is not None and _recent(SignInCode, since, member=member, purpose=purpose) >= config.portal_codes_sent:
+        raise errors.TooManyCodes(f"too many codes asked: wait {config.portal_lock_minutes} minutes", field=field)
+
+
+def issue_code(member: Member | None, channel: str, address: str, client: str, *, purpose: str, shown: str,
+               new_value: str = "", field: str = "identifier") -> Challenge:
+    """Store a new one-time code for `purpose` and send it to `address` by `channel` (nothing is
+    sent without a channel: a decoy); the challenge to type it against, saying `shown` as where it
+    went. CodeNotSent (naming `field`) when the mail server or the webhook refused it: the code is
+    deleted then. Outside any transaction: no lock is held while the mail server answers."""
+    config = settings()
+    now = now_utc()
+    challenge, code = secrets.token_urlsafe(24), f"{secrets.randbelow(10**6):06d}"
+    expires_at = now + timedelta(minutes=config.portal_code_minutes)
+    stored = SignInCode.objects.create(
+        challenge_hash=_keyed(f"challenge:{challenge}"), code_hash=_keyed(f"code:{challenge}:{code}"),
+        member=member, channel=channel, client=client, created_at=now, expires_at=expires_at, purpose=purpose,
+        new_value=new_value)
+    if channel:
+        lasts = f"It works once, for {config.portal_code_minutes} minutes. If you did not ask for it, ignore this message."
+        if purpose == SignInCode.Purpose.SIGN_IN:
+            subject, text = "Your sign-in code", f"Your sign-in code is {code}. {lasts}"
+        else:
+            subject = "Confirm your new contact details"
+            text = (f"Your confirmation code is {code}: it makes this {'e-mail address' if channel == 'email' else 'phone'}"
+                    f" the one of your membership. {lasts}")
+        problem = _send(address, channel, subject, text, f"{purpose.replace('_', '-')}-{stored.pk}")
+        if problem is not None:
+            log.warning("portal code %s not sent by %s: %s", stored.pk, channel, problem.split(":")[0])
+            stored.delete()
+            raise errors.CodeNotSent("the code could not be sent just now: try again in a minute", field=field)
+    return Challenge(challenge, shown, expires_at)
 
 
 def request_code(identifier: str, network_address: str) -> Challenge:
     """Send a one-time code to the member `identifier` names (see module) and answer the challenge
     to type it against. TooManyCodes past the member's limit, SignInLocked after too many wrong
-    codes, CodeNotSent when the e-mail server or the SMS webhook refused it. One transaction."""
-    config = settings()
-    now = now_utc()
-    since = now - timedelta(minutes=config.portal_lock_minutes)
+    codes, CodeNotSent when the e-mail server or the SMS webhook refused it."""
     client = client_key(network_address)
     member = find_member(identifier)
-    _check_not_locked(member, client, since)
-    if _recent(SignInCode, since, client=client) >= 4 * config.portal_codes_sent:
-        raise errors.TooManyCodes(f"too many codes asked from here: wait {config.portal_lock_minutes} minutes")
-    if member is not None and _recent(SignInCode, since, member=member) >= config.portal_codes_sent:
-        raise errors.TooManyCodes(f"too many codes asked: wait {config.portal_lock_minutes} minutes")
-    challenge, code = secrets.token_urlsafe(24), f"{secrets.randbelow(10**6):06d}"
+    check_codes_left(member, client, SignInCode.Purpose.SIGN_IN, "identifier")
     shown = _channel(member, identifier)
     channel = shown if member is not None else ""
-    expires_at = now + timedelta(minutes=config.portal_code_minutes)
-    stored = SignInCode.objects.create(
-        challenge_hash=_keyed(f"challenge:{challenge}"), code_hash=_keyed(f"code:{challenge}:{code}"),
-        member=member, channel=channel, client=client, created_at=now, expires_at=expires_at)
-    if channel:
-        # sent after the code is stored, outside any transaction: no database lock is held while the
-        # mail server or the webhook answers; a code not sent is taken back
-        text = (f"Your sign-in code is {code}. It works once, for {config.portal_code_minutes} minutes. "
-                "If you did not ask for it, ignore this message.")
-        problem = _send(member, channel, text, f"sign-in-{stored.pk}")
-        if problem is not None:
-            log.warning("sign-in code %s not sent by %s: %s", stored.pk, channel, problem.split(":")[0])
-            stored.delete()
-            raise errors.CodeNotSent("the code could not be sent just now: try again in a minute")
-    return Challenge(challenge, shown, expires_at)
+    address = "" if not channel else member.email if channel == SignInCode.Channel.EMAIL else member.phone
+    return issue_code(member, channel, address, client, purpose=SignInCode.Purpose.SIGN_IN, shown=shown)
 
 
-def verify_code(challenge: str, code: str, network_address: str) -> str:
-    """Open a session for the member whose code this is: returns the session's token (kept only
-    hashed). WrongCode (counted against the member and the network address), CodeExpired for a
-    code expired, used or tried too often, SignInLocked after too many wrong codes."""
+def find_code(challenge: str, **which) -> SignInCode | None:
+    """The code a challenge names, among those `which` filters (a purpose, a member)."""
+    return (SignInCode.objects.select_related("member")
+            .filter(challenge_hash=_keyed(f"challenge:{challenge}"), **which).first())
+
+
+def check_code(stored: SignInCode | None, challenge: str, code: str, network_address: str) -> None:
+    """Whether `code` is the one sent for `stored` (found by its challenge): nothing when it is.
+    WrongCode (counted against the member and the network address), CodeExpired for a code
+    unknown, expired, used or tried too often, SignInLocked after too many wrong codes. The
+    caller then marks it used (`use_code`) in the transaction that acts on it."""
     now = now_utc()
     since = now - timedelta(minutes=settings().portal_lock_minutes)
     client = client_key(network_address)
-    stored = SignInCode.objects.select_related("member").filter(challenge_hash=_keyed(f"challenge:{challenge}")).first()
     _check_not_locked(stored.member if stored else None, client, since)
     if stored is None or stored.used_at is not None or stored.expires_at <= now or stored.wrong_tries >= TRIES_PER_CODE:
         raise errors.CodeExpired("this code expired or was used: ask for a new one")
@@ -181,11 +210,24 @@ def verify_code(challenge: str, code: str, network_address: str) -> str:
             SignInCode.objects.filter(pk=stored.pk).update(wrong_tries=F("wrong_tries") + 1)
             SignInFailure.objects.create(member=stored.member, client=client, at=now)
         raise errors.WrongCode("this is not the code we sent: check it and try again")
+
+
+def use_code(stored: SignInCode) -> None:
+    """Mark the code used, in the caller's transaction: of two requests with the same code, the
+    second gets CodeExpired (a conditional UPDATE)."""
+    if not SignInCode.objects.filter(pk=stored.pk, used_at=None).update(used_at=now_utc()):
+        raise errors.CodeExpired("this code expired or was used: ask for a new one")
+
+
+def verify_code(challenge: str, code: str, network_address: str) -> str:
+    """Open a session for the member whose sign-in code this is: returns the session's token (kept
+    only hashed). Refused as `check_code` says."""
+    stored = find_code(challenge, purpose=SignInCode.Purpose.SIGN_IN)
+    check_code(stored, challenge, code, network_address)
     token = secrets.token_urlsafe(32)
+    now = now_utc()
     with transaction.atomic():
-        # used once: of two requests with the same code, the second finds it used
-        if not SignInCode.objects.filter(pk=stored.pk, used_at=None).update(used_at=now):
-            raise errors.CodeExpired("this code expired or was used: ask for a new one")
+        use_code(stored)
         PortalSession.objects.create(token_hash=_token_hash(token), member=stored.member, created_at=now,
                                      expires_at=now + timedelta(minutes=settings().portal_session_minutes))
     return token

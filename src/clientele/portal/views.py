@@ -4,6 +4,7 @@ is always the signed-in one, never named by the URL, so no page can show another
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from functools import wraps
 
@@ -18,6 +19,9 @@ from clientele.portal import account, errors, feedback, profile, shopping, signi
 from clientele.privacy.errors import PrivacyError
 
 TOKEN, CHALLENGE, SENT_TO = "portal_token", "portal_challenge", "portal_sent_to"
+#: The session's challenges of the new e-mail or phone waiting for their code: {field: challenge}.
+CONFIRMING = "portal_confirming"
+CONTACT_LABELS = {"email": "e-mail address", "phone": "phone number"}
 CONSENT_LABELS = {("profiling", ""): "Personal offers from my purchases", ("marketing", "email"): "News and offers by e-mail",
                   ("marketing", "sms"): "News and offers by SMS", ("marketing", "post"): "News and offers by post"}
 
@@ -81,7 +85,22 @@ def sign_out(request):
 
 @member_page
 def account_page(request):
-    return render(request, "portal/account.html", {"account": account.account_summary(request.member), "tab": "account"})
+    # each reward's button carries an id of its own: a double click redeems once
+    return render(request, "portal/account.html", {"account": account.account_summary(request.member), "tab": "account",
+                                                   "redemption_id": uuid.uuid4().hex})
+
+
+@require_POST
+@member_page
+def redeem_reward(request):
+    try:
+        redeemed = account.redeem(request.member, request.POST.get("reward_code", ""),
+                                  request.POST.get("redemption_id", ""))
+    except RequestRefused as refused:
+        _refusal_shown(request, refused)
+    else:
+        messages.success(request, f"{redeemed['reward']} is yours: show voucher {redeemed['voucher']} at the till")
+    return redirect("portal:account")
 
 
 @member_page
@@ -107,11 +126,27 @@ def activate_offer(request, code: str):
     return redirect("portal:list")
 
 
-def _profile_context(member) -> dict:
+def _profile_context(request) -> dict:
+    member = request.member
     consents = [state | {"label": CONSENT_LABELS[(state["purpose"], state["channel"])],
                          "key": f"{state['purpose']}-{state['channel'] or 'any'}"} for state in profile.consents(member)]
-    return {"member": member, "missing": profile.missing_fields(member), "consents": consents,
+    confirming = request.session.get(CONFIRMING, {})
+    awaiting = [waiting | {"label": CONTACT_LABELS[waiting["field"]]} for waiting in profile.awaiting_confirmation(member)
+                if waiting["field"] in confirming]
+    return {"member": member, "missing": profile.missing_fields(member), "consents": consents, "awaiting": awaiting,
             "erasure": profile.erasure_state(member), "tab": "profile"}
+
+
+def _profile_saved(request, saved: profile.ProfileSaved, what: str) -> None:
+    if saved.to_confirm:
+        request.session[CONFIRMING] = request.session.get(CONFIRMING, {}) | {
+            sent.field: sent.challenge for sent in saved.to_confirm}
+        messages.info(request, "We sent a code to your new " + " and ".join(
+            CONTACT_LABELS[sent.field] for sent in saved.to_confirm) + ": type it below to confirm it")
+    if saved.bonus_points:
+        messages.success(request, f"Profile complete: {saved.bonus_points} bonus points credited")
+    elif saved.changed or not saved.to_confirm:
+        messages.success(request, what if saved.changed else "Nothing changed")
 
 
 @member_page
@@ -124,16 +159,30 @@ def profile_page(request):
             except ValueError:
                 changes["birth_date"] = changes["birth_date"]  # refused by the service, naming the field
         try:
-            saved = profile.update_profile(request.member, changes)
+            saved = profile.update_profile(request.member, changes, _address(request))
         except errors.PortalError as refused:
-            return render(request, "portal/profile.html", _profile_context(request.member) | {
+            return render(request, "portal/profile.html", _profile_context(request) | {
                 "problem": refused.message, "problem_field": refused.field}, status=refused.status)
-        if saved.bonus_points:
-            messages.success(request, f"Profile complete: {saved.bonus_points} bonus points credited")
-        else:
-            messages.success(request, "Profile saved" if saved.changed else "Nothing changed")
+        _profile_saved(request, saved, "Profile saved")
         return redirect("portal:profile")
-    return render(request, "portal/profile.html", _profile_context(request.member))
+    return render(request, "portal/profile.html", _profile_context(request))
+
+
+@require_POST
+@member_page
+def confirm_contact(request):
+    """The code sent to the new e-mail or phone (the field's challenge kept in the session)."""
+    field = request.POST.get("field", "")
+    confirming = request.session.get(CONFIRMING, {})
+    try:
+        saved = profile.confirm_contact(request.member, confirming.get(field, ""), request.POST.get("code", ""),
+                                        _address(request))
+    except errors.PortalError as refused:
+        return render(request, "portal/profile.html", _profile_context(request) | {
+            "problem": refused.message, "problem_field": f"confirm-{field}"}, status=refused.status)
+    request.session[CONFIRMING] = {name: challenge for name, challenge in confirming.items() if name != field}
+    _profile_saved(request, saved, f"Your new {CONTACT_LABELS.get(field, 'contact')} is confirmed")
+    return redirect("portal:profile")
 
 
 @require_POST

@@ -90,7 +90,7 @@ def member_data(member: Member) -> dict[str, list[dict]]:
     from clientele.members.models import CustomerProfile, HouseholdDemographics, TillContext
     from clientele.offers.list_models import ShoppingList, ShoppingListItem
     from clientele.offers.redemption_models import MemberOfferUse, OfferActivation, OfferRedemption
-    from clientele.portal.models import PortalSession, ReferralCode, Review
+    from clientele.portal.models import PortalSession, ReferralCode, Review, SignInCode
     from clientele.service.churn_models import ExitReason, WinBackEntry
     from clientele.service.models import Complaint, ComplaintEvent, Compensation
     from clientele.service.survey_models import AttributeRating, Invitation, SurveyAnswer
@@ -121,7 +121,7 @@ def member_data(member: Member) -> dict[str, list[dict]]:
             "kind", "amount", "available_from", "expires_on", "source", "explanation", "created_at")) if account else [],
         "tier_changes": _rows(TierChange.objects.filter(account__member=member).values()) if account else [],
         "reward_redemptions": _rows(Redemption.objects.filter(account__member=member).values(
-            "reward_id", "points", "money_value", "store_id", "created_at")) if account else [],
+            "reward_id", "points", "money_value", "store_id", "voucher_code", "created_at")) if account else [],
         "till_baskets": _rows(baskets.order_by("transacted_at").values(
             "id", "store_id", "till_id", "receipt_number", "transacted_at", "channel", "total", "points_earned")),
         "till_basket_lines": _rows(BasketLine.objects.filter(basket__member=member).order_by("basket_id").values()),
@@ -142,6 +142,8 @@ def member_data(member: Member) -> dict[str, list[dict]]:
         "referral_code": _rows(ReferralCode.objects.filter(member=member).values("code", "created_at")),
         "portal_sessions": _rows(PortalSession.objects.filter(member=member).values(
             "created_at", "expires_at", "signed_out_at")),
+        "contact_changes_asked": _rows(SignInCode.objects.filter(member=member).exclude(
+            purpose=SignInCode.Purpose.SIGN_IN).values("purpose", "new_value", "created_at", "expires_at", "used_at")),
         "campaigns": _rows(assignments.values("campaign_id", "campaign__name", "group", "assigned_at")),
         "campaign_contacts": _rows(Contact.objects.filter(assignment__in=assignments).values(
             "assignment__campaign_id", "channel", "status", "sent_at")),
