@@ -4,8 +4,8 @@ the contribution of every field (its weight: log2 of the Bayes factor, term freq
 Django-free: a table of records in (`unique_id` and the contact fields in their matching form,
 see `matching_frame`), a list of pairs out. The model's parameters are estimated on the records
 themselves, without labels: the chance that two records match from deterministic rules, the `u`
-values from random pairs, the `m` values by expectation maximisation on two blockings that
-together cover every field (docs/identity.md, decision 0059).
+values from random pairs, the `m` values by expectation maximisation on the fewest blockings that
+together cover every field (docs/identity.md, decisions 0059, 0107).
 """
 
 from __future__ import annotations
@@ -118,14 +118,33 @@ class ScoredPair:
     fields: list[dict] = field(default_factory=list)
 
 
-#: The blockings the `m` values are estimated on: each leaves its own field out, together they cover all.
-EM_BLOCKINGS = (("birth_date",), ("postal_code",), ("email",))
+#: The blockings the `m` values may be estimated on, in order of preference: a session blocked on
+#: some fields estimates every other one. The birth date first (a few dozen records a day at a
+#: million), then one that estimates the birth date; the postal code last: at a million members,
+#: 200 records a code make 100M pairs, the slowest session by far, and one whose m values underflow.
+EM_BLOCKINGS = (("birth_date",), ("email",), ("phone",), ("postal_code",))
+
+
+def em_blockings(fields_present: set[str], skip: list[tuple[str, ...]] = ()) -> list[tuple[str, ...]]:
+    """The EM sessions to run (decision 0107): the fewest of `EM_BLOCKINGS`, in order, that
+    leave no present field unestimated, without the sessions in `skip` (they failed)."""
+    chosen, estimated = [], set()
+    for columns in EM_BLOCKINGS:
+        if columns in skip or not set(columns) <= fields_present:
+            continue
+        if fields_present - set(columns) - estimated:
+            chosen.append(columns)
+            estimated |= fields_present - set(columns)
+        if estimated >= fields_present:
+            break
+    return chosen
 
 
 def train(make_linker, fields_present: set[str]):
     """A linker (from `make_linker()`) with its parameters estimated without labels (see the
     module's docstring). An EM session that fails on a small set (no pair, or an m value that
-    underflows) leaves Splink's model half-changed: the training starts again without it."""
+    underflows) leaves Splink's model half-changed: the training starts again without it, with
+    the next session that covers what it would have."""
     from splink import block_on
 
     deterministic = [rule for rule, needs in (
@@ -133,20 +152,24 @@ def train(make_linker, fields_present: set[str]):
         (block_on("first_name", "last_name", "birth_date"), {"first_name", "last_name", "birth_date"}),
         (block_on("first_name", "last_name", "postal_code"), {"first_name", "last_name", "postal_code"}),
     ) if needs <= fields_present]
-    blockings = [b for b in EM_BLOCKINGS if set(b) <= fields_present]
+    skipped: list[tuple[str, ...]] = []
+    log = logging.getLogger(__name__)  # each step's end at INFO: a long run's log says where it is
     while True:
         linker = make_linker()
         linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
+        log.info("training: chance of a match estimated from %d deterministic rules", len(deterministic))
         linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        log.info("training: u values estimated from 1,000,000 random pairs")
         try:
-            for columns in blockings:
+            for columns in em_blockings(fields_present, skipped):
                 failed = columns
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*columns), estimate_without_term_frequencies=True)
+                log.info("training: m values estimated by EM blocked on %s", ", ".join(columns))
             return linker
         except Exception as error:  # noqa: BLE001 - Splink raises plain exceptions here
-            logging.getLogger(__name__).warning("EM blocked on %s skipped: %r", failed, error)
-            blockings.remove(failed)
+            log.warning("EM blocked on %s skipped: %r", failed, error)
+            skipped.append(failed)
 
 
 def score(frame: pa.Table, threshold: float = 0.5, engine: str = "duckdb") -> list[ScoredPair]:
