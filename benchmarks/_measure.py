@@ -101,3 +101,24 @@ class StageLog:
                 log.note(f"  {record.name}: {record.getMessage()}")
 
         return Handler()
+
+
+def serve_app(command: list[str], port: int, env: dict) -> subprocess.Popen:
+    """Start a server of the app (`command`, with `env` over this environment) and return it once it
+    answers `GET /api/openapi.json` on `port`; a loaded machine may take minutes to import Django."""
+    import http.client
+
+    server = subprocess.Popen(command, env=os.environ | env)
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server on port {port} stopped (exit {server.returncode})")
+        try:
+            probe = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            probe.request("GET", "/api/openapi.json")
+            if probe.getresponse().status == 200:
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.terminate()
+    raise SystemExit(f"the server on port {port} did not answer within 180 s")
