@@ -76,7 +76,8 @@ def main() -> None:
         scored = con.execute(f"""
             WITH people AS (SELECT unique_id, person FROM frame),
             pairs AS (SELECT p.match_probability, l.person = r.person AS same
-                      FROM {table} p JOIN people l ON l.unique_id = p.unique_id_l JOIN people r ON r.unique_id = p.unique_id_r)
+                      FROM {table} p JOIN people l ON l.unique_id = p.unique_id_l
+                      JOIN people r ON r.unique_id = p.unique_id_r)
             SELECT count(*) FILTER (WHERE match_probability >= {args.auto}),
                    count(*) FILTER (WHERE match_probability >= {args.auto} AND same),
                    count(*) FILTER (WHERE match_probability < {args.auto} AND match_probability >= 0.8),

@@ -11,6 +11,7 @@ together cover every field (docs/identity.md, decisions 0059, 0107).
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -125,7 +126,7 @@ class ScoredPair:
 EM_BLOCKINGS = (("birth_date",), ("email",), ("phone",), ("postal_code",))
 
 
-def em_blockings(fields_present: set[str], skip: list[tuple[str, ...]] = ()) -> list[tuple[str, ...]]:
+def em_blockings(fields_present: set[str], skip: Collection[tuple[str, ...]] = ()) -> list[tuple[str, ...]]:
     """The EM sessions to run (decision 0107): the fewest of `EM_BLOCKINGS`, in order, that
     leave no present field unestimated, without the sessions in `skip` (they failed)."""
     chosen, estimated = [], set()
