@@ -44,7 +44,6 @@ before each run; --fresh drops it first. Prints figures, asserts nothing.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import re
@@ -59,6 +58,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _measure import serve_app  # noqa: E402
+
 SERVER = "postgresql://postgres@127.0.0.1:5432"
 #: The databases and the port are the environment's to choose (CLIENTELE_BENCH_DB, CLIENTELE_PGBENCH_DB,
 #: CLIENTELE_BENCH_PORT) so that two engineers sharing a server do not run into each other's.
@@ -236,18 +238,7 @@ def server_command(server: str, app: str, workers: int, worker_class: str, threa
 
 
 def start_server(command: list[str]) -> subprocess.Popen:
-    env = os.environ | {"DATABASE_URL": f"{SERVER}/{BENCH_DB}", "PYTHONPATH": str(ROOT / "src")}
-    server = subprocess.Popen(command, env=env)
-    for _ in range(100):
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
-            connection.request("GET", "/api/openapi.json")
-            if connection.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.2)
-    server.terminate()
-    raise SystemExit("the server did not start")
+    return serve_app(command, PORT, {"DATABASE_URL": f"{SERVER}/{BENCH_DB}", "PYTHONPATH": str(ROOT / "src")})
 
 
 def cpu_ticks(pids: list[str]) -> dict[str, int]:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+from _measure import serve_app  # noqa: E402
 from bench_checkout import SEED_SQL, SERVER, psql  # noqa: E402  (the same seed as the checkout benchmark)
 
 BENCH_DB = os.environ.get("CLIENTELE_BENCH_DB", "bench_i25s_identify")
@@ -92,26 +93,13 @@ def prepare(members: int, cards: int, fresh: bool) -> str:
 def start(setting: tuple[bool, bool]) -> subprocess.Popen:
     """A granian serving the app with the till context on or off, the hot calls on or off."""
     context, hot_calls = setting
-    env = os.environ | {"DATABASE_URL": f"{SERVER}/{BENCH_DB}", "PYTHONPATH": str(ROOT / "src"),
-                        "CLIENTELE_TILL_CONTEXT": "true" if context else "false",
-                        "CLIENTELE_HOT_CALLS": "true" if hot_calls else "false"}
+    env = {"DATABASE_URL": f"{SERVER}/{BENCH_DB}", "PYTHONPATH": str(ROOT / "src"),
+           "CLIENTELE_TILL_CONTEXT": "true" if context else "false",
+           "CLIENTELE_HOT_CALLS": "true" if hot_calls else "false"}
     granian = str(Path(sys.executable).with_name("granian"))
-    server = subprocess.Popen([granian, "--interface", "wsgi", "clientele.site.wsgi:application", "--workers", "1",
-                               "--blocking-threads", "2", "--host", "127.0.0.1", "--port", str(PORTS[setting]),
-                               "--log-level", "warning", "--no-ws"], env=env)
-    deadline = time.monotonic() + 180  # a loaded machine takes its time importing Django
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server on port {PORTS[setting]} stopped (exit {server.returncode})")
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", PORTS[setting], timeout=5)
-            probe.request("GET", "/api/openapi.json")
-            if probe.getresponse().status == 200:
-                return server
-        except OSError:
-            time.sleep(0.5)
-    server.terminate()
-    raise SystemExit(f"the server on port {PORTS[setting]} did not answer within 180 s")
+    return serve_app([granian, "--interface", "wsgi", "clientele.site.wsgi:application", "--workers", "1",
+                      "--blocking-threads", "2", "--host", "127.0.0.1", "--port", str(PORTS[setting]),
+                      "--log-level", "warning", "--no-ws"], PORTS[setting], env)
 
 
 def card_of(number: int, members: int) -> str:

@@ -6,7 +6,11 @@ precision and recall of the automatic links against the truth. The records are g
 (`synth.people_table`) and standardised in bulk (`identity.bulk`: SQL macros, phonenumbers once
 per distinct raw phone), as a chain's nightly resolve would read them.
 
-    python benchmarks/bench_identity_scale.py [--people 690000] [--memory-limit 6GB]
+    python benchmarks/bench_identity_scale.py [--people 690000] [--memory-limit 6GB] [--log FILE]
+
+Each stage's start and end is logged at once (stderr, and `--log FILE`) with its wall and CPU
+seconds, the run's so far, the resident memory now and at peak and the load average; the
+training's steps (chance of a match, u, each EM session) too.
 """
 
 from __future__ import annotations
@@ -15,13 +19,15 @@ import argparse
 import json
 import logging
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from _measure import StageLog, cpu_seconds, machine, resident_gb  # noqa: E402
 
 from clientele.identity import bulk, matching, synth  # noqa: E402
 
@@ -34,61 +40,62 @@ def main() -> None:
     parser.add_argument("--spill", default="/work/lakes/i22-spill")
     parser.add_argument("--postal-codes", type=int, default=5000)
     parser.add_argument("--auto", type=float, default=0.99)
+    parser.add_argument("--log", help="Also append the stages' lines to this file (they go to stderr as they end).")
     args = parser.parse_args()
 
     import duckdb
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
     from splink import DuckDBAPI, Linker
 
+    stages = StageLog(args.log)
+    handler = stages.logging_handler()
+    logging.getLogger("clientele.identity").addHandler(handler)  # the training's steps, timed
+    logging.getLogger("clientele.identity").setLevel(logging.INFO)
+    stages.note(f"bench_identity_scale: {args.people:,} people, seed {args.seed}, memory limit {args.memory_limit}; "
+                f"{machine()}")
     os.makedirs(args.spill, exist_ok=True)
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{args.memory_limit}'; SET temp_directory = '{args.spill}'; "
                 "SET preserve_insertion_order = false")
-    timings = {}
-    started = clock = time.perf_counter()
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True) as progress:
-        step = progress.add_task(f"generating {args.people:,} people in DuckDB")
+    with stages.stage(f"generate {args.people:,} people in DuckDB"):
         synth.people_table(con, args.people, "raw_records", seed=args.seed, n_postal_codes=args.postal_codes)
-        timings["generate"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        progress.update(step, description="standardising in bulk (phonenumbers once per distinct raw phone)")
+    with stages.stage("standardise in bulk (phonenumbers once per distinct raw phone)"):
         bulk.matching_table(con, "raw_records", "frame", keep=("person",))
         con.execute("DROP TABLE raw_records")
-        timings["standardise"] = time.perf_counter() - clock
         records = con.execute("SELECT count(*) FROM frame").fetchall()[0][0]
+    stages.note(f"{records:,} records")
 
-        db_api = DuckDBAPI(connection=con)
-        records_sdf = db_api.register("frame")
-        clock = time.perf_counter()
-        progress.update(step, description="training the model without labels")
+    db_api = DuckDBAPI(connection=con)
+    records_sdf = db_api.register("frame")
+    with stages.stage("train the model without labels"):
         linker = matching.train(lambda: Linker(records_sdf, matching.model_settings(), log_level=logging.ERROR),
                                 set(matching.FIELDS))
-        timings["train"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        progress.update(step, description="predicting every blocked pair")
+    with stages.stage("predict every blocked pair"):
         predicted = linker.inference.predict(threshold_match_probability=0.5)
         table = predicted.physical_name
-        timings["predict"] = time.perf_counter() - clock
-    scored = con.execute(f"""
-        WITH people AS (SELECT unique_id, person FROM frame),
-        pairs AS (SELECT p.match_probability, l.person = r.person AS same
-                  FROM {table} p JOIN people l ON l.unique_id = p.unique_id_l JOIN people r ON r.unique_id = p.unique_id_r)
-        SELECT count(*) FILTER (WHERE match_probability >= {args.auto}),
-               count(*) FILTER (WHERE match_probability >= {args.auto} AND same),
-               count(*) FILTER (WHERE match_probability < {args.auto} AND match_probability >= 0.8),
-               count(*) FILTER (WHERE match_probability < {args.auto} AND match_probability >= 0.8 AND same),
-               count(*)
-        FROM pairs""").fetchall()[0]
-    true_pairs = con.execute("SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM frame GROUP BY person)"
-                             ).fetchall()[0][0]
+    with stages.stage("score the links against the truth"):
+        scored = con.execute(f"""
+            WITH people AS (SELECT unique_id, person FROM frame),
+            pairs AS (SELECT p.match_probability, l.person = r.person AS same
+                      FROM {table} p JOIN people l ON l.unique_id = p.unique_id_l
+                      JOIN people r ON r.unique_id = p.unique_id_r)
+            SELECT count(*) FILTER (WHERE match_probability >= {args.auto}),
+                   count(*) FILTER (WHERE match_probability >= {args.auto} AND same),
+                   count(*) FILTER (WHERE match_probability < {args.auto} AND match_probability >= 0.8),
+                   count(*) FILTER (WHERE match_probability < {args.auto} AND match_probability >= 0.8 AND same),
+                   count(*)
+            FROM pairs""").fetchall()[0]
+        true_pairs = con.execute("SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM frame GROUP BY person)"
+                                 ).fetchall()[0][0]
     auto, tp, review, review_true, total = scored
     precision, recall = tp / max(auto, 1), tp / true_pairs
     result = {"records": records, "people": args.people, "true_pairs": int(true_pairs),
               "pairs_at_0.5": total, "auto_links": auto, "precision": round(precision, 4), "recall": round(recall, 4),
               "f1": round(2 * precision * recall / (precision + recall), 4), "review_pairs": review,
               "true_pairs_in_review": review_true,
-              "seconds": {k: round(v, 1) for k, v in timings.items()} | {"total": round(time.perf_counter() - started, 1)},
-              "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 2)}
+              "stages": stages.seconds,
+              "total": {"wall": round(time.perf_counter() - stages.started, 1),
+                        "cpu": round(cpu_seconds() - stages.cpu_started, 1)},
+              "peak_rss_gb": round(resident_gb()[1], 2)}
     print(json.dumps(result, indent=2))
 
 

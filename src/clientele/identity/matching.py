@@ -4,13 +4,14 @@ the contribution of every field (its weight: log2 of the Bayes factor, term freq
 Django-free: a table of records in (`unique_id` and the contact fields in their matching form,
 see `matching_frame`), a list of pairs out. The model's parameters are estimated on the records
 themselves, without labels: the chance that two records match from deterministic rules, the `u`
-values from random pairs, the `m` values by expectation maximisation on two blockings that
-together cover every field (docs/identity.md, decision 0059).
+values from random pairs, the `m` values by expectation maximisation on the fewest blockings that
+together cover every field (docs/identity.md, decisions 0059, 0107).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -48,6 +49,26 @@ def matching_frame(records: list[dict]) -> pa.Table:
 DATE_FORMATS = {"duckdb": "%Y-%m-%d", "spark": "yyyy-MM-dd"}
 
 
+#: The first word of an address (its house number, usually), in SQL over side `l` or `r`.
+HOUSE_NUMBER = "split_part({}.address_line, ' ', 1)"
+
+
+def _name_comparison(name: str, other: str):
+    """Splink's `NameComparison` for `name` (exact with term frequencies, Jaro-Winkler 0.92, 0.88,
+    0.7) with one more level after the exact match: the name written in the other name's field
+    (a first name given as the last name, on either side)."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    class NameOrSwapped(cl.NameComparison):
+        def create_comparison_levels(self):
+            levels = super().create_comparison_levels()
+            swapped = cll.Or(cll.ColumnsReversedLevel(name, other), cll.ColumnsReversedLevel(other, name))
+            return [*levels[:2], swapped.configure(label_for_charts=f"{name} swapped with {other}"), *levels[2:]]
+
+    return NameOrSwapped(name).configure(term_frequency_adjustments=True)
+
+
 def model_settings(link_type: str = "dedupe_only", engine: str = "duckdb"):
     """Splink's settings of the identity model: blocking rules and one comparison per field; the
     same for every engine but for how the date format is written (`DATE_FORMATS`)."""
@@ -66,10 +87,16 @@ def model_settings(link_type: str = "dedupe_only", engine: str = "duckdb"):
             block_on("postal_code", "last_name"),
             block_on("address_line"),
             "l.first_name = r.last_name AND l.last_name = r.first_name",  # swapped names
+            # decision 0105: what a typo in both names, a missing or mistyped birth date or a
+            # half-swapped name leaves; each a few pairs per postal code
+            "l.postal_code = r.postal_code AND substr(l.birth_date, 1, 4) = substr(r.birth_date, 1, 4)",
+            f"l.postal_code = r.postal_code AND {HOUSE_NUMBER.format('l')} = {HOUSE_NUMBER.format('r')}",
+            "l.postal_code = r.postal_code AND l.first_name = r.last_name",
+            "l.postal_code = r.postal_code AND l.last_name = r.first_name",
         ],
         comparisons=[
-            cl.NameComparison("first_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("last_name").configure(term_frequency_adjustments=True),
+            _name_comparison("first_name", "last_name"),
+            _name_comparison("last_name", "first_name"),
             cl.DateOfBirthComparison("birth_date", input_is_string=True, datetime_format=DATE_FORMATS[engine],
                                      invalid_dates_as_null=True),
             cl.EmailComparison("email"),
@@ -92,14 +119,35 @@ class ScoredPair:
     fields: list[dict] = field(default_factory=list)
 
 
-#: The blockings the `m` values are estimated on: each leaves its own field out, together they cover all.
-EM_BLOCKINGS = (("birth_date",), ("postal_code",), ("email",))
+#: The blockings the `m` values may be estimated on, in order of preference: a session blocked on
+#: some fields estimates every other one. The birth date and city first (the birth date alone is
+#: 42 records a day at a million: ~21M pairs, ten times the cost for the same m values), then one
+#: that estimates those two: the e-mail, the phone, and only without either the postal code (200
+#: records a code at a million members make 100M pairs, and its m values underflow) (decision 0107).
+EM_BLOCKINGS = (("birth_date", "city"), ("email",), ("phone",), ("postal_code",), ("birth_date",))
+
+
+def em_blockings(fields_present: set[str], skip: Collection[tuple[str, ...]] = ()) -> list[tuple[str, ...]]:
+    """The EM sessions to run (decision 0107): of `EM_BLOCKINGS`, in order, each whose fields are
+    present and that estimates a field no session before it does, until every present field is
+    estimated; never the sessions in `skip` (they failed)."""
+    chosen, estimated = [], set()
+    for columns in EM_BLOCKINGS:
+        if columns in skip or not set(columns) <= fields_present:
+            continue
+        if fields_present - set(columns) - estimated:
+            chosen.append(columns)
+            estimated |= fields_present - set(columns)
+        if estimated >= fields_present:
+            break
+    return chosen
 
 
 def train(make_linker, fields_present: set[str]):
     """A linker (from `make_linker()`) with its parameters estimated without labels (see the
     module's docstring). An EM session that fails on a small set (no pair, or an m value that
-    underflows) leaves Splink's model half-changed: the training starts again without it."""
+    underflows) leaves Splink's model half-changed: the training starts again without it, with
+    the next session that covers what it would have."""
     from splink import block_on
 
     deterministic = [rule for rule, needs in (
@@ -107,20 +155,24 @@ def train(make_linker, fields_present: set[str]):
         (block_on("first_name", "last_name", "birth_date"), {"first_name", "last_name", "birth_date"}),
         (block_on("first_name", "last_name", "postal_code"), {"first_name", "last_name", "postal_code"}),
     ) if needs <= fields_present]
-    blockings = [b for b in EM_BLOCKINGS if set(b) <= fields_present]
+    skipped: list[tuple[str, ...]] = []
+    log = logging.getLogger(__name__)  # each step's end at INFO: a long run's log says where it is
     while True:
         linker = make_linker()
         linker.training.estimate_probability_two_random_records_match(deterministic, recall=0.7)
+        log.info("training: chance of a match estimated from %d deterministic rules", len(deterministic))
         linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        log.info("training: u values estimated from 1,000,000 random pairs")
         try:
-            for columns in blockings:
+            for columns in em_blockings(fields_present, skipped):
                 failed = columns
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*columns), estimate_without_term_frequencies=True)
+                log.info("training: m values estimated by EM blocked on %s", ", ".join(columns))
             return linker
         except Exception as error:  # noqa: BLE001 - Splink raises plain exceptions here
-            logging.getLogger(__name__).warning("EM blocked on %s skipped: %r", failed, error)
-            blockings.remove(failed)
+            log.warning("EM blocked on %s skipped: %r", failed, error)
+            skipped.append(failed)
 
 
 def score(frame: pa.Table, threshold: float = 0.5, engine: str = "duckdb") -> list[ScoredPair]:

@@ -1,7 +1,14 @@
 """What else a merge moves: the rows the other apps keep by member (offers aimed at the member and
 their uses, offer redemptions, shopping lists, survey invitations, exit reasons, win-back calls,
-referrals). Each mover moves the absorbed member's rows to the survivor in the merge's transaction
-and says what it did, so that `restore` puts exactly that back in the unmerge's.
+referrals) and the member's own one-to-one rows (household demographics; the nightly profile and
+till context). Each mover moves the absorbed member's rows to the survivor in the merge's
+transaction and says what it did, so that `restore` puts exactly that back in the unmerge's.
+
+Demographics (what the member told us of the household) move when the survivor has none; when it
+has, its empty fields are filled in from the absorbed member's. The nightly profile and till
+context (the refresh's description of the purchases) move when the survivor has none and may be
+profiled (both members consented: the merge keeps the most restrictive consent); otherwise the
+survivor keeps its own until the next refresh describes the combined customer (decision 0106).
 
 A row the survivor already has its own of (an invitation to the same survey, a place on the same
 win-back list, a referral as the referred member) stays with the absorbed member: the survivor's
@@ -14,7 +21,7 @@ from __future__ import annotations
 from django.db.models import F
 
 from clientele.loyalty.models import Referral
-from clientele.members.models import Member
+from clientele.members.models import CustomerProfile, HouseholdDemographics, Member, TillContext
 from clientele.offers.list_models import ShoppingList
 from clientele.offers.models import Offer
 from clientele.offers.redemption_models import MemberOfferUse, OfferRedemption
@@ -32,9 +39,53 @@ def _move_ids(model, ids: list[int], to: Member, field: str = "member") -> None:
     model.objects.filter(pk__in=ids).update(**{field: to})
 
 
+#: The demographics' fields a merge may fill in on the survivor, each with its empty value.
+DEMOGRAPHICS = {field.name: None if field.null else "" for field in HouseholdDemographics._meta.concrete_fields
+                if field.name not in ("id", "member")}
+
+
+def _move_demographics(survivor: Member, absorbed: Member) -> dict:
+    """{"moved": row id} when the absorbed member's row moved, {"filled": {field: value}} when the
+    survivor's empty fields took the absorbed member's values, {} when nothing changed."""
+    theirs = HouseholdDemographics.objects.filter(member=absorbed).first()
+    if theirs is None:
+        return {}
+    ours = HouseholdDemographics.objects.filter(member=survivor).first()
+    if ours is None:
+        HouseholdDemographics.objects.filter(pk=theirs.pk).update(member=survivor)
+        return {"moved": theirs.pk}
+    filled = {name: getattr(theirs, name) for name, empty in DEMOGRAPHICS.items()
+              if getattr(ours, name) == empty and getattr(theirs, name) != empty}
+    HouseholdDemographics.objects.filter(pk=ours.pk).update(**filled)
+    return {"filled": filled} if filled else {}
+
+
+def _restore_demographics(survivor: Member, absorbed: Member, moved: dict) -> None:
+    """The absorbed member's row back; the fields filled in emptied again unless changed since."""
+    if "moved" in moved:
+        HouseholdDemographics.objects.filter(pk=moved["moved"], member=survivor).update(member=absorbed)
+    for name, value in moved.get("filled", {}).items():
+        HouseholdDemographics.objects.filter(member=survivor, **{name: value}).update(**{name: DEMOGRAPHICS[name]})
+
+
+def _move_described(survivor: Member, absorbed: Member) -> dict:
+    """The absorbed member's nightly profile and till context, moved to a survivor that has none
+    and may be profiled: {table: row id}."""
+    moved = {}
+    if not (survivor.profiling_consent and absorbed.profiling_consent):
+        return moved
+    for name, model in (("profile", CustomerProfile), ("till_context", TillContext)):
+        theirs = model.objects.filter(member=absorbed).values_list("pk", flat=True).first()
+        if theirs is not None and not model.objects.filter(member=survivor).exists():
+            model.objects.filter(pk=theirs).update(member=survivor)
+            moved[name] = theirs
+    return moved
+
+
 def move(survivor: Member, absorbed: Member) -> dict:
     """Move the absorbed member's rows to the survivor; returns what moved (JSON), for `restore`."""
-    moved: dict = {}
+    moved: dict = {"demographics": _move_demographics(survivor, absorbed),
+                   "described": _move_described(survivor, absorbed)}
 
     # offers aimed at members (a complaint's voucher, a member-specific offer): the survivor is
     # aimed at instead; [offer, whether the survivor was added] (it may have been aimed at already)
@@ -91,7 +142,13 @@ def move(survivor: Member, absorbed: Member) -> dict:
 
 def restore(survivor: Member, absorbed: Member, moved: dict) -> None:
     """Put back exactly what `move` moved (in the unmerge's transaction). What the survivor did
-    since stays the survivor's: uses of an offer made after the merge, lists made for it since."""
+    since stays the survivor's: uses of an offer made after the merge, lists made for it since. A
+    profile or till context a refresh has replaced since is not brought back (the next refresh
+    describes the absorbed member again)."""
+    for name, model in (("profile", CustomerProfile), ("till_context", TillContext)):
+        if name in moved.get("described", {}):
+            model.objects.filter(pk=moved["described"][name], member=survivor).update(member=absorbed)
+    _restore_demographics(survivor, absorbed, moved.get("demographics", {}))
     _move_ids(Referral, moved.get("referred_by", []), absorbed, "referred")
     _move_ids(Referral, moved.get("referrals_made", []), absorbed, "referrer")
     _move_ids(WinBackEntry, moved.get("win_back_entries", []), absorbed)
