@@ -52,6 +52,14 @@ def test_bad_offers_are_refused_with_a_problem_and_nothing_written(marketer, cat
     assert not Offer.objects.exists()
 
 
+def test_a_second_account_of_the_same_name_is_refused_naming_the_field(marketer, kellogg):
+    # Found by the fuzz: the name is unique in the database, and PostgreSQL's refusal answered 500.
+    refused = post(marketer, "/manufacturers", {"name": "Cereal Co", "manufacturer_id": 70})
+
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (400, "duplicate_manufacturer",
+                                                                                     "name")
+
+
 def test_only_a_marketer_reaches_the_offers_api(db, catalogue):
     assert Client().get("/api/offers/offers").status_code == 401
     clerk = Client()
