@@ -34,13 +34,17 @@ def unbounded_inputs(schema: dict, components: dict, where: str):
         pattern = schema.get("pattern")
         if pattern is None or re.search(pattern, "a\x00b") or re.search(pattern, "\x00"):
             yield where
+    if isinstance(schema.get("additionalProperties"), dict):
+        yield f"{where} keys"  # a `dict[str, ...]`: its keys are text too
     for alternative in alternatives:
         yield from unbounded_inputs(alternative, components, where)
     for name, child in schema.get("properties", {}).items():
         yield from unbounded_inputs(child, components, f"{where}.{name}")
-    for key in ("items", "additionalProperties", "propertyNames"):
+    for key in ("items", "additionalProperties"):
         if isinstance(schema.get(key), dict):
             yield from unbounded_inputs(schema[key], components, f"{where}.{key}")
+    for child in schema.get("patternProperties", {}).values():
+        yield from unbounded_inputs(child, components, f"{where} values")
 
 
 def inputs_the_database_may_refuse(api: NinjaAPI) -> list[str]:
