@@ -15,9 +15,9 @@ from ninja import NinjaAPI, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from clientele.api_inputs import Day, Number, line
 from clientele.api_problems import Problem
 from clientele.api_problems import invalid_request as invalid_request_body
-from clientele.api_inputs import Day, Number, line
 from clientele.backoffice import selectors, services
 from clientele.backoffice.customer import CustomerPage
 from clientele.backoffice.dashboard import Period, dashboard

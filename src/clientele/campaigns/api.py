@@ -14,8 +14,8 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.responses import Status
 from ninja.security import SessionAuth
 
-from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.api_inputs import Code, Day, Number, line, prose
+from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.campaign_metrics import METRICS
 from clientele.campaigns import services
 from clientele.campaigns.errors import CampaignError

@@ -23,8 +23,8 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, BaseModel, StringConstraints
 
-from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.api_inputs import line
+from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.errors import RequestRefused
 from clientele.loyalty import rate_limit, services
 

@@ -15,8 +15,8 @@ from ninja.responses import Status
 from ninja.security import SessionAuth
 from pydantic import AwareDatetime
 
-from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.api_inputs import Code, Count, Number, line
+from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.offers import services, statements
 from clientele.offers.errors import OfferError, UnknownManufacturer, UnknownOffer
 from clientele.offers.models import ManufacturerAccount, Offer

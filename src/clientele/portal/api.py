@@ -21,8 +21,8 @@ from ninja.responses import Status
 from ninja.security import HttpBearer
 from pydantic import Strict, StrictBool, StrictInt, model_validator
 
-from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.api_inputs import Code, Day, Number, line, prose
+from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.errors import RequestRefused
 from clientele.portal import account, errors, feedback, profile, shopping, signin
 from clientele.privacy.errors import PrivacyError

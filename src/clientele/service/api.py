@@ -19,8 +19,8 @@ from ninja.errors import ValidationError
 from ninja.responses import Status
 from ninja.security import SessionAuth
 
-from clientele.api_problems import answer_refusals_as_problems
 from clientele.api_inputs import Day, Number, line, prose
+from clientele.api_problems import answer_refusals_as_problems
 from clientele.service import errors, services
 from clientele.service.models import Complaint
 
@@ -134,8 +134,8 @@ class AssignIn(Schema):
 class GoodwillIn(Schema):
     points: Annotated[int, Field(ge=1, le=10**6)]
     note: Text = ""
-    requested_by: UserName | None = Field(None, description="A supervisor granting an agent's request above the "
-                                                       "agent's limit: the agent's user name.")
+    requested_by: UserName | None = Field(None, description="A supervisor granting an agent's request above "
+                                                            "the agent's limit: the agent's user name.")
 
 
 class CompensationOut(Schema):
@@ -158,8 +158,8 @@ class VoucherIn(Schema):
         None, description="Percent off the basket; or give `amount`.")
     valid_days: Annotated[int, Field(ge=1, le=365)] = 30
     note: Text = ""
-    requested_by: UserName | None = Field(None, description="A supervisor granting an agent's request above the "
-                                                       "agent's limit: the agent's user name.")
+    requested_by: UserName | None = Field(None, description="A supervisor granting an agent's request above "
+                                                            "the agent's limit: the agent's user name.")
 
 
 class CompensationIn(Schema):
@@ -273,7 +273,8 @@ def resolution_satisfaction(request, complaint_id: Number, payload: ScoreIn):
     return _out(_complaint(complaint_id))
 
 
-@complaints.get("/members/{member_number}/complaints", response={200: list[dict], **PROBLEMS}, summary="A member's complaints, for the customer 360")
+@complaints.get("/members/{member_number}/complaints", response={200: list[dict], **PROBLEMS},
+                summary="A member's complaints, for the customer 360")
 def member_complaints(request, member_number: Number):
     return services.member_complaints(services.member_by_number(member_number))
 

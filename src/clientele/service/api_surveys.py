@@ -115,7 +115,8 @@ def exit_reason(request, payload: ExitReasonIn):
     return Status(201, {"id": noted.pk, "reason": noted.reason})
 
 
-@win_back.get("/churn", response={200: list[dict], **PROBLEMS}, summary="Churn per value tier against the acceptable rate, large customers first")
+@win_back.get("/churn", response={200: list[dict], **PROBLEMS},
+              summary="Churn per value tier against the acceptable rate, large customers first")
 def churn(request):
     return services.churn_by_tier()
 
