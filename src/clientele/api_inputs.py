@@ -1,5 +1,5 @@
-"""How every API reads text and days: a line (a name, a code, a search), prose (a complaint, a
-message), a code, a day.
+"""How every API reads what it is sent: text (a line: a name, a search; prose: a complaint, a
+message; a code), numbers and days, as the database can store them.
 
 No text takes a character the database cannot store: PostgreSQL's text refuses NUL (0x00), which
 SQLite keeps, so a NUL reaching the database answered 500 on PostgreSQL alone. A line takes no
@@ -8,8 +8,9 @@ parameters type their text with these, so the refusal is django-ninja's validati
 problem naming the field, the same on both databases, and the rule is in the OpenAPI schema as a
 pattern for clients (and Schemathesis) to read (decision 0104).
 
-A day is ISO text, as its schema says: pydantic alone would also read a number ("0") as seconds
-since 1970.
+A number is at most what the database's integer column holds (SQLite cannot bind a larger one,
+PostgreSQL refuses it in a 32-bit column). A day is ISO text, as its schema says: pydantic alone
+would also read a number ("0") as seconds since 1970.
 """
 
 from __future__ import annotations
