@@ -67,6 +67,17 @@ def test_only_a_marketer_reaches_the_offers_api(db, catalogue):
     assert clerk.get("/api/offers/offers").status_code == 401
 
 
+def test_a_call_without_a_session_or_a_write_without_its_csrf_token_is_refused_as_a_problem(db):
+    unsigned = Client().get("/api/offers/offers")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(User.objects.create_superuser("mia", password="x-long-password"))
+    forged = browser.post("/api/offers/manufacturers", {"name": "Cereal Co", "manufacturer_id": 69},
+                          content_type="application/json")
+
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "not_signed_in")
+    assert (forged.status_code, forged.json()["code"], forged.json()["field"]) == (403, "csrf_failed", "X-CSRFToken")
+
+
 def test_the_offers_api_is_documented(marketer):
     schema = marketer.get("/api/offers/openapi.json").json()
     assert {"/api/offers/offers", "/api/offers/offers/{code}/versions",
