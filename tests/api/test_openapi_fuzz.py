@@ -6,8 +6,7 @@ from decimal import Decimal
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from api_fuzz import connection_kept_open
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
@@ -34,12 +33,8 @@ def till_key(db) -> str:
     Reward.objects.create(code="0", name="Mug", points_price=1, stock=1)
     member = Member.objects.create(customer_id=1, join_date="2024-01-01", phone="0000")
     Card.objects.create(barcode=card_barcode(1), member=member)
-    # The WSGI handler would close the test's connection after each request: keep it open.
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield issue_api_key(store, "fuzzing till")[1]
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with connection_kept_open():
+        yield issue_api_key(store, "fuzzing till")[1]
 
 
 @schema.parametrize()

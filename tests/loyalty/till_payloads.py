@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from api_fuzz import connection_kept_open
 from django.core.handlers.wsgi import WSGIRequest
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from django.http import HttpResponse
 from django.test import Client
 
@@ -47,14 +46,8 @@ class _HotCallsFirst:
         self.django_handler = django_handler
 
     def __call__(self, environ: dict) -> HttpResponse:
-        # As Django's test handler does: the test's connection (in its transaction) stays open.
-        request_started.disconnect(close_old_connections)
-        request_finished.disconnect(close_old_connections)
-        try:
+        with connection_kept_open():
             answered = application.answer(environ)
-        finally:
-            request_started.connect(close_old_connections)
-            request_finished.connect(close_old_connections)
         if answered is None:
             return self.django_handler(environ)
         status, body = answered

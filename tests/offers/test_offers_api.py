@@ -52,11 +52,30 @@ def test_bad_offers_are_refused_with_a_problem_and_nothing_written(marketer, cat
     assert not Offer.objects.exists()
 
 
+def test_a_second_account_of_the_same_name_is_refused_naming_the_field(marketer, kellogg):
+    # Found by the fuzz: the name is unique in the database, and PostgreSQL's refusal answered 500.
+    refused = post(marketer, "/manufacturers", {"name": "Cereal Co", "manufacturer_id": 70})
+
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (400, "duplicate_manufacturer",
+                                                                                     "name")
+
+
 def test_only_a_marketer_reaches_the_offers_api(db, catalogue):
     assert Client().get("/api/offers/offers").status_code == 401
     clerk = Client()
     clerk.force_login(User.objects.create_user("clerk", password="x-long-password"))
     assert clerk.get("/api/offers/offers").status_code == 401
+
+
+def test_a_call_without_a_session_or_a_write_without_its_csrf_token_is_refused_as_a_problem(db):
+    unsigned = Client().get("/api/offers/offers")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(User.objects.create_superuser("mia", password="x-long-password"))
+    forged = browser.post("/api/offers/manufacturers", {"name": "Cereal Co", "manufacturer_id": 69},
+                          content_type="application/json")
+
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "not_signed_in")
+    assert (forged.status_code, forged.json()["code"], forged.json()["field"]) == (403, "csrf_failed", "X-CSRFToken")
 
 
 def test_the_offers_api_is_documented(marketer):

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from api_fuzz import connection_kept_open
 from django.test import Client
 from hypothesis import HealthCheck, settings
 from portal_helpers import api_sign_in
@@ -22,11 +21,8 @@ schema.config.generation.update(allow_extra_parameters=False)
 def token(members, mailbox) -> str:
     """Ada's session token; the WSGI handler keeps the test's connection open."""
     signed_in = api_sign_in(Client(), "ada@example.org", mailbox, "ada@example.org")
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield signed_in
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
+    with connection_kept_open():
+        yield signed_in
 
 
 @schema.parametrize()

@@ -12,9 +12,12 @@ from datetime import date
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from ninja import NinjaAPI, Query, Schema
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 
+from clientele.api_inputs import Day, Number, line
+from clientele.api_problems import Problem
+from clientele.api_problems import invalid_request as invalid_request_body
 from clientele.backoffice import selectors, services
 from clientele.backoffice.customer import CustomerPage
 from clientele.backoffice.dashboard import Period, dashboard
@@ -43,9 +46,8 @@ api = NinjaAPI(title="Clientele back-office API", version="1", auth=UserToken(),
                            "back office. Authorization: Bearer <token from `clientele backoffice issue-token`>.")
 
 
-class Problem(Schema):
-    code: str
-    message: str
+#: The refusals every call may answer besides its own.
+PROBLEMS = {401: Problem, 403: Problem, 422: Problem}
 
 
 @api.exception_handler(PermissionDenied)
@@ -68,6 +70,12 @@ def malformed(request, error):
 def invalid_request(request, error: HttpError):
     return api.create_response(request, {"code": "invalid_request", "message": error.message},
                                status=error.status_code)
+
+
+@api.exception_handler(ValidationError)
+def invalid_parameter(request, error: ValidationError):
+    """A parameter that does not match its type (text with a control character, a number too large)."""
+    return api.create_response(request, invalid_request_body(error.errors), status=422)
 
 
 @api.exception_handler(AuthenticationError)
@@ -93,8 +101,8 @@ class MembersFound(Schema):
     count: int
 
 
-@api.get("/members", response={200: MembersFound, 400: Problem, 403: Problem}, summary="Find members")
-def find_members(request, q: str):
+@api.get("/members", response={200: MembersFound, 400: Problem, **PROBLEMS}, summary="Find members")
+def find_members(request, q: line(0, 1000)):
     """Members by card barcode, member number, phone, e-mail or name (at most 20); names masked for
     roles without personal data."""
     _require(request, CUSTOMER_360)
@@ -104,8 +112,8 @@ def find_members(request, q: str):
     return {"data": data, "count": len(data)}
 
 
-@api.get("/members/{member_number}", response={200: dict, 403: Problem, 404: Problem}, summary="A member's 360 data")
-def member_360(request, member_number: int):
+@api.get("/members/{member_number}", response={200: dict, 404: Problem, **PROBLEMS}, summary="A member's 360 data")
+def member_360(request, member_number: Number):
     """Identity (masked by role) and consent, cards, points, the refresh's profile and the member's
     lake results (brand cells, traits, next purchases, lifecycle months, baskets). A view with
     personal data is written to the audit log."""
@@ -128,8 +136,8 @@ def member_360(request, member_number: int):
     }
 
 
-@api.get("/dashboard", response={200: dict, 400: Problem, 403: Problem}, summary="Programme dashboard figures")
-def dashboard_figures(request, start: date | None = Query(None, alias="from"), end: date | None = Query(None, alias="to")):
+@api.get("/dashboard", response={200: dict, 400: Problem, **PROBLEMS}, summary="Programme dashboard figures")
+def dashboard_figures(request, start: Day | None = Query(None, alias="from"), end: Day | None = Query(None, alias="to")):
     """The dashboard's figures and tables for a period (default: the 28 days to the last refreshed day)."""
     _require(request, DASHBOARD)
     default = Period.default()

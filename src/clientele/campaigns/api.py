@@ -11,22 +11,30 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import ValidationError
 from ninja.responses import Status
 from ninja.security import SessionAuth
 
+from clientele.api_inputs import Code, Day, Number, line, prose
+from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.campaign_metrics import METRICS
 from clientele.campaigns import services
 from clientele.campaigns.errors import CampaignError
 from clientele.campaigns.measurement import measure_campaign
 from clientele.campaigns.models import Campaign
 from clientele.campaigns.playbooks import PLAYBOOKS
-from clientele.offers.api import Problem, invalid_request
 
 Share = Annotated[Decimal, Field(ge=0, le=Decimal("0.5"), max_digits=4, decimal_places=3)]
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2)]
+CostPerContact = Annotated[Decimal, Field(ge=0, max_digits=8, decimal_places=4)]
 Channel = Literal["email", "sms", "post", "till"]
 GoalMetric = Literal[tuple(METRICS)]
+GoalTarget = Annotated[Decimal, Field(ge=-1, le=10, max_digits=6, decimal_places=4,
+                                      description="Relative lift aimed at: 0.05 = +5%.")]
+MarginRate = Annotated[Decimal, Field(ge=0, le=1, max_digits=4, decimal_places=3)]
+Name, Owner, Subject, Strata = line(1, 200), line(1, 150), line(0, 200), line(0, 40)
+#: A segment expression, e.g. 'at_risk AND NOT lifecycle=lapsed' (it may be written on several lines).
+Expression = prose(0, 2000)
+Message = prose(0, 20000)
 
 
 class MarketerSession(SessionAuth):
@@ -41,7 +49,8 @@ api = NinjaAPI(title="Clientele campaigns API", version="1", auth=MarketerSessio
                description="Campaigns measured against random holdouts: goals, audiences, playbooks, sending, lift.")
 
 
-PROBLEMS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
+PROBLEMS = {**SESSION_PROBLEMS, 404: Problem, 409: Problem}
+answer_refusals_as_problems(api, "sign in to the back office as a user who may change campaigns")
 
 
 @api.exception_handler(CampaignError)
@@ -50,53 +59,49 @@ def campaign_problem(request, error: CampaignError):
                                status=error.status)
 
 
-api.add_exception_handler(ValidationError, invalid_request)  # the same problem body as the offers API
-
-
 class CampaignIn(Schema):
     """A campaign as a marketer writes it (docs/campaigns.md). Shares are fractions: 0.1 = 10%."""
 
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    owner: Annotated[str, Field(min_length=1, max_length=150)]
+    name: Name
+    owner: Owner
     goal_metric: GoalMetric
-    goal_target: Annotated[Decimal, Field(ge=-1, le=10, max_digits=6, decimal_places=4,
-                                          description="Relative lift aimed at: 0.05 = +5%.")]
-    window_start: date | None = None
-    window_end: date | None = None
-    audience: str = Field(description="Segment expression, e.g. 'at_risk AND NOT lifecycle=lapsed'.")
+    goal_target: GoalTarget
+    window_start: Day | None = None
+    window_end: Day | None = None
+    audience: Expression = Field(description="Segment expression, e.g. 'at_risk AND NOT lifecycle=lapsed'.")
     channels: list[Channel] = []
-    subject: Annotated[str, Field(max_length=200)] = ""
-    message: str = ""
+    subject: Subject = ""
+    message: Message = ""
     fixed_cost: Money = Decimal("0")
-    cost_per_contact: Money = Decimal("0")
-    margin_rate: Annotated[Decimal, Field(ge=0, le=1, max_digits=4, decimal_places=3)] = Decimal("0.3")
+    cost_per_contact: CostPerContact = Decimal("0")
+    margin_rate: MarginRate = Decimal("0.3")
     holdout_share: Share | None = Field(None, description="Default: the setting CLIENTELE_CAMPAIGN_HOLDOUT (10%).")
-    strata: str = "pyramid_level,lifecycle_stage"
-    trigger: str = ""
+    strata: Strata = "pyramid_level,lifecycle_stage"
+    trigger: Expression = ""
     pre_days: Annotated[int, Field(ge=7, le=730)] = 91
-    offer_codes: list[str] = []
+    offer_codes: list[Code] = []
 
 
 class CampaignChange(Schema):
     """The fields to change; after launch, audience, strata, holdout and trigger are refused."""
 
-    name: str | None = None
-    owner: str | None = None
+    name: Name | None = None
+    owner: Owner | None = None
     goal_metric: GoalMetric | None = None
-    goal_target: Decimal | None = None
-    window_start: date | None = None
-    window_end: date | None = None
-    audience: str | None = None
+    goal_target: GoalTarget | None = None
+    window_start: Day | None = None
+    window_end: Day | None = None
+    audience: Expression | None = None
     channels: list[Channel] | None = None
-    subject: str | None = None
-    message: str | None = None
+    subject: Subject | None = None
+    message: Message | None = None
     fixed_cost: Money | None = None
-    cost_per_contact: Money | None = None
-    margin_rate: Decimal | None = None
+    cost_per_contact: CostPerContact | None = None
+    margin_rate: MarginRate | None = None
     holdout_share: Share | None = None
-    strata: str | None = None
-    trigger: str | None = None
-    offer_codes: list[str] | None = None
+    strata: Strata | None = None
+    trigger: Expression | None = None
+    offer_codes: list[Code] | None = None
 
 
 class CampaignOut(Schema):
@@ -143,9 +148,9 @@ class PlaybookOut(Schema):
 
 
 class FromPlaybook(Schema):
-    playbook: str
-    owner: Annotated[str, Field(min_length=1, max_length=150)]
-    window_start: date | None = None
+    playbook: line(1, 40)
+    owner: Owner
+    window_start: Day | None = None
 
 
 class SendIn(Schema):
@@ -160,12 +165,12 @@ def _out(campaign: Campaign) -> dict:
     return values
 
 
-@api.get("/playbooks", response=list[PlaybookOut], summary="The segment playbooks ready to launch")
+@api.get("/playbooks", response={200: list[PlaybookOut], **PROBLEMS}, summary="The segment playbooks ready to launch")
 def list_playbooks(request):
     return [{**vars(p), "channels": list(p.channels)} for p in PLAYBOOKS.values()]
 
 
-@api.get("/campaigns", response=CampaignList, summary="Every campaign, newest first")
+@api.get("/campaigns", response={200: CampaignList, **PROBLEMS}, summary="Every campaign, newest first")
 def list_campaigns(request):
     campaigns = list(Campaign.objects.all())
     return {"data": [_out(c) for c in campaigns], "count": len(campaigns)}
@@ -185,40 +190,40 @@ def create_from_playbook(request, payload: FromPlaybook):
 
 
 @api.get("/campaigns/{campaign_id}", response={200: CampaignOut, **PROBLEMS}, summary="One campaign")
-def get_campaign(request, campaign_id: int):
+def get_campaign(request, campaign_id: Number):
     return _out(services.get_campaign(campaign_id))
 
 
 @api.patch("/campaigns/{campaign_id}", response={200: CampaignOut, **PROBLEMS}, summary="Change a campaign")
-def change_campaign(request, campaign_id: int, payload: CampaignChange):
+def change_campaign(request, campaign_id: Number, payload: CampaignChange):
     return _out(services.update_campaign(campaign_id, **payload.dict(exclude_none=True)))
 
 
 @api.post("/campaigns/{campaign_id}/launch", response={200: CampaignOut, **PROBLEMS},
           summary="Launch: draw the audience and its holdout, stored once")
-def launch_campaign(request, campaign_id: int):
+def launch_campaign(request, campaign_id: Number):
     services.launch(campaign_id)
     return _out(services.get_campaign(campaign_id))
 
 
 @api.post("/campaigns/{campaign_id}/triggered", response={200: dict[str, int], **PROBLEMS},
           summary="Add the members the trigger now names")
-def add_triggered(request, campaign_id: int):
+def add_triggered(request, campaign_id: Number):
     return services.add_triggered_members(campaign_id)
 
 
 @api.post("/campaigns/{campaign_id}/send", response={200: dict[str, int], **PROBLEMS},
           summary="Send by e-mail or SMS to the consenting treated members (retries the failed)")
-def send_campaign(request, campaign_id: int, payload: SendIn):
+def send_campaign(request, campaign_id: Number, payload: SendIn):
     return services.send(campaign_id, payload.channel)
 
 
 @api.post("/campaigns/{campaign_id}/end", response={200: CampaignOut, **PROBLEMS}, summary="End a running campaign")
-def end_campaign(request, campaign_id: int):
+def end_campaign(request, campaign_id: Number):
     return _out(services.end_campaign(campaign_id))
 
 
 @api.get("/campaigns/{campaign_id}/measurement", response={200: dict, **PROBLEMS},
          summary="Lift against the holdout with 95% intervals, CUPED, per stratum, ROI (interim before the window ends)")
-def campaign_measurement(request, campaign_id: int):
+def campaign_measurement(request, campaign_id: Number):
     return measure_campaign(campaign_id)

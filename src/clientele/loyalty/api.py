@@ -23,12 +23,14 @@ from ninja.responses import Status
 from ninja.security import APIKeyHeader
 from pydantic import AwareDatetime, BaseModel, StringConstraints
 
+from clientele.api_inputs import line
+from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.errors import RequestRefused
 from clientele.loyalty import rate_limit, services
 
 # Printable text only: the database refuses NUL bytes and a till never needs control characters.
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", max_length=64)]
-Text = Annotated[str, StringConstraints(pattern=r"^[^\x00-\x1f\x7f]*$", max_length=100)]
+Text = line(0, 100)
 Barcode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,13}$")]
 Number = Annotated[int, Field(ge=1, lt=10**15)]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999.99"), max_digits=7, decimal_places=2)]
@@ -85,16 +87,6 @@ def problem(error: RequestRefused) -> dict:
     return {"code": error.code, "message": error.message, "field": error.field}
 
 
-def invalid_request(errors: list[dict]) -> dict:
-    """The body of a request that does not match the schema (422), naming the first field at fault."""
-    first = errors[0] if errors else {}
-    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload")]
-    field = ".".join(location)
-    return {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}", "field": field}
-
-
-#: A body that is not JSON (400), as django-ninja words it: malformed, or nested too deep to read.
-UNREADABLE_BODY = {"code": "invalid_request", "message": "Cannot parse request body", "field": "body"}
 #: A body sent as another type than JSON (415).
 NOT_JSON = {"code": "unsupported_media_type", "message": "send the body as JSON (Content-Type: application/json)",
             "field": "Content-Type"}

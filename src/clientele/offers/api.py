@@ -11,11 +11,12 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from ninja import Field, NinjaAPI, Schema
-from ninja.errors import ValidationError
 from ninja.responses import Status
 from ninja.security import SessionAuth
 from pydantic import AwareDatetime
 
+from clientele.api_inputs import Code, Count, Number, line
+from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.offers import services, statements
 from clientele.offers.errors import OfferError, UnknownManufacturer, UnknownOffer
 from clientele.offers.models import ManufacturerAccount, Offer
@@ -35,12 +36,7 @@ api = NinjaAPI(title="Clientele offers API", version="1", auth=MarketerSession()
                description="Offers funded by the retailer or a manufacturer, their versions, and statements.")
 
 
-class Problem(Schema):
-    """A refusal: a stable machine-readable code, a sentence, the field at fault."""
-
-    code: str
-    message: str
-    field: str = ""
+answer_refusals_as_problems(api, "sign in to the back office as a user who may change offers")
 
 
 @api.exception_handler(OfferError)
@@ -49,26 +45,17 @@ def offer_problem(request, error: OfferError):
                                status=error.status)
 
 
-@api.exception_handler(ValidationError)
-def invalid_request(request, error: ValidationError):
-    first = error.errors[0] if error.errors else {}
-    field = ".".join(str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "payload"))
-    return api.create_response(
-        request, {"code": "invalid_request", "message": f"{field or 'request'}: {first.get('msg', 'invalid')}",
-                  "field": field}, status=422)
-
-
 class OfferIn(Schema):
     """An offer as a marketer writes it (see docs/offers.md for each rule)."""
 
-    code: Annotated[str, Field(pattern=r"^[-a-zA-Z0-9_]{1,40}$")]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    code: Code
+    name: line(1, 200)
     active: bool = True
     target: Literal["products", "brand", "category", "department", "basket"]
-    product_ids: list[int] = []
-    department: str = ""
-    category: str = ""
-    manufacturer_id: int | None = Field(None, description="Brand offers: the brand's manufacturer number.")
+    product_ids: list[Number] = []
+    department: line(0, 100) = ""
+    category: line(0, 100) = ""
+    manufacturer_id: Number | None = Field(None, description="Brand offers: the brand's manufacturer number.")
     brand_type: Literal["", "National", "Private"] = ""
     min_spend: Money | None = None
     benefit: Literal["amount_off", "percent_off", "fixed_price", "buy_x_get_y", "bonus_points", "points_multiplier"]
@@ -78,15 +65,15 @@ class OfferIn(Schema):
     get_quantity: Annotated[int, Field(ge=1, le=1000)] | None = None
     bonus_points: Annotated[int, Field(ge=1, le=10**6)] | None = None
     multiplier: Annotated[Decimal, Field(max_digits=5, decimal_places=2)] | None = None
-    funder: int | None = Field(None, description="The funding manufacturer's number; empty: the retailer.")
+    funder: Number | None = Field(None, description="The funding manufacturer's number; empty: the retailer.")
     valid_from: AwareDatetime
     valid_until: AwareDatetime
     budget_money: Money | None = None
-    budget_count: Annotated[int, Field(ge=1)] | None = None
-    per_member_limit: Annotated[int, Field(ge=1)] | None = None
+    budget_count: Count | None = None
+    per_member_limit: Count | None = None
     eligibility: Literal["everyone", "segment", "members", "personal"] = "everyone"
-    segment: str = ""
-    audience: list[int] = Field([], description="Members' customer numbers (eligibility 'members').")
+    segment: line(0, 200) = ""
+    audience: list[Number] = Field([], description="Members' customer numbers (eligibility 'members').")
     stackable: bool = False
     precedence: Annotated[int, Field(ge=0, le=32767)] = 100
     requires_activation: bool = Field(False, description="Applies only to members who activated it in the portal.")
@@ -116,9 +103,9 @@ class OfferVersion(Schema):
 
 
 class ManufacturerIn(Schema):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    manufacturer_id: Annotated[int, Field(ge=1)]
-    contact_email: str = ""
+    name: line(1, 200)
+    manufacturer_id: Annotated[Number, Field(ge=1)]
+    contact_email: line(0, 254) = ""
 
 
 class ManufacturerOut(ManufacturerIn):
@@ -137,7 +124,7 @@ class StatementOut(Schema):
     bonus_points: int
 
 
-PROBLEMS = {401: Problem, 404: Problem, 409: Problem, 422: Problem}
+PROBLEMS = {**SESSION_PROBLEMS, 404: Problem, 409: Problem}
 
 
 def _out(offer: Offer) -> dict:
@@ -176,7 +163,7 @@ def _apply(request, offer: Offer, payload: OfferIn) -> Offer:
                                changed_by=request.auth)
 
 
-@api.get("/offers", response=OfferList, summary="Every offer, by precedence")
+@api.get("/offers", response={200: OfferList, **PROBLEMS}, summary="Every offer, by precedence")
 def list_offers(request):
     offers = list(Offer.objects.select_related("spend", "funder"))
     return {"data": [_out(offer) for offer in offers], "count": len(offers)}
@@ -190,19 +177,19 @@ def create_offer(request, payload: OfferIn):
 
 
 @api.get("/offers/{code}", response={200: OfferOut, **PROBLEMS}, summary="One offer")
-def get_offer(request, code: str):
+def get_offer(request, code: Code):
     return _out(_offer(code))
 
 
 @api.put("/offers/{code}", response={200: OfferOut, **PROBLEMS}, summary="Change an offer (a new version)")
-def change_offer(request, code: str, payload: OfferIn):
+def change_offer(request, code: Code, payload: OfferIn):
     if payload.code != code:
         raise OfferError("an offer's code does not change", field="code", code="code_changed")
     return _out(_apply(request, _offer(code), payload))
 
 
 @api.get("/offers/{code}/versions", response={200: list[OfferVersion], **PROBLEMS}, summary="Every version")
-def offer_versions(request, code: str):
+def offer_versions(request, code: Code):
     versions = _offer(code).history.order_by("-history_date", "-history_id").select_related("history_user")
     return [{"version": v.version, "changed_at": v.history_date, "changed_by": str(v.history_user or ""),
              "name": v.name, "active": v.active, "budget_money": v.budget_money, "budget_count": v.budget_count}
@@ -214,11 +201,13 @@ def create_manufacturer(request, payload: ManufacturerIn):
     if ManufacturerAccount.objects.filter(manufacturer_id=payload.manufacturer_id).exists():
         raise OfferError(f"manufacturer {payload.manufacturer_id} has an account", field="manufacturer_id",
                          code="duplicate_manufacturer")
+    if ManufacturerAccount.objects.filter(name=payload.name).exists():
+        raise OfferError(f"an account is named {payload.name!r}", field="name", code="duplicate_manufacturer")
     return Status(201, ManufacturerAccount.objects.create(**payload.dict()))
 
 
 @api.get("/manufacturers/{number}/statement", response={200: StatementOut, **PROBLEMS},
          summary="A manufacturer's statement of redemptions in [start, end)")
-def manufacturer_statement(request, number: int, start: AwareDatetime, end: AwareDatetime):
+def manufacturer_statement(request, number: Number, start: AwareDatetime, end: AwareDatetime):
     return statements.statement(number, start, end).as_dict()
 

@@ -19,26 +19,13 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import HttpError, ValidationError
 from ninja.responses import Status
 from ninja.security import HttpBearer
-from pydantic import BeforeValidator, StrictBool, StrictInt, StringConstraints, model_validator
+from pydantic import Strict, StrictBool, StrictInt, model_validator
 
+from clientele.api_inputs import Code, Day, Number, line, prose
+from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.errors import RequestRefused
-from clientele.loyalty.api import UNREADABLE_BODY, invalid_request
 from clientele.portal import account, errors, feedback, profile, shopping, signin
 from clientele.privacy.errors import PrivacyError
-
-
-# What the database can store: PostgreSQL refuses NUL bytes. A line (a name, a code) takes no control
-# character at all; prose (a review, a complaint) takes tabs and line breaks.
-LINE = r"^[^\x00-\x1f\x7f]*$"
-PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
-
-
-def line(min_length: int = 0, max_length: int = 100, **field):
-    return Annotated[str, StringConstraints(pattern=LINE), Field(min_length=min_length, max_length=max_length, **field)]
-
-
-def prose(min_length: int = 0, max_length: int = 5000):
-    return Annotated[str, StringConstraints(pattern=PROSE), Field(min_length=min_length, max_length=max_length)]
 
 
 class MemberToken(HttpBearer):
@@ -205,7 +192,7 @@ def get_account(request, barcode: bool = False):
 
 
 @api.get("/account/entries", response={200: list[EntryOut], **PROBLEMS}, summary="Older ledger entries")
-def more_entries(request, before: int | None = None, limit: Annotated[int, Field(ge=1, le=200)] = 50):
+def more_entries(request, before: Number | None = None, limit: Annotated[int, Field(ge=1, le=200)] = 50):
     """The member's ledger entries older than the entry `before` (newest first)."""
     from clientele.loyalty.models import LoyaltyAccount
 
@@ -293,7 +280,7 @@ def get_offers(request):
 
 
 @api.post("/offers/{code}/activate", response={200: ActivatedOut, **PROBLEMS}, summary="Activate (clip) an offer")
-def activate_offer(request, code: str):
+def activate_offer(request, code: Code):
     """Activate the offer for your next baskets: the till applies it from now on."""
     return {"code": code, "activated_now": shopping.activate(request.auth, code)}
 
@@ -325,13 +312,6 @@ class ProfileOut(Schema):
         description="A new e-mail or phone waiting for the code sent to it; the one above stays in force until then.")
 
 
-def iso_day(value):
-    """A day as JSON gives it, "1985-12-10" (not a number of seconds since 1970)."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError("a day as text, e.g. 1985-12-10")
-    return value
-
-
 class FieldsIn(Schema):
     """A body of optional fields: still a JSON object (Django Ninja's schemas would read any value's
     attributes, so `[null]` would be an empty change)."""
@@ -349,7 +329,7 @@ class ProfileIn(FieldsIn):
     last_name: line(0, 100) | None = None
     email: line(0, 254) | None = None
     phone: line(0, 32) | None = None
-    birth_date: Annotated[date, BeforeValidator(iso_day)] | None = None
+    birth_date: Day | None = None
     address_line: line(0, 200) | None = None
     postal_code: line(0, 20) | None = None
     city: line(0, 100) | None = None
@@ -454,7 +434,7 @@ def export(request):
 # ---- feedback -------------------------------------------------------------------------------------
 
 class ReviewIn(Schema):
-    product_id: StrictInt
+    product_id: Annotated[Number, Strict()]
     rating: Annotated[StrictInt, Field(ge=1, le=5)]
     text: prose(1, 5000)
 
@@ -477,7 +457,7 @@ class ComplaintIn(Schema):
     served_by: line(0, 200)
     wanted_resolution: prose()
     other_cause: prose() = ""
-    store_id: StrictInt | None = None
+    store_id: Annotated[Number, Strict()] | None = None
 
 
 class ComplaintOut(Schema):
@@ -523,7 +503,7 @@ def post_review(request, payload: ReviewIn):
 
 
 @api.get("/reviews/{review_id}", response={200: ReviewOut, **PROBLEMS}, summary="One of my reviews")
-def get_review(request, review_id: int):
+def get_review(request, review_id: Number):
     return _review(feedback.own_review(request.auth, review_id))
 
 
@@ -549,7 +529,7 @@ def post_complaint(request, payload: ComplaintIn):
 
 
 @api.get("/complaints/{complaint_id}", response={200: ComplaintOut, **PROBLEMS}, summary="One of my complaints")
-def get_complaint(request, complaint_id: int):
+def get_complaint(request, complaint_id: Number):
     return _complaint(feedback.own_complaint(request.auth, complaint_id))
 
 

@@ -19,10 +19,13 @@ from ninja.errors import ValidationError
 from ninja.responses import Status
 from ninja.security import SessionAuth
 
+from clientele.api_inputs import Day, Number, line, prose
+from clientele.api_problems import answer_refusals_as_problems
 from clientele.service import errors, services
 from clientele.service.models import Complaint
 
-Text = Annotated[str, Field(max_length=5000)]
+Text = prose(0, 5000)
+UserName = line(0, 150)
 
 
 class DeskSession(SessionAuth):
@@ -52,7 +55,9 @@ class Problem(Schema):
     fields: dict[str, str] = {}
 
 
-PROBLEMS = {401: Problem, 403: Problem, 404: Problem, 409: Problem, 410: Problem, 422: Problem}
+PROBLEMS = {400: Problem, 401: Problem, 403: Problem, 404: Problem, 409: Problem, 410: Problem, 422: Problem}
+# Django Ninja's refusals as problems; a request not matching the schema gets every field's problem, below.
+answer_refusals_as_problems(api, "sign in to the back office as a user whose role includes this call")
 
 
 @api.exception_handler(errors.ServiceError)
@@ -75,20 +80,20 @@ def invalid_request(request, error: ValidationError):
 class ComplaintIn(Schema):
     """A complaint with the eight questions of seed 002 (new or returning is derived, not asked)."""
 
-    member_number: int
+    member_number: Number
     channel: Literal["store", "phone", "web", "email", "letter"]
-    cause: str = Field(description="A cause code of the taxonomy: price, product_quality, service, staff, ...")
+    cause: line(0, 40) = Field(description="A cause code of the taxonomy: price, product_quality, service, staff, ...")
     severity: Literal["low", "medium", "high", "critical"]
     what_happened: Text
     how_it_happened: Text
     why_unhappy: Text = Field(description="Which product (product_id) and why the customer is unhappy.")
-    served_by: Annotated[str, Field(max_length=200)]
+    served_by: line(0, 200)
     other_cause: Text = ""
     claim_reasonable: bool | None = Field(description="The agent's judgement: is the customer's claim reasonable?")
     wanted_resolution: Text
-    store_id: int | None = None
-    product_id: int | None = None
-    queue: Annotated[str, Field(max_length=50)] = "service desk"
+    store_id: Number | None = None
+    product_id: Number | None = None
+    queue: line(0, 50) = "service desk"
 
 
 class ComplaintOut(Schema):
@@ -122,15 +127,15 @@ class StatusIn(Schema):
 
 
 class AssignIn(Schema):
-    agent: str | None = Field(None, description="The agent's user name; empty: to the queue only.")
-    queue: str | None = None
+    agent: UserName | None = Field(None, description="The agent's user name; empty: to the queue only.")
+    queue: line(0, 50) | None = None
 
 
 class GoodwillIn(Schema):
     points: Annotated[int, Field(ge=1, le=10**6)]
     note: Text = ""
-    requested_by: str | None = Field(None, description="A supervisor granting an agent's request above the "
-                                                       "agent's limit: the agent's user name.")
+    requested_by: UserName | None = Field(None, description="A supervisor granting an agent's request above "
+                                                            "the agent's limit: the agent's user name.")
 
 
 class CompensationOut(Schema):
@@ -153,8 +158,8 @@ class VoucherIn(Schema):
         None, description="Percent off the basket; or give `amount`.")
     valid_days: Annotated[int, Field(ge=1, le=365)] = 30
     note: Text = ""
-    requested_by: str | None = Field(None, description="A supervisor granting an agent's request above the "
-                                                       "agent's limit: the agent's user name.")
+    requested_by: UserName | None = Field(None, description="A supervisor granting an agent's request above "
+                                                            "the agent's limit: the agent's user name.")
 
 
 class CompensationIn(Schema):
@@ -164,7 +169,7 @@ class CompensationIn(Schema):
 
 
 class ScoreIn(Schema):
-    score: int
+    score: Number
 
 
 def _out(complaint: Complaint) -> dict:
@@ -199,27 +204,27 @@ def record_complaint(request, payload: ComplaintIn):
     return Status(201, _out(_complaint(complaint.pk)))
 
 
-@complaints.get("/complaints", response=ComplaintList, summary="The open complaints, late first")
-def complaint_queue(request, queue: str | None = None, mine: bool = False):
+@complaints.get("/complaints", response={200: ComplaintList, **PROBLEMS}, summary="The open complaints, late first")
+def complaint_queue(request, queue: line(0, 50) | None = None, mine: bool = False):
     rows = services.queue(agent=request.auth if mine else None, queue_name=queue)
     return {"data": [_out(c) for c in rows], "count": len(rows)}
 
 
 @complaints.get("/complaints/{complaint_id}", response={200: ComplaintOut, **PROBLEMS}, summary="One complaint")
-def get_complaint(request, complaint_id: int):
+def get_complaint(request, complaint_id: Number):
     return _out(_complaint(complaint_id))
 
 
 @complaints.post("/complaints/{complaint_id}/status", response={200: ComplaintOut, **PROBLEMS},
                  summary="Move a complaint in the workflow")
-def change_status(request, complaint_id: int, payload: StatusIn):
+def change_status(request, complaint_id: Number, payload: StatusIn):
     services.change_status(complaint_id, payload.status, request.auth.get_username(), payload.note)
     return _out(_complaint(complaint_id))
 
 
 @complaints.post("/complaints/{complaint_id}/assign", response={200: ComplaintOut, **PROBLEMS},
                  summary="Assign a complaint to an agent or a queue")
-def assign(request, complaint_id: int, payload: AssignIn):
+def assign(request, complaint_id: Number, payload: AssignIn):
     agent = _user(payload.agent, "agent") if payload.agent else None
     services.assign(complaint_id, request.auth.get_username(), agent=agent, queue=payload.queue)
     return _out(_complaint(complaint_id))
@@ -227,7 +232,7 @@ def assign(request, complaint_id: int, payload: AssignIn):
 
 @complaints.post("/complaints/{complaint_id}/goodwill", response={200: CompensationOut, **PROBLEMS},
                  summary="Credit goodwill points (once per complaint, within the role's limit)")
-def give_goodwill(request, complaint_id: int, payload: GoodwillIn):
+def give_goodwill(request, complaint_id: Number, payload: GoodwillIn):
     giver, approver = request.auth, None
     if payload.requested_by:
         giver, approver = _user(payload.requested_by, "requested_by"), request.auth
@@ -238,7 +243,7 @@ def give_goodwill(request, complaint_id: int, payload: GoodwillIn):
 @complaints.post("/complaints/{complaint_id}/voucher", response={200: CompensationOut, **PROBLEMS},
                  summary="Give a voucher: an offer for the member alone, used once (once per complaint, "
                          "within the role's limit)")
-def give_voucher(request, complaint_id: int, payload: VoucherIn):
+def give_voucher(request, complaint_id: Number, payload: VoucherIn):
     giver, approver = request.auth, None
     if payload.requested_by:
         giver, approver = _user(payload.requested_by, "requested_by"), request.auth
@@ -249,7 +254,7 @@ def give_voucher(request, complaint_id: int, payload: VoucherIn):
 
 @complaints.post("/complaints/{complaint_id}/compensations", response={201: CompensationOut, **PROBLEMS},
                  summary="Record a refund note")
-def compensate(request, complaint_id: int, payload: CompensationIn):
+def compensate(request, complaint_id: Number, payload: CompensationIn):
     given = services.compensate(complaint_id, payload.kind, request.auth, payload.amount, payload.note)
     return Status(201, _compensation_out(given, False))
 
@@ -263,18 +268,19 @@ def _compensation_out(given, replayed: bool) -> dict:
 
 @complaints.post("/complaints/{complaint_id}/satisfaction", response={200: ComplaintOut, **PROBLEMS},
                  summary="The customer's satisfaction (1-5) with the resolution")
-def resolution_satisfaction(request, complaint_id: int, payload: ScoreIn):
+def resolution_satisfaction(request, complaint_id: Number, payload: ScoreIn):
     services.record_resolution_satisfaction(complaint_id, payload.score, request.auth.get_username())
     return _out(_complaint(complaint_id))
 
 
-@complaints.get("/members/{member_number}/complaints", summary="A member's complaints, for the customer 360")
-def member_complaints(request, member_number: int):
+@complaints.get("/members/{member_number}/complaints", response={200: list[dict], **PROBLEMS},
+                summary="A member's complaints, for the customer 360")
+def member_complaints(request, member_number: Number):
     return services.member_complaints(services.member_by_number(member_number))
 
 
-@complaints.get("/report", summary="Complaint analysis of a period")
-def complaint_report(request, start: date, end: date):
+@complaints.get("/report", response={200: dict, **PROBLEMS}, summary="Complaint analysis of a period")
+def complaint_report(request, start: Day, end: Day):
     return services.complaint_report(start, end)
 
 

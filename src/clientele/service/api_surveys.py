@@ -10,25 +10,32 @@ from ninja import Field, Router, Schema
 from ninja.responses import Status
 from pydantic import AwareDatetime
 
+from clientele.api_inputs import Code, Number, line, prose
 from clientele.service import services
 from clientele.service.api import MARKETER, PROBLEMS, WIN_BACK, api
+
+
+#: An attribute a survey asks about (quality, price).
+Attribute = line(1, 60)
+#: An invitation's token, as `secrets.token_urlsafe` makes it.
+Token = Annotated[str, Field(pattern=r"^[-A-Za-z0-9_]{1,64}$")]
 
 
 class SurveyIn(Schema):
     """A survey: attribute name -> stated importance (> 0), e.g. {"quality": 3, "price": 2}."""
 
-    code: Annotated[str, Field(pattern=r"^[-a-zA-Z0-9_]{1,40}$")]
-    title: Annotated[str, Field(min_length=1, max_length=200)]
+    code: Code
+    title: line(1, 200)
     opens_at: AwareDatetime
     closes_at: AwareDatetime
-    attributes: dict[str, Annotated[Decimal, Field(gt=0, max_digits=6, decimal_places=3)]]
+    attributes: dict[Attribute, Annotated[Decimal, Field(gt=0, max_digits=6, decimal_places=3)]]
     weighting: Literal["stated", "derived"] = "stated"
 
 
 class InvitationsIn(Schema):
     sample_size: Annotated[int, Field(ge=1, le=1_000_000)]
-    seed: int | None = None
-    valid_days: Annotated[int, Field(ge=1)] | None = None
+    seed: Number | None = None
+    valid_days: Annotated[int, Field(ge=1, le=3650)] | None = None
 
 
 class InvitationOut(Schema):
@@ -39,29 +46,29 @@ class InvitationOut(Schema):
 
 
 class AnswerIn(Schema):
-    overall: int
-    ratings: dict[str, int]
-    store_id: int | None = None
+    overall: Number
+    ratings: dict[Attribute, Number]
+    store_id: Number | None = None
 
 
 class ExitReasonIn(Schema):
-    member_number: int
+    member_number: Number
     reason: Literal["price", "product", "service", "technology", "promotion", "need", "management", "policy",
                     "other"]
     source: Literal["exit_survey", "call", "complaint"]
-    complaint_id: int | None = None
-    note: str = ""
+    complaint_id: Number | None = None
+    note: prose() = ""
 
 
 class WinBackListIn(Schema):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: line(1, 200)
     size: Annotated[int, Field(ge=1, le=100_000)] = 200
 
 
 class CallIn(Schema):
     reached: bool
     outcome: Literal["unreachable", "declined", "won_back"]
-    reason: str = ""
+    reason: line() = ""
 
 
 surveys = Router(auth=MARKETER, tags=["surveys"])
@@ -77,7 +84,7 @@ def create_survey(request, payload: SurveyIn):
 
 @surveys.post("/surveys/{code}/invitations", response={201: list[InvitationOut], **PROBLEMS},
               summary="Invite a random sample of members; each gets a link of their own")
-def invite(request, code: str, payload: InvitationsIn):
+def invite(request, code: Code, payload: InvitationsIn):
     invitations = services.invite(code, payload.sample_size, payload.seed, payload.valid_days)
     return Status(201, [{"member_number": i.member.customer_id, "token": i.token, "expires_at": i.expires_at,
                          "link": request.build_absolute_uri(f"/survey/{i.token}")} for i in invitations])
@@ -85,18 +92,18 @@ def invite(request, code: str, payload: InvitationsIn):
 
 @surveys.get("/surveys/{code}/results", response={200: dict, **PROBLEMS},
              summary="Simple mean and importance-weighted index, per attribute, with intervals")
-def survey_results(request, code: str, by: str | None = None):
+def survey_results(request, code: Code, by: line() | None = None):
     return services.survey_results(code, by)
 
 
 @surveys.get("/surveys/{code}/loyalty", response={200: dict, **PROBLEMS},
              summary="The satisfaction-loyalty curve and the ratio of 5s to 4s")
-def satisfaction_loyalty(request, code: str, weeks: int = 8):
+def satisfaction_loyalty(request, code: Code, weeks: Annotated[int, Field(ge=1, le=520)] = 8):
     return services.satisfaction_loyalty(code, weeks)
 
 
 @answers.post("/answers/{token}", response={201: dict, **PROBLEMS}, summary="Answer a survey (the token is the key)")
-def answer(request, token: str, payload: AnswerIn):
+def answer(request, token: Token, payload: AnswerIn):
     given = services.answer_survey(token, payload.overall, payload.ratings, payload.store_id)
     return Status(201, {"answered_at": given.answered_at.isoformat()})
 
@@ -108,7 +115,8 @@ def exit_reason(request, payload: ExitReasonIn):
     return Status(201, {"id": noted.pk, "reason": noted.reason})
 
 
-@win_back.get("/churn", summary="Churn per value tier against the acceptable rate, large customers first")
+@win_back.get("/churn", response={200: list[dict], **PROBLEMS},
+              summary="Churn per value tier against the acceptable rate, large customers first")
 def churn(request):
     return services.churn_by_tier()
 
@@ -121,7 +129,7 @@ def build_list(request, payload: WinBackListIn):
 
 
 @win_back.get("/win-back-lists/{list_id}", response={200: dict, **PROBLEMS}, summary="A list: members and results")
-def show_list(request, list_id: int):
+def show_list(request, list_id: Number):
     from clientele.service.churn_models import WinBackEntry
 
     entries = WinBackEntry.objects.filter(win_back_list_id=list_id).select_related("member")
@@ -139,20 +147,20 @@ class WinBackCampaignIn(Schema):
 @win_back.post("/win-back-lists/{list_id}/campaign", response={200: dict, **PROBLEMS},
                summary="Make the list a campaign with a random control group (never called); the win-back "
                        "rate treated against holdout")
-def win_back_campaign(request, list_id: int, payload: WinBackCampaignIn):
+def win_back_campaign(request, list_id: Number, payload: WinBackCampaignIn):
     campaign = services.win_back_campaign(list_id, request.auth.get_username(), payload.days, payload.holdout_share)
     return {"campaign": campaign.pk, **services.win_back_by_group(list_id)}
 
 
 @win_back.get("/win-back-lists/{list_id}/by-group", response={200: dict, **PROBLEMS},
               summary="The win-back rate, treated against holdout")
-def win_back_by_group(request, list_id: int):
+def win_back_by_group(request, list_id: Number):
     return services.win_back_by_group(list_id)
 
 
 @win_back.post("/win-back-entries/{entry_id}/call", response={200: dict, **PROBLEMS},
                summary="What a win-back call achieved")
-def record_call(request, entry_id: int, payload: CallIn):
+def record_call(request, entry_id: Number, payload: CallIn):
     entry = services.record_call(entry_id, request.auth.get_username(), payload.reached, payload.outcome,
                                  payload.reason)
     return {"id": entry.pk, "outcome": entry.outcome}

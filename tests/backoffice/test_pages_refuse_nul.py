@@ -1,0 +1,42 @@
+"""A NUL character in what a browser sends to a page (PostgreSQL's text cannot store one) is
+refused with a 400 naming the field before any view reads it, never a 500 (decision 0104)."""
+
+from __future__ import annotations
+
+import pytest
+
+from clientele.care.models import MemberEvent
+from clientele.service.forms import ComplaintForm
+from clientele.service.models import Complaint
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_search_holding_a_nul_is_refused_naming_its_parameter(admin_client):
+    answer = admin_client.get("/backoffice/members/", {"q": "Love\x00lace"})
+
+    assert (answer.status_code, answer.content.decode().split(":")[0]) == (400, "q")
+
+
+def test_a_page_reading_its_form_without_a_django_form_refuses_a_nul_and_writes_nothing(admin_client):
+    answer = admin_client.post("/backoffice/care/events/", {"action": "create", "code": "wine", "name": "Wine\x00",
+                                                            "held_on": "2026-12-24", "bonus_points": "50"})
+
+    assert (answer.status_code, answer.content.decode().split(":")[0]) == (400, "name")
+    assert not MemberEvent.objects.exists()
+
+
+def test_a_django_form_refuses_a_nul_in_its_text_and_so_does_its_page(admin_client):
+    # Django's CharField refuses it (ProhibitNullCharactersValidator); the page refuses it before the form.
+    form = ComplaintForm({"member_number": "42", "what_happened": "Late\x00"})
+
+    assert not form.is_valid() and form.errors["what_happened"] == ["Null characters are not allowed."]
+    answer = admin_client.post("/service/complaints/new/", {"member_number": "42", "what_happened": "Late\x00"})
+    assert (answer.status_code, answer.content.decode().split(":")[0]) == (400, "what_happened")
+    assert not Complaint.objects.exists()
+
+
+def test_a_pages_text_keeps_its_line_breaks_and_tabs(admin_client):
+    answer = admin_client.get("/backoffice/members/", {"q": "Love\tlace"})
+
+    assert answer.status_code == 200
