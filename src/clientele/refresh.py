@@ -117,6 +117,9 @@ class _Run:
         if self.plan.mode == "incremental" and not all(
                 (kept.state_dir(lake) / name).exists() for name in (*kept.ROLLED_TABLES, "golden_ids")):
             self.plan = kept.Plan("full", "the kept state is incomplete")
+        if self.plan.mode == "incremental" and kept.cycles_layout(self.plan.old)["delta"] and not (
+                kept.state_dir(lake) / kept.CYCLES_DELTA).exists():
+            self.plan = kept.Plan("full", "the kept state is incomplete")
         self.forced_models = models
         self.months: dict[str, dict] = {}
         self._product_forecasts: ibis.Table | None = None
@@ -132,16 +135,17 @@ class _Run:
         return table.anti_join(refused, "customer_id")
 
     def product_forecasts(self) -> ibis.Table:
-        """Every customer x product forecast of the night (about one row per basket line), computed
-        once for the two steps cut from it (next_purchases, next_categories) and kept as Parquet in
-        the results' work folder, never in memory. It reads the purchase cycles twice: from the
-        kept state, already Parquet."""
+        """The customer x product forecasts of the night the two steps cut from it can keep
+        (next_purchases, next_categories; `nightly.within_reach`: a few pairs in a hundred of every
+        pair scored), computed once and kept as Parquet in the results' work folder, never in
+        memory. It reads the purchase cycles twice: from the kept state, already Parquet."""
         if self._product_forecasts is None:
             cycles = cycles_from_sums(self._profiled(self.state("product_cycles")))
             every_product = nightly.product_forecasts(
                 None, self.as_of, self.options.forecast, cycles=cycles, visit_cycles=self.visit_cycles(),
                 calibration=self.calibration())
-            self._product_forecasts = self._work_table("product_forecasts", every_product)
+            self._product_forecasts = self._work_table(
+                "product_forecasts", nightly.within_reach(every_product, self.products, self.options.forecast))
         return self._product_forecasts
 
     # --- the kept state (refresh_state), rolled forward or computed whole -------------------------
@@ -161,6 +165,10 @@ class _Run:
     def state(self, name: str) -> ibis.Table:
         """One rolled state table of this refresh (`refresh_state.ROLLED_TABLES`): computed once,
         written under results/_state_next/ (a resumed refresh reads it back), then read from there."""
+        if name == "product_cycles":
+            if name not in self._state:
+                self._state[name] = self._product_cycles_state()
+            return self._state[name]
         if name not in self._state:
             folder = kept.next_dir(self.lake) / name
             if not folder.exists():
@@ -171,7 +179,50 @@ class _Run:
         return self._state[name]
 
     def _kept(self, name: str) -> ibis.Table:
+        if name == "product_cycles":
+            base = kept.read_state(self.con, self.lake, name)
+            if not kept.cycles_layout(self.plan.old)["delta"]:
+                return base
+            return kept.with_delta(base, kept.read_state(self.con, self.lake, kept.CYCLES_DELTA), kept.CYCLE_KEYS)
         return kept.read_state(self.con, self.lake, name)
+
+    def _product_cycles_state(self) -> ibis.Table:
+        """The per customer x product purchase cycles of this refresh: a base table and the delta of
+        the pairs bought since it was written (decision 0111). A night writes the delta alone (the
+        kept delta with the pairs bought that day rolled in: a few rows a line of the new days); the
+        base is rewritten whole, with no delta, by a full refresh, when customers' state is
+        recomputed (a rewritten month, a merge) and once the base is `refit_days` old."""
+        folder = kept.next_dir(self.lake)
+        if not (folder / "product_cycles").exists() and not (folder / kept.CYCLES_DELTA).exists():
+            if self._compacts_cycles():
+                _write(self.con, self._product_cycles(), folder / "product_cycles", order=False)
+            else:
+                _write(self.con, self._cycles_delta(), folder / kept.CYCLES_DELTA, order=False)
+        if (folder / "product_cycles").exists():
+            return kept.read_state(self.con, self.lake, "product_cycles", kept.NEXT_FOLDER)
+        return kept.with_delta(kept.read_state(self.con, self.lake, "product_cycles"),
+                               kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER),
+                               kept.CYCLE_KEYS)
+
+    def _compacts_cycles(self) -> bool:
+        """Whether this refresh writes the purchase cycles whole (see `_product_cycles_state`)."""
+        if self.plan.mode == "full" or self.affected() is not None:
+            return True
+        base_as_of = date.fromisoformat(kept.cycles_layout(self.plan.old)["base_as_of"])
+        return (self.as_of - base_as_of).days >= self.options.refit_days
+
+    def _cycles_delta(self) -> ibis.Table:
+        """The kept delta of the purchase cycles with the pairs bought since the kept day rolled
+        in: their rolled rows replace their kept ones (base or delta)."""
+        keys = kept.CYCLE_KEYS
+        new = self.golden_member_lines(kept.cutoff(date.fromisoformat(self.plan.old["as_of"])), kept.cutoff(self.as_of))
+        touched = new.select(*keys).distinct()
+        current = self._kept("product_cycles")
+        rolled = roll_cycle_sums(current.semi_join(touched, keys), new, keys)
+        if not kept.cycles_layout(self.plan.old)["delta"]:
+            return rolled
+        old_delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA)
+        return old_delta.anti_join(touched, keys).union(rolled.cast(old_delta.schema()))
 
     def affected(self) -> ibis.Table | None:
         """The golden customers whose kept state is stale (None: none): those with lines in a month
@@ -362,8 +413,13 @@ class _Run:
         for month in self.fingerprint["months"]:
             self.month_sums(month)
         months = {m: {"file": e["file"], "cutoff": e["cutoff"]} for m, e in self.months.items() if e is not None}
+        self.state("product_cycles")
+        if (kept.next_dir(self.lake) / "product_cycles").exists():
+            cycles = {"base_as_of": self.as_of.isoformat(), "delta": False}
+        else:
+            cycles = {"base_as_of": kept.cycles_layout(self.plan.old)["base_as_of"], "delta": True}
         return {"format": kept.FORMAT, "rules": self.options.state_rules(), "as_of": self.as_of.isoformat(),
-                "fingerprint": self.fingerprint, "months": months}
+                "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles}
 
     def _work_table(self, name: str, table: ibis.Table) -> ibis.Table:
         """`table` written to the results' work folder and read back: computed once, however
