@@ -36,9 +36,9 @@ from clientele.analytics.brand_loyalty import category_spend_from_sums, category
 from clientele.analytics.customer_view import write_customer_view
 from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
-from clientele.analytics.margin import customer_margin
+from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
-from clientele.analytics.till_context import PairRules, complementary_categories, till_context
+from clientele.analytics.till_context import PairRules, complementary_categories, last_bought, till_context
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -172,7 +172,7 @@ class _Run:
             folder = kept.next_dir(self.lake) / name
             if not folder.exists():
                 build = {"category_sums": self._category_sums, "product_cycles": self._product_cycles,
-                         "visit_cycles": self._visit_cycles}[name]
+                         "visit_cycles": self._visit_cycles, "last_lines": self._last_lines}[name]
                 _write(self.con, build(), folder, order=False)
             self._state[name] = kept.read_state(self.con, self.lake, name, kept.NEXT_FOLDER)
         return self._state[name]
@@ -303,6 +303,22 @@ class _Run:
 
         return self._rolled("product_cycles" if len(keys) == 2 else "visit_cycles", roll, build)
 
+    def _last_lines(self) -> ibis.Table:
+        new_cutoff = kept.cutoff(self.as_of)
+
+        def build(lines: ibis.Table) -> ibis.Table:
+            return last_bought(lines.filter(lines.transaction_ts < self.cutoff_ts(new_cutoff)), self.products)
+
+        def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
+            # every new line is later than every kept one: a customer with new lines, their latest
+            new = self.golden_member_lines(kept.cutoff(date.fromisoformat(self.plan.old["as_of"])), new_cutoff)
+            if affected is not None:
+                new = new.anti_join(affected, "customer_id")
+            latest = last_bought(new, self.products)
+            return state.anti_join(latest, "customer_id").union(latest.cast(state.schema()))
+
+        return self._rolled("last_lines", roll, build)
+
     def _category_sums(self) -> ibis.Table:
         since, new_cutoff = self.since(), kept.cutoff(self.as_of)
 
@@ -365,12 +381,21 @@ class _Run:
             return None
         return kept.read_state(self.con, self.lake, f"baskets/{entry['file']}", entry["folder"])
 
-    def baskets(self) -> ibis.Table:
-        """The baskets table from the month partitions' basket sums: golden ids, refusals out."""
+    def basket_sums(self) -> ibis.Table:
+        """Every basket's exact sums from the month partitions' basket sums (golden ids, refusals
+        out), added up per basket."""
         parts = [t for t in (self.month_sums(m) for m in sorted(self.fingerprint["months"])) if t is not None]
         sums = ibis.union(*parts, distinct=False)
-        sums = self._profiled(_as_golden_customers(self.con, self.lake, sums))
-        return baskets_from_sums(regroup_basket_sums(sums))
+        return regroup_basket_sums(self._profiled(_as_golden_customers(self.con, self.lake, sums)))
+
+    def baskets(self) -> ibis.Table:
+        """The baskets table from the month partitions' basket sums: golden ids, refusals out."""
+        return baskets_from_sums(self.basket_sums())
+
+    def last_bought(self) -> ibis.Table:
+        """Each customer's latest line of a product with a category (the till context's), from the
+        kept state: refusals out."""
+        return self._profiled(self.state("last_lines"))
 
     def category_spend(self) -> ibis.Table:
         return category_spend_from_sums(self._profiled(self.state("category_sums")), self.products)
@@ -497,10 +522,9 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("complementary_categories", lambda run: complementary_categories(
             run.lines_to_as_of(), run.products, since=run.since(), rules=run.options.pairs)),
         ("till_context", lambda run: till_context(
-            run.lines_to_as_of(), run.products, run.result("category_spend"), run.result("complementary_categories"))),
-        ("customer_margin", lambda run: customer_margin(
-            run.lines_to_as_of(),
-            settings().margin_rate if run.options.margin_rate is None else run.options.margin_rate)),
+            None, None, run.result("category_spend"), run.result("complementary_categories"), last=run.last_bought())),
+        ("customer_margin", lambda run: customer_margin_of_baskets(
+            run.basket_sums(), settings().margin_rate if run.options.margin_rate is None else run.options.margin_rate)),
         ("list_candidates", lambda run: list_candidates(
             run.result("baskets"), run.result("next_purchases"), run.as_of, ListRules.configured())),
     ]

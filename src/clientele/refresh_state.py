@@ -16,11 +16,13 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   rolled forward with the new days; the per-pair cycles (about a row per line) as a base and a
   delta (`product_cycles_delta`: the pairs bought since the base, rolled), so that a night writes
   the pairs it touched, not every pair (the base is rewritten every `refit_days` days);
+- `last_lines`: per customer, their latest line of a product with a category (the till context's
+  last purchase): replaced by the latest of their new lines;
 - `models.json` and `forecast_models.pkl`: the fitted calibration of the next-purchase
   probabilities, the per-customer forecasts' models and the day they were fitted on (refitted
   every `RefreshOptions.refit_days` days; every customer is scored every night).
 
-The last three are kept by golden customer (identity merges applied) and include the customers who
+The state tables but the baskets' are kept by golden customer (identity merges applied) and include the customers who
 refused profiling (they are left out when the results are derived, so a refusal or a consent given
 back needs no recomputation). The watermark (`watermark.json`) records the last day the state
 describes and a fingerprint of every lake file it was computed from. A change of the lake before
@@ -56,7 +58,7 @@ FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
 FORMAT = 2
 #: The state tables rolled forward (besides the baskets' month partitions).
-ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles")
+ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
 #: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
 CYCLES_DELTA = "product_cycles_delta"
 CYCLE_KEYS = ["customer_id", "product_id"]
