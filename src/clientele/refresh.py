@@ -135,16 +135,17 @@ class _Run:
         return table.anti_join(refused, "customer_id")
 
     def product_forecasts(self) -> ibis.Table:
-        """Every customer x product forecast of the night (about one row per basket line), as an
-        engine expression on the kept purchase cycles (already Parquet), never materialised: the two
-        steps cut from it (next_purchases, next_categories) each score the pairs in the query that
-        cuts them, which costs less than writing every pair and reading them back (decision 0111).
-        Its population figures (the products' prior cycles) are computed once, here."""
+        """The customer x product forecasts of the night the two steps cut from it can keep
+        (next_purchases, next_categories; `nightly.within_reach`: a few pairs in a hundred of every
+        pair scored), computed once and kept as Parquet in the results' work folder, never in
+        memory. It reads the purchase cycles twice: from the kept state, already Parquet."""
         if self._product_forecasts is None:
             cycles = cycles_from_sums(self._profiled(self.state("product_cycles")))
-            self._product_forecasts = nightly.product_forecasts(
+            every_product = nightly.product_forecasts(
                 None, self.as_of, self.options.forecast, cycles=cycles, visit_cycles=self.visit_cycles(),
                 calibration=self.calibration())
+            self._product_forecasts = self._work_table(
+                "product_forecasts", nightly.within_reach(every_product, self.products, self.options.forecast))
         return self._product_forecasts
 
     # --- the kept state (refresh_state), rolled forward or computed whole -------------------------
