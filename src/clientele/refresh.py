@@ -135,17 +135,16 @@ class _Run:
         return table.anti_join(refused, "customer_id")
 
     def product_forecasts(self) -> ibis.Table:
-        """The customer x product forecasts of the night the two steps cut from it can keep
-        (next_purchases, next_categories; `nightly.within_reach`: a few pairs in a hundred of every
-        pair scored), computed once and kept as Parquet in the results' work folder, never in
-        memory. It reads the purchase cycles twice: from the kept state, already Parquet."""
+        """Every customer x product forecast of the night (about one row per basket line), computed
+        once for the two steps cut from it (next_purchases, next_categories) and kept as Parquet in
+        the results' work folder, never in memory. It reads the purchase cycles twice: from the
+        kept state, already Parquet."""
         if self._product_forecasts is None:
             cycles = cycles_from_sums(self._profiled(self.state("product_cycles")))
             every_product = nightly.product_forecasts(
                 None, self.as_of, self.options.forecast, cycles=cycles, visit_cycles=self.visit_cycles(),
                 calibration=self.calibration())
-            self._product_forecasts = self._work_table(
-                "product_forecasts", nightly.within_reach(every_product, self.products, self.options.forecast))
+            self._product_forecasts = self._work_table("product_forecasts", every_product)
         return self._product_forecasts
 
     # --- the kept state (refresh_state), rolled forward or computed whole -------------------------

@@ -15,7 +15,6 @@ from clientele.forecasting.nightly import (
     next_categories,
     next_purchases,
     next_visits,
-    within_reach,
 )
 
 AS_OF = dt.date(2017, 12, 31)
@@ -88,33 +87,6 @@ def test_next_purchases_categories_and_visits_look_ahead_from_the_morning_after(
     ).to_pandas()
     assert categories["category"].tolist() == ["FLUID MILK"]
     assert categories.loc[0, "probability"] == pytest.approx(products.loc[0, "probability"])
-
-
-def test_the_pairs_within_reach_of_the_cut_give_the_same_next_purchases_and_categories():
-    # (customer, product, probability); products 1-3 and 7 are dairy, 4-5 bakery, 6 has no category
-    pairs = [(1, 1, 0.3), (1, 4, 0.04), (1, 5, 0.04), (1, 2, 0.04), (1, 3, 0.04), (1, 7, 0.04),
-             (2, 4, 0.04), (2, 5, 0.04), (2, 6, 0.5), (2, 7, 0.05), (3, 6, 0.09), (3, 1, 0.02), (3, 2, 0.95)]
-    every = ibis.memtable(pd.DataFrame({
-        "customer_id": [c for c, _, _ in pairs], "product_id": [p for _, p, _ in pairs],
-        "probability": [p for _, _, p in pairs],
-        "expected_date": [pd.Timestamp("2018-01-01") + pd.Timedelta(days=n) for n in range(len(pairs))],
-        "days_until": 3.0, "typical_cycle_days": 7.0, "last_purchase": pd.Timestamp("2017-12-20"), "purchase_days": 2,
-    }))
-    products = ibis.memtable(pd.DataFrame({"product_id": [1, 2, 3, 4, 5, 6, 7],
-                                           "category": ["DAIRY", "DAIRY", "DAIRY", "BAKERY", "BAKERY", None, "DAIRY"]}))
-
-    reach = within_reach(every, products)
-
-    # customer 1's dairy (0.3 alone) and customer 3's (0.95); customer 2's bakery (1 - 0.96^2 < 0.1)
-    # and customer 1's (1 - 0.96^2) cannot reach the cut, nor customer 3's uncategorised 0.09
-    kept = reach.to_pandas()
-    assert sorted(zip(kept["customer_id"], kept["product_id"])) == [
-        (1, 1), (1, 2), (1, 3), (1, 7), (2, 6), (3, 1), (3, 2)]
-    for cut in (next_purchases, lambda *args, **kw: next_categories(args[0], products, *args[1:], **kw)):
-        frames = [cut(None, AS_OF, every_product=table).to_pandas() for table in (every, reach)]
-        ordered = [f.sort_values(list(f.columns)).reset_index(drop=True) for f in frames]
-        pd.testing.assert_frame_equal(ordered[1], ordered[0], check_exact=True)
-        assert len(frames[0]) > 0
 
 
 def test_ill_formed_options_are_refused():

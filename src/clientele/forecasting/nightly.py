@@ -16,7 +16,6 @@ forecast what comes after it; the history model trains on cuts of that same peri
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 import ibis
@@ -198,30 +197,6 @@ def product_forecasts(
     )
 
 
-#: Below this, a customer's category whose products' probabilities add up (as the chance of none)
-#: to the cut is kept by `within_reach`: far above the rounding of the exact sum it is cut by.
-REACH_MARGIN = 1e-6
-
-
-def within_reach(every_product: ibis.Table, products: ibis.Table, options: ForecastOptions = ForecastOptions()) -> ibis.Table:
-    """The rows of `every_product` (a `product_forecasts`) that `next_purchases` or
-    `next_categories` can keep: the pairs with a probability at least `min_purchase_probability`,
-    and every pair of a customer's category whose products together reach it (the chance of buying
-    none at most 1 - the cut, summed here as floats and kept with a margin; `next_categories` sums
-    them exactly). Both cut the same rows from it as from `every_product` (every category they
-    keep has all its products here), and it is a few pairs in a hundred: what the refresh writes
-    instead of every pair (decision 0111)."""
-    cut = options.min_purchase_probability
-    categories = products.select("product_id", reach_category=products.category)
-    joined = every_product.left_join(categories, "product_id")
-    joined = joined.select(*every_product.columns, "reach_category")
-    none = -(1.0 - ibis.least(joined.probability, 1 - 1e-12)).ln()
-    joined = joined.mutate(reach=none.sum().over(ibis.window(group_by=["customer_id", "reach_category"])))
-    threshold = -math.log(1.0 - cut) - REACH_MARGIN
-    kept = joined.filter((joined.probability >= cut) | (joined.reach_category.notnull() & (joined.reach >= threshold)))
-    return kept.select(*every_product.columns)
-
-
 def product_calibration(lines: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions()) -> Calibration | None:
     """The calibration `product_forecasts` fits on the lines up to `as_of` (None: none can be)."""
     return fit_calibration(lines, _morning_after(as_of), options.next_purchase_days)
@@ -250,8 +225,7 @@ def next_purchases(
     `customer_id`, `product_id`, `probability`, `expected_date` (the day the purchase is most
     likely), `typical_cycle_days` and `last_purchase` (see `next_purchase.product_forecasts`).
     `lines` are the basket lines up to `as_of`; `every_product`, when given, is their
-    `product_forecasts` (or the part of it `within_reach`). An engine table: the refresh writes it
-    without collecting it."""
+    `product_forecasts`. An engine table: the refresh writes it without collecting it."""
     if every_product is None:
         every_product = product_forecasts(lines, as_of, options)
     likely = every_product.filter(every_product.probability >= options.min_purchase_probability)
@@ -273,8 +247,7 @@ def next_categories(
     products, from every product's forecast) at least `min_purchase_probability`: `customer_id`,
     `category`, `probability` and `expected_date` (the earliest expected day among its products).
     `products` has `product_id` and `category` (the lake's products table); `every_product`, when
-    given, is the lines' `product_forecasts` (or the part of it `within_reach`). An engine table, as
-    `next_purchases`."""
+    given, is the lines' `product_forecasts`. An engine table, as `next_purchases`."""
     if every_product is None:
         every_product = product_forecasts(lines, as_of, options)
     categories = expected_category_purchases(
