@@ -108,11 +108,15 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     lines = pq.read_table(month / "part-0.parquet")
     day_before = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-30"), pa.timestamp("us")))
     pq.write_table(lines.filter(pc.invert(day_before)), month / "part-0.parquet")
-    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=3), con=duckdb_con)
     state = nightly / "results" / "_state"
     base = sorted((state / "product_cycles").rglob("*.parquet"))
     base_rows = pq.read_table(base).num_rows
     assert not (state / "product_cycles_delta").exists()
+    # a night without a new line: nothing touched, an empty delta
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con).mode == \
+        "incremental from 2024-12-29"
+    assert pq.read_table(state / "product_cycles_delta").num_rows == 0
 
     pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
