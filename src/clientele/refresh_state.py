@@ -13,12 +13,16 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   taken off, a row whose lines fall to zero gone;
 - `product_cycles` and `visit_cycles`: per customer and product, and per customer, the shopping days
   and the exact sums of the logarithms of their gaps (`forecasting.next_purchase.cycle_sums`),
-  rolled forward with the new days;
+  rolled forward with the new days; the per-pair cycles (about a row per line) as a base and a
+  delta (`product_cycles_delta`: the pairs bought since the base, rolled), so that a night writes
+  the pairs it touched, not every pair (the base is rewritten every `refit_days` days);
+- `last_lines`: per customer, their latest line of a product with a category (the till context's
+  last purchase): replaced by the latest of their new lines;
 - `models.json` and `forecast_models.pkl`: the fitted calibration of the next-purchase
   probabilities, the per-customer forecasts' models and the day they were fitted on (refitted
   every `RefreshOptions.refit_days` days; every customer is scored every night).
 
-The last three are kept by golden customer (identity merges applied) and include the customers who
+The state tables but the baskets' are kept by golden customer (identity merges applied) and include the customers who
 refused profiling (they are left out when the results are derived, so a refusal or a consent given
 back needs no recomputation). The watermark (`watermark.json`) records the last day the state
 describes and a fingerprint of every lake file it was computed from. A change of the lake before
@@ -52,9 +56,25 @@ WATERMARK = "watermark.json"
 MODELS = "models.json"
 FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
-FORMAT = 1
+FORMAT = 2
 #: The state tables rolled forward (besides the baskets' month partitions).
-ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles")
+ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
+#: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
+CYCLES_DELTA = "product_cycles_delta"
+CYCLE_KEYS = ["customer_id", "product_id"]
+
+
+def cycles_layout(watermark: dict | None) -> dict:
+    """How the kept purchase cycles are stored: `base_as_of` (the day the base describes) and
+    `delta` (whether a delta is kept beside it)."""
+    watermark = watermark or {}
+    return watermark.get("product_cycles") or {"base_as_of": watermark.get("as_of"), "delta": False}
+
+
+def with_delta(base: ibis.Table, delta: ibis.Table, keys: list[str]) -> ibis.Table:
+    """A table kept as a base and a delta: the delta's rows, and the base's rows of the keys the
+    delta does not hold."""
+    return base.anti_join(delta, keys).union(delta.cast(base.schema()))
 
 
 def _files_of(folder: Path) -> list[list]:
@@ -250,6 +270,8 @@ def promote(lake: Path, watermark: dict) -> None:
                 target.unlink()
             os.replace(entry, target)
         shutil.rmtree(new)
+    if not cycles_layout(watermark)["delta"]:
+        shutil.rmtree(kept / CYCLES_DELTA, ignore_errors=True)  # the base was rewritten whole
     named = {entry["file"] for entry in watermark["months"].values()}
     baskets = kept / "baskets"
     for month_file in baskets.iterdir() if baskets.exists() else []:

@@ -99,6 +99,56 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lak
     assert_same_results(duckdb_con, nightly, refitted, tables=[t for t in STEPS if t not in FITTED])
 
 
+def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
+    """The purchase cycles are kept as a base and a delta: a night writes the delta alone (the
+    pairs bought since the base, rolled), the next night rolls base and delta forward, and the
+    base is rewritten once it is `refit_days` old; every night gives the full refresh's tables."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    month = nightly / "basket_lines" / MONTH
+    lines = pq.read_table(month / "part-0.parquet")
+    day_before = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-30"), pa.timestamp("us")))
+    pq.write_table(lines.filter(pc.invert(day_before)), month / "part-0.parquet")
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=3), con=duckdb_con)
+    state = nightly / "results" / "_state"
+    base = sorted((state / "product_cycles").rglob("*.parquet"))
+    base_rows = pq.read_table(base).num_rows
+    assert not (state / "product_cycles_delta").exists()
+    # a night without a new line: nothing touched, an empty delta
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con).mode == \
+        "incremental from 2024-12-29"
+    assert pq.read_table(state / "product_cycles_delta").num_rows == 0
+
+    pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
+    first_delta = pq.read_table(state / "product_cycles_delta").num_rows
+    _add_new_day(nightly)
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    # the base is the first night's file, untouched; the delta holds both nights' pairs, a few of the base's
+    assert sorted((state / "product_cycles").rglob("*.parquet")) == base
+    assert [p.stat().st_mtime_ns for p in base] == [p.stat().st_mtime_ns for p in sorted(
+        (state / "product_cycles").rglob("*.parquet"))]
+    delta_rows = pq.read_table(state / "product_cycles_delta").num_rows
+    assert first_delta < delta_rows < base_rows / 10
+
+    whole = _copy(synthetic_lake, tmp_path / "whole")
+    refresh(lake=whole, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    _add_new_day(whole)
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
+    assert_same_results(duckdb_con, nightly, whole)
+
+    # a week after the base, the night rewrites it whole and keeps no delta; the results are the same
+    compacted = _copy(nightly, tmp_path / "compacted")
+    (compacted / "results" / "_refresh.json").unlink()  # not a resumed refresh: a night of no new line
+    watermark = json.loads((compacted / "results" / "_state" / "watermark.json").read_text())
+    watermark["product_cycles"]["base_as_of"] = "2024-12-23"
+    (compacted / "results" / "_state" / "watermark.json").write_text(json.dumps(watermark))
+    assert refresh(lake=compacted, refresh_date=REFRESH_DATE, con=duckdb_con,
+                   models=_kept_models(nightly)).mode == "incremental from 2024-12-31"
+    assert not (compacted / "results" / "_state" / "product_cycles_delta").exists()
+    assert pq.read_table(compacted / "results" / "_state" / "product_cycles").num_rows > base_rows
+    assert_same_results(duckdb_con, compacted, whole)
+
+
 def _refreshed_and_kept(synthetic_lake: Path, duckdb_con, folder: Path) -> Path:
     """A copy of the lake refreshed on two nights: the first in full, the second (the new day)
     incremental, so the state the test changes the lake under was itself rolled."""

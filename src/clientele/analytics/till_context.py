@@ -82,26 +82,36 @@ def complementary_categories(lines: ibis.Table, products: ibis.Table, since: dat
         ["category", "rank"])
 
 
-def till_context(lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table,
-                 pairs: ibis.Table) -> ibis.Table:
+def last_bought(lines: ibis.Table, products: ibis.Table) -> ibis.Table:
+    """Per identified customer of `lines` who bought a product with a category, the latest such
+    line (the dearest of the latest time, then the lowest product id): customer_id, last_bought
+    (its category) and last_bought_on (its store-local day). The incremental refresh keeps it and
+    replaces the row of a customer with new lines by that of their new lines (all later)."""
+    members = window_lines(lines).join(_shelf(products), "product_id")
+    latest = members.mutate(position=ibis.row_number().over(
+        group_by=members.customer_id,
+        order_by=[ibis.desc(members.transaction_ts), ibis.desc(members.sales_value), members.product_id]))
+    return latest.filter(latest.position == 0).select(
+        "customer_id", last_bought=latest.category, last_bought_on=latest.transaction_ts.date())
+
+
+def till_context(lines: ibis.Table | None, products: ibis.Table | None, category_spend: ibis.Table,
+                 pairs: ibis.Table, last: ibis.Table | None = None) -> ibis.Table:
     """Per customer who bought a product with a category: what the till tells the cashier.
 
     Columns: customer_id, top_category_1..3 (the categories of the most spend in `category_spend`,
     the refresh's window; null beyond the customer's count), last_bought (the category of the
     dearest line of the customer's last basket), last_bought_on (its store-local day) and goes_with
-    (the category `pairs` ranks first with it; null when none goes with it).
+    (the category `pairs` ranks first with it; null when none goes with it). `last`, when given, is
+    the lines' `last_bought` (the lines and products are then not read).
     """
     spend = category_spend.filter(category_spend.category_spend > 0)
     spend = spend.mutate(position=ibis.row_number().over(
         group_by=spend.customer_id, order_by=[ibis.desc(spend.category_spend), spend.category]) + 1)
     top = spend.group_by("customer_id").aggregate(**{
         f"top_category_{n}": spend.category.max(where=spend.position == n) for n in range(1, TOP_CATEGORIES + 1)})
-    members = window_lines(lines).join(_shelf(products), "product_id")
-    latest = members.mutate(position=ibis.row_number().over(
-        group_by=members.customer_id,
-        order_by=[ibis.desc(members.transaction_ts), ibis.desc(members.sales_value), members.product_id]))
-    last = latest.filter(latest.position == 0).select(
-        "customer_id", last_bought=latest.category, last_bought_on=latest.transaction_ts.date())
+    if last is None:
+        last = last_bought(lines, products)
     best = pairs.filter(pairs["rank"] == 1).select(last_bought="category", goes_with="goes_with")
     last = last.left_join(best, "last_bought").select("customer_id", "last_bought", "last_bought_on", "goes_with")
     joined = last.left_join(top, "customer_id")
