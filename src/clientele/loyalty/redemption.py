@@ -47,32 +47,34 @@ def redeem(request: RedemptionIn, key: ApiKey) -> dict:
     redemption_key = f"redeem:{request.store_id}:{request.redemption_id}"
     request_hash = idempotency.fingerprint(request)
 
-    def lock() -> None:
+    def lock():
         try:
             member, _ = resolve_member(card=request.card, member_number=request.member_number)
         except errors.LoyaltyError:
-            return  # no account to wait for: a replay is still answered, a first call refused by record()
+            return None  # no account to wait for: a replay is still answered, a first call refused by record()
         ledger.lock_member_account(member)
+        return member
 
-    def record() -> dict:
-        member, _ = resolve_member(card=request.card, member_number=request.member_number)
+    def record(member) -> dict:
+        if member is None:  # refused with the reason (unknown card, closed member...)
+            member, _ = resolve_member(card=request.card, member_number=request.member_number)
         return _record(request, key, member, redemption_key, request_hash)
 
     return _once(redemption_key, request.redemption_id, request_hash, record, lock)
 
 
-def _once(redemption_key: str, redemption_id: str, request_hash: str, record: Callable[[], dict],
-          lock: Callable[[], object] = lambda: None) -> dict:
-    """`record()` in one transaction unless a redemption under the key was recorded (the first
-    answer then, or RequestReused): `lock()` first, so that of two requests at once the second
-    finds the first's record (a double click), not the balance the first left."""
+def _once(redemption_key: str, redemption_id: str, request_hash: str, record: Callable[[object], dict],
+          lock: Callable[[], object]) -> dict:
+    """`record(what lock() returned)` in one transaction unless a redemption under the key was
+    recorded (the first answer then, or RequestReused): `lock()` first, so that of two requests at
+    once the second finds the first's record (a double click), not the balance the first left."""
     try:
         with transaction.atomic():
-            lock()
+            locked = lock()
             first = Redemption.objects.filter(redemption_key=redemption_key).first()
             if first is not None:
                 return _replayed(first, redemption_id, request_hash)
-            return record()
+            return record(locked)
     except IntegrityError:
         first = Redemption.objects.filter(redemption_key=redemption_key).first()
         if first is None:
@@ -101,9 +103,8 @@ def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str, req
         source = f"payment of {money}"
     ledger.spend(account, PointsEntry.Kind.POINTS_REDEEMED, points, key=redemption_key,
                  source=f"{source} at store {request.store_id}", actor=key.actor)  # or InsufficientPoints
-    if reward is not None and reward.stock is not None:
-        reward.stock -= 1
-        reward.save(update_fields=["stock"])
+    if reward is not None:
+        _take_one(reward)
     result = {
         "redemption_id": request.redemption_id, "points_spent": points, "money_value": str(money),
         "amount_left_to_pay": str(request.amount - money) if request.amount is not None else None,
@@ -113,6 +114,13 @@ def _record(request: RedemptionIn, key: ApiKey, member, redemption_key: str, req
     Redemption.objects.create(account=account, redemption_key=redemption_key, request_hash=request_hash,
                               store_id=request.store_id, reward=reward, points=points, money_value=money, result=result)
     return result
+
+
+def _take_one(reward: Reward) -> None:
+    """One of the reward's stock given (a reward without a stock is unlimited)."""
+    if reward.stock is not None:
+        reward.stock -= 1
+        reward.save(update_fields=["stock"])
 
 
 def _available_reward(code: str) -> Reward:
@@ -149,26 +157,23 @@ def redeem_reward(member, redemption_id: str, reward_code: str, actor: str) -> d
     the first result (`replayed`) and spends nothing. InsufficientPoints when the available points
     fall short, UnknownReward, RewardUnavailable (not offered today, out of stock), RequestReused
     for the id reused for another reward."""
-    request = RewardRequest(member.customer_id, redemption_id, reward_code)
+    request_hash = idempotency.fingerprint(RewardRequest(member.customer_id, redemption_id, reward_code))
     redemption_key = f"portal:{member.customer_id}:{redemption_id}"
     account = ledger.account_for_member(member)
 
-    def record() -> dict:
+    def record(_locked) -> dict:
         reward = _available_reward(reward_code)
         ledger.spend(account, PointsEntry.Kind.POINTS_REDEEMED, reward.points_price, key=redemption_key,
                      source=f"reward {reward.code} in the member portal", actor=actor)  # or InsufficientPoints
-        if reward.stock is not None:
-            reward.stock -= 1
-            reward.save(update_fields=["stock"])
+        _take_one(reward)
         voucher = "".join(secrets.choice(VOUCHER_ALPHABET) for _ in range(10))
         result = {"redemption_id": redemption_id, "reward_code": reward.code, "reward": reward.name,
                   "points_spent": reward.points_price, "voucher": voucher,
                   "balance": ledger.balance(account.pk).as_dict(), "replayed": False}
         Redemption.objects.create(account=account, redemption_key=redemption_key,
-                                  request_hash=idempotency.fingerprint(request), store=None, reward=reward,
+                                  request_hash=request_hash, store=None, reward=reward,
                                   points=reward.points_price, money_value=Decimal(0), voucher_code=voucher,
                                   result=result)
         return result
 
-    return _once(redemption_key, redemption_id, idempotency.fingerprint(request), record,
-                 lock=lambda: ledger.lock_account(account.pk))
+    return _once(redemption_key, redemption_id, request_hash, record, lock=lambda: ledger.lock_account(account.pk))
