@@ -135,3 +135,15 @@ def test_two_clicks_at_the_same_moment_redeem_once_and_both_get_the_voucher(tran
     assert sorted(a.json()["replayed"] for a in answers) == [False, True]
     assert answers[0].json()["voucher"] == answers[1].json()["voucher"]
     assert Redemption.objects.count() == 1 and ada_balance().available == 60
+
+
+def test_the_database_refuses_a_redemption_neither_at_a_till_nor_with_a_voucher(ada_api):
+    from django.db import IntegrityError, transaction
+
+    account = LoyaltyAccount.objects.get(member__customer_id=build.ADA)
+    with pytest.raises(IntegrityError), transaction.atomic():  # raw admin or SQL work, not the portal's
+        Redemption.objects.create(account=account, redemption_key="k-no-store", reward=Reward.objects.get(code="BAG"),
+                                  points=300, money_value=0, result={})
+    redeemed = redeem(ada_api, "BAG")
+
+    assert redeemed.status_code == 200 and Redemption.objects.get().store is None

@@ -305,8 +305,13 @@ class Redemption(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["voucher_code"], condition=~Q(voucher_code=""),
-                                               name="redemption_voucher_once")]
+        constraints = [
+            models.UniqueConstraint(fields=["voucher_code"], condition=~Q(voucher_code=""),
+                                    name="redemption_voucher_once"),
+            # a redemption happened at a till, or in the portal with the voucher that collects it
+            models.CheckConstraint(condition=Q(store__isnull=False) | (~Q(voucher_code="") & Q(reward__isnull=False)),
+                                   name="redemption_at_a_till_or_a_voucher"),
+        ]
 
 
 class TillRequest(models.Model):
