@@ -9,18 +9,19 @@ problem naming the field, the same on both databases, and the rule is in the Ope
 pattern for clients (and Schemathesis) to read (decision 0104).
 
 A number is at most what the database's integer column holds (SQLite cannot bind a larger one,
-PostgreSQL refuses it in a 32-bit column). A day is ISO text, as its schema says: pydantic alone
-would also read a number ("0") as seconds since 1970.
+PostgreSQL refuses it in a 32-bit column). A day and a moment are ISO text, as their schemas say:
+pydantic alone would also read a number ("0", 1700000000) as seconds since 1970, so a till whose
+clock sends a number would have its basket dated silently.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated
 
 from ninja import Field
-from pydantic import BeforeValidator, StringConstraints
+from pydantic import AwareDatetime, BeforeValidator, StringConstraints
 
 #: No control character (C0 and DEL), NUL included.
 LINE = r"^[^\x00-\x1f\x7f]*$"
@@ -57,3 +58,13 @@ def _iso_day(value):
 
 #: A day written as ISO text, 2017-12-31 (not a number of seconds since 1970).
 Day = Annotated[date, BeforeValidator(_iso_day)]
+
+
+def _iso_moment(value):
+    if isinstance(value, datetime) or (isinstance(value, str) and re.match(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ]", value)):
+        return value
+    raise ValueError("a moment as ISO 8601 text with its offset, e.g. 2017-12-31T09:30:00+01:00")
+
+
+#: A moment written as ISO 8601 text with its offset, 2017-12-31T09:30:00+01:00 (not a number).
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_moment)]

@@ -122,3 +122,15 @@ def test_prose_keeps_its_line_breaks(marketer):
                            content_type="application/json")
 
     assert (answer.status_code, answer.json()["code"]) == (404, "unknown_complaint")
+
+
+@pytest.mark.parametrize("method, path, body, field", [
+    ("post", "/api/offers/offers", OFFER | {"name": "Soap", "valid_from": 1764547200}, "valid_from"),
+    ("post", "/api/offers/offers", OFFER | {"name": "Soap", "valid_until": "1765756800"}, "valid_until"),
+    ("get", "/api/offers/manufacturers/1/statement?start=0&end=2026-12-31T00:00:00Z", None, "start"),
+])
+def test_a_moment_sent_as_a_number_is_refused_not_read_as_seconds_since_1970(marketer, method, path, body, field):
+    answer = getattr(marketer, method)(path, body, content_type="application/json") if body else marketer.get(path)
+
+    assert answer.status_code == 422, answer.content
+    assert answer.json()["field"].startswith(field)

@@ -54,6 +54,17 @@ def test_given_a_bad_basket_when_posted_then_it_is_refused_with_its_code_and_fie
     assert response.json()["message"]
 
 
+def test_given_a_time_sent_as_a_number_when_posted_then_it_is_refused_not_read_as_seconds_since_1970(
+        till, programme_ready, card):
+    # A till whose clock sends a number (1765000000) would have its basket dated silently.
+    payload = basket(card=card) | {"transacted_at": int(datetime.now(timezone.utc).timestamp()) - 60}
+
+    response = post(till, "/baskets", payload)
+
+    assert response.status_code == 422, response.content
+    assert (response.json()["code"], response.json()["field"]) == ("invalid_request", "transacted_at")
+
+
 @pytest.mark.parametrize("header", [None, "clt_nope_nope"])
 def test_given_no_valid_key_when_a_till_calls_then_invalid_api_key(programme_ready, header):
     client = TillClient(headers={"X-API-Key": header} if header else {})

@@ -56,8 +56,17 @@ def test_a_second_account_of_the_same_name_is_refused_naming_the_field(marketer,
     # Found by the fuzz: the name is unique in the database, and PostgreSQL's refusal answered 500.
     refused = post(marketer, "/manufacturers", {"name": "Cereal Co", "manufacturer_id": 70})
 
-    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (400, "duplicate_manufacturer",
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (409, "duplicate_manufacturer",
                                                                                      "name")
+
+
+def test_a_second_offer_of_the_same_code_is_a_conflict_and_the_first_stays(marketer, catalogue, kellogg):
+    assert post(marketer, "/offers", OFFER).status_code == 201
+
+    refused = post(marketer, "/offers", OFFER | {"name": "Another name"})
+
+    assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (409, "duplicate_offer", "code")
+    assert list(Offer.objects.values_list("name", flat=True)) == [OFFER["name"]]
 
 
 def test_only_a_marketer_reaches_the_offers_api(db, catalogue):

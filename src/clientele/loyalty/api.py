@@ -21,9 +21,9 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
-from pydantic import AwareDatetime, BaseModel, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
-from clientele.api_inputs import line
+from clientele.api_inputs import Moment, line
 from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.errors import RequestRefused
 from clientele.loyalty import rate_limit, services
@@ -203,7 +203,7 @@ class BasketIn(HotCallSchema):
     receipt_number: Id
     #: no till's basket predates 2000: an older time is a till's clock at zero, refused (422) before it
     #: reaches the store's time zone (year 1 in Chicago is out of Python's range)
-    transacted_at: Annotated[AwareDatetime, Field(gt=datetime(2000, 1, 1, tzinfo=timezone.utc))]
+    transacted_at: Annotated[Moment, Field(gt=datetime(2000, 1, 1, tzinfo=timezone.utc))]
     card: Barcode | None = None
     member_number: Number | None = None
     channel: str = Field("store", pattern="^(store|online)$")

@@ -10,15 +10,15 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
+from django.db import IntegrityError, transaction
 from ninja import Field, NinjaAPI, Schema
 from ninja.responses import Status
 from ninja.security import SessionAuth
-from pydantic import AwareDatetime
 
-from clientele.api_inputs import Code, Count, Number, line
+from clientele.api_inputs import Code, Count, Moment, Number, line
 from clientele.api_problems import SESSION_PROBLEMS, Problem, answer_refusals_as_problems
 from clientele.offers import services, statements
-from clientele.offers.errors import OfferError, UnknownManufacturer, UnknownOffer
+from clientele.offers.errors import DuplicateManufacturer, DuplicateOffer, OfferError, UnknownManufacturer, UnknownOffer
 from clientele.offers.models import ManufacturerAccount, Offer
 
 Money = Annotated[Decimal, Field(gt=0, max_digits=12, decimal_places=2)]
@@ -66,8 +66,8 @@ class OfferIn(Schema):
     bonus_points: Annotated[int, Field(ge=1, le=10**6)] | None = None
     multiplier: Annotated[Decimal, Field(max_digits=5, decimal_places=2)] | None = None
     funder: Number | None = Field(None, description="The funding manufacturer's number; empty: the retailer.")
-    valid_from: AwareDatetime
-    valid_until: AwareDatetime
+    valid_from: Moment
+    valid_until: Moment
     budget_money: Money | None = None
     budget_count: Count | None = None
     per_member_limit: Count | None = None
@@ -171,9 +171,17 @@ def list_offers(request):
 
 @api.post("/offers", response={201: OfferOut, **PROBLEMS}, summary="Create an offer")
 def create_offer(request, payload: OfferIn):
+    duplicate = DuplicateOffer(f"an offer {payload.code!r} exists: change it with PUT")
     if Offer.objects.filter(code=payload.code).exists():
-        raise OfferError(f"an offer {payload.code!r} exists: change it with PUT", field="code", code="duplicate_offer")
-    return Status(201, _out(_apply(request, Offer(), payload)))
+        raise duplicate
+    try:
+        with transaction.atomic():
+            offer = _apply(request, Offer(), payload)
+    except IntegrityError:  # created at the same moment at another desk: the unique code's last word
+        if Offer.objects.filter(code=payload.code).exists():
+            raise duplicate from None
+        raise
+    return Status(201, _out(offer))
 
 
 @api.get("/offers/{code}", response={200: OfferOut, **PROBLEMS}, summary="One offer")
@@ -198,16 +206,24 @@ def offer_versions(request, code: Code):
 
 @api.post("/manufacturers", response={201: ManufacturerOut, **PROBLEMS}, summary="Open a manufacturer account")
 def create_manufacturer(request, payload: ManufacturerIn):
+    try:
+        with transaction.atomic():
+            _refuse_a_second_account(payload)
+            return Status(201, ManufacturerAccount.objects.create(**payload.dict()))
+    except IntegrityError:  # opened at the same moment at another desk: the unique keys' last word
+        _refuse_a_second_account(payload)
+        raise
+
+
+def _refuse_a_second_account(payload: ManufacturerIn) -> None:
     if ManufacturerAccount.objects.filter(manufacturer_id=payload.manufacturer_id).exists():
-        raise OfferError(f"manufacturer {payload.manufacturer_id} has an account", field="manufacturer_id",
-                         code="duplicate_manufacturer")
+        raise DuplicateManufacturer(f"manufacturer {payload.manufacturer_id} has an account")
     if ManufacturerAccount.objects.filter(name=payload.name).exists():
-        raise OfferError(f"an account is named {payload.name!r}", field="name", code="duplicate_manufacturer")
-    return Status(201, ManufacturerAccount.objects.create(**payload.dict()))
+        raise DuplicateManufacturer(f"an account is named {payload.name!r}", field="name")
 
 
 @api.get("/manufacturers/{number}/statement", response={200: StatementOut, **PROBLEMS},
          summary="A manufacturer's statement of redemptions in [start, end)")
-def manufacturer_statement(request, number: Number, start: AwareDatetime, end: AwareDatetime):
+def manufacturer_statement(request, number: Number, start: Moment, end: Moment):
     return statements.statement(number, start, end).as_dict()
 

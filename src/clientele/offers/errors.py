@@ -25,6 +25,18 @@ class InvalidOffer(OfferError):
     code, status = "invalid_offer", 422
 
 
+class DuplicateOffer(OfferError):
+    """An offer with the same code exists (perhaps created a moment ago at another desk)."""
+
+    code, status, default_field = "duplicate_offer", 409, "code"
+
+
+class DuplicateManufacturer(OfferError):
+    """A manufacturer account with the same number or name exists; `field` says which."""
+
+    code, status, default_field = "duplicate_manufacturer", 409, "manufacturer_id"
+
+
 class UnknownProduct(OfferError):
     code, status, default_field = "unknown_product", 422, "product_ids"
 
