@@ -50,7 +50,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "clientele.site.middleware.RefuseNulCharacters",  # PostgreSQL cannot store a NUL (decision 0104)
+    "clientele.site.middleware.RefuseControlCharacters",  # PostgreSQL cannot store a NUL (decision 0104)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "clientele.privacy.middleware.ChangeLogActor",  # the change log's actor: the logged-in user (decision 0068)
