@@ -163,3 +163,13 @@ class ReferralRefused(LoyaltyError):
     """A referral that cannot be: one's own, a member who already shopped or was already referred."""
 
     code, status, default_field = "referral_refused", 409, "referrer"
+
+
+class UnknownVoucher(LoyaltyError):
+    code, status, default_field = "unknown_voucher", 404, "voucher"
+
+
+class VoucherCollected(LoyaltyError):
+    """The voucher's reward was handed over already, at another till or store: once only."""
+
+    code, status, default_field = "voucher_collected", 409, "voucher"

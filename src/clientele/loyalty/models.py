@@ -303,11 +303,22 @@ class Redemption(models.Model):
                                     help_text="The code a member shows to collect a reward redeemed in the portal.")
     result = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
+    collected_at = models.DateTimeField(null=True, blank=True,
+                                        help_text="When the voucher's reward was handed over at a till.")
+    collected_store = models.ForeignKey("catalog.Store", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="+", help_text="Where the voucher's reward was handed over.")
+    collected_till = models.CharField(max_length=64, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["voucher_code"], condition=~Q(voucher_code=""),
                                     name="redemption_voucher_once"),
+            # only a voucher is collected, and a collection says when and where
+            models.CheckConstraint(condition=Q(collected_at__isnull=True, collected_store__isnull=True,
+                                               collected_till="")
+                                   | (~Q(voucher_code="") & Q(collected_at__isnull=False,
+                                                              collected_store__isnull=False) & ~Q(collected_till="")),
+                                   name="redemption_collected_voucher_when_and_where"),
             # a redemption happened at a till, or in the portal with the voucher that collects it
             models.CheckConstraint(condition=Q(store__isnull=False) | (~Q(voucher_code="") & Q(reward__isnull=False)),
                                    name="redemption_at_a_till_or_a_voucher"),

@@ -137,13 +137,13 @@ def rewards(available: int, today: date) -> list[dict]:
 
 def vouchers(account: LoyaltyAccount | None) -> list[dict]:
     """The rewards the member redeemed in the portal, newest first: the reward, its voucher code to
-    show at the till, the points it took and when."""
+    show at the till, the points it took and when, and when it was collected (None: not yet)."""
     if account is None:
         return []
     redeemed = (Redemption.objects.filter(account=account, reward__isnull=False).exclude(voucher_code="")
                 .select_related("reward").order_by("-created_at", "-id")[:VOUCHERS_SHOWN])
     return [{"reward_code": r.reward.code, "reward": r.reward.name, "voucher": r.voucher_code, "points": r.points,
-             "at": r.created_at} for r in redeemed]
+             "at": r.created_at, "collected_at": r.collected_at} for r in redeemed]
 
 
 def redeem(member: Member, reward_code: str, redemption_id: str) -> dict:

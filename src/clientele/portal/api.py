@@ -168,6 +168,7 @@ class VoucherOut(Schema):
     voucher: str = Field(description="Show it at the till to collect the reward.")
     points: int
     at: datetime
+    collected_at: datetime | None = Field(description="When the reward was handed over at a till (null: not yet).")
 
 
 class AccountOut(Schema):

@@ -9,6 +9,7 @@ from clientele.backoffice.api import api as backoffice_api
 from clientele.campaigns.api import api as campaigns_api
 from clientele.care import api as care_api  # noqa: F401  (registers the member events' calls on the till API)
 from clientele.loyalty import api_bonuses  # noqa: F401  (registers the bonus calls on the till API)
+from clientele.loyalty import api_vouchers  # noqa: F401  (registers the voucher collection on the till API)
 from clientele.loyalty.api import api
 from clientele.offers.api import api as offers_api
 from clientele.portal.api import api as portal_api
