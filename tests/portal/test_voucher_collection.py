@@ -86,3 +86,16 @@ def test_a_till_of_another_store_cannot_collect_for_this_one_nor_the_database_a_
     with pytest.raises(IntegrityError), transaction.atomic():  # raw SQL or admin work: a collection says where
         Redemption.objects.filter(pk=till_redemption.pk).update(collected_at=now())
     assert collect(other_key, voucher, store_id=2).status_code == 200  # any store of the chain hands it over
+
+
+def test_the_customer_360_shows_the_reward_its_voucher_masked_and_where_it_was_handed_over(client, till_key, voucher):
+    from clientele.backoffice.services import add_user
+
+    client.force_login(add_user("agent", "Secret-pass-42", "service agent"))
+    waiting = client.get(f"/backoffice/members/{build.ADA}/").content.decode()
+    collect(till_key, voucher, till_id="T7")
+    handed = client.get(f"/backoffice/members/{build.ADA}/").content.decode()
+
+    assert "Reusable shopping bag" in waiting and f"voucher &bull;&bull;&bull;{voucher[-3:]}" in waiting
+    assert voucher not in waiting and "not yet: the member shows the voucher at a till" in waiting
+    assert "store 1, till T7" in handed and "not yet" not in handed

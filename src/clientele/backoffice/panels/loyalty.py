@@ -1,5 +1,6 @@
 """The loyalty programme's panels: tier, points (available, pending), the ledger with each entry's
-reason and rule versions, and the baskets the tills posted, with their lines.
+reason and rule versions, the rewards redeemed (at a till, or in the portal with a voucher, and
+whether a till handed it over), and the baskets the tills posted, with their lines.
 
 Kept here rather than in `clientele.loyalty` while that app's till code is being reworked."""
 
@@ -8,10 +9,11 @@ from __future__ import annotations
 from clientele.backoffice.panels import Panel, register
 from clientele.backoffice.selectors import one_to_one
 from clientele.loyalty.ledger import balance
-from clientele.loyalty.models import Basket, PointsEntry
+from clientele.loyalty.models import Basket, PointsEntry, Redemption
 
 LEDGER_ROWS = 100
 TILL_BASKETS = 20
+REDEMPTIONS = 20
 
 
 def _points(page) -> dict:
@@ -20,7 +22,12 @@ def _points(page) -> dict:
         return {"account": None}
     entries = list(PointsEntry.objects.filter(account=account).select_related("rule")
                    .order_by("-created_at", "-id")[:LEDGER_ROWS])
-    return {"account": account, "balance": balance(account.pk), "entries": entries, "limit": LEDGER_ROWS}
+    redemptions = list(Redemption.objects.filter(account=account).select_related("reward")
+                       .order_by("-created_at", "-id")[:REDEMPTIONS])
+    for redemption in redemptions:  # a voucher collects the reward: the page shows its end only
+        redemption.voucher_end = redemption.voucher_code[-3:]
+    return {"account": account, "balance": balance(account.pk), "entries": entries, "limit": LEDGER_ROWS,
+            "redemptions": redemptions}
 
 
 def _till_baskets(page) -> dict:
