@@ -99,3 +99,12 @@ def test_the_customer_360_shows_the_reward_its_voucher_masked_and_where_it_was_h
     assert "Reusable shopping bag" in waiting and f"voucher &bull;&bull;&bull;{voucher[-3:]}" in waiting
     assert voucher not in waiting and "not yet: the member shows the voucher at a till" in waiting
     assert "store 1, till T7" in handed and "not yet" not in handed
+
+
+def test_after_a_merge_the_survivors_account_shows_the_absorbed_numbers_voucher(ada_api, bob_api, voucher):
+    from clientele.identity.merging import merge_members
+
+    merge_members(build.BOB, build.ADA, actor="steward", reason="same person")
+
+    shown = bob_api.get("/api/portal/account").json()["vouchers"]
+    assert [(v["voucher"], v["reward_code"], v["collected_at"]) for v in shown] == [(voucher, "BAG", None)]

@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import Q
 
 from clientele.barcodes import ean13_svg
+from clientele.identity.merging import merged_numbers
 from clientele.loyalty import ledger, redemption
 from clientele.loyalty.models import LoyaltyAccount, PointsEntry, Redemption, Reward, Tier
 from clientele.loyalty.errors import InsufficientPoints
@@ -135,12 +136,14 @@ def rewards(available: int, today: date) -> list[dict]:
              "points_short": max(0, r.points_price - max(available, 0))} for r in on_offer]
 
 
-def vouchers(account: LoyaltyAccount | None) -> list[dict]:
-    """The rewards the member redeemed in the portal, newest first: the reward, its voucher code to
-    show at the till, the points it took and when, and when it was collected (None: not yet)."""
-    if account is None:
-        return []
-    redeemed = (Redemption.objects.filter(account=account, reward__isnull=False).exclude(voucher_code="")
+def vouchers(member: Member) -> list[dict]:
+    """The rewards the member redeemed in the portal, newest first, with those of the member numbers
+    merged into theirs (a voucher of a merged number is still collected at the till): the reward,
+    its voucher code to show at the till, the points it took and when, and when it was collected
+    (None: not yet)."""
+    numbers = [member.customer_id, *merged_numbers(member.customer_id)]
+    redeemed = (Redemption.objects.filter(account__member__customer_id__in=numbers, reward__isnull=False)
+                .exclude(voucher_code="")
                 .select_related("reward").order_by("-created_at", "-id")[:VOUCHERS_SHOWN])
     return [{"reward_code": r.reward.code, "reward": r.reward.name, "voucher": r.voucher_code, "points": r.points,
              "at": r.created_at, "collected_at": r.collected_at} for r in redeemed]
@@ -166,4 +169,4 @@ def account_summary(member: Member, with_barcode: bool = True) -> dict:
     return {"member_number": member.customer_id, "name": member.display_name, "available": balance.available,
             "pending": balance.pending, "entries": history(account), "expiring": expiring(account, balance.available, today),
             "tier": tier_progress(member, account, today), "card": card(member, with_barcode),
-            "rewards": rewards(balance.available, today), "vouchers": vouchers(account)}
+            "rewards": rewards(balance.available, today), "vouchers": vouchers(member)}
