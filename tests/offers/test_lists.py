@@ -12,6 +12,7 @@ import pytest
 from barcode_check import decode_ean13_svg
 from offer_builders import AS_OF, make_offer
 
+from clientele.analytics.results import read_result
 from clientele.analytics.shopping_lists import ListRules, read_list_inputs
 from clientele.barcodes import is_valid_ean13, list_barcode
 from clientele.catalog.models import Product
@@ -47,13 +48,21 @@ def test_members_spending_over_25_a_week_get_a_list_of_their_due_products(served
     assert with_due_products <= qualifying and len(with_due_products) >= len(qualifying) * 0.6
     assert listed == with_due_products - {1023} and 1023 in with_due_products
     assert result.without_consent == 1 and result.lists == len(listed)
-    for shopping_list in ShoppingList.objects.all():
+    forecasts = read_result(connect("duckdb"), "next_purchases", served).to_pandas()
+    expected_in_window = forecasts[forecasts.expected_date.dt.date <= date(2017, 12, 31)].groupby("customer_id").size()
+    ranked = {}
+    for row in inputs.candidates.to_pylist():
+        ranked.setdefault(row["customer_id"], []).append(row["product_id"])
+    # as many products as the member has due in the window (decision 0113), at most 20
+    assert all(len(products) == min(20, expected_in_window[customer]) for customer, products in ranked.items())
+    catalogue = set(Product.objects.values_list("product_id", flat=True))
+    for shopping_list in ShoppingList.objects.select_related("member"):
         due = shopping_list.items.filter(reason="due")
         assert 0 < due.count() <= 20
         assert (shopping_list.valid_from, shopping_list.valid_until) == (date(2017, 12, 18), date(2017, 12, 31))
-        assert all(item.expected_date <= shopping_list.valid_until for item in due)
-        probabilities = [item.probability for item in due.order_by("position")]
-        assert probabilities == sorted(probabilities, reverse=True)
+        # in the engine's order, less the products the catalogue does not have
+        assert [item.product_id for item in due.order_by("position")] == [
+            p for p in ranked[shopping_list.member.customer_id] if p in catalogue]
 
 
 def test_generating_again_supersedes_the_previous_list(served):

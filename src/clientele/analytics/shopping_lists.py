@@ -1,11 +1,13 @@
 """Who gets a personal shopping list and what is on it, from the nightly results: tables in, tables out.
 
 A customer qualifies when their average weekly spend over the last `spend_weeks` weeks up to
-`as_of` exceeds `weekly_spend_threshold` (PRODUCT.md §5: 25 a week). Their list holds the
-products they are most likely to buy in the list's window (the next-purchase forecasts, each one
-timed to the customer's own cycle for that product: `probability` is the chance the cycle ends in
-the window), at most `length` of them, most likely first. The offers are matched by the
-operational app (`offers.lists`), which knows them.
+`as_of` exceeds `weekly_spend_threshold` (PRODUCT.md §5: 25 a week). Their list is as long as the
+number of their products due in the list's window (the next-purchase forecasts, each one timed to
+the customer's own cycle for that product, expected within `cycle_days`), at most `length`; it
+holds the customer's forecast products that rank first by the chance of buying them in the window
+(`probability`) times how often the customer bought them lately (`recent_frequency`: purchase days
+weighted by their age, halved every `decay_days` x ln 2 days), decision 0113. The offers are
+matched by the operational app (`offers.lists`), which knows them.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class ListRules:
     spend_weeks: int = 8
     length: int = 20
     cycle_days: int = 14
+    decay_days: float = 56.0
 
     @classmethod
     def configured(cls) -> ListRules:
@@ -41,8 +44,9 @@ class ListRules:
                    cycle_days=current.list_cycle_days)
 
     def __post_init__(self) -> None:
-        if self.spend_weeks < 1 or self.length < 1 or self.cycle_days < 1 or self.weekly_spend_threshold < 0:
-            raise ValueError("list rules: weeks, length and cycle are positive, the threshold not negative")
+        if (self.spend_weeks < 1 or self.length < 1 or self.cycle_days < 1 or self.decay_days <= 0
+                or self.weekly_spend_threshold < 0):
+            raise ValueError("list rules: weeks, length, cycle and decay are positive, the threshold not negative")
 
 
 def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = ListRules()) -> ibis.Table:
@@ -54,19 +58,36 @@ def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = Li
     return weekly.filter(weekly.weekly_spend > rules.weekly_spend_threshold)
 
 
+def recent_frequency(forecasts: ibis.Table, as_of: date, decay_days: float) -> ibis.Value:
+    """How often the customer bought the product lately, from the forecast's own figures: the sum
+    over their `purchase_days` purchases of exp(-age / `decay_days`), the purchases taken
+    `typical_cycle_days` apart back from `last_purchase` (a geometric sum: no line is read).
+    A product bought weekly until last week scores near `decay_days` / 7; one bought once a year
+    ago, about exp(-365 / `decay_days`)."""
+    elapsed = ibis.date(as_of.isoformat()).delta(forecasts.last_purchase.cast("date"), unit="day").cast("float64")
+    cycle = ibis.greatest(forecasts.typical_cycle_days.cast("float64"), 1.0)
+    n = forecasts.purchase_days.cast("float64")
+    return (-elapsed / decay_days).exp() * (1.0 - (-n * cycle / decay_days).exp()) / (1.0 - (-cycle / decay_days).exp())
+
+
 def list_candidates(baskets: ibis.Table, next_purchases: ibis.Table, as_of: date,
                     rules: ListRules = ListRules()) -> ibis.Table:
     """Each qualifying customer's listed products: `customer_id`, `weekly_spend`, `product_id`,
-    `probability` (0-1, bought in the window), `expected_date`, `rank` (1 = most likely) and
-    `as_of`, at most `length` per customer, only products expected within the list's `cycle_days`."""
+    `probability` (0-1, bought in the window), `expected_date`, `rank` (1 = first) and `as_of`.
+    A customer's list has as many products as they have due within the list's `cycle_days` (at
+    most `length`; none due, no list); they are the customer's forecast products (`next_purchases`,
+    with `purchase_days`) with the highest `probability` x `recent_frequency` (decision 0113)."""
     window_end = as_of + timedelta(days=rules.cycle_days)
-    due = next_purchases.filter(next_purchases.expected_date.cast("date") <= window_end)
     qualifying = qualifying_customers(baskets, as_of, rules)
-    chosen = due.join(qualifying, "customer_id")
-    ranked = chosen.mutate(
-        rank=ibis.row_number().over(group_by="customer_id",
-                                    order_by=[ibis.desc(chosen.probability), chosen.product_id]) + 1)
-    listed = ranked.filter(ranked.rank <= rules.length)
+    mine = next_purchases.join(qualifying, "customer_id")
+    due = (mine.expected_date.cast("date") <= window_end).cast("int64")
+    mine = mine.mutate(
+        list_length=ibis.least(due.sum().over(group_by="customer_id"), rules.length),
+        score=mine.probability * recent_frequency(mine, as_of, rules.decay_days),
+    )
+    ranked = mine.mutate(
+        rank=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc(mine.score), mine.product_id]) + 1)
+    listed = ranked.filter(ranked.rank <= ranked.list_length)
     return listed.select("customer_id", "weekly_spend", "product_id", "probability",
                          listed.expected_date.cast("date").name("expected_date"), "rank",
                          as_of=ibis.date(as_of.isoformat()))

@@ -223,14 +223,16 @@ def next_purchases(
     """Each customer's likely products in the `next_purchase_days` days after `as_of`, one row per
     customer and product with `probability` (0-1) at least `min_purchase_probability`:
     `customer_id`, `product_id`, `probability`, `expected_date` (the day the purchase is most
-    likely), `typical_cycle_days` and `last_purchase` (see `next_purchase.product_forecasts`).
+    likely), `typical_cycle_days`, `last_purchase` and `purchase_days` (the days the customer bought
+    it; see `next_purchase.product_forecasts`).
     `lines` are the basket lines up to `as_of`; `every_product`, when given, is their
     `product_forecasts`. An engine table: the refresh writes it without collecting it."""
     if every_product is None:
         every_product = product_forecasts(lines, as_of, options)
     likely = every_product.filter(every_product.probability >= options.min_purchase_probability)
     return likely.select(
-        "customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase"
+        "customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase",
+        "purchase_days",
     )
 
 

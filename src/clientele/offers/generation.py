@@ -243,7 +243,7 @@ def _at_limit(terms: OfferTerms, blocked: tuple[list, list]) -> None:
 
 
 def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: ListInputs) -> None:
-    """`chosen`: each consenting member's products in the list's order (the due ones by likelihood,
+    """`chosen`: each consenting member's products in the list's order (the forecast's, in the engine's rank,
     then the store-brand moves for the categories where they are heavy national-brand buyers, when
     a personal store-brand offer targets the category's leader), each with the best offer they may
     get on it (the most money for them; on a tie, the first by precedence)."""

@@ -1,7 +1,8 @@
 """Personal shopping lists and the rule that sizes their offers by the member's value.
 
-A list is one member's products due in the list's window (from the nightly next-purchase
-forecasts), each with the offer that applies to it for that member, and its own EAN-13 number
+A list is the products one member is most likely to buy in the list's window, as many as the
+nightly next-purchase forecasts say are due in it (decision 0113), each with the offer that
+applies to it for that member, and its own EAN-13 number
 printed as a barcode: the till scans it like a card. One current list per member (a constraint).
 """
 
