@@ -123,7 +123,7 @@ def test_scores_are_probabilities_on_one_scale(cj_slice_lake: Path) -> None:
 def test_a_member_who_redeemed_before_ranks_above_an_identical_one_who_never_did(cj_slice_lake: Path) -> None:
     history = _history(cj_slice_lake)
     model = targeting.train(history, START)
-    assert model.classifier is not None
+    assert model.classifiers
     pairs = history[history.campaign_id == CAMPAIGN]
     never = pairs[pairs.member_redemptions == 0].copy()
     redeemer = never.assign(member_redemptions=4.0, member_redeemed_campaigns=2.0, member_redeemed_ended=2.0,
@@ -142,7 +142,7 @@ def test_before_enough_redemptions_the_prior_orders_by_bought_before(cj_slice_la
 
     scores = model.expected_redemption(rows)
 
-    assert model.classifier is None
+    assert not model.classifiers
     assert np.allclose(scores.min(), model.prior, rtol=0.11) and scores.max() <= model.prior * 1.1
     assert scores[rows.bought_baskets.to_numpy() > 0].min() > scores[(rows.bought_baskets == 0).to_numpy()
                                                                     & (rows.member_redemptions == 0).to_numpy()].max()

@@ -10,16 +10,19 @@ redemptions dated before it:
   count), manufacturer-matched lines;
 - the member's shopping: baskets, spend, recency, baskets in the last four weeks;
 - the pair: baskets, spend, recency and coupon-discounted lines of the coupon's products, how many
-  of them, the share of the member's spend in the coupon's categories and departments, this very
-  coupon redeemed before;
+  of them, the share of the member's spend in the coupon's categories, departments, subcategories
+  and manufacturers, this very coupon redeemed before, the coupon's rank among the member's coupons
+  of the campaign and the member's percentile among the coupon's targets;
 - the coupon: households that bought its products, its earlier redemptions, its products' count;
-- the campaign: its type, coupons, targeted members and length.
+- the campaign: its type and how many coupons it offers (not its size nor its length: with a
+  handful of earlier campaigns, such values only name a campaign and do not carry to the next).
 
-One gradient-boosting model, trained on the pairs of the campaigns that ENDED before `as_of` (their
-labels are then final), outputs a calibrated probability: the negatives are sampled and the odds
-corrected for the sampling, so every campaign's scores share one scale. With too few earlier
-redemptions to learn from, the score is the prior (the earlier campaigns' redemption rate, else
-`DEFAULT_PRIOR`) nudged by "bought the coupon's products before", on the same scale.
+One model per day, trained on the pairs of the campaigns that ENDED before `as_of` (their labels
+are then final), outputs a calibrated probability: gradient boosting on a sample of the unredeemed
+pairs, the odds corrected for the sampling, a few such models averaged; every campaign's scores
+share one scale. With too few earlier redemptions to learn from, the score is the prior (the earlier
+campaigns' redemption rate, else `DEFAULT_PRIOR`) nudged by "bought the coupon's products before"
+and redemptions before, on the same scale.
 """
 
 from __future__ import annotations
@@ -44,9 +47,15 @@ FEATURES = [
     "member_targeted_ended", "member_redeemed_ended", "member_coupon_baskets", "member_coupon_basket_share",
     "member_match_lines", "member_baskets", "member_spend", "days_since_visit", "member_recent_baskets",
     "coupon_buyers", "coupon_redeemed_before", "coupon_products",
-    "campaign_type_a", "campaign_type_b", "campaign_coupons", "campaign_members", "campaign_days",
+    "campaign_type_a", "campaign_type_b", "campaign_coupons",
+    "rank_in_member_bought", "rank_in_member_subcategory", "rank_in_member_category", "percentile_in_coupon_bought",
 ]
 
+#: Signals ranking each pair within its campaign: name -> (grouped by, ranked signal).
+RANKS = {"rank_in_member_bought": ("customer_id", "bought_spend"),
+         "rank_in_member_subcategory": ("customer_id", "subcategory_share"),
+         "rank_in_member_category": ("customer_id", "category_share"),
+         "percentile_in_coupon_bought": ("coupon_upc", "bought_spend")}
 #: Signals whose rise can only raise the chance (+1) or lower it (-1): the model is held to them.
 MONOTONE = {"bought_baskets": 1, "member_redemptions": 1, "member_redeemed_campaigns": 1, "member_redeemed_ended": 1,
             "coupon_redeemed_by_member": 1, "days_since_redemption": -1}
@@ -56,6 +65,8 @@ DEFAULT_PRIOR = 0.005
 MIN_POSITIVES = 20
 #: Share of the unredeemed pairs kept for training (they outnumber the redeemed ones ~300 to 1).
 NEGATIVE_SAMPLE = 0.1
+#: Models averaged, each trained on another sample of the unredeemed pairs.
+BAGS = 5
 #: Days standing for "never" in the recency signals.
 NEVER = 400
 
@@ -109,8 +120,14 @@ def pair_signals(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Data
     finally:
         con.unregister("pairs_in")
     signals = pairs.reset_index(drop=True).copy()
-    for name in FEATURES:
+    for name in FEATURES[:-len(RANKS)]:  # the ranks come last
         signals[name] = out[name].astype(float).to_numpy()
+    # how the coupon stands among the member's coupons of the campaign (a personalised campaign hands each
+    # member the few coupons closest to their shopping) and the member among the coupon's targets
+    for name, (group, signal) in RANKS.items():
+        ranked = signals.groupby([signals["campaign_id"], signals[group]])[signal]
+        signals[name] = (ranked.rank(ascending=False, method="min") if group == "customer_id"
+                         else ranked.rank(pct=True, method="average"))
     return signals
 
 
@@ -188,9 +205,8 @@ CREATE OR REPLACE TEMP TABLE pair_history AS
 CREATE OR REPLACE TEMP TABLE coupon_sizes AS
     SELECT campaign_id, coupon_upc, as_of, count(*) AS products FROM coupon_products GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE campaign_facts AS
-    SELECT d.campaign_id, d.campaign_type, date_diff('day', CAST(d.start_date AS DATE), CAST(d.end_date AS DATE)) AS days,
-           (SELECT count(DISTINCT coupon_upc) FROM coupons c WHERE c.campaign_id = d.campaign_id) AS coupons,
-           (SELECT count(DISTINCT customer_id) FROM campaigns h WHERE h.campaign_id = d.campaign_id) AS members
+    SELECT d.campaign_id, d.campaign_type,
+           (SELECT count(DISTINCT coupon_upc) FROM coupons c WHERE c.campaign_id = d.campaign_id) AS coupons
     FROM campaign_descriptions d;
 CREATE OR REPLACE TEMP TABLE signals AS
     SELECT p._row,
@@ -215,8 +231,7 @@ CREATE OR REPLACE TEMP TABLE signals AS
            coalesce(pop.buyers, 0) AS coupon_buyers, coalesce(ch.redeemed, 0) AS coupon_redeemed_before,
            coalesce(sz.products, 0) AS coupon_products,
            (cf.campaign_type = 'Type A')::INT AS campaign_type_a, (cf.campaign_type = 'Type B')::INT AS campaign_type_b,
-           coalesce(cf.coupons, 0) AS campaign_coupons, coalesce(cf.members, 0) AS campaign_members,
-           coalesce(cf.days, 0) AS campaign_days
+           coalesce(cf.coupons, 0) AS campaign_coupons
     FROM p
     LEFT JOIN bought b USING (campaign_id, coupon_upc, as_of, customer_id)
     LEFT JOIN popularity pop USING (campaign_id, coupon_upc, as_of)
@@ -257,20 +272,23 @@ class TargetingModel:
 
     as_of: pd.Timestamp
     prior: float
-    classifier: object | None = None
+    classifiers: tuple = ()
     log_odds_shift: float = 0.0
 
     def expected_redemption(self, signals: pd.DataFrame) -> np.ndarray:
         """Each pair's probability of redeeming its coupon (rows of `pair_signals`)."""
-        if self.classifier is None:
+        if not self.classifiers:
             # the prior, ordered within by "bought the coupon's products before" and redemptions
             # before (each at most +5%: a tie-break that keeps the prior's scale)
             bought = signals["bought_baskets"].to_numpy(float)
             redeemed = signals["member_redemptions"].to_numpy(float)
             return self.prior * (1.0 + 0.05 * bought / (1.0 + bought) + 0.05 * redeemed / (1.0 + redeemed))
-        raw = self.classifier.predict_proba(signals[FEATURES].to_numpy(float))[:, 1]
-        raw = np.clip(raw, 1e-9, 1 - 1e-9)
-        return 1.0 / (1.0 + np.exp(-(np.log(raw / (1 - raw)) + self.log_odds_shift)))
+        values = signals[FEATURES].to_numpy(float)
+        chances = []
+        for classifier in self.classifiers:
+            raw = np.clip(classifier.predict_proba(values)[:, 1], 1e-9, 1 - 1e-9)
+            chances.append(1.0 / (1.0 + np.exp(-(np.log(raw / (1 - raw)) + self.log_odds_shift))))
+        return np.mean(chances, axis=0)
 
 
 def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
@@ -287,12 +305,14 @@ def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     sampler = np.random.default_rng(seed)
-    kept = ended[(ended["redeemed"] == 1) | (sampler.random(len(ended)) < NEGATIVE_SAMPLE)]
-    classifier = HistGradientBoostingClassifier(max_iter=200, learning_rate=0.05, max_leaf_nodes=15,
-                                                min_samples_leaf=40, l2_regularization=1.0, random_state=seed,
-                                                monotonic_cst=[MONOTONE.get(name, 0) for name in FEATURES])
-    classifier.fit(kept[FEATURES].to_numpy(float), kept["redeemed"].to_numpy())
-    return TargetingModel(as_of, positives / len(ended), classifier, float(np.log(NEGATIVE_SAMPLE)))
+    classifiers = []
+    for bag in range(BAGS):  # each on its own sample of the unredeemed pairs, averaged
+        kept = ended[(ended["redeemed"] == 1) | (sampler.random(len(ended)) < NEGATIVE_SAMPLE)]
+        classifier = HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
+            random_state=seed + bag, monotonic_cst=[MONOTONE.get(name, 0) for name in FEATURES])
+        classifiers.append(classifier.fit(kept[FEATURES].to_numpy(float), kept["redeemed"].to_numpy()))
+    return TargetingModel(as_of, positives / len(ended), tuple(classifiers), float(np.log(NEGATIVE_SAMPLE)))
 
 
 def score(history: pd.DataFrame, signals: pd.DataFrame) -> pd.Series:
