@@ -1,0 +1,343 @@
+"""Coupon targeting: each (member, coupon) pair's chance of redeeming the coupon, from the lake's
+history strictly before a date (decision 0112).
+
+A pair is a member, a coupon (its products: the lake's `coupons` rows of its campaign) and the date
+it is offered from (`as_of`). Its signals read only basket lines dated before that day and
+redemptions dated before it:
+
+- the member's coupon habit: redemptions before (count, campaigns, recency), campaigns that targeted
+  them and ended before and how many they redeemed in, baskets with a coupon discount (share and
+  count), manufacturer-matched lines;
+- the member's shopping: baskets, spend, recency, baskets in the last four weeks;
+- the pair: baskets, spend, recency and coupon-discounted lines of the coupon's products, how many
+  of them, the share of the member's spend in the coupon's categories, departments, subcategories
+  and manufacturers, this very coupon redeemed before, the coupon's rank among the member's coupons
+  of the campaign and the member's percentile among the coupon's targets;
+- the coupon: households that bought its products, its earlier redemptions, its products' count;
+- the campaign: its type and how many coupons it offers (not its size nor its length: with a
+  handful of earlier campaigns, such values only name a campaign and do not carry to the next).
+
+One model per day, trained on the pairs of the campaigns that ENDED before `as_of` (their labels
+are then final), outputs a calibrated probability: gradient boosting on a sample of the unredeemed
+pairs, the odds corrected for the sampling, a few such models averaged; every campaign's scores
+share one scale. With too few earlier redemptions to learn from, the score is the prior (the earlier
+campaigns' redemption rate, else `DEFAULT_PRIOR`) nudged by "bought the coupon's products before"
+and redemptions before, on the same scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from clientele.errors import ClienteleError
+
+#: The lake's tables the signals read.
+TABLES = ("basket_lines", "campaigns", "campaign_descriptions", "coupons", "coupon_redemptions", "products")
+
+FEATURES = [
+    "bought_baskets", "bought_spend", "days_since_bought", "bought_products", "bought_coupon_lines",
+    "bought_recent_baskets", "category_share", "department_share", "subcategory_share", "manufacturer_share",
+    "category_coupon_lines", "coupon_redeemed_by_member",
+    "member_redemptions", "member_redeemed_campaigns", "days_since_redemption",
+    "member_targeted_ended", "member_redeemed_ended", "member_coupon_baskets", "member_coupon_basket_share",
+    "member_match_lines", "member_baskets", "member_spend", "days_since_visit", "member_recent_baskets",
+    "coupon_buyers", "coupon_redeemed_before", "coupon_products",
+    "campaign_type_a", "campaign_type_b", "campaign_coupons",
+    "rank_in_member_bought", "rank_in_member_subcategory", "rank_in_member_category", "percentile_in_coupon_bought",
+]
+
+#: Signals ranking each pair within its campaign: name -> (grouped by, ranked signal).
+RANKS = {"rank_in_member_bought": ("customer_id", "bought_spend"),
+         "rank_in_member_subcategory": ("customer_id", "subcategory_share"),
+         "rank_in_member_category": ("customer_id", "category_share"),
+         "percentile_in_coupon_bought": ("coupon_upc", "bought_spend")}
+#: Signals whose rise can only raise the chance (+1) or lower it (-1): the model is held to them.
+MONOTONE = {"bought_baskets": 1, "member_redemptions": 1, "member_redeemed_campaigns": 1, "member_redeemed_ended": 1,
+            "coupon_redeemed_by_member": 1, "days_since_redemption": -1}
+#: The chance of redemption assumed when no earlier campaign has labels to learn from.
+DEFAULT_PRIOR = 0.005
+#: Fewest earlier redemptions a model is trained on; below, the prior is used.
+MIN_POSITIVES = 20
+#: Share of the unredeemed pairs kept for training (they outnumber the redeemed ones ~300 to 1).
+NEGATIVE_SAMPLE = 0.1
+#: Models averaged, each trained on another sample of the unredeemed pairs.
+BAGS = 5
+#: Days standing for "never" in the recency signals.
+NEVER = 400
+
+
+class TargetingInputError(ClienteleError):
+    """The pairs to score lack a column or a table is missing."""
+
+
+def connect(lake: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the lake's tables the signals read as views."""
+    con = duckdb.connect()
+    for name in TABLES:
+        folder = lake / name
+        if not any(folder.rglob("*.parquet")):
+            raise TargetingInputError(f"the lake at {lake} has no table {name!r}: import data first")
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{folder}/**/*.parquet', "
+                    "hive_partitioning = true, union_by_name = true)")
+    return con
+
+
+def campaign_pairs(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Every (campaign, targeted member, coupon of the campaign) with the campaign's start as
+    `as_of`, its type and end, and `redeemed` (0/1: the member redeemed that coupon in that
+    campaign) and `redeemed_on` (its first day, else null)."""
+    return con.execute("""
+        SELECT h.campaign_id, d.campaign_type, CAST(d.start_date AS DATE) AS as_of,
+               CAST(d.end_date AS DATE) AS end_date, h.customer_id, c.coupon_upc,
+               (r.customer_id IS NOT NULL)::INT AS redeemed, r.redeemed_on
+        FROM campaigns h JOIN campaign_descriptions d USING (campaign_id)
+        JOIN (SELECT DISTINCT campaign_id, coupon_upc FROM coupons) c USING (campaign_id)
+        LEFT JOIN (SELECT campaign_id, customer_id, coupon_upc, min(CAST(redemption_date AS DATE)) AS redeemed_on
+                   FROM coupon_redemptions GROUP BY ALL) r
+               USING (campaign_id, customer_id, coupon_upc)
+        ORDER BY as_of, h.campaign_id, h.customer_id, c.coupon_upc
+    """).df()
+
+
+def pair_signals(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.DataFrame:
+    """`pairs` (campaign_id, customer_id, coupon_upc, as_of) with FEATURES added, each computed from
+    the basket lines and redemptions dated before the pair's `as_of` day only."""
+    missing = {"campaign_id", "customer_id", "coupon_upc", "as_of"} - set(pairs.columns)
+    if missing:
+        raise TargetingInputError(f"the pairs to score lack the columns {sorted(missing)}")
+    keys = pairs[["campaign_id", "customer_id", "coupon_upc", "as_of"]].copy()
+    keys["as_of"] = pd.to_datetime(keys["as_of"]).dt.normalize()
+    keys["_row"] = np.arange(len(keys))
+    con.register("pairs_in", keys)
+    try:
+        con.execute(_SIGNALS)
+        out = con.execute("SELECT * FROM signals ORDER BY _row").df()
+    finally:
+        con.unregister("pairs_in")
+    signals = pairs.reset_index(drop=True).copy()
+    for name in FEATURES[:-len(RANKS)]:  # the ranks come last
+        signals[name] = out[name].astype(float).to_numpy()
+    # how the coupon stands among the member's coupons of the campaign (a personalised campaign hands each
+    # member the few coupons closest to their shopping) and the member among the coupon's targets
+    for name, (group, signal) in RANKS.items():
+        ranked = signals.groupby([signals["campaign_id"], signals[group]])[signal]
+        signals[name] = (ranked.rank(ascending=False, method="min") if group == "customer_id"
+                         else ranked.rank(pct=True, method="average"))
+    return signals
+
+
+_SIGNALS = """
+CREATE OR REPLACE TEMP TABLE p AS
+    SELECT _row, campaign_id, customer_id, coupon_upc, CAST(as_of AS DATE) AS as_of FROM pairs_in;
+CREATE OR REPLACE TEMP TABLE offered AS SELECT DISTINCT campaign_id, coupon_upc, as_of FROM p;
+CREATE OR REPLACE TEMP TABLE members_as_of AS SELECT DISTINCT customer_id, as_of FROM p;
+CREATE OR REPLACE TEMP TABLE coupon_products AS
+    SELECT DISTINCT o.campaign_id, o.coupon_upc, o.as_of, c.product_id
+    FROM offered o JOIN coupons c USING (campaign_id, coupon_upc);
+-- the coupons' products bought before each offer's day, by everyone (popularity) and per member
+CREATE OR REPLACE TEMP TABLE bought AS
+    SELECT cp.campaign_id, cp.coupon_upc, cp.as_of, l.customer_id,
+           count(DISTINCT l.basket_id) AS baskets, sum(l.sales_value) AS spend,
+           date_diff('day', max(CAST(l.transaction_ts AS DATE)), cp.as_of) AS days_since,
+           count(DISTINCT l.product_id) AS products,
+           count(*) FILTER (WHERE l.coupon_disc > 0) AS coupon_lines,
+           count(DISTINCT l.basket_id) FILTER (WHERE l.transaction_ts >= cp.as_of - INTERVAL 56 DAY) AS recent_baskets
+    FROM coupon_products cp
+    JOIN basket_lines l ON l.product_id = cp.product_id AND l.transaction_ts < cp.as_of
+    WHERE l.customer_id IS NOT NULL
+    GROUP BY cp.campaign_id, cp.coupon_upc, cp.as_of, l.customer_id;
+CREATE OR REPLACE TEMP TABLE popularity AS
+    SELECT campaign_id, coupon_upc, as_of, count(*) AS buyers FROM bought GROUP BY ALL;
+-- each member's days: baskets, spend, coupon use (only the members to score)
+CREATE OR REPLACE TEMP TABLE member_days AS
+    SELECT customer_id, CAST(transaction_ts AS DATE) AS day, count(DISTINCT basket_id) AS baskets,
+           sum(sales_value) AS spend,
+           count(DISTINCT basket_id) FILTER (WHERE coupon_disc > 0) AS coupon_baskets,
+           count(*) FILTER (WHERE coupon_match_disc > 0) AS match_lines
+    FROM basket_lines WHERE customer_id IN (SELECT customer_id FROM members_as_of)
+    GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE member_shopping AS
+    SELECT m.customer_id, m.as_of, sum(d.baskets) AS baskets, sum(d.spend) AS spend,
+           sum(d.coupon_baskets) AS coupon_baskets, sum(d.match_lines) AS match_lines,
+           date_diff('day', max(d.day), m.as_of) AS days_since_visit,
+           coalesce(sum(d.baskets) FILTER (WHERE d.day >= m.as_of - INTERVAL 28 DAY), 0) AS recent_baskets
+    FROM members_as_of m JOIN member_days d ON d.customer_id = m.customer_id AND d.day < m.as_of
+    GROUP BY m.customer_id, m.as_of;
+-- spend (and coupon-discounted lines) by category, department, subcategory and manufacturer before
+-- each day, for the share of the member's spend in the coupon's ones
+CREATE OR REPLACE TEMP TABLE member_group_days AS
+    SELECT l.customer_id, CAST(l.transaction_ts AS DATE) AS day, pr.category, pr.department, pr.subcategory,
+           pr.manufacturer_id, sum(l.sales_value) AS spend, count(*) FILTER (WHERE l.coupon_disc > 0) AS coupon_lines
+    FROM basket_lines l JOIN products pr USING (product_id)
+    WHERE l.customer_id IN (SELECT customer_id FROM members_as_of)
+    GROUP BY ALL;
+{group_spend}
+-- redemptions dated before each day (any campaign, those still running included)
+CREATE OR REPLACE TEMP TABLE member_redemptions AS
+    SELECT m.customer_id, m.as_of, count(*) AS redemptions, count(DISTINCT r.campaign_id) AS campaigns,
+           date_diff('day', max(CAST(r.redemption_date AS DATE)), m.as_of) AS days_since
+    FROM members_as_of m JOIN coupon_redemptions r
+         ON r.customer_id = m.customer_id AND CAST(r.redemption_date AS DATE) < m.as_of
+    GROUP BY m.customer_id, m.as_of;
+CREATE OR REPLACE TEMP TABLE member_campaigns AS
+    SELECT m.customer_id, m.as_of, count(*) AS targeted_ended,
+           count(*) FILTER (WHERE r.first_day < m.as_of) AS redeemed_ended
+    FROM members_as_of m JOIN campaigns h ON h.customer_id = m.customer_id
+    JOIN campaign_descriptions d ON d.campaign_id = h.campaign_id AND CAST(d.end_date AS DATE) < m.as_of
+    LEFT JOIN (SELECT customer_id, campaign_id, min(CAST(redemption_date AS DATE)) AS first_day
+               FROM coupon_redemptions GROUP BY ALL) r
+         ON r.customer_id = m.customer_id AND r.campaign_id = h.campaign_id
+    GROUP BY m.customer_id, m.as_of;
+CREATE OR REPLACE TEMP TABLE coupon_history AS
+    SELECT o.campaign_id, o.coupon_upc, o.as_of, count(r.customer_id) AS redeemed
+    FROM offered o LEFT JOIN coupon_redemptions r
+         ON r.coupon_upc = o.coupon_upc AND CAST(r.redemption_date AS DATE) < o.as_of
+    GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE pair_history AS
+    SELECT p._row, count(*) AS redeemed FROM p JOIN coupon_redemptions r
+         ON r.customer_id = p.customer_id AND r.coupon_upc = p.coupon_upc AND CAST(r.redemption_date AS DATE) < p.as_of
+    GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE coupon_sizes AS
+    SELECT campaign_id, coupon_upc, as_of, count(*) AS products FROM coupon_products GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE campaign_facts AS
+    SELECT d.campaign_id, d.campaign_type,
+           (SELECT count(DISTINCT coupon_upc) FROM coupons c WHERE c.campaign_id = d.campaign_id) AS coupons
+    FROM campaign_descriptions d;
+CREATE OR REPLACE TEMP TABLE signals AS
+    SELECT p._row,
+           coalesce(b.baskets, 0) AS bought_baskets, coalesce(b.spend, 0) AS bought_spend,
+           coalesce(b.days_since, {never}) AS days_since_bought, coalesce(b.products, 0) AS bought_products,
+           coalesce(b.coupon_lines, 0) AS bought_coupon_lines,
+           coalesce(b.recent_baskets, 0) AS bought_recent_baskets,
+           coalesce(cs.spend / nullif(ms.spend, 0), 0) AS category_share,
+           coalesce(ds.spend / nullif(ms.spend, 0), 0) AS department_share,
+           coalesce(ss.spend / nullif(ms.spend, 0), 0) AS subcategory_share,
+           coalesce(mf.spend / nullif(ms.spend, 0), 0) AS manufacturer_share,
+           coalesce(cs.coupon_lines, 0) AS category_coupon_lines,
+           coalesce(ph.redeemed, 0) AS coupon_redeemed_by_member,
+           coalesce(mr.redemptions, 0) AS member_redemptions, coalesce(mr.campaigns, 0) AS member_redeemed_campaigns,
+           coalesce(mr.days_since, {never}) AS days_since_redemption,
+           coalesce(mc.targeted_ended, 0) AS member_targeted_ended, coalesce(mc.redeemed_ended, 0) AS member_redeemed_ended,
+           coalesce(ms.coupon_baskets, 0) AS member_coupon_baskets,
+           coalesce(ms.coupon_baskets / nullif(ms.baskets, 0), 0) AS member_coupon_basket_share,
+           coalesce(ms.match_lines, 0) AS member_match_lines, coalesce(ms.baskets, 0) AS member_baskets,
+           coalesce(ms.spend, 0) AS member_spend, coalesce(ms.days_since_visit, {never}) AS days_since_visit,
+           coalesce(ms.recent_baskets, 0) AS member_recent_baskets,
+           coalesce(pop.buyers, 0) AS coupon_buyers, coalesce(ch.redeemed, 0) AS coupon_redeemed_before,
+           coalesce(sz.products, 0) AS coupon_products,
+           (cf.campaign_type = 'Type A')::INT AS campaign_type_a, (cf.campaign_type = 'Type B')::INT AS campaign_type_b,
+           coalesce(cf.coupons, 0) AS campaign_coupons
+    FROM p
+    LEFT JOIN bought b USING (campaign_id, coupon_upc, as_of, customer_id)
+    LEFT JOIN popularity pop USING (campaign_id, coupon_upc, as_of)
+    LEFT JOIN coupon_history ch USING (campaign_id, coupon_upc, as_of)
+    LEFT JOIN coupon_sizes sz USING (campaign_id, coupon_upc, as_of)
+    LEFT JOIN member_shopping ms USING (customer_id, as_of)
+    LEFT JOIN member_redemptions mr USING (customer_id, as_of)
+    LEFT JOIN member_campaigns mc USING (customer_id, as_of)
+    LEFT JOIN category_spend cs USING (_row)
+    LEFT JOIN department_spend ds USING (_row)
+    LEFT JOIN subcategory_spend ss USING (_row)
+    LEFT JOIN manufacturer_id_spend mf USING (_row)
+    LEFT JOIN pair_history ph USING (_row)
+    LEFT JOIN campaign_facts cf USING (campaign_id);
+"""
+
+#: The member's spend (and coupon lines) in the coupon's groups of products before the day, per group column.
+_GROUP_SPEND = """
+CREATE OR REPLACE TEMP TABLE coupon_{column}_groups AS
+    SELECT DISTINCT cp.campaign_id, cp.coupon_upc, cp.as_of, pr.{column} FROM coupon_products cp
+    JOIN products pr USING (product_id);
+CREATE OR REPLACE TEMP TABLE {column}_spend AS
+    SELECT p._row, sum(d.spend) AS spend, sum(d.coupon_lines) AS coupon_lines
+    FROM p JOIN coupon_{column}_groups c USING (campaign_id, coupon_upc, as_of)
+    JOIN (SELECT customer_id, day, {column}, sum(spend) AS spend, sum(coupon_lines) AS coupon_lines
+          FROM member_group_days GROUP BY ALL) d
+         ON d.customer_id = p.customer_id AND d.{column} = c.{column} AND d.day < p.as_of
+    GROUP BY ALL;
+"""
+_SIGNALS = _SIGNALS.replace("{never}", str(NEVER)).replace("{group_spend}", "".join(
+    _GROUP_SPEND.replace("{column}", column) for column in ("category", "department", "subcategory", "manufacturer_id")))
+
+
+@dataclass
+class TargetingModel:
+    """The redemption model as of a day: a classifier and the sampling correction of its odds, or
+    only a prior when too few earlier redemptions exist."""
+
+    as_of: pd.Timestamp
+    prior: float
+    classifiers: tuple = ()
+    log_odds_shift: float = 0.0
+
+    def expected_redemption(self, signals: pd.DataFrame) -> np.ndarray:
+        """Each pair's probability of redeeming its coupon (rows of `pair_signals`)."""
+        if not self.classifiers:
+            # the prior, ordered within by "bought the coupon's products before" and redemptions
+            # before (each at most +5%: a tie-break that keeps the prior's scale)
+            bought = signals["bought_baskets"].to_numpy(float)
+            redeemed = signals["member_redemptions"].to_numpy(float)
+            return self.prior * (1.0 + 0.05 * bought / (1.0 + bought) + 0.05 * redeemed / (1.0 + redeemed))
+        values = signals[FEATURES].to_numpy(float)
+        chances = []
+        for classifier in self.classifiers:
+            raw = np.clip(classifier.predict_proba(values)[:, 1], 1e-9, 1 - 1e-9)
+            chances.append(1.0 / (1.0 + np.exp(-(np.log(raw / (1 - raw)) + self.log_odds_shift))))
+        return np.mean(chances, axis=0)
+
+
+def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
+    """The model for pairs offered from `as_of`, learnt from the rows of `history` (pair_signals
+    plus `end_date` and `redeemed_on`) whose campaign ended before `as_of`."""
+    as_of = pd.Timestamp(as_of).normalize()
+    ended = history[pd.to_datetime(history["end_date"]) < as_of].copy()
+    # a label counts only if known before the day (a redemption dated after its campaign's end is not)
+    ended["redeemed"] = (pd.to_datetime(ended["redeemed_on"]) < as_of).astype(int)
+    positives = int(ended["redeemed"].sum())
+    if positives < MIN_POSITIVES:
+        prior = positives / len(ended) if positives else DEFAULT_PRIOR
+        return TargetingModel(as_of, prior)
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    sampler = np.random.default_rng(seed)
+    classifiers = []
+    for bag in range(BAGS):  # each on its own sample of the unredeemed pairs, averaged
+        kept = ended[(ended["redeemed"] == 1) | (sampler.random(len(ended)) < NEGATIVE_SAMPLE)]
+        classifier = HistGradientBoostingClassifier(
+            max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
+            random_state=seed + bag, monotonic_cst=[MONOTONE.get(name, 0) for name in FEATURES])
+        classifiers.append(classifier.fit(kept[FEATURES].to_numpy(float), kept["redeemed"].to_numpy()))
+    return TargetingModel(as_of, positives / len(ended), tuple(classifiers), float(np.log(NEGATIVE_SAMPLE)))
+
+
+def score(history: pd.DataFrame, signals: pd.DataFrame) -> pd.Series:
+    """Each row of `signals` (pair_signals) scored by the model of its `as_of` day, trained on
+    `history`; days whose earlier campaigns are the same share one model."""
+    scores = pd.Series(np.nan, index=signals.index)
+    ends = pd.to_datetime(history["end_date"])
+    models: dict[tuple, TargetingModel] = {}
+    for as_of, rows in signals.groupby(pd.to_datetime(signals["as_of"]).dt.normalize()):
+        # the same ended campaigns with the same labels known give the same training rows
+        ended = history[ends < as_of]
+        key = (tuple(sorted(ended["campaign_id"].unique())), int((pd.to_datetime(ended["redeemed_on"]) < as_of).sum()))
+        if key not in models:
+            models[key] = train(history, as_of)
+        scores[rows.index] = models[key].expected_redemption(rows)
+    return scores
+
+
+def expected_redemptions(lake: Path, pairs: pd.DataFrame) -> pd.Series:
+    """Each pair's probability of redemption (pairs: campaign_id, customer_id, coupon_upc, as_of),
+    each as_of scored by the model trained on the campaigns ended before it."""
+    con = connect(lake)
+    try:
+        history = pair_signals(con, campaign_pairs(con))
+        signals = pair_signals(con, pairs)
+    finally:
+        con.close()
+    return score(history, signals).set_axis(pairs.index)
