@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from clientele.offers import segments
 
@@ -105,9 +106,10 @@ class MemberView:
     activated: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True)
-class LineDiscount:
-    """What the offers gave one line: money off, the points multiplier on it, the offers' codes."""
+class LineDiscount(NamedTuple):
+    """What the offers gave one line: money off, the points multiplier on it, the offers' codes (a
+    tuple: one is made per line of every basket, and a frozen dataclass's `__init__` costs several
+    times a tuple's)."""
 
     line_no: int
     discount: Decimal
@@ -115,9 +117,9 @@ class LineDiscount:
     offer_codes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class AppliedOffer:
-    """One offer applied to the basket: its money off in all, bonus points, and the lines it touched."""
+class AppliedOffer(NamedTuple):
+    """One offer applied to the basket: its money off in all, bonus points, and the lines it touched
+    (a tuple, as `LineDiscount`)."""
 
     offer_id: int
     code: str
@@ -243,7 +245,7 @@ def _benefit(terms: OfferTerms, matching: list[Line], left: dict[int, Decimal]) 
     """The offer's money off per matching line and its bonus points; None when it gives nothing."""
     if not matching:
         return None
-    basket_left = sum((left[line.line_no] for line in matching), ZERO)
+    basket_left = sum((left[line.line_no] for line in matching), ZERO) if terms.target == "basket" else None
     if terms.target == "basket" and terms.min_spend is not None and basket_left < terms.min_spend:
         return None
     if terms.benefit == "bonus_points":
@@ -296,7 +298,7 @@ def _cheapest_free(terms: OfferTerms, matching: list[Line], left: dict[int, Deci
 
 def _within_budget(wanted: dict[int, Decimal], money_left: Decimal | None, matching: list[Line]) -> dict[int, Decimal]:
     """The discounts cut, in the lines' order, to what is left of the offer's money budget."""
-    if money_left is None:
+    if money_left is None or (money_left >= 0 and sum(wanted.values(), ZERO) <= money_left):
         return wanted
     kept, budget = {}, money_left
     for line in matching:
