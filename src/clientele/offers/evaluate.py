@@ -191,6 +191,24 @@ def sized(terms: OfferTerms, factor: Decimal) -> OfferTerms:
     return OfferTerms(**{**terms.__dict__, **changes})
 
 
+#: `sized` terms kept by (the terms' identity, factor): a till's terms are read once per worker, and
+#: its lists' offers are sized at every checkout by a few factors; the terms themselves are kept in
+#: the value, so an identity is never reused while its entry lives.
+_sized_kept: dict[tuple[int, Decimal], tuple[OfferTerms, OfferTerms]] = {}
+
+
+def _sized_once(terms: OfferTerms, factor: Decimal) -> OfferTerms:
+    """`sized(terms, factor)`, made once per terms and factor."""
+    kept = _sized_kept.get((id(terms), factor))
+    if kept is not None and kept[0] is terms:
+        return kept[1]
+    if len(_sized_kept) >= 4096:  # terms read afresh since: the old entries are never needed again
+        _sized_kept.clear()
+    result = sized(terms, factor)
+    _sized_kept[(id(terms), factor)] = (terms, result)
+    return result
+
+
 def apply_offers(lines: Sequence[Line], offers: Iterable[OfferTerms], member: MemberView, at: datetime) -> OfferResult:
     """Every line's discount and points multiplier, and every offer applied, for the basket at `at`."""
     left = {line.line_no: line.amount for line in lines if line.quantity > 0 and line.amount > 0}
@@ -205,7 +223,7 @@ def apply_offers(lines: Sequence[Line], offers: Iterable[OfferTerms], member: Me
         if not available(terms, member, at):
             continue
         factor = member.list_factors.get(terms.offer_id)
-        terms = sized(terms, factor) if factor is not None else terms
+        terms = _sized_once(terms, factor) if factor is not None and factor != 1 else terms
         matching = [line for line in _candidates(terms, lines, by_product) if line.line_no in left
                     and terms.targets(line) and not taken.get(line.line_no)
                     and (terms.stackable or line.line_no not in taken)]
