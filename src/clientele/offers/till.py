@@ -222,25 +222,29 @@ def answer_parts(offers: TillOffers) -> dict:
 #: (`clientele_refuse`) when one budget or one limit was not taken: nothing of the basket is written.
 REDEMPTION_CTES = """
 budget_slices AS (
-    SELECT o.offer_id, o.money, COALESCE(
-        (SELECT s.id FROM offers_offerbudgetslice s
-         WHERE s.budget_id = o.offer_id AND s.slice = basket.id %% b.slices
-           AND (s.money_left IS NULL OR s.money_left >= o.money) AND (s.count_left IS NULL OR s.count_left >= 1)),
-        (SELECT s.id FROM offers_offerbudgetslice s
-         WHERE s.budget_id = o.offer_id
-           AND (s.money_left IS NULL OR s.money_left >= o.money) AND (s.count_left IS NULL OR s.count_left >= 1)
-         ORDER BY ((s.slice - basket.id) %% b.slices + b.slices) %% b.slices LIMIT 1)) AS id
+    SELECT o.offer_id, o.money, pick.id, pick.row_at
     FROM basket, unnest(%(offer_ids)s::bigint[], %(offer_discounts)s::numeric[]) AS o(offer_id, money)
          JOIN offers_offerbudget b ON b.offer_id = o.offer_id
+         CROSS JOIN LATERAL (
+             (SELECT s.id, s.ctid AS row_at FROM offers_offerbudgetslice s
+              WHERE s.budget_id = o.offer_id AND s.slice = basket.id %% b.slices
+                AND (s.money_left IS NULL OR s.money_left >= o.money) AND (s.count_left IS NULL OR s.count_left >= 1))
+             UNION ALL
+             (SELECT s.id, s.ctid FROM offers_offerbudgetslice s
+              WHERE s.budget_id = o.offer_id
+                AND (s.money_left IS NULL OR s.money_left >= o.money) AND (s.count_left IS NULL OR s.count_left >= 1)
+              ORDER BY ((s.slice - basket.id) %% b.slices + b.slices) %% b.slices LIMIT 1)
+             LIMIT 1) AS pick
 ), budgets_locked AS (
-    SELECT s.id FROM offers_offerbudgetslice s WHERE s.id IN (SELECT id FROM budget_slices)
+    SELECT s.id, s.ctid AS row_at FROM offers_offerbudgetslice s
+    WHERE s.ctid = ANY(ARRAY(SELECT row_at FROM budget_slices))
     ORDER BY s.id FOR NO KEY UPDATE OF s
 ), offer_budgets AS (
     UPDATE offers_offerbudgetslice s
     SET money_left = s.money_left - c.money, count_left = s.count_left - 1,
         given_money = s.given_money + c.money, given_count = s.given_count + 1
-    FROM budget_slices c JOIN budgets_locked l ON l.id = c.id
-    WHERE s.id = c.id
+    FROM budgets_locked l JOIN budget_slices c ON c.id = l.id
+    WHERE s.ctid = l.row_at
       AND (s.money_left IS NULL OR s.money_left >= c.money) AND (s.count_left IS NULL OR s.count_left >= 1)
     RETURNING c.offer_id
 ), offer_uses AS (

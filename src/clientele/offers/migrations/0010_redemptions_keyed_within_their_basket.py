@@ -1,6 +1,7 @@
 """A redemption's key unique within its basket (every key names its basket), by one index led by the
 basket that also serves the basket's foreign key and its look-ups: one index fewer written per
-offer applied at a till (decision 0097)."""
+offer applied at a till (decision 0097). The budgets' slices likewise found by (budget, slice) alone:
+the till probes a basket's slice by both."""
 
 import django.db.models.deletion
 from django.db import migrations, models
@@ -27,5 +28,10 @@ class Migration(migrations.Migration):
             model_name='offerredemption',
             name='basket',
             field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='offer_redemptions', to='loyalty.basket'),
+        ),
+        migrations.AlterField(
+            model_name='offerbudgetslice',
+            name='budget',
+            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='parts', to='offers.offerbudget'),
         ),
     ]
