@@ -215,11 +215,13 @@ def answer_parts(offers: TillOffers) -> dict:
 
 #: The redemptions in the one-statement write (PostgreSQL), after its `basket` CTE: for each applied
 #: offer, one slice of its budget (decision 0091) with enough left, the one the basket's number
-#: points to first (so tills at once take from different slices), locked in the slices' order (two
-#: tills never wait for each other in a circle) and taken by a conditional UPDATE (re-checked on the
-#: row's newest version when another till took from it first); the member's use counted under their
-#: limit; the redemption recorded. The statement's last SELECT refuses the whole statement
-#: (`clientele_refuse`) when one budget or one limit was not taken: nothing of the basket is written.
+#: points to first (probed by its key; the others, in the basket's order, only when it has too
+#: little), so tills at once take from different slices; then each slice found is reached by its
+#: row's address (decision 0097): locked in the slices' order (two tills never wait for each other
+#: in a circle; the lock returns the row's newest version when another till took from it first) and
+#: taken by a conditional UPDATE of that version; the member's use counted under their limit; the
+#: redemption recorded. The statement's last SELECT refuses the whole statement (`clientele_refuse`)
+#: when one budget or one limit was not taken: nothing of the basket is written.
 REDEMPTION_CTES = """
 budget_slices AS (
     SELECT o.offer_id, o.money, pick.id, pick.row_at
