@@ -242,6 +242,42 @@ def test_given_many_tills_at_once_when_they_drain_one_budget_then_it_is_never_ov
     assert OfferRedemption.objects.count() == len(got_it) == budget.given_count
 
 
+def test_given_many_members_tills_at_once_on_the_last_cents_of_a_sliced_budget_then_no_slice_is_overspent(
+        concurrent_db, programme_ready, store):
+    """Eight members' tills (no account lock between them) on a budget of three slices left with 0.50,
+    0.40 and 0.30: each till takes from its basket's slice or another, re-checked on the row another
+    till just wrote; every cent given is a redemption answered to a till, and no slice goes below zero."""
+    from test_concurrency import run_together
+
+    from clientele.barcodes import card_barcode
+    from clientele.members.models import Card
+
+    for customer in range(43, 50):
+        member = Member.objects.create(customer_id=customer, first_name="M", last_name=str(customer),
+                                       join_date=TODAY.date())
+        Card.objects.create(barcode=card_barcode(customer), member=member)
+    milk = save_offer("milk-10pc", product_ids=[MILK], benefit="percent_off", amount=None, percent=Decimal("10"),
+                      budget_money=Decimal("300.00"))
+    for part, left in zip(OfferBudgetSlice.objects.filter(budget_id=milk.pk).order_by("slice"),
+                          [Decimal("0.50"), Decimal("0.40"), Decimal("0.30")], strict=True):
+        offer_services.consume_budget(milk.pk, part.money_left - left, prefer=part.slice)
+    _, raw = issue_api_key(store, "tills")
+
+    responses = run_together([
+        (lambda customer=customer: post(TillClient(headers={"X-API-Key": raw}), "/baskets",
+                                        basket(receipt=f"r{customer}", till_id=f"T{customer}",
+                                               card=card_barcode(customer))))
+        for customer in range(42, 50)])
+
+    assert all(r.status_code == 200 or (r.status_code, r.json()["code"]) == (409, "offer_budget_exhausted")
+               for r in responses), [r.json() for r in responses]
+    answered = [Decimal(r.json()["discount_total"]) for r in responses if r.status_code == 200 and r.json()["offers"]]
+    parts = list(OfferBudgetSlice.objects.filter(budget_id=milk.pk))
+    assert all(part.money_left >= 0 for part in parts)
+    assert sum(answered) == Decimal("1.20") - sum(part.money_left for part in parts) > 0
+    assert OfferRedemption.objects.count() == len(answered) == sum(part.given_count for part in parts) - 3
+
+
 def test_given_an_offer_once_per_member_then_the_members_second_basket_goes_without_it(offers, till, card):
     offers["bread"].per_member_limit = 1
     offer_services.save_offer(offers["bread"])

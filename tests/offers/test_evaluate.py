@@ -116,6 +116,15 @@ def test_a_listed_offer_applies_sized_by_the_members_value():
     assert discounts(result)[1] == D("2.40") and result.applied[0].from_list
 
 
+def test_the_same_listed_offer_is_sized_by_each_members_own_factor_basket_after_basket():
+    personal = terms("switch", target="category", category="COLD CEREAL", benefit="amount_off", amount=D("0.40"),
+                     eligibility="personal")
+    given = [discounts(apply_offers(BASKET, [personal], MemberView(42 + n, list_factors={personal.offer_id: factor}),
+                                    NOW))[1]
+             for n, factor in enumerate([D("3"), D("1.5"), D("3"), D("1"), D("1.5")])]
+    assert given == [D("2.40"), D("1.20"), D("2.40"), D("0.80"), D("1.20")]
+
+
 def test_returned_lines_get_nothing():
     returned = Line(4, 2001, D("-1"), D("-4.00"), "GROCERY", "COLD CEREAL", 69, "National")
     result = apply_offers([returned], [terms("all", percent=D("10"))], ADA, NOW)

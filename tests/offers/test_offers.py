@@ -169,6 +169,20 @@ def test_redemptions_are_recorded_once_and_reversed_once_giving_the_budget_back(
     assert OfferRedemption.objects.filter(kind="reversed").count() == 1
 
 
+def test_the_database_refuses_an_offer_redeemed_or_given_back_twice_on_one_basket_by_any_path(catalogue, ada):
+    offer = make_offer()
+    first = basket("R1", ada)
+    common = {"offer": offer, "offer_version": 1, "member": ada, "basket": first, "redeemed_at": NOW}
+    redeemed = common | {"redemption_key": f"basket:{first.pk}:{offer.pk}", "discount": D("1.00")}
+    given_back = common | {"redemption_key": f"return:RET1:{offer.pk}", "kind": "reversed", "discount": D("-1.00"),
+                           "uses": -1}
+    for row in (redeemed, given_back):
+        OfferRedemption.objects.create(**row)
+        with pytest.raises(IntegrityError), transaction.atomic():
+            OfferRedemption.objects.create(**row)  # written again, past the services' own checks
+    assert OfferRedemption.objects.filter(basket=first).count() == 2
+
+
 def test_the_members_limit_is_kept_by_the_database(catalogue, ada):
     make_offer(per_member_limit=1)
     result = apply_offers(LINES, services.offer_terms(NOW), services.member_view(ada), NOW)

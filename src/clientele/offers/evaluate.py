@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import NamedTuple
 
 from clientele.offers import segments
 
@@ -105,9 +106,10 @@ class MemberView:
     activated: frozenset[int] = frozenset()
 
 
-@dataclass(frozen=True)
-class LineDiscount:
-    """What the offers gave one line: money off, the points multiplier on it, the offers' codes."""
+class LineDiscount(NamedTuple):
+    """What the offers gave one line: money off, the points multiplier on it, the offers' codes (a
+    tuple: one is made per line of every basket, and a frozen dataclass's `__init__` costs several
+    times a tuple's)."""
 
     line_no: int
     discount: Decimal
@@ -115,9 +117,9 @@ class LineDiscount:
     offer_codes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class AppliedOffer:
-    """One offer applied to the basket: its money off in all, bonus points, and the lines it touched."""
+class AppliedOffer(NamedTuple):
+    """One offer applied to the basket: its money off in all, bonus points, and the lines it touched
+    (a tuple, as `LineDiscount`)."""
 
     offer_id: int
     code: str
@@ -189,6 +191,24 @@ def sized(terms: OfferTerms, factor: Decimal) -> OfferTerms:
     return OfferTerms(**{**terms.__dict__, **changes})
 
 
+#: `sized` terms kept by (the terms' identity, factor): a till's terms are read once per worker, and
+#: its lists' offers are sized at every checkout by a few factors; the terms themselves are kept in
+#: the value, so an identity is never reused while its entry lives.
+_sized_kept: dict[tuple[int, Decimal], tuple[OfferTerms, OfferTerms]] = {}
+
+
+def _sized_once(terms: OfferTerms, factor: Decimal) -> OfferTerms:
+    """`sized(terms, factor)`, made once per terms and factor."""
+    kept = _sized_kept.get((id(terms), factor))
+    if kept is not None and kept[0] is terms:
+        return kept[1]
+    if len(_sized_kept) >= 4096:  # terms read afresh since: the old entries are never needed again
+        _sized_kept.clear()
+    result = sized(terms, factor)
+    _sized_kept[(id(terms), factor)] = (terms, result)
+    return result
+
+
 def apply_offers(lines: Sequence[Line], offers: Iterable[OfferTerms], member: MemberView, at: datetime) -> OfferResult:
     """Every line's discount and points multiplier, and every offer applied, for the basket at `at`."""
     left = {line.line_no: line.amount for line in lines if line.quantity > 0 and line.amount > 0}
@@ -203,7 +223,7 @@ def apply_offers(lines: Sequence[Line], offers: Iterable[OfferTerms], member: Me
         if not available(terms, member, at):
             continue
         factor = member.list_factors.get(terms.offer_id)
-        terms = sized(terms, factor) if factor is not None else terms
+        terms = _sized_once(terms, factor) if factor is not None and factor != 1 else terms
         matching = [line for line in _candidates(terms, lines, by_product) if line.line_no in left
                     and terms.targets(line) and not taken.get(line.line_no)
                     and (terms.stackable or line.line_no not in taken)]
@@ -243,7 +263,7 @@ def _benefit(terms: OfferTerms, matching: list[Line], left: dict[int, Decimal]) 
     """The offer's money off per matching line and its bonus points; None when it gives nothing."""
     if not matching:
         return None
-    basket_left = sum((left[line.line_no] for line in matching), ZERO)
+    basket_left = sum((left[line.line_no] for line in matching), ZERO) if terms.target == "basket" else None
     if terms.target == "basket" and terms.min_spend is not None and basket_left < terms.min_spend:
         return None
     if terms.benefit == "bonus_points":
@@ -296,7 +316,7 @@ def _cheapest_free(terms: OfferTerms, matching: list[Line], left: dict[int, Deci
 
 def _within_budget(wanted: dict[int, Decimal], money_left: Decimal | None, matching: list[Line]) -> dict[int, Decimal]:
     """The discounts cut, in the lines' order, to what is left of the offer's money budget."""
-    if money_left is None:
+    if money_left is None or (money_left >= 0 and sum(wanted.values(), ZERO) <= money_left):
         return wanted
     kept, budget = {}, money_left
     for line in matching:

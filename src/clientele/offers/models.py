@@ -265,7 +265,8 @@ class OfferBudgetSlice(models.Model):
     """One slice of an offer's budget: what it has left and what it gave. A till takes a redemption
     from the slice its basket's number points to, or from another when that one has too little left."""
 
-    budget = models.ForeignKey(OfferBudget, on_delete=models.CASCADE, related_name="parts")
+    budget = models.ForeignKey(OfferBudget, on_delete=models.CASCADE, related_name="parts",
+                               db_index=False)  # offer_budget_slice_once leads with it
     slice = models.PositiveSmallIntegerField()
     money_left = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     count_left = models.IntegerField(null=True)

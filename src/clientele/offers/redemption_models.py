@@ -14,7 +14,8 @@ class OfferRedemption(models.Model):
         REDEEMED = "redeemed", "Redeemed"
         REVERSED = "reversed", "Reversed by a return"
 
-    #: unique by the constraint below (not `unique=True`, whose extra LIKE index on PostgreSQL no query uses)
+    #: unique by the constraint below, within its basket (every key names its basket: `basket:B:O` at
+    #: the till, `return:R:O` for a return of that basket), so one index serves the key and the basket
     redemption_key = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.REDEEMED)
     offer = models.ForeignKey("offers.Offer", on_delete=models.PROTECT, related_name="redemptions")
@@ -22,7 +23,8 @@ class OfferRedemption(models.Model):
     funder = models.ForeignKey("offers.ManufacturerAccount", null=True, on_delete=models.PROTECT, db_index=False,
                                related_name="redemptions", help_text="Empty: the retailer funds it.")  # (funder, redeemed_at) indexes it
     member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT)
-    basket = models.ForeignKey("loyalty.Basket", on_delete=models.PROTECT, related_name="offer_redemptions")
+    basket = models.ForeignKey("loyalty.Basket", on_delete=models.PROTECT, related_name="offer_redemptions",
+                               db_index=False)  # redemption_once_per_key_of_basket leads with it
     shopping_list = models.ForeignKey("offers.ShoppingList", null=True, on_delete=models.PROTECT)
     discount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Money off (negative when reversed).")
     bonus_points = models.BigIntegerField(default=0)
@@ -33,7 +35,7 @@ class OfferRedemption(models.Model):
         ordering = ["redeemed_at", "id"]
         indexes = [models.Index(fields=["funder", "redeemed_at"])]
         constraints = [
-            models.UniqueConstraint(fields=["redemption_key"], name="redemption_once_per_key"),
+            models.UniqueConstraint(fields=["basket", "redemption_key"], name="redemption_once_per_key_of_basket"),
             models.CheckConstraint(condition=Q(kind="redeemed", discount__gte=0, uses=1)
                                    | Q(kind="reversed", discount__lte=0, uses=-1), name="redemption_sign_by_kind"),
         ]
