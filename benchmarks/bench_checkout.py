@@ -289,6 +289,7 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
         if label == "measured":
             time.sleep(1)
             split = connections_per_worker(server)
+            seen = _watch_cpu(server, wrk)  # a backend that ends in the run (a connection's max age) keeps its CPU
         out = wrk.communicate()[0]
         if wrk.returncode:
             raise SystemExit(f"wrk failed ({wrk.returncode})")
@@ -296,13 +297,28 @@ def load(kind: str, key: str, clients: int, seconds: int, members: int, cards: i
     # WAL the server wrote during the run (every database's: nothing else runs on the benchmark's server).
     wal = float(psql(f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal_before}')", BENCH_DB))
     tick_ms = 1000 / os.sysconf("SC_CLK_TCK") / max(figures["requests"], 1)
-    # A backend that connected during the run (a thread's first request) counts from zero.
-    app, db = (sum(after - start.get(pid, 0) for pid, after in cpu_ticks(sorted(set(start) | set(now))).items())
-               * tick_ms for start, now in zip(before, server_processes(server)))
+    # A backend that connected during the run (a thread's first request) counts from zero; one that
+    # ended counts what it had used when last seen (sampled every 0.5 s).
+    app, db = (sum(last - start.get(pid, 0) for pid, last in (watched | cpu_ticks(sorted(watched))).items())
+               * tick_ms for start, watched in zip(before, seen))
     return {"per_second": figures["requests"] / figures["seconds"], "p50_ms": figures["p50_ms"],
             "p99_ms": figures["p99_ms"], "max_ms": figures["max_ms"], "requests": figures["requests"],
             "errors": figures["non_2xx"] + figures["socket_errors"], "app_cpu_ms": app, "db_cpu_ms": db,
             "split": split, "wal_bytes": wal / max(figures["requests"], 1)}
+
+
+def _watch_cpu(server: subprocess.Popen, wrk: subprocess.Popen) -> tuple[dict[str, int], dict[str, int]]:
+    """The CPU ticks last seen of every app worker and database backend of the server while `wrk`
+    runs, sampled every 0.5 s: the app's Django closes a database connection after its maximum
+    age (60 s) and opens another, and a backend that has ended can no longer be read in /proc."""
+    workers_seen: dict[str, int] = {}
+    backends_seen: dict[str, int] = {}
+    while wrk.poll() is None:
+        workers, backends = server_processes(server)
+        workers_seen |= cpu_ticks(workers)
+        backends_seen |= cpu_ticks(backends)
+        time.sleep(0.5)
+    return workers_seen, backends_seen
 
 
 def connections_per_worker(server: subprocess.Popen) -> str:
