@@ -53,6 +53,19 @@ def test_a_product_bought_weekly_ranks_above_one_bought_once_long_ago():
     assert listed(rows, {1: 60.0}) == {1: [WEEKLY, EVERY_TEN_DAYS]}
 
 
+def test_of_two_products_bought_alike_the_one_expected_sooner_ranks_first():
+    rows = [
+        # bought every 10 days, last 3 days ago, the same chance in the window: one expected in a
+        # little over two weeks, the other (a slower cycle's median) in six weeks
+        forecast(6, 600, 0.4, 42, 10.0, 3, 10),
+        forecast(6, 601, 0.4, 16, 10.0, 3, 10),
+        forecast(6, 602, 0.3, 2, 30.0, 25, 2),  # due, bought twice
+    ]
+    assert listed(rows, {6: 60.0}) == {6: [601]}  # one due: the one expected sooner, not the later one
+    rows[1]["expected_date"] = rows[0]["expected_date"]
+    assert listed(rows, {6: 60.0}) == {6: [600]}  # expected the same day: a tie, the lower product id
+
+
 def test_a_list_is_as_long_as_the_products_due_and_at_most_the_length():
     many = [forecast(2, 100 + k, 0.2 + k / 100, k % 10, 7.0, 3, 5 + k) for k in range(25)]  # 25 due
     one_due = [forecast(3, 200, 0.3, 2, 14.0, 10, 4), forecast(3, 201, 0.9, 30, 14.0, 2, 40),

@@ -59,12 +59,15 @@ def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = Li
 
 
 def recent_frequency(forecasts: ibis.Table, as_of: date, decay_days: float) -> ibis.Value:
-    """How often the customer bought the product lately, from the forecast's own figures: the sum
-    over their `purchase_days` purchases of exp(-age / `decay_days`), the purchases taken
-    `typical_cycle_days` apart back from `last_purchase` (a geometric sum: no line is read).
-    A product bought weekly until last week scores near `decay_days` / 7; one bought once a year
-    ago, about exp(-365 / `decay_days`)."""
-    elapsed = ibis.date(as_of.isoformat()).delta(forecasts.last_purchase.cast("date"), unit="day").cast("float64")
+    """How often the customer will have bought the product lately on the day it is expected
+    (`expected_date`, `as_of` if earlier), from the forecast's own figures: the sum over their
+    `purchase_days` purchases of exp(-age / `decay_days`), the purchases taken `typical_cycle_days`
+    apart back from `last_purchase` (a geometric sum: no line is read), aged to that day.
+    A product bought weekly until last week and due now scores near `decay_days` / 7; one bought
+    once a year ago, about exp(-365 / `decay_days`); of two products bought alike, the one expected
+    later scores less (decision 0113, amended)."""
+    expected = ibis.greatest(forecasts.expected_date.cast("date"), ibis.date(as_of.isoformat()))
+    elapsed = expected.delta(forecasts.last_purchase.cast("date"), unit="day").cast("float64")
     cycle = ibis.greatest(forecasts.typical_cycle_days.cast("float64"), 1.0)
     n = forecasts.purchase_days.cast("float64")
     return (-elapsed / decay_days).exp() * (1.0 - (-n * cycle / decay_days).exp()) / (1.0 - (-cycle / decay_days).exp())
