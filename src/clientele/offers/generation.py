@@ -291,12 +291,20 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
 
 def _reserve_ids(con) -> int:
     """The first id (and list serial) of this generation: after every list written so far, the
-    table locked on PostgreSQL until the transaction ends (one generation at a time)."""
+    table locked on PostgreSQL until the transaction ends (one generation at a time), and after
+    every range of the items' partitions (a partition outlives its lists if they are ever deleted)."""
     table = ShoppingList._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")
+            cursor.execute(f"""
+                SELECT GREATEST((SELECT COALESCE(max(id), 0) FROM {table}),
+                                (SELECT COALESCE(max((regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                                                    'TO \\(''?(\\d+)''?\\)'))[1]::bigint) - 1, 0)
+                                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                 WHERE i.inhparent = %s::regclass))""", [ShoppingListItem._meta.db_table])
+        else:
+            cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")
         return cursor.fetchone()[0] + 1
 
 
@@ -366,12 +374,14 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
     members = [row[0] for row in con.execute("SELECT member_id FROM lists").fetchall()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # the foreign keys checked as the rows arrive, not queued in the server's memory until the commit
+            # the lists' foreign key checked as the rows arrive, not queued in the server's memory until the commit
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"UPDATE {lists} SET status = %s WHERE status = %s AND member_id = ANY(%s::bigint[])",
                            [ShoppingList.Status.SUPERSEDED, ShoppingList.Status.CURRENT, members])
             _copy(con, cursor, lists, list_columns, list_rows, parameters)
-            _copy(con, cursor, items, item_columns, item_rows, {})
+            first, last = con.execute("SELECT min(id), max(id) FROM lists").fetchone()
+            if first is not None:
+                _items_partition(con, cursor, items, item_columns, item_rows, first, last)
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{lists}', 'id'), (SELECT max(id) FROM {lists}))")
             return
         for start in range(0, len(members), 500):
@@ -383,12 +393,42 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
         _insert(con, cursor, items, item_columns, item_rows, {})
 
 
-def _copy(con, cursor, table: str, columns: list[str], query: str, parameters: dict) -> None:
+def _items_partition(con, cursor, items: str, columns: list[str], query: str, first: int, last: int) -> None:
+    """The generation's items as the partition of its lists' ids `first`..`last` (decision 0096): a
+    table of their own, copied without an index or a key to keep row by row, then its keys and
+    indexes built and its foreign keys validated each by one statement over all rows (the same
+    constraints as the parent's, so that the attach takes them as they are), then attached. The
+    check of the range lets the attach skip the rows: it holds the default partition's lock
+    (which the till's reads of older items take) only for a moment before the commit."""
+    part = f"{items}_{first}"
+    cursor.execute(f"SELECT pg_get_serial_sequence('{items}', 'id')")
+    sequence = cursor.fetchone()[0]
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [items])
+    foreign_keys = cursor.fetchall()
+    cursor.execute(f"CREATE TABLE {part} (LIKE {items} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    cursor.execute(f"ALTER TABLE {part} ALTER id SET DEFAULT nextval('{sequence}')")
+    _copy(con, cursor, part, columns, query, {}, freeze=True)  # the table is this transaction's: rows frozen
+    cursor.execute(f"ALTER TABLE {part} ALTER id DROP DEFAULT")
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_pkey PRIMARY KEY (id), "
+                   f"ADD CONSTRAINT {part}_position_once UNIQUE (shopping_list_id, position), "
+                   f"ADD CONSTRAINT {part}_lists CHECK (shopping_list_id >= {first} AND shopping_list_id <= {last})")
+    for column in ("product_id", "offer_id"):
+        cursor.execute(f"CREATE INDEX {part}_{column} ON {part} ({column})")
+    cursor.execute(f"ANALYZE {part}")  # the foreign keys' checks are joins: planned on the rows' statistics
+    cursor.execute(f"ALTER TABLE {part} " + ", ".join(f"ADD CONSTRAINT {part}_{n} {definition}"
+                                                     for n, (_, definition) in enumerate(foreign_keys)))
+    cursor.execute(f"ALTER TABLE {items} ATTACH PARTITION {part} FOR VALUES FROM ({first}) TO ({last + 1})")
+
+
+def _copy(con, cursor, table: str, columns: list[str], query: str, parameters: dict, freeze: bool = False) -> None:
     """The query's rows into `table` by one PostgreSQL `COPY`, through a CSV file DuckDB writes."""
     with tempfile.TemporaryDirectory(prefix="clientele-lists-") as directory:
         path = Path(directory) / f"{table}.csv"
         con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER false)", parameters)
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy, \
+        options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN ({options})") as copy, \
                 path.open("rb") as rows:
             while chunk := rows.read(1 << 20):
                 copy.write(chunk)
