@@ -214,3 +214,34 @@ def test_an_item_added_one_by_one_is_kept_beside_a_generation(served):
     result = lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
     assert result.items > 0 and ShoppingListItem.objects.count() == result.items + 1
     assert made.items.get().product_id == product.product_id
+
+
+def test_a_lists_offers_are_kept_in_order_within_the_members_maximum():
+    """The cap's rule, computed set-based: a list whose offers are worth the maximum or less keeps
+    them all; over it, an offer that does not fit is left off and a later smaller one still fits."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.register("members", pa.table({"member_id": [1, 2], "customer_id": [10, 20], "consent": [True, True],
+                                      "level": ["small", "small"]}))
+    con.register("sizing", pa.table({"level": ["small"], "factor": pa.array([Decimal("1")], pa.decimal128(4, 2)),
+                                     "max_value": pa.array([Decimal("5")], pa.decimal128(12, 2))}))
+    con.register("candidates_in", pa.table({"customer_id": [10, 20]}))
+    values = {10: ["2.00", None, "3.00"], 20: ["3.00", "4.00", None, "1.50", "0.60"]}
+    rows = [(customer, position, position, n) for customer, offered in values.items()
+            for position, n in enumerate(offered, start=1)]
+    con.register("chosen", pa.table({
+        "customer_id": [r[0] for r in rows], "position": [r[1] for r in rows], "product_id": [r[2] for r in rows],
+        "reason": ["due"] * len(rows), "probability": [0.5] * len(rows),
+        "expected_date": pa.array([date(2017, 12, 20)] * len(rows)),
+        "offer_id": [None if r[3] is None else 7 for r in rows],
+        "value": pa.array([None if r[3] is None else Decimal(r[3]) for r in rows], pa.decimal128(12, 2))}))
+    con.register("catalogue", pa.table({"product_id": [1, 2, 3, 4, 5], "department": ["GROCERY"] * 5,
+                                        "category": ["MILK"] * 5}))
+    con.register("offer_texts", pa.table({"offer_id": [7], "level": ["small"], "description": ["off"]}))
+    generation._lists_and_items(con, 100, {})
+    kept = con.execute("SELECT l.customer_id, i.position FROM items i JOIN lists l ON l.id = i.shopping_list_id "
+                       "WHERE i.offer_id IS NOT NULL ORDER BY 1, 2").fetchall()
+    assert kept == [(10, 1), (10, 3), (20, 1), (20, 4)]  # 2 + 3 = 5 fits; 3, not 4, then 1.50, not 0.60
+    assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 8  # the due items stay, with or without

@@ -256,7 +256,7 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
     CREATE TEMP TABLE chosen AS
     WITH consenting AS (
         SELECT member_id, customer_id, level FROM members WHERE consent
-    ), due AS (
+    ), due AS MATERIALIZED (
         SELECT CAST(c.customer_id AS BIGINT) AS customer_id, CAST(c.product_id AS BIGINT) AS product_id,
                'due' AS reason, c.probability, CAST(c.expected_date AS DATE) AS expected_date,
                row_number() OVER (PARTITION BY c.customer_id ORDER BY c.rank) AS position
@@ -273,7 +273,7 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
         WHERE c.brand_loyalty = 'national' AND c.usage = 'high'
           AND c.customer_id IN (SELECT customer_id FROM consenting)
           AND NOT EXISTS (SELECT 1 FROM due WHERE due.customer_id = c.customer_id AND due.product_id = v.product_id)
-    ), listed AS (
+    ), listed AS MATERIALIZED (
         SELECT * FROM due UNION ALL SELECT * FROM moves
     ), eligible AS (
         SELECT l.customer_id, l.position, v.offer_id, v.value,
@@ -319,18 +319,29 @@ def _lists_and_items(con, first: int, sizing: dict[str, ValueSizing]) -> None:
     FROM members m JOIN sizing s ON s.level = m.level
     WHERE m.consent AND m.customer_id IN (SELECT customer_id FROM candidates_in)
     """, {"first": first})
+    # a list whose offers are worth the member's maximum or less keeps them all; only the others are walked
     con.execute("""
     CREATE TEMP TABLE kept AS
-    WITH RECURSIVE walk(customer_id, position, left_value, kept) AS (
-        SELECT customer_id, 0, CAST(max_value AS DECIMAL(12, 2)), false FROM lists
+    WITH RECURSIVE fitting AS (
+        SELECT l.customer_id FROM lists l LEFT JOIN (SELECT customer_id, sum(value) AS total FROM chosen
+                                                    GROUP BY customer_id) t ON t.customer_id = l.customer_id
+        WHERE COALESCE(t.total, 0) <= l.max_value
+    ), over AS (
+        SELECT c.* FROM chosen c ANTI JOIN fitting f ON f.customer_id = c.customer_id
+    ), walk(customer_id, position, left_value, kept) AS (
+        SELECT customer_id, 0, CAST(max_value AS DECIMAL(12, 2)), false
+        FROM lists l ANTI JOIN fitting f ON f.customer_id = l.customer_id
         UNION ALL
         SELECT w.customer_id, c.position,
                CAST(CASE WHEN c.value <= w.left_value THEN w.left_value - c.value ELSE w.left_value END
                     AS DECIMAL(12, 2)),
                COALESCE(c.value <= w.left_value, false)
-        FROM walk w JOIN chosen c ON c.customer_id = w.customer_id AND c.position = w.position + 1
+        FROM walk w JOIN over c ON c.customer_id = w.customer_id AND c.position = w.position + 1
     )
     SELECT customer_id, position FROM walk WHERE kept
+    UNION ALL
+    SELECT c.customer_id, c.position FROM chosen c SEMI JOIN fitting f ON f.customer_id = c.customer_id
+    WHERE c.value IS NOT NULL
     """)
     con.execute("""
     CREATE TEMP TABLE items AS
