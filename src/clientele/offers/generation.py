@@ -15,6 +15,7 @@ targets, and the offer's value on one unit of each, sized for each pyramid level
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -385,14 +386,23 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
     members = [row[0] for row in con.execute("SELECT member_id FROM lists").fetchall()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # the lists' foreign key checked as the rows arrive, not queued in the server's memory until the commit
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"UPDATE {lists} SET status = %s WHERE status = %s AND member_id = ANY(%s::bigint[])",
-                           [ShoppingList.Status.SUPERSEDED, ShoppingList.Status.CURRENT, members])
-            _copy(con, cursor, lists, list_columns, list_rows, parameters)
             first, last = con.execute("SELECT min(id), max(id) FROM lists").fetchone()
-            if first is not None:
-                _items_partition(con, cursor, items, item_columns, item_rows, first, last)
+            with tempfile.TemporaryDirectory(prefix="clientele-lists-") as directory:
+                lists_file, items_file = Path(directory) / "lists.csv", Path(directory) / "items.csv"
+                con.execute(f"COPY ({list_rows}) TO '{lists_file}' (FORMAT csv, HEADER false)", parameters)
+                # DuckDB writes the items while PostgreSQL supersedes and copies the lists
+                with ThreadPoolExecutor(1) as writer:
+                    written = writer.submit(con.execute, f"COPY ({item_rows}) TO '{items_file}' "
+                                                         "(FORMAT csv, HEADER false)")
+                    # the lists' foreign key checked as the rows arrive, not queued until the commit
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    cursor.execute(f"UPDATE {lists} SET status = %s WHERE status = %s "
+                                   "AND member_id = ANY(%s::bigint[])",
+                                   [ShoppingList.Status.SUPERSEDED, ShoppingList.Status.CURRENT, members])
+                    _copy(cursor, lists, list_columns, lists_file)
+                    written.result()
+                if first is not None:
+                    _items_partition(cursor, items, item_columns, items_file, first, last)
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{lists}', 'id'), (SELECT max(id) FROM {lists}))")
             return
         for start in range(0, len(members), 500):
@@ -404,7 +414,7 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
         _insert(con, cursor, items, item_columns, item_rows, {})
 
 
-def _items_partition(con, cursor, items: str, columns: list[str], query: str, first: int, last: int) -> None:
+def _items_partition(cursor, items: str, columns: list[str], rows: Path, first: int, last: int) -> None:
     """The generation's items as the partition of its lists' ids `first`..`last` (decision 0096): a
     table of their own, copied without an index or a key to keep row by row, then its keys and
     indexes built and its foreign keys validated each by one statement over all rows (the same
@@ -419,7 +429,7 @@ def _items_partition(con, cursor, items: str, columns: list[str], query: str, fi
     foreign_keys = cursor.fetchall()
     cursor.execute(f"CREATE TABLE {part} (LIKE {items} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
     cursor.execute(f"ALTER TABLE {part} ALTER id SET DEFAULT nextval('{sequence}')")
-    _copy(con, cursor, part, columns, query, {}, freeze=True)  # the table is this transaction's: rows frozen
+    _copy(cursor, part, columns, rows, freeze=True)  # the table is this transaction's: its rows frozen
     cursor.execute(f"ALTER TABLE {part} ALTER id DROP DEFAULT")
     cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
     cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_pkey PRIMARY KEY (id), "
@@ -433,16 +443,13 @@ def _items_partition(con, cursor, items: str, columns: list[str], query: str, fi
     cursor.execute(f"ALTER TABLE {items} ATTACH PARTITION {part} FOR VALUES FROM ({first}) TO ({last + 1})")
 
 
-def _copy(con, cursor, table: str, columns: list[str], query: str, parameters: dict, freeze: bool = False) -> None:
-    """The query's rows into `table` by one PostgreSQL `COPY`, through a CSV file DuckDB writes."""
-    with tempfile.TemporaryDirectory(prefix="clientele-lists-") as directory:
-        path = Path(directory) / f"{table}.csv"
-        con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER false)", parameters)
-        options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN ({options})") as copy, \
-                path.open("rb") as rows:
-            while chunk := rows.read(1 << 20):
-                copy.write(chunk)
+def _copy(cursor, table: str, columns: list[str], rows: Path, freeze: bool = False) -> None:
+    """A CSV file's rows into `table` by one PostgreSQL `COPY`."""
+    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN ({options})") as copy, \
+            rows.open("rb") as csv:
+        while chunk := csv.read(1 << 20):
+            copy.write(chunk)
 
 
 def _insert(con, cursor, table: str, columns: list[str], query: str, parameters: dict) -> None:
