@@ -5,7 +5,8 @@ due products, their brand cells, the store-brand leaders and the unit prices. He
 DuckDB joins them with what only the operational database knows (the members, their consent and
 pyramid level, the offers, their budgets and audiences, the members' uses) and computes every list
 and item in a few set-based statements; the database receives them in bulk (`COPY` on PostgreSQL,
-batched `executemany` on SQLite), in one transaction with the previous lists superseded.
+the items into a partition of their own attached once its keys are checked, decision 0096; batched
+`executemany` on SQLite), in one transaction with the previous lists superseded.
 
 What stays in Python is per offer, never per member: which of the listed products an offer
 targets, and the offer's value on one unit of each, sized for each pyramid level (the same
