@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError
 from barcode_check import decode_ean13_svg
 from offer_builders import AS_OF, make_offer
 
@@ -18,7 +19,7 @@ from clientele.barcodes import is_valid_ean13, list_barcode
 from clientele.catalog.models import Product
 from clientele.engine import connect
 from clientele.members.models import CustomerProfile, Member
-from clientele.offers import lists
+from clientele.offers import generation, lists
 from clientele.offers.errors import ExpiredList, ListOfAnotherMember, UnknownList, UnknownMember
 from clientele.offers.models import ShoppingList, ShoppingListItem
 from clientele.privacy.consent import record_consent
@@ -170,3 +171,86 @@ def test_the_nightly_step_generates_lists_once_per_cycle(served, monkeypatch, ca
         settings.cache_clear()
     assert lists_made > 0 and ShoppingList.objects.count() == lists_made
     assert "not due (every 14 days)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("column", ["product_id", "offer_id"])
+def test_a_generation_naming_an_unknown_product_or_offer_is_refused_by_the_database_whole(
+        served, transactional_db, monkeypatch, column):
+    """The items' foreign keys hold for a generation's bulk write (on PostgreSQL, its own partition's
+    keys validated at once): an item naming a product or an offer the database does not have fails
+    the generation, and the previous lists stay current with their items, nothing half-written."""
+    inputs = read_list_inputs(connect("duckdb"), served)
+    lists.generate_lists(inputs, GENERATED)
+    before = sorted(ShoppingListItem.objects.filter(shopping_list__status="current")
+                    .values_list("shopping_list__number", "position", "product_id", "offer_id"))
+    computed = generation._lists_and_items
+
+    def with_an_unknown_reference(con, first, sizing):
+        computed(con, first, sizing)
+        con.execute(f"UPDATE items SET {column} = 999999999 WHERE shopping_list_id = {first} AND position = 1")
+
+    monkeypatch.setattr(generation, "_lists_and_items", with_an_unknown_reference)
+    with pytest.raises(IntegrityError):
+        lists.generate_lists(inputs, GENERATED + timedelta(days=14))
+    after = sorted(ShoppingListItem.objects.filter(shopping_list__status="current")
+                   .values_list("shopping_list__number", "position", "product_id", "offer_id"))
+    assert after == before and len(before) > 0
+    assert not ShoppingList.objects.filter(generated_at=GENERATED + timedelta(days=14)).exists()
+
+
+def test_lists_are_generated_again_after_every_list_was_deleted(served):
+    """A member's erasure deletes their lists: the next generation still writes its items (on
+    PostgreSQL, after the ranges of the earlier generations' partitions)."""
+    inputs = read_list_inputs(connect("duckdb"), served)
+    first = lists.generate_lists(inputs, GENERATED)
+    ShoppingList.objects.all().delete()
+    again = lists.generate_lists(inputs, GENERATED + timedelta(days=14))
+    assert (again.lists, again.items) == (first.lists, first.items)
+    assert ShoppingListItem.objects.count() == again.items
+    assert all(item.shopping_list.status == "current" for item in ShoppingListItem.objects.select_related(
+        "shopping_list"))
+
+
+def test_an_item_added_one_by_one_is_kept_beside_a_generation(served):
+    """Items written through the ORM (a list made by hand, the tests' builders) land beside the
+    generated ones, and a generation after them still attaches its own."""
+    product = Product.objects.order_by("product_id").first()
+    member = Member.objects.order_by("id").first()
+    made = ShoppingList.objects.create(number="2800000000005", member=member, generated_at=GENERATED,
+                                       as_of=date(2017, 12, 17), valid_from=date(2017, 12, 18),
+                                       valid_until=date(2017, 12, 31), status="superseded")
+    ShoppingListItem.objects.create(shopping_list=made, position=1, product=product)
+    result = lists.generate_lists(read_list_inputs(connect("duckdb"), served), GENERATED)
+    assert result.items > 0 and ShoppingListItem.objects.count() == result.items + 1
+    assert made.items.get().product_id == product.product_id
+
+
+def test_a_lists_offers_are_kept_in_order_within_the_members_maximum():
+    """The cap's rule, computed set-based: a list whose offers are worth the maximum or less keeps
+    them all; over it, an offer that does not fit is left off and a later smaller one still fits."""
+    import duckdb
+    import pyarrow as pa
+
+    con = duckdb.connect()
+    con.register("members", pa.table({"member_id": [1, 2], "customer_id": [10, 20], "consent": [True, True],
+                                      "level": ["small", "small"]}))
+    con.register("sizing", pa.table({"level": ["small"], "factor": pa.array([Decimal("1")], pa.decimal128(4, 2)),
+                                     "max_value": pa.array([Decimal("5")], pa.decimal128(12, 2))}))
+    con.register("candidates_in", pa.table({"customer_id": [10, 20]}))
+    values = {10: ["2.00", None, "3.00"], 20: ["3.00", "4.00", None, "1.50", "0.60"]}
+    rows = [(customer, position, position, n) for customer, offered in values.items()
+            for position, n in enumerate(offered, start=1)]
+    con.register("chosen", pa.table({
+        "customer_id": [r[0] for r in rows], "position": [r[1] for r in rows], "product_id": [r[2] for r in rows],
+        "reason": ["due"] * len(rows), "probability": [0.5] * len(rows),
+        "expected_date": pa.array([date(2017, 12, 20)] * len(rows)),
+        "offer_id": [None if r[3] is None else 7 for r in rows],
+        "value": pa.array([None if r[3] is None else Decimal(r[3]) for r in rows], pa.decimal128(12, 2))}))
+    con.register("catalogue", pa.table({"product_id": [1, 2, 3, 4, 5], "department": ["GROCERY"] * 5,
+                                        "category": ["MILK"] * 5}))
+    con.register("offer_texts", pa.table({"offer_id": [7], "level": ["small"], "description": ["off"]}))
+    generation._lists_and_items(con, 100, {})
+    kept = con.execute("SELECT l.customer_id, i.position FROM items i JOIN lists l ON l.id = i.shopping_list_id "
+                       "WHERE i.offer_id IS NOT NULL ORDER BY 1, 2").fetchall()
+    assert kept == [(10, 1), (10, 3), (20, 1), (20, 4)]  # 2 + 3 = 5 fits; 3, not 4, then 1.50, not 0.60
+    assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 8  # the due items stay, with or without

@@ -5,7 +5,8 @@ due products, their brand cells, the store-brand leaders and the unit prices. He
 DuckDB joins them with what only the operational database knows (the members, their consent and
 pyramid level, the offers, their budgets and audiences, the members' uses) and computes every list
 and item in a few set-based statements; the database receives them in bulk (`COPY` on PostgreSQL,
-batched `executemany` on SQLite), in one transaction with the previous lists superseded.
+the items into a partition of their own attached once its keys are checked, decision 0096; batched
+`executemany` on SQLite), in one transaction with the previous lists superseded.
 
 What stays in Python is per offer, never per member: which of the listed products an offer
 targets, and the offer's value on one unit of each, sized for each pyramid level (the same
@@ -15,6 +16,7 @@ targets, and the offer's value on one unit of each, sized for each pyramid level
 from __future__ import annotations
 
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -256,7 +258,7 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
     CREATE TEMP TABLE chosen AS
     WITH consenting AS (
         SELECT member_id, customer_id, level FROM members WHERE consent
-    ), due AS (
+    ), due AS MATERIALIZED (
         SELECT CAST(c.customer_id AS BIGINT) AS customer_id, CAST(c.product_id AS BIGINT) AS product_id,
                'due' AS reason, c.probability, CAST(c.expected_date AS DATE) AS expected_date,
                row_number() OVER (PARTITION BY c.customer_id ORDER BY c.rank) AS position
@@ -273,7 +275,7 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
         WHERE c.brand_loyalty = 'national' AND c.usage = 'high'
           AND c.customer_id IN (SELECT customer_id FROM consenting)
           AND NOT EXISTS (SELECT 1 FROM due WHERE due.customer_id = c.customer_id AND due.product_id = v.product_id)
-    ), listed AS (
+    ), listed AS MATERIALIZED (
         SELECT * FROM due UNION ALL SELECT * FROM moves
     ), eligible AS (
         SELECT l.customer_id, l.position, v.offer_id, v.value,
@@ -291,12 +293,20 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
 
 def _reserve_ids(con) -> int:
     """The first id (and list serial) of this generation: after every list written so far, the
-    table locked on PostgreSQL until the transaction ends (one generation at a time)."""
+    table locked on PostgreSQL until the transaction ends (one generation at a time), and after
+    every range of the items' partitions (a partition outlives its lists if they are ever deleted)."""
     table = ShoppingList._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-        cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")
+            cursor.execute(f"""
+                SELECT GREATEST((SELECT COALESCE(max(id), 0) FROM {table}),
+                                (SELECT COALESCE(max((regexp_match(pg_get_expr(c.relpartbound, c.oid),
+                                                                    'TO \\(''?(\\d+)''?\\)'))[1]::bigint) - 1, 0)
+                                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                                 WHERE i.inhparent = %s::regclass))""", [ShoppingListItem._meta.db_table])
+        else:
+            cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")
         return cursor.fetchone()[0] + 1
 
 
@@ -311,18 +321,29 @@ def _lists_and_items(con, first: int, sizing: dict[str, ValueSizing]) -> None:
     FROM members m JOIN sizing s ON s.level = m.level
     WHERE m.consent AND m.customer_id IN (SELECT customer_id FROM candidates_in)
     """, {"first": first})
+    # a list whose offers are worth the member's maximum or less keeps them all; only the others are walked
     con.execute("""
     CREATE TEMP TABLE kept AS
-    WITH RECURSIVE walk(customer_id, position, left_value, kept) AS (
-        SELECT customer_id, 0, CAST(max_value AS DECIMAL(12, 2)), false FROM lists
+    WITH RECURSIVE fitting AS (
+        SELECT l.customer_id FROM lists l LEFT JOIN (SELECT customer_id, sum(value) AS total FROM chosen
+                                                    GROUP BY customer_id) t ON t.customer_id = l.customer_id
+        WHERE COALESCE(t.total, 0) <= l.max_value
+    ), over AS (
+        SELECT c.* FROM chosen c ANTI JOIN fitting f ON f.customer_id = c.customer_id
+    ), walk(customer_id, position, left_value, kept) AS (
+        SELECT customer_id, 0, CAST(max_value AS DECIMAL(12, 2)), false
+        FROM lists l ANTI JOIN fitting f ON f.customer_id = l.customer_id
         UNION ALL
         SELECT w.customer_id, c.position,
                CAST(CASE WHEN c.value <= w.left_value THEN w.left_value - c.value ELSE w.left_value END
                     AS DECIMAL(12, 2)),
                COALESCE(c.value <= w.left_value, false)
-        FROM walk w JOIN chosen c ON c.customer_id = w.customer_id AND c.position = w.position + 1
+        FROM walk w JOIN over c ON c.customer_id = w.customer_id AND c.position = w.position + 1
     )
     SELECT customer_id, position FROM walk WHERE kept
+    UNION ALL
+    SELECT c.customer_id, c.position FROM chosen c SEMI JOIN fitting f ON f.customer_id = c.customer_id
+    WHERE c.value IS NOT NULL
     """)
     con.execute("""
     CREATE TEMP TABLE items AS
@@ -366,12 +387,23 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
     members = [row[0] for row in con.execute("SELECT member_id FROM lists").fetchall()]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # the foreign keys checked as the rows arrive, not queued in the server's memory until the commit
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute(f"UPDATE {lists} SET status = %s WHERE status = %s AND member_id = ANY(%s::bigint[])",
-                           [ShoppingList.Status.SUPERSEDED, ShoppingList.Status.CURRENT, members])
-            _copy(con, cursor, lists, list_columns, list_rows, parameters)
-            _copy(con, cursor, items, item_columns, item_rows, {})
+            first, last = con.execute("SELECT min(id), max(id) FROM lists").fetchone()
+            with tempfile.TemporaryDirectory(prefix="clientele-lists-") as directory:
+                lists_file, items_file = Path(directory) / "lists.csv", Path(directory) / "items.csv"
+                con.execute(f"COPY ({list_rows}) TO '{lists_file}' (FORMAT csv, HEADER false)", parameters)
+                # DuckDB writes the items while PostgreSQL supersedes and copies the lists
+                with ThreadPoolExecutor(1) as writer:
+                    written = writer.submit(con.execute, f"COPY ({item_rows}) TO '{items_file}' "
+                                                         "(FORMAT csv, HEADER false)")
+                    # the lists' foreign key checked as the rows arrive, not queued until the commit
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                    cursor.execute(f"UPDATE {lists} SET status = %s WHERE status = %s "
+                                   "AND member_id = ANY(%s::bigint[])",
+                                   [ShoppingList.Status.SUPERSEDED, ShoppingList.Status.CURRENT, members])
+                    _copy(cursor, lists, list_columns, lists_file)
+                    written.result()
+                if first is not None:
+                    _items_partition(cursor, items, item_columns, items_file, first, last)
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{lists}', 'id'), (SELECT max(id) FROM {lists}))")
             return
         for start in range(0, len(members), 500):
@@ -383,15 +415,42 @@ def _write(con, now: datetime, valid_from: date, valid_until: date, as_of: date)
         _insert(con, cursor, items, item_columns, item_rows, {})
 
 
-def _copy(con, cursor, table: str, columns: list[str], query: str, parameters: dict) -> None:
-    """The query's rows into `table` by one PostgreSQL `COPY`, through a CSV file DuckDB writes."""
-    with tempfile.TemporaryDirectory(prefix="clientele-lists-") as directory:
-        path = Path(directory) / f"{table}.csv"
-        con.execute(f"COPY ({query}) TO '{path}' (FORMAT csv, HEADER false)", parameters)
-        with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT csv)") as copy, \
-                path.open("rb") as rows:
-            while chunk := rows.read(1 << 20):
-                copy.write(chunk)
+def _items_partition(cursor, items: str, columns: list[str], rows: Path, first: int, last: int) -> None:
+    """The generation's items as the partition of its lists' ids `first`..`last` (decision 0096): a
+    table of their own, copied without an index or a key to keep row by row, then its keys and
+    indexes built and its foreign keys validated each by one statement over all rows (the same
+    constraints as the parent's, so that the attach takes them as they are), then attached. The
+    check of the range lets the attach skip the rows: it holds the default partition's lock
+    (which the till's reads of older items take) only for a moment before the commit."""
+    part = f"{items}_{first}"
+    cursor.execute(f"SELECT pg_get_serial_sequence('{items}', 'id')")
+    sequence = cursor.fetchone()[0]
+    cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                   "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [items])
+    foreign_keys = cursor.fetchall()
+    cursor.execute(f"CREATE TABLE {part} (LIKE {items} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)")
+    cursor.execute(f"ALTER TABLE {part} ALTER id SET DEFAULT nextval('{sequence}')")
+    _copy(cursor, part, columns, rows, freeze=True)  # the table is this transaction's: its rows frozen
+    cursor.execute(f"ALTER TABLE {part} ALTER id DROP DEFAULT")
+    cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+    cursor.execute(f"ALTER TABLE {part} ADD CONSTRAINT {part}_pkey PRIMARY KEY (id), "
+                   f"ADD CONSTRAINT {part}_position_once UNIQUE (shopping_list_id, position), "
+                   f"ADD CONSTRAINT {part}_lists CHECK (shopping_list_id >= {first} AND shopping_list_id <= {last})")
+    for column in ("product_id", "offer_id"):
+        cursor.execute(f"CREATE INDEX {part}_{column} ON {part} ({column})")
+    cursor.execute(f"ANALYZE {part}")  # the foreign keys' checks are joins: planned on the rows' statistics
+    cursor.execute(f"ALTER TABLE {part} " + ", ".join(f"ADD CONSTRAINT {part}_{n} {definition}"
+                                                     for n, (_, definition) in enumerate(foreign_keys)))
+    cursor.execute(f"ALTER TABLE {items} ATTACH PARTITION {part} FOR VALUES FROM ({first}) TO ({last + 1})")
+
+
+def _copy(cursor, table: str, columns: list[str], rows: Path, freeze: bool = False) -> None:
+    """A CSV file's rows into `table` by one PostgreSQL `COPY`."""
+    options = "FORMAT csv, FREEZE" if freeze else "FORMAT csv"
+    with cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN ({options})") as copy, \
+            rows.open("rb") as csv:
+        while chunk := csv.read(1 << 20):
+            copy.write(chunk)
 
 
 def _insert(con, cursor, table: str, columns: list[str], query: str, parameters: dict) -> None:
