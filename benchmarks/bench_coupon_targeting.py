@@ -8,7 +8,8 @@ campaigns, for
 - popularity: households that bought the coupon's products before the start (everyone's);
 - bought before: baskets in which this household bought the coupon's products before the start;
 - the model: `clientele.offers.targeting` (one calibrated gradient-boosting model per start day,
-  trained on the campaigns that ended before it; a prior before enough redemptions exist).
+  trained on the campaigns that ended before it; before enough redemptions exist, the prior times a
+  relative chance fixed beforehand from the coupon habit, "bought before" and redemptions before).
 Also the mean of the per-campaign AUCs and the precision at the top 10% a perfect ranking reaches.
 The lake is the one `make run` builds (read only).
 

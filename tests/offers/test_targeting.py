@@ -1,6 +1,7 @@
 """Coupon targeting on a real slice of the Complete Journey (DuckDB over the slice's lake): the signals
 read nothing dated on or after the offer's day, the scores are probabilities, and a member who
-redeemed before is ranked above an identical one who never did."""
+redeemed before is ranked above an identical one who never did, and, before any campaign has
+redemptions to learn from, so is a coupon user above an identical non-user."""
 
 from __future__ import annotations
 
@@ -135,17 +136,38 @@ def test_a_member_who_redeemed_before_ranks_above_an_identical_one_who_never_did
     assert redeemer_scores.mean() > never_scores.mean()
 
 
-def test_before_enough_redemptions_the_prior_orders_by_bought_before(cj_slice_lake: Path) -> None:
-    history = _history(cj_slice_lake)
-    model = targeting.train(history, "2017-02-08")  # only one campaign ended, none redeemed in the slice
-    rows = history[history.campaign_id == 27]
+def _fallback_and_first_type_a(lake: Path) -> tuple[targeting.TargetingModel, pd.DataFrame]:
+    """The model on the first Type A campaign's start (no campaign with redemptions ended yet) and
+    that campaign's pairs."""
+    history = _history(lake)
+    return targeting.train(history, "2017-02-08"), history[history.campaign_id == 27]
+
+
+def test_before_enough_redemptions_the_prior_is_moved_within_bounds_by_bought_before(cj_slice_lake: Path) -> None:
+    model, rows = _fallback_and_first_type_a(cj_slice_lake)
+    never = rows[(rows.bought_baskets == 0) & (rows.bought_coupon_lines == 0)]
+    bought = never.assign(bought_baskets=3.0)
 
     scores = model.expected_redemption(rows)
 
     assert not model.classifiers
-    assert np.allclose(scores.min(), model.prior, rtol=0.11) and scores.max() <= model.prior * 1.1
-    assert scores[rows.bought_baskets.to_numpy() > 0].min() > scores[(rows.bought_baskets == 0).to_numpy()
-                                                                    & (rows.member_redemptions == 0).to_numpy()].max()
+    bound = targeting.FALLBACK_BOUND
+    assert (scores >= model.prior / bound).all() and (scores <= model.prior * bound).all()
+    assert scores.mean() == pytest.approx(model.prior, rel=0.5)  # the prior's scale, not another one
+    assert (model.expected_redemption(bought) >= model.expected_redemption(never)).all()
+    assert model.expected_redemption(bought).mean() > model.expected_redemption(never).mean()
+
+
+def test_without_history_a_coupon_user_ranks_above_an_identical_non_user(cj_slice_lake: Path) -> None:
+    model, rows = _fallback_and_first_type_a(cj_slice_lake)
+    non_user = rows[rows.member_baskets > 0].assign(member_coupon_baskets=0.0, member_coupon_basket_share=0.0)
+    user = non_user.assign(member_coupon_baskets=non_user.member_baskets / 2, member_coupon_basket_share=0.5)
+
+    user_scores, non_user_scores = model.expected_redemption(user), model.expected_redemption(non_user)
+
+    assert not model.classifiers and model.coupon_share > 0
+    assert (user_scores >= non_user_scores).all()
+    assert user_scores.mean() > non_user_scores.mean()
 
 
 def test_pairs_without_their_columns_are_refused(cj_slice_lake: Path) -> None:

@@ -21,8 +21,11 @@ One model per day, trained on the pairs of the campaigns that ENDED before `as_o
 are then final), outputs a calibrated probability: gradient boosting on a sample of the unredeemed
 pairs, the odds corrected for the sampling, a few such models averaged; every campaign's scores
 share one scale. With too few earlier redemptions to learn from, the score is the prior (the earlier
-campaigns' redemption rate, else `DEFAULT_PRIOR`) nudged by "bought the coupon's products before"
-and redemptions before, on the same scale.
+campaigns' redemption rate, else `DEFAULT_PRIOR`) times a relative chance fixed beforehand, not
+fitted on labels: the member's coupon habit (coupon-discounted baskets, shrunk towards the targets'
+share), "bought the coupon's products before" (with a coupon or not) and redemptions before; it is
+divided by its mean over the pairs targeted by the day, so the mean stays the prior, and bounded
+to `FALLBACK_BOUND` either way (decision 0112).
 """
 
 from __future__ import annotations
@@ -61,8 +64,12 @@ MONOTONE = {"bought_baskets": 1, "member_redemptions": 1, "member_redeemed_campa
             "coupon_redeemed_by_member": 1, "days_since_redemption": -1}
 #: The chance of redemption assumed when no earlier campaign has labels to learn from.
 DEFAULT_PRIOR = 0.005
-#: Fewest earlier redemptions a model is trained on; below, the prior is used.
+#: Fewest earlier redemptions a model is trained on; below, the prior times the fallback's relative chance.
 MIN_POSITIVES = 20
+#: Baskets of the targets' average coupon habit a member's own coupon-basket share is shrunk with.
+HABIT_SHRINK = 10
+#: The fallback's relative chance stays within [1/FALLBACK_BOUND, FALLBACK_BOUND] x the prior.
+FALLBACK_BOUND = 10.0
 #: Share of the unredeemed pairs kept for training (they outnumber the redeemed ones ~300 to 1).
 NEGATIVE_SAMPLE = 0.1
 #: Models averaged, each trained on another sample of the unredeemed pairs.
@@ -274,21 +281,47 @@ class TargetingModel:
     prior: float
     classifiers: tuple = ()
     log_odds_shift: float = 0.0
+    #: Without classifiers: the targets' coupon-basket share and the mean relative chance on the day.
+    coupon_share: float = 0.0
+    reference: float = 1.0
 
     def expected_redemption(self, signals: pd.DataFrame) -> np.ndarray:
         """Each pair's probability of redeeming its coupon (rows of `pair_signals`)."""
         if not self.classifiers:
-            # the prior, ordered within by "bought the coupon's products before" and redemptions
-            # before (each at most +5%: a tie-break that keeps the prior's scale)
-            bought = signals["bought_baskets"].to_numpy(float)
-            redeemed = signals["member_redemptions"].to_numpy(float)
-            return self.prior * (1.0 + 0.05 * bought / (1.0 + bought) + 0.05 * redeemed / (1.0 + redeemed))
+            relative = relative_chance(signals, self.coupon_share) / self.reference
+            return self.prior * np.clip(relative, 1.0 / FALLBACK_BOUND, FALLBACK_BOUND)
         values = signals[FEATURES].to_numpy(float)
         chances = []
         for classifier in self.classifiers:
             raw = np.clip(classifier.predict_proba(values)[:, 1], 1e-9, 1 - 1e-9)
             chances.append(1.0 / (1.0 + np.exp(-(np.log(raw / (1 - raw)) + self.log_odds_shift))))
         return np.mean(chances, axis=0)
+
+
+def relative_chance(signals: pd.DataFrame, coupon_share: float) -> np.ndarray:
+    """The fallback's unnormalised chance of each pair, rising with the member's coupon habit, with
+    "bought the coupon's products before" (and with a coupon) and with redemptions before: the
+    signals known to predict a redemption, combined by a rule fixed beforehand (no label fitted)."""
+    baskets = signals["member_baskets"].to_numpy(float)
+    coupon_baskets = signals["member_coupon_baskets"].to_numpy(float)
+    habit = (np.ones(len(signals)) if coupon_share <= 0 else
+             (coupon_baskets + HABIT_SHRINK * coupon_share) / (baskets + HABIT_SHRINK) / coupon_share)
+    interest = (1.0 + np.log1p(signals["bought_baskets"].to_numpy(float))
+                + np.log1p(signals["bought_coupon_lines"].to_numpy(float)))
+    redeemed = 1.0 + np.log1p(signals["member_redemptions"].to_numpy(float))
+    return habit * interest * redeemed
+
+
+def _fallback(history: pd.DataFrame, as_of: pd.Timestamp, prior: float) -> TargetingModel:
+    """The prior with the relative chance normalised on the pairs targeted by `as_of` (their signals
+    are as of their own starts, all known on the day): its mean there is 1, the scores' the prior."""
+    known = history[pd.to_datetime(history["as_of"]) <= as_of]
+    if known.empty:
+        return TargetingModel(as_of, prior)
+    baskets = known["member_baskets"].sum()
+    share = float(known["member_coupon_baskets"].sum() / baskets) if baskets > 0 else 0.0
+    reference = float(relative_chance(known, share).mean())
+    return TargetingModel(as_of, prior, coupon_share=share, reference=reference)
 
 
 def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
@@ -301,7 +334,7 @@ def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
     positives = int(ended["redeemed"].sum())
     if positives < MIN_POSITIVES:
         prior = positives / len(ended) if positives else DEFAULT_PRIOR
-        return TargetingModel(as_of, prior)
+        return _fallback(history, as_of, prior)
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     sampler = np.random.default_rng(seed)
@@ -325,6 +358,8 @@ def score(history: pd.DataFrame, signals: pd.DataFrame) -> pd.Series:
         # the same ended campaigns with the same labels known give the same training rows
         ended = history[ends < as_of]
         key = (tuple(sorted(ended["campaign_id"].unique())), int((pd.to_datetime(ended["redeemed_on"]) < as_of).sum()))
+        if key[1] < MIN_POSITIVES:  # the fallback is normalised on the pairs targeted by the day
+            key += (as_of,)
         if key not in models:
             models[key] = train(history, as_of)
         scores[rows.index] = models[key].expected_redemption(rows)
