@@ -66,6 +66,38 @@ def test_given_deletes_racing_checkouts_then_no_ledger_entry_basket_or_line_is_l
     assert Member.objects.filter(customer_id__range=(100, 111)).count() == deleted.count(False)
 
 
+def test_given_a_deadlock_the_server_broke_then_the_checkout_knows_it_may_run_again(concurrent_db, store):
+    # What the checkout retries (the race above): PostgreSQL's rollback of a whole transaction to
+    # break a deadlock, made here for real by two transactions locking two rows in opposite orders;
+    # a refused foreign key is not retried (it is reference_removed).
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no deadlock to break")
+    from clientele.catalog.models import Store
+    from clientele.loyalty.checkout import rolled_back_by_the_server
+
+    Store.objects.create(store_id=2)
+
+    def lock(first: int, second: int):
+        import time
+        try:
+            with transaction.atomic():
+                Store.objects.select_for_update().get(store_id=first)
+                time.sleep(0.3)
+                Store.objects.select_for_update().get(store_id=second)
+        except Exception as error:  # noqa: BLE001 (the one the server chose to roll back)
+            return error
+        return None
+
+    broken = [error for error in run_together([lambda: lock(1, 2), lambda: lock(2, 1)]) if error is not None]
+
+    assert len(broken) == 1 and rolled_back_by_the_server(broken[0]), broken
+    with pytest.raises(IntegrityError) as refused, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("DELETE FROM catalog_store WHERE store_id = 1")
+        cursor.execute("INSERT INTO loyalty_apikey (store_id, name, prefix, key_hash, created_at) "
+                       "VALUES (1, 'x', 'p', 'h', now())")
+    assert not rolled_back_by_the_server(refused.value)
+
+
 def test_given_an_orphan_made_behind_the_keys_when_the_nightly_refresh_runs_then_it_fails_naming_it(
         concurrent_db, programme_ready, card, store, home):
     _, raw = issue_api_key(store, "till 1")

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.db.models import Sum
 
 from clientele.loyalty import errors, ledger, libpq
@@ -131,7 +131,24 @@ def post_basket(basket: BasketIn, key: ApiKey | PresentedKey, store: OrmStore | 
             # the card before the merge committed): nothing was written; read the card afresh.
             if attempt == offers_till.ATTEMPTS:
                 raise
+        except DatabaseError as error:
+            # PostgreSQL broke a deadlock (a member's removal locking their account, then their card,
+            # as this checkout locked them in the other order) by rolling this checkout back whole:
+            # run it again, to find what the other transaction left (the card gone: unknown_card).
+            if not rolled_back_by_the_server(error) or attempt == offers_till.ATTEMPTS \
+                    or connections[DEFAULT_DB_ALIAS].in_atomic_block:
+                raise
     raise AssertionError("unreachable")
+
+
+def rolled_back_by_the_server(error: BaseException) -> bool:
+    """Whether `error` (Django's or psycopg's) is PostgreSQL's rollback of the whole transaction
+    to break a deadlock or a serialization conflict (SQLSTATE class 40): nothing of it was written,
+    and the same work run again is safe."""
+    for cause in (error, error.__cause__):
+        if str(getattr(cause, "sqlstate", "") or "").startswith("40"):
+            return True
+    return False
 
 
 def _post_once(basket: BasketIn, key: ApiKey | PresentedKey, store, fingerprint: str) -> dict:
