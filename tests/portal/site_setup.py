@@ -10,6 +10,10 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clientele.site.settings")
 
 
+#: The back office's service agent, who looks at Ada's rewards on her customer 360.
+AGENT_PASSWORD = "Agent-pass-42"
+
+
 def main() -> None:
     import django
 
@@ -19,6 +23,7 @@ def main() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     import portal_builders as build
 
+    from clientele.backoffice.services import add_user
     from clientele.portal.feedback import write_review
 
     till_key = build.programme()
@@ -28,6 +33,7 @@ def main() -> None:
     build.offer_to_activate()
     listed = build.shopping_list(build.ADA, 7)
     review, _ = write_review(bob, build.BREAD, 2, "Bob's private opinion")
+    add_user("agent", AGENT_PASSWORD, "service agent")
     print(json.dumps({"till_key": till_key, "list": listed.number, "bob_review": review.pk,
                       "ada": ada.customer_id, "bob": bob.customer_id}))
 

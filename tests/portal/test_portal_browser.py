@@ -2,7 +2,8 @@
 the README serves it): Ada signs in with the code the mail server received, sees her points and tier
 progress from her real baskets, shows her card (its barcode read back from the screen by zbar),
 activates an offer that the till then applies, completes her profile for the bonus, changes a
-consent, and gets nothing of Bob's. A screenshot of each page: var/artifacts/screenshots/portal-*.png."""
+consent, and gets nothing of Bob's; a reward she redeems is handed over at a till, shown collected on
+her phone and on her customer 360. A screenshot of each page: var/artifacts/screenshots/portal-*.png."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from portal_helpers import Mailbox
+from site_setup import AGENT_PASSWORD
 
 from clientele.barcodes import card_barcode
 
@@ -144,7 +146,37 @@ def test_a_member_on_a_phone_redeems_a_reward_once_with_a_double_tap_and_sees_it
     assert len(voucher) == 10 and f"show voucher {voucher} at the till" in phone.inner_text(".pt-msg")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390
     shot(phone, "portal-reward")
+
+    handed = collect(url, facts["till_key"], voucher, "T3")  # the cashier types the voucher off the phone
+    phone.reload()
+
+    assert (handed["reward"], handed["replayed"]) == ("Reusable shopping bag", False)
+    assert "Collected" in phone.inner_text("#vouchers [data-reward=BAG]")
+    assert phone.locator("#vouchers .pt-voucher").count() == 0  # the code is spent: no longer shown
+    shot(phone, "portal-reward-collected")
     context.close()
+
+    agent = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    agent.goto(f"{url}/backoffice/")
+    agent.fill("#id_username", "agent")
+    agent.fill("#id_password", AGENT_PASSWORD)
+    agent.click("input[type=submit]")
+    agent.goto(f"{url}/backoffice/members/{facts['ada']}/")
+    row = agent.inner_text("#redemptions tbody tr:first-child")
+
+    assert "Reusable shopping bag" in row and "store 1, till T3" in row
+    assert f"\u2022\u2022\u2022{voucher[-3:]}" in row and voucher not in agent.content()
+    agent.locator("#redemptions").scroll_into_view_if_needed()
+    shot(agent, "portal-reward-on-customer-360")
+    agent.context.close()
+
+
+def collect(url: str, key: str, voucher: str, till: str) -> dict:
+    """The till's collection of a portal voucher, on the served API."""
+    body = json.dumps({"store_id": 1, "till_id": till}).encode()
+    request = urllib.request.Request(f"{url}/api/vouchers/{voucher.lower()}/collect", body,
+                                     {"Content-Type": "application/json", "X-API-Key": key})
+    return json.loads(urllib.request.urlopen(request, timeout=30).read())
 
 
 def test_a_member_on_a_phone_confirms_a_new_email_with_the_code_sent_to_it(portal, browser):

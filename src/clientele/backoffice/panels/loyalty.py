@@ -27,7 +27,7 @@ def _points(page) -> dict:
     for redemption in redemptions:  # a voucher collects the reward: the page shows its end only
         redemption.voucher_end = redemption.voucher_code[-3:]
     return {"account": account, "balance": balance(account.pk), "entries": entries, "limit": LEDGER_ROWS,
-            "redemptions": redemptions}
+            "redemptions": redemptions, "redemptions_limit": REDEMPTIONS}
 
 
 def _till_baskets(page) -> dict:
