@@ -294,17 +294,16 @@ def _chosen(con, offers: list[OfferTerms], catalogue: dict[int, dict], inputs: L
 def _reserve_ids(con) -> int:
     """The first id (and list serial) of this generation: after every list written so far, the
     table locked on PostgreSQL until the transaction ends (one generation at a time), and after
-    every range of the items' partitions (a partition outlives its lists if they are ever deleted)."""
+    every id the lists' sequence ever gave (each generation moves it to its last list), so after
+    every range of the items' partitions too: a partition outlives its lists if they are deleted."""
     table = ShoppingList._meta.db_table
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-            cursor.execute(f"""
-                SELECT GREATEST((SELECT COALESCE(max(id), 0) FROM {table}),
-                                (SELECT COALESCE(max((regexp_match(pg_get_expr(c.relpartbound, c.oid),
-                                                                    'TO \\(''?(\\d+)''?\\)'))[1]::bigint) - 1, 0)
-                                 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                                 WHERE i.inhparent = %s::regclass))""", [ShoppingListItem._meta.db_table])
+            cursor.execute(f"SELECT pg_get_serial_sequence('{table}', 'id')")
+            sequence = cursor.fetchone()[0]
+            cursor.execute(f"SELECT GREATEST((SELECT COALESCE(max(id), 0) FROM {table}), "
+                           f"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {sequence}))")
         else:
             cursor.execute(f"SELECT COALESCE(max(id), 0) FROM {table}")
         return cursor.fetchone()[0] + 1
