@@ -41,6 +41,22 @@ def cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def reference_python(name: str, pins: list[str]) -> str:
+    """The interpreter of a reference tool's own virtual environment, var/bench-venvs/<name>, made
+    (once) with exactly `pins` installed: archived or conflicting references (lifetimes, recordlinkage
+    with pandas < 3) never enter the project's own environment."""
+    from pathlib import Path
+
+    venv = Path(__file__).resolve().parents[1] / "var" / "bench-venvs" / name
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"creating {venv} (one time) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        alone = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}  # not our packages
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *pins], check=True, env=alone)
+    return str(python)
+
+
 def machine() -> str:
     """One line naming the machine the figures were measured on."""
     return f"{platform.node()} · {os.cpu_count()} cores · {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB · Python {platform.python_version()}"

@@ -30,8 +30,10 @@ from clientele.forecasting.beta_geo import BetaGeoModel
 from clientele.forecasting.cdnow import cdnow_summary
 from clientele.forecasting.gamma_gamma import GammaGammaModel
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _measure import reference_python  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
-LIFETIMES_VENV = ROOT / "var" / "bench-venvs" / "lifetimes"
 # Versions of lifetimes' dependencies that install and import together on Python 3.11.
 LIFETIMES_PINS = [
     "lifetimes==0.11.3",
@@ -88,23 +90,13 @@ def time_clientele(customers: pd.DataFrame) -> dict[str, float]:
     }
 
 
-def lifetimes_python() -> Path:
-    """lifetimes' own interpreter, its virtual environment created if absent."""
-    python = LIFETIMES_VENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {LIFETIMES_VENV} (one time) ...", flush=True)
-        subprocess.run([sys.executable, "-m", "venv", str(LIFETIMES_VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", *LIFETIMES_PINS], check=True)
-    return python
-
-
 def time_lifetimes(customers: pd.DataFrame) -> tuple[float, str]:
     """Seconds lifetimes' BetaGeoFitter takes on the same customers, and its parameters."""
     with tempfile.TemporaryDirectory() as folder:
         for name in ("frequency", "recency", "T"):
             np.save(f"{folder}/{name}.npy", customers[name].to_numpy(dtype=float))
         done = subprocess.run(
-            [str(lifetimes_python()), "-W", "ignore", "-c", LIFETIMES_FIT, folder],
+            [reference_python("lifetimes", LIFETIMES_PINS), "-W", "ignore", "-c", LIFETIMES_FIT, folder],
             check=True,
             capture_output=True,
             text=True,

