@@ -65,6 +65,8 @@ class Settings(BaseSettings):
         3, ge=1, description="Contact data of members inactive (no basket, no change) for this many years are deleted.")
     retention_basket_years: int = Field(
         7, ge=1, description="Till baskets older than this many years lose their card (the member number stays, for the accounts).")
+    retention_list_days: int = Field(
+        90, ge=1, description="Shopping lists that ended this many days ago lose their items (the list stays, for its redemptions).")
     redis_url: str | None = Field(
         None, description="Redis for the till API's rate limit per key, e.g. redis://127.0.0.1:6379/0; none: no limit.")
     till_rate_limit: int = Field(600, ge=1, description="Most till API calls per key per minute (with redis_url).")

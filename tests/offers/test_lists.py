@@ -254,3 +254,49 @@ def test_a_lists_offers_are_kept_in_order_within_the_members_maximum():
                        "WHERE i.offer_id IS NOT NULL ORDER BY 1, 2").fetchall()
     assert kept == [(10, 1), (10, 3), (20, 1), (20, 4)]  # 2 + 3 = 5 fits; 3, not 4, then 1.50, not 0.60
     assert con.execute("SELECT count(*) FROM items").fetchone()[0] == 8  # the due items stay, with or without
+
+
+def test_retention_deletes_the_items_of_lists_ended_long_ago_and_keeps_the_lists(served):
+    """Items of lists that ended over CLIENTELE_RETENTION_LIST_DAYS (90) ago go, with the partition
+    of their generation on PostgreSQL; the lists stay (redemptions name them), and the current
+    generation's items and an item kept by hand on a recent list are untouched."""
+    from dataclasses import replace
+
+    from clientele.privacy.retention import run_retention
+
+    inputs = read_list_inputs(connect("duckdb"), served)
+    old = lists.generate_lists(replace(inputs, as_of=inputs.as_of - timedelta(days=120)),
+                               GENERATED - timedelta(days=120))
+    ended_on = ShoppingList.objects.get(number=ShoppingList.objects.order_by("id").first().number).valid_until
+    current = lists.generate_lists(inputs, GENERATED)
+    member, product = Member.objects.order_by("id").first(), Product.objects.order_by("product_id").first()
+    by_hand = ShoppingList.objects.create(number="2800000000005", member=member, generated_at=GENERATED,
+                                          as_of=inputs.as_of, valid_from=inputs.as_of + timedelta(days=1),
+                                          valid_until=inputs.as_of + timedelta(days=14), status="superseded")
+    ShoppingListItem.objects.create(shopping_list=by_hand, position=1, product=product)
+    now = datetime.combine(ended_on + timedelta(days=91), datetime.min.time(), tzinfo=timezone.utc)
+    partitions = _item_partitions()
+
+    report = run_retention(apply=False, now=now)
+    assert report["rules"][2]["rows"] == old.items > 0
+    assert ShoppingListItem.objects.count() == old.items + current.items + 1
+
+    run_retention(apply=True, now=now)
+    assert ShoppingList.objects.count() == old.lists + current.lists + 1
+    kept = ShoppingListItem.objects.values_list("shopping_list__valid_until", flat=True).distinct()
+    assert set(kept) == {inputs.as_of + timedelta(days=14)}
+    assert ShoppingListItem.objects.count() == current.items + 1 and by_hand.items.count() == 1
+    assert run_retention(apply=False, now=now)["rules"][2]["rows"] == 0
+    if partitions is not None:  # PostgreSQL: the old generation's partition is gone, not emptied
+        assert len(_item_partitions()) == len(partitions) - 1
+
+
+def _item_partitions() -> list[str] | None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                       "WHERE i.inhparent = 'offers_shoppinglistitem'::regclass")
+        return sorted(name for (name,) in cursor.fetchall())

@@ -1,5 +1,6 @@
 """Retention: personal data kept no longer than configured (CLIENTELE_RETENTION_CONTACT_YEARS,
-CLIENTELE_RETENTION_BASKET_YEARS), run by the nightly refresh as a dry run that reports, or applied."""
+CLIENTELE_RETENTION_BASKET_YEARS, CLIENTELE_RETENTION_LIST_DAYS), run by the nightly refresh as a dry
+run that reports, or applied."""
 
 from __future__ import annotations
 
@@ -42,11 +43,13 @@ def run_retention(apply: bool = False, now: datetime | None = None) -> dict:
     (apply, one transaction). Returns the report: as_of, applied, and per rule its cutoff, rows and
     (dry run) the first member numbers concerned."""
     from clientele.loyalty.models import Basket
+    from clientele.offers.list_retention import delete_ended_items, ended_items
 
     now = now or datetime.now(timezone.utc)
     config = settings()
     contact_cutoff = _years_before(now, config.retention_contact_years)
     basket_cutoff = _years_before(now, config.retention_basket_years)
+    list_cutoff = now.date() - timedelta(days=config.retention_list_days)
     members = inactive_with_contacts(contact_cutoff)
     baskets = old_carded_baskets(basket_cutoff)
     report = {"as_of": now.isoformat(), "applied": apply, "rules": [
@@ -55,6 +58,8 @@ def run_retention(apply: bool = False, now: datetime | None = None) -> dict:
          "sample": list(members.order_by("customer_id").values_list("customer_id", flat=True)[:20])},
         {"rule": f"card on till baskets older than {config.retention_basket_years} years",
          "cutoff": basket_cutoff.date().isoformat(), "rows": baskets.count(), "sample": []},
+        {"rule": f"items of shopping lists ended {config.retention_list_days} days ago",
+         "cutoff": list_cutoff.isoformat(), "rows": ended_items(list_cutoff), "sample": []},
     ]}
     if apply:
         with transaction.atomic():
@@ -62,6 +67,8 @@ def run_retention(apply: bool = False, now: datetime | None = None) -> dict:
             ids = list(members.values_list("pk", flat=True))
             Member.objects.filter(pk__in=ids).update(**CONTACT_FIELDS)
             Basket.objects.filter(pk__in=baskets.values("pk")).update(card=None)
+            # last: on PostgreSQL dropping a partition locks the items' table until the commit
+            delete_ended_items(list_cutoff)
     return report
 
 
