@@ -22,10 +22,11 @@ class OfferRedemption(models.Model):
     offer_version = models.PositiveIntegerField()
     funder = models.ForeignKey("offers.ManufacturerAccount", null=True, on_delete=models.PROTECT, db_index=False,
                                related_name="redemptions", help_text="Empty: the retailer funds it.")  # (funder, redeemed_at) indexes it
-    member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT)
+    member = models.ForeignKey("members.Member", null=True, on_delete=models.PROTECT, db_index=False)  # indexed below
     basket = models.ForeignKey("loyalty.Basket", on_delete=models.PROTECT, related_name="offer_redemptions",
                                db_index=False)  # redemption_once_per_key_of_basket leads with it
-    shopping_list = models.ForeignKey("offers.ShoppingList", null=True, on_delete=models.PROTECT)
+    shopping_list = models.ForeignKey("offers.ShoppingList", null=True, on_delete=models.PROTECT,
+                                      db_index=False)  # indexed below
     discount = models.DecimalField(max_digits=12, decimal_places=2, help_text="Money off (negative when reversed).")
     bonus_points = models.BigIntegerField(default=0)
     uses = models.SmallIntegerField(default=1, help_text="1 redeemed, -1 reversed: the count budget's unit.")
@@ -33,7 +34,17 @@ class OfferRedemption(models.Model):
 
     class Meta:
         ordering = ["redeemed_at", "id"]
-        indexes = [models.Index(fields=["funder", "redeemed_at"])]
+        # The nullable references are indexed without their NULLs (decision 0115): nothing reads the
+        # retailer's own redemptions by funder, an anonymous basket's by member, or a general
+        # offer's by list; each index is read by `col = value` (and the foreign key's check when a
+        # funder, member or list is deleted), which a NULL never matches.
+        indexes = [
+            models.Index(fields=["funder", "redeemed_at"], condition=Q(funder__isnull=False),
+                         name="redemption_by_funder"),
+            models.Index(fields=["member"], condition=Q(member__isnull=False), name="redemption_by_member"),
+            models.Index(fields=["shopping_list"], condition=Q(shopping_list__isnull=False),
+                         name="redemption_by_list"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["basket", "redemption_key"], name="redemption_once_per_key_of_basket"),
             models.CheckConstraint(condition=Q(kind="redeemed", discount__gte=0, uses=1)
