@@ -12,10 +12,9 @@ Figures, pooled over the cut-offs: precision (listed products bought / products 
 window, distinct listed products bought / distinct products bought, averaged).
 
     .venv/bin/python benchmarks/bench_list_quality.py [--cutoffs 2017-10-15,2017-10-29,...] [--no-ranker]
-        [--decay-days 56]
 
 Tune on validation cut-offs before the test ones, never on these: e.g.
-`--cutoffs 2017-09-03,2017-09-17,2017-10-01 --no-ranker --decay-days 28`.
+`--cutoffs 2017-09-03,2017-09-17,2017-10-01 --no-ranker`.
 """
 
 from __future__ import annotations
@@ -97,11 +96,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cutoffs", default=CUTOFFS)
     parser.add_argument("--no-ranker", action="store_true", help="skip the next-basket ranker (minutes per cut-off)")
-    parser.add_argument("--decay-days", type=float, default=ListRules.decay_days,
-                        help="the lists' recent-frequency decay (ListRules.decay_days)")
     arguments = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M')} on {platform.node()} ({platform.machine()})")
-    lines, rules = load(), ListRules(decay_days=arguments.decay_days)
+    lines, rules = load(), ListRules()
     pooled: dict[str, list[dict]] = {}
     for cutoff in [date.fromisoformat(day) for day in arguments.cutoffs.split(",")]:
         started = time.perf_counter()

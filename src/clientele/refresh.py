@@ -140,7 +140,7 @@ class _Run:
         the results' work folder, never in memory. It reads the purchase cycles twice: from the
         kept state, already Parquet."""
         if self._product_forecasts is None:
-            cycles = cycles_from_sums(self._profiled(self.state("product_cycles")))
+            cycles = cycles_from_sums(self._profiled(self.state("product_cycles")), kept.cutoff(self.as_of))
             every_product = nightly.product_forecasts(
                 None, self.as_of, self.options.forecast, cycles=cycles, visit_cycles=self.visit_cycles(),
                 calibration=self.calibration())
@@ -148,7 +148,7 @@ class _Run:
             # twice, then deleted (decision 0111: a third less CPU than every column in zstd)
             read = every_product.select(
                 "customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase",
-                "purchase_days")
+                "purchase_days", "recent_purchases")
             self._product_forecasts = self._work_table("product_forecasts", read, order=False, compression="snappy")
         return self._product_forecasts
 
@@ -222,7 +222,7 @@ class _Run:
         new = self.golden_member_lines(kept.cutoff(date.fromisoformat(self.plan.old["as_of"])), kept.cutoff(self.as_of))
         touched = new.select(*keys).distinct()
         current = self._kept("product_cycles")
-        rolled = roll_cycle_sums(current.semi_join(touched, keys), new, keys)
+        rolled = roll_cycle_sums(current.semi_join(touched, keys), new, keys, kept.cutoff(self.as_of))
         if not kept.cycles_layout(self.plan.old)["delta"]:
             return rolled
         old_delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA)
@@ -304,7 +304,7 @@ class _Run:
             new = self.golden_member_lines(old_cutoff, new_cutoff)
             if affected is not None:
                 new = new.anti_join(affected, "customer_id")
-            return roll_cycle_sums(state, new, keys)
+            return roll_cycle_sums(state, new, keys, new_cutoff)
 
         return self._rolled("product_cycles" if len(keys) == 2 else "visit_cycles", roll, build)
 
@@ -406,7 +406,7 @@ class _Run:
         return category_spend_from_sums(self._profiled(self.state("category_sums")), self.products)
 
     def visit_cycles(self) -> ibis.Table:
-        return cycles_from_sums(self._profiled(self.state("visit_cycles")))
+        return cycles_from_sums(self._profiled(self.state("visit_cycles")), kept.cutoff(self.as_of))
 
     def models(self) -> dict:
         """The fitted models of the night: `calibration` (next purchases) and `forecasts` (per

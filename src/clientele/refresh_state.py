@@ -11,8 +11,9 @@ forward by a night's new lines is the state a full recomputation gives, to the l
 - `category_sums`: per customer and category, the window's spend, store-brand spend and lines
   (`analytics.brand_loyalty.category_sums`): the days entering the window added, the days leaving it
   taken off, a row whose lines fall to zero gone;
-- `product_cycles` and `visit_cycles`: per customer and product, and per customer, the shopping days
-  and the exact sums of the logarithms of their gaps (`forecasting.next_purchase.cycle_sums`),
+- `product_cycles` and `visit_cycles`: per customer and product, and per customer, the shopping days,
+  the exact sums of the logarithms of their gaps and of the days' decay weights
+  (`forecasting.next_purchase.cycle_sums`),
   rolled forward with the new days; the per-pair cycles (about a row per line) as a base and a
   delta (`product_cycles_delta`: the pairs bought since the base, rolled), so that a night writes
   the pairs it touched, not every pair (the base is rewritten every `refit_days` days);
@@ -28,7 +29,9 @@ back needs no recomputation). The watermark (`watermark.json`) records the last 
 describes and a fingerprint of every lake file it was computed from. A change of the lake before
 that day (a late import of old days, a month rewritten by an erasure) or of the golden ids (a merge
 or an unmerge) makes the state of the customers concerned recompute from their lines; a change of
-the products or of the rules, or an earlier last day, makes the whole state recompute.
+the products or of the rules, an earlier last day, or a last day in another block of
+`next_purchase.DECAY_BLOCK_DAYS` days (the epoch of the decayed purchase counts, every 9.8
+years), makes the whole state recompute.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from pathlib import Path
 import ibis
 
 from clientele.analytics.results import results_dir
+from clientele.forecasting.next_purchase import decay_epoch
 from clientele.lake.reader import LakeTableMissing, read_table, table_path
 from clientele.lake.schema import BASKET_LINES, GOLDEN_IDS
 
@@ -56,7 +60,7 @@ WATERMARK = "watermark.json"
 MODELS = "models.json"
 FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
-FORMAT = 2
+FORMAT = 3
 #: The state tables rolled forward (besides the baskets' month partitions).
 ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
 #: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
@@ -169,6 +173,8 @@ def plan(con: ibis.BaseBackend, lake: Path, old: dict | None, fingerprint: dict,
     if as_of < old_as_of:
         return Plan("full", f"as_of {as_of} is before the kept state's {old_as_of}")
     old_cutoff = cutoff(old_as_of)
+    if decay_epoch(old_cutoff) != decay_epoch(cutoff(as_of)):
+        return Plan("full", f"the decayed purchase counts' epoch moved to {decay_epoch(cutoff(as_of))}")
     old_months, new_months = old["fingerprint"]["months"], fingerprint["months"]
     rebuild, rewritten = [], []
     for month in sorted(set(old_months) | set(new_months)):

@@ -15,6 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from clientele import refresh_state as kept_state
+from clientele.forecasting.next_purchase import decay_epoch
 from clientele.lake.reader import read_table
 from clientele.lake.synth import synthesize
 from clientele.refresh import STEPS, refresh
@@ -226,3 +228,20 @@ def test_a_new_day_rolled_in_on_spark_gives_duckdbs_results(synthetic_lake, duck
     assert_same_results(duckdb_con, nightly, whole, tables=[
         "baskets", "rfm", "pyramid", "value", "lifecycle", "brand_loyalty", "deal_proneness", "traits",
         "year_over_year", "customer_profiles", "list_candidates"], same_engine=False)
+
+
+def test_a_night_past_the_decayed_counts_epoch_recomputes_the_whole_state(duckdb_con, tmp_path):
+    """The purchase cycles' decayed counts are sums of weights from an epoch that moves every
+    `DECAY_BLOCK_DAYS` (2029-06-09 is the first day of a block): the night whose lines reach into a
+    new block recomputes the state, the nights before it roll it forward."""
+    fingerprint = {"months": {}, "products": [], "golden_ids": []}
+
+    def planned(kept_as_of: date, as_of: date) -> kept_state.Plan:
+        old = {"format": kept_state.FORMAT, "rules": "rules", "fingerprint": fingerprint,
+               "as_of": kept_as_of.isoformat(), "months": {}}
+        return kept_state.plan(duckdb_con, tmp_path, old, fingerprint, as_of, "rules")
+
+    assert decay_epoch(date(2029, 6, 9)) == date(2029, 6, 9) > decay_epoch(date(2029, 6, 8))
+    assert planned(date(2029, 6, 6), date(2029, 6, 7)).mode == "incremental"
+    crossing = planned(date(2029, 6, 7), date(2029, 6, 8))
+    assert crossing.mode == "full" and "epoch" in crossing.reason

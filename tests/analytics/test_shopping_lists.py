@@ -4,6 +4,7 @@ member buys often lately and is likely to buy, not those bought once long ago.""
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import ibis
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from clientele.analytics.shopping_lists import ListRules, list_candidates
+from clientele.forecasting.next_purchase import RECENT_DECAY_DAYS
 
 AS_OF = date(2017, 12, 17)
 WINDOW_END = AS_OF + timedelta(days=14)
@@ -27,9 +29,13 @@ def baskets(spend_a_week: dict[int, float]) -> ibis.Table:
 
 def forecast(customer: int, product: int, probability: float, days_until: int, cycle: float, last_days_ago: int,
              purchase_days: int) -> dict:
+    """A forecast row of a product bought on `purchase_days` days `cycle` days apart, the last
+    `last_days_ago` days before AS_OF: its `recent_purchases` weighs each of those days by its age."""
+    ages = [last_days_ago + k * cycle for k in range(purchase_days)]
     return {"customer_id": customer, "product_id": product, "probability": probability,
             "expected_date": pd.Timestamp(AS_OF + timedelta(days=days_until)), "typical_cycle_days": cycle,
-            "last_purchase": pd.Timestamp(AS_OF - timedelta(days=last_days_ago)), "purchase_days": purchase_days}
+            "last_purchase": pd.Timestamp(AS_OF - timedelta(days=last_days_ago)), "purchase_days": purchase_days,
+            "recent_purchases": sum(math.exp(-age / RECENT_DECAY_DAYS) for age in ages)}
 
 
 def listed(rows: list[dict], spend_a_week: dict[int, float], rules: ListRules = ListRules()) -> dict[int, list[int]]:
@@ -82,6 +88,6 @@ def test_a_list_is_as_long_as_the_products_due_and_at_most_the_length():
     assert listed(many, {2: 80.0}, ListRules(length=5)) == {2: lists[2][:5]}
 
 
-def test_the_decay_is_positive():
+def test_the_rules_refuse_a_list_of_no_product():
     with pytest.raises(ValueError):
-        ListRules(decay_days=0)
+        ListRules(length=0)

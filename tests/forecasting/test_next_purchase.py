@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import ibis
 import pandas as pd
 import pytest
 
 from clientele.forecasting.next_purchase import (
+    RECENT_DECAY_DAYS,
+    cycle_sums,
     expected_category_purchases,
     expected_next_visit,
     expected_product_purchases,
     next_purchase_holdout,
+    roll_cycle_sums,
 )
 
 MILK, FLOUR, BREAD = 1001, 2002, 3003
@@ -38,6 +43,37 @@ def test_a_household_buying_milk_every_7_days_is_expected_to_buy_it_7_days_after
     assert forecast.loc[0, "expected_date"] == last + pd.Timedelta(days=7)
     assert forecast.loc[0, "typical_cycle_days"] == pytest.approx(7.0)
     assert forecast.loc[0, "probability"] > 0.9  # due within the next 14 days
+
+
+def test_recent_purchases_weigh_each_purchase_day_by_its_age():
+    # bought every 7 days 10 times, then 5 weeks without; two purchases the same day count once
+    milk = purchases(1, MILK, every_days=7, times=10)
+    milk = pd.concat([milk, milk.head(1).assign(basket_id="again")])
+    as_of = milk["transaction_ts"].max().normalize() + pd.Timedelta(days=36)
+
+    forecast = expected_product_purchases(milk, as_of=as_of)
+
+    # aged on the day before as_of: the last purchase 35 days old, the others a week more each
+    expected = sum(math.exp(-(35 + 7 * k) / RECENT_DECAY_DAYS) for k in range(10))
+    assert forecast.loc[0, "recent_purchases"] == pytest.approx(expected, rel=1e-6)
+    assert forecast.loc[0, "purchase_days"] == 10
+
+
+def test_the_purchase_cycles_rolled_forward_by_new_days_are_those_of_all_the_days_exactly():
+    old = pd.concat([purchases(1, MILK, 7, 20), purchases(1, FLOUR, 30, 3), purchases(2, MILK, 3, 40)])
+    new = pd.concat([purchases(1, MILK, 7, 3, start=START + pd.Timedelta(days=200)),
+                     purchases(3, BREAD, 1, 2, start=START + pd.Timedelta(days=201))])
+    keys = ["customer_id", "product_id"]
+    kept_day, new_day = pd.Timestamp("2017-09-01"), pd.Timestamp("2017-10-15")
+
+    rolled = roll_cycle_sums(cycle_sums(ibis.memtable(old), keys, kept_day), ibis.memtable(new), keys, new_day)
+    whole = cycle_sums(ibis.memtable(pd.concat([old, new])), keys, new_day)
+
+    def ordered(table: ibis.Table) -> pd.DataFrame:
+        return table.to_pandas().sort_values(keys, ignore_index=True)
+
+    pd.testing.assert_frame_equal(ordered(rolled), ordered(whole), check_exact=True)
+    assert ordered(whole)["decayed_days"].notnull().all()
 
 
 def test_a_product_just_bought_on_a_60_day_cycle_is_unlikely_within_14_days():

@@ -6,7 +6,7 @@ number of their products due in the list's window (the next-purchase forecasts, 
 the customer's own cycle for that product, expected within `cycle_days`), at most `length`; it
 holds the customer's forecast products that rank first by the chance of buying them in the window
 (`probability`) times how often the customer bought them lately (`recent_frequency`: purchase days
-weighted by their age, halved every `decay_days` x ln 2 days), decision 0113. The offers are
+weighted by their age, halved every 56 x ln 2 days), decisions 0113 and 0114. The offers are
 matched by the operational app (`offers.lists`), which knows them.
 """
 
@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from clientele.analytics.results import read_result
 from clientele.config import settings
+from clientele.forecasting.next_purchase import RECENT_DECAY_DAYS
 from clientele.lake.reader import basket_lines, read_table
 from clientele.sums import money_total
 
@@ -34,7 +35,6 @@ class ListRules:
     spend_weeks: int = 8
     length: int = 20
     cycle_days: int = 14
-    decay_days: float = 56.0
 
     @classmethod
     def configured(cls) -> ListRules:
@@ -44,9 +44,9 @@ class ListRules:
                    cycle_days=current.list_cycle_days)
 
     def __post_init__(self) -> None:
-        if (self.spend_weeks < 1 or self.length < 1 or self.cycle_days < 1 or self.decay_days <= 0
+        if (self.spend_weeks < 1 or self.length < 1 or self.cycle_days < 1
                 or self.weekly_spend_threshold < 0):
-            raise ValueError("list rules: weeks, length, cycle and decay are positive, the threshold not negative")
+            raise ValueError("list rules: weeks, length and cycle are positive, the threshold not negative")
 
 
 def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = ListRules()) -> ibis.Table:
@@ -58,19 +58,16 @@ def qualifying_customers(baskets: ibis.Table, as_of: date, rules: ListRules = Li
     return weekly.filter(weekly.weekly_spend > rules.weekly_spend_threshold)
 
 
-def recent_frequency(forecasts: ibis.Table, as_of: date, decay_days: float) -> ibis.Value:
+def recent_frequency(forecasts: ibis.Table, as_of: date) -> ibis.Value:
     """How often the customer will have bought the product lately on the day it is expected
-    (`expected_date`, `as_of` if earlier), from the forecast's own figures: the sum over their
-    `purchase_days` purchases of exp(-age / `decay_days`), the purchases taken `typical_cycle_days`
-    apart back from `last_purchase` (a geometric sum: no line is read), aged to that day.
-    A product bought weekly until last week and due now scores near `decay_days` / 7; one bought
-    once a year ago, about exp(-365 / `decay_days`); of two products bought alike, the one expected
-    later scores less (decision 0113, amended)."""
+    (`expected_date`, `as_of` if earlier): their purchase days weighted by their age on `as_of`
+    (`recent_purchases`, exp(-age / `RECENT_DECAY_DAYS`), kept exact in the nightly's purchase
+    cycles), aged on to that day. A product bought weekly until yesterday and due now scores near
+    `RECENT_DECAY_DAYS` / 7; one bought once a year ago, about exp(-365 / 56); of two products
+    bought alike, the one expected later scores less (decision 0113, amended; decision 0114)."""
     expected = ibis.greatest(forecasts.expected_date.cast("date"), ibis.date(as_of.isoformat()))
-    elapsed = expected.delta(forecasts.last_purchase.cast("date"), unit="day").cast("float64")
-    cycle = ibis.greatest(forecasts.typical_cycle_days.cast("float64"), 1.0)
-    n = forecasts.purchase_days.cast("float64")
-    return (-elapsed / decay_days).exp() * (1.0 - (-n * cycle / decay_days).exp()) / (1.0 - (-cycle / decay_days).exp())
+    ahead = expected.delta(ibis.date(as_of.isoformat()), unit="day").cast("float64")
+    return forecasts.recent_purchases * (-ahead / RECENT_DECAY_DAYS).exp()
 
 
 def list_candidates(baskets: ibis.Table, next_purchases: ibis.Table, as_of: date,
@@ -79,14 +76,14 @@ def list_candidates(baskets: ibis.Table, next_purchases: ibis.Table, as_of: date
     `probability` (0-1, bought in the window), `expected_date`, `rank` (1 = first) and `as_of`.
     A customer's list has as many products as they have due within the list's `cycle_days` (at
     most `length`; none due, no list); they are the customer's forecast products (`next_purchases`,
-    with `purchase_days`) with the highest `probability` x `recent_frequency` (decision 0113)."""
+    with `recent_purchases`) with the highest `probability` x `recent_frequency` (decisions 0113, 0114)."""
     window_end = as_of + timedelta(days=rules.cycle_days)
     qualifying = qualifying_customers(baskets, as_of, rules)
     mine = next_purchases.join(qualifying, "customer_id")
     due = (mine.expected_date.cast("date") <= window_end).cast("int64")
     mine = mine.mutate(
         list_length=ibis.least(due.sum().over(group_by="customer_id"), rules.length),
-        score=mine.probability * recent_frequency(mine, as_of, rules.decay_days),
+        score=mine.probability * recent_frequency(mine, as_of),
     )
     ranked = mine.mutate(
         rank=ibis.row_number().over(group_by="customer_id", order_by=[ibis.desc(mine.score), mine.product_id]) + 1)

@@ -42,6 +42,13 @@ MIN_CALIBRATION_PAIRS = 200
 #: The calibration learns three coefficients: this many customers' pairs pin them down, so beyond
 #: it every n-th customer id is read (the night's cost then grows with the forecasts alone).
 CALIBRATION_CUSTOMERS = 20_000
+#: How fast a purchase day counts less in `recent_purchases`: exp(-age / RECENT_DECAY_DAYS) (decision 0114).
+RECENT_DECAY_DAYS = 56.0
+#: The decayed counts are kept as exact sums of exp((day - epoch) / RECENT_DECAY_DAYS), the epoch
+#: the first day of the cutoff's block of DECAY_BLOCK_DAYS days from DECAY_ORIGIN: within a block
+#: the largest weight, exp(64), keeps the sums well inside their decimal(38, 6).
+DECAY_ORIGIN = dt.date(2000, 1, 1)
+DECAY_BLOCK_DAYS = 64 * 56
 
 
 def _table(lines) -> ibis.Table:
@@ -56,49 +63,74 @@ def _default_as_of(table: ibis.Table) -> pd.Timestamp:
 def _cycles(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp) -> ibis.Table:
     """Per `keys` group: the number of shopping days, the last one, and the count, sum and sum of
     squares of the logarithms of the days between consecutive shopping days (before `as_of`)."""
-    return cycles_from_sums(cycle_sums(lines, keys, as_of))
+    return cycles_from_sums(cycle_sums(lines, keys, as_of), as_of)
 
 
-def _log_cycle_sums(days: ibis.Table, keys: list[str]) -> ibis.Table:
-    """Per `keys` group of `days` (keys, day: distinct), the days, the last one and the exact
-    (decimal) sums of the logarithms of the gaps between consecutive days."""
-    days = days.mutate(previous_day=days.day.lag().over(ibis.window(group_by=keys, order_by="day")))
+def decay_epoch(cutoff: pd.Timestamp | dt.date) -> dt.date:
+    """The epoch of the decayed counts of the days before `cutoff` (see `DECAY_BLOCK_DAYS`): a
+    refresh whose cutoff is in another block than the kept state's recomputes it."""
+    day = pd.Timestamp(cutoff).date()
+    return DECAY_ORIGIN + dt.timedelta(days=(day - DECAY_ORIGIN).days // DECAY_BLOCK_DAYS * DECAY_BLOCK_DAYS)
+
+
+def _decay_weight(day: ibis.Value, epoch: dt.date) -> ibis.Value:
+    """exp((day - epoch) / RECENT_DECAY_DAYS) as decimal(38, 6): a day's weight in `decayed_days`,
+    the same decimal whichever night adds it (days before the epoch weigh less than 1, those
+    over two years before it 0)."""
+    since = day.delta(ibis.date(epoch.isoformat()), unit="day").cast("float64")
+    return (since / RECENT_DECAY_DAYS).exp().cast("decimal(38, 6)")
+
+
+def _log_cycle_sums(days: ibis.Table, keys: list[str], epoch: dt.date, anchors: ibis.Table | None = None) -> ibis.Table:
+    """Per `keys` group of `days` (keys, day: distinct), the days, the last one, the exact
+    (decimal) sums of the logarithms of the gaps between consecutive days and of the days'
+    weights from `epoch` (`decayed_days`). `anchors` (keys, day), when given, are each group's
+    last day already counted: the first gap is counted from it, the day itself not again."""
+    counted = days.mutate(counted=ibis.literal(1))
+    if anchors is not None:
+        counted = counted.union(anchors.mutate(counted=ibis.literal(0)))
+    days = counted.mutate(previous_day=counted.day.lag().over(ibis.window(group_by=keys, order_by="day")))
     log_cycle = days.day.delta(days.previous_day, unit="day").cast("float64").ln()
     return days.group_by(keys).aggregate(
-        n_days=days.count(),
+        n_days=days.counted.sum(),
         last_day=days.day.max(),
         n_cycles=log_cycle.count(),
         sum_log=decimal_sum(log_cycle, decimals=12),
         sum_log_squared=decimal_sum(log_cycle * log_cycle, decimals=12),
+        decayed_days=ibis.ifelse(days.counted == 1, _decay_weight(days.day, epoch), None).sum(),
     )
 
 
 def cycle_sums(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp | dt.date) -> ibis.Table:
     """What `_cycles` reads, with the sums of logarithms kept as exact decimals (null without a
-    cycle): the state the incremental refresh keeps and rolls forward (`roll_cycle_sums`)."""
+    cycle), and `decayed_days`, the exact sum of the days' weights exp((day - epoch) / 56) from
+    the `decay_epoch` of `as_of`: the state the incremental refresh keeps and rolls forward
+    (`roll_cycle_sums`)."""
     before = lines.filter(lines.transaction_ts < pd.Timestamp(as_of).to_pydatetime())
-    return _log_cycle_sums(before.select(*keys, day=before.transaction_ts.date()).distinct(), keys)
+    days = before.select(*keys, day=before.transaction_ts.date()).distinct()
+    return _log_cycle_sums(days, keys, decay_epoch(as_of))
 
 
-def roll_cycle_sums(sums: ibis.Table, new_lines: ibis.Table, keys: list[str]) -> ibis.Table:
-    """`sums` (a `cycle_sums`) with the shopping days of `new_lines` added: lines all later than
-    every day of `sums`. Each group's last known day is put back before its new days, so the first
-    new gap is counted from it; decimals add exactly, so the result is the `cycle_sums` of all the
-    lines, to the last digit. Groups without a new day are passed through as they are."""
+def roll_cycle_sums(sums: ibis.Table, new_lines: ibis.Table, keys: list[str], as_of: pd.Timestamp | dt.date) -> ibis.Table:
+    """`sums` (a `cycle_sums` with the same `decay_epoch` as `as_of`, the new cutoff) with the
+    shopping days of `new_lines` added: lines all later than every day of `sums`. Each group's
+    last known day is put back before its new days, so the first new gap is counted from it;
+    decimals add exactly, so the result is the `cycle_sums` of all the lines, to the last digit.
+    Groups without a new day are passed through as they are."""
     new_days = new_lines.select(*keys, day=new_lines.transaction_ts.date()).distinct()
     touched = new_days.select(*keys).distinct()
     anchors = sums.semi_join(touched, keys).select(*keys, day=sums.last_day)
-    added = _log_cycle_sums(new_days.union(anchors), keys)
+    added = _log_cycle_sums(new_days, keys, decay_epoch(as_of), anchors)
     old = sums.semi_join(touched, keys)
     joined = added.left_join(old, keys)
-    known = joined.n_days_right.notnull()
     rolled = joined.select(
         *[joined[k] for k in keys],
-        n_days=joined.n_days + joined.n_days_right.fill_null(0) - ibis.ifelse(known, 1, 0),
+        n_days=joined.n_days + joined.n_days_right.fill_null(0),
         last_day=joined.last_day,
         n_cycles=joined.n_cycles + joined.n_cycles_right.fill_null(0),
         sum_log=_add_decimals(joined.sum_log, joined.sum_log_right),
         sum_log_squared=_add_decimals(joined.sum_log_squared, joined.sum_log_squared_right),
+        decayed_days=_add_decimals(joined.decayed_days, joined.decayed_days_right),
     )
     return sums.anti_join(touched, keys).union(rolled.cast(sums.schema()))
 
@@ -108,12 +140,17 @@ def _add_decimals(a: ibis.Value, b: ibis.Value) -> ibis.Value:
     return ibis.cases((a.isnull(), b), (b.isnull(), a), else_=a + b)
 
 
-def cycles_from_sums(sums: ibis.Table) -> ibis.Table:
-    """`cycle_sums` as `_cycles` gives them: the sums of logarithms as float64, 0.0 without a cycle."""
+def cycles_from_sums(sums: ibis.Table, as_of: pd.Timestamp | dt.date) -> ibis.Table:
+    """`cycle_sums` (to the cutoff `as_of`) as `_cycles` gives them: the sums of logarithms as
+    float64, 0.0 without a cycle, and `recent_purchases`, the days weighted by their age on the
+    day before `as_of`, exp(-age / RECENT_DECAY_DAYS) (a day bought the day before weighs 1)."""
+    last = pd.Timestamp(as_of).date() - dt.timedelta(days=1)
+    ageing = math.exp(-(last - decay_epoch(as_of)).days / RECENT_DECAY_DAYS)
     return sums.mutate(
         sum_log=sums.sum_log.cast("float64").fill_null(0.0),
         sum_log_squared=sums.sum_log_squared.cast("float64").fill_null(0.0),
-    )
+        recent_purchases=sums.decayed_days.cast("float64") * ageing,
+    ).drop("decayed_days")
 
 
 def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
@@ -253,6 +290,7 @@ def _uncalibrated_product_purchases(
         typical_cycle_days=joined.mean.exp(),
         last_purchase=joined.last_day.cast("timestamp"),
         purchase_days=joined.n_days,
+        recent_purchases=joined.recent_purchases,
     )
 
 
@@ -345,8 +383,9 @@ def product_forecasts(
     `customer_id`, `product_id`, `probability` (0-1) of buying it within `horizon_days` of
     `as_of`, `expected_date` (median date of the next purchase, not before the expected next
     visit), `days_until` (days from `as_of`), `typical_cycle_days` (median days between two
-    purchases of it), `last_purchase` (date) and `purchase_days` (days on which the customer
-    bought it).
+    purchases of it), `last_purchase` (date), `purchase_days` (days on which the customer
+    bought it) and `recent_purchases` (those days weighted by their age on the day before `as_of`,
+    exp(-age / `RECENT_DECAY_DAYS`): 1 for the day before, about 0.88 for a week earlier).
 
     The cycle model alone assumes every habit goes on, so it overstates the probabilities
     (customers switch brands and drop products). With `calibrated` (the default) they are
@@ -373,7 +412,7 @@ def product_forecasts(
         predictions = predictions.mutate(probability=1.0 / (1.0 + (-score).exp()))
     return predictions.mutate(expected_date=_after(as_of, predictions.days_until)).select(
         "customer_id", "product_id", "probability", "expected_date", "days_until", "typical_cycle_days",
-        "last_purchase", "purchase_days",
+        "last_purchase", "purchase_days", "recent_purchases",
     )
 
 

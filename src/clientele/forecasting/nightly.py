@@ -223,8 +223,8 @@ def next_purchases(
     """Each customer's likely products in the `next_purchase_days` days after `as_of`, one row per
     customer and product with `probability` (0-1) at least `min_purchase_probability`:
     `customer_id`, `product_id`, `probability`, `expected_date` (the day the purchase is most
-    likely), `typical_cycle_days`, `last_purchase` and `purchase_days` (the days the customer bought
-    it; see `next_purchase.product_forecasts`).
+    likely), `typical_cycle_days`, `last_purchase`, `purchase_days` (the days the customer bought
+    it) and `recent_purchases` (those days weighted by their age; see `next_purchase.product_forecasts`).
     `lines` are the basket lines up to `as_of`; `every_product`, when given, is their
     `product_forecasts`. An engine table: the refresh writes it without collecting it."""
     if every_product is None:
@@ -232,7 +232,7 @@ def next_purchases(
     likely = every_product.filter(every_product.probability >= options.min_purchase_probability)
     return likely.select(
         "customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase",
-        "purchase_days",
+        "purchase_days", "recent_purchases",
     )
 
 
