@@ -38,7 +38,8 @@ from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_di
 from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
-from clientele.analytics.till_context import PairRules, complementary_categories, last_bought, till_context
+from clientele.analytics.till_context import COUNTS, PairRules, category_basket_counts, complementary_of_counts
+from clientele.analytics.till_context import last_bought, till_context
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -386,16 +387,83 @@ class _Run:
             return None
         return kept.read_state(self.con, self.lake, f"baskets/{entry['file']}", entry["folder"])
 
+    def every_month_sums(self) -> ibis.Table:
+        """The month partitions' basket sums, one after the other (raw customer ids, refusals in)."""
+        parts = [t for t in (self.month_sums(m) for m in sorted(self.fingerprint["months"])) if t is not None]
+        return ibis.union(*parts, distinct=False)
+
     def basket_sums(self) -> ibis.Table:
         """Every basket's exact sums from the month partitions' basket sums (golden ids, refusals
         out), added up per basket."""
-        parts = [t for t in (self.month_sums(m) for m in sorted(self.fingerprint["months"])) if t is not None]
-        sums = ibis.union(*parts, distinct=False)
+        sums = self.every_month_sums()
         return regroup_basket_sums(self._profiled(_as_golden_customers(self.con, self.lake, sums)))
 
     def baskets(self) -> ibis.Table:
         """The baskets table from the month partitions' basket sums: golden ids, refusals out."""
         return baskets_from_sums(self.basket_sums())
+
+    def complementary_categories(self) -> ibis.Table:
+        """The complementary categories of the window, from its kept basket counts."""
+        return complementary_of_counts(self.category_pairs(), self.products, self.options.pairs)
+
+    def category_pairs(self) -> ibis.Table:
+        """The window's baskets per category and category pair (`category_basket_counts`; decision
+        0117): the kept counts + the baskets of the days entering the window − those of the days
+        leaving it, when that is exact (`_pairs_roll`); else counted from the window's lines.
+        Written under the next state with the profiling refusals they leave out."""
+        folder = kept.next_dir(self.lake) / kept.CATEGORY_PAIRS
+        if not folder.exists():
+            refused = hashlib.sha256(json.dumps(self.refused).encode()).hexdigest()[:16]
+            counts = self._pairs_roll(refused)
+            if counts is None:
+                counts = category_basket_counts(self.lines_to_as_of(), self.products, since=self.since())
+            # what they leave out first: a refresh stopped between the two writes them again
+            kept.next_dir(self.lake).mkdir(parents=True, exist_ok=True)
+            (kept.next_dir(self.lake) / kept.CATEGORY_PAIRS_OF).write_text(
+                json.dumps({"profiling_refusals": refused}), encoding="utf-8")
+            _write(self.con, counts.cast(COUNTS), folder, order=False)
+        return kept.read_state(self.con, self.lake, kept.CATEGORY_PAIRS, kept.NEXT_FOLDER)
+
+    def _pairs_roll(self, refused: str) -> ibis.Table | None:
+        """The kept category pair counts rolled to this refresh's window (None: they cannot be).
+
+        A basket's counts depend on the set of its categories in the window, so adding the baskets
+        of the entering days and taking off those of the leaving days is exact when no basket is
+        on both sides of an edge: every basket with lines entering has none before them (its
+        first line is in the entering days) and every basket with lines leaving has none after
+        them (its last line is in the leaving days), as the kept basket sums say. Counts of
+        another set of profiled customers (a refusal, a merge, a month rewritten) are recounted."""
+        state, plan = kept.state_dir(self.lake), self.plan
+        if plan.mode != "incremental" or plan.rewritten_months or plan.golden_changed:
+            return None
+        about = state / kept.CATEGORY_PAIRS_OF
+        if not (state / kept.CATEGORY_PAIRS).exists() or not about.exists() \
+                or json.loads(about.read_text(encoding="utf-8"))["profiling_refusals"] != refused:
+            return None
+        old_as_of = date.fromisoformat(plan.old["as_of"])
+        old_since, old_cutoff = old_as_of - timedelta(days=self.options.window_days - 1), kept.cutoff(old_as_of)
+        since, new_cutoff = self.since(), kept.cutoff(self.as_of)
+        entering_from, leaving_to = max(old_cutoff, since), min(since, old_cutoff)
+
+        def lines(start: date, end: date) -> ibis.Table:
+            at = self.lines.transaction_ts
+            return member_lines(self.lines.filter((at >= self.cutoff_ts(start)) & (at < self.cutoff_ts(end))))
+
+        entering, leaving = lines(entering_from, new_cutoff), lines(old_since, leaving_to)
+        sums = self.every_month_sums()
+        before = sums.semi_join(entering.select("basket_id").distinct(), "basket_id")
+        after = sums.semi_join(leaving.select("basket_id").distinct(), "basket_id")
+        if before.filter(before.first_ts < self.cutoff_ts(entering_from)).count().execute() \
+                or after.filter(after.last_ts >= self.cutoff_ts(leaving_to)).count().execute():
+            return None
+        added = category_basket_counts(entering, self.products).cast(COUNTS)
+        taken = category_basket_counts(leaving, self.products).cast(COUNTS)
+        signed = ibis.union(kept.read_state(self.con, self.lake, kept.CATEGORY_PAIRS).cast(COUNTS), added,
+                            taken.mutate(baskets=-taken.baskets), distinct=False)
+        summed = signed.group_by(["code_a", "code_b"]).aggregate(
+            # through float64, as the category sums' line count (exact below 2^53)
+            baskets=signed.baskets.sum().cast("float64").cast("int64"))
+        return summed.filter(summed.baskets > 0)
 
     def last_bought(self) -> ibis.Table:
         """Each customer's latest line of a product with a category (the till context's), from the
@@ -524,8 +592,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("narrow_baskets", lambda run: analytics.narrow_baskets(
             run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
         ("customer_profiles", _profiles),
-        ("complementary_categories", lambda run: complementary_categories(
-            run.lines_to_as_of(), run.products, since=run.since(), rules=run.options.pairs)),
+        ("complementary_categories", lambda run: run.complementary_categories()),
         ("till_context", lambda run: till_context(
             None, None, run.result("category_spend"), run.result("complementary_categories"), last=run.last_bought())),
         ("customer_margin", lambda run: customer_margin_of_baskets(

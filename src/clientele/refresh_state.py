@@ -19,13 +19,18 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   the pairs it touched, not every pair (the base is rewritten every `refit_days` days);
 - `last_lines`: per customer, their latest line of a product with a category (the till context's
   last purchase): replaced by the latest of their new lines;
+- `category_pairs`: the window's baskets per category and category pair (the complementary
+  categories' counts, `analytics.till_context.category_basket_counts`, refusals out): the baskets of
+  the days entering the window added, those of the days leaving it taken off, when no basket is on
+  both sides of an edge (the baskets' first and last line times say); else counted again;
 - `models.json` and `forecast_models.pkl`: the fitted calibration of the next-purchase
   probabilities, the per-customer forecasts' models and the day they were fitted on (refitted
   every `RefreshOptions.refit_days` days; every customer is scored every night).
 
-The state tables but the baskets' are kept by golden customer (identity merges applied) and include the customers who
-refused profiling (they are left out when the results are derived, so a refusal or a consent given
-back needs no recomputation). The watermark (`watermark.json`) records the last day the state
+The state tables but the baskets' and the category pairs' are kept by golden customer (identity
+merges applied) and include the customers who refused profiling (they are left out when the results
+are derived, so a refusal or a consent given back needs no recomputation; the category pairs, counts
+over baskets, are counted again). The watermark (`watermark.json`) records the last day the state
 describes and a fingerprint of every lake file it was computed from. A change of the lake before
 that day (a late import of old days, a month rewritten by an erasure) or of the golden ids (a merge
 or an unmerge) makes the state of the customers concerned recompute from their lines; a change of
@@ -60,12 +65,16 @@ WATERMARK = "watermark.json"
 MODELS = "models.json"
 FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
-FORMAT = 3
+FORMAT = 4  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged
 #: The state tables rolled forward (besides the baskets' month partitions).
 ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
 #: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
 CYCLES_DELTA = "product_cycles_delta"
 CYCLE_KEYS = ["customer_id", "product_id"]
+#: The window's baskets per category and category pair (decision 0117), and beside it (JSON) the
+#: profiling refusals it leaves out.
+CATEGORY_PAIRS = "category_pairs"
+CATEGORY_PAIRS_OF = "category_pairs.json"
 
 
 def cycles_layout(watermark: dict | None) -> dict:

@@ -18,6 +18,7 @@ import pytest
 from clientele import refresh_state as kept_state
 from clientele.forecasting.next_purchase import decay_epoch
 from clientele.lake.reader import read_table
+from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.synth import synthesize
 from clientele.refresh import STEPS, refresh
 
@@ -227,7 +228,7 @@ def test_a_new_day_rolled_in_on_spark_gives_duckdbs_results(synthetic_lake, duck
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
     assert_same_results(duckdb_con, nightly, whole, tables=[
         "baskets", "rfm", "pyramid", "value", "lifecycle", "brand_loyalty", "deal_proneness", "traits",
-        "year_over_year", "customer_profiles", "list_candidates"], same_engine=False)
+        "year_over_year", "customer_profiles", "list_candidates", "complementary_categories"], same_engine=False)
 
 
 def test_a_night_past_the_decayed_counts_epoch_recomputes_the_whole_state(duckdb_con, tmp_path):
@@ -245,3 +246,62 @@ def test_a_night_past_the_decayed_counts_epoch_recomputes_the_whole_state(duckdb
     assert planned(date(2029, 6, 6), date(2029, 6, 7)).mode == "incremental"
     crossing = planned(date(2029, 6, 7), date(2029, 6, 8))
     assert crossing.mode == "full" and "epoch" in crossing.reason
+
+
+@pytest.mark.parametrize("edge", ["first", "last"])
+def test_a_basket_across_an_edge_of_the_window_is_counted_as_a_full_refresh_counts_it(
+        synthetic_lake, duckdb_con, tmp_path, edge):
+    """The complementary categories roll the window's basket counts by the days entering and
+    leaving it; a basket on both sides of midnight at an edge of the window (its lines in the
+    window change without its entering or leaving whole) makes the night count the window
+    again: the same results as a full refresh (decision 0117)."""
+    if edge == "last":  # a basket of 2024-12-30 with a line more just after midnight: the new day
+        path, day = synthetic_lake.parent / "new-day.parquet", "2024-12-30"
+        lines = pq.read_table(synthetic_lake / "basket_lines" / MONTH / "part-0.parquet")
+    else:  # a basket of 2024-01-01 (the day leaving the window) with a line more the day after
+        path, day = synthetic_lake / "basket_lines" / "month=2024-01" / "part-0.parquet", "2024-01-01"
+        lines = pq.read_table(path)
+    start = pd.Timestamp(day)
+    at = lines["transaction_ts"]
+    on_day = lines.filter(pc.and_(pc.greater_equal(at, pa.scalar(start, at.type)),
+                                  pc.less(at, pa.scalar(start + pd.Timedelta(days=1), at.type))))
+    on_day = on_day.filter(pc.is_valid(on_day["customer_id"]))
+    row = on_day.slice(0, 1).to_pylist()[0]
+    row["transaction_ts"] = (start + pd.Timedelta(days=1, minutes=5)).to_pydatetime()
+    kept = pq.read_table(path)
+    pq.write_table(pa.concat_tables([kept, pa.Table.from_pylist([row], schema=kept.schema)]), path)
+
+    _night_against_full(duckdb_con, _copy(synthetic_lake, tmp_path / "nightly"), tmp_path)
+
+
+def _night_against_full(duckdb_con, nightly: Path, tmp_path: Path, between=None) -> None:
+    """Refresh `nightly` up to the day before the new one (in full), change it by `between`, add
+    the new day and refresh it (incremental); a copy refreshed in full with the same fitted models
+    gives the same tables."""
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    if between:
+        between(nightly)
+    whole = _copy(nightly, tmp_path / "whole")
+    _add_new_day(nightly)
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    _add_new_day(whole)
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
+    assert_same_results(duckdb_con, nightly, whole)
+
+
+def test_a_refusal_of_profiling_between_two_nights_gives_the_full_refreshs_tables(
+        synthetic_lake, duckdb_con, tmp_path):
+    """A customer who refuses profiling leaves every result the next night, the kept window's
+    basket counts of the complementary categories too (they are counted again without them)."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    lines = pq.read_table(nightly / "basket_lines" / MONTH / "part-0.parquet")
+    refused = int(pc.mode(pc.drop_null(lines["customer_id"]))[0]["mode"].as_py())  # the busiest customer
+
+    def refuse(lake: Path) -> None:
+        (lake / PROFILING_REFUSALS).mkdir()
+        pq.write_table(pa.table({"customer_id": [refused]}, schema=PROFILING_REFUSAL_SCHEMA),
+                       lake / PROFILING_REFUSALS / "part-0.parquet")
+
+    _night_against_full(duckdb_con, nightly, tmp_path, between=refuse)
+    profiles = read_table(duckdb_con, "results/customer_profiles", nightly)
+    assert profiles.filter(profiles.customer_id == refused).count().execute() == 0

@@ -28,14 +28,15 @@ def baskets(lines: ibis.Table) -> ibis.Table:
 
 
 def basket_sums(lines: ibis.Table) -> ibis.Table:
-    """Per customer basket, its exact sums: customer_id, basket_id, first_ts (its first line's
-    time), spend, discount, deal_spend as decimals. What the incremental refresh keeps per month
-    partition (`refresh_state`): decimals add up exactly, so the sums of a basket met in two
-    partitions, added again (`regroup_basket_sums`), are the sums of the whole basket."""
+    """Per customer basket, its exact sums: customer_id, basket_id, first_ts and last_ts (its first
+    and last line's time), spend, discount, deal_spend as decimals. What the incremental refresh
+    keeps per month partition (`refresh_state`): decimals add up exactly, so the sums of a basket
+    met in two partitions, added again (`regroup_basket_sums`), are the sums of the whole basket."""
     members = member_lines(lines)
     on_deal = (members.retail_disc > 0) | (members.coupon_disc > 0) | (members.coupon_match_disc > 0)
     return members.group_by(["customer_id", "basket_id"]).aggregate(
         first_ts=members.transaction_ts.min(),
+        last_ts=members.transaction_ts.max(),
         spend=members.sales_value.sum(),
         discount=(members.retail_disc + members.coupon_disc + members.coupon_match_disc).sum(),
         deal_spend=ibis.ifelse(on_deal, members.sales_value, 0).cast("decimal(18, 2)").sum(),
@@ -45,7 +46,7 @@ def basket_sums(lines: ibis.Table) -> ibis.Table:
 def regroup_basket_sums(sums: ibis.Table) -> ibis.Table:
     """`basket_sums` of several parts of the lines (month partitions), added per basket."""
     return sums.group_by(["customer_id", "basket_id"]).aggregate(
-        first_ts=sums.first_ts.min(), spend=sums.spend.sum(), discount=sums.discount.sum(),
+        first_ts=sums.first_ts.min(), last_ts=sums.last_ts.max(), spend=sums.spend.sum(), discount=sums.discount.sum(),
         deal_spend=sums.deal_spend.sum(),
     )
 

@@ -40,6 +40,35 @@ def _shelf(products: ibis.Table) -> ibis.Table:
     return named.select("product_id", "category")
 
 
+def category_codes(products: ibis.Table) -> ibis.Table:
+    """Each category of the products, with its code: 0-based, in name order (never in one
+    partition: decision 0075)."""
+    codes = _shelf(products).select("category").distinct()
+    return ranking.dense_rank(codes, "category", "code")
+
+
+#: The columns of `category_basket_counts`, as either engine writes and reads them.
+COUNTS = ibis.schema({"code_a": "int64", "code_b": "int64", "baskets": "int64"})
+
+
+def category_basket_counts(lines: ibis.Table, products: ibis.Table, since: date | None = None) -> ibis.Table:
+    """What `complementary_categories` counts, per basket of identified customers from `since` on:
+    code_a, code_b (`category_codes`) and baskets, the number of baskets holding both categories;
+    a row with code_a = code_b counts the baskets holding that category, and the row whose codes
+    are null counts the baskets holding any. Every count is a sum over baskets, so the counts of
+    two sets of baskets add up (what the incremental refresh keeps, decision 0117)."""
+    coded = _shelf(products).join(category_codes(products), "category").select("product_id", "code")
+    members = window_lines(lines, since)
+    basket_categories = members.join(coded, "product_id").select("basket_id", "code").distinct()
+    left = basket_categories.rename(code_a="code")
+    right = basket_categories.rename(code_b="code")
+    together = left.join(right, "basket_id")
+    pairs = together.group_by(["code_a", "code_b"]).aggregate(baskets=together.count())
+    total = basket_categories.aggregate(baskets=basket_categories.basket_id.nunique())
+    every = total.select(code_a=ibis.null("int64"), code_b=ibis.null("int64"), baskets=total.baskets)
+    return pairs.cast(COUNTS).union(every.cast(COUNTS), distinct=False)
+
+
 def complementary_categories(lines: ibis.Table, products: ibis.Table, since: date | None = None,
                              rules: PairRules = PairRules()) -> ibis.Table:
     """Per category, the categories bought with it in the same basket more often than chance.
@@ -49,21 +78,20 @@ def complementary_categories(lines: ibis.Table, products: ibis.Table, since: dat
     baskets that also hold `goes_with`), rank (1 = the highest lift of the category). Baskets of
     identified customers from `since` on.
     """
-    shelf = _shelf(products)
-    codes = shelf.select("category").distinct()
-    codes = ranking.dense_rank(codes, "category", "code")  # never in one partition (decision 0075)
-    coded = shelf.join(codes, "category").select("product_id", "code")
-    members = window_lines(lines, since)
-    basket_categories = members.join(coded, "product_id").select("basket_id", "code").distinct()
-    baskets_total = basket_categories.basket_id.nunique().as_scalar()
-    per_category = basket_categories.group_by("code").aggregate(category_baskets=basket_categories.count())
-    left = basket_categories.rename(code_a="code")
-    right = basket_categories.rename(code_b="code")
-    together = left.join(right, "basket_id").filter(lambda t: t.code_a != t.code_b)
-    pairs = together.group_by(["code_a", "code_b"]).aggregate(baskets_together=together.count())
+    return complementary_of_counts(category_basket_counts(lines, products, since), products, rules)
+
+
+def complementary_of_counts(counts: ibis.Table, products: ibis.Table, rules: PairRules = PairRules()) -> ibis.Table:
+    """`complementary_categories` of the baskets whose `category_basket_counts` are `counts`."""
+    codes = category_codes(products)
+    baskets_total = counts.filter(counts.code_a.isnull()).baskets.max().as_scalar()
+    per_category = counts.filter(counts.code_a == counts.code_b).select(
+        "code_a", category_baskets=counts.baskets)
+    pairs = counts.filter(counts.code_a != counts.code_b).select(
+        "code_a", "code_b", baskets_together=counts.baskets)
     pairs = pairs.filter(pairs.baskets_together >= rules.min_baskets)
-    a = per_category.rename(baskets_a="category_baskets", code_a="code")
-    b = per_category.rename(baskets_b="category_baskets", code_b="code")
+    a = per_category.rename(baskets_a="category_baskets")
+    b = per_category.rename(baskets_b="category_baskets", code_b="code_a")
     scored = pairs.join(a, "code_a").join(b, "code_b")
     scored = scored.mutate(
         lift=scored.baskets_together.cast("float64") * baskets_total.cast("float64")
