@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from till_payloads import TillClient, basket, post
 from typer.testing import CliRunner
 
@@ -24,12 +24,17 @@ _DELETE_PARENT = {"store": "DELETE FROM catalog_store WHERE store_id = 1",
 
 
 def _delete_member(member_id: int) -> bool:
-    """Whether the member's deletion by raw SQL committed (False: the database refused it)."""
+    """Whether the member's deletion by raw SQL committed (False: the database refused it, or
+    rolled it back to break a deadlock with a checkout: PostgreSQL may choose either side)."""
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             for sql in _DELETE_MEMBER:
                 cursor.execute(sql, [member_id])
     except IntegrityError:
+        return False
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != "40P01":  # deadlock_detected
+            raise
         return False
     return True
 
