@@ -103,6 +103,9 @@ def test_customer_360_shows_the_list_offers_campaigns_and_surveys_of_the_member(
     assert shopping_list["number"] in page.locator("#shopping-list").inner_text()
     shown = page.locator("#panel-offers tr[data-product]").evaluate_all("rows => rows.map(r => r.dataset.product)")
     assert sorted(int(product) for product in shown) == on_list and on_list
+    reasons = {"due": "Likely to buy soon (forecast)", "cross_sell": "Chosen for the member (brand cell, traits)"}
+    first = shopping_list["departments"][0]["items"][0]
+    assert reasons[first["reason"]] in page.locator(f"#panel-offers tr[data-product='{first['product_id']}']").inner_text()
     campaign = page.locator("#panel-campaigns tr[data-campaign]")
     assert campaign.count() == 1 and "Everyone, December 2017" in campaign.inner_text()
     assert campaign.locator(".bo-group").inner_text() in ("treated", "holdout")

@@ -72,7 +72,7 @@ class ShoppingListItem(models.Model):
     """A product on a list: why it is there, when it is due, and the offer the member gets on it."""
 
     class Reason(models.TextChoices):
-        DUE = "due", "Likely to buy soon (next-purchase forecast; its expected day shown)"
+        DUE = "due", "Likely to buy soon (forecast)"
         CROSS_SELL = "cross_sell", "Chosen for the member (brand cell, traits)"
 
     # no index of its own: the unique (shopping_list, position) serves the list's look-ups (one index

@@ -15,6 +15,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='shoppinglistitem',
             name='reason',
-            field=models.CharField(choices=[('due', 'Likely to buy soon (next-purchase forecast; its expected day shown)'), ('cross_sell', 'Chosen for the member (brand cell, traits)')], default='due', max_length=10),
+            field=models.CharField(choices=[('due', 'Likely to buy soon (forecast)'), ('cross_sell', 'Chosen for the member (brand cell, traits)')], default='due', max_length=10),
         ),
     ]
