@@ -311,3 +311,21 @@ def test_given_an_offer_to_activate_when_the_member_clipped_it_in_the_portal_the
     assert [(offer["code"], offer["discount"]) for offer in after["offers"]] == [("milk-clip", "1.00")]
     assert after["discount_total"] == "1.00"
     assert OfferRedemption.objects.get().basket.receipt_number == "after"
+
+
+@pytest.mark.parametrize("kind", ["member with offers", "member without offers", "anonymous", "replayed"])
+def test_given_any_basket_when_the_hot_call_answers_then_its_json_is_the_schemas_own(offers, till, card, kind):
+    from clientele.loyalty.api import BasketOut
+
+    payload = {"member with offers": basket(card=card), "member without offers": basket(card=card, lines=[
+        {"line_no": 1, "product_id": SHAMPOO, "quantity": "1", "unit_price": "4.00"}]),
+        "anonymous": basket(), "replayed": basket(card=card)}[kind]
+    if kind == "replayed":
+        post(till, "/baskets", payload)
+    response = post(till, "/baskets", payload)
+    assert response.status_code == 200, response.json()
+
+    # The answer encoded as it was made (decision 0120) is what validating it with the schema and
+    # encoding that gives: no field missing, none more, each in the schema's form, in its order.
+    assert response.content == BasketOut.model_validate_json(response.content).model_dump_json().encode()
+    assert bool(response.json()["offers"]) == (kind != "member without offers")  # the milk offer is everyone's
