@@ -131,17 +131,29 @@ class MemberOffers(NamedTuple):
 
 _MEMBER_OFFERS = """
 SELECT 'use' AS kind, u.offer_id AS offer_id, u.uses AS uses, NULL AS list_id, NULL AS number,
-       NULL AS valid_from, NULL AS valid_until, NULL AS factor
+       NULL AS valid_from, NULL AS valid_until, NULL AS factor{no_offers}
 FROM offers_memberofferuse u WHERE u.member_id = %s AND u.uses > 0
 UNION ALL
+{lists}
+UNION ALL
+SELECT 'activation', a.offer_id, 0, NULL, NULL, NULL, NULL, NULL{no_offers}
+FROM offers_offeractivation a WHERE a.member_id = %s
+"""
+#: PostgreSQL: each current list of the member is one row, its offers one array (the 20 offers of a
+#: list cost one row to read and load, not 20 rows made into 20 dicts: issue 19's till cost).
+_MEMBER_OFFERS_POSTGRESQL = _MEMBER_OFFERS.format(no_offers=", NULL::bigint[] AS offer_ids", lists="""
+SELECT 'list', NULL, 0, l.id, l.number, CAST(l.valid_from AS TEXT), CAST(l.valid_until AS TEXT),
+       CAST(l.sizing_factor AS TEXT),
+       ARRAY(SELECT i.offer_id FROM offers_shoppinglistitem i
+             WHERE i.shopping_list_id = l.id AND i.offer_id IS NOT NULL)
+FROM offers_shoppinglist l
+WHERE l.member_id = %s AND l.status = 'current'""")
+#: Elsewhere (SQLite): one row per offer of the list (none: one row for the list itself).
+_MEMBER_OFFERS_BY_ROW = _MEMBER_OFFERS.format(no_offers="", lists="""
 SELECT 'list', i.offer_id, 0, l.id, l.number, CAST(l.valid_from AS TEXT), CAST(l.valid_until AS TEXT),
        CAST(l.sizing_factor AS TEXT)
 FROM offers_shoppinglist l LEFT JOIN offers_shoppinglistitem i ON i.shopping_list_id = l.id AND i.offer_id IS NOT NULL
-WHERE l.member_id = %s AND l.status = 'current'
-UNION ALL
-SELECT 'activation', a.offer_id, 0, NULL, NULL, NULL, NULL, NULL
-FROM offers_offeractivation a WHERE a.member_id = %s
-"""
+WHERE l.member_id = %s AND l.status = 'current'""")
 
 
 def member_offers(member, day: date, terms: list[OfferTerms]) -> MemberOffers:
@@ -150,17 +162,22 @@ def member_offers(member, day: date, terms: list[OfferTerms]) -> MemberOffers:
     offer is among `terms`."""
     from clientele.loyalty import libpq
 
-    rows = libpq.records(connections[DEFAULT_DB_ALIAS], _MEMBER_OFFERS, [member.pk, member.pk, member.pk])
+    db = connections[DEFAULT_DB_ALIAS]
+    by_array = db.vendor == "postgresql"
+    rows = libpq.rows(db, _MEMBER_OFFERS_POSTGRESQL if by_array else _MEMBER_OFFERS_BY_ROW,
+                      [member.pk, member.pk, member.pk])
     uses, factors, activated, list_id, number = {}, {}, set(), None, None
-    for row in rows:
-        if row["kind"] == "use":
-            uses[row["offer_id"]] = row["uses"]
-        elif row["kind"] == "activation":
-            activated.add(row["offer_id"])
-        elif row["valid_from"][:10] <= day.isoformat() <= row["valid_until"][:10]:
-            list_id, number = row["list_id"], row["number"]
-            if row["offer_id"] is not None:
-                factors[row["offer_id"]] = Decimal(row["factor"])
+    today = day.isoformat()
+    for kind, offer_id, used, a_list, a_number, valid_from, valid_until, factor, *offer_ids in rows:
+        if kind == "use":
+            uses[offer_id] = used
+        elif kind == "activation":
+            activated.add(offer_id)
+        elif valid_from[:10] <= today <= valid_until[:10]:
+            list_id, number = a_list, a_number
+            listed = offer_ids[0] if by_array else [offer_id] if offer_id is not None else []
+            if listed:
+                factors.update(dict.fromkeys(listed, Decimal(factor)))
     profile = {}
     if any(t.eligibility == Offer.Eligibility.SEGMENT for t in terms):
         found = _profile(member)
