@@ -158,13 +158,24 @@ WITH points AS (
 SELECT basket.id AS basket_id, points.available AS available, points.pending AS pending, {MEMBER_CHECK}
 FROM basket, points
 """
+
+
+def _with_offers(ctes: str, check: str) -> str:
+    """`_BASKET_STATEMENT` with the offers' redemptions (`ctes`) and the column refusing it (`check`)."""
+    statement = _BASKET_STATEMENT.replace(
+        "\nSELECT basket.id AS basket_id, points.available AS available, points.pending AS pending, ",
+        f", {ctes}\nSELECT basket.id AS basket_id, points.available AS available, "
+        f"points.pending AS pending, {check}, ")
+    assert statement != _BASKET_STATEMENT
+    return statement
+
+
 #: `_BASKET_STATEMENT` with the offers' redemptions (`offers.till.REDEMPTION_CTES`): used only for
-#: a basket that earned offers, so the others' statement stays as it was.
-_BASKET_WITH_OFFERS_STATEMENT = _BASKET_STATEMENT.replace(
-    "\nSELECT basket.id AS basket_id, points.available AS available, points.pending AS pending, ",
-    f", {offers_till.REDEMPTION_CTES}\nSELECT basket.id AS basket_id, points.available AS available, "
-    f"points.pending AS pending, {offers_till.REDEMPTION_CHECK}, ")
-assert _BASKET_WITH_OFFERS_STATEMENT != _BASKET_STATEMENT
+#: a basket that earned offers, so the others' statement stays as it was; without the members'
+#: uses when none of its offers has a per-member limit.
+_BASKET_WITH_OFFERS_STATEMENT = _with_offers(offers_till.REDEMPTION_CTES, offers_till.REDEMPTION_CHECK)
+_BASKET_WITH_UNLIMITED_OFFERS_STATEMENT = _with_offers(offers_till.REDEMPTION_CTES_UNLIMITED,
+                                                       offers_till.REDEMPTION_CHECK_UNLIMITED)
 #: `_BASKET_STATEMENT`'s parameters for the columns of `LineToRecord`, in its order.
 _LINE_COLUMNS = ("line_nos", "product_ids", "quantities", "unit_prices", "discounts", "sales_values", "line_points")
 
@@ -177,7 +188,9 @@ class OneStatementStore:
         added = shown.added if shown else ledger.Balance(0, 0)
         statement, offer_params = _BASKET_STATEMENT, {}
         if basket.offers is not None:
-            statement, offer_params = _BASKET_WITH_OFFERS_STATEMENT, offers_till.redemption_params(basket.offers)
+            offer_params = offers_till.redemption_params(basket.offers)
+            statement = (_BASKET_WITH_OFFERS_STATEMENT if offer_params["limited_ids"] != "{}"
+                         else _BASKET_WITH_UNLIMITED_OFFERS_STATEMENT)
         try:
             written = self._write(record, basket, account, added, shown, statement, offer_params)
         except DatabaseError as error:

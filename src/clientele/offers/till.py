@@ -239,7 +239,7 @@ def answer_parts(offers: TillOffers) -> dict:
 #: taken by a conditional UPDATE of that version; the member's use counted under their limit; the
 #: redemption recorded. The statement's last SELECT refuses the whole statement (`clientele_refuse`)
 #: when one budget or one limit was not taken: nothing of the basket is written.
-REDEMPTION_CTES = """
+_BUDGET_CTES = """
 budget_slices AS (
     SELECT o.offer_id, o.money, pick.id, pick.row_at
     FROM basket, unnest(%(offer_ids)s::bigint[], %(offer_discounts)s::numeric[]) AS o(offer_id, money)
@@ -266,14 +266,16 @@ budget_slices AS (
     WHERE s.ctid = l.row_at
       AND (s.money_left IS NULL OR s.money_left >= c.money) AND (s.count_left IS NULL OR s.count_left >= 1)
     RETURNING c.offer_id
-), offer_uses AS (
+)"""
+_USES_CTE = """offer_uses AS (
     INSERT INTO offers_memberofferuse AS u (offer_id, member_id, uses)
     SELECT o.offer_id, %(member_id)s, 1 FROM basket, unnest(%(limited_ids)s::bigint[]) AS o(offer_id)
     WHERE %(member_id)s::bigint IS NOT NULL
     ON CONFLICT (offer_id, member_id) DO UPDATE SET uses = u.uses + 1
     WHERE u.uses < COALESCE((SELECT per_member_limit FROM offers_offer WHERE id = EXCLUDED.offer_id), 2147483647)
     RETURNING u.offer_id
-), offer_redemptions AS (
+)"""
+_REDEMPTIONS_CTE = """offer_redemptions AS (
     INSERT INTO offers_offerredemption (redemption_key, kind, offer_id, offer_version, funder_id, member_id,
                                         basket_id, shopping_list_id, discount, bonus_points, uses, redeemed_at)
     SELECT 'basket:' || basket.id || ':' || o.offer_id, 'redeemed', o.offer_id, o.version, o.funder_id,
@@ -283,12 +285,19 @@ budget_slices AS (
                         %(offer_discounts)s::numeric[], %(offer_bonus)s::bigint[], %(offer_from_list)s::boolean[])
          AS o(offer_id, version, funder_id, money, bonus, from_list)
 )"""
+REDEMPTION_CTES = ", ".join((_BUDGET_CTES, _USES_CTE, _REDEMPTIONS_CTE))
+#: `REDEMPTION_CTES` for a basket none of whose offers has a per-member limit (a list's, as a rule):
+#: no member's use to count, so no upsert for the statement to start and end at every checkout.
+REDEMPTION_CTES_UNLIMITED = ", ".join((_BUDGET_CTES, _REDEMPTIONS_CTE))
 #: The last SELECT's column refusing the statement when a budget or a limit was not taken.
 REDEMPTION_CHECK = """CASE
     WHEN (SELECT count(*) FROM offer_budgets) < cardinality(%(offer_ids)s::bigint[])
         THEN clientele_refuse('offer_budget_exhausted')
     WHEN %(member_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM offer_uses) < cardinality(%(limited_ids)s::bigint[])
         THEN clientele_refuse('offer_member_limit_reached') END AS offers_refused"""
+#: `REDEMPTION_CHECK` with `REDEMPTION_CTES_UNLIMITED`: only the budgets can refuse.
+REDEMPTION_CHECK_UNLIMITED = REDEMPTION_CHECK.split("\n    WHEN %(member_id)s")[0] + " END AS offers_refused"
+assert REDEMPTION_CHECK_UNLIMITED.count("WHEN") == 1
 
 
 def redemption_params(offers: TillOffers) -> dict:
