@@ -6,8 +6,9 @@ checkout itself (docs/decisions/0008-till-hot-calls-beside-django.md). `HotCalls
 WSGI application (`site.wsgi`): it answers `GET /api/members/identify` and `POST /api/baskets`
 and hands every other request to Django. The contract is the one `loyalty.api` documents in the
 OpenAPI schema, kept by using its pieces: the same pydantic schemas validate the request and shape
-the answer, the same services answer, the same problem bodies refuse; Django's request signals
-still open and close the database connection.
+the answer (a basket's fresh answer is made in the schema's form and encoded as it is, decision
+0120), the same services answer, the same problem bodies refuse; Django's request signals still
+open and close the database connection.
 """
 
 from __future__ import annotations
