@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from clientele.forecasting.beta_geo import BetaGeoModel
 from clientele.forecasting.cdnow import CALIBRATION_END, cdnow_summary, load_cdnow_transactions
-from clientele.forecasting.churn import HistoryModel
+from clientele.forecasting.churn import HistoryModel, as_summary, history_features
+from clientele.forecasting.summary import summarise_transactions
+from clientele.forecasting.gamma_gamma import GammaGammaModel
 from clientele.forecasting.holdout import churn_auc
 from clientele.forecasting.pareto_nbd import ParetoNBDModel
 
@@ -73,3 +78,20 @@ def test_a_model_fitted_on_a_random_subset_still_forecasts_every_customer(sample
     # the few population parameters are pinned down by a subset: who is likely to leave barely moves
     bought = sample["frequency_holdout"] > 0
     assert churn_auc(bought, -risk) > churn_auc(bought, -history.expected_churn_risk(t=HOLDOUT_WEEKS)) - 0.02
+
+
+def test_the_history_features_carry_the_summary_to_the_last_bit(transactions):
+    # the nightly scoring reads the purchases once: the summary it scores with is the features'
+    for cutoff in (CALIBRATION_END, CALIBRATION_END - dt.timedelta(weeks=13)):
+        summary = summarise_transactions(transactions, observation_end=cutoff)
+        carried = as_summary(history_features(transactions, cutoff=cutoff))
+        pd.testing.assert_frame_equal(carried, summary[list(carried.columns)], check_exact=True)
+        assert (carried["monetary_value"] > 0).any() and (carried["frequency"] == 0).any()
+
+
+def test_the_value_interval_centres_on_the_expected_value(sample):
+    purchases = BetaGeoModel(sample).fit()
+    spend = GammaGammaModel(sample[sample["frequency"] > 0]).fit()
+    interval = spend.customer_lifetime_value_interval(purchases, sample, method="delta")
+    expected = spend.expected_customer_lifetime_value(purchases, sample)
+    assert (interval["lifetime_value"].to_numpy() == expected.to_numpy()).all()

@@ -193,7 +193,7 @@ def test_the_closed_form_value_interval_holds_ninety_percent_of_the_simulated_va
     simulated = gamma_gamma.simulated_values(bgnbd, 12, 0.01, 400, 0, *columns)
 
     interval = gamma_gamma.customer_lifetime_value_interval(bgnbd, months=12, level=0.9, method="delta")
-    bounds = gamma_gamma._delta_bounds(bgnbd, 12, 0.01, 0.9, *columns)
+    bounds, _ = gamma_gamma._delta_bounds(bgnbd, 12, 0.01, 0.9, *columns)
 
     inside = ((simulated >= bounds[:, 0]) & (simulated <= bounds[:, 1])).mean(axis=0)
     assert inside.mean() == pytest.approx(0.9, abs=0.01)

@@ -256,6 +256,12 @@ class PurchaseModel(FittedModel):
     def alive_given_history(params, x, t_x, T):
         raise NotImplementedError
 
+    @classmethod
+    def purchases_by_horizon(cls, params, x, t_x, T) -> Callable[[float], np.ndarray]:
+        """`purchases_given_history` of these customers as a function of the horizon t alone, for a
+        caller that asks for several horizons (a subclass may share what does not depend on t)."""
+        return lambda t: cls.purchases_given_history(params, x, t_x, T, t)
+
     def expected_purchases(self, data: pd.DataFrame | None = None, *, t: float) -> pd.Series:
         """Expected number of purchase days per customer in the next `t` weeks, by customer id."""
         params = self._require_fit()

@@ -54,12 +54,16 @@ def probability_alive(params: dict[str, float], x, t_x, T) -> np.ndarray:
 
 def conditional_expected_purchases(params: dict[str, float], x, t_x, T, t: float) -> np.ndarray:
     """Expected number of purchases by each customer in the next `t` weeks, given the history."""
+    return _purchases_if_active(params, x, T, t) * probability_alive(params, x, t_x, T)
+
+
+def _purchases_if_active(params: dict[str, float], x, T, t: float) -> np.ndarray:
+    """Expected purchases in the next `t` weeks of a customer still active."""
     r, alpha, a, b = params["r"], params["alpha"], params["a"], params["b"]
     z = t / (alpha + T + t)
     # Euler's transform of 2F1(r+x, b+x; a+b+x-1; z) times ((alpha+T)/(alpha+T+t))**(r+x).
     still_buying = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
-    if_active = (a + b + x - 1) / (a - 1) * (1 - still_buying)
-    return if_active * probability_alive(params, x, t_x, T)
+    return (a + b + x - 1) / (a - 1) * (1 - still_buying)
 
 
 class BetaGeoModel(PurchaseModel):
@@ -74,3 +78,10 @@ class BetaGeoModel(PurchaseModel):
     log_likelihood = staticmethod(log_likelihood)
     purchases_given_history = staticmethod(conditional_expected_purchases)
     alive_given_history = staticmethod(probability_alive)
+
+    @classmethod
+    def purchases_by_horizon(cls, params, x, t_x, T):
+        """`conditional_expected_purchases` by horizon, P(alive) computed once for every horizon
+        (the same floats as calling it horizon by horizon)."""
+        alive = probability_alive(params, x, t_x, T)
+        return lambda t: _purchases_if_active(params, x, T, t) * alive

@@ -78,8 +78,10 @@ def history_features(
     gaps: 0 = buys like clockwork), `overdue_ratio` (weeks since last / mean gap),
     `purchases_last_4_weeks`, `purchases_last_13_weeks`, `purchases_last_26_weeks`,
     `months_with_purchase` (4-week blocks before the cutoff with a purchase), `mean_spend` (per
-    purchase day) and
-    `spend_trend` (last purchase day's spend / first's).
+    purchase day), `spend_trend` (last purchase day's spend / first's) and `monetary_value` (mean
+    spend per repeat purchase day, 0 without one). Its `frequency`, `recency`, `T` and
+    `monetary_value` are `summarise_transactions` at the cutoff, to the same floats (`as_summary`):
+    the nightly scoring reads the purchases once for both.
     """
     days = purchase_days(
         transactions,
@@ -109,6 +111,8 @@ def history_features(
         purchases_last_26_weeks=(seen.weeks_before_cutoff < 26).cast("int64").sum(),
         months_with_purchase=(seen.weeks_before_cutoff / 4).floor().nunique(),
         spend=money_total(seen.spend),
+        # the summary's spend of the repeat purchase days, summed as `summarise_transactions` does
+        repeat_spend=money_total(ibis.cases((seen.previous_day.notnull(), seen.spend), else_=0.0)),
         first_spend=seen.spend.argmin(seen.day),
         last_spend=seen.spend.argmax(seen.day),
     )
@@ -136,7 +140,16 @@ def history_features(
     features["spend_trend"] = history["last_spend"] / history["first_spend"].where(
         history["first_spend"] > 0
     )
+    # the division `summarise_transactions` has the engine make, made here: the same float
+    repeats = features["frequency"]
+    features["monetary_value"] = (history["repeat_spend"] / repeats.where(repeats > 0, 1)).where(repeats > 0, 0.0)
     return features
+
+
+def as_summary(features: pd.DataFrame) -> pd.DataFrame:
+    """The `summarise_transactions` of the purchases `features` (`history_features`) describe, at
+    the same cutoff: its four columns, indexed by customer id, equal to the last bit."""
+    return features[["frequency", "recency", "T", "monetary_value"]]
 
 
 def model_inputs(features: pd.DataFrame, baseline: PurchaseModel, *, t: float) -> pd.DataFrame:
@@ -216,6 +229,7 @@ class HistoryModel:
         self.purchase_corrector_ = None
         self.baseline_: PurchaseModel | None = None
         self.features_: pd.DataFrame | None = None
+        self._inputs_at: tuple | None = None  # (features_, t, their model_inputs at t)
         self.fitting_customers_: pd.Index | None = None
 
     def _training_rows(self) -> pd.DataFrame:
@@ -294,13 +308,18 @@ class HistoryModel:
     def kept(self) -> HistoryModel:
         """This fitted model without its data (what the refresh keeps between refits)."""
         kept = copy.copy(self)
-        kept.transactions, kept.features_ = None, None
+        kept.transactions, kept.features_, kept._inputs_at = None, None, None
         return kept
 
     def _inputs(self, t: float) -> pd.DataFrame:
         if self.churn_classifier_ is None:
             raise RuntimeError("HistoryModel is not fitted yet: call fit() first")
-        return model_inputs(self.features_, self.baseline_, t=t)
+        # the churn risk and the expected purchases of one horizon read the same inputs: made once
+        cached = getattr(self, "_inputs_at", None)
+        if cached is None or cached[0] is not self.features_ or cached[1] != t:
+            cached = (self.features_, t, model_inputs(self.features_, self.baseline_, t=t))
+            self._inputs_at = cached
+        return cached[2]
 
     def expected_churn_risk(self, *, t: float) -> pd.Series:
         """Probability (0-1) that each customer makes no purchase in the next `t` weeks after the

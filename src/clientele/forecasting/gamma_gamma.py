@@ -135,7 +135,7 @@ class GammaGammaModel(FittedModel):
 
         def value(x, t_x, T, m):
             purchases = discounted_purchases(
-                lambda t: transaction_model.purchases_given_history(purchase_params, x, t_x, T, t),
+                transaction_model.purchases_by_horizon(purchase_params, x, t_x, T),
                 months,
                 monthly_discount_rate,
             )
@@ -173,12 +173,17 @@ class GammaGammaModel(FittedModel):
         )
         arguments = (transaction_model, months, monthly_discount_rate, level)
         if method == "delta":
-            bounds = self._delta_bounds(*arguments, *distinct)[position]
+            bounds, purchases = self._delta_bounds(*arguments, *distinct)
+            # the value `expected_customer_lifetime_value` gives, to the same float, from the
+            # discounted purchases the bounds were taken around (not evaluated a second time)
+            x, m = distinct[0], distinct[3]
+            expected = (conditional_expected_spend(self._require_fit(), x, m) * purchases)[position]
+            bounds = bounds[position]
         else:
             bounds = self._simulated_bounds(*arguments, draws, seed, *distinct)[position]
-        expected = self.expected_customer_lifetime_value(
-            transaction_model, customers, months=months, monthly_discount_rate=monthly_discount_rate
-        )
+            expected = self.expected_customer_lifetime_value(
+                transaction_model, customers, months=months, monthly_discount_rate=monthly_discount_rate
+            ).to_numpy()
         return pd.DataFrame(
             {"lifetime_value": expected, "lower": bounds[:, 0], "upper": bounds[:, 1]},
             index=customers.index,
@@ -205,7 +210,7 @@ class GammaGammaModel(FittedModel):
             p, q, v = spend_params["p"], spend_params["q"], spend_params["v"]
             nu = rng.gamma(shape=p * x + q, scale=1.0 / (v + x * m))
             purchases = discounted_purchases(
-                lambda t: transaction_model.purchases_given_history(purchase_params, x, t_x, T, t),
+                transaction_model.purchases_by_horizon(purchase_params, x, t_x, T),
                 months,
                 monthly_discount_rate,
             )
@@ -213,7 +218,8 @@ class GammaGammaModel(FittedModel):
         return values
 
     def _delta_bounds(self, transaction_model, months, monthly_discount_rate, level, x, t_x, T, m):
-        """The interval's bounds (one row per customer) in closed form.
+        """The interval's bounds (one row per customer) in closed form, and the discounted
+        purchases they are taken around (the fitted parameters').
 
         Given the parameters, the mean spend p / nu has exact quantiles (nu is Gamma(p x + q,
         v + x m)); its log has variance trigamma(p x + q). The parameters' uncertainty adds, by the
@@ -227,15 +233,19 @@ class GammaGammaModel(FittedModel):
         spend = self._require_fit()
         purchase_params = transaction_model._require_fit()
 
-        def log_purchases(params):
-            total = discounted_purchases(
-                lambda t: transaction_model.purchases_given_history(params, x, t_x, T, t), months, monthly_discount_rate
+        def purchases(params):
+            return discounted_purchases(
+                transaction_model.purchases_by_horizon(params, x, t_x, T), months, monthly_discount_rate
             )
+
+        def log_purchases(params):
             with np.errstate(divide="ignore", invalid="ignore"):
-                return np.log(total)
+                return np.log(purchases(params))
 
         step = 1e-4
-        expected_log_purchases = log_purchases(purchase_params)
+        expected_purchases = purchases(purchase_params)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            expected_log_purchases = np.log(expected_purchases)
         purchase_gradient = np.vstack([
             (log_purchases(purchase_params | {name: purchase_params[name] * np.exp(step)})
              - expected_log_purchases) / step
@@ -256,7 +266,7 @@ class GammaGammaModel(FittedModel):
         for column, nu_level in enumerate((1 - tail, tail)):
             distance = np.log(gammaincinv(shape, 0.5)) - np.log(gammaincinv(shape, nu_level))
             bounds[:, column] = np.exp(log_median + distance * widening)
-        return bounds
+        return bounds, expected_purchases
 
 
 def _quadratic_form(gradient: np.ndarray, covariance: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 
 from clientele.forecasting.base import ForecastInputError, ModelFitError
-from clientele.forecasting.churn import HistoryModel
+from clientele.forecasting.churn import HistoryModel, as_summary
 from clientele.forecasting.gamma_gamma import GammaGammaModel
 from clientele.forecasting.next_purchase import expected_category_purchases, expected_next_visit
 from clientele.forecasting.next_purchase import FIT, Calibration, cycle_sums, fit_calibration
@@ -112,7 +112,7 @@ def fit_customer_forecasts(
     except (ModelFitError, ForecastInputError):
         return FittedForecasts(as_of, None, None)
     if summary is None:
-        summary = summarise_transactions(purchases, observation_end=as_of)
+        summary = as_summary(history.features_)
     try:
         spend = GammaGammaModel(summary.loc[history.fitting_customers_]).fit()
     except (ModelFitError, ForecastInputError):
@@ -139,16 +139,17 @@ def customer_forecasts(
     it they are fitted on the baskets up to `as_of`.
     """
     purchases = _purchases(baskets)
-    summary = summarise_transactions(purchases, observation_end=as_of)
     if fitted is None:
-        fitted = fit_customer_forecasts(baskets, as_of, options, summary)
-    forecasts = pd.DataFrame(index=summary.index, columns=list(FORECAST_COLUMNS[1:]), dtype="float64")
-    forecasts["at_risk"] = pd.Series(pd.NA, index=summary.index, dtype="boolean")
+        fitted = fit_customer_forecasts(baskets, as_of, options)
     history = fitted.history
     if history is None:
-        return forecasts.reset_index()[list(FORECAST_COLUMNS)]
+        summary = summarise_transactions(purchases, observation_end=as_of)
+        return _unscored(summary.index).reset_index()[list(FORECAST_COLUMNS)]
     if history.features_ is None or history.calibration_end != as_of:
         history = history.scoring_at(purchases, as_of)
+    # the purchases are read once: the summary is the history features' (to the same floats)
+    summary = as_summary(history.features_)
+    forecasts = _unscored(summary.index)
     horizon = options.horizon_weeks
     forecasts["expected_purchases"] = history.expected_purchases(t=horizon)
     forecasts["probability_alive"] = history.baseline_.expected_probability_alive(summary)
@@ -169,6 +170,13 @@ def customer_forecasts(
     forecasts["clv_lower"] = value["lower"]
     forecasts["clv_upper"] = value["upper"]
     return forecasts.reset_index()[list(FORECAST_COLUMNS)]
+
+
+def _unscored(customers: pd.Index) -> pd.DataFrame:
+    """Every forecast column missing for `customers` (indexed by them)."""
+    forecasts = pd.DataFrame(index=customers, columns=list(FORECAST_COLUMNS[1:]), dtype="float64")
+    forecasts["at_risk"] = pd.Series(pd.NA, index=customers, dtype="boolean")
+    return forecasts
 
 
 def _morning_after(as_of: dt.date) -> pd.Timestamp:
