@@ -88,6 +88,8 @@ def main() -> None:
                         help="dev: print only the development campaigns' figures (decision 0119)")
     parser.add_argument("--scores", type=Path, help="keep the model's scores in FILE (Parquet); with --report dev "
                         "the held-out campaigns are scored after the development figures are printed, unprinted")
+    parser.add_argument("--bags", type=int, default=targeting.BAGS, help="models averaged per day (the product's "
+                        f"{targeting.BAGS}; fewer to compare variants on a loaded machine)")
     parser.add_argument("--from-scores", action="store_true", help="read the model's scores from --scores, "
                         "train nothing")
     args = parser.parse_args()
@@ -108,6 +110,8 @@ def main() -> None:
           f"{development}")
     scored = table[table.campaign_id.isin(development)] if args.report == "dev" else table
     features = targeting.VARIANTS[args.variant] if args.variant else None
+    targeting.BAGS = args.bags
+    print(f"{args.bags} model(s) averaged per day")
     trained = time.perf_counter()
     if args.from_scores:
         model = pd.read_parquet(args.scores)["score"].reindex(scored.index)
