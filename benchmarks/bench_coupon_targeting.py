@@ -136,11 +136,11 @@ def main() -> None:
                   f"{result['mean campaign auc']:.4f}  precision@10% {result['precision@10%']:.4f}  "
                   f"precision@1% {result['precision@1%']:.4f}  recall@10% {result['recall@10%']:.4f}")
         best = max(results["popularity"]["auc"], results["bought before"]["auc"])
-        model = results["model"]
+        mine = results["model"]
         perfect, perfect_recall = ceiling(rows)
-        print(f"{subset:14s} model - best baseline AUC {model['auc'] - best:+.4f}; precision@10% x"
-              f"{model['precision@10%'] / max(results['bought before']['precision@10%'], 1e-9):.2f} of bought before; "
-              f"recall@10% x{model['recall@10%'] / max(results['bought before']['recall@10%'], 1e-9):.2f}; "
+        print(f"{subset:14s} model - best baseline AUC {mine['auc'] - best:+.4f}; precision@10% x"
+              f"{mine['precision@10%'] / max(results['bought before']['precision@10%'], 1e-9):.2f} of bought before; "
+              f"recall@10% x{mine['recall@10%'] / max(results['bought before']['recall@10%'], 1e-9):.2f}; "
               f"a perfect ranking's precision@10% {perfect:.4f}, precision@1% {ceiling(rows, 0.01)[0]:.4f}, "
               f"recall@10% {perfect_recall:.4f}; {rows.campaign_id.nunique()} campaigns, {len(rows):,} pairs, "
               f"{rows.redeemed.sum():,} redeemed", flush=True)
