@@ -26,6 +26,11 @@ fitted on labels: the member's coupon habit (coupon-discounted baskets, shrunk t
 share), "bought the coupon's products before" (with a coupon or not) and redemptions before; it is
 divided by its mean over the pairs targeted by the day, so the mean stays the prior, and bounded
 to `FALLBACK_BOUND` either way (decision 0112).
+
+Decision 0119 adds candidate signals, chosen among on the early campaigns only (`VARIANTS`): the
+counts as rates per week of history (V1, comparable across start days), the shrunk redemption rates
+of the coupon's products and of the member by campaign type (V2), the member's share of lines bought
+on display or in the mailer (V3). `FEATURES` is what the product's model reads.
 """
 
 from __future__ import annotations
@@ -41,8 +46,10 @@ from clientele.errors import ClienteleError
 
 #: The lake's tables the signals read.
 TABLES = ("basket_lines", "campaigns", "campaign_descriptions", "coupons", "coupon_redemptions", "products")
+#: Read when the lake has it (the Complete Journey's display and mailer weeks), else empty (decision 0119's V3).
+PROMOTIONS = "promotions"
 
-FEATURES = [
+FEATURES_0112 = [
     "bought_baskets", "bought_spend", "days_since_bought", "bought_products", "bought_coupon_lines",
     "bought_recent_baskets", "category_share", "department_share", "subcategory_share", "manufacturer_share",
     "category_coupon_lines", "coupon_redeemed_by_member",
@@ -54,6 +61,23 @@ FEATURES = [
     "rank_in_member_bought", "rank_in_member_subcategory", "rank_in_member_category", "percentile_in_coupon_bought",
 ]
 
+#: Counts since the lake's first day that decision 0119's V1 turns into rates per week of history.
+PER_WEEK = ["bought_baskets", "bought_spend", "bought_coupon_lines", "category_coupon_lines", "member_redemptions",
+            "member_redeemed_campaigns", "member_coupon_baskets", "member_match_lines", "member_baskets", "member_spend",
+            "coupon_redeemed_before"]
+#: V1 (decision 0119): the same signals, each meaning the same on every start day.
+FEATURES_V1 = ([name for name in FEATURES_0112 if name not in PER_WEEK + [
+                   "member_targeted_ended", "member_redeemed_ended", "coupon_buyers"]]
+               + [f"{name}_per_week" for name in PER_WEEK] + ["member_ended_rate", "coupon_penetration"])
+#: V2: V1 plus the shrunk redemption rates of the coupon's products and of the member by campaign type.
+FEATURES_V2 = FEATURES_V1 + ["coupon_product_rate", "member_type_rate"]
+#: V3: V2 plus the member's share of lines bought on display and in the mailer.
+FEATURES_V3 = FEATURES_V2 + ["member_display_share", "member_mailer_share"]
+#: The variants of decision 0119, by name.
+VARIANTS = {"V0": FEATURES_0112, "V1": FEATURES_V1, "V2": FEATURES_V2, "V3": FEATURES_V3}
+#: The signals the product's model reads.
+FEATURES = FEATURES_0112
+
 #: Signals ranking each pair within its campaign: name -> (grouped by, ranked signal).
 RANKS = {"rank_in_member_bought": ("customer_id", "bought_spend"),
          "rank_in_member_subcategory": ("customer_id", "subcategory_share"),
@@ -61,7 +85,9 @@ RANKS = {"rank_in_member_bought": ("customer_id", "bought_spend"),
          "percentile_in_coupon_bought": ("coupon_upc", "bought_spend")}
 #: Signals whose rise can only raise the chance (+1) or lower it (-1): the model is held to them.
 MONOTONE = {"bought_baskets": 1, "member_redemptions": 1, "member_redeemed_campaigns": 1, "member_redeemed_ended": 1,
-            "coupon_redeemed_by_member": 1, "days_since_redemption": -1}
+            "coupon_redeemed_by_member": 1, "days_since_redemption": -1,
+            "bought_baskets_per_week": 1, "member_redemptions_per_week": 1, "member_redeemed_campaigns_per_week": 1,
+            "member_ended_rate": 1}
 #: The chance of redemption assumed when no earlier campaign has labels to learn from.
 DEFAULT_PRIOR = 0.005
 #: Fewest earlier redemptions a model is trained on; below, the prior times the fallback's relative chance.
@@ -74,6 +100,8 @@ FALLBACK_BOUND = 10.0
 NEGATIVE_SAMPLE = 0.1
 #: Models averaged, each trained on another sample of the unredeemed pairs.
 BAGS = 5
+#: Campaigns of the day's overall rate a member's own rate of campaigns redeemed in is shrunk with (V1, V2).
+MEMBER_RATE_SHRINK = 2
 #: Days standing for "never" in the recency signals.
 NEVER = 400
 
@@ -91,6 +119,14 @@ def connect(lake: Path) -> duckdb.DuckDBPyConnection:
             raise TargetingInputError(f"the lake at {lake} has no table {name!r}: import data first")
         con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{folder}/**/*.parquet', "
                     "hive_partitioning = true, union_by_name = true)")
+    folder = lake / PROMOTIONS
+    if folder.exists() and any(folder.rglob("*.parquet")):
+        con.execute(f"CREATE VIEW {PROMOTIONS} AS SELECT product_id, store_id, display_location, mailer_location, week "
+                    f"FROM read_parquet('{folder}/**/*.parquet', hive_partitioning = true, union_by_name = true)")
+    else:
+        con.execute(f"CREATE VIEW {PROMOTIONS} AS SELECT NULL::BIGINT AS product_id, NULL::BIGINT AS store_id, "
+                    "NULL::VARCHAR AS display_location, NULL::VARCHAR AS mailer_location, NULL::INTEGER AS week "
+                    "WHERE false")
     return con
 
 
@@ -127,8 +163,9 @@ def pair_signals(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Data
     finally:
         con.unregister("pairs_in")
     signals = pairs.reset_index(drop=True).copy()
-    for name in FEATURES[:-len(RANKS)]:  # the ranks come last
+    for name in out.columns.drop("_row"):
         signals[name] = out[name].astype(float).to_numpy()
+    _add_rates(signals)
     # how the coupon stands among the member's coupons of the campaign (a personalised campaign hands each
     # member the few coupons closest to their shopping) and the member among the coupon's targets
     for name, (group, signal) in RANKS.items():
@@ -137,6 +174,29 @@ def pair_signals(con: duckdb.DuckDBPyConnection, pairs: pd.DataFrame) -> pd.Data
                          else ranked.rank(pct=True, method="average"))
     return signals
 
+
+
+def _add_rates(signals: pd.DataFrame) -> None:
+    """Decision 0119's signals derived from the counts: rates per week of history, the coupon's
+    penetration and the shrunk redemption rates (the prior rates are the day's, from the ended
+    campaigns)."""
+    weeks = signals["history_weeks"].clip(lower=1.0)
+    for name in PER_WEEK:
+        signals[f"{name}_per_week"] = signals[name] / weeks
+    signals["coupon_penetration"] = signals["coupon_buyers"] / signals["day_households"].clip(lower=1.0)
+    day_rate = signals["day_member_rate"]
+    signals["member_ended_rate"] = ((signals["member_redeemed_ended"] + MEMBER_RATE_SHRINK * day_rate)
+                                    / (signals["member_targeted_ended"] + MEMBER_RATE_SHRINK))
+    type_rate = signals["day_type_rate"].where(signals["day_type_targeted"] > 0, day_rate)
+    signals["member_type_rate"] = ((signals["member_type_redeemed"] + MEMBER_RATE_SHRINK * type_rate)
+                                   / (signals["member_type_targeted"] + MEMBER_RATE_SHRINK))
+    # one pseudo-redemption at the day's pair rate: the coupon's own rate counts once its pairs outweigh it
+    pair_rate = signals["day_pair_rate"].where(signals["day_pair_rate"] > 0, DEFAULT_PRIOR)
+    signals["coupon_product_rate"] = ((signals["coupon_product_redeemed"] + 1.0)
+                                      / (signals["coupon_product_pairs"] + 1.0 / pair_rate))
+    lines = signals["member_lines_promoted_weeks"].clip(lower=1.0)
+    signals["member_display_share"] = signals["member_display_lines"] / lines
+    signals["member_mailer_share"] = signals["member_mailer_lines"] / lines
 
 _SIGNALS = """
 CREATE OR REPLACE TEMP TABLE p AS
@@ -215,6 +275,76 @@ CREATE OR REPLACE TEMP TABLE campaign_facts AS
     SELECT d.campaign_id, d.campaign_type,
            (SELECT count(DISTINCT coupon_upc) FROM coupons c WHERE c.campaign_id = d.campaign_id) AS coupons
     FROM campaign_descriptions d;
+-- decision 0119: the weeks of history and the households seen before each day
+CREATE OR REPLACE TEMP TABLE days AS SELECT DISTINCT as_of FROM p;
+CREATE OR REPLACE TEMP TABLE first_seen AS
+    SELECT customer_id, min(CAST(transaction_ts AS DATE)) AS first_day FROM basket_lines
+    WHERE customer_id IS NOT NULL GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE lake_start AS SELECT min(first_day) AS first_day FROM first_seen;
+CREATE OR REPLACE TEMP TABLE day_facts AS
+    SELECT d.as_of, greatest(date_diff('day', (SELECT first_day FROM lake_start), d.as_of), 0) / 7.0 AS weeks,
+           count(f.customer_id) AS households
+    FROM days d LEFT JOIN first_seen f ON f.first_day < d.as_of GROUP BY ALL;
+-- the ended campaigns' redemption rates known on each day: per coupon, per household and type
+CREATE OR REPLACE TEMP TABLE targeted_first_redemption AS
+    SELECT r.campaign_id, r.customer_id, r.coupon_upc, min(CAST(r.redemption_date AS DATE)) AS day
+    FROM coupon_redemptions r JOIN campaigns h USING (campaign_id, customer_id) GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE ended_coupons AS
+    SELECT d.as_of, c.campaign_id, c.coupon_upc, s.households AS pairs, count(r.customer_id) AS redeemed
+    FROM days d JOIN campaign_descriptions dd ON CAST(dd.end_date AS DATE) < d.as_of
+    JOIN (SELECT DISTINCT campaign_id, coupon_upc FROM coupons) c ON c.campaign_id = dd.campaign_id
+    JOIN (SELECT campaign_id, count(*) AS households FROM campaigns GROUP BY ALL) s ON s.campaign_id = c.campaign_id
+    LEFT JOIN targeted_first_redemption r
+         ON r.campaign_id = c.campaign_id AND r.coupon_upc = c.coupon_upc AND r.day < d.as_of
+    GROUP BY d.as_of, c.campaign_id, c.coupon_upc, s.households;
+CREATE OR REPLACE TEMP TABLE day_pair_rate AS
+    SELECT as_of, sum(redeemed) / sum(pairs) AS rate FROM ended_coupons GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE coupon_product_history AS
+    WITH links AS (SELECT DISTINCT cp.campaign_id, cp.coupon_upc, cp.as_of, c.campaign_id AS ended_campaign,
+                          c.coupon_upc AS ended_coupon
+                   FROM coupon_products cp JOIN coupons c ON c.product_id = cp.product_id)
+    SELECT l.campaign_id, l.coupon_upc, l.as_of, sum(e.pairs) AS pairs, sum(e.redeemed) AS redeemed
+    FROM links l JOIN ended_coupons e
+         ON e.as_of = l.as_of AND e.campaign_id = l.ended_campaign AND e.coupon_upc = l.ended_coupon
+    GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE household_campaigns AS
+    SELECT d.as_of, dd.campaign_type, h.customer_id, (min(r.day) < d.as_of) AS redeemed
+    FROM days d JOIN campaign_descriptions dd ON CAST(dd.end_date AS DATE) < d.as_of
+    JOIN campaigns h ON h.campaign_id = dd.campaign_id
+    LEFT JOIN targeted_first_redemption r ON r.campaign_id = h.campaign_id AND r.customer_id = h.customer_id
+    GROUP BY d.as_of, dd.campaign_type, h.campaign_id, h.customer_id;
+CREATE OR REPLACE TEMP TABLE day_member_rate AS
+    SELECT as_of, count(*) FILTER (WHERE redeemed) / count(*) AS rate FROM household_campaigns GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE day_type_rate AS
+    SELECT as_of, campaign_type, count(*) AS targeted, count(*) FILTER (WHERE redeemed) / count(*) AS rate
+    FROM household_campaigns GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE member_type_history AS
+    SELECT as_of, campaign_type, customer_id, count(*) AS targeted, count(*) FILTER (WHERE redeemed) AS redeemed
+    FROM household_campaigns WHERE customer_id IN (SELECT customer_id FROM members_as_of) GROUP BY ALL;
+-- the member's lines bought on display / in the mailer (promotions of weeks ended before the day;
+-- week 1 starts on the lake's first day)
+CREATE OR REPLACE TEMP TABLE promoted AS
+    SELECT product_id, store_id, week,
+           bool_or(CAST(display_location AS VARCHAR) <> '0') AS display,
+           bool_or(CAST(mailer_location AS VARCHAR) <> '0') AS mailer
+    FROM promotions WHERE product_id IN (SELECT DISTINCT product_id FROM basket_lines
+                                         WHERE customer_id IN (SELECT customer_id FROM members_as_of))
+    GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE member_promoted_weeks AS
+    SELECT l.customer_id, w.week_end, count(*) AS lines,
+           count(*) FILTER (WHERE pr.display) AS display_lines, count(*) FILTER (WHERE pr.mailer) AS mailer_lines
+    FROM basket_lines l
+    CROSS JOIN LATERAL (SELECT date_diff('day', (SELECT first_day FROM lake_start), CAST(l.transaction_ts AS DATE)) // 7 + 1
+                               AS week) wk
+    CROSS JOIN LATERAL (SELECT (SELECT first_day FROM lake_start) + CAST(7 * wk.week AS INTEGER) AS week_end) w
+    LEFT JOIN promoted pr ON pr.product_id = l.product_id AND pr.store_id = l.store_id AND pr.week = wk.week
+    WHERE l.customer_id IN (SELECT customer_id FROM members_as_of)
+    GROUP BY ALL;
+CREATE OR REPLACE TEMP TABLE member_promotions AS
+    SELECT m.customer_id, m.as_of, sum(w.lines) AS lines, sum(w.display_lines) AS display_lines,
+           sum(w.mailer_lines) AS mailer_lines
+    FROM members_as_of m JOIN member_promoted_weeks w ON w.customer_id = m.customer_id AND w.week_end <= m.as_of
+    GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE signals AS
     SELECT p._row,
            coalesce(b.baskets, 0) AS bought_baskets, coalesce(b.spend, 0) AS bought_spend,
@@ -238,7 +368,14 @@ CREATE OR REPLACE TEMP TABLE signals AS
            coalesce(pop.buyers, 0) AS coupon_buyers, coalesce(ch.redeemed, 0) AS coupon_redeemed_before,
            coalesce(sz.products, 0) AS coupon_products,
            (cf.campaign_type = 'Type A')::INT AS campaign_type_a, (cf.campaign_type = 'Type B')::INT AS campaign_type_b,
-           coalesce(cf.coupons, 0) AS campaign_coupons
+           coalesce(cf.coupons, 0) AS campaign_coupons,
+           coalesce(df.weeks, 0) AS history_weeks, coalesce(df.households, 0) AS day_households,
+           coalesce(dpr.rate, 0) AS day_pair_rate, coalesce(dmr.rate, 0) AS day_member_rate,
+           coalesce(dtr.rate, 0) AS day_type_rate, coalesce(dtr.targeted, 0) AS day_type_targeted,
+           coalesce(cph.pairs, 0) AS coupon_product_pairs, coalesce(cph.redeemed, 0) AS coupon_product_redeemed,
+           coalesce(mth.targeted, 0) AS member_type_targeted, coalesce(mth.redeemed, 0) AS member_type_redeemed,
+           coalesce(mp.lines, 0) AS member_lines_promoted_weeks, coalesce(mp.display_lines, 0) AS member_display_lines,
+           coalesce(mp.mailer_lines, 0) AS member_mailer_lines
     FROM p
     LEFT JOIN bought b USING (campaign_id, coupon_upc, as_of, customer_id)
     LEFT JOIN popularity pop USING (campaign_id, coupon_upc, as_of)
@@ -252,7 +389,15 @@ CREATE OR REPLACE TEMP TABLE signals AS
     LEFT JOIN subcategory_spend ss USING (_row)
     LEFT JOIN manufacturer_id_spend mf USING (_row)
     LEFT JOIN pair_history ph USING (_row)
-    LEFT JOIN campaign_facts cf USING (campaign_id);
+    LEFT JOIN campaign_facts cf USING (campaign_id)
+    LEFT JOIN day_facts df USING (as_of)
+    LEFT JOIN day_pair_rate dpr USING (as_of)
+    LEFT JOIN day_member_rate dmr USING (as_of)
+    LEFT JOIN day_type_rate dtr ON dtr.as_of = p.as_of AND dtr.campaign_type = cf.campaign_type
+    LEFT JOIN coupon_product_history cph USING (campaign_id, coupon_upc, as_of)
+    LEFT JOIN member_type_history mth
+         ON mth.as_of = p.as_of AND mth.customer_id = p.customer_id AND mth.campaign_type = cf.campaign_type
+    LEFT JOIN member_promotions mp USING (customer_id, as_of);
 """
 
 #: The member's spend (and coupon lines) in the coupon's groups of products before the day, per group column.
@@ -284,13 +429,15 @@ class TargetingModel:
     #: Without classifiers: the targets' coupon-basket share and the mean relative chance on the day.
     coupon_share: float = 0.0
     reference: float = 1.0
+    #: The signals the classifiers read, in order.
+    features: tuple = tuple(FEATURES)
 
     def expected_redemption(self, signals: pd.DataFrame) -> np.ndarray:
         """Each pair's probability of redeeming its coupon (rows of `pair_signals`)."""
         if not self.classifiers:
             relative = relative_chance(signals, self.coupon_share) / self.reference
             return self.prior * np.clip(relative, 1.0 / FALLBACK_BOUND, FALLBACK_BOUND)
-        values = signals[FEATURES].to_numpy(float)
+        values = signals[list(self.features)].to_numpy(float)
         chances = []
         for classifier in self.classifiers:
             raw = np.clip(classifier.predict_proba(values)[:, 1], 1e-9, 1 - 1e-9)
@@ -324,9 +471,11 @@ def _fallback(history: pd.DataFrame, as_of: pd.Timestamp, prior: float) -> Targe
     return TargetingModel(as_of, prior, coupon_share=share, reference=reference)
 
 
-def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
+def train(history: pd.DataFrame, as_of, seed: int = 0, features: list[str] | None = None) -> TargetingModel:
     """The model for pairs offered from `as_of`, learnt from the rows of `history` (pair_signals
-    plus `end_date` and `redeemed_on`) whose campaign ended before `as_of`."""
+    plus `end_date` and `redeemed_on`) whose campaign ended before `as_of`, on `features` (default
+    FEATURES)."""
+    features = list(features or FEATURES)
     as_of = pd.Timestamp(as_of).normalize()
     ended = history[pd.to_datetime(history["end_date"]) < as_of].copy()
     # a label counts only if known before the day (a redemption dated after its campaign's end is not)
@@ -343,14 +492,16 @@ def train(history: pd.DataFrame, as_of, seed: int = 0) -> TargetingModel:
         kept = ended[(ended["redeemed"] == 1) | (sampler.random(len(ended)) < NEGATIVE_SAMPLE)]
         classifier = HistGradientBoostingClassifier(
             max_iter=200, learning_rate=0.05, max_leaf_nodes=15, min_samples_leaf=40, l2_regularization=1.0,
-            random_state=seed + bag, monotonic_cst=[MONOTONE.get(name, 0) for name in FEATURES])
-        classifiers.append(classifier.fit(kept[FEATURES].to_numpy(float), kept["redeemed"].to_numpy()))
-    return TargetingModel(as_of, positives / len(ended), tuple(classifiers), float(np.log(NEGATIVE_SAMPLE)))
+            random_state=seed + bag, monotonic_cst=[MONOTONE.get(name, 0) for name in features])
+        classifiers.append(classifier.fit(kept[features].to_numpy(float), kept["redeemed"].to_numpy()))
+    return TargetingModel(as_of, positives / len(ended), tuple(classifiers), float(np.log(NEGATIVE_SAMPLE)),
+                          features=tuple(features))
 
 
-def score(history: pd.DataFrame, signals: pd.DataFrame) -> pd.Series:
+def score(history: pd.DataFrame, signals: pd.DataFrame, features: list[str] | None = None) -> pd.Series:
     """Each row of `signals` (pair_signals) scored by the model of its `as_of` day, trained on
-    `history`; days whose earlier campaigns are the same share one model."""
+    `history` (on `features`, default FEATURES); days whose earlier campaigns are the same share
+    one model."""
     scores = pd.Series(np.nan, index=signals.index)
     ends = pd.to_datetime(history["end_date"])
     models: dict[tuple, TargetingModel] = {}
@@ -361,7 +512,7 @@ def score(history: pd.DataFrame, signals: pd.DataFrame) -> pd.Series:
         if key[1] < MIN_POSITIVES:  # the fallback is normalised on the pairs targeted by the day
             key += (as_of,)
         if key not in models:
-            models[key] = train(history, as_of)
+            models[key] = train(history, as_of, features=features)
         scores[rows.index] = models[key].expected_redemption(rows)
     return scores
 
