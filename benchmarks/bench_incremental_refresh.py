@@ -64,7 +64,8 @@ def run_child(task: str, lake: Path, models: Path | None) -> dict:
     else:
         result = refresh(engine="duckdb", lake=lake, refresh_date=REFRESH_DATE, restart=True, models=models)
     return {"as_of": result.as_of.isoformat(), "mode": result.mode, "steps": result.seconds,
-            "cpu_steps": result.cpu_seconds, "customers": result.rows["customer_profiles"]}
+            "cpu_steps": result.cpu_seconds, "customers": result.rows["customer_profiles"],
+            "pairs_scored": result.pairs_scored}
 
 
 def split_last_day(lake: Path) -> date:

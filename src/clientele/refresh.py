@@ -43,7 +43,8 @@ from clientele.analytics.till_context import last_bought, till_context
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
-from clientele.forecasting.next_purchase import Calibration, cycles_from_sums, roll_cycle_sums
+from clientele.forecasting.next_purchase import Calibration, cycle_priors, cycles_from_sums, roll_cycle_sums
+from clientele.forecasting.next_purchase import pairs_within_reach, reach_bounds
 from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
 from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
 from clientele.lake.schema import GOLDEN_IDS, PROFILING_REFUSALS
@@ -98,6 +99,9 @@ class RefreshResult:
     resumed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    #: How many customer x product pairs the night scored (every pair, or those within reach of
+    #: the cut: decision 0122); None when next_purchases was resumed.
+    pairs_scored: int | None = None
 
 
 class _Run:
@@ -130,6 +134,8 @@ class _Run:
         self._state: dict[str, ibis.Table] = {}
         self._affected: ibis.Table | None | bool = False
         self._models: dict | None = None
+        self.pair_reach_cpu: float | None = None
+        self.pairs_scored: int | None = None
 
     def _profiled(self, table: ibis.Table) -> ibis.Table:
         """`table` without the customers who refused profiling."""
@@ -139,22 +145,80 @@ class _Run:
         return table.anti_join(refused, "customer_id")
 
     def product_forecasts(self) -> ibis.Table:
-        """Every customer x product forecast of the night (about one row per basket line), computed
-        once for the two steps cut from it (next_purchases, next_categories) and kept as Parquet in
-        the results' work folder, never in memory. It reads the purchase cycles twice: from the
-        kept state, already Parquet."""
+        """Every customer x product forecast the two steps cut from it need (next_purchases,
+        next_categories), computed once and kept as Parquet in the results' work folder, never in
+        memory. Between two refits of the models a night scores only the pairs that may reach the
+        cut (decision 0122: `_scored_pairs`); a night that scores every pair keeps that set for the
+        nights until the next refit."""
         if self._product_forecasts is None:
-            cycles = cycles_from_sums(self._profiled(self.state("product_cycles")), kept.cutoff(self.as_of))
+            models, cycles_state = self.models(), self.state("product_cycles")
+            scored = self._scored_pairs(cycles_state)
+            cycles = cycles_from_sums(self._profiled(scored if scored is not None else cycles_state),
+                                      kept.cutoff(self.as_of))
             every_product = nightly.product_forecasts(
                 None, self.as_of, self.options.forecast, cycles=cycles, visit_cycles=self.visit_cycles(),
-                calibration=self.calibration())
+                calibration=models["calibration"], priors=models["priors"])
             # what the two steps read of it, unordered and lightly compressed: written once, read
             # twice, then deleted (decision 0111: a third less CPU than every column in zstd)
             read = every_product.select(
                 "customer_id", "product_id", "probability", "expected_date", "typical_cycle_days", "last_purchase",
                 "purchase_days", "recent_purchases")
             self._product_forecasts = self._work_table("product_forecasts", read, order=False, compression="snappy")
+            self.pairs_scored = int(self._product_forecasts.count().execute())
+            if scored is None:
+                started = time.process_time()
+                self._keep_pair_reach(cycles_state)
+                self.pair_reach_cpu = round(time.process_time() - started, 2)
         return self._product_forecasts
+
+    def _models_digest(self) -> str:
+        """What a kept pair reach was computed with: the next-purchase models and rules."""
+        models = kept.models_json(self.models())
+        about = [models["calibration"], models["cycle_priors"], repr(self.options.forecast)]
+        return hashlib.sha256(json.dumps(about).encode()).hexdigest()[:16]
+
+    def _scored_pairs(self, cycles: ibis.Table) -> ibis.Table | None:
+        """The rows of the purchase cycles this night scores (None: every pair): with a kept pair
+        reach valid for this night (the same models, a night it covers, the same cycles' base,
+        read as base + tonight's delta), the pairs it holds, the pairs bought since the base and
+        every pair of the customer x category groups those were bought in (decision 0122)."""
+        state = kept.state_dir(self.lake)
+        if self.plan.mode != "incremental" or self._compacts_cycles() or not (state / kept.PAIR_REACH_OF).exists():
+            return None
+        about = json.loads((state / kept.PAIR_REACH_OF).read_text(encoding="utf-8"))
+        if about["models"] != self._models_digest() or not about["first"] <= self.as_of.isoformat() <= about["last"] \
+                or about["base_as_of"] != kept.cycles_layout(self.plan.old)["base_as_of"]:
+            return None
+        keys = kept.CYCLE_KEYS
+        delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER).select(*keys)
+        categories = self.products.select("product_id", product_category=self.products.category)
+        groups = delta.join(categories.filter(categories.product_category.notnull()), "product_id").select(
+            "customer_id", "product_category").distinct()
+        pairs = cycles.select(*keys).semi_join(groups.select("customer_id"), "customer_id")
+        in_groups = pairs.join(categories, "product_id").semi_join(groups, ["customer_id", "product_category"])
+        reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH).select(*keys)
+        candidates = ibis.union(in_groups.select(*keys), delta, reach, distinct=True)
+        return cycles.semi_join(candidates, keys)
+
+    def _keep_pair_reach(self, cycles: ibis.Table) -> None:
+        """Write the pairs that may reach the cut on a night from this one to the last the night's
+        models are kept for (`refit_days`), with what they hold for, under the next state."""
+        models, forecast = self.models(), self.options.forecast
+        last = max(models["fitted_as_of"] + timedelta(days=self.options.refit_days - 1), self.as_of)
+        bounds = reach_bounds(cycles_from_sums(cycles, kept.cutoff(self.as_of)), models["priors"],
+                              models["calibration"], kept.cutoff(self.as_of), kept.cutoff(last),
+                              forecast.next_purchase_days)
+        folder = kept.next_dir(self.lake)
+        (folder / kept.PAIR_REACH_OF).unlink(missing_ok=True)
+        if bounds is None:
+            return
+        _write(self.con, pairs_within_reach(bounds, self.products, forecast.min_purchase_probability),
+               folder / kept.PAIR_REACH, order=False)
+        base_as_of = self.as_of.isoformat() if (folder / "product_cycles").exists() else \
+            kept.cycles_layout(self.plan.old)["base_as_of"]
+        (folder / kept.PAIR_REACH_OF).write_text(json.dumps({
+            "first": self.as_of.isoformat(), "last": last.isoformat(), "models": self._models_digest(),
+            "base_as_of": base_as_of}), encoding="utf-8")
 
     # --- the kept state (refresh_state), rolled forward or computed whole -------------------------
 
@@ -480,7 +544,8 @@ class _Run:
         return cycles_from_sums(self._profiled(self.state("visit_cycles")), kept.cutoff(self.as_of))
 
     def models(self) -> dict:
-        """The fitted models of the night: `calibration` (next purchases) and `forecasts` (per
+        """The fitted models of the night: `calibration` and `priors` (next purchases: the purchase
+        cycles' priors, `cycle_priors`, fitted on the night's cycles) and `forecasts` (per
         customer). Given (`models`, a folder as results/_state holds them), this refresh's own
         (resumed), kept (an incremental refresh less than `refit_days` days after their fit), or
         fitted now: the calibration on the lines, the forecasts on the baskets, up to as_of."""
@@ -495,7 +560,12 @@ class _Run:
                 calibration = nightly.product_calibration(member_lines(self.lines_to_as_of()), self.as_of,
                                                           self.options.forecast)
                 forecasts = nightly.fit_customer_forecasts(self.result("baskets"), self.as_of, self.options.forecast)
-                models = {"fitted_as_of": self.as_of, "calibration": calibration, "forecasts": forecasts}
+                models = {"fitted_as_of": self.as_of, "calibration": calibration, "priors": None,
+                          "forecasts": forecasts}
+            if models.get("priors") is None:
+                # the purchase cycles' priors, fitted with the calibration on the night's cycles
+                models["priors"] = cycle_priors(cycles_from_sums(
+                    self._profiled(self.state("product_cycles")), kept.cutoff(self.as_of)))
             kept.save_models(self.lake, models)
             self._models = models
         return self._models
@@ -745,6 +815,9 @@ def refresh(
                 _save_state(lake, key | {"done": done})
             result.rows[name] = run.result(name).count().execute()
             progress.advance(task)
+    result.pairs_scored = run.pairs_scored
+    if run.pair_reach_cpu is not None:  # within next_purchases' own
+        result.cpu_seconds["pair_reach"] = run.pair_reach_cpu
     started, cpu_started = time.perf_counter(), time.process_time()
     watermark = run.watermark_now()
     kept.keep_golden(lake)

@@ -24,8 +24,13 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   the days entering the window added, those of the days leaving it taken off, when no basket is on
   both sides of an edge (the baskets' first and last line times say); else counted again;
 - `models.json` and `forecast_models.pkl`: the fitted calibration of the next-purchase
-  probabilities, the per-customer forecasts' models and the day they were fitted on (refitted
-  every `RefreshOptions.refit_days` days; every customer is scored every night).
+  probabilities and the purchase cycles' priors (the products' mean cycles and the pooled spread),
+  the per-customer forecasts' models and the day they were fitted on (refitted every
+  `RefreshOptions.refit_days` days; every customer is scored every night);
+- `pair_reach`: the customer x product pairs whose forecast may reach the next-purchase cut on a
+  night before the models' next refit (decision 0122), with `pair_reach.json` (the nights, the
+  models and the cycles' base it holds for): a night between refits scores these and the pairs of
+  the customer x category groups bought since the base, not every pair.
 
 The state tables but the baskets' and the category pairs' are kept by golden customer (identity
 merges applied) and include the customers who refused profiling (they are left out when the results
@@ -65,7 +70,7 @@ WATERMARK = "watermark.json"
 MODELS = "models.json"
 FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
-FORMAT = 4  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged
+FORMAT = 5  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged; 5: 0122
 #: The state tables rolled forward (besides the baskets' month partitions).
 ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
 #: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
@@ -75,6 +80,10 @@ CYCLE_KEYS = ["customer_id", "product_id"]
 #: profiling refusals it leaves out.
 CATEGORY_PAIRS = "category_pairs"
 CATEGORY_PAIRS_OF = "category_pairs.json"
+#: The customer x product pairs whose forecast may reach the cut before the models' next refit
+#: (decision 0122), and beside it (JSON) what that bound holds for: the nights, the models, the base.
+PAIR_REACH = "pair_reach"
+PAIR_REACH_OF = "pair_reach.json"
 
 
 def cycles_layout(watermark: dict | None) -> dict:
@@ -300,7 +309,7 @@ def promote(lake: Path, watermark: dict) -> None:
 def load_models(folder: Path) -> dict | None:
     """The fitted models kept in `folder` (None: none): fitted_as_of (a date), calibration (a
     `Calibration` or None) and forecasts (a `nightly.FittedForecasts`)."""
-    from clientele.forecasting.next_purchase import Calibration
+    from clientele.forecasting.next_purchase import Calibration, CyclePriors
 
     path, pickled = folder / MODELS, folder / FORECAST_MODELS
     if not path.exists() or not pickled.exists():
@@ -308,8 +317,10 @@ def load_models(folder: Path) -> dict | None:
     data = json.loads(path.read_text(encoding="utf-8"))
     with pickled.open("rb") as file:
         forecasts = pickle.load(file)  # written by save_models of this refresh, never taken from elsewhere
+    priors = data.get("cycle_priors")
     return {"fitted_as_of": date.fromisoformat(data["fitted_as_of"]),
             "calibration": Calibration.from_dict(data["calibration"]) if data["calibration"] else None,
+            "priors": CyclePriors.from_dict(priors) if priors else None,
             "forecasts": forecasts}
 
 
@@ -325,7 +336,13 @@ def save_models(lake: Path, models: dict) -> None:
     with staged.open("wb") as file:
         pickle.dump(forecasts, file)
     os.replace(staged, folder / FORECAST_MODELS)
-    calibration = models["calibration"]
-    (folder / MODELS).write_text(json.dumps({
-        "fitted_as_of": models["fitted_as_of"].isoformat(),
-        "calibration": calibration.as_dict() if calibration else None}, indent=1), encoding="utf-8")
+    (folder / MODELS).write_text(json.dumps(models_json(models), indent=1), encoding="utf-8")
+
+
+def models_json(models: dict) -> dict:
+    """What models.json holds of the night's models: the day they were fitted on, the
+    next-purchase calibration and the purchase cycles' priors."""
+    calibration, priors = models["calibration"], models.get("priors")
+    return {"fitted_as_of": models["fitted_as_of"].isoformat(),
+            "calibration": calibration.as_dict() if calibration else None,
+            "cycle_priors": priors.as_dict() if priors else None}

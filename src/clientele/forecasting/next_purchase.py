@@ -153,11 +153,32 @@ def cycles_from_sums(sums: ibis.Table, as_of: pd.Timestamp | dt.date) -> ibis.Ta
     ).drop("decayed_days")
 
 
-def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
-    """`cycles` with the `mean` and `spread` (log days) of each row's cycle, shrunk towards the
-    rows sharing `prior_keys` (all rows when empty). The population's figures (pooled spread,
-    mean per prior group) take one aggregation of `cycles` (read it from a materialised table when
-    it is big); only they reach Python."""
+@dataclass(frozen=True)
+class CyclePriors:
+    """The population's figures the per-pair cycles are shrunk towards: the pooled spread (log
+    days), the mean log cycle of every pair, and each product's (`product_means`: product id ->
+    mean log cycle; a product without a cycle has the overall mean). Fitted with the calibration
+    and kept between refits (decision 0122): a pair's forecast then moves only with its own
+    purchases and the days elapsed, not with every other pair's."""
+
+    pooled_spread: float
+    overall_mean: float
+    product_means: tuple[tuple[int, float], ...]
+
+    def as_dict(self) -> dict:
+        # floats written by repr: read back to the same bits
+        return {"pooled_spread": self.pooled_spread, "overall_mean": self.overall_mean,
+                "products": [list(pair) for pair in self.product_means]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CyclePriors:
+        return cls(float(data["pooled_spread"]), float(data["overall_mean"]),
+                   tuple((int(p), float(m)) for p, m in data["products"]))
+
+
+def _population(cycles: ibis.Table, prior_keys: list[str]) -> tuple[float, float, pd.DataFrame | None]:
+    """The pooled spread, the overall mean and (with `prior_keys`) the mean per prior group of
+    `cycles`: one aggregation; only these figures reach Python."""
     n = cycles.n_cycles.cast("float64")
     within_squares = cycles.sum_log_squared - cycles.sum_log * cycles.sum_log / ibis.greatest(n, 1.0)
     degrees = ibis.greatest(n - 1.0, 0.0)
@@ -172,15 +193,46 @@ def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str]) -> ibis.Table:
         max(math.fsum(population["within_squares"]) / max(math.fsum(population["degrees"]), 1.0), MIN_LOG_SPREAD**2)
     )
     overall_mean = math.fsum(population["sum_log"]) / max(math.fsum(population["n_cycles"]), 1.0)
+    if not prior_keys:
+        return pooled_spread, overall_mean, None
+    prior = population[prior_keys].assign(
+        prior_mean=(population["sum_log"] / population["n_cycles"].where(population["n_cycles"] > 0))
+        .fillna(overall_mean)
+    )
+    return pooled_spread, overall_mean, prior
+
+
+def cycle_priors(cycles: ibis.Table) -> CyclePriors:
+    """The `CyclePriors` of per customer x product `cycles` (`cycles_from_sums`), fitted on them."""
+    pooled_spread, overall_mean, prior = _population(cycles, ["product_id"])
+    prior = prior.sort_values("product_id")
+    return CyclePriors(pooled_spread, overall_mean, tuple(
+        (int(p), float(m)) for p, m in zip(prior["product_id"], prior["prior_mean"])))
+
+
+def _log_normal_cycles(cycles: ibis.Table, prior_keys: list[str], priors: CyclePriors | None = None) -> ibis.Table:
+    """`cycles` with the `mean` and `spread` (log days) of each row's cycle, shrunk towards the
+    rows sharing `prior_keys` (all rows when empty). The population's figures (pooled spread,
+    mean per prior group) take one aggregation of `cycles` (read it from a materialised table when
+    it is big), unless `priors` (per product: `prior_keys` ["product_id"]) are given: fitted
+    before, the rows of a product they do not know are shrunk towards their overall mean."""
+    if priors is None:
+        pooled_spread, overall_mean, prior = _population(cycles, prior_keys)
+    else:
+        pooled_spread, overall_mean = priors.pooled_spread, priors.overall_mean
+        prior = pd.DataFrame(list(priors.product_means) or None, columns=["product_id", "prior_mean"]).astype(
+            {"product_id": "int64", "prior_mean": "float64"})
     if prior_keys:
-        prior = population[prior_keys].assign(
-            prior_mean=(population["sum_log"] / population["n_cycles"].where(population["n_cycles"] > 0))
-            .fillna(overall_mean)
-        )
-        cycles = cycles.join(ibis.memtable(prior), prior_keys)
+        known = ibis.memtable(prior.rename(columns={k: f"_prior_{k}" for k in prior_keys}))
+        joined = cycles.left_join(known, [cycles[k] == known[f"_prior_{k}"] for k in prior_keys])
+        cycles = joined.mutate(prior_mean=joined.prior_mean.fill_null(overall_mean)).drop(
+            *(f"_prior_{k}" for k in prior_keys))
         prior_mean = cycles.prior_mean
     else:
         prior_mean = ibis.literal(overall_mean)
+    n = cycles.n_cycles.cast("float64")
+    within_squares = cycles.sum_log_squared - cycles.sum_log * cycles.sum_log / ibis.greatest(n, 1.0)
+    degrees = ibis.greatest(n - 1.0, 0.0)
     return cycles.mutate(
         mean=(cycles.sum_log + PRIOR_WEIGHT * prior_mean) / (n + PRIOR_WEIGHT),
         spread=ibis.greatest(
@@ -195,17 +247,19 @@ def _elapsed_days(day: ibis.Value, as_of: pd.Timestamp) -> ibis.Value:
     return ibis.date(as_of.date()).delta(day, unit="day").cast("float64")
 
 
+def _log_normal_z(cycles: ibis.Table, days: ibis.Value) -> ibis.Value:
+    """The standard normal z of a cycle of `days` under each row's log-normal cycle."""
+    return (ibis.greatest(days, 1e-9).ln() - cycles.mean) / cycles.spread
+
+
 def _remaining_time(cycles: ibis.Table, as_of: pd.Timestamp, horizon_days: float) -> ibis.Table:
     """`cycles` (with a log-normal cycle, `_log_normal_cycles`) already running since `last_day`
     with `days_until` (the median days still to wait) and `probability` (0-1) that it ends within
     `horizon_days` of `as_of`."""
     cycles = cycles.mutate(elapsed=_elapsed_days(cycles.last_day, as_of))
-
-    def log_normal_z(days):
-        return (ibis.greatest(days, 1e-9).ln() - cycles.mean) / cycles.spread
-
     cycles = normal.with_cdf(
-        cycles, done=log_normal_z(cycles.elapsed), done_by_horizon=log_normal_z(cycles.elapsed + horizon_days)
+        cycles, done=_log_normal_z(cycles, cycles.elapsed),
+        done_by_horizon=_log_normal_z(cycles, cycles.elapsed + horizon_days)
     )
     # Far past every cycle the customer ever had, the odds are computed from a tiny tail; keep a
     # floor so the ratio stays finite.
@@ -268,15 +322,16 @@ def product_cycles(lines, as_of: dt.date | pd.Timestamp) -> ibis.Table:
 
 def _uncalibrated_product_purchases(
     table: ibis.Table | None, as_of: pd.Timestamp, horizon_days: int, cycles: ibis.Table | None = None,
-    visit_cycles: ibis.Table | None = None,
+    visit_cycles: ibis.Table | None = None, priors: CyclePriors | None = None,
 ) -> ibis.Table:
     """The cycle model's forecast per customer and product, as an engine table: `customer_id`,
     `product_id`, `probability`, `days_until`, `typical_cycle_days`, `last_purchase` and
     `purchase_days` (the days the customer bought it before `as_of`). `cycles`, when given, is
-    the table's `product_cycles` at `as_of`."""
+    the table's `product_cycles` at `as_of`; `priors`, when given, the population's figures
+    (else fitted on `cycles`)."""
     if cycles is None:
         cycles = product_cycles(table, as_of)
-    cycles = _log_normal_cycles(cycles, ["product_id"])
+    cycles = _log_normal_cycles(cycles, ["product_id"], priors)
     products = _remaining_time(cycles, as_of, horizon_days)
     visits = _visit_forecasts(table, as_of, horizon_days, visit_cycles)
     joined = products.join(
@@ -329,6 +384,15 @@ class Calibration:
         return cls(float(data["intercept"]), tuple(float(w) for w in data["weights"]))
 
 
+def _calibrated(calibration: Calibration, inputs: dict[str, ibis.Value]) -> ibis.Value:
+    """The calibrated probability of `inputs` (`_calibration_inputs`): the logistic function of the
+    intercept plus each weighted input, added in `CALIBRATION_INPUTS` order."""
+    score = calibration.intercept
+    for name, weight in zip(CALIBRATION_INPUTS, calibration.weights):
+        score = score + weight * inputs[name]
+    return 1.0 / (1.0 + (-score).exp())
+
+
 #: `product_forecasts(calibration=FIT)`: fit the calibration on the lines (the default).
 FIT = "fit"
 
@@ -377,6 +441,7 @@ def product_forecasts(
     cycles: ibis.Table | None = None,
     visit_cycles: ibis.Table | None = None,
     calibration: Calibration | None | str = FIT,
+    priors: CyclePriors | None = None,
 ) -> ibis.Table:
     """Every customer's next purchase of every product they bought before, as an engine table
     (nothing is collected: cut it before reading it), one row per customer and product:
@@ -396,20 +461,17 @@ def product_forecasts(
     pair): over millions of lines pass them as `cycles`, materialised, so that they are computed
     once. With `visit_cycles` (the customers' shopping-day cycles) and a `calibration` already
     fitted (a `Calibration`, or None: none could be fitted), the lines are not read at all (pass
-    None): the incremental refresh scores every pair from its kept state."""
+    None): the incremental refresh scores every pair from its kept state. `priors`, when given,
+    are the population's figures fitted before (`cycle_priors`), else fitted on the cycles."""
     table = _table(lines) if lines is not None else None
     as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
-    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days, cycles, visit_cycles)
+    predictions = _uncalibrated_product_purchases(table, as_of, horizon_days, cycles, visit_cycles, priors)
     if not calibrated:
         calibration = None
     elif calibration == FIT:
         calibration = fit_calibration(table, as_of, horizon_days)
     if calibration is not None:
-        inputs = _calibration_inputs(predictions, as_of)
-        score = calibration.intercept
-        for name, weight in zip(CALIBRATION_INPUTS, calibration.weights):
-            score = score + weight * inputs[name]
-        predictions = predictions.mutate(probability=1.0 / (1.0 + (-score).exp()))
+        predictions = predictions.mutate(probability=_calibrated(calibration, _calibration_inputs(predictions, as_of)))
     return predictions.mutate(expected_date=_after(as_of, predictions.days_until)).select(
         "customer_id", "product_id", "probability", "expected_date", "days_until", "typical_cycle_days",
         "last_purchase", "purchase_days", "recent_purchases",
@@ -531,3 +593,86 @@ def probability_reliability(lines, cutoff: dt.date | pd.Timestamp, horizon_days:
     return within.groupby(band, observed=True).agg(
         pairs=("probability", "size"), mean_probability=("probability", "mean"), observed_rate=("happened", "mean")
     ).rename_axis("probability_band").reset_index()
+
+
+#: How far the computed normal tail (`normal.with_cdf`: erfc to a relative 1.2e-7) may be from the
+#: exact one, with room to spare, as a share of the smaller side (decision 0122).
+TAIL_ERROR = 1e-6
+#: The share a bound is lowered by before it is compared with the cut: it covers the float rounding
+#: of the night's own computation (a few units in the last place of each operation) many times over.
+REACH_MARGIN = 1e-4
+#: A pair whose bound is below this is counted in its customer's sum of small bounds, not in its
+#: group's (the groups' aggregation then reads only the pairs that matter).
+SMALL_BOUND = 1e-3
+
+
+def reach_bounds(
+    cycles: ibis.Table, priors: CyclePriors, calibration: Calibration | None, first: dt.date | pd.Timestamp,
+    last: dt.date | pd.Timestamp, horizon_days: int = 14,
+) -> ibis.Table | None:
+    """Per customer x product of `cycles` (`cycles_from_sums`), `bound`: at least the probability
+    `product_forecasts` computes for the pair on every morning from `first` to `last` (both
+    included) with these `priors` and `calibration`, as long as the pair is not bought again,
+    whatever the customer's visits (decision 0122, where the proof is). None when the calibration's
+    weight of the cycle model's logit is negative: no bound then follows from the cycle model's.
+
+    The cycle model's probability on a morning whose elapsed days are e is (F(e + h) - F(e)) /
+    (1 - F(e)), F the log-normal's distribution: at most (F(e_last + h) - F(e_first)) / (1 -
+    F(e_last)) for e in [e_first, e_last], the computed tails' error (`TAIL_ERROR`) added. The visit
+    probability it is multiplied by is at most 1; the calibration is increasing in that logit
+    (its weight checked >= 0) and its term of the elapsed cycles is taken at whichever end of the
+    range is larger."""
+    if calibration is not None and calibration.weights[0] < 0:
+        return None
+    first, last = pd.Timestamp(first), pd.Timestamp(last)
+    cycles = _log_normal_cycles(cycles, ["product_id"], priors)
+    cycles = cycles.mutate(first_elapsed=_elapsed_days(cycles.last_day, first),
+                           last_elapsed=_elapsed_days(cycles.last_day, last))
+    cycles = normal.with_cdf(
+        cycles, first_done=_log_normal_z(cycles, cycles.first_elapsed),
+        last_done=_log_normal_z(cycles, cycles.last_elapsed),
+        last_by_horizon=_log_normal_z(cycles, cycles.last_elapsed + horizon_days))
+
+    def error(done: ibis.Value) -> ibis.Value:
+        return TAIL_ERROR * ibis.least(done, 1.0 - done) + 1e-12
+
+    ends = cycles.last_by_horizon - cycles.first_done + error(cycles.first_done) + error(cycles.last_by_horizon)
+    surviving = ibis.greatest(1.0 - cycles.last_done - error(cycles.last_done), 1e-12)
+    cycles = cycles.mutate(cycle_bound=ibis.least(ibis.greatest(ends, 0.0) / surviving, 1.0))
+    if calibration is None:
+        return cycles.select("customer_id", "product_id", bound=cycles.cycle_bound)
+    intercept, (logit_weight, cycles_weight, days_weight) = calibration.intercept, calibration.weights
+    probability = cycles.cycle_bound.clip(1e-6, 1 - 1e-6)
+    typical = cycles.mean.exp()
+    score = (intercept + logit_weight * (probability / (1.0 - probability)).ln()
+             + ibis.greatest(cycles_weight * (1.0 + cycles.first_elapsed / typical).ln(),
+                             cycles_weight * (1.0 + cycles.last_elapsed / typical).ln())
+             + days_weight * cycles.n_days.cast("float64").ln())
+    return cycles.select("customer_id", "product_id", bound=1.0 / (1.0 + (-score).exp()))
+
+
+def pairs_within_reach(bounds: ibis.Table, products: ibis.Table, cut: float) -> ibis.Table:
+    """Of the pairs' `bounds` (`reach_bounds`), those that may reach the `cut` (customer_id,
+    product_id): each pair whose bound does, and every pair of each customer x category group
+    whose bounds may add up to it (as `expected_category_purchases` adds the pairs' -ln(1 - p)):
+    the group's pairs of bound at least `SMALL_BOUND`, plus all the customer's smaller ones.
+    Products without a category count in no group. Both comparisons are lowered by `REACH_MARGIN`."""
+    keys = ["customer_id", "product_id"]
+    term = -(1.0 - ibis.least(bounds.bound, 1 - 1e-12)).ln()
+    bounds = bounds.mutate(term=term, small=bounds.bound < SMALL_BOUND)
+    group_cut = -math.log(1.0 - cut) * (1.0 - REACH_MARGIN)
+    categories = products.select("product_id", product_category=products.category)
+    grouped = bounds.join(categories.filter(categories.product_category.notnull()), "product_id")
+    small = bounds.filter(bounds.small).group_by("customer_id").aggregate(small_terms=lambda t: t.term.sum())
+    large = grouped.filter(~grouped.small).group_by(["customer_id", "product_category"]).aggregate(
+        large_terms=lambda t: t.term.sum())
+    large = large.left_join(small, "customer_id")
+    reaching = large.filter(large.large_terms + large.small_terms.fill_null(0.0) >= group_cut).select(
+        "customer_id", "product_category")
+    every_group = small.filter(small.small_terms >= group_cut).select("customer_id")
+    return ibis.union(
+        grouped.semi_join(reaching, ["customer_id", "product_category"]).select(*keys),
+        bounds.semi_join(every_group, "customer_id").select(*keys),
+        bounds.filter(bounds.bound >= cut * (1.0 - REACH_MARGIN)).select(*keys),
+        distinct=True,
+    )

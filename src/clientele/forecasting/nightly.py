@@ -25,7 +25,7 @@ from clientele.forecasting.base import ForecastInputError, ModelFitError
 from clientele.forecasting.churn import HistoryModel, as_summary
 from clientele.forecasting.gamma_gamma import GammaGammaModel
 from clientele.forecasting.next_purchase import expected_category_purchases, expected_next_visit
-from clientele.forecasting.next_purchase import FIT, Calibration, cycle_sums, fit_calibration
+from clientele.forecasting.next_purchase import FIT, Calibration, CyclePriors, cycle_sums, fit_calibration
 from clientele.forecasting.next_purchase import product_cycles as cycles_of_products
 from clientele.forecasting.next_purchase import product_forecasts as every_product_forecast
 from clientele.forecasting.summary import summarise_transactions
@@ -193,15 +193,17 @@ def product_cycles(lines: ibis.Table, as_of: dt.date) -> ibis.Table:
 def product_forecasts(
     lines: ibis.Table | None, as_of: dt.date, options: ForecastOptions = ForecastOptions(),
     cycles: ibis.Table | None = None, visit_cycles: ibis.Table | None = None, calibration: Calibration | None | str = FIT,
+    priors: CyclePriors | None = None,
 ) -> ibis.Table:
     """Every customer's forecast for every product they bought before, whatever its probability,
     as an engine table (see `next_purchase.product_forecasts`): what `next_purchases` and
     `next_categories` are cut from. `lines` are the basket lines up to `as_of`; `cycles`, when
     given, their `product_cycles`, materialised; `visit_cycles` and `calibration`, when given,
-    what the incremental refresh keeps (see `next_purchase.product_forecasts`)."""
+    what the incremental refresh keeps, and `priors` the purchase cycles' priors fitted with the
+    calibration (see `next_purchase.product_forecasts`)."""
     return every_product_forecast(
         lines, _morning_after(as_of), horizon_days=options.next_purchase_days, cycles=cycles,
-        visit_cycles=visit_cycles, calibration=calibration,
+        visit_cycles=visit_cycles, calibration=calibration, priors=priors,
     )
 
 
