@@ -125,9 +125,10 @@ class _Run:
         if self.plan.mode == "incremental" and not all(
                 (kept.state_dir(lake) / name).exists() for name in (*kept.ROLLED_TABLES, "golden_ids")):
             self.plan = kept.Plan("full", "the kept state is incomplete")
-        if self.plan.mode == "incremental" and kept.cycles_layout(self.plan.old)["delta"] and not (
-                kept.state_dir(lake) / kept.CYCLES_DELTA).exists():
-            self.plan = kept.Plan("full", "the kept state is incomplete")
+        for layout, delta in ((kept.cycles_layout, kept.CYCLES_DELTA), (kept.sums_layout, kept.SUMS_DELTA)):
+            if self.plan.mode == "incremental" and layout(self.plan.old)["delta"] and not (
+                    kept.state_dir(lake) / delta).exists():
+                self.plan = kept.Plan("full", "the kept state is incomplete")
         self.forced_models = models
         self.months: dict[str, dict] = {}
         self._product_forecasts: ibis.Table | None = None
@@ -241,6 +242,10 @@ class _Run:
             if name not in self._state:
                 self._state[name] = self._product_cycles_state()
             return self._state[name]
+        if name == "category_sums":
+            if name not in self._state:
+                self._state[name] = self._category_sums_state()
+            return self._state[name]
         if name not in self._state:
             folder = kept.next_dir(self.lake) / name
             if not folder.exists():
@@ -256,6 +261,11 @@ class _Run:
             if not kept.cycles_layout(self.plan.old)["delta"]:
                 return base
             return kept.with_delta(base, kept.read_state(self.con, self.lake, kept.CYCLES_DELTA), kept.CYCLE_KEYS)
+        if name == "category_sums":
+            base = kept.read_state(self.con, self.lake, name)
+            if not kept.sums_layout(self.plan.old)["delta"]:
+                return base
+            return _sums_of(base, kept.read_state(self.con, self.lake, kept.SUMS_DELTA))
         return kept.read_state(self.con, self.lake, name)
 
     def _product_cycles_state(self) -> ibis.Table:
@@ -276,12 +286,57 @@ class _Run:
                                kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER),
                                kept.CYCLE_KEYS)
 
-    def _compacts_cycles(self) -> bool:
-        """Whether this refresh writes the purchase cycles whole (see `_product_cycles_state`)."""
+    def _compacts_cycles(self, layout=kept.cycles_layout) -> bool:
+        """Whether this refresh writes the purchase cycles (or, `layout` `sums_layout`, the
+        category sums) whole (see `_product_cycles_state`)."""
         if self.plan.mode == "full" or self.affected() is not None:
             return True
-        base_as_of = date.fromisoformat(kept.cycles_layout(self.plan.old)["base_as_of"])
+        base_as_of = date.fromisoformat(layout(self.plan.old)["base_as_of"])
         return (self.as_of - base_as_of).days >= self.options.refit_days
+
+    def _category_sums_state(self) -> ibis.Table:
+        """The per customer x category sums of this refresh's window: a base table and the delta
+        of the keys touched since it was written (decision 0121), as the purchase cycles (0111). A
+        night writes the delta alone: the kept delta with the keys of the lines entering and
+        leaving the window rolled in (a key whose lines fall to zero kept as a row of zero lines,
+        so that it hides the base's row). The base is rewritten whole, with no delta, when the
+        cycles' would be (a full refresh, customers recomputed, a base `refit_days` old)."""
+        folder = kept.next_dir(self.lake)
+        if not (folder / "category_sums").exists() and not (folder / kept.SUMS_DELTA).exists():
+            if self._compacts_cycles(kept.sums_layout):
+                _write(self.con, self._category_sums(), folder / "category_sums", order=False)
+            else:
+                _write(self.con, self._sums_delta(), folder / kept.SUMS_DELTA, order=False)
+        if (folder / "category_sums").exists():
+            return kept.read_state(self.con, self.lake, "category_sums", kept.NEXT_FOLDER)
+        return _sums_of(kept.read_state(self.con, self.lake, "category_sums"),
+                        kept.read_state(self.con, self.lake, kept.SUMS_DELTA, kept.NEXT_FOLDER))
+
+    def _sums_delta(self) -> ibis.Table:
+        """The kept delta of the category sums with the keys of the days entering and leaving the
+        window rolled in: their rolled rows (zero lines: gone) replace their kept ones."""
+        keys = kept.SUMS_KEYS
+        added, taken = self._window_edges()
+        touched = ibis.union(added.select(*keys), taken.select(*keys), distinct=True)
+        current = self._kept("category_sums").semi_join(touched, keys)
+        rolled = _signed_sums(current, added, taken)
+        if not kept.sums_layout(self.plan.old)["delta"]:
+            return rolled
+        old_delta = kept.read_state(self.con, self.lake, kept.SUMS_DELTA).cast(CATEGORY_SUMS)
+        return old_delta.anti_join(touched, keys).union(rolled)
+
+    def _window_edges(self, affected: ibis.Table | None = None) -> tuple[ibis.Table, ibis.Table]:
+        """The category sums of the days entering the window since the kept state's and of the
+        days leaving it (the `affected` customers' lines left out)."""
+        since, new_cutoff = self.since(), kept.cutoff(self.as_of)
+        old_as_of = date.fromisoformat(self.plan.old["as_of"])
+        old_since, old_cutoff = old_as_of - timedelta(days=self.options.window_days - 1), kept.cutoff(old_as_of)
+        entering = self.golden_member_lines(max(old_cutoff, since), new_cutoff)
+        leaving = self.golden_member_lines(old_since, min(since, old_cutoff))
+        if affected is not None:
+            entering = entering.anti_join(affected, "customer_id")
+            leaving = leaving.anti_join(affected, "customer_id")
+        return category_sums(entering, self.products), category_sums(leaving, self.products)
 
     def _cycles_delta(self) -> ibis.Table:
         """The kept delta of the purchase cycles with the pairs bought since the kept day rolled
@@ -393,6 +448,7 @@ class _Run:
         return self._rolled("last_lines", roll, build)
 
     def _category_sums(self) -> ibis.Table:
+        """The category sums whole: from the lines (a full refresh), or the kept ones rolled."""
         since, new_cutoff = self.since(), kept.cutoff(self.as_of)
 
         def build(lines: ibis.Table) -> ibis.Table:
@@ -400,29 +456,8 @@ class _Run:
             return category_sums(lines.filter(lines.transaction_ts < day_after), self.products, since=since)
 
         def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
-            old_as_of = date.fromisoformat(self.plan.old["as_of"])
-            old_since, old_cutoff = old_as_of - timedelta(days=self.options.window_days - 1), kept.cutoff(old_as_of)
-            entering = self.golden_member_lines(max(old_cutoff, since), new_cutoff)
-            leaving = self.golden_member_lines(old_since, min(since, old_cutoff))
-            if affected is not None:
-                entering = entering.anti_join(affected, "customer_id")
-                leaving = leaving.anti_join(affected, "customer_id")
-            added = category_sums(entering, self.products)
-            taken = category_sums(leaving, self.products)
-            columns = ("category_spend", "store_brand_spend", "lines")
-            # one schema for the three parts: engines type the sums (and the kept Parquet) differently
-            signed = ibis.union(
-                state.select("customer_id", "category_code", *columns).cast(CATEGORY_SUMS),
-                added.select("customer_id", "category_code", *columns).cast(CATEGORY_SUMS),
-                taken.select("customer_id", "category_code", **{c: -taken[c] for c in columns}).cast(CATEGORY_SUMS),
-                distinct=False,
-            )
-            summed = signed.group_by(["customer_id", "category_code"]).aggregate(
-                category_spend=signed.category_spend.sum(), store_brand_spend=signed.store_brand_spend.sum(),
-                # DuckDB sums BIGINTs into a HUGEINT (written to Parquet as a DOUBLE) that Ibis calls
-                # int64, so a cast to int64 alone would be dropped: through float64 (exact below 2^53)
-                lines=signed.lines.sum().cast("float64").cast("int64"))
-            return summed.filter(summed.lines > 0).cast(CATEGORY_SUMS)
+            summed = _signed_sums(state, *self._window_edges(affected))
+            return summed.filter(summed.lines > 0)
 
         return self._rolled("category_sums", roll, build)
 
@@ -588,8 +623,13 @@ class _Run:
             cycles = {"base_as_of": self.as_of.isoformat(), "delta": False}
         else:
             cycles = {"base_as_of": kept.cycles_layout(self.plan.old)["base_as_of"], "delta": True}
+        self.state("category_sums")
+        if (kept.next_dir(self.lake) / "category_sums").exists():
+            sums = {"base_as_of": self.as_of.isoformat(), "delta": False}
+        else:
+            sums = {"base_as_of": kept.sums_layout(self.plan.old)["base_as_of"], "delta": True}
         return {"format": kept.FORMAT, "rules": self.options.state_rules(), "as_of": self.as_of.isoformat(),
-                "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles}
+                "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles, "category_sums": sums}
 
     def _work_table(self, name: str, table: ibis.Table, **options) -> ibis.Table:
         """`table` written to the results' work folder and read back: computed once, however
@@ -727,6 +767,32 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _signed_sums(state: ibis.Table, added: ibis.Table, taken: ibis.Table) -> ibis.Table:
+    """The category sums `state` + `added` - `taken`, per customer and category (rows of zero
+    lines kept: the caller drops them or keeps them as gone keys)."""
+    columns = ("category_spend", "store_brand_spend", "lines")
+    # one schema for the three parts: engines type the sums (and the kept Parquet) differently
+    signed = ibis.union(
+        state.select("customer_id", "category_code", *columns).cast(CATEGORY_SUMS),
+        added.select("customer_id", "category_code", *columns).cast(CATEGORY_SUMS),
+        taken.select("customer_id", "category_code", **{c: -taken[c] for c in columns}).cast(CATEGORY_SUMS),
+        distinct=False,
+    )
+    summed = signed.group_by(["customer_id", "category_code"]).aggregate(
+        category_spend=signed.category_spend.sum(), store_brand_spend=signed.store_brand_spend.sum(),
+        # DuckDB sums BIGINTs into a HUGEINT (written to Parquet as a DOUBLE) that Ibis calls
+        # int64, so a cast to int64 alone would be dropped: through float64 (exact below 2^53)
+        lines=signed.lines.sum().cast("float64").cast("int64"))
+    return summed.cast(CATEGORY_SUMS)
+
+
+def _sums_of(base: ibis.Table, delta: ibis.Table) -> ibis.Table:
+    """The category sums kept as a base and a delta: the delta's rows with lines (a row of zero
+    lines is a key gone), and the base's rows of the keys the delta does not hold."""
+    merged = kept.with_delta(base, delta, kept.SUMS_KEYS)
+    return merged.filter(merged.lines > 0)
 
 
 def _mapped(table: ibis.Table, golden: ibis.Table | None) -> ibis.Table:

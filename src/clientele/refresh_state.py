@@ -10,7 +10,8 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   last day moved inside it (so only the current month is read on an ordinary night);
 - `category_sums`: per customer and category, the window's spend, store-brand spend and lines
   (`analytics.brand_loyalty.category_sums`): the days entering the window added, the days leaving it
-  taken off, a row whose lines fall to zero gone;
+  taken off, a row whose lines fall to zero gone; as a base and a delta (`category_sums_delta`: the
+  keys touched since the base, rolled, a gone key as a row of zero lines), as the per-pair cycles;
 - `product_cycles` and `visit_cycles`: per customer and product, and per customer, the shopping days,
   the exact sums of the logarithms of their gaps and of the days' decay weights
   (`forecasting.next_purchase.cycle_sums`),
@@ -70,12 +71,17 @@ WATERMARK = "watermark.json"
 MODELS = "models.json"
 FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
-FORMAT = 5  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged; 5: 0122
+FORMAT = 5  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged; 5: 0121 and 0122
 #: The state tables rolled forward (besides the baskets' month partitions).
 ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
 #: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
 CYCLES_DELTA = "product_cycles_delta"
 CYCLE_KEYS = ["customer_id", "product_id"]
+#: Beside `category_sums` (the base): the rows of the customer x category keys whose window sums
+#: changed since the base was written, rolled; a key whose lines fell to zero is a row with zero
+#: lines (gone from the sums, decision 0121).
+SUMS_DELTA = "category_sums_delta"
+SUMS_KEYS = ["customer_id", "category_code"]
 #: The window's baskets per category and category pair (decision 0117), and beside it (JSON) the
 #: profiling refusals it leaves out.
 CATEGORY_PAIRS = "category_pairs"
@@ -91,6 +97,12 @@ def cycles_layout(watermark: dict | None) -> dict:
     `delta` (whether a delta is kept beside it)."""
     watermark = watermark or {}
     return watermark.get("product_cycles") or {"base_as_of": watermark.get("as_of"), "delta": False}
+
+
+def sums_layout(watermark: dict | None) -> dict:
+    """How the kept category sums are stored, as `cycles_layout` says of the cycles."""
+    watermark = watermark or {}
+    return watermark.get("category_sums") or {"base_as_of": watermark.get("as_of"), "delta": False}
 
 
 def with_delta(base: ibis.Table, delta: ibis.Table, keys: list[str]) -> ibis.Table:
@@ -296,6 +308,8 @@ def promote(lake: Path, watermark: dict) -> None:
         shutil.rmtree(new)
     if not cycles_layout(watermark)["delta"]:
         shutil.rmtree(kept / CYCLES_DELTA, ignore_errors=True)  # the base was rewritten whole
+    if not sums_layout(watermark)["delta"]:
+        shutil.rmtree(kept / SUMS_DELTA, ignore_errors=True)
     named = {entry["file"] for entry in watermark["months"].values()}
     baskets = kept / "baskets"
     for month_file in baskets.iterdir() if baskets.exists() else []:

@@ -103,9 +103,10 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lak
 
 
 def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
-    """The purchase cycles are kept as a base and a delta: a night writes the delta alone (the
-    pairs bought since the base, rolled), the next night rolls base and delta forward, and the
-    base is rewritten once it is `refit_days` old; every night gives the full refresh's tables."""
+    """The purchase cycles and the category sums are kept as a base and a delta: a night writes the
+    delta alone (the pairs bought since the base, the customer x category keys entering or leaving
+    the window, rolled), the next night rolls base and delta forward, and the base is rewritten
+    once it is `refit_days` old; every night gives the full refresh's tables."""
     nightly = _copy(synthetic_lake, tmp_path / "nightly")
     month = nightly / "basket_lines" / MONTH
     lines = pq.read_table(month / "part-0.parquet")
@@ -115,11 +116,14 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     state = nightly / "results" / "_state"
     base = sorted((state / "product_cycles").rglob("*.parquet"))
     base_rows = pq.read_table(base).num_rows
-    assert not (state / "product_cycles_delta").exists()
+    sums_base = sorted((state / "category_sums").rglob("*.parquet"))
+    sums_rows = pq.read_table(sums_base).num_rows
+    assert not (state / "product_cycles_delta").exists() and not (state / "category_sums_delta").exists()
     # a night without a new line: nothing touched, an empty delta
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con).mode == \
         "incremental from 2024-12-29"
     assert pq.read_table(state / "product_cycles_delta").num_rows == 0
+    assert pq.read_table(state / "category_sums_delta").num_rows == 0
 
     pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
@@ -132,6 +136,13 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
         (state / "product_cycles").rglob("*.parquet"))]
     delta_rows = pq.read_table(state / "product_cycles_delta").num_rows
     assert first_delta < delta_rows < base_rows / 10
+    # the category sums: the base untouched, the delta the keys of the days entering and leaving,
+    # a key whose lines all left the window as a row of zero lines
+    assert [p.stat().st_mtime_ns for p in sums_base] == [p.stat().st_mtime_ns for p in sorted(
+        (state / "category_sums").rglob("*.parquet"))]
+    sums_delta = pq.read_table(state / "category_sums_delta")
+    assert 0 < sums_delta.num_rows < sums_rows / 10
+    assert pc.min(sums_delta["lines"]).as_py() == 0
 
     whole = _copy(synthetic_lake, tmp_path / "whole")
     refresh(lake=whole, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
@@ -143,11 +154,12 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     compacted = _copy(nightly, tmp_path / "compacted")
     (compacted / "results" / "_refresh.json").unlink()  # not a resumed refresh: a night of no new line
     watermark = json.loads((compacted / "results" / "_state" / "watermark.json").read_text())
-    watermark["product_cycles"]["base_as_of"] = "2024-12-23"
+    watermark["product_cycles"]["base_as_of"] = watermark["category_sums"]["base_as_of"] = "2024-12-23"
     (compacted / "results" / "_state" / "watermark.json").write_text(json.dumps(watermark))
     assert refresh(lake=compacted, refresh_date=REFRESH_DATE, con=duckdb_con,
                    models=_kept_models(nightly)).mode == "incremental from 2024-12-31"
     assert not (compacted / "results" / "_state" / "product_cycles_delta").exists()
+    assert not (compacted / "results" / "_state" / "category_sums_delta").exists()
     assert pq.read_table(compacted / "results" / "_state" / "product_cycles").num_rows > base_rows
     assert_same_results(duckdb_con, compacted, whole)
 
