@@ -38,7 +38,7 @@ from clientele.forecasting.next_purchase import _log_normal_cycles, _visit_forec
 from clientele.lake.reader import read_table
 
 FORECAST_COLUMNS = ("customer_id", "product_id", "probability", "expected_date", "typical_cycle_days",
-                    "last_purchase", "purchase_days")
+                    "last_purchase", "purchase_days", "recent_purchases")
 
 
 def timed(figures: dict, label: str, work):
@@ -74,8 +74,9 @@ def main() -> None:
     figures: dict = {}
 
     stored = kept.read_state(con, lake, "product_cycles")
-    cycles = cycles_from_sums(stored)
-    visit_cycles = cycles_from_sums(kept.read_state(con, lake, "visit_cycles"))
+    # the cutoff the refresh scores at (the day after as_of): cycles_from_sums ages the purchase days to it
+    cycles = cycles_from_sums(stored, kept.cutoff(as_of))
+    visit_cycles = cycles_from_sums(kept.read_state(con, lake, "visit_cycles"), kept.cutoff(as_of))
     products = read_table(con, "products", lake)
     pairs = timed(figures, "1. scan of the purchase cycles (every column)", lambda: stored.aggregate(
         pairs=stored.count(), days=stored.n_days.sum(), last=stored.last_day.max(), sum_log=stored.sum_log.sum(),
