@@ -290,14 +290,15 @@ REDEMPTION_CTES = ", ".join((_BUDGET_CTES, _USES_CTE, _REDEMPTIONS_CTE))
 #: no member's use to count, so no upsert for the statement to start and end at every checkout.
 REDEMPTION_CTES_UNLIMITED = ", ".join((_BUDGET_CTES, _REDEMPTIONS_CTE))
 #: The last SELECT's column refusing the statement when a budget or a limit was not taken.
-REDEMPTION_CHECK = """CASE
+_BUDGET_REFUSAL = """
     WHEN (SELECT count(*) FROM offer_budgets) < cardinality(%(offer_ids)s::bigint[])
-        THEN clientele_refuse('offer_budget_exhausted')
+        THEN clientele_refuse('offer_budget_exhausted')"""
+_LIMIT_REFUSAL = """
     WHEN %(member_id)s::bigint IS NOT NULL AND (SELECT count(*) FROM offer_uses) < cardinality(%(limited_ids)s::bigint[])
-        THEN clientele_refuse('offer_member_limit_reached') END AS offers_refused"""
+        THEN clientele_refuse('offer_member_limit_reached')"""
+REDEMPTION_CHECK = f"CASE{_BUDGET_REFUSAL}{_LIMIT_REFUSAL} END AS offers_refused"
 #: `REDEMPTION_CHECK` with `REDEMPTION_CTES_UNLIMITED`: only the budgets can refuse.
-REDEMPTION_CHECK_UNLIMITED = REDEMPTION_CHECK.split("\n    WHEN %(member_id)s")[0] + " END AS offers_refused"
-assert REDEMPTION_CHECK_UNLIMITED.count("WHEN") == 1
+REDEMPTION_CHECK_UNLIMITED = f"CASE{_BUDGET_REFUSAL} END AS offers_refused"
 
 
 def redemption_params(offers: TillOffers) -> dict:
