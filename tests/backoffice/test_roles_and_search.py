@@ -52,6 +52,7 @@ def test_running_create_roles_again_keeps_what_other_apps_gave_the_roles():
     marketer = add_user("marketer", "Secret-pass-42", "marketer")
     supervisor = add_user("supervisor", "Secret-pass-42", "service supervisor")
     assert marketer.has_perm("campaigns.add_campaign") and marketer.has_perm("service.add_survey")
+    assert marketer.has_perm("offers.add_offer") and marketer.has_perm("offers.change_manufactureraccount")
     assert supervisor.has_perm("service.add_complaint") and supervisor.has_perm("backoffice.view_customer_360")
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from offer_builders import CEREAL_NATIONAL
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import User
 from django.test import Client
 
+from clientele.backoffice.services import add_user
 from clientele.offers.models import Offer
 
 OFFER = {"code": "cereal-50c", "name": "0.50 off national cereal", "target": "products",
@@ -16,8 +17,8 @@ OFFER = {"code": "cereal-50c", "name": "0.50 off national cereal", "target": "pr
 
 @pytest.fixture
 def marketer(db) -> Client:
-    user = User.objects.create_user("mia", password="x-long-password")
-    user.user_permissions.add(Permission.objects.get(codename="change_offer"))
+    """A back-office user of the marketer role (offers 0014 gives the role the offers)."""
+    user = add_user("mia", "Secret-pass-42", "marketer")
     client = Client()
     client.force_login(user)
     return client

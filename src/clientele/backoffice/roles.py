@@ -2,7 +2,7 @@
 
 `create_roles` is run by migration backoffice 0002 and may be run again after a permission is added
 to a role: it gives each group the permissions listed below. Other apps' migrations add their own
-permissions to these groups (campaigns 0003, service 0003) or add roles of their own; running
+permissions to these groups (campaigns 0003, service 0003, offers 0014) or add roles of their own; running
 `create_roles` again keeps those (it adds, never removes: a permission taken from a role is taken by a
 migration that says so).
 """
