@@ -107,8 +107,15 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+def _xdist_worker() -> str:
+    """The pytest-xdist worker running this process ("gw0", "gw1"...), "" when the suite runs in one
+    process (`make test` runs it on several: whatever a test names outside its tmp_path carries it)."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
 def _own_database(env: dict, suffix: str) -> None:
-    """On PostgreSQL, a fresh database of its own (<name>_<suffix>), never the one the tests use; on
+    """On PostgreSQL, a fresh database of its own (<name>_<suffix>, and _<worker> under xdist, as
+    pytest-django names the test database), never the one the tests use nor another worker's; on
     SQLite the served app's home holds its own."""
     url = env.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
@@ -117,10 +124,11 @@ def _own_database(env: dict, suffix: str) -> None:
     import psycopg
 
     server, _, name = url.rpartition("/")
+    own = "_".join(part for part in (name, suffix, _xdist_worker()) if part)
     with psycopg.connect(f"{server}/postgres", autocommit=True) as con:
-        con.execute(f'DROP DATABASE IF EXISTS "{name}_{suffix}" WITH (FORCE)')
-        con.execute(f'CREATE DATABASE "{name}_{suffix}"')
-    env["DATABASE_URL"] = f"{server}/{name}_{suffix}"
+        con.execute(f'DROP DATABASE IF EXISTS "{own}" WITH (FORCE)')
+        con.execute(f'CREATE DATABASE "{own}"')
+    env["DATABASE_URL"] = f"{server}/{own}"
 
 
 @contextmanager
@@ -177,7 +185,7 @@ def free_port():
 def serve_app(tmp_path_factory):
     """serve_app(setup, database=..., ready=..., env={...}): a context manager serving the app as the
     README does (granian, one worker) on a database and home of its own that the script `setup`
-    prepares first (on PostgreSQL a fresh database <DATABASE_URL's name>_<database>); it yields a
+    prepares first (on PostgreSQL a fresh database <DATABASE_URL's name>_<database>[_<xdist worker>]); it yields a
     `Served` once `ready` (a path) answers, and stops the server when left."""
 
     def serve(setup: Path, *, database: str, ready: str, env: dict | None = None):
