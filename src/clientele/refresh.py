@@ -138,6 +138,7 @@ class _Run:
         self._state: dict[str, ibis.Table] = {}
         self._affected: ibis.Table | None | bool = False
         self._touched: ibis.Table | None = None
+        self._edges: tuple[ibis.Table, ibis.Table] | None = None
         self._models: dict | None = None
         self.pair_reach_cpu: float | None = None
         self.pairs_scored: int | None = None
@@ -340,7 +341,12 @@ class _Run:
         if affected is not None:
             entering = entering.anti_join(affected, "customer_id")
             leaving = leaving.anti_join(affected, "customer_id")
-        return category_sums(entering, self.products), category_sums(leaving, self.products)
+            return category_sums(entering, self.products), category_sums(leaving, self.products)
+        # read once (each edge scans the lines' times) for the category sums and the touched customers
+        if self._edges is None:
+            self._edges = (self._work_table("entering_sums", category_sums(entering, self.products), order=False),
+                           self._work_table("leaving_sums", category_sums(leaving, self.products), order=False))
+        return self._edges
 
     def _cycles_delta(self) -> ibis.Table:
         """The kept delta of the purchase cycles with the pairs bought since the kept day rolled
