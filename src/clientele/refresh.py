@@ -39,7 +39,7 @@ from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.analytics.till_context import COUNTS, PairRules, category_basket_counts, complementary_of_counts
-from clientele.analytics.till_context import last_bought, till_context
+from clientele.analytics.till_context import last_bought, till_context, top_categories
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -59,6 +59,9 @@ CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "
                              "store_brand_spend": "decimal(38, 2)", "lines": "int64"})
 #: The previous refresh's tables kept when a refresh of a new day starts.
 KEPT_TABLES = ("lifecycle",)
+#: The result tables a night builds on as the last refresh wrote them (decision 0126): the
+#: watermark records their files, so a table rewritten since (a refresh stopped midway) is not.
+FOLLOWED = ("lifecycle_history", "till_context", "narrow_baskets")
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,8 @@ class _Run:
         self._product_forecasts: ibis.Table | None = None
         self._state: dict[str, ibis.Table] = {}
         self._affected: ibis.Table | None | bool = False
+        self._touched: ibis.Table | None = None
+        self._edges: tuple[ibis.Table, ibis.Table] | None = None
         self._models: dict | None = None
         self.pair_reach_cpu: float | None = None
         self.pairs_scored: int | None = None
@@ -336,7 +341,12 @@ class _Run:
         if affected is not None:
             entering = entering.anti_join(affected, "customer_id")
             leaving = leaving.anti_join(affected, "customer_id")
-        return category_sums(entering, self.products), category_sums(leaving, self.products)
+            return category_sums(entering, self.products), category_sums(leaving, self.products)
+        # read once (each edge scans the lines' times) for the category sums and the touched customers
+        if self._edges is None:
+            self._edges = (self._work_table("entering_sums", category_sums(entering, self.products), order=False),
+                           self._work_table("leaving_sums", category_sums(leaving, self.products), order=False))
+        return self._edges
 
     def _cycles_delta(self) -> ibis.Table:
         """The kept delta of the purchase cycles with the pairs bought since the kept day rolled
@@ -515,7 +525,7 @@ class _Run:
         Written under the next state with the profiling refusals they leave out."""
         folder = kept.next_dir(self.lake) / kept.CATEGORY_PAIRS
         if not folder.exists():
-            refused = hashlib.sha256(json.dumps(self.refused).encode()).hexdigest()[:16]
+            refused = self.refused_digest()
             counts = self._pairs_roll(refused)
             if counts is None:
                 counts = category_basket_counts(self.lines_to_as_of(), self.products, since=self.since())
@@ -566,6 +576,88 @@ class _Run:
             # through float64, as the category sums' line count (exact below 2^53)
             baskets=signed.baskets.sum().cast("float64").cast("int64"))
         return summed.filter(summed.baskets > 0)
+
+    def refused_digest(self) -> str:
+        return hashlib.sha256(json.dumps(self.refused).encode()).hexdigest()[:16]
+
+    def kept_result(self, table: str) -> ibis.Table | None:
+        """The last finished refresh's `table` (`FOLLOWED`), without its refresh_date, when this
+        night may build on it (decision 0126): an incremental night whose lake changed only by
+        days after the kept one (no month rewritten before it, no merge), with the same profiling
+        refusals, and the table's files as that refresh left them. None otherwise."""
+        plan = self.plan
+        if plan.mode != "incremental" or plan.rewritten_months or plan.golden_changed \
+                or plan.old.get("profiling_refusals") != self.refused_digest():
+            return None
+        files = plan.old.get("results", {}).get(table)
+        if not files or files != kept.files_of(results_dir(self.lake) / table):
+            return None
+        return self.result(table).drop("refresh_date")
+
+    def lifecycle_history(self) -> ibis.Table:
+        """The lifecycle history (`analytics.lifecycle_history`): the last refresh's, when this
+        night closes no month, with the rows of the month it closes added (`lifecycle_month`),
+        when the complete months' baskets are the ones it saw (decision 0126); else from every
+        basket."""
+        rules, baskets = self.options.lifecycle, self.result("baskets")
+        history = self.kept_result("lifecycle_history")
+        if history is not None and not self._baskets_across(date.fromisoformat(self.plan.old["as_of"])):
+            old_open = kept.cutoff(date.fromisoformat(self.plan.old["as_of"])).replace(day=1)
+            new_open = kept.cutoff(self.as_of).replace(day=1)
+            if new_open == old_open:
+                return history
+            if new_open == (old_open + timedelta(days=32)).replace(day=1):
+                added = analytics.lifecycle_month(history, baskets, old_open, rules)
+                return history if added is None else history.union(added.cast(history.schema()))
+        return analytics.lifecycle_history(baskets, self.as_of, rules)
+
+    def _baskets_across(self, old_as_of: date) -> bool:
+        """Whether a line since the kept day's end joined a basket begun in a month complete then
+        (that basket's spend, in a kept month, changed)."""
+        old_cutoff = self.cutoff_ts(kept.cutoff(old_as_of))
+        complete = self.cutoff_ts(kept.cutoff(old_as_of).replace(day=1))
+        sums = self.every_month_sums()
+        grown = sums.filter(sums.last_ts >= old_cutoff).select("basket_id")
+        return bool(sums.filter(sums.first_ts < complete).semi_join(grown, "basket_id").count().execute())
+
+    def touched_customers(self) -> ibis.Table:
+        """The golden customers with lines entering or leaving the window since the kept day: the
+        only ones whose window (category spend, baskets) differs from the kept refresh's."""
+        if self._touched is None:
+            added, taken = self._window_edges()
+            touched = ibis.union(added.select("customer_id"), taken.select("customer_id"), distinct=True)
+            self._touched = self._work_table("touched_customers", touched, order=False)
+        return self._touched
+
+    def top_categories(self) -> ibis.Table:
+        """Each customer's top categories of the window (`top_categories`): the last refresh's for
+        the customers none of whose lines entered or left the window since (their category spend
+        is the same rows), computed for the others (decision 0126); for everyone without it."""
+        spend = self.result("category_spend")
+        previous = self.kept_result("till_context")
+        if previous is None:
+            return top_categories(spend)
+        touched = self.touched_customers()
+        columns = [c for c in previous.columns if c.startswith("top_category_")]
+        untouched = previous.anti_join(touched, "customer_id").select("customer_id", *columns)
+        untouched = untouched.filter(ibis.or_(*[untouched[c].notnull() for c in columns]))
+        fresh = top_categories(spend.semi_join(touched, "customer_id"))
+        return untouched.union(fresh.cast(untouched.schema()))
+
+    def narrow_baskets(self) -> ibis.Table:
+        """The narrow-basket customers (`analytics.narrow_baskets`): the last refresh's rows of the
+        customers none of whose lines entered or left the window since, computed for the others
+        (a customer's row reads their own baskets and category spend of the window alone: decision
+        0126); for everyone without it."""
+        spend, baskets = self.result("category_spend"), self.result("baskets")
+        window = (self.as_of, self.options.window_days)
+        previous = self.kept_result("narrow_baskets")
+        if previous is None:
+            return analytics.narrow_baskets(spend, baskets, *window)
+        touched = self.touched_customers()
+        fresh = analytics.narrow_baskets(spend.semi_join(touched, "customer_id"),
+                                         baskets.semi_join(touched, "customer_id"), *window)
+        return previous.anti_join(touched, "customer_id").union(fresh.cast(previous.schema()))
 
     def last_bought(self) -> ibis.Table:
         """Each customer's latest line of a product with a category (the till context's), from the
@@ -628,8 +720,10 @@ class _Run:
             sums = {"base_as_of": self.as_of.isoformat(), "delta": False}
         else:
             sums = {"base_as_of": kept.sums_layout(self.plan.old)["base_as_of"], "delta": True}
+        results = {table: kept.files_of(results_dir(self.lake) / table) for table in FOLLOWED}
         return {"format": kept.FORMAT, "rules": self.options.state_rules(), "as_of": self.as_of.isoformat(),
-                "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles, "category_sums": sums}
+                "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles, "category_sums": sums,
+                "results": results, "profiling_refusals": self.refused_digest()}
 
     def _work_table(self, name: str, table: ibis.Table, **options) -> ibis.Table:
         """`table` written to the results' work folder and read back: computed once, however
@@ -687,8 +781,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("next_categories", lambda run: nightly.next_categories(
             None, run.products, run.as_of, run.options.forecast, every_product=run.product_forecasts())),
         ("value", _value),
-        ("lifecycle_history", lambda run: analytics.lifecycle_history(
-            run.result("baskets"), run.as_of, run.options.lifecycle)),
+        ("lifecycle_history", lambda run: run.lifecycle_history()),
         ("lifecycle", lambda run: analytics.current_stage(run.result("lifecycle_history"), run.options.lifecycle)),
         ("stage_flows", lambda run: analytics.stage_flows(run.result("lifecycle_history"))),
         ("refresh_flows", lambda run: analytics.refresh_flows(run.previous("lifecycle"), run.result("lifecycle"))),
@@ -702,12 +795,12 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             since=run.since(), quality=run.result("trait_quality"))),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
-        ("narrow_baskets", lambda run: analytics.narrow_baskets(
-            run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
+        ("narrow_baskets", lambda run: run.narrow_baskets()),
         ("customer_profiles", _profiles),
         ("complementary_categories", lambda run: run.complementary_categories()),
         ("till_context", lambda run: till_context(
-            None, None, run.result("category_spend"), run.result("complementary_categories"), last=run.last_bought())),
+            None, None, run.result("category_spend"), run.result("complementary_categories"), last=run.last_bought(),
+            top=run.top_categories())),
         ("customer_margin", lambda run: customer_margin_of_baskets(
             run.basket_sums(), settings().margin_rate if run.options.margin_rate is None else run.options.margin_rate)),
         ("list_candidates", lambda run: list_candidates(
@@ -853,7 +946,7 @@ def refresh(
     refresh_date = refresh_date or date.today()
     state = _load_state(lake)
     # a run resumes only the same refresh: same date, same as_of, same rules, same profiling refusals
-    refusals = hashlib.sha256(json.dumps(run.refused).encode()).hexdigest()[:16]
+    refusals = run.refused_digest()
     key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options),
            "profiling_refusals": refusals, "full": bool(full or restart)}
     done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])

@@ -317,3 +317,81 @@ def test_a_refusal_of_profiling_between_two_nights_gives_the_full_refreshs_table
     _night_against_full(duckdb_con, nightly, tmp_path, between=refuse)
     profiles = read_table(duckdb_con, "results/customer_profiles", nightly)
     assert profiles.filter(profiles.customer_id == refused).count().execute() == 0
+
+
+def _not_called(name: str):
+    def fail(*args, **kwargs):
+        raise AssertionError(f"{name} computed from every basket on a night that follows the kept one")
+    return fail
+
+
+def _nights_against_full(duckdb_con, lake: Path, tmp_path: Path, first: date, second: date, monkeypatch) -> None:
+    """Refresh `lake` as of `first` (in full) and as of `second` (incremental), the second
+    without computing the lifecycle history from every basket; a copy refreshed as of `second`
+    in full with the same fitted models gives the same tables."""
+    from clientele import analytics
+
+    refresh(lake=lake, as_of=first, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    whole = _copy(lake, tmp_path / "whole")
+    with monkeypatch.context() as patched:
+        patched.setattr(analytics, "lifecycle_history", _not_called("lifecycle_history"))
+        night = refresh(lake=lake, as_of=second, refresh_date=REFRESH_DATE, con=duckdb_con)
+    assert night.mode == f"incremental from {first}"
+    refresh(lake=whole, as_of=second, refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
+            models=_kept_models(lake))
+    assert_same_results(duckdb_con, lake, whole)
+
+
+def test_a_night_inside_a_month_keeps_the_lifecycle_history_and_the_untouched_top_categories(
+        synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """A night that closes no month keeps the last refresh's lifecycle history as it is, and the
+    top categories of the customers none of whose lines entered or left the window (decision 0126)."""
+    import clientele.refresh as refreshing
+
+    seen: list[int] = []
+    whole_top = refreshing.top_categories
+
+    def counted(spend):
+        seen.append(spend.customer_id.nunique().execute())
+        return whole_top(spend)
+
+    monkeypatch.setattr(refreshing, "top_categories", counted)
+    lake = _copy(synthetic_lake, tmp_path / "nightly")
+    _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 12, 28), date(2024, 12, 29), monkeypatch)
+    # the full refreshes rank every customer's categories, the night only those its lines touched
+    everyone, night = seen[0], seen[1]
+    assert seen[2] == everyone and 0 < night < everyone / 2
+
+
+def test_a_night_closing_a_month_adds_its_rows_to_the_lifecycle_history(
+        synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    lake = _copy(synthetic_lake, tmp_path / "nightly")
+    _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 11, 29), date(2024, 11, 30), monkeypatch)
+    history = read_table(duckdb_con, "results/lifecycle_history", lake)
+    assert str(history.month.max().execute())[:10] == "2024-11-01"
+
+
+def test_a_basket_begun_in_a_closed_month_and_grown_since_recomputes_the_lifecycle_history(
+        synthetic_lake, duckdb_con, tmp_path):
+    """A line after the kept day in a basket begun in a month the kept history holds (a basket
+    across midnight at the month's end) changes that month's spend: the night computes the
+    history from every basket, as the full refresh does."""
+    lake = _copy(synthetic_lake, tmp_path / "nightly")
+    path = lake / "basket_lines" / "month=2024-11" / "part-0.parquet"
+    lines = pq.read_table(path)
+    at = lines["transaction_ts"]
+    last_day = lines.filter(pc.and_(pc.greater_equal(at, pa.scalar(pd.Timestamp("2024-11-30"), at.type)),
+                                    pc.is_valid(lines["customer_id"])))
+    row = last_day.slice(0, 1).to_pylist()[0]
+    row["transaction_ts"] = pd.Timestamp("2024-12-01 00:05").to_pydatetime()
+    december = lake / "basket_lines" / MONTH / "part-0.parquet"
+    kept = pq.read_table(december)
+    pq.write_table(pa.concat_tables([kept, pa.Table.from_pylist([row], schema=kept.schema)]), december)
+
+    refresh(lake=lake, as_of=date(2024, 11, 30), refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    whole = _copy(lake, tmp_path / "whole")
+    assert refresh(lake=lake, as_of=date(2024, 12, 1), refresh_date=REFRESH_DATE,
+                   con=duckdb_con).mode == "incremental from 2024-11-30"
+    refresh(lake=whole, as_of=date(2024, 12, 1), refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
+            models=_kept_models(lake))
+    assert_same_results(duckdb_con, lake, whole)

@@ -23,7 +23,14 @@ from clientele.analytics.brand_loyalty import (
     nine_cells,
 )
 from clientele.analytics.deal_proneness import deal_proneness
-from clientele.analytics.lifecycle import LifecycleRules, current_stage, lifecycle_history, refresh_flows, stage_flows
+from clientele.analytics.lifecycle import (
+    LifecycleRules,
+    current_stage,
+    lifecycle_history,
+    lifecycle_month,
+    refresh_flows,
+    stage_flows,
+)
 from clientele.analytics.pyramid import (
     PyramidCutoffs,
     assign_levels,
@@ -65,6 +72,7 @@ __all__ = [
     "last_day",
     "level_summary",
     "lifecycle_history",
+    "lifecycle_month",
     "narrow_baskets",
     "nine_cells",
     "rfm",

@@ -80,7 +80,52 @@ def lifecycle_history(baskets: ibis.Table, as_of: date, rules: LifecycleRules = 
     steady; null without history), active_recent (months with a basket among the last 3) and
     lifecycle_stage.
     """
-    months = monthly_spend(baskets, as_of)
+    return _staged(_windowed(monthly_spend(baskets, as_of), rules), rules)
+
+
+def lifecycle_month(history: ibis.Table, baskets: ibis.Table, month: date,
+                    rules: LifecycleRules = LifecycleRules()) -> ibis.Table | None:
+    """The rows `lifecycle_history` adds for `month`, the complete month after the last of
+    `history` (that table, computed by it up to the month before): None when no one bought in it.
+
+    A row of a month depends on the customer's spend and baskets of that month and the 8
+    calendar months before it, and on their tenure (the history's last + 1, or 1 for a customer
+    whose first basket is in the month): every earlier row stays as it is. The months before a
+    customer's first are laid as zero spend here (none in the history), which adds the same zeros
+    the lags default to.
+    """
+    if not baskets.filter(baskets.basket_month == ibis.date(month)).count().execute():
+        return None
+    calendar = sorted(history.select("month").distinct().to_pyarrow()["month"].to_pylist())
+    tail = [*calendar[-8:], month]
+    recent = baskets.filter(baskets.basket_month.isin([ibis.date(m) for m in tail]))
+    bought = recent.group_by(["customer_id", "basket_month"]).aggregate(
+        spend=money_total(recent.spend), baskets=recent.count()
+    )
+    before = history.filter(history.month == ibis.date(calendar[-1])) if calendar else history.limit(0)
+    before = before.select("customer_id", tenure_before=before.tenure_months)
+    customers = ibis.union(
+        before.select("customer_id"), bought.filter(bought.basket_month == ibis.date(month)).select("customer_id"),
+        distinct=True,
+    )
+    months = ibis.memtable({"month": tail}, schema={"month": "date"})
+    grid = customers.cross_join(months)
+    filled = grid.left_join(bought, [grid.customer_id == bought.customer_id, grid.month == bought.basket_month])
+    filled = filled.select(
+        customer_id=grid.customer_id,
+        month=grid.month,
+        spend=filled.spend.fill_null(0.0),
+        baskets=filled.baskets.fill_null(0),
+    )
+    windowed = _windowed(filled, rules)
+    windowed = windowed.filter(windowed.month == ibis.date(month)).left_join(before, "customer_id")
+    tenure = (windowed.tenure_before + 1).fill_null(1).cast(history.tenure_months.type())
+    return _staged(windowed.mutate(tenure_months=tenure).drop("tenure_before"), rules)
+
+
+def _windowed(months: ibis.Table, rules: LifecycleRules) -> ibis.Table:
+    """`monthly_spend`'s rows with the sums the stages read: tenure (months since the first),
+    the spend of the last 3 months and of the 6 before, and the months with a basket."""
     # one window (customer, month order) and lags over it: the calendar is dense, so the k-th lag is
     # the month k months earlier. Lags share one sort, where sums over several frames cost one each.
     by_customer = ibis.window(group_by="customer_id", order_by="month")
@@ -90,15 +135,19 @@ def lifecycle_history(baskets: ibis.Table, as_of: date, rules: LifecycleRules = 
         """The sum of `value` over the months `first`..`last` months before this one (0 = this)."""
         return sum(value.lag(k, default=0).over(by_customer) if k else value for k in range(first, last + 1))
 
-    tenure = ibis.row_number().over(by_customer) + 1
-    windowed = months.mutate(
-        tenure_months=tenure,
+    return months.mutate(
+        tenure_months=ibis.row_number().over(by_customer) + 1,
         recent=last_months(months.spend, 0, 2),
         prior=last_months(months.spend, 3, 8),
-        prior_months=ibis.least(tenure, 9) - ibis.least(tenure, 3),
         active_recent=last_months(active, 0, 2),
         active_lapse=last_months(active, 0, rules.lapse_months - 1),
     )
+
+
+def _staged(windowed: ibis.Table, rules: LifecycleRules) -> ibis.Table:
+    """The history's rows from `_windowed`'s sums: the spend trend and the stage."""
+    tenure = windowed.tenure_months
+    windowed = windowed.mutate(prior_months=ibis.least(tenure, 9) - ibis.least(tenure, 3))
     prior_per_month = windowed.prior / windowed.prior_months.cast("float64")
     trended = windowed.mutate(
         spend_trend=ibis.ifelse(

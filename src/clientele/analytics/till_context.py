@@ -124,20 +124,18 @@ def last_bought(lines: ibis.Table, products: ibis.Table) -> ibis.Table:
 
 
 def till_context(lines: ibis.Table | None, products: ibis.Table | None, category_spend: ibis.Table,
-                 pairs: ibis.Table, last: ibis.Table | None = None) -> ibis.Table:
+                 pairs: ibis.Table, last: ibis.Table | None = None, top: ibis.Table | None = None) -> ibis.Table:
     """Per customer who bought a product with a category: what the till tells the cashier.
 
     Columns: customer_id, top_category_1..3 (the categories of the most spend in `category_spend`,
     the refresh's window; null beyond the customer's count), last_bought (the category of the
     dearest line of the customer's last basket), last_bought_on (its store-local day) and goes_with
     (the category `pairs` ranks first with it; null when none goes with it). `last`, when given, is
-    the lines' `last_bought` (the lines and products are then not read).
+    the lines' `last_bought` (the lines and products are then not read); `top`, when given, is
+    `top_categories` of `category_spend` (which is then not read).
     """
-    spend = category_spend.filter(category_spend.category_spend > 0)
-    spend = spend.mutate(position=ibis.row_number().over(
-        group_by=spend.customer_id, order_by=[ibis.desc(spend.category_spend), spend.category]) + 1)
-    top = spend.group_by("customer_id").aggregate(**{
-        f"top_category_{n}": spend.category.max(where=spend.position == n) for n in range(1, TOP_CATEGORIES + 1)})
+    if top is None:
+        top = top_categories(category_spend)
     if last is None:
         last = last_bought(lines, products)
     best = pairs.filter(pairs["rank"] == 1).select(last_bought="category", goes_with="goes_with")
@@ -146,3 +144,14 @@ def till_context(lines: ibis.Table | None, products: ibis.Table | None, category
     return joined.select(
         "customer_id", *[f"top_category_{n}" for n in range(1, TOP_CATEGORIES + 1)],
         "last_bought", "last_bought_on", "goes_with")
+
+
+def top_categories(category_spend: ibis.Table) -> ibis.Table:
+    """Per customer with spend in `category_spend`: top_category_1..3, the categories of the most
+    spend (the category's name breaks a tie); null beyond the customer's count. Each customer's
+    from their own rows alone."""
+    spend = category_spend.filter(category_spend.category_spend > 0)
+    spend = spend.mutate(position=ibis.row_number().over(
+        group_by=spend.customer_id, order_by=[ibis.desc(spend.category_spend), spend.category]) + 1)
+    return spend.group_by("customer_id").aggregate(**{
+        f"top_category_{n}": spend.category.max(where=spend.position == n) for n in range(1, TOP_CATEGORIES + 1)})
