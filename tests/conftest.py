@@ -93,7 +93,10 @@ def browser():
         raise RuntimeError(f"{chromium_path} is missing: apt-get install -y chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        # between its calls Playwright marks its loop as running in this thread: without this, the
+        # database work of every later test on this process would be refused as async code's
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         chromium = playwright.chromium.launch(executable_path=chromium_path, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--no-first-run"])

@@ -14,25 +14,17 @@ from django.contrib.auth.models import Permission
 from clientele.loyalty import ledger
 from clientele.service import services
 
-CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "x-long-password"
 #: where the pages are saved for a person to look at (git-ignored), as in tests/backoffice
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "artifacts" / "screenshots"
 
 
 @pytest.fixture
-def browser(monkeypatch):
-    if not Path(CHROMIUM).exists():
-        raise RuntimeError(f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does)")
+def browser(browser, monkeypatch):
+    """The session's chromium (a second Playwright in this thread would be refused: its loop runs)."""
     # the test's own database writes happen while Playwright's loop runs in this thread
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox",
-                                                                              "--disable-gpu"])
-        yield chromium
-        chromium.close()
+    return browser
 
 
 @pytest.fixture
