@@ -111,7 +111,7 @@ def with_delta(base: ibis.Table, delta: ibis.Table, keys: list[str]) -> ibis.Tab
     return base.anti_join(delta, keys).union(delta.cast(base.schema()))
 
 
-def _files_of(folder: Path) -> list[list]:
+def files_of(folder: Path) -> list[list]:
     """Each Parquet file under `folder`: relative path, size and modification time (ns). A file
     rewritten in place (staged and swapped in) gets a new time; a lake copied with its times kept
     (`cp -a`) keeps its state valid."""
@@ -130,9 +130,9 @@ def lake_fingerprint(lake: Path) -> dict:
     lines = table_path(BASKET_LINES, lake)
     months = {}
     for folder in sorted(p for p in lines.iterdir() if p.is_dir()) if lines.exists() else []:
-        months[folder.name] = _files_of(folder)
-    return {"months": months, "products": _files_of(table_path("products", lake)),
-            "golden_ids": _files_of(table_path(GOLDEN_IDS, lake))}
+        months[folder.name] = files_of(folder)
+    return {"months": months, "products": files_of(table_path("products", lake)),
+            "golden_ids": files_of(table_path(GOLDEN_IDS, lake))}
 
 
 @dataclass
