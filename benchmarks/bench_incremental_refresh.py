@@ -88,8 +88,12 @@ def split_last_day(lake: Path) -> date:
     return last
 
 
-def differing_rows(con: duckdb.DuckDBPyConnection, first: Path, second: Path) -> tuple[int, int]:
-    a, b = (f"read_parquet('{folder}/**/*.parquet')" for folder in (first, second))
+def differing_rows(con: duckdb.DuckDBPyConnection, first: Path, second: Path, table: str) -> tuple[int, int]:
+    """Rows of `table` in the results folder `first`, and rows in one of the two folders' tables
+    and not in the other's (each read merged, as `read_result` reads it: decision 0124)."""
+    from clientele.analytics.results import result_source
+
+    a, b = (f"({result_source(folder, table)})" for folder in (first, second))
     rows = con.execute(f"SELECT count(*) FROM {a}").fetchone()[0]
     differ = con.execute(f"SELECT count(*) FROM ((SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) "
                          f"UNION ALL (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))").fetchone()[0]
@@ -129,6 +133,7 @@ def main() -> None:
     models.mkdir()
     for name in ("models.json", "forecast_models.pkl"):
         shutil.copyfile(lake / "results" / "_state" / name, models / name)
+    from clientele.analytics.results import DELTAS
     from clientele.refresh import STEPS
 
     aside = lake.parent / "results-incremental"
@@ -136,11 +141,14 @@ def main() -> None:
     aside.mkdir()
     for table in STEPS:
         os.replace(lake / "results" / table, aside / table)
+        if (lake / "results" / DELTAS / table).exists():  # the night's delta on the kept base (0124)
+            (aside / DELTAS).mkdir(exist_ok=True)
+            os.replace(lake / "results" / DELTAS / table, aside / DELTAS / table)
     loads["full"] = os.getloadavg()
     full = child("full", lake, args.memory_limit, ["--models", str(models)])
     loads["end"] = os.getloadavg()
     con = duckdb.connect()
-    compared = {table: differing_rows(con, aside / table, lake / "results" / table) for table in STEPS}
+    compared = {table: differing_rows(con, aside, lake / "results", table) for table in STEPS}
 
     table = Table(title=f"One new day ({incremental['as_of']}) on {args.source.name}: incremental against full")
     for column in ("refresh", "mode", "wall s", "CPU s", "peak MB", "slowest steps (s)"):

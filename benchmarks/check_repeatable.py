@@ -21,14 +21,15 @@ from rich.console import Console
 from rich.table import Table
 
 from bench_refresh import ROOT, ensure_lake
-from clientele.analytics.results import results_dir
+from clientele.analytics.results import result_source, results_dir
 from clientele.refresh import refresh
 
 
-def differing_rows(first: Path, second: Path) -> tuple[int, int]:
-    """Rows of the table in `first` (its row count) and rows in one run and not in the other."""
+def differing_rows(first: Path, second: Path, table: str) -> tuple[int, int]:
+    """Rows of `table` in the results folder `first` (its row count) and rows in one run and not in
+    the other (each read merged, as `read_result` reads it: decision 0124)."""
     con = duckdb.connect()
-    a, b = (f"read_parquet('{folder}/**/*.parquet')" for folder in (first, second))
+    a, b = (f"({result_source(folder, table)})" for folder in (first, second))
     rows = con.execute(f"SELECT count(*) FROM {a}").fetchone()[0]
     differ = con.execute(
         f"SELECT count(*) FROM ((SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b}) "
@@ -55,7 +56,7 @@ def main() -> None:
         table.add_column(column, justify="left" if column == "result" else "right")
     total = 0
     for folder in sorted(p for p in kept.iterdir() if p.is_dir() and not p.name.startswith("_")):
-        rows, differ = differing_rows(folder, results_dir(lake) / folder.name)
+        rows, differ = differing_rows(kept, results_dir(lake), folder.name)
         total += differ
         table.add_row(folder.name, f"{rows:,}", f"{differ:,}")
     if not args.keep:

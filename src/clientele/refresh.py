@@ -32,9 +32,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from clientele import analytics
 from clientele import refresh_state as kept
 from clientele.analytics.baskets import baskets_from_sums, basket_sums, days_between, member_lines, regroup_basket_sums
-from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums
+from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums, cells_within_bounds
+from clientele.analytics.brand_loyalty import category_names, usage_bounds
 from clientele.analytics.customer_view import write_customer_view
-from clientele.analytics.results import PROFILE_COLUMNS, read_result, results_dir
+from clientele.analytics.results import BASE_ABOUT, DELTA_ABOUT, GONE, PROFILE_COLUMNS, ResultDelta, base_about
+from clientele.analytics.results import DELTAS, RESULTS, delta_dir, read_result, results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
@@ -142,6 +144,8 @@ class _Run:
         self._models: dict | None = None
         self.pair_reach_cpu: float | None = None
         self.pairs_scored: int | None = None
+        #: Per result written whole, what its base is computed from (`results.BASE_ABOUT`).
+        self.bases: dict[str, dict] = {}
 
     def _profiled(self, table: ibis.Table) -> ibis.Table:
         """`table` without the customers who refused profiling."""
@@ -525,7 +529,7 @@ class _Run:
         Written under the next state with the profiling refusals they leave out."""
         folder = kept.next_dir(self.lake) / kept.CATEGORY_PAIRS
         if not folder.exists():
-            refused = self.refused_digest()
+            refused = self.refusals_key()
             counts = self._pairs_roll(refused)
             if counts is None:
                 counts = category_basket_counts(self.lines_to_as_of(), self.products, since=self.since())
@@ -577,9 +581,6 @@ class _Run:
             baskets=signed.baskets.sum().cast("float64").cast("int64"))
         return summed.filter(summed.baskets > 0)
 
-    def refused_digest(self) -> str:
-        return hashlib.sha256(json.dumps(self.refused).encode()).hexdigest()[:16]
-
     def kept_result(self, table: str) -> ibis.Table | None:
         """The last finished refresh's `table` (`FOLLOWED`), without its refresh_date, when this
         night may build on it (decision 0126): an incremental night whose lake changed only by
@@ -587,7 +588,7 @@ class _Run:
         refusals, and the table's files as that refresh left them. None otherwise."""
         plan = self.plan
         if plan.mode != "incremental" or plan.rewritten_months or plan.golden_changed \
-                or plan.old.get("profiling_refusals") != self.refused_digest():
+                or plan.old.get("profiling_refusals") != self.refusals_key():
             return None
         files = plan.old.get("results", {}).get(table)
         if not files or files != kept.files_of(results_dir(self.lake) / table):
@@ -667,6 +668,67 @@ class _Run:
     def category_spend(self) -> ibis.Table:
         return category_spend_from_sums(self._profiled(self.state("category_sums")), self.products)
 
+    def category_spend_result(self) -> ibis.Table | ResultDelta:
+        """The category_spend result of this night: whole, or as a delta on the kept base
+        (decision 0124). Its rows are the category sums' rows named, so a base computed from the
+        kept sums' base (whole, or merged with the sums' delta of that base) takes as its delta the
+        sums' delta of tonight named: the keys touched since the sums' base, those whose lines
+        fell to zero as tombstones. It is written whole when the sums' base is rewritten tonight,
+        or when the kept result's base is not of the kept sums' base, of these profiling refusals
+        and products."""
+        self.state("category_sums")
+        compacted = kept.next_dir(self.lake) / "category_sums"
+        about = {"category_sums": kept.files_of(compacted if compacted.exists() else
+                                                kept.state_dir(self.lake) / "category_sums"),
+                 "profiling_refusals": self.refusals_key(), "products": self.fingerprint["products"]}
+        if compacted.exists() or base_about("category_spend", self.lake) != about:
+            self.bases["category_spend"] = about
+            return self.category_spend()
+        delta = kept.read_state(self.con, self.lake, kept.SUMS_DELTA, kept.NEXT_FOLDER)
+        rows = category_spend_from_sums(self._profiled(delta.filter(delta.lines > 0)), self.products)
+        return ResultDelta(rows, delta.filter(delta.lines == 0).select(*kept.SUMS_KEYS), tuple(kept.SUMS_KEYS))
+
+    def brand_loyalty_result(self) -> ibis.Table | ResultDelta:
+        """The brand_loyalty result of this night: whole, or as a delta on the kept base when
+        category_spend's is one on the base this one was computed with (decision 0124). A row
+        differs from the base's when its key was touched since (category_spend's delta) or when
+        its spend lies between the base's and tonight's bound of a usage tercile
+        (`usage_bounds`: a tercile is the spends up to a bound, so an untouched row changes
+        usage only there); those rows are tonight's cells, computed with tonight's bounds."""
+        spend, rules = self.result("category_spend"), self.options.brand_loyalty
+        bounds = usage_bounds(spend)
+        about = base_about("category_spend", self.lake) or {}
+        kept_base = base_about("brand_loyalty", self.lake) or {}
+        about = about | {"rules": repr(rules)}
+        if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "bounds"} != about:
+            self.bases["brand_loyalty"] = about | {"bounds": bounds.to_pyarrow().to_pylist()}
+            return analytics.nine_cells(spend, rules)
+        keys = kept.SUMS_KEYS
+        try:
+            touched = read_table(self.con, f"{RESULTS}/{DELTAS}/category_spend", self.lake).select(*keys)
+        except LakeTableMissing:  # an empty delta Spark wrote without a file
+            touched = ibis.memtable({k: [] for k in keys}, schema={k: "int64" for k in keys})
+        bounds = self._work_table("usage_bounds", bounds, order=False)
+        before = ibis.memtable(kept_base["bounds"], schema=bounds.schema())
+        moved = bounds.join(before, "category_code", rname="{name}_before")
+        untouched = spend.filter(spend.category_spend > 0).anti_join(touched, keys).join(moved, "category_code")
+
+        def between(bound: str) -> ibis.Value:
+            low, high = ibis.least(untouched[bound], untouched[f"{bound}_before"]), \
+                ibis.greatest(untouched[bound], untouched[f"{bound}_before"])
+            return (untouched.category_spend > low) & (untouched.category_spend <= high)
+
+        crossing = untouched.filter(between("low_max") | between("medium_max")).select(*spend.columns)
+        now = spend.semi_join(touched, keys)
+        rows = cells_within_bounds(ibis.union(now, crossing, distinct=False), bounds, rules)
+        gone = touched.anti_join(now.filter(now.category_spend > 0), keys).join(
+            category_names(self.products), "category_code")
+        return ResultDelta(rows, gone.select("customer_id", "category"), ("customer_id", "category"))
+
+    def refusals_key(self) -> str:
+        """A digest of the profiling refusals this refresh leaves out."""
+        return hashlib.sha256(json.dumps(self.refused).encode()).hexdigest()[:16]
+
     def visit_cycles(self) -> ibis.Table:
         return cycles_from_sums(self._profiled(self.state("visit_cycles")), kept.cutoff(self.as_of))
 
@@ -723,7 +785,7 @@ class _Run:
         results = {table: kept.files_of(results_dir(self.lake) / table) for table in FOLLOWED}
         return {"format": kept.FORMAT, "rules": self.options.state_rules(), "as_of": self.as_of.isoformat(),
                 "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles, "category_sums": sums,
-                "results": results, "profiling_refusals": self.refused_digest()}
+                "results": results, "profiling_refusals": self.refusals_key()}
 
     def _work_table(self, name: str, table: ibis.Table, **options) -> ibis.Table:
         """`table` written to the results' work folder and read back: computed once, however
@@ -768,7 +830,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
     """Every result table, in the order it is computed (later steps read earlier results)."""
     return [
         ("baskets", lambda run: run.baskets()),
-        ("category_spend", lambda run: run.category_spend()),
+        ("category_spend", lambda run: run.category_spend_result()),
         ("rfm", lambda run: analytics.rfm(run.result("baskets"), run.as_of, run.options.window_days)),
         ("pyramid", lambda run: analytics.customer_pyramid(
             run.result("baskets"), run.as_of, run.options.window_days, run.options.pyramid)),
@@ -785,7 +847,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("lifecycle", lambda run: analytics.current_stage(run.result("lifecycle_history"), run.options.lifecycle)),
         ("stage_flows", lambda run: analytics.stage_flows(run.result("lifecycle_history"))),
         ("refresh_flows", lambda run: analytics.refresh_flows(run.previous("lifecycle"), run.result("lifecycle"))),
-        ("brand_loyalty", lambda run: analytics.nine_cells(run.result("category_spend"), run.options.brand_loyalty)),
+        ("brand_loyalty", lambda run: run.brand_loyalty_result()),
         ("deal_proneness", lambda run: analytics.deal_proneness(
             run.result("baskets"), run.as_of, run.options.window_days)),
         ("trait_quality", lambda run: analytics.trait_quality(
@@ -946,7 +1008,7 @@ def refresh(
     refresh_date = refresh_date or date.today()
     state = _load_state(lake)
     # a run resumes only the same refresh: same date, same as_of, same rules, same profiling refusals
-    refusals = run.refused_digest()
+    refusals = run.refusals_key()
     key = {"refresh_date": refresh_date.isoformat(), "as_of": run.as_of.isoformat(), "options": repr(options),
            "profiling_refusals": refusals, "full": bool(full or restart)}
     done = [] if restart or {k: state.get(k) for k in key} != key else state.get("done", [])
@@ -967,8 +1029,7 @@ def refresh(
                 result.resumed.append(name)
             else:
                 started, cpu_started = time.perf_counter(), time.process_time()
-                stamped = build(run).mutate(refresh_date=ibis.date(refresh_date.isoformat()))
-                _write(con, stamped, results_dir(lake) / name)
+                _write_result(con, lake, name, build(run), refresh_date, run.bases.get(name))
                 _clock(result, name, started, cpu_started)
                 done.append(name)
                 _save_state(lake, key | {"done": done})
@@ -1008,12 +1069,33 @@ def _keep_previous(lake: Path) -> None:
             shutil.copytree(source, kept)
 
 
+def _write_result(con: ibis.BaseBackend, lake: Path, name: str, built: ibis.Table | ResultDelta,
+                  refresh_date: date, about: dict | None = None) -> None:
+    """Write one step's result stamped with `refresh_date`: whole (with `about`, what its base is
+    computed from, when its step says), or as a delta on the kept base (decision 0124)."""
+    stamp = ibis.date(refresh_date.isoformat())
+    deltas = delta_dir(name, lake)
+    if isinstance(built, ResultDelta):
+        rows = built.rows.mutate(refresh_date=stamp, **{GONE: ibis.literal(False)})
+        gone = built.gone.select(*built.keys).distinct()
+        tombstones = gone.select(*(gone[c] if c in built.keys else ibis.null(t).name(c)
+                                   for c, t in rows.schema().items() if c != GONE), **{GONE: ibis.literal(True)})
+        notes = {DELTA_ABOUT: {"keys": list(built.keys), "refresh_date": refresh_date.isoformat()}}
+        _write(con, rows.union(tombstones.cast(rows.schema())), deltas, notes=notes)
+        return
+    # the delta first: a reader between the two sees the old base alone (an earlier night's table)
+    shutil.rmtree(deltas, ignore_errors=True)
+    _write(con, built.mutate(refresh_date=stamp), results_dir(lake) / name,
+           notes=None if about is None else {BASE_ABOUT: about})
+
+
 def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path, order: bool = True,
-           compression: str = "zstd") -> None:
+           compression: str = "zstd", notes: dict[str, dict] | None = None) -> None:
     """Write a result table whole: stage it beside the old one, then swap. A per-customer table is
     written in customer order (unless `order` is False: the kept state is read whole), so a read of
     one customer (the back office's customer 360) skips every row group but the customer's by its
-    min/max statistics (decision 0029). `compression` is DuckDB's (Spark writes its default)."""
+    min/max statistics (decision 0029). `compression` is DuckDB's (Spark writes its default);
+    `notes`, JSON files written beside the Parquet (file name -> content), swapped in with it."""
     staged = folder.parent / "_staging" / folder.name
     shutil.rmtree(staged, ignore_errors=True)
     if order and "customer_id" in table.columns:
@@ -1023,6 +1105,8 @@ def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path, order: bool =
         con.to_parquet(table, staged / "part-0.parquet", compression=compression)
     else:
         con.to_parquet(table, staged, mode="overwrite")
+    for file_name, content in (notes or {}).items():
+        (staged / file_name).write_text(json.dumps(content), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(staged, folder)
 

@@ -17,6 +17,7 @@ import pytest
 
 from clientele import refresh_state as kept_state
 from clientele.forecasting.next_purchase import decay_epoch
+from clientele.analytics.results import read_result
 from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.synth import synthesize
@@ -68,7 +69,7 @@ def assert_same_results(con, got: Path, expected: Path, tables=STEPS, same_engin
     same column types; from two engines, as the parity test compares them (floats to a relative
     1e-5: a window's running float sum is added in another order by each engine)."""
     for table in tables:
-        frames = [read_table(con, f"results/{table}", lake).to_pandas() for lake in (got, expected)]
+        frames = [read_result(con, table, lake).to_pandas() for lake in (got, expected)]
         columns = list(frames[1].columns)
         assert sorted(frames[0].columns) == sorted(columns), table
         ordered = [f[columns].sort_values(columns, na_position="first").reset_index(drop=True) for f in frames]
@@ -119,6 +120,9 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     sums_base = sorted((state / "category_sums").rglob("*.parquet"))
     sums_rows = pq.read_table(sums_base).num_rows
     assert not (state / "product_cycles_delta").exists() and not (state / "category_sums_delta").exists()
+    spend_base = sorted((nightly / "results" / "category_spend").rglob("*.parquet"))
+    spend_times = [p.stat().st_mtime_ns for p in spend_base]
+    assert not (nightly / "results" / "_delta" / "category_spend").exists()
     # a night without a new line: nothing touched, an empty delta
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con).mode == \
         "incremental from 2024-12-29"
@@ -143,6 +147,18 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     sums_delta = pq.read_table(state / "category_sums_delta")
     assert 0 < sums_delta.num_rows < sums_rows / 10
     assert pc.min(sums_delta["lines"]).as_py() == 0
+    # the category_spend result likewise: its base the first night's file, the night's delta the
+    # sums' delta named, the keys gone as tombstones; read merged, stamped with the night's date
+    assert [p.stat().st_mtime_ns for p in sorted((nightly / "results" / "category_spend").rglob("*.parquet"))] == \
+        spend_times
+    spend_delta = pq.read_table(nightly / "results" / "_delta" / "category_spend")
+    assert spend_delta.num_rows == sums_delta.num_rows
+    assert pc.sum(spend_delta["_gone"]).as_py() == pc.sum(pc.equal(sums_delta["lines"], 0)).as_py() > 0
+    spend = read_result(duckdb_con, "category_spend", nightly)
+    assert spend.select("refresh_date").distinct().to_pyarrow()["refresh_date"].to_pylist() == [REFRESH_DATE]
+    # brand_loyalty too: the touched keys and the rows whose usage moved with a tercile's bound
+    cells_delta = pq.read_table(nightly / "results" / "_delta" / "brand_loyalty")
+    assert spend_delta.num_rows <= cells_delta.num_rows < sums_rows / 5
 
     whole = _copy(synthetic_lake, tmp_path / "whole")
     refresh(lake=whole, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
@@ -160,6 +176,8 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
                    models=_kept_models(nightly)).mode == "incremental from 2024-12-31"
     assert not (compacted / "results" / "_state" / "product_cycles_delta").exists()
     assert not (compacted / "results" / "_state" / "category_sums_delta").exists()
+    assert not (compacted / "results" / "_delta" / "category_spend").exists()
+    assert not (compacted / "results" / "_delta" / "brand_loyalty").exists()
     assert pq.read_table(compacted / "results" / "_state" / "product_cycles").num_rows > base_rows
     assert_same_results(duckdb_con, compacted, whole)
 
@@ -171,6 +189,7 @@ def _refreshed_and_kept(synthetic_lake: Path, duckdb_con, folder: Path) -> Path:
     refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
     _add_new_day(lake)
     assert refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
+    assert (lake / "results" / "_delta" / "category_spend").exists()  # a delta on the first night's base
     return lake
 
 
@@ -208,6 +227,8 @@ def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(synthetic_
     pq.write_table(lines.filter(pc.invert(pc.equal(lines["customer_id"], gone))), path)
     mode = _incremental_against_full(duckdb_con, lake, tmp_path)
     assert mode == "incremental from 2024-12-31; months rewritten before it: month=2024-11"
+    # the sums' base rewritten, the result is too, with no delta; the erased customer's November gone
+    assert not (lake / "results" / "_delta" / "category_spend").exists()
 
 
 def test_a_merge_of_two_customers_recomputes_both(synthetic_lake, duckdb_con, tmp_path):
@@ -222,6 +243,10 @@ def test_a_merge_of_two_customers_recomputes_both(synthetic_lake, duckdb_con, tm
     profiles = read_table(duckdb_con, "results/customer_profiles", lake)
     assert profiles.count().execute() == before - 1
     assert profiles.filter(profiles.customer_id == 5).count().execute() == 0
+    assert not (lake / "results" / "_delta" / "category_spend").exists()  # written whole
+    spend = read_result(duckdb_con, "category_spend", lake)
+    assert spend.filter(spend.customer_id == 5).count().execute() == 0
+    assert spend.filter(spend.customer_id == 7).count().execute() > 0
 
 
 @pytest.mark.spark

@@ -43,6 +43,11 @@ def category_spend(lines: ibis.Table, products: ibis.Table, since: date | None =
     return category_spend_from_sums(category_sums(lines, products, since), products)
 
 
+def category_names(products: ibis.Table) -> ibis.Table:
+    """The categories of the products table: category_code, category and department."""
+    return _categories(products)[0]
+
+
 def _categories(products: ibis.Table) -> tuple[ibis.Table, ibis.Table]:
     """The categories (category, department, category_code) and the shelf (product_id,
     category_code, is_private) of the products table."""
@@ -104,6 +109,43 @@ def nine_cells(category_spend_table: ibis.Table, rules: BrandLoyaltyRules = Bran
     rank = ibis.rank().over(group_by="category_code", order_by=numbers.category_spend)
     buyers = numbers.category_spend.count().over(group_by="category_code")
     ranked = numbers.mutate(tercile=((rank * 3) / buyers).floor().cast("int32"))
+    return _cells(ranked, bought, rules)
+
+
+def usage_bounds(category_spend_table: ibis.Table) -> ibis.Table:
+    """Per category code, the spends that bound the usage terciles of `nine_cells`: a buyer is low
+    up to `low_max`, medium up to `medium_max`, high above (decision 0124).
+
+    A buyer's tercile is floor(3 x rank / buyers), rank the number of the category's buyers who
+    spent less: it grows with the spend, so each tercile is the spends up to a bound. Found per
+    distinct spend (a sixteenth of the rows on the synthetic lake), with the buyers below each
+    counted by a running sum: no window over every row."""
+    bought = category_spend_table.filter(category_spend_table.category_spend > 0)
+    per_spend = bought.group_by(["category_code", "category_spend"]).aggregate(buyers_at=bought.count())
+    running = ibis.cumulative_window(group_by="category_code", order_by="category_spend")
+    counted = per_spend.mutate(below=per_spend.buyers_at.sum().over(running) - per_spend.buyers_at,
+                               buyers=per_spend.buyers_at.sum().over(group_by="category_code"))
+    return counted.group_by("category_code").aggregate(
+        low_max=counted.category_spend.max(where=counted.below * 3 < counted.buyers),
+        medium_max=counted.category_spend.max(where=counted.below * 3 < counted.buyers * 2))
+
+
+def cells_within_bounds(category_spend_rows: ibis.Table, bounds: ibis.Table,
+                        rules: BrandLoyaltyRules = BrandLoyaltyRules()) -> ibis.Table:
+    """`nine_cells`' rows of some rows of a category_spend table whose `usage_bounds` are `bounds`:
+    the same columns and values as `nine_cells` of the whole table gives them."""
+    bought = category_spend_rows.filter(category_spend_rows.category_spend > 0)
+    numbers = bought.select("customer_id", "category_code", "category_spend", "store_brand_spend")
+    bounded = numbers.join(bounds, "category_code")
+    ranked = bounded.select(*numbers.columns, tercile=ibis.cases(
+        (bounded.category_spend <= bounded.low_max, 0), (bounded.category_spend <= bounded.medium_max, 1),
+        else_=2).cast("int32"))
+    return _cells(ranked, bought, rules)
+
+
+def _cells(ranked: ibis.Table, bought: ibis.Table, rules: BrandLoyaltyRules) -> ibis.Table:
+    """The nine cells' columns of the rows `ranked` (customer_id, category_code, category_spend,
+    store_brand_spend, tercile), the category names of `bought` joined back."""
     names = bought.select("category_code", "category").distinct()
     cells = ranked.join(names, "category_code")
     share = (cells.store_brand_spend / cells.category_spend).clip(lower=0.0, upper=1.0)

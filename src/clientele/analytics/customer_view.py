@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from clientele.analytics.results import results_dir
+from clientele.analytics.results import DELTAS, GONE, delta_about, result_source, results_dir
 from clientele.lake.reader import table_path
 from clientele.lake.schema import BASKET_LINES
 
@@ -71,7 +71,10 @@ def write_customer_view(lake: Path | None = None) -> dict[str, int]:
     """Copy the per-customer result tables of CUSTOMER_TABLES (the columns the 360 shows) from their
     Parquet files into <results>/customer_view.duckdb, written beside the old file and swapped in
     whole (a reader holding the old file keeps reading it). The tables keep the refresh's customer
-    order (`refresh._write`). Returns the rows copied per table."""
+    order (`refresh._write`). A result kept as a base and a delta (decision 0124) is copied as its
+    base, in customer order, less the rows of the keys the delta names, plus the delta's rows,
+    appended: the merged rows, the base's still in customer order for the zone maps. Returns the
+    rows copied per table."""
     folder = results_dir(lake)
     staged = folder / f"_{VIEW_FILE}"
     staged.unlink(missing_ok=True)
@@ -80,11 +83,27 @@ def write_customer_view(lake: Path | None = None) -> dict[str, int]:
         for table, (columns, _, _) in CUSTOMER_TABLES.items():
             files = _files(folder / table)
             if files:
-                con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} FROM read_parquet(?)", [files])
+                _copy_merged(con, folder, table, columns, files)
                 rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         con.execute("CHECKPOINT")
     os.replace(staged, folder / VIEW_FILE)
     return rows
+
+
+def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, columns: str, files: list[str]) -> None:
+    """Copy `columns` of one result into the 360 file's `table`, merged with its delta if it has one."""
+    about, changed = delta_about(folder / DELTAS / table), _files(folder / DELTAS / table)
+    if about is not None and not set(about["keys"]) <= {"customer_id", *columns.split(", ")}:
+        # keys the 360 does not copy: the merged rows, sorted again
+        con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} "
+                    f"FROM ({result_source(folder, table)}) ORDER BY customer_id")
+        return
+    con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} FROM read_parquet(?)", [files])
+    if about is not None and changed:
+        matched = " AND ".join(f"{table}.{key} = changed.{key}" for key in about["keys"])
+        con.execute(f"DELETE FROM {table} USING read_parquet(?) AS changed WHERE {matched}", [changed])
+        con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
+                    f"WHERE NOT {GONE} ORDER BY customer_id", [changed])
 
 
 _views: dict[tuple, duckdb.DuckDBPyConnection] = {}

@@ -1,12 +1,19 @@
 """The nightly refresh's results in the lake: where they live and how to read them back.
 
 Each result is one table under <lake>/results/<table>/ (Parquet, every row stamped with its
-refresh_date). These readers serve the CLI, the back office and the serving tables.
+refresh_date). A result whose nights change few rows is kept as a base and a delta (decision
+0124): the base under results/<table>/, and under results/_delta/<table>/ the rows of the keys
+changed since the base was written, with the keys gone as tombstones; `read_result` merges them.
+Whatever reads a result reads it through `read_result` (an Ibis table on any engine) or, in
+DuckDB's SQL, through `result_source`. These readers serve the CLI, the back office and the
+serving tables.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
@@ -32,14 +39,85 @@ def results_dir(lake: Path | None = None) -> Path:
     return (lake or settings().lake_path) / RESULTS
 
 
+#: Under the results folder: the deltas of the results kept as a base and a delta.
+DELTAS = "_delta"
+#: In a delta's folder: what it says of itself (keys, refresh_date). Spark skips files named "_...".
+DELTA_ABOUT = "_about.json"
+#: In a result's folder: what its base was computed from (the writer's, to know a delta applies).
+BASE_ABOUT = "_base.json"
+#: The delta's column marking a key gone since the base (a tombstone: its other columns are null).
+GONE = "_gone"
+
+
+@dataclass(frozen=True)
+class ResultDelta:
+    """A night's result written as a delta on the kept base: `rows`, the rows (the table's
+    columns, refresh_date aside) of every key changed since the base was written, and `gone`, the
+    keys (`keys`) the base holds that are no longer in the table."""
+
+    rows: ibis.Table
+    gone: ibis.Table
+    keys: tuple[str, ...]
+
+
+def delta_dir(table: str, lake: Path | None = None) -> Path:
+    """The folder of a result's delta (absent when the result is its base alone)."""
+    return results_dir(lake) / DELTAS / table
+
+
+def delta_about(folder: Path) -> dict | None:
+    """What the delta under `folder` (a `delta_dir`) says of itself: keys and refresh_date
+    (None: no delta)."""
+    path = folder / DELTA_ABOUT
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def base_about(table: str, lake: Path | None = None) -> dict | None:
+    """What the base of `table` was computed from, as its writer recorded it (None: unsaid)."""
+    path = results_dir(lake) / table / BASE_ABOUT
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
 def read_result(con: ibis.BaseBackend, table: str, lake: Path | None = None) -> ibis.Table:
     """One result table of the last refresh (raises LakeTableMissing, saying to run the refresh,
-    before the first refresh)."""
+    before the first refresh). A result kept as a base and a delta is read merged: the delta's
+    rows, the base's rows of the keys the delta does not name, every row stamped with the
+    refresh_date of the night that wrote the delta."""
     try:
-        return read_table(con, f"{RESULTS}/{table}", lake)
+        base = read_table(con, f"{RESULTS}/{table}", lake)
     except LakeTableMissing:
         raise LakeTableMissing(f"no refresh has written the result {table!r} to the lake at "
                                f"{(lake or settings().lake_path)}: run `clientele refresh` first") from None
+    about = delta_about(delta_dir(table, lake))
+    if about is None:
+        return base
+    stamp = ibis.date(about["refresh_date"])
+    try:
+        delta = read_table(con, f"{RESULTS}/{DELTAS}/{table}", lake)
+    except LakeTableMissing:  # an empty delta Spark wrote without a file
+        return base.mutate(refresh_date=stamp)
+    keys = about["keys"]
+    present = delta.filter(~delta[GONE]).select(*base.columns).cast(base.schema())
+    return base.anti_join(delta, keys).union(present).mutate(refresh_date=stamp)
+
+
+def result_source(folder: Path, table: str) -> str:
+    """DuckDB SQL of one result table under the results folder `folder` (a `results_dir`, or a
+    copy of one), merged as `read_result` merges it: for the readers that query the files in
+    DuckDB's own SQL (the customer-360 file, benchmarks' comparisons)."""
+    base = f"read_parquet('{folder / table}/**/*.parquet', hive_partitioning = false)"
+    deltas = folder / DELTAS / table
+    about = delta_about(deltas)
+    if about is None:
+        return f"SELECT * FROM {base}"
+    stamp = f"DATE '{about['refresh_date']}'"
+    if not any(deltas.rglob("*.parquet")):
+        return f"SELECT * REPLACE ({stamp} AS refresh_date) FROM {base}"
+    delta = f"read_parquet('{deltas}/**/*.parquet', hive_partitioning = false)"
+    keys = ", ".join(about["keys"])
+    return (f"SELECT * REPLACE ({stamp} AS refresh_date) FROM ("
+            f"SELECT kept.* FROM {base} AS kept ANTI JOIN {delta} AS changed USING ({keys}) "
+            f"UNION ALL BY NAME SELECT * EXCLUDE ({GONE}) FROM {delta} WHERE NOT {GONE})")
 
 
 def customer_profiles(con: ibis.BaseBackend, lake: Path | None = None) -> list[dict]:

@@ -181,6 +181,8 @@ def lake_data(customer_id: int) -> dict[str, list[dict]]:
         return out
     import duckdb
 
+    from clientele.analytics.results import result_source
+
     con = duckdb.connect()
     try:
         if lake.has_table(BASKET_LINES):
@@ -193,7 +195,7 @@ def lake_data(customer_id: int) -> dict[str, list[dict]]:
         for table, meaning in LAKE_PREDICTIONS.items():
             if not (results / table).exists() or not any((results / table).rglob("*.parquet")):
                 continue
-            cursor = con.execute(f"SELECT * FROM read_parquet('{results / table}/**/*.parquet') WHERE customer_id = ?",
+            cursor = con.execute(f"SELECT * FROM ({result_source(results, table)}) WHERE customer_id = ?",
                                  [customer_id])
             rows = _cursor_rows(cursor)
             out[f"prediction_{table}"] = [{**row, "meaning": meaning} for row in rows]
