@@ -63,7 +63,7 @@ CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "
 KEPT_TABLES = ("lifecycle",)
 #: The result tables a night builds on as the last refresh wrote them (decision 0126): the
 #: watermark records their files, so a table rewritten since (a refresh stopped midway) is not.
-FOLLOWED = ("lifecycle_history", "till_context", "narrow_baskets")
+FOLLOWED = ("lifecycle_history", "till_context")
 
 
 @dataclass(frozen=True)
@@ -645,21 +645,6 @@ class _Run:
         fresh = top_categories(spend.semi_join(touched, "customer_id"))
         return untouched.union(fresh.cast(untouched.schema()))
 
-    def narrow_baskets(self) -> ibis.Table:
-        """The narrow-basket customers (`analytics.narrow_baskets`): the last refresh's rows of the
-        customers none of whose lines entered or left the window since, computed for the others
-        (a customer's row reads their own baskets and category spend of the window alone: decision
-        0126); for everyone without it."""
-        spend, baskets = self.result("category_spend"), self.result("baskets")
-        window = (self.as_of, self.options.window_days)
-        previous = self.kept_result("narrow_baskets")
-        if previous is None:
-            return analytics.narrow_baskets(spend, baskets, *window)
-        touched = self.touched_customers()
-        fresh = analytics.narrow_baskets(spend.semi_join(touched, "customer_id"),
-                                         baskets.semi_join(touched, "customer_id"), *window)
-        return previous.anti_join(touched, "customer_id").union(fresh.cast(previous.schema()))
-
     def last_bought(self) -> ibis.Table:
         """Each customer's latest line of a product with a category (the till context's), from the
         kept state: refusals out."""
@@ -857,7 +842,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             since=run.since(), quality=run.result("trait_quality"))),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
-        ("narrow_baskets", lambda run: run.narrow_baskets()),
+        ("narrow_baskets", lambda run: analytics.narrow_baskets(
+            run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
         ("customer_profiles", _profiles),
         ("complementary_categories", lambda run: run.complementary_categories()),
         ("till_context", lambda run: till_context(
