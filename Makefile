@@ -4,14 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-#: The suite runs on PYTEST_WORKERS processes (pytest-xdist), a test file never split between two:
-#: its module and session fixtures (the Spark session, the served app) are built once, on its worker;
-#: the files are handed out in the order a run in one process takes them (--no-loadscope-reorder), so
-#: a worker runs no file before one that runs before it in one process (the seeded roles, causes and
-#: limits a transactional test flushes).
-PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder
-
 .PHONY: run test test-postgres install clean
 
 $(STAMP): pyproject.toml
@@ -33,10 +25,10 @@ run: $(STAMP)
 	$(BIN)/clientele backoffice how-to-log-in
 
 test: $(STAMP)
-	$(PYTEST)
+	$(BIN)/pytest -q
 
 test-postgres: $(STAMP)
-	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(PYTEST)
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
 
 clean:
 	rm -rf var $(VENV)
