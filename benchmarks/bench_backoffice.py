@@ -52,8 +52,10 @@ RESULTS = {
                " FROM customers, range(30) t(b)",
     "brand_loyalty": "SELECT customer_id, 'CATEGORY ' || c AS category, 10.0 * c AS category_spend, 0.2 AS store_brand_share,"
                      " 'switcher' AS brand_loyalty, 'medium' AS usage FROM customers, range(8) t(c)",
-    "category_pyramid": "SELECT customer_id, 'GROCERY' AS department, 'CATEGORY ' || c AS category, c + 1 AS category_rank,"
-                        " 'medium' AS category_level FROM customers, range(5) t(c)",
+    # stored without its rank, which readers compute (decision 0128)
+    "category_pyramid": "SELECT customer_id, 'GROCERY' AS department, 'CATEGORY ' || c AS category, c AS category_code,"
+                        " 10.0 * c + customer_id % 7 AS category_spend, 'medium' AS category_level"
+                        " FROM customers, range(5) t(c)",
     "traits": "SELECT customer_id, 'trait ' || t AS trait, t = 0 AS has_trait, 0.7 AS confidence, 3.0 AS evidence"
               " FROM customers, range(3) t(t)",
     "next_purchases": "SELECT customer_id, 1000 + p AS product_id, 0.3 AS probability, TIMESTAMP '2018-01-05' AS expected_date,"

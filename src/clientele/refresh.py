@@ -673,6 +673,46 @@ class _Run:
         rows = category_spend_from_sums(self._profiled(delta.filter(delta.lines > 0)), self.products)
         return ResultDelta(rows, delta.filter(delta.lines == 0).select(*kept.SUMS_KEYS), tuple(kept.SUMS_KEYS))
 
+    def _spend_touched(self) -> ibis.Table:
+        """The keys (customer_id, category_code) of category_spend's delta: every key changed
+        since its base was written."""
+        keys = kept.SUMS_KEYS
+        try:
+            return read_table(self.con, f"{RESULTS}/{DELTAS}/category_spend", self.lake).select(*keys)
+        except LakeTableMissing:  # an empty delta Spark wrote without a file
+            return ibis.memtable({k: [] for k in keys}, schema={k: "int64" for k in keys})
+
+    def category_pyramid_result(self) -> ibis.Table | ResultDelta:
+        """The category_pyramid result of this night, its levels without the rank (read adds it,
+        decision 0128): whole, or as a delta on the kept base when category_spend's is one on the
+        base this one was computed with. A level is the rows up to a cut (`category_cuts`: the
+        last row of the level in the order spend descending, customer id ascending); a row's level
+        differs from the base's only if its key was touched since (category_spend's delta) or its
+        spend lies between the base's cut and tonight's; those rows are tonight's levels."""
+        spend, cutoffs = self.result("category_spend"), self.options.pyramid
+        cuts = self._work_table("pyramid_cuts", analytics.category_cuts(spend, cutoffs), order=False)
+        about = (base_about("category_spend", self.lake) or {}) | {"cutoffs": repr(cutoffs)}
+        kept_base = base_about("category_pyramid", self.lake) or {}
+        if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "cuts"} != about:
+            self.bases["category_pyramid"] = about | {"cuts": cuts.to_pyarrow().to_pylist()}
+            return analytics.category_levels_within_cuts(spend, cuts, cutoffs)
+        keys, touched = kept.SUMS_KEYS, self._spend_touched()
+        before = ibis.memtable(kept_base["cuts"], schema=cuts.schema())
+        moved = cuts.join(before, "category_code", rname="{name}_before")
+        untouched = spend.anti_join(touched, keys).join(moved, "category_code")
+
+        def between(level: str) -> ibis.Value:
+            now, then = untouched[f"{level}_spend"], untouched[f"{level}_spend_before"]
+            return ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
+                               (untouched.category_spend >= ibis.least(now, then))
+                               & (untouched.category_spend <= ibis.greatest(now, then)))
+
+        levels = [c.removesuffix("_spend") for c in cuts.columns if c.endswith("_spend")]
+        crossing = untouched.filter(ibis.or_(*[between(level) for level in levels])).select(*spend.columns)
+        now = spend.semi_join(touched, keys)
+        rows = analytics.category_levels_within_cuts(ibis.union(now, crossing, distinct=False), cuts, cutoffs)
+        return ResultDelta(rows, touched.anti_join(now, keys), tuple(keys))
+
     def brand_loyalty_result(self) -> ibis.Table | ResultDelta:
         """The brand_loyalty result of this night: whole, or as a delta on the kept base when
         category_spend's is one on the base this one was computed with (decision 0124). A row
@@ -688,11 +728,7 @@ class _Run:
         if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "bounds"} != about:
             self.bases["brand_loyalty"] = about | {"bounds": bounds.to_pyarrow().to_pylist()}
             return analytics.nine_cells(spend, rules)
-        keys = kept.SUMS_KEYS
-        try:
-            touched = read_table(self.con, f"{RESULTS}/{DELTAS}/category_spend", self.lake).select(*keys)
-        except LakeTableMissing:  # an empty delta Spark wrote without a file
-            touched = ibis.memtable({k: [] for k in keys}, schema={k: "int64" for k in keys})
+        keys, touched = kept.SUMS_KEYS, self._spend_touched()
         bounds = self._work_table("usage_bounds", bounds, order=False)
         before = ibis.memtable(kept_base["bounds"], schema=bounds.schema())
         moved = bounds.join(before, "category_code", rname="{name}_before")
@@ -819,7 +855,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("rfm", lambda run: analytics.rfm(run.result("baskets"), run.as_of, run.options.window_days)),
         ("pyramid", lambda run: analytics.customer_pyramid(
             run.result("baskets"), run.as_of, run.options.window_days, run.options.pyramid)),
-        ("category_pyramid", lambda run: analytics.category_pyramid(run.result("category_spend"), run.options.pyramid)),
+        ("category_pyramid", lambda run: run.category_pyramid_result()),
         ("forecasts", lambda run: run.forecasts()),
         ("next_visits", lambda run: ibis.memtable(
             nightly.next_visits(None, run.as_of, run.options.forecast, cycles=run.visit_cycles()))),

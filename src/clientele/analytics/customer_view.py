@@ -39,6 +39,22 @@ CUSTOMER_TABLES = {
     "customer_margin": ("baskets, net_sales, estimated_margin, margin_rate", "1", 1),
 }
 
+#: The tables the 360 file holds otherwise than as shown: table -> (columns copied, the query of one
+#: customer's rows, with `{columns}`, `{order}` and `{limit}` of CUSTOMER_TABLES and a parameter,
+#: the customer id). category_pyramid's rank is not stored (decision 0128): the file holds its
+#: levels and, per category and distinct spend, the buyers ahead and the customers tied at it
+#: (RANKS_AHEAD), so a customer's rank is 1 + the buyers ahead + the tied with a smaller id.
+STORED_OTHERWISE = {
+    "category_pyramid": (
+        "department, category, category_code, category_spend, category_level",
+        "SELECT department, category, (ahead + 1 + coalesce(len(list_filter(tied, lambda x: x < customer_id)), 0))"
+        "::BIGINT AS category_rank, category_level "
+        "FROM customer_view.category_pyramid JOIN customer_view.category_ranks_ahead USING (category_code, category_spend) "
+        "WHERE customer_id = ? ORDER BY {order} LIMIT {limit}"),
+}
+#: The 360 file's table of category_pyramid's buyers ahead of each distinct spend of a category.
+RANKS_AHEAD = "category_ranks_ahead"
+
 #: The file the refresh writes the per-customer tables of CUSTOMER_TABLES to (under results/).
 VIEW_FILE = "customer_view.duckdb"
 
@@ -83,8 +99,10 @@ def write_customer_view(lake: Path | None = None) -> dict[str, int]:
         for table, (columns, _, _) in CUSTOMER_TABLES.items():
             files = _files(folder / table)
             if files:
-                _copy_merged(con, folder, table, columns, files)
+                _copy_merged(con, folder, table, STORED_OTHERWISE.get(table, (columns,))[0], files)
                 rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        if "category_pyramid" in rows:
+            _count_ranks_ahead(con)
         con.execute("CHECKPOINT")
     os.replace(staged, folder / VIEW_FILE)
     return rows
@@ -104,6 +122,20 @@ def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, colum
         con.execute(f"DELETE FROM {table} USING read_parquet(?) AS changed WHERE {matched}", [changed])
         con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
                     f"WHERE NOT {GONE} ORDER BY customer_id", [changed])
+
+
+def _count_ranks_ahead(con: duckdb.DuckDBPyConnection) -> None:
+    """RANKS_AHEAD of the file's category_pyramid: per category code and distinct spend, `ahead`
+    (the category's buyers who spent more) and `tied` (the customers who spent as much, when more
+    than one did), in category and spend order. A group-by and a running sum over the distinct
+    spends: no window over every row."""
+    con.execute(f"""CREATE TABLE {RANKS_AHEAD} AS
+        SELECT category_code, category_spend,
+               (sum(count(*)) OVER (PARTITION BY category_code ORDER BY category_spend DESC
+                                    ROWS UNBOUNDED PRECEDING) - count(*))::BIGINT AS ahead,
+               CASE WHEN count(*) > 1 THEN list(customer_id) END AS tied
+        FROM category_pyramid GROUP BY category_code, category_spend
+        ORDER BY category_code, category_spend""")
 
 
 _views: dict[tuple, duckdb.DuckDBPyConnection] = {}
@@ -149,9 +181,10 @@ def customer_results(customer_id: int, lake: Path | None = None) -> dict[str, li
     for table, (columns, order, limit) in CUSTOMER_TABLES.items():
         if table not in tables:
             continue
-        relation = cursor.execute(
-            f"SELECT {columns} FROM customer_view.{table} WHERE customer_id = ? ORDER BY {order} LIMIT {limit}",
-            [customer_id])
+        query = f"SELECT {{columns}} FROM customer_view.{table} WHERE customer_id = ? ORDER BY {{order}} LIMIT {{limit}}"
+        if table in STORED_OTHERWISE and RANKS_AHEAD in tables:  # else a file of before decision 0128, ranks stored
+            query = STORED_OTHERWISE[table][1]
+        relation = cursor.execute(query.format(columns=columns, order=order, limit=limit), [customer_id])
         names = [d[0] for d in relation.description]
         found[table] = [dict(zip(names, row)) for row in relation.fetchall()]
     return found

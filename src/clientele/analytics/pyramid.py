@@ -167,13 +167,91 @@ def category_pyramid(category_spend: ibis.Table, cutoffs: PyramidCutoffs = Pyram
 
     `category_spend` has customer_id, category, category_code and category_spend (see
     `brand_loyalty.category_spend`). Returns it plus category_rank (1 = the category's best
-    customer) and category_level: a customer small overall can be VIP of one category.
+    customer) and category_level: a customer small overall can be VIP of one category. The refresh
+    stores it without the rank (`category_levels`) and its readers add the rank
+    (`with_category_rank`, decision 0128): the same table.
     """
-    levels = [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
-    # rank on the numeric columns only and join the department and category names back on the few
-    # categories: the window sorts millions of rows, and names carried through it cost half again
-    numbers = category_spend.drop("department", "category")
-    leveled = rank_into_levels(numbers, "category_spend", levels, "small", "category_level", group_by="category_code")
-    names = category_spend.select("category_code", "department", "category").distinct()
-    named = leveled.join(names, "category_code").rename(category_rank="value_rank")
-    return named.select(*category_spend.columns, "category_rank", "category_level")
+    return with_category_rank(category_levels(category_spend, cutoffs))
+
+
+#: category_pyramid's rank: the column, the column it comes before, and its order within the
+#: category (spend descending, ties by customer id ascending). Not stored: computed when read.
+CATEGORY_RANK = "category_rank"
+RANK_BEFORE = "category_level"
+
+
+def with_category_rank(levels: ibis.Table) -> ibis.Table:
+    """`levels` (category_levels' columns, maybe more after category_level) with category_rank
+    before category_level: 1 + the category's buyers with more spend, or as much and a smaller
+    customer id (a window partitioned by category)."""
+    order = [ibis.desc(levels.category_spend), levels.customer_id]
+    rank = ibis.row_number().over(group_by="category_code", order_by=order) + 1
+    at = levels.columns.index(RANK_BEFORE)
+    ranked = levels.mutate(**{CATEGORY_RANK: rank})
+    return ranked.select(*levels.columns[:at], CATEGORY_RANK, *levels.columns[at:])
+
+
+def _category_levels(cutoffs: PyramidCutoffs) -> list[tuple[str, float]]:
+    return [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
+
+
+def category_cuts(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:
+    """Per category code, where each level of `category_levels` ends: the last row of the level in
+    the order spend descending, customer id ascending, as `<level>_spend` and `<level>_customer`
+    (lower-case level names; both null when the level is empty: round(buyers x share) = 0).
+
+    A level is the first round(n x share) rows of that order. Found without ranking every row
+    (decision 0128): per distinct (category, spend) the buyers at it, the buyers ahead of it by a
+    running sum, so the spend holding a cut's position is known; only the rows tied at a cut's spend
+    are numbered by customer id, to find the last one inside."""
+    per_spend = category_spend.group_by(["category_code", "category_spend"]).aggregate(
+        buyers_at=category_spend.count())
+    running = ibis.cumulative_window(group_by="category_code", order_by=ibis.desc("category_spend"))
+    counted = per_spend.mutate(through=per_spend.buyers_at.sum().over(running),
+                               buyers=per_spend.buyers_at.sum().over(group_by="category_code"))
+    levels = _category_levels(cutoffs)
+    cuts, holding = {}, {}
+    for name, share in levels:
+        last = last_rank(counted.buyers, share)
+        holds = (counted.through - counted.buyers_at < last) & (last <= counted.through)
+        cuts[f"{name.lower()}_spend"] = counted.category_spend.max(where=holds)
+        cuts[f"{name.lower()}_taken"] = (last - counted.through + counted.buyers_at).max(where=holds)
+    per_category = counted.group_by("category_code").aggregate(**cuts)
+    # the rows tied at each cut's spend, numbered by customer id: the cut is the `taken`-th
+    at_cut = [per_category.select("category_code", level=ibis.literal(name.lower()),
+                                  category_spend=per_category[f"{name.lower()}_spend"],
+                                  taken=per_category[f"{name.lower()}_taken"]) for name, _ in levels]
+    at_cut = ibis.union(*at_cut).filter(_.category_spend.notnull())
+    rows = category_spend.select("customer_id", "category_code", "category_spend").view()
+    tied = rows.join(at_cut, ["category_code", "category_spend"])
+    tied = tied.select("category_code", "customer_id", "level", "taken")
+    numbered = tied.mutate(place=ibis.row_number().over(group_by=["category_code", "level"],
+                                                          order_by=tied.customer_id) + 1)
+    last_in = numbered.filter(numbered.place == numbered.taken)
+    customers = last_in.group_by("category_code").aggregate(**{
+        f"{name.lower()}_customer": last_in.customer_id.max(where=last_in.level == name.lower())
+        for name, _ in levels})
+    joined = per_category.left_join(customers, "category_code")
+    return joined.select(per_category.category_code, *[
+        c for name, _ in levels for c in (joined[f"{name.lower()}_spend"], joined[f"{name.lower()}_customer"])])
+
+
+def category_levels_within_cuts(category_spend_rows: ibis.Table, cuts: ibis.Table,
+                       cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:
+    """The rows of a category_spend table (any of its rows) with their category_level, from the
+    `category_cuts` of the whole table: a row is in a level when it comes no later than the level's
+    last row in the order spend descending, customer id ascending."""
+    rows = category_spend_rows.join(cuts, "category_code")
+
+    def within(name: str) -> ibis.Value:
+        spend, customer = rows[f"{name.lower()}_spend"], rows[f"{name.lower()}_customer"]
+        return (rows.category_spend > spend) | ((rows.category_spend == spend) & (rows.customer_id <= customer))
+
+    level = ibis.cases(*[(within(name), name) for name, _ in _category_levels(cutoffs)], else_="small")
+    return rows.select(*category_spend_rows.columns, category_level=level)
+
+
+def category_levels(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:
+    """category_pyramid as the refresh stores it: `category_spend`'s columns plus category_level,
+    without the rank (decision 0128), cut by `category_cuts` with no window over every row."""
+    return category_levels_within_cuts(category_spend, category_cuts(category_spend, cutoffs), cutoffs)

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ibis
+import pyarrow.parquet as pq
 
+from clientele.analytics.pyramid import CATEGORY_RANK, RANK_BEFORE, with_category_rank
 from clientele.analytics.segments import VOCABULARY, Segment, SegmentError, Vocabulary, parse
 
 from clientele.config import settings
@@ -78,11 +80,22 @@ def base_about(table: str, lake: Path | None = None) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
+#: The results with a rank not stored but computed when read (decision 0128): category_pyramid's
+#: category_rank, which moves for most rows every night while its levels barely do.
+RANKED_AT_READ = ("category_pyramid",)
+
+
 def read_result(con: ibis.BaseBackend, table: str, lake: Path | None = None) -> ibis.Table:
     """One result table of the last refresh (raises LakeTableMissing, saying to run the refresh,
     before the first refresh). A result kept as a base and a delta is read merged: the delta's
     rows, the base's rows of the keys the delta does not name, every row stamped with the
-    refresh_date of the night that wrote the delta."""
+    refresh_date of the night that wrote the delta. A result of RANKED_AT_READ gets its rank,
+    computed on the merged rows."""
+    merged = _merged_result(con, table, lake)
+    return with_category_rank(merged) if table in RANKED_AT_READ else merged
+
+
+def _merged_result(con: ibis.BaseBackend, table: str, lake: Path | None) -> ibis.Table:
     try:
         base = read_table(con, f"{RESULTS}/{table}", lake)
     except LakeTableMissing:
@@ -104,7 +117,19 @@ def read_result(con: ibis.BaseBackend, table: str, lake: Path | None = None) -> 
 def result_source(folder: Path, table: str) -> str:
     """DuckDB SQL of one result table under the results folder `folder` (a `results_dir`, or a
     copy of one), merged as `read_result` merges it: for the readers that query the files in
-    DuckDB's own SQL (the customer-360 file, benchmarks' comparisons)."""
+    DuckDB's own SQL (the customer-360 file, benchmarks' comparisons), with the rank of a result
+    of RANKED_AT_READ computed as `read_result` computes it."""
+    merged = _merged_source(folder, table)
+    if table not in RANKED_AT_READ:
+        return merged
+    names = pq.read_schema(sorted((folder / table).rglob("*.parquet"))[0]).names
+    at = names.index(RANK_BEFORE)
+    rank = (f"row_number() OVER (PARTITION BY category_code ORDER BY category_spend DESC, customer_id) "
+            f"AS {CATEGORY_RANK}")
+    return f"SELECT {', '.join([*names[:at], rank, *names[at:]])} FROM ({merged})"
+
+
+def _merged_source(folder: Path, table: str) -> str:
     base = f"read_parquet('{folder / table}/**/*.parquet', hive_partitioning = false)"
     deltas = folder / DELTAS / table
     about = delta_about(deltas)
