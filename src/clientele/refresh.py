@@ -696,22 +696,9 @@ class _Run:
         if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "cuts"} != about:
             self.bases["category_pyramid"] = about | {"cuts": cuts.to_pyarrow().to_pylist()}
             return analytics.category_levels_within_cuts(spend, cuts, cutoffs)
-        keys, touched = kept.SUMS_KEYS, self._spend_touched()
         before = ibis.memtable(kept_base["cuts"], schema=cuts.schema())
-        moved = cuts.join(before, "category_code", rname="{name}_before")
-        untouched = spend.anti_join(touched, keys).join(moved, "category_code")
-
-        def between(level: str) -> ibis.Value:
-            now, then = untouched[f"{level}_spend"], untouched[f"{level}_spend_before"]
-            return ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
-                               (untouched.category_spend >= ibis.least(now, then))
-                               & (untouched.category_spend <= ibis.greatest(now, then)))
-
-        levels = [c.removesuffix("_spend") for c in cuts.columns if c.endswith("_spend")]
-        crossing = untouched.filter(ibis.or_(*[between(level) for level in levels])).select(*spend.columns)
-        now = spend.semi_join(touched, keys)
-        rows = analytics.category_levels_within_cuts(ibis.union(now, crossing, distinct=False), cuts, cutoffs)
-        return ResultDelta(rows, touched.anti_join(now, keys), tuple(keys))
+        rows, gone = analytics.category_levels_delta(spend, self._spend_touched(), cuts, before, cutoffs)
+        return ResultDelta(rows, gone, tuple(kept.SUMS_KEYS))
 
     def brand_loyalty_result(self) -> ibis.Table | ResultDelta:
         """The brand_loyalty result of this night: whole, or as a delta on the kept base when

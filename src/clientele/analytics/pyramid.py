@@ -255,3 +255,32 @@ def category_levels(category_spend: ibis.Table, cutoffs: PyramidCutoffs = Pyrami
     """category_pyramid as the refresh stores it: `category_spend`'s columns plus category_level,
     without the rank (decision 0128), cut by `category_cuts` with no window over every row."""
     return category_levels_within_cuts(category_spend, category_cuts(category_spend, cutoffs), cutoffs)
+
+
+def category_levels_delta(category_spend: ibis.Table, touched: ibis.Table, cuts: ibis.Table, cuts_before: ibis.Table,
+                          cutoffs: PyramidCutoffs = PyramidCutoffs()) -> tuple[ibis.Table, ibis.Table]:
+    """What changed in `category_levels` since a base computed with the cuts `cuts_before`, now
+    that the category_spend table is `category_spend` (its `category_cuts`: `cuts`) and the keys
+    (customer_id, category_code) `touched` are all those changed since the base: (the rows that
+    may differ from the base's, with their levels; the touched keys gone).
+
+    A level is the rows up to its cut in the order spend descending, customer id ascending. An
+    untouched row keeps its spend, so its level moves only if it lies between the base's cut and
+    tonight's: the rows whose spend is between the two cut spends, both included (those at either
+    spend settled by customer id), or at or above the cut of a level that was or is now empty.
+    Those rows and the touched keys' rows get tonight's levels; they are a superset of the rows
+    that differ."""
+    keys = ["customer_id", "category_code"]
+    moved = cuts.join(cuts_before, "category_code", rname="{name}_before")
+    untouched = category_spend.anti_join(touched, keys).join(moved, "category_code")
+
+    def between(level: str) -> ibis.Value:
+        now, then = untouched[f"{level}_spend"], untouched[f"{level}_spend_before"]
+        return ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
+                           (untouched.category_spend >= ibis.least(now, then))
+                           & (untouched.category_spend <= ibis.greatest(now, then)))
+
+    crossing = untouched.filter(ibis.or_(*[between(name.lower()) for name, _ in _category_levels(cutoffs)]))
+    now = category_spend.semi_join(touched, keys)
+    rows = ibis.union(now, crossing.select(*category_spend.columns), distinct=False)
+    return category_levels_within_cuts(rows, cuts, cutoffs), touched.select(*keys).anti_join(now, keys)
