@@ -266,8 +266,9 @@ def category_levels_delta(category_spend: ibis.Table, touched: ibis.Table, cuts:
 
     A level is the rows up to its cut in the order spend descending, customer id ascending. An
     untouched row keeps its spend, so its level moves only if it lies between the base's cut and
-    tonight's: the rows whose spend is between the two cut spends, both included (those at either
-    spend settled by customer id), or at or above the cut of a level that was or is now empty.
+    tonight's, when they differ: the rows whose spend is between the two cut spends, both included
+    (those at either spend settled by customer id), or at or above the cut of a level that was or
+    is now empty.
     Those rows and the touched keys' rows get tonight's levels; they are a superset of the rows
     that differ."""
     keys = ["customer_id", "category_code"]
@@ -276,9 +277,11 @@ def category_levels_delta(category_spend: ibis.Table, touched: ibis.Table, cuts:
 
     def between(level: str) -> ibis.Value:
         now, then = untouched[f"{level}_spend"], untouched[f"{level}_spend_before"]
-        return ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
-                           (untouched.category_spend >= ibis.least(now, then))
-                           & (untouched.category_spend <= ibis.greatest(now, then)))
+        still = now.identical_to(then) & untouched[f"{level}_customer"].identical_to(
+            untouched[f"{level}_customer_before"])
+        return ~still & ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
+                                    (untouched.category_spend >= ibis.least(now, then))
+                                    & (untouched.category_spend <= ibis.greatest(now, then)))
 
     crossing = untouched.filter(ibis.or_(*[between(name.lower()) for name, _ in _category_levels(cutoffs)]))
     now = category_spend.semi_join(touched, keys)
