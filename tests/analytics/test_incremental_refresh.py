@@ -122,6 +122,7 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert not (state / "product_cycles_delta").exists() and not (state / "category_sums_delta").exists()
     spend_base = sorted((nightly / "results" / "category_spend").rglob("*.parquet"))
     spend_times = [p.stat().st_mtime_ns for p in spend_base]
+    pyramid_times = [p.stat().st_mtime_ns for p in sorted((nightly / "results" / "category_pyramid").rglob("*.parquet"))]
     assert not (nightly / "results" / "_delta" / "category_spend").exists()
     # a night without a new line: nothing touched, an empty delta
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con).mode == \
@@ -159,6 +160,14 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     # brand_loyalty too: the touched keys and the rows whose usage moved with a tercile's bound
     cells_delta = pq.read_table(nightly / "results" / "_delta" / "brand_loyalty")
     assert spend_delta.num_rows <= cells_delta.num_rows < sums_rows / 5
+    # category_pyramid's levels likewise (decision 0128): its base untouched, the delta the touched
+    # keys and the rows near a cut that moved, no rank stored (read_result computes it)
+    assert [p.stat().st_mtime_ns for p in sorted((nightly / "results" / "category_pyramid").rglob("*.parquet"))] == \
+        pyramid_times
+    pyramid_delta = pq.read_table(nightly / "results" / "_delta" / "category_pyramid")
+    assert spend_delta.num_rows <= pyramid_delta.num_rows < sums_rows / 5
+    assert "category_rank" not in pyramid_delta.column_names
+    assert "category_rank" in read_result(duckdb_con, "category_pyramid", nightly).columns
 
     whole = _copy(synthetic_lake, tmp_path / "whole")
     refresh(lake=whole, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
@@ -178,6 +187,7 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert not (compacted / "results" / "_state" / "category_sums_delta").exists()
     assert not (compacted / "results" / "_delta" / "category_spend").exists()
     assert not (compacted / "results" / "_delta" / "brand_loyalty").exists()
+    assert not (compacted / "results" / "_delta" / "category_pyramid").exists()
     assert pq.read_table(compacted / "results" / "_state" / "product_cycles").num_rows > base_rows
     assert_same_results(duckdb_con, compacted, whole)
 
@@ -190,6 +200,7 @@ def _refreshed_and_kept(synthetic_lake: Path, duckdb_con, folder: Path) -> Path:
     _add_new_day(lake)
     assert refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
     assert (lake / "results" / "_delta" / "category_spend").exists()  # a delta on the first night's base
+    assert (lake / "results" / "_delta" / "category_pyramid").exists()
     return lake
 
 
@@ -217,6 +228,10 @@ def test_a_late_import_of_old_days_recomputes_the_state_it_touches(synthetic_lak
     assert mode == "incremental from 2024-12-31; months rewritten before it: month=2024-03"
     baskets = read_table(duckdb_con, "results/baskets", lake)
     assert baskets.filter(baskets.basket_id.startswith("LATE")).count().execute() == 2
+    # the category sums' base rewritten: the pyramid's levels too, whole, customer 9,999 among them
+    assert not (lake / "results" / "_delta" / "category_pyramid").exists()
+    pyramid = read_result(duckdb_con, "category_pyramid", lake)
+    assert pyramid.filter(pyramid.customer_id == 9_999).count().execute() > 0
 
 
 def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):
@@ -229,6 +244,7 @@ def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(synthetic_
     assert mode == "incremental from 2024-12-31; months rewritten before it: month=2024-11"
     # the sums' base rewritten, the result is too, with no delta; the erased customer's November gone
     assert not (lake / "results" / "_delta" / "category_spend").exists()
+    assert not (lake / "results" / "_delta" / "category_pyramid").exists()
 
 
 def test_a_merge_of_two_customers_recomputes_both(synthetic_lake, duckdb_con, tmp_path):
@@ -247,6 +263,9 @@ def test_a_merge_of_two_customers_recomputes_both(synthetic_lake, duckdb_con, tm
     spend = read_result(duckdb_con, "category_spend", lake)
     assert spend.filter(spend.customer_id == 5).count().execute() == 0
     assert spend.filter(spend.customer_id == 7).count().execute() > 0
+    assert not (lake / "results" / "_delta" / "category_pyramid").exists()
+    pyramid = read_result(duckdb_con, "category_pyramid", lake)
+    assert pyramid.filter(pyramid.customer_id == 5).count().execute() == 0
 
 
 @pytest.mark.spark

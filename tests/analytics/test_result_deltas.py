@@ -100,3 +100,36 @@ def test_spark_reads_a_result_merged_as_duckdb_does(spark_engine, duckdb_con, tm
     assert _rows(merged) == MERGED
     assert set(merged.refresh_date.to_pyarrow().to_pylist()) == {NIGHT}
     assert _rows(read_result(duckdb_con, "category_spend", tmp_path)) == MERGED
+
+
+def test_category_pyramids_rank_is_computed_when_read_alike_by_every_reader(duckdb_con, tmp_path):
+    """category_pyramid is stored without its rank (decision 0128): read_result, DuckDB's SQL of
+    the files and the customer-360 file all give 1 + the category's buyers with more spend, or as
+    much and a smaller customer id, over the base merged with the night's delta."""
+    from clientele.analytics.customer_view import customer_results
+
+    columns = {"customer_id": "int64", "department": "string", "category": "string", "category_code": "int64",
+               "category_spend": "float64", "store_brand_spend": "float64", "category_level": "string"}
+    base = [(c, "GROCERY", "COLD CEREAL", 10, float(s), 0.0, "small") for c, s in
+            [(1, 5), (2, 9), (3, 9), (4, 7), (5, 9), (6, 1)]]
+    base += [(1, "MEAT", "BEEF", 20, 3.0, 0.0, "small"), (2, "MEAT", "BEEF", 20, 4.0, 0.0, "small")]
+    _write_result(duckdb_con, tmp_path, "category_pyramid", _table(base, columns), BASE_NIGHT)
+    # the night: customer 7 ties with 2, 3 and 5 at 9.0; customer 4 gone; customer 1's beef up to 4.0
+    changed = [(7, "GROCERY", "COLD CEREAL", 10, 9.0, 0.0, "VIP"), (1, "MEAT", "BEEF", 20, 4.0, 0.0, "VIP")]
+    _write_result(duckdb_con, tmp_path, "category_pyramid", ResultDelta(
+        _table(changed, columns), _table([(4, 10)], {"customer_id": "int64", "category_code": "int64"}),
+        ("customer_id", "category_code")), NIGHT)
+    expected = {(2, 10): 1, (3, 10): 2, (5, 10): 3, (7, 10): 4, (1, 10): 5, (6, 10): 6, (1, 20): 1, (2, 20): 2}
+    read = read_result(duckdb_con, "category_pyramid", tmp_path)
+    assert read.columns == (*list(columns)[:-1], "category_rank", "category_level", "refresh_date")
+    assert {(r["customer_id"], r["category_code"]): r["category_rank"] for r in read.to_pyarrow().to_pylist()} == expected
+    sql = duckdb.connect().execute(f"SELECT customer_id, category_code, category_rank "
+                                   f"FROM ({result_source(results_dir(tmp_path), 'category_pyramid')})").fetchall()
+    assert {(c, k): rank for c, k, rank in sql} == expected
+    write_customer_view(tmp_path)
+    shown = {c: customer_results(c, tmp_path)["category_pyramid"] for c in (1, 2, 4, 7)}
+    assert shown[1] == [{"department": "MEAT", "category": "BEEF", "category_rank": 1, "category_level": "VIP"},
+                        {"department": "GROCERY", "category": "COLD CEREAL", "category_rank": 5,
+                         "category_level": "small"}]
+    assert [row["category_rank"] for row in shown[2]] == [1, 2]
+    assert shown[4] == [] and shown[7][0]["category_rank"] == 4

@@ -39,20 +39,12 @@ CUSTOMER_TABLES = {
     "customer_margin": ("baskets, net_sales, estimated_margin, margin_rate", "1", 1),
 }
 
-#: The tables the 360 file holds otherwise than as shown: table -> (columns copied, the query of one
-#: customer's rows, with `{columns}`, `{order}` and `{limit}` of CUSTOMER_TABLES and a parameter,
-#: the customer id). category_pyramid's rank is not stored (decision 0128): the file holds its
-#: levels and, per category and distinct spend, the buyers ahead and the customers tied at it
-#: (RANKS_AHEAD), so a customer's rank is 1 + the buyers ahead + the tied with a smaller id.
-STORED_OTHERWISE = {
-    "category_pyramid": (
-        "department, category, category_code, category_spend, category_level",
-        "SELECT department, category, (ahead + 1 + coalesce(len(list_filter(tied, lambda x: x < customer_id)), 0))"
-        "::BIGINT AS category_rank, category_level "
-        "FROM customer_view.category_pyramid JOIN customer_view.category_ranks_ahead USING (category_code, category_spend) "
-        "WHERE customer_id = ? ORDER BY {order} LIMIT {limit}"),
-}
-#: The 360 file's table of category_pyramid's buyers ahead of each distinct spend of a category.
+#: category_pyramid's columns as the 360 file holds them: its levels, not its rank (decision 0128).
+PYRAMID_COPIED = "department, category, category_code, category_spend, category_level"
+#: The 360 file's table of, per category code and distinct spend of category_pyramid, the buyers
+#: who spent more (`ahead`) and the customers who spent as much (`tied`, when more than one): a
+#: customer's rank in a category is 1 + ahead + the tied with a smaller id. Indexed on
+#: `spend_key`, DuckDB's hash of (category code, spend): a point read of a customer's spends.
 RANKS_AHEAD = "category_ranks_ahead"
 
 #: The file the refresh writes the per-customer tables of CUSTOMER_TABLES to (under results/).
@@ -99,7 +91,7 @@ def write_customer_view(lake: Path | None = None) -> dict[str, int]:
         for table, (columns, _, _) in CUSTOMER_TABLES.items():
             files = _files(folder / table)
             if files:
-                _copy_merged(con, folder, table, STORED_OTHERWISE.get(table, (columns,))[0], files)
+                _copy_merged(con, folder, table, PYRAMID_COPIED if table == "category_pyramid" else columns, files)
                 rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
         if "category_pyramid" in rows:
             _count_ranks_ahead(con)
@@ -126,16 +118,45 @@ def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, colum
 
 def _count_ranks_ahead(con: duckdb.DuckDBPyConnection) -> None:
     """RANKS_AHEAD of the file's category_pyramid: per category code and distinct spend, `ahead`
-    (the category's buyers who spent more) and `tied` (the customers who spent as much, when more
-    than one did), in category and spend order. A group-by and a running sum over the distinct
-    spends: no window over every row."""
+    (the category's buyers who spent more), `tied` (the customers who spent as much, when more
+    than one did) and `spend_key`, in category and spend order. A group-by and a running sum over
+    the distinct spends: no window over every row."""
     con.execute(f"""CREATE TABLE {RANKS_AHEAD} AS
-        SELECT category_code, category_spend,
+        SELECT category_code, category_spend, hash(category_code, category_spend) AS spend_key,
                (sum(count(*)) OVER (PARTITION BY category_code ORDER BY category_spend DESC
                                     ROWS UNBOUNDED PRECEDING) - count(*))::BIGINT AS ahead,
                CASE WHEN count(*) > 1 THEN list(customer_id) END AS tied
         FROM category_pyramid GROUP BY category_code, category_spend
         ORDER BY category_code, category_spend""")
+    con.execute(f"CREATE INDEX {RANKS_AHEAD}_key ON {RANKS_AHEAD} (spend_key)")
+
+
+def _pyramid_rows(cursor: duckdb.DuckDBPyConnection, customer_id: int, limit: int) -> list[dict]:
+    """The customer's `limit` best-ranked categories of category_pyramid, with their rank, from the
+    360 file's levels and RANKS_AHEAD (decision 0128), as the stored rank gave them: department,
+    category, category_rank, category_level, ordered by rank and category. Two point reads: the
+    customer's rows (by the file's customer order), then their spends' rows of RANKS_AHEAD (by
+    `spend_key`, integers given as constants: an index lookup)."""
+    rows = cursor.execute(
+        "SELECT department, category, category_code, category_spend, category_level, "
+        "hash(category_code, category_spend) FROM customer_view.category_pyramid WHERE customer_id = ?",
+        [customer_id]).fetchall()
+    if not rows:
+        return []
+    rank_sql = f"ahead + 1 + coalesce(len(list_filter(tied, lambda x: x < {int(customer_id)})), 0)"
+    keys = ", ".join(str(int(key)) for key in sorted({row[5] for row in rows}))
+    ahead = {(code, spend): found for code, spend, found in cursor.execute(
+        f"SELECT category_code, category_spend, {rank_sql} FROM customer_view.{RANKS_AHEAD} "
+        f"WHERE spend_key IN ({keys})").fetchall()}
+    for _, _, code, spend, _, _ in rows:
+        if (code, spend) not in ahead:  # a key hashed otherwise (another DuckDB): read by the values
+            ahead[(code, spend)] = cursor.execute(
+                f"SELECT {rank_sql} FROM customer_view.{RANKS_AHEAD} WHERE category_code = ? AND category_spend = ?",
+                [code, spend]).fetchone()[0]
+    ranked = sorted(((ahead[(code, spend)], category, department, level)
+                     for department, category, code, spend, level, _ in rows))
+    return [{"department": department, "category": category, "category_rank": rank, "category_level": level}
+            for rank, category, department, level in ranked[:limit]]
 
 
 _views: dict[tuple, duckdb.DuckDBPyConnection] = {}
@@ -181,10 +202,12 @@ def customer_results(customer_id: int, lake: Path | None = None) -> dict[str, li
     for table, (columns, order, limit) in CUSTOMER_TABLES.items():
         if table not in tables:
             continue
-        query = f"SELECT {{columns}} FROM customer_view.{table} WHERE customer_id = ? ORDER BY {{order}} LIMIT {{limit}}"
-        if table in STORED_OTHERWISE and RANKS_AHEAD in tables:  # else a file of before decision 0128, ranks stored
-            query = STORED_OTHERWISE[table][1]
-        relation = cursor.execute(query.format(columns=columns, order=order, limit=limit), [customer_id])
+        if table == "category_pyramid" and RANKS_AHEAD in tables:  # else a file of before decision 0128
+            found[table] = _pyramid_rows(cursor, customer_id, limit)
+            continue
+        relation = cursor.execute(
+            f"SELECT {columns} FROM customer_view.{table} WHERE customer_id = ? ORDER BY {order} LIMIT {limit}",
+            [customer_id])
         names = [d[0] for d in relation.description]
         found[table] = [dict(zip(names, row)) for row in relation.fetchall()]
     return found
