@@ -284,7 +284,8 @@ def test_a_new_day_rolled_in_on_spark_gives_duckdbs_results(synthetic_lake, duck
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
     assert_same_results(duckdb_con, nightly, whole, tables=[
         "baskets", "rfm", "pyramid", "value", "lifecycle", "brand_loyalty", "deal_proneness", "traits",
-        "year_over_year", "customer_profiles", "list_candidates", "complementary_categories"], same_engine=False)
+        "year_over_year", "customer_profiles", "list_candidates", "complementary_categories", "category_pyramid"],
+        same_engine=False)
 
 
 def test_a_night_past_the_decayed_counts_epoch_recomputes_the_whole_state(duckdb_con, tmp_path):
