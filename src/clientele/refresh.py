@@ -622,14 +622,12 @@ class _Run:
             new_open = kept.cutoff(self.as_of).replace(day=1)
             if new_open == old_open:
                 # the same rows, and so the same current stages: no customer's rows of either change
-                nobody = ibis.memtable({"customer_id": []}, schema={"customer_id": "int64"})
-                self.view_changes.update(lifecycle_history=nobody, lifecycle=nobody)
+                self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
                 return history
             if new_open == (old_open + timedelta(days=32)).replace(day=1):
                 added = analytics.lifecycle_month(history, baskets, old_open, rules)
-                if added is None:
-                    self.view_changes["lifecycle_history"] = ibis.memtable(
-                        {"customer_id": []}, schema={"customer_id": "int64"})
+                if added is None:  # no one bought in the month: the same rows and stages
+                    self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
                     return history
                 # the kept rows as they are, and the closed month's
                 self.view_appends["lifecycle_history"] = f"CAST(month AS DATE) = DATE '{old_open.isoformat()}'"
@@ -678,8 +676,8 @@ class _Run:
             leaving = (at >= self.cutoff_ts(old_since)) & (at < self.cutoff_ts(leaving_to))
             edge = member_lines(lines.filter(new | leaving))
             edge_at = edge.transaction_ts
-            flagged = edge.select("customer_id", new=edge_at >= self.cutoff_ts(old_cutoff),
-                                  window=(edge_at >= self.cutoff_ts(entering_from)) | (edge_at < self.cutoff_ts(leaving_to)))
+            in_window_edge = (edge_at >= self.cutoff_ts(entering_from)) | (edge_at < self.cutoff_ts(leaving_to))
+            flagged = edge.select("customer_id", new=edge_at >= self.cutoff_ts(old_cutoff), window=in_window_edge)
             edges = flagged.group_by("customer_id").aggregate(new=flagged.new.any(), window=flagged.window.any())
             self._edge_customers = self._work_table("edge_customers", edges, order=False)
         return self._edge_customers
@@ -999,6 +997,11 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _nobody() -> ibis.Table:
+    """A table of no customer_id."""
+    return ibis.memtable({"customer_id": []}, schema={"customer_id": "int64"})
 
 
 def _signed_sums(state: ibis.Table, added: ibis.Table, taken: ibis.Table) -> ibis.Table:

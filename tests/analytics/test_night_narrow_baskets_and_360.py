@@ -99,7 +99,8 @@ def _uncategorised_edges(synthetic_lake: Path) -> tuple[Path, list[int]]:
         at = datetime(int(month[:4]), int(month[5:]), 10, 11)
         rows = [_line(ACROSS, f"CAT-A{number}", at, 4, "10.00")]  # ACROSS stays regular
         if number < 3:
-            rows += [_line(ENTERING, f"CAT-E{number}", at, 3, "20.00"), _line(LEAVING, f"CAT-L{number}", at, 7, "30.00")]
+            rows += [_line(ENTERING, f"CAT-E{number}", at, 3, "20.00"),
+                     _line(LEAVING, f"CAT-L{number}", at, 7, "30.00")]
         _append(lake / "basket_lines" / f"month={month}" / "part-0.parquet", rows)
     return lake, [listed, unlisted, left, ENTERING, LEAVING, ACROSS]
 
