@@ -12,7 +12,8 @@ seconds, CPU seconds, peak memory):
    the incremental refresh,
 3. refreshes days 1..N in full (`restart`, with the fitted models the incremental refresh used:
    the tables scored with them are compared given the same fitted parameters),
-4. compares every result table of 2 and 3 (rows in one and not in the other, every column).
+4. compares every result table of 2 and 3 (rows in one and not in the other, every column), and
+   every table of their customer-360 files.
 
 Prints a table and the ratio incremental / full; the last line is JSON for machines. Run it under
 the shared lock: `flock /work/wt/notes/bench.lock ...`.
@@ -88,6 +89,26 @@ def split_last_day(lake: Path) -> date:
     return last
 
 
+def differing_view_rows(con: duckdb.DuckDBPyConnection, first: Path, second: Path) -> dict[str, tuple[int, int]]:
+    """Per table of the two customer-360 files: its rows in the second, and the rows in one and not
+    the other (every column, duplicates counted)."""
+    from clientele.analytics.customer_view import CUSTOMER_TABLES
+
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"ATTACH '{first}' AS one (READ_ONLY)")
+    con.execute(f"ATTACH '{second}' AS two (READ_ONLY)")
+    compared = {}
+    for table in CUSTOMER_TABLES:
+        a, b = f"one.{table}", f"two.{table}"
+        rows = con.execute(f"SELECT count(*) FROM {b}").fetchone()[0]
+        count = con.execute(f"SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})) + "
+                            f"(SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))").fetchone()[0]
+        compared[table] = (rows, count)
+    con.execute("DETACH one")
+    con.execute("DETACH two")
+    return compared
+
+
 def differing_rows(con: duckdb.DuckDBPyConnection, first: Path, second: Path, table: str) -> tuple[int, int]:
     """Rows of `table` in the results folder `first`, and rows in one of the two folders' tables
     and not in the other's (each read merged, as `read_result` reads it: decision 0124)."""
@@ -144,11 +165,16 @@ def main() -> None:
         if (lake / "results" / DELTAS / table).exists():  # the night's delta on the kept base (0124)
             (aside / DELTAS).mkdir(exist_ok=True)
             os.replace(lake / "results" / DELTAS / table, aside / DELTAS / table)
+    from clientele.analytics.customer_view import VIEW_FILE
+
+    os.replace(lake / "results" / VIEW_FILE, aside / VIEW_FILE)  # the night's 360 file (decision 0130)
     loads["full"] = os.getloadavg()
     full = child("full", lake, args.memory_limit, ["--models", str(models)])
     loads["end"] = os.getloadavg()
     con = duckdb.connect()
     compared = {table: differing_rows(con, aside, lake / "results", table) for table in STEPS}
+    compared |= {f"360 file: {table}": rows for table, rows in
+                 differing_view_rows(con, aside / VIEW_FILE, lake / "results" / VIEW_FILE).items()}
 
     table = Table(title=f"One new day ({incremental['as_of']}) on {args.source.name}: incremental against full")
     for column in ("refresh", "mode", "wall s", "CPU s", "peak MB", "slowest steps (s)"):

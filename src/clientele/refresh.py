@@ -63,7 +63,7 @@ CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "
 KEPT_TABLES = ("lifecycle",)
 #: The result tables a night builds on as the last refresh wrote them (decision 0126): the
 #: watermark records their files, so a table rewritten since (a refresh stopped midway) is not.
-FOLLOWED = ("lifecycle_history", "till_context")
+FOLLOWED = ("lifecycle_history", "till_context", "narrow_baskets")
 
 
 @dataclass(frozen=True)
@@ -140,6 +140,13 @@ class _Run:
         self._state: dict[str, ibis.Table] = {}
         self._affected: ibis.Table | None | bool = False
         self._touched: ibis.Table | None = None
+        self._edge_customers: ibis.Table | None = None
+        #: Per table of the customer-360 file, the customers whose rows this night changed, as a
+        #: table of customer_id (decision 0130); a table not named is copied whole.
+        self.view_changes: dict[str, ibis.Table] = {}
+        #: Per table of the 360 file, the rows this night added to the kept ones, none of which it
+        #: changed: a DuckDB condition on the result's rows (decision 0130).
+        self.view_appends: dict[str, str] = {}
         self._edges: tuple[ibis.Table, ibis.Table] | None = None
         self._models: dict | None = None
         self.pair_reach_cpu: float | None = None
@@ -581,14 +588,22 @@ class _Run:
             baskets=signed.baskets.sum().cast("float64").cast("int64"))
         return summed.filter(summed.baskets > 0)
 
+    def follows(self) -> bool:
+        """Whether this night's lake differs from the kept refresh's by lines after its day alone:
+        an incremental night, no month rewritten before the kept day (late import, erasure), the
+        same golden ids (no merge) and the same profiling refusals (the products are the same:
+        the plan is full otherwise)."""
+        plan = self.plan
+        return plan.mode == "incremental" and not plan.rewritten_months and not plan.golden_changed \
+            and plan.old.get("profiling_refusals") == self.refusals_key()
+
     def kept_result(self, table: str) -> ibis.Table | None:
         """The last finished refresh's `table` (`FOLLOWED`), without its refresh_date, when this
         night may build on it (decision 0126): an incremental night whose lake changed only by
         days after the kept one (no month rewritten before it, no merge), with the same profiling
         refusals, and the table's files as that refresh left them. None otherwise."""
         plan = self.plan
-        if plan.mode != "incremental" or plan.rewritten_months or plan.golden_changed \
-                or plan.old.get("profiling_refusals") != self.refusals_key():
+        if not self.follows():
             return None
         files = plan.old.get("results", {}).get(table)
         if not files or files != kept.files_of(results_dir(self.lake) / table):
@@ -606,10 +621,17 @@ class _Run:
             old_open = kept.cutoff(date.fromisoformat(self.plan.old["as_of"])).replace(day=1)
             new_open = kept.cutoff(self.as_of).replace(day=1)
             if new_open == old_open:
+                # the same rows, and so the same current stages: no customer's rows of either change
+                self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
                 return history
             if new_open == (old_open + timedelta(days=32)).replace(day=1):
                 added = analytics.lifecycle_month(history, baskets, old_open, rules)
-                return history if added is None else history.union(added.cast(history.schema()))
+                if added is None:  # no one bought in the month: the same rows and stages
+                    self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
+                    return history
+                # the kept rows as they are, and the closed month's
+                self.view_appends["lifecycle_history"] = f"CAST(month AS DATE) = DATE '{old_open.isoformat()}'"
+                return history.union(added.cast(history.schema()))
         return analytics.lifecycle_history(baskets, self.as_of, rules)
 
     def _baskets_across(self, old_as_of: date) -> bool:
@@ -622,13 +644,58 @@ class _Run:
         return bool(sums.filter(sums.first_ts < complete).semi_join(grown, "basket_id").count().execute())
 
     def touched_customers(self) -> ibis.Table:
-        """The golden customers with lines entering or leaving the window since the kept day: the
-        only ones whose window (category spend, baskets) differs from the kept refresh's."""
+        """The golden customers with a line (of any product: with a category or without) entering
+        or leaving the window since the kept day: the only ones whose window (category spend,
+        baskets and their spend) differs from the kept refresh's, on a night that `follows` it."""
         if self._touched is None:
-            added, taken = self._window_edges()
-            touched = ibis.union(added.select("customer_id"), taken.select("customer_id"), distinct=True)
-            self._touched = self._work_table("touched_customers", touched, order=False)
+            edges = self.edge_customers()
+            self._touched = edges.filter(edges.window).select("customer_id")
         return self._touched
+
+    def new_customers(self) -> ibis.Table:
+        """The golden customers with a line since the kept day's end (of any product): the only
+        ones whose baskets (and their sums) differ from the kept refresh's, on a night that
+        `follows` it."""
+        edges = self.edge_customers()
+        return edges.filter(edges.new).select("customer_id")
+
+    def edge_customers(self) -> ibis.Table:
+        """Per golden customer with a line since the kept day's end or on a day leaving the window,
+        whether they have one since the kept day's end (`new`) and one on a day entering or leaving
+        the window (`window`): every line counted, whatever its product (the category sums' edges
+        drop the lines of products without a category). One scan of the lines' times, kept in the
+        results' work folder."""
+        if self._edge_customers is None:
+            since, new_cutoff = self.since(), kept.cutoff(self.as_of)
+            old_as_of = date.fromisoformat(self.plan.old["as_of"])
+            old_since, old_cutoff = old_as_of - timedelta(days=self.options.window_days - 1), kept.cutoff(old_as_of)
+            entering_from, leaving_to = max(old_cutoff, since), min(since, old_cutoff)
+            lines = self.golden_lines
+            at = lines.transaction_ts
+            new = (at >= self.cutoff_ts(old_cutoff)) & (at < self.cutoff_ts(new_cutoff))
+            leaving = (at >= self.cutoff_ts(old_since)) & (at < self.cutoff_ts(leaving_to))
+            edge = member_lines(lines.filter(new | leaving))
+            edge_at = edge.transaction_ts
+            in_window_edge = (edge_at >= self.cutoff_ts(entering_from)) | (edge_at < self.cutoff_ts(leaving_to))
+            flagged = edge.select("customer_id", new=edge_at >= self.cutoff_ts(old_cutoff), window=in_window_edge)
+            edges = flagged.group_by("customer_id").aggregate(new=flagged.new.any(), window=flagged.window.any())
+            self._edge_customers = self._work_table("edge_customers", edges, order=False)
+        return self._edge_customers
+
+    def narrow_baskets(self) -> ibis.Table:
+        """The narrow-basket customers (`analytics.narrow_baskets`): the last refresh's rows of the
+        customers none of whose lines entered or left the window since (`touched_customers`, every
+        line counted), computed for the others (a customer's row reads their own baskets and
+        category spend of the window alone: decision 0130); for everyone without it."""
+        spend, baskets = self.result("category_spend"), self.result("baskets")
+        window = (self.as_of, self.options.window_days)
+        previous = self.kept_result("narrow_baskets")
+        if previous is None:
+            return analytics.narrow_baskets(spend, baskets, *window)
+        touched = self.touched_customers()
+        fresh = analytics.narrow_baskets(spend.semi_join(touched, "customer_id"),
+                                         baskets.semi_join(touched, "customer_id"), *window)
+        return previous.anti_join(touched, "customer_id").union(fresh.cast(previous.schema()))
 
     def top_categories(self) -> ibis.Table:
         """Each customer's top categories of the window (`top_categories`): the last refresh's for
@@ -732,6 +799,29 @@ class _Run:
         gone = touched.anti_join(now.filter(now.category_spend > 0), keys).join(
             category_names(self.products), "category_code")
         return ResultDelta(rows, gone.select("customer_id", "category"), ("customer_id", "category"))
+
+    def customer_view_night(self) -> dict:
+        """What `write_customer_view` is told of this night: `about` (what the file is of: as_of,
+        and the inputs every table's rows depend on besides the lines), and, on a night that
+        `follows` the kept refresh, the as_of it follows and per table the customers whose rows
+        changed (written in the results' work folder): the customers with a line since the kept
+        day for the baskets and the margins (each customer's rows are sums of their own baskets),
+        the tables' own for the lifecycle history and stages (`view_changes`), and the rows a
+        table added to the kept ones alone (`view_appends`: the closed month's history; decision
+        0130)."""
+        margin_rate = settings().margin_rate if self.options.margin_rate is None else self.options.margin_rate
+        inputs = {"profiling_refusals": self.refusals_key(), "golden_ids": self.fingerprint["golden_ids"],
+                  "products": self.fingerprint["products"], "margin_rate": margin_rate, "options": repr(self.options)}
+        about = {"as_of": self.as_of.isoformat(), "inputs": inputs}
+        if not self.follows():
+            return {"about": about}
+        new = self.new_customers()
+        changed = {}
+        for table, customers in (self.view_changes | {"baskets": new, "customer_margin": new}).items():
+            folder = results_dir(self.lake) / WORK_FOLDER / "customer_view" / table
+            _write(self.con, customers.select("customer_id"), folder, order=False)
+            changed[table] = sorted(str(f) for f in folder.rglob("*.parquet"))
+        return {"about": about, "follows": self.plan.old["as_of"], "changed": changed, "appended": self.view_appends}
 
     def refusals_key(self) -> str:
         """A digest of the profiling refusals this refresh leaves out."""
@@ -865,8 +955,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             since=run.since(), quality=run.result("trait_quality"))),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
-        ("narrow_baskets", lambda run: analytics.narrow_baskets(
-            run.result("category_spend"), run.result("baskets"), run.as_of, run.options.window_days)),
+        ("narrow_baskets", lambda run: run.narrow_baskets()),
         ("customer_profiles", _profiles),
         ("complementary_categories", lambda run: run.complementary_categories()),
         ("till_context", lambda run: till_context(
@@ -931,6 +1020,11 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _nobody() -> ibis.Table:
+    """A table of no customer_id."""
+    return ibis.memtable({"customer_id": []}, schema={"customer_id": "int64"})
 
 
 def _signed_sums(state: ibis.Table, added: ibis.Table, taken: ibis.Table) -> ibis.Table:
@@ -1053,7 +1147,7 @@ def refresh(
     kept.promote(lake, watermark)
     _clock(result, "state", started, cpu_started)
     started, cpu_started = time.perf_counter(), time.process_time()
-    write_customer_view(lake)
+    write_customer_view(lake, **run.customer_view_night())
     _clock(result, "customer_view", started, cpu_started)
     shutil.rmtree(results_dir(lake) / WORK_FOLDER, ignore_errors=True)
     return result

@@ -9,6 +9,7 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +18,7 @@ import pytest
 
 from clientele import refresh_state as kept_state
 from clientele.forecasting.next_purchase import decay_epoch
+from clientele.analytics.customer_view import CUSTOMER_TABLES, VIEW_FILE
 from clientele.analytics.results import read_result
 from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
@@ -75,6 +77,27 @@ def assert_same_results(con, got: Path, expected: Path, tables=STEPS, same_engin
         ordered = [f[columns].sort_values(columns, na_position="first").reset_index(drop=True) for f in frames]
         pd.testing.assert_frame_equal(ordered[0], ordered[1], check_exact=same_engine, check_dtype=same_engine,
                                       obj=table)
+    if same_engine:
+        assert_same_customer_view(got, expected, [t for t in CUSTOMER_TABLES if t in tables])
+
+
+def customer_view_tables(lake: Path) -> dict[str, pd.DataFrame]:
+    """Every table of the lake's customer-360 file, its rows sorted on every column."""
+    with duckdb.connect(str(lake / "results" / VIEW_FILE), read_only=True) as con:
+        names = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
+        frames = {name: con.execute(f"SELECT * FROM {name}").df() for name in names if name in CUSTOMER_TABLES}
+    return {name: frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)
+            for name, frame in frames.items()}
+
+
+def assert_same_customer_view(got: Path, expected: Path, tables=tuple(CUSTOMER_TABLES)) -> None:
+    """The two lakes' customer-360 files hold the same rows in `tables`, to the last bit (a night
+    updates its file in place, a full refresh writes it whole: decision 0130)."""
+    views = [customer_view_tables(lake) for lake in (got, expected)]
+    assert sorted(views[0]) == sorted(views[1])
+    for table in tables:
+        if table in views[1]:
+            pd.testing.assert_frame_equal(views[0][table], views[1][table], check_exact=True, obj=f"360 {table}")
 
 
 def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
@@ -331,16 +354,17 @@ def test_a_basket_across_an_edge_of_the_window_is_counted_as_a_full_refresh_coun
     _night_against_full(duckdb_con, _copy(synthetic_lake, tmp_path / "nightly"), tmp_path)
 
 
-def _night_against_full(duckdb_con, nightly: Path, tmp_path: Path, between=None) -> None:
+def _night_against_full(duckdb_con, nightly: Path, tmp_path: Path, between=None,
+                        mode: str = "incremental from 2024-12-30") -> None:
     """Refresh `nightly` up to the day before the new one (in full), change it by `between`, add
-    the new day and refresh it (incremental); a copy refreshed in full with the same fitted models
-    gives the same tables."""
+    the new day and refresh it (`mode`: incremental); a copy refreshed in full with the same fitted
+    models gives the same tables."""
     refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     if between:
         between(nightly)
     whole = _copy(nightly, tmp_path / "whole")
     _add_new_day(nightly)
-    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == mode
     _add_new_day(whole)
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
     assert_same_results(duckdb_con, nightly, whole)

@@ -7,12 +7,18 @@ A customer's rows are point reads of that file (decision 0041): DuckDB's own sto
 customer's rows by its zone maps, about ten times faster than the same read of the Parquet files
 (whose footers and row groups are parsed and decoded per query). DuckDB answers them in-process,
 whichever engine computed the results.
+
+A night that follows the refresh which wrote the file (decision 0130) updates a copy of it instead:
+in one transaction, the rows of the customers whose rows changed are deleted and inserted again
+from tonight's results, for the tables of `IN_PLACE` whose changed customers are known; the other
+tables are copied whole; the copy is then swapped in whole, as a file written whole is.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from datetime import date
 from pathlib import Path
@@ -49,6 +55,21 @@ RANKS_AHEAD = "category_ranks_ahead"
 
 #: The file the refresh writes the per-customer tables of CUSTOMER_TABLES to (under results/).
 VIEW_FILE = "customer_view.duckdb"
+#: The tables of CUSTOMER_TABLES a night may update in place (decision 0130): given the customers
+#: whose rows changed (the refresh's `changed`), or, for a result kept as a base and a delta whose
+#: base is the one the file was written with, the customers of last night's and tonight's deltas.
+#: The others are copied whole every night (category_pyramid as decision 0124 copies it; traits,
+#: next_purchases and next_visits change for most customers a night).
+IN_PLACE = ("baskets", "brand_loyalty", "lifecycle_history", "lifecycle", "customer_margin")
+#: The 360 file's own table of what it was written of (one row, JSON): the refresh's `about`, the
+#: base files of the IN_PLACE results and the file's size when written whole.
+ABOUT_TABLE = "_about"
+#: The 360 file's table of the customers each copied delta names (table_name, customer_id).
+DELTA_CUSTOMERS = "_delta_customers"
+#: A file updated in place grows by the rows it inserts (the deleted ones' space is not given
+#: back): past GROWTH times its size written whole, and GROWTH_BYTES more than it (a small
+#: file's blocks), the night writes it whole again.
+GROWTH, GROWTH_BYTES = 1.5, 64 << 20
 
 _local = threading.local()
 
@@ -75,29 +96,168 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(f) for f in folder.rglob("*.parquet")) if folder.exists() else []
 
 
-def write_customer_view(lake: Path | None = None) -> dict[str, int]:
+def write_customer_view(lake: Path | None = None, about: dict | None = None, follows: str | None = None,
+                        changed: dict[str, list[str]] | None = None,
+                        appended: dict[str, str] | None = None) -> dict[str, int]:
     """Copy the per-customer result tables of CUSTOMER_TABLES (the columns the 360 shows) from their
     Parquet files into <results>/customer_view.duckdb, written beside the old file and swapped in
-    whole (a reader holding the old file keeps reading it). The tables keep the refresh's customer
-    order (`refresh._write`). A result kept as a base and a delta (decision 0124) is copied as its
-    base, in customer order, less the rows of the keys the delta names, plus the delta's rows,
-    appended: the merged rows, the base's still in customer order for the zone maps. Returns the
-    rows copied per table."""
+    whole (a reader holding the old file keeps reading it; a write failing midway leaves the old
+    file in place). The tables keep the refresh's customer order (`refresh._write`). A result kept
+    as a base and a delta (decision 0124) is copied as its base, in customer order, less the rows of
+    the keys the delta names, plus the delta's rows, appended: the merged rows, the base's still in
+    customer order for the zone maps.
+
+    `about` (JSON) says what the file is of (the refresh's as_of and inputs). With `follows`, the
+    as_of of the refresh this night follows, when the current file says it is of that as_of and of
+    the same inputs, the file is updated in place (decision 0130): copied, the rows of the changed
+    customers of the IN_PLACE tables deleted and inserted (`changed`: per table, Parquet files of
+    the customer_id whose rows changed; `appended`: per table whose kept rows all stay, a DuckDB
+    condition on its result's rows that holds for the rows added alone, inserted), the other
+    tables copied whole, in one transaction, then swapped in. Returns the rows per table."""
     folder = results_dir(lake)
     staged = folder / f"_{VIEW_FILE}"
     staged.unlink(missing_ok=True)
-    rows: dict[str, int] = {}
-    with duckdb.connect(str(staged)) as con:
-        for table, (columns, _, _) in CUSTOMER_TABLES.items():
-            files = _files(folder / table)
-            if files:
-                _copy_merged(con, folder, table, PYRAMID_COPIED if table == "category_pyramid" else columns, files)
-                rows[table] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        if "category_pyramid" in rows:
-            _count_ranks_ahead(con)
-        con.execute("CHECKPOINT")
+    about = about or {}
+    try:
+        kept = _kept_about(folder / VIEW_FILE, about, follows)
+        if kept is not None:
+            shutil.copyfile(folder / VIEW_FILE, staged)
+        with duckdb.connect(str(staged)) as con:
+            if kept is None:
+                _copy_whole(con, folder, CUSTOMER_TABLES)
+                _record(con, folder, about, None)
+                con.execute("CHECKPOINT")
+                _record_size(con, staged.stat().st_size)  # the size it grows from, in place
+            else:
+                # in one transaction: the copy is swapped in only once it has committed
+                con.execute("BEGIN TRANSACTION")
+                _copy_whole(con, folder, _update_in_place(con, folder, kept, changed or {}, appended or {}))
+                _record(con, folder, about, kept["whole_bytes"])
+                con.execute("COMMIT")
+            con.execute("CHECKPOINT")
+            tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+            rows = {table: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                    for table in CUSTOMER_TABLES if table in tables}
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        raise
     os.replace(staged, folder / VIEW_FILE)
     return rows
+
+
+def _kept_about(current: Path, about: dict, follows: str | None) -> dict | None:
+    """What the current 360 file says it is of, when this night may update it in place: it says it
+    is of the refresh this night `follows` and of the same inputs, and it has not grown past its
+    bound (GROWTH). None otherwise (the file is written whole)."""
+    if follows is None or not current.exists():
+        return None
+    with duckdb.connect() as con:
+        con.execute("ATTACH ? AS kept (READ_ONLY)", [str(current)])
+        if not con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'kept' AND table_name = ?",
+                           [ABOUT_TABLE]).fetchone()[0]:
+            return None
+        kept = json.loads(con.execute(f"SELECT about FROM kept.{ABOUT_TABLE}").fetchone()[0])
+    written = kept.get("about", {})
+    if written.get("as_of") != follows or written.get("inputs") != about.get("inputs") \
+            or not kept.get("whole_bytes") \
+            or current.stat().st_size > max(GROWTH * kept["whole_bytes"], kept["whole_bytes"] + GROWTH_BYTES):
+        return None
+    return kept
+
+
+def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, changed: dict[str, list[str]],
+                     appended: dict[str, str]) -> set[str]:
+    """Delete and insert again, in the copied file, the rows of the customers whose rows changed,
+    for each IN_PLACE table whose changed customers are known, and insert the rows added to a
+    table whose kept rows all stay; the tables left to copy whole."""
+    whole = set(CUSTOMER_TABLES)
+    tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    for table in IN_PLACE:
+        files = _files(folder / table)
+        if table not in tables or not files:
+            continue
+        columns = CUSTOMER_TABLES[table][0]
+        if table in appended and delta_about(folder / DELTAS / table) is None:
+            con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
+                        f"WHERE {appended[table]} ORDER BY customer_id", [files])
+            whole.discard(table)
+            continue
+        customers = _changed_customers(con, folder, table, kept, changed)
+        if customers is None:
+            continue
+        con.execute("CREATE OR REPLACE TEMP TABLE changed_customers AS " + customers)
+        con.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM changed_customers)")
+        con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM ({result_source(folder, table)}) "
+                    f"WHERE customer_id IN (SELECT customer_id FROM changed_customers) ORDER BY customer_id")
+        whole.discard(table)
+    return whole
+
+
+def _changed_customers(con: duckdb.DuckDBPyConnection, folder: Path, table: str, kept: dict,
+                       changed: dict[str, list[str]]) -> str | None:
+    """SQL of the customers whose rows of `table` differ from the copied file's (None: unknown):
+    the refresh's `changed` for the table; else, for a result whose base is the one the file was
+    written with, the customers of the delta the file copied and of tonight's (the other
+    customers' rows are the base's in both)."""
+    if table in changed:
+        if not changed[table]:
+            return "SELECT NULL::BIGINT AS customer_id WHERE false"
+        return "SELECT DISTINCT customer_id FROM read_parquet(" + _list(changed[table]) + ")"
+    if kept.get("bases", {}).get(table) != _base_files(folder / table):
+        return None
+    about = delta_about(folder / DELTAS / table)
+    if about is not None and "customer_id" not in about["keys"]:
+        return None
+    copied = f"SELECT customer_id FROM {DELTA_CUSTOMERS} WHERE table_name = '{table}'"
+    tonight = _files(folder / DELTAS / table) if about is not None else []
+    if not tonight:
+        return copied
+    return f"{copied} UNION SELECT customer_id FROM read_parquet({_list(tonight)})"
+
+
+def _list(files: list[str]) -> str:
+    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+
+
+def _base_files(folder: Path) -> list[list]:
+    """A result's base files: relative path, size and modification time (ns)."""
+    return [[str(Path(f).relative_to(folder)), Path(f).stat().st_size, Path(f).stat().st_mtime_ns]
+            for f in _files(folder)]
+
+
+def _copy_whole(con: duckdb.DuckDBPyConnection, folder: Path, tables) -> None:
+    """Copy the CUSTOMER_TABLES `tables` whole into the file (replacing a copied file's)."""
+    for table in tables:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        files = _files(folder / table)
+        if files:
+            columns = PYRAMID_COPIED if table == "category_pyramid" else CUSTOMER_TABLES[table][0]
+            _copy_merged(con, folder, table, columns, files)
+    if "category_pyramid" in tables:
+        # the buyers ahead of each spend follow the pyramid copied (decision 0128)
+        con.execute(f"DROP TABLE IF EXISTS {RANKS_AHEAD}")
+        if _files(folder / "category_pyramid"):
+            _count_ranks_ahead(con)
+
+
+def _record(con: duckdb.DuckDBPyConnection, folder: Path, about: dict, whole_bytes: int | None) -> None:
+    """Write the file's ABOUT_TABLE (what it is of, `about`; the IN_PLACE results' base files; its
+    size written whole) and DELTA_CUSTOMERS (the customers the IN_PLACE results' deltas name)."""
+    con.execute(f"CREATE OR REPLACE TABLE {DELTA_CUSTOMERS} (table_name VARCHAR, customer_id BIGINT)")
+    for table in IN_PLACE:
+        delta = delta_about(folder / DELTAS / table)
+        files = _files(folder / DELTAS / table)
+        if delta is not None and files and "customer_id" in delta["keys"]:
+            con.execute(f"INSERT INTO {DELTA_CUSTOMERS} SELECT DISTINCT ?, customer_id FROM read_parquet(?)",
+                        [table, files])
+    record = {"about": about, "bases": {table: _base_files(folder / table) for table in IN_PLACE},
+              "whole_bytes": whole_bytes}
+    con.execute(f"CREATE OR REPLACE TABLE {ABOUT_TABLE} AS SELECT ?::VARCHAR AS about", [json.dumps(record)])
+
+
+def _record_size(con: duckdb.DuckDBPyConnection, whole_bytes: int) -> None:
+    record = json.loads(con.execute(f"SELECT about FROM {ABOUT_TABLE}").fetchone()[0])
+    con.execute(f"UPDATE {ABOUT_TABLE} SET about = ?", [json.dumps(record | {"whole_bytes": whole_bytes})])
 
 
 def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, columns: str, files: list[str]) -> None:
