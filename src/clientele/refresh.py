@@ -169,7 +169,7 @@ class _Run:
         nights until the next refit."""
         if self._product_forecasts is None:
             models, cycles_state = self.models(), self.state("product_cycles")
-            scored = self._scored_pairs(cycles_state)
+            scored = self._scored_pairs()
             cycles = cycles_from_sums(self._profiled(scored if scored is not None else cycles_state),
                                       kept.cutoff(self.as_of))
             every_product = nightly.product_forecasts(
@@ -194,7 +194,7 @@ class _Run:
         about = [models["calibration"], models["cycle_priors"], repr(self.options.forecast)]
         return hashlib.sha256(json.dumps(about).encode()).hexdigest()[:16]
 
-    def _scored_pairs(self, cycles: ibis.Table) -> ibis.Table | None:
+    def _scored_pairs(self) -> ibis.Table | None:
         """The rows of the purchase cycles this night scores (None: every pair): with a kept pair
         reach valid for this night (the same models, a night it covers, the same cycles' base,
         read as base + tonight's delta), the pairs it holds, the pairs bought since the base and
@@ -206,16 +206,24 @@ class _Run:
         if about["models"] != self._models_digest() or not about["first"] <= self.as_of.isoformat() <= about["last"] \
                 or about["base_as_of"] != kept.cycles_layout(self.plan.old)["base_as_of"]:
             return None
+        # the cycles are the kept base and tonight's delta: each is read and filtered apart (the
+        # base once per filter), not their union materialised whole (decision 0129)
         keys = kept.CYCLE_KEYS
-        delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER).select(*keys)
+        base = kept.read_state(self.con, self.lake, "product_cycles")
+        delta_rows = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER)
+        delta = delta_rows.select(*keys)
         categories = self.products.select("product_id", product_category=self.products.category)
         groups = delta.join(categories.filter(categories.product_category.notnull()), "product_id").select(
             "customer_id", "product_category").distinct()
-        pairs = cycles.select(*keys).semi_join(groups.select("customer_id"), "customer_id")
+        # the pairs of the groups' customers: the base's and the delta's keys (a delta pair is a
+        # candidate anyway, whoever's it is)
+        pairs = ibis.union(base.select(*keys).semi_join(groups.select("customer_id"), "customer_id"), delta,
+                           distinct=False)
         in_groups = pairs.join(categories, "product_id").semi_join(groups, ["customer_id", "product_category"])
         reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH).select(*keys)
         candidates = ibis.union(in_groups.select(*keys), delta, reach, distinct=True)
-        return cycles.semi_join(candidates, keys)
+        # every pair of the delta is a candidate: the delta is taken whole
+        return kept.with_delta(base.semi_join(candidates, keys), delta_rows, keys)
 
     def _keep_pair_reach(self, cycles: ibis.Table) -> None:
         """Write the pairs that may reach the cut on a night from this one to the last the night's
@@ -271,12 +279,15 @@ class _Run:
             self._state[name] = kept.read_state(self.con, self.lake, name, kept.NEXT_FOLDER)
         return self._state[name]
 
-    def _kept(self, name: str) -> ibis.Table:
+    def _kept(self, name: str, only: ibis.Table | None = None) -> ibis.Table:
+        """The kept state table `name` (`only`, for the purchase cycles: the rows of those keys,
+        see `with_delta`)."""
         if name == "product_cycles":
             base = kept.read_state(self.con, self.lake, name)
             if not kept.cycles_layout(self.plan.old)["delta"]:
-                return base
-            return kept.with_delta(base, kept.read_state(self.con, self.lake, kept.CYCLES_DELTA), kept.CYCLE_KEYS)
+                return base if only is None else base.semi_join(only, list(only.columns))
+            return kept.with_delta(base, kept.read_state(self.con, self.lake, kept.CYCLES_DELTA), kept.CYCLE_KEYS,
+                                   only)
         if name == "category_sums":
             base = kept.read_state(self.con, self.lake, name)
             if not kept.sums_layout(self.plan.old)["delta"]:
@@ -288,12 +299,16 @@ class _Run:
         """The per customer x product purchase cycles of this refresh: a base table and the delta of
         the pairs bought since it was written (decision 0111). A night writes the delta alone (the
         kept delta with the pairs bought that day rolled in: a few rows a line of the new days); the
-        base is rewritten whole, with no delta, by a full refresh, when customers' state is
-        recomputed (a rewritten month, a merge) and once the base is `refit_days` old."""
+        base is rewritten whole, with no delta, in customer order (decision 0129), by a full
+        refresh, when customers' state is recomputed (a rewritten month, a merge) and once the base
+        is `refit_days` old."""
         folder = kept.next_dir(self.lake)
         if not (folder / "product_cycles").exists() and not (folder / kept.CYCLES_DELTA).exists():
             if self._compacts_cycles():
-                _write(self.con, self._product_cycles(), folder / "product_cycles", order=False)
+                # in customer order: the nights' reads of it (the pairs bought, the pick) cost less
+                # than of a base in the aggregation's order, for a sort on the nights writing it
+                # (decision 0129)
+                _write(self.con, self._product_cycles(), folder / "product_cycles")
             else:
                 _write(self.con, self._cycles_delta(), folder / kept.CYCLES_DELTA, order=False)
         if (folder / "product_cycles").exists():
@@ -365,8 +380,10 @@ class _Run:
         keys = kept.CYCLE_KEYS
         new = self.golden_member_lines(kept.cutoff(date.fromisoformat(self.plan.old["as_of"])), kept.cutoff(self.as_of))
         touched = new.select(*keys).distinct()
-        current = self._kept("product_cycles")
-        rolled = roll_cycle_sums(current.semi_join(touched, keys), new, keys, kept.cutoff(self.as_of))
+        # the kept rows of the pairs bought, read once: `roll_cycle_sums` reads its table three
+        # times, and each read of the base + delta was a scan of the whole base (decision 0129)
+        current = self._work_table("cycles_bought", self._kept("product_cycles", touched), order=False)
+        rolled = roll_cycle_sums(current, new, keys, kept.cutoff(self.as_of))
         if not kept.cycles_layout(self.plan.old)["delta"]:
             return rolled
         old_delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA)

@@ -105,9 +105,15 @@ def sums_layout(watermark: dict | None) -> dict:
     return watermark.get("category_sums") or {"base_as_of": watermark.get("as_of"), "delta": False}
 
 
-def with_delta(base: ibis.Table, delta: ibis.Table, keys: list[str]) -> ibis.Table:
+def with_delta(base: ibis.Table, delta: ibis.Table, keys: list[str], only: ibis.Table | None = None) -> ibis.Table:
     """A table kept as a base and a delta: the delta's rows, and the base's rows of the keys the
-    delta does not hold."""
+    delta does not hold. `only` (a table of some of the key columns): just the rows matching it,
+    each of the two read once and filtered before the base is set against the delta (a base row
+    matching `only` and hidden by a delta row has that row's keys: the delta row matches too), so
+    the engine scans the base once with the filter's join instead of a union of it all."""
+    if only is not None:
+        on = list(only.columns)
+        base, delta = base.semi_join(only, on), delta.semi_join(only, on)
     return base.anti_join(delta, keys).union(delta.cast(base.schema()))
 
 

@@ -140,6 +140,9 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     state = nightly / "results" / "_state"
     base = sorted((state / "product_cycles").rglob("*.parquet"))
     base_rows = pq.read_table(base).num_rows
+    # the base in customer order (decision 0129: the nights' reads of it cost less)
+    customers = pq.read_table(base, columns=["customer_id"])["customer_id"].to_pylist()
+    assert customers == sorted(customers) and len(set(customers)) > 1
     sums_base = sorted((state / "category_sums").rglob("*.parquet"))
     sums_rows = pq.read_table(sums_base).num_rows
     assert not (state / "product_cycles_delta").exists() and not (state / "category_sums_delta").exists()
@@ -157,7 +160,10 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
     first_delta = pq.read_table(state / "product_cycles_delta").num_rows
     _add_new_day(nightly)
-    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    assert night.mode == "incremental from 2024-12-30"
+    # a night between refits: the pairs picked from the base and the delta (decisions 0122, 0129), not all
+    assert 0 < night.pairs_scored < base_rows
     # the base is the first night's file, untouched; the delta holds both nights' pairs, a few of the base's
     assert sorted((state / "product_cycles").rglob("*.parquet")) == base
     assert [p.stat().st_mtime_ns for p in base] == [p.stat().st_mtime_ns for p in sorted(
@@ -464,3 +470,24 @@ def test_a_basket_begun_in_a_closed_month_and_grown_since_recomputes_the_lifecyc
     refresh(lake=whole, as_of=date(2024, 12, 1), refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
             models=_kept_models(lake))
     assert_same_results(duckdb_con, lake, whole)
+
+
+def test_a_base_and_delta_read_for_some_keys_give_those_rows_of_the_whole_table(duckdb_con):
+    """`with_delta(..., only=)` (decision 0129: the night reads the kept cycles for the pairs
+    bought, or the pairs picked, without the whole base + delta): the delta's row of a key hides
+    the base's, for a filter by customer as by pair."""
+    import ibis
+
+    keys = ["customer_id", "product_id"]
+    base = ibis.memtable({"customer_id": [1, 1, 2, 3], "product_id": [10, 11, 10, 12], "n_days": [1, 2, 3, 4]})
+    delta = ibis.memtable({"customer_id": [1, 4], "product_id": [10, 13], "n_days": [9, 5]})
+
+    def rows(table):
+        return sorted(map(tuple, duckdb_con.execute(table).to_numpy().tolist()))
+
+    customers = ibis.memtable({"customer_id": [1, 4]})
+    pairs = ibis.memtable({"customer_id": [1, 3, 2], "product_id": [10, 12, 99]})
+    for only, expected in ((customers, [(1, 10, 9), (1, 11, 2), (4, 13, 5)]), (pairs, [(1, 10, 9), (3, 12, 4)])):
+        got = rows(kept_state.with_delta(base, delta, keys, only))
+        assert got == expected
+        assert got == rows(kept_state.with_delta(base, delta, keys).semi_join(only, list(only.columns)))
