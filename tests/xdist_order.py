@@ -25,8 +25,8 @@ import pytest
 #: the scope of the one unit holding every transactional test
 TRANSACTIONAL = "(transactional tests, last)"
 
-#: test file -> its cost in one process, in CPU-loaded seconds (`--durations` of the serial run of
-#: 2026-12-07, docs/benchmarks.md): the files are handed out costliest first so that the last units,
+#: test file -> its cost in one process in seconds (to be filled from a quiet run's `--durations`;
+#: empty, the files go by their number of tests as xdist's default does): the files are handed out costliest first so that the last units,
 #: which decide when the run ends, are small. Only the order of the hand-out depends on it.
 HEAVY: dict[str, float] = {}
 
