@@ -4,6 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
+#: The suite runs on PYTEST_WORKERS processes (pytest-xdist), a test file never split between two: its
+#: module and session fixtures (the Spark session, the served app) are built once, on its worker. The
+#: transactional tests (they flush the database, the migrations' seeded rows included) are handed out
+#: last, as one unit, after every file (tests/xdist_order.py, decision 0127).
+PYTEST_WORKERS ?= 2
+PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+
 .PHONY: run test test-postgres install clean
 
 $(STAMP): pyproject.toml
@@ -25,10 +32,10 @@ run: $(STAMP)
 	$(BIN)/clientele backoffice how-to-log-in
 
 test: $(STAMP)
-	$(BIN)/pytest -q
+	$(PYTEST)
 
 test-postgres: $(STAMP)
-	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/pytest -q
+	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(PYTEST)
 
 clean:
 	rm -rf var $(VENV)

@@ -110,6 +110,35 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every test gets an id of its own (xdist runs one test per id); under `make test`'s xdist
+    (`--dist loadfile`) each worker names its transactional tests for the scheduler below
+    (tests/xdist_order.py says why)."""
+    from xdist_order import name_transactional, unique_ids
+
+    unique_ids(items)
+    if "transactional_ids" in getattr(config, "workerinput", {}):
+        name_transactional(config, items)
+
+
+def pytest_configure_node(node) -> None:
+    """xdist's controller tells its workers (whose `dist` option reads "no") where to name them."""
+    if node.config.getoption("dist") == "loadfile":
+        from xdist_order import ids_folder
+
+        node.workerinput["transactional_ids"] = ids_folder(node.config)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile`, with the transactional tests one unit handed out last (tests/xdist_order.py)."""
+    if config.getoption("dist") == "loadfile":
+        from xdist_order import scheduler
+
+        return scheduler(config, log)
+    return None
+
+
 def _xdist_worker() -> str:
     """The pytest-xdist worker running this process ("gw0", "gw1"...), "" when the suite runs in one
     process (`make test` runs it on several: whatever a test names outside its tmp_path carries it)."""

@@ -1,0 +1,107 @@
+"""How `make test` hands the suite to its 2 xdist workers (tests/conftest.py plugs it in; decision 0127).
+
+pytest-django runs every transactional test (transaction=True, `transactional_db`, `live_server`)
+after the others, because such a test ends by flushing the database, the rows the migrations seed
+(roles, complaint causes, goodwill limits...) included. In one process that order holds by itself;
+under `--dist loadfile` a file is one unit, so a worker ran the files handed to it after a file
+holding a transactional test on a flushed database. Here, under `--dist loadfile`, the workers tell
+the scheduler which of their tests are transactional, and it hands those out as one unit after every
+file: whichever worker takes it has run all its other tests already, as one process runs them.
+
+The workers name their transactional tests in a file (the controller collects nothing itself and a
+test's id is not to be changed); the controller names the file in each worker's `workerinput`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+#: the scope of the one unit holding every transactional test
+TRANSACTIONAL = "(transactional tests, last)"
+
+#: test file -> its cost in one process in seconds (to be filled from a quiet run's `--durations`;
+#: empty, the files go by their number of tests as xdist's default does): the files are handed out costliest first so that the last units,
+#: which decide when the run ends, are small. Only the order of the hand-out depends on it.
+HEAVY: dict[str, float] = {}
+
+
+def is_transactional(item: pytest.Item) -> bool:
+    """pytest-django's own classification (its pytest_collection_modifyitems): the test flushes the
+    database at its end."""
+    from django.test import TestCase, TransactionTestCase
+    from pytest_django.fixtures import validate_django_db
+
+    test_cls = getattr(item, "cls", None)
+    if test_cls and issubclass(test_cls, TransactionTestCase):
+        return not issubclass(test_cls, TestCase)
+    marker = item.get_closest_marker("django_db")
+    if marker:
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        if transaction or reset_sequences:
+            return True
+    fixtures = getattr(item, "fixturenames", [])
+    return "transactional_db" in fixtures or "live_server" in fixtures
+
+
+def unique_ids(items: list[pytest.Item]) -> None:
+    """Give each item an id of its own. pytest 9.2 builds a test's id from its function's name and its
+    parametrize ids, so schemathesis's one test per API operation (`test[GET /api/...]`) all carry
+    the function's bare id: xdist runs one test per id, so the 76 others never ran (the 1,062 of 1,138
+    of the lead's 2-worker runs). Such an item gets back the id of its name, as pytest < 9.2 gave it."""
+    from _pytest.nodeid import NodeId
+
+    counts = Counter(item.nodeid for item in items)
+    for item in items:
+        if counts[item.nodeid] > 1 and item.parent is not None:
+            item._id = NodeId.parse(f"{item.parent.nodeid}::{item.name}")  # noqa: SLF001
+    repeated = sorted(nodeid for nodeid, n in Counter(item.nodeid for item in items).items() if n > 1)
+    if repeated:
+        raise pytest.UsageError(f"xdist would run one test of each of these ids, the others never: {repeated[:5]}")
+
+
+def name_transactional(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a worker: write the ids of its transactional tests where the controller reads them."""
+    folder = Path(config.workerinput["transactional_ids"])
+    ids = [item.nodeid for item in items if is_transactional(item)]
+    (folder / f"{config.workerinput['workerid']}.json").write_text(json.dumps(ids))
+
+
+def ids_folder(config: pytest.Config) -> str:
+    """On the controller: the folder the workers write their transactional ids into (one per run)."""
+    if not hasattr(config, "_clientele_transactional_ids"):
+        config._clientele_transactional_ids = tempfile.mkdtemp(prefix="clientele-xdist-")
+    return config._clientele_transactional_ids
+
+
+def scheduler(config: pytest.Config, log):
+    """LoadFileScheduling, except that the transactional tests are one unit handed out last, and the
+    files are handed out costliest first (HEAVY, then by their number of tests)."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class FilesThenTransactional(LoadFileScheduling):
+        transactional: set[str] | None = None
+        ordered = False
+
+        def _split_scope(self, nodeid: str) -> str:
+            if self.transactional is None:  # every worker has finished its collection (schedule())
+                folder = Path(ids_folder(config))
+                self.transactional = {i for f in folder.glob("*.json") for i in json.loads(f.read_text())}
+                shutil.rmtree(folder, ignore_errors=True)
+            return TRANSACTIONAL if nodeid in self.transactional else super()._split_scope(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            if not self.ordered:  # the queue is complete at the first assignment (schedule())
+                self.ordered = True
+                units = sorted(self.workqueue.items(), key=lambda unit: (
+                    unit[0] == TRANSACTIONAL, -HEAVY.get(unit[0], 0), -len(unit[1])))
+                self.workqueue.clear()
+                self.workqueue.update(units)
+            super()._assign_work_unit(node)
+
+    return FilesThenTransactional(config, log)
