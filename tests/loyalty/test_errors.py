@@ -141,6 +141,7 @@ def test_given_a_redemption_that_cannot_be_served_then_its_code(till, programme_
     ({"card": card_barcode(42)}, 409, "card_in_use"),
     ({"referrer_member_number": 999}, 404, "unknown_member"),
     ({"store_id": 2}, 403, "store_not_allowed"),
+    ({"store_id": False}, 422, "invalid_request"),  # JSON's false is not store 0 (found by the API fuzz test)
 ])
 def test_given_a_bad_enrolment_then_its_code(till, member, other_store, payload, status, code):
     response = post(till, "/members", {"store_id": 1, "first_name": "Grace"} | payload)

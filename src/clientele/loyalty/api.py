@@ -21,7 +21,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Strict, StringConstraints
 
 from clientele.api_inputs import Moment, line
 from clientele.api_problems import UNREADABLE_BODY, invalid_request
@@ -323,7 +323,8 @@ def redeem(request, payload: RedemptionIn):
 
 
 class EnrolmentIn(Schema):
-    store_id: int = Field(ge=0, lt=2**63)
+    # strict: JSON's false is not store 0 (the API fuzz test found an enrolment at store "false")
+    store_id: Annotated[int, Strict()] = Field(ge=0, lt=2**63)
     first_name: Text = ""
     last_name: Text = ""
     email: Annotated[str, StringConstraints(pattern=r"^([^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+)?$", max_length=100)] = ""
