@@ -163,6 +163,10 @@ def _own_database(env: dict, suffix: str) -> None:
     env["DATABASE_URL"] = f"{server}/{own}"
 
 
+#: how long a served app may take to answer its first request
+SERVER_START_SECONDS = 180
+
+
 @contextmanager
 def _serving(home: Path, setup: Path, database: str, ready: str, extra_env: dict):
     env = os.environ | {"CLIENTELE_HOME": str(home), "PYTHONPATH": f"{ROOT / 'src'}:{setup.parent}",
@@ -179,13 +183,18 @@ def _serving(home: Path, setup: Path, database: str, ready: str, extra_env: dict
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
+        # by a deadline, not a count of tries: on a loaded machine (CI, both suites side by side) the
+        # server's start took longer than 100 refused connections, and the test then met a closed port
+        deadline = time.monotonic() + SERVER_START_SECONDS
+        while True:
             try:
-                urllib.request.urlopen(f"{url}{ready}", timeout=1)
+                urllib.request.urlopen(f"{url}{ready}", timeout=5)
                 break
             except OSError:
                 if server.poll() is not None:
                     raise RuntimeError(f"granian stopped: {server.stderr.read().decode()}") from None
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"granian did not answer {url}{ready} in {SERVER_START_SECONDS} s") from None
                 time.sleep(0.2)
         yield Served(url, env, home, prepared.stdout)
     finally:

@@ -11,7 +11,9 @@ pattern for clients (and Schemathesis) to read (decision 0104).
 A number is at most what the database's integer column holds (SQLite cannot bind a larger one,
 PostgreSQL refuses it in a 32-bit column). A day and a moment are ISO text, as their schemas say:
 pydantic alone would also read a number ("0", 1700000000) as seconds since 1970, so a till whose
-clock sends a number would have its basket dated silently.
+clock sends a number would have its basket dated silently. A number is never JSON's true or false:
+pydantic reads them as 1 and 0, so `"store_id": false` was a basket at store 0 (found by the API
+fuzz test, for the enrolment).
 """
 
 from __future__ import annotations
@@ -28,11 +30,22 @@ LINE = r"^[^\x00-\x1f\x7f]*$"
 #: No control character but tab, line feed and carriage return.
 PROSE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
+
+
+def _not_true_or_false(value):
+    if isinstance(value, bool):
+        raise ValueError("a number, not true or false")
+    return value
+
+
+#: Refuses JSON's true and false where a number is asked (pydantic would read them as 1 and 0).
+NotTrueOrFalse = BeforeValidator(_not_true_or_false)
+
 #: A number naming something stored (a member, a product, a store, a complaint): what the
 #: database's 64-bit integers hold, so a larger one is refused, not a 500 when written.
-Number = Annotated[int, Field(ge=0, le=2**63 - 1)]
+Number = Annotated[int, Field(ge=0, le=2**63 - 1), NotTrueOrFalse]
 #: A count or limit stored in a 32-bit integer column (an offer's budget of redemptions).
-Count = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Count = Annotated[int, Field(ge=1, le=2**31 - 1), NotTrueOrFalse]
 
 #: A code a person chose for something (an offer's, a survey's): 1 to 40 letters, digits, '-' and '_'.
 Code = Annotated[str, Field(pattern=r"^[-a-zA-Z0-9_]{1,40}$")]

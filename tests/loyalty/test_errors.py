@@ -9,7 +9,7 @@ from till_payloads import BREAD, TillClient, basket, post
 
 from clientele.barcodes import card_barcode
 from clientele.loyalty.identity import issue_api_key
-from clientele.loyalty.models import Reward
+from clientele.loyalty.models import Basket, Reward
 from clientele.members.models import Card, Member
 
 
@@ -52,6 +52,21 @@ def test_given_a_bad_basket_when_posted_then_it_is_refused_with_its_code_and_fie
     assert response.json()["code"] == code
     assert response.json()["field"] == field
     assert response.json()["message"]
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"store_id": True}, "store_id"),  # read as store 1, this till's own store, before
+    ({"member_number": True}, "member_number"),
+    ({"lines": line(line_no=True)}, "lines.0.line_no"),
+    ({"lines": line(product_id=False)}, "lines.0.product_id"),
+])
+def test_given_true_or_false_where_a_number_is_asked_when_posted_then_refused_not_read_as_1_or_0(
+        till, programme_ready, card, changes, field):
+    response = post(till, "/baskets", basket(card=card) | changes)
+
+    assert (response.status_code, response.json()["code"]) == (422, "invalid_request"), response.content
+    assert field in response.json()["field"]
+    assert Basket.objects.count() == 0
 
 
 def test_given_a_time_sent_as_a_number_when_posted_then_it_is_refused_not_read_as_seconds_since_1970(

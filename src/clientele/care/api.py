@@ -8,12 +8,13 @@ from ninja import Field, Schema
 
 from clientele.api_inputs import Code
 from clientele.care import services
+from clientele.api_inputs import Number as Stored
 from clientele.loyalty.api import PROBLEMS, BalanceOut, Barcode, Number, Problem, api
 from clientele.loyalty.errors import StoreNotAllowed
 
 
 class AttendanceIn(Schema):
-    store_id: int = Field(ge=0, lt=2**63)
+    store_id: Stored
     card: Barcode | None = None
     member_number: Number | None = None
 

@@ -21,9 +21,10 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.responses import Status
 from ninja.security import APIKeyHeader
-from pydantic import BaseModel, Strict, StringConstraints
+from pydantic import BaseModel, StringConstraints
 
-from clientele.api_inputs import Moment, line
+from clientele.api_inputs import Moment, NotTrueOrFalse, line
+from clientele.api_inputs import Number as Stored
 from clientele.api_problems import UNREADABLE_BODY, invalid_request
 from clientele.errors import RequestRefused
 from clientele.loyalty import rate_limit, services
@@ -32,7 +33,7 @@ from clientele.loyalty import rate_limit, services
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:/-]{1,64}$", max_length=64)]
 Text = line(0, 100)
 Barcode = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,13}$")]
-Number = Annotated[int, Field(ge=1, lt=10**15)]
+Number = Annotated[int, Field(ge=1, lt=10**15), NotTrueOrFalse]
 Money = Annotated[Decimal, Field(ge=0, le=Decimal("99999.99"), max_digits=7, decimal_places=2)]
 Quantity = Annotated[Decimal, Field(ge=Decimal("-1000"), le=Decimal("1000"), max_digits=7, decimal_places=3)]
 
@@ -190,15 +191,15 @@ def identify(request, query: Query[IdentifyQuery]):
 
 
 class LineIn(HotCallSchema):
-    line_no: int = Field(ge=1, le=9999)
-    product_id: int = Field(ge=0, lt=2**63)
+    line_no: Annotated[int, Field(ge=1, le=9999), NotTrueOrFalse]
+    product_id: Stored
     quantity: Quantity
     unit_price: Money
     discount: Money = Decimal("0")
 
 
 class BasketIn(HotCallSchema):
-    store_id: int = Field(ge=0, lt=2**63)
+    store_id: Stored
     till_id: Id
     receipt_number: Id
     #: no till's basket predates 2000: an older time is a till's clock at zero, refused (422) before it
@@ -263,14 +264,14 @@ def basket_to_post(payload: BasketIn) -> services.BasketIn:
 
 
 class ReturnLineIn(Schema):
-    line_no: int = Field(ge=1, le=9999)
+    line_no: Annotated[int, Field(ge=1, le=9999), NotTrueOrFalse]
     quantity: Quantity
 
 
 class ReturnIn(Schema):
-    store_id: int = Field(ge=0, lt=2**63)
+    store_id: Stored
     return_id: Id
-    original_store_id: int = Field(ge=0, lt=2**63)
+    original_store_id: Stored
     original_till_id: Id
     original_receipt_number: Id
     lines: list[ReturnLineIn] = Field(max_length=200)
@@ -298,7 +299,7 @@ def return_lines(request, payload: ReturnIn):
 
 
 class RedemptionIn(Schema):
-    store_id: int = Field(ge=0, lt=2**63)
+    store_id: Stored
     redemption_id: Id
     card: Barcode | None = None
     member_number: Number | None = None
@@ -323,8 +324,7 @@ def redeem(request, payload: RedemptionIn):
 
 
 class EnrolmentIn(Schema):
-    # strict: JSON's false is not store 0 (the API fuzz test found an enrolment at store "false")
-    store_id: Annotated[int, Strict()] = Field(ge=0, lt=2**63)
+    store_id: Stored
     first_name: Text = ""
     last_name: Text = ""
     email: Annotated[str, StringConstraints(pattern=r"^([^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+)?$", max_length=100)] = ""

@@ -10,11 +10,12 @@ from __future__ import annotations
 from ninja import Field, Schema
 
 from clientele.loyalty import bonuses
+from clientele.api_inputs import Number as Stored
 from clientele.loyalty.api import PROBLEMS, BalanceOut, Barcode, Id, Number, Problem, api
 
 
 class MemberActionIn(Schema):
-    store_id: int = Field(ge=0, lt=2**63)
+    store_id: Stored
     card: Barcode | None = None
     member_number: Number | None = None
 

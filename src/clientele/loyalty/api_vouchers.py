@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import StringConstraints
 
 from clientele.loyalty import vouchers
+from clientele.api_inputs import Number as Stored
 from clientele.loyalty.api import PROBLEMS, Id, Problem, api
 
 #: A voucher as the portal shows it (10 characters), in either case, spaces around it forgiven.
@@ -17,7 +18,7 @@ Voucher = Annotated[str, StringConstraints(pattern=r"^\s*[A-Za-z0-9]{6,12}\s*$")
 
 
 class CollectionIn(Schema):
-    store_id: int = Field(ge=0, lt=2**63)
+    store_id: Stored
     till_id: Id
 
 
