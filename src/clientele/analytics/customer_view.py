@@ -10,8 +10,9 @@ whichever engine computed the results.
 
 A night that follows the refresh which wrote the file (decision 0130) updates a copy of it instead:
 in one transaction, the rows of the customers whose rows changed are deleted and inserted again
-from tonight's results, for the tables of `IN_PLACE` whose changed customers are known; the other
-tables are copied whole; the copy is then swapped in whole, as a file written whole is.
+from tonight's results, for the tables of `IN_PLACE` whose changed customers are known
+(category_pyramid's by key, its ranks ahead moved with them: decision 0132); the other tables are
+copied whole; the copy is then swapped in whole, as a file written whole is.
 """
 
 from __future__ import annotations
