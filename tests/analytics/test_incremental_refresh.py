@@ -84,12 +84,13 @@ def assert_same_results(con, got: Path, expected: Path, tables=STEPS, same_engin
 
 def customer_view_tables(lake: Path) -> dict[str, pd.DataFrame]:
     """Every table of the lake's customer-360 file (CUSTOMER_TABLES and the ranks ahead), its rows
-    sorted on every column (the ranks' lists of tied ids as text)."""
+    sorted on every column (the ranks' lists of tied ids sorted, as text: sets of ids)."""
     with duckdb.connect(str(lake / "results" / VIEW_FILE), read_only=True) as con:
         names = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         frames = {name: con.execute(f"SELECT * FROM {name}").df() for name in names if name in CUSTOMER_TABLES}
         if RANKS_AHEAD in names:
-            frames[RANKS_AHEAD] = con.execute(f"SELECT * REPLACE (tied::VARCHAR AS tied) FROM {RANKS_AHEAD}").df()
+            frames[RANKS_AHEAD] = con.execute(
+                f"SELECT * REPLACE (list_sort(tied)::VARCHAR AS tied) FROM {RANKS_AHEAD}").df()
     return {name: frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)
             for name, frame in frames.items()}
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 import duckdb
 
 #: The 360 file's table of, per category code and distinct spend of category_pyramid, the buyers
-#: who spent more (`ahead`) and the ids of the customers who spent as much (`tied`, in id order,
-#: the customer themself included): a customer's rank in a category is 1 + ahead + the tied with
-#: a smaller id. Indexed on `spend_key`, DuckDB's hash of (category code, spend): a point read of
-#: a customer's spends.
+#: who spent more (`ahead`), the buyers at that spend (`buyers`) and their ids (`tied`, in no
+#: order, the customer themself included): a customer's rank in a category is 1 + ahead + the tied
+#: with a smaller id. Indexed on `spend_key`, DuckDB's hash of (category code, spend): a point read
+#: of a customer's spends.
 RANKS_AHEAD = "category_ranks_ahead"
 
 
@@ -29,7 +29,7 @@ def count_ranks_ahead(con: duckdb.DuckDBPyConnection) -> None:
         SELECT category_code, category_spend, hash(category_code, category_spend) AS spend_key,
                (sum(count(*)) OVER (PARTITION BY category_code ORDER BY category_spend DESC
                                     ROWS UNBOUNDED PRECEDING) - count(*))::BIGINT AS ahead,
-               list(customer_id ORDER BY customer_id) AS tied
+               count(*) AS buyers, list(customer_id) AS tied
         FROM category_pyramid GROUP BY category_code, category_spend
         ORDER BY category_code, category_spend""")
     con.execute(f"CREATE INDEX {RANKS_AHEAD}_key ON {RANKS_AHEAD} (spend_key)")
@@ -65,14 +65,14 @@ def move_ranks_ahead(con: duckdb.DuckDBPyConnection, before: str, after: str) ->
     # those gained above; the tied ids less who left, plus who came
     con.execute(f"""CREATE OR REPLACE TEMP TABLE respent AS
         SELECT moved.category_code, moved.category_spend,
-               coalesce(kept.ahead, next_up.ahead + len(next_up.tied), 0)
-                   + coalesce(above.gained_from, 0) AS ahead,
-               list_sort(list_concat(list_filter(coalesce(kept.tied, []),
-                                                 lambda x: NOT list_contains(moved.leaving, x)),
-                                     moved.arriving)) AS tied
+               coalesce(kept.ahead, next_up.ahead + next_up.buyers, 0) + coalesce(above.gained_from, 0) AS ahead,
+               coalesce(kept.buyers, 0) + moved.net AS buyers,
+               list_concat(list_filter(coalesce(kept.tied, []), lambda x: NOT list_contains(moved.leaving, x)),
+                           moved.arriving) AS tied
         FROM moved_spends moved
         LEFT JOIN {RANKS_AHEAD} kept USING (category_code, category_spend)
-        ASOF LEFT JOIN {RANKS_AHEAD} next_up ON moved.category_code = next_up.category_code
+        ASOF LEFT JOIN (SELECT category_code, category_spend, ahead, buyers FROM {RANKS_AHEAD}) next_up
+            ON moved.category_code = next_up.category_code
             AND moved.category_spend < next_up.category_spend
         {gained_above.format(row="moved")}""")
     con.execute(f"DELETE FROM {RANKS_AHEAD} USING moved_spends WHERE {RANKS_AHEAD}.category_code = "
@@ -86,8 +86,8 @@ def move_ranks_ahead(con: duckdb.DuckDBPyConnection, before: str, after: str) ->
         WHERE {RANKS_AHEAD}.spend_key = shifted.spend_key AND {RANKS_AHEAD}.category_code = shifted.category_code
           AND {RANKS_AHEAD}.category_spend = shifted.category_spend""")
     con.execute(f"""INSERT INTO {RANKS_AHEAD}
-        SELECT category_code, category_spend, hash(category_code, category_spend), ahead, tied
-        FROM respent WHERE len(tied) > 0 ORDER BY category_code, category_spend""")
+        SELECT category_code, category_spend, hash(category_code, category_spend), ahead, buyers, tied
+        FROM respent WHERE buyers > 0 ORDER BY category_code, category_spend""")
 
 
 def ranked_categories(cursor: duckdb.DuckDBPyConnection, customer_id: int, limit: int) -> list[dict]:
