@@ -13,7 +13,7 @@ seconds, CPU seconds, peak memory):
 3. refreshes days 1..N in full (`restart`, with the fitted models the incremental refresh used:
    the tables scored with them are compared given the same fitted parameters),
 4. compares every result table of 2 and 3 (rows in one and not in the other, every column), and
-   every table of their customer-360 files.
+   every table of their customer-360 files (the ranks ahead too).
 
 Prints a table and the ratio incremental / full; the last line is JSON for machines. Run it under
 the shared lock: `flock /work/wt/notes/bench.lock ...`.
@@ -90,16 +90,19 @@ def split_last_day(lake: Path) -> date:
 
 
 def differing_view_rows(con: duckdb.DuckDBPyConnection, first: Path, second: Path) -> dict[str, tuple[int, int]]:
-    """Per table of the two customer-360 files: its rows in the second, and the rows in one and not
-    the other (every column, duplicates counted)."""
+    """Per table of the two customer-360 files (CUSTOMER_TABLES and the ranks ahead): its rows in
+    the second, and the rows in one and not the other (every column, duplicates counted; the
+    ranks' lists of tied ids compared as sets)."""
+    from clientele.analytics.category_ranks import RANKS_AHEAD
     from clientele.analytics.customer_view import CUSTOMER_TABLES
 
     con.execute("SET enable_progress_bar = false")
     con.execute(f"ATTACH '{first}' AS one (READ_ONLY)")
     con.execute(f"ATTACH '{second}' AS two (READ_ONLY)")
     compared = {}
-    for table in CUSTOMER_TABLES:
-        a, b = f"one.{table}", f"two.{table}"
+    for table in [*CUSTOMER_TABLES, RANKS_AHEAD]:
+        a, b = (f"(SELECT * REPLACE (list_sort(tied) AS tied) FROM {side}.{table})" if table == RANKS_AHEAD
+                else f"{side}.{table}" for side in ("one", "two"))
         rows = con.execute(f"SELECT count(*) FROM {b}").fetchone()[0]
         count = con.execute(f"SELECT (SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})) + "
                             f"(SELECT count(*) FROM (SELECT * FROM {b} EXCEPT ALL SELECT * FROM {a}))").fetchone()[0]

@@ -18,6 +18,7 @@ import pytest
 
 from clientele import refresh_state as kept_state
 from clientele.forecasting.next_purchase import decay_epoch
+from clientele.analytics.category_ranks import RANKS_AHEAD
 from clientele.analytics.customer_view import CUSTOMER_TABLES, VIEW_FILE
 from clientele.analytics.results import read_result
 from clientele.lake.reader import read_table
@@ -82,20 +83,25 @@ def assert_same_results(con, got: Path, expected: Path, tables=STEPS, same_engin
 
 
 def customer_view_tables(lake: Path) -> dict[str, pd.DataFrame]:
-    """Every table of the lake's customer-360 file, its rows sorted on every column."""
+    """Every table of the lake's customer-360 file (CUSTOMER_TABLES and the ranks ahead), its rows
+    sorted on every column (the ranks' lists of tied ids sorted, as text: sets of ids)."""
     with duckdb.connect(str(lake / "results" / VIEW_FILE), read_only=True) as con:
         names = [row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
         frames = {name: con.execute(f"SELECT * FROM {name}").df() for name in names if name in CUSTOMER_TABLES}
+        if RANKS_AHEAD in names:
+            frames[RANKS_AHEAD] = con.execute(
+                f"SELECT * REPLACE (list_sort(tied)::VARCHAR AS tied) FROM {RANKS_AHEAD}").df()
     return {name: frame.sort_values(list(frame.columns), na_position="first").reset_index(drop=True)
             for name, frame in frames.items()}
 
 
 def assert_same_customer_view(got: Path, expected: Path, tables=tuple(CUSTOMER_TABLES)) -> None:
     """The two lakes' customer-360 files hold the same rows in `tables`, to the last bit (a night
-    updates its file in place, a full refresh writes it whole: decision 0130)."""
+    updates its file in place, a full refresh writes it whole: decisions 0130 and 0132), and, with
+    category_pyramid, in its ranks ahead (the buyers ahead of every spend, the ids tied at it)."""
     views = [customer_view_tables(lake) for lake in (got, expected)]
     assert sorted(views[0]) == sorted(views[1])
-    for table in tables:
+    for table in [*tables, *([RANKS_AHEAD] if "category_pyramid" in tables else [])]:
         if table in views[1]:
             pd.testing.assert_frame_equal(views[0][table], views[1][table], check_exact=True, obj=f"360 {table}")
 

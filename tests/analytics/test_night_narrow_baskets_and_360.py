@@ -21,7 +21,7 @@ from test_incremental_refresh import (  # the same synthetic lake and comparison
 
 from clientele import analytics
 from clientele.analytics import customer_view
-from clientele.analytics.customer_view import VIEW_FILE, customer_results
+from clientele.analytics.customer_view import CUSTOMER_TABLES, VIEW_FILE, customer_results
 from clientele.analytics.results import read_result
 from clientele.refresh import refresh
 
@@ -52,11 +52,16 @@ def _append(path: Path, rows: list[dict]) -> None:
 
 def _with_uncategorised(lake: Path, category: str | None = None) -> None:
     """The shelf with product UNCATEGORISED listed, under `category` (None: without one)."""
+    _shelved(lake, UNCATEGORISED, category)
+
+
+def _shelved(lake: Path, product_id: int, category: str | None) -> None:
+    """The shelf with `product_id` listed (again), under `category`."""
     path = lake / "products" / "products.parquet"
     products = pq.read_table(path)
-    products = products.filter(pc.not_equal(products["product_id"], UNCATEGORISED))
+    products = products.filter(pc.not_equal(products["product_id"], product_id))
     row = {name: None for name in products.column_names} | {
-        "product_id": UNCATEGORISED, "department": "GROCERY", "category": category, "subcategory": category,
+        "product_id": product_id, "department": "GROCERY", "category": category, "subcategory": category,
         "brand_type": "National", "manufacturer_id": 1}
     pq.write_table(pa.concat_tables([products, pa.Table.from_pylist([row], schema=products.schema)]), path)
 
@@ -190,11 +195,11 @@ def test_a_night_updates_the_360_file_in_place_and_a_full_refresh_writes_it_whol
     assert refresh(lake=nightly, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE,
                    con=duckdb_con).mode == "incremental from 2024-12-29"
     # brand_loyalty a delta on the same base two nights running: its customers' rows alone
-    assert sorted(copied) == ["category_pyramid", "next_purchases", "next_visits", "traits"]
+    assert sorted(copied) == ["next_purchases", "next_visits", "traits"]
     copied.clear()
     refresh(lake=whole, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE, con=duckdb_con, restart=True,
             models=_kept_models(nightly))
-    assert sorted(copied) == sorted(customer_view_tables(whole))
+    assert sorted(copied) == sorted(CUSTOMER_TABLES)
     assert_same_results(duckdb_con, nightly, whole)
 
     # the night closing December: its rows appended to the history, every stage copied whole
@@ -202,7 +207,7 @@ def test_a_night_updates_the_360_file_in_place_and_a_full_refresh_writes_it_whol
         _add_new_day(lake)
     copied.clear()
     refresh(lake=nightly, refresh_date=REFRESH_DATE + timedelta(days=1), con=duckdb_con)
-    assert sorted(copied) == ["category_pyramid", "lifecycle", "next_purchases", "next_visits", "traits"]
+    assert sorted(copied) == ["lifecycle", "next_purchases", "next_visits", "traits"]
     refresh(lake=whole, refresh_date=REFRESH_DATE + timedelta(days=1), con=duckdb_con, full=True,
             models=_kept_models(nightly))
     assert_same_results(duckdb_con, nightly, whole)
@@ -254,4 +259,81 @@ def test_a_360_file_grown_past_its_bound_is_written_whole(synthetic_lake, duckdb
     copied = _copied_whole(monkeypatch)
     _add_new_day(nightly)
     refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
-    assert sorted(copied) == sorted(customer_view_tables(nightly))
+    assert sorted(copied) == sorted(CUSTOMER_TABLES)
+
+
+#: The products of the ranks test: VEGETABLES, BEEF, CAT FOOD (the shelf's), and PET TOYS, listed
+#: but bought by nobody before the new day.
+VEGETABLES, BEEF, CAT_FOOD, PET_TOYS = 3, 7, 6, 10
+#: New customers of the ranks test (see `_spends_that_tie_leave_and_begin`).
+JOINS_TIE, TIED_LOW, TIED_HIGH, LEAVES_TIE, STAYS, LEAVES_CATEGORY, FIRST, SECOND = range(91_101, 91_109)
+
+
+def _spends_that_tie_leave_and_begin(lake: Path) -> None:
+    """The synthetic lake with customers whose category spend, over the nights as of 2024-12-30
+    and 2024-12-31, joins a tie, leaves one, leaves a category, or begins a category nobody bought:
+    VEGETABLES: TIED_LOW and TIED_HIGH at 12.34, JOINS_TIE at 10.00, then 11.00 (the 30th), then
+    12.34 (the 31st); BEEF: LEAVES_TIE and STAYS at 8.88, LEAVES_TIE at 9.88 on the 31st;
+    CAT FOOD: LEAVES_CATEGORY's one line on 2024-01-01, leaving the window on the 31st; PET TOYS,
+    listed and never bought: FIRST and SECOND at 4.00 on the 31st (a category of two tied buyers)."""
+    _shelved(lake, PET_TOYS, "PET TOYS")
+    rows = {"2024-01": [_line(LEAVES_CATEGORY, "R-L1", datetime(2024, 1, 1, 10), CAT_FOOD, "5.55")],
+            "2024-03": [_line(TIED_LOW, "R-T1", datetime(2024, 3, 5, 10), VEGETABLES, "12.34"),
+                        _line(JOINS_TIE, "R-J1", datetime(2024, 3, 6, 10), VEGETABLES, "10.00")],
+            "2024-04": [_line(TIED_HIGH, "R-T2", datetime(2024, 4, 5, 10), VEGETABLES, "12.34")],
+            "2024-05": [_line(LEAVES_TIE, "R-B1", datetime(2024, 5, 5, 10), BEEF, "8.88"),
+                        _line(STAYS, "R-B2", datetime(2024, 5, 6, 10), BEEF, "8.88")],
+            "2024-06": [_line(LEAVES_CATEGORY, "R-L2", datetime(2024, 6, 1, 10), VEGETABLES, "3.00"),
+                        _line(FIRST, "R-F1", datetime(2024, 6, 2, 10), VEGETABLES, "2.00")],
+            "2024-12": [_line(JOINS_TIE, "R-J2", datetime(2024, 12, 30, 10), VEGETABLES, "1.00")]}
+    for month, lines in rows.items():
+        _append(lake / "basket_lines" / f"month={month}" / "part-0.parquet", lines)
+    new_day = datetime(2024, 12, 31, 11)
+    _append(lake.parent / "new-day.parquet", [
+        _line(JOINS_TIE, "R-J3", new_day, VEGETABLES, "1.34"),
+        _line(LEAVES_TIE, "R-B3", new_day, BEEF, "1.00"),
+        _line(FIRST, "R-F2", new_day, PET_TOYS, "4.00"),
+        _line(SECOND, "R-S1", new_day, PET_TOYS, "4.00"),
+    ])
+
+
+def _shown_ranks(lake: Path, customer: int) -> dict[str, tuple[int, str]]:
+    """The customer's categories on the 360 page: category -> (rank, level)."""
+    return {row["category"]: (row["category_rank"], row["category_level"])
+            for row in customer_results(customer, lake)["category_pyramid"]}
+
+
+def test_a_night_moves_the_360_ranks_of_the_spends_that_changed_as_a_full_refresh_counts_them(
+        synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """Two nights update category_pyramid's rows in the 360 file in place, and its ranks ahead with
+    them (decision 0132), while customers join a tie of spend, leave one, leave a category, and
+    begin a category nobody bought before: the file equals the full refresh's, the ranks ahead
+    (buyers ahead, ids tied) included, and the page shows the ranks `read_result` computes."""
+    _spends_that_tie_leave_and_begin(synthetic_lake)
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=nightly, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+    copied = _copied_whole(monkeypatch)
+    assert refresh(lake=nightly, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE - timedelta(days=1),
+                   con=duckdb_con).mode == "incremental from 2024-12-29"
+    whole = _copy(nightly, tmp_path / "whole")
+    _add_new_day(nightly)
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    assert "category_pyramid" not in copied  # updated in place both nights
+    _add_new_day(whole)
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, restart=True, models=_kept_models(nightly))
+    assert_same_results(duckdb_con, nightly, whole)
+
+    pyramid = read_result(duckdb_con, "category_pyramid", nightly)
+    customers = [JOINS_TIE, TIED_LOW, TIED_HIGH, LEAVES_TIE, STAYS, LEAVES_CATEGORY, FIRST, SECOND]
+    read = {(row["customer_id"], row["category"]): row["category_rank"] for row in
+            pyramid.filter(pyramid.customer_id.isin(customers)).to_pyarrow().to_pylist()}
+    shown = {customer: _shown_ranks(nightly, customer) for customer in customers}
+    for customer, categories in shown.items():
+        for category, (rank, _) in categories.items():
+            assert rank == read[(customer, category)], (customer, category)
+    # three tied at 12.34 ranked by id, the tie of two left by one, a category left, one begun
+    tied = [shown[customer]["VEGETABLES"][0] for customer in (JOINS_TIE, TIED_LOW, TIED_HIGH)]
+    assert tied[1:] == [tied[0] + 1, tied[0] + 2]
+    assert shown[LEAVES_TIE]["BEEF"][0] < shown[STAYS]["BEEF"][0]
+    assert "CAT FOOD" not in shown[LEAVES_CATEGORY] and "VEGETABLES" in shown[LEAVES_CATEGORY]
+    assert shown[FIRST]["PET TOYS"] == (1, "small") and shown[SECOND]["PET TOYS"] == (2, "small")

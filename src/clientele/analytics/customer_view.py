@@ -10,8 +10,9 @@ whichever engine computed the results.
 
 A night that follows the refresh which wrote the file (decision 0130) updates a copy of it instead:
 in one transaction, the rows of the customers whose rows changed are deleted and inserted again
-from tonight's results, for the tables of `IN_PLACE` whose changed customers are known; the other
-tables are copied whole; the copy is then swapped in whole, as a file written whole is.
+from tonight's results, for the tables of `IN_PLACE` whose changed customers are known
+(category_pyramid's by key, its ranks ahead moved with them: decision 0132); the other tables are
+copied whole; the copy is then swapped in whole, as a file written whole is.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from clientele.analytics.category_ranks import RANKS_AHEAD, count_ranks_ahead, move_ranks_ahead, ranked_categories
 from clientele.analytics.results import DELTAS, GONE, delta_about, result_source, results_dir
 from clientele.lake.reader import table_path
 from clientele.lake.schema import BASKET_LINES
@@ -47,25 +49,25 @@ CUSTOMER_TABLES = {
 
 #: category_pyramid's columns as the 360 file holds them: its levels, not its rank (decision 0128).
 PYRAMID_COPIED = "department, category, category_code, category_spend, category_level"
-#: The 360 file's table of, per category code and distinct spend of category_pyramid, the buyers
-#: who spent more (`ahead`) and the customers who spent as much (`tied`, when more than one): a
-#: customer's rank in a category is 1 + ahead + the tied with a smaller id. Indexed on
-#: `spend_key`, DuckDB's hash of (category code, spend): a point read of a customer's spends.
-RANKS_AHEAD = "category_ranks_ahead"
+#: category_pyramid's keys (its result's delta's: decision 0128), which its update in place follows.
+PYRAMID_KEYS = ("customer_id", "category_code")
 
 #: The file the refresh writes the per-customer tables of CUSTOMER_TABLES to (under results/).
 VIEW_FILE = "customer_view.duckdb"
 #: The tables of CUSTOMER_TABLES a night may update in place (decision 0130): given the customers
 #: whose rows changed (the refresh's `changed`), or, for a result kept as a base and a delta whose
-#: base is the one the file was written with, the customers of last night's and tonight's deltas.
-#: The others are copied whole every night (category_pyramid as decision 0124 copies it; traits,
-#: next_purchases and next_visits change for most customers a night).
-IN_PLACE = ("baskets", "brand_loyalty", "lifecycle_history", "lifecycle", "customer_margin")
+#: base is the one the file was written with, the customers of last night's and tonight's deltas
+#: (category_pyramid: the keys of both deltas, and RANKS_AHEAD moved with them: decision 0132).
+#: The others are copied whole every night (traits, next_purchases and next_visits change for
+#: most customers a night).
+IN_PLACE = ("baskets", "brand_loyalty", "category_pyramid", "lifecycle_history", "lifecycle", "customer_margin")
 #: The 360 file's own table of what it was written of (one row, JSON): the refresh's `about`, the
 #: base files of the IN_PLACE results and the file's size when written whole.
 ABOUT_TABLE = "_about"
 #: The 360 file's table of the customers each copied delta names (table_name, customer_id).
 DELTA_CUSTOMERS = "_delta_customers"
+#: The 360 file's table of the keys (PYRAMID_KEYS) category_pyramid's copied delta names.
+PYRAMID_DELTA_KEYS = "_pyramid_delta_keys"
 #: A file updated in place grows by the rows it inserts (the deleted ones' space is not given
 #: back): past GROWTH times its size written whole, and GROWTH_BYTES more than it (a small
 #: file's blocks), the night writes it whole again.
@@ -176,6 +178,10 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, c
         files = _files(folder / table)
         if table not in tables or not files:
             continue
+        if table == "category_pyramid":
+            if _update_pyramid_in_place(con, folder, kept, tables):
+                whole.discard(table)
+            continue
         columns = CUSTOMER_TABLES[table][0]
         if table in appended and delta_about(folder / DELTAS / table) is None:
             con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
@@ -191,6 +197,33 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, c
                     f"WHERE customer_id IN (SELECT customer_id FROM changed_customers) ORDER BY customer_id")
         whole.discard(table)
     return whole
+
+
+def _update_pyramid_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, tables: set[str]) -> bool:
+    """Replace, in the copied file, category_pyramid's rows of the keys last night's delta or
+    tonight's names (the other keys' rows are the base's on both nights) with tonight's merged
+    rows, and move RANKS_AHEAD with them (decision 0132). False (nothing done: the table is copied
+    whole) when the base is not the one the file was written with or the file has no ranks."""
+    table = "category_pyramid"
+    about = delta_about(folder / DELTAS / table)
+    if kept.get("bases", {}).get(table) != _base_files(folder / table) or RANKS_AHEAD not in tables \
+            or PYRAMID_DELTA_KEYS not in tables or (about is not None and sorted(about["keys"]) != sorted(PYRAMID_KEYS)):
+        return False
+    keys = ", ".join(PYRAMID_KEYS)
+    tonight = _files(folder / DELTAS / table) if about is not None else []
+    changed = f"SELECT {keys} FROM {PYRAMID_DELTA_KEYS}"
+    if tonight:
+        changed += f" UNION SELECT {keys} FROM read_parquet({_list(tonight)})"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pyramid_changed AS {changed}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pyramid_before AS SELECT customer_id, category_code, category_spend "
+                f"FROM {table} SEMI JOIN pyramid_changed USING ({keys})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE pyramid_after AS SELECT customer_id, {PYRAMID_COPIED} "
+                f"FROM ({result_source(folder, table, ranked=False)}) SEMI JOIN pyramid_changed USING ({keys})")
+    matched = " AND ".join(f"{table}.{key} = pyramid_changed.{key}" for key in PYRAMID_KEYS)
+    con.execute(f"DELETE FROM {table} USING pyramid_changed WHERE {matched}")
+    con.execute(f"INSERT INTO {table} SELECT * FROM pyramid_after ORDER BY customer_id")
+    move_ranks_ahead(con, "pyramid_before", "pyramid_after")
+    return True
 
 
 def _changed_customers(con: duckdb.DuckDBPyConnection, folder: Path, table: str, kept: dict,
@@ -237,17 +270,23 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, folder: Path, tables) -> None:
         # the buyers ahead of each spend follow the pyramid copied (decision 0128)
         con.execute(f"DROP TABLE IF EXISTS {RANKS_AHEAD}")
         if _files(folder / "category_pyramid"):
-            _count_ranks_ahead(con)
+            count_ranks_ahead(con)
 
 
 def _record(con: duckdb.DuckDBPyConnection, folder: Path, about: dict, whole_bytes: int | None) -> None:
     """Write the file's ABOUT_TABLE (what it is of, `about`; the IN_PLACE results' base files; its
-    size written whole) and DELTA_CUSTOMERS (the customers the IN_PLACE results' deltas name)."""
+    size written whole), DELTA_CUSTOMERS (the customers the IN_PLACE results' deltas name) and
+    PYRAMID_DELTA_KEYS (the keys category_pyramid's delta names)."""
     con.execute(f"CREATE OR REPLACE TABLE {DELTA_CUSTOMERS} (table_name VARCHAR, customer_id BIGINT)")
+    con.execute(f"CREATE OR REPLACE TABLE {PYRAMID_DELTA_KEYS} (customer_id BIGINT, category_code BIGINT)")
     for table in IN_PLACE:
         delta = delta_about(folder / DELTAS / table)
         files = _files(folder / DELTAS / table)
-        if delta is not None and files and "customer_id" in delta["keys"]:
+        if delta is not None and files and table == "category_pyramid":
+            if sorted(delta["keys"]) == sorted(PYRAMID_KEYS):
+                con.execute(f"INSERT INTO {PYRAMID_DELTA_KEYS} SELECT DISTINCT {', '.join(PYRAMID_KEYS)} "
+                            "FROM read_parquet(?)", [files])
+        elif delta is not None and files and "customer_id" in delta["keys"]:
             con.execute(f"INSERT INTO {DELTA_CUSTOMERS} SELECT DISTINCT ?, customer_id FROM read_parquet(?)",
                         [table, files])
     record = {"about": about, "bases": {table: _base_files(folder / table) for table in IN_PLACE},
@@ -274,49 +313,6 @@ def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, colum
         con.execute(f"DELETE FROM {table} USING read_parquet(?) AS changed WHERE {matched}", [changed])
         con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
                     f"WHERE NOT {GONE} ORDER BY customer_id", [changed])
-
-
-def _count_ranks_ahead(con: duckdb.DuckDBPyConnection) -> None:
-    """RANKS_AHEAD of the file's category_pyramid: per category code and distinct spend, `ahead`
-    (the category's buyers who spent more), `tied` (the customers who spent as much, when more
-    than one did) and `spend_key`, in category and spend order. A group-by and a running sum over
-    the distinct spends: no window over every row."""
-    con.execute(f"""CREATE TABLE {RANKS_AHEAD} AS
-        SELECT category_code, category_spend, hash(category_code, category_spend) AS spend_key,
-               (sum(count(*)) OVER (PARTITION BY category_code ORDER BY category_spend DESC
-                                    ROWS UNBOUNDED PRECEDING) - count(*))::BIGINT AS ahead,
-               CASE WHEN count(*) > 1 THEN list(customer_id) END AS tied
-        FROM category_pyramid GROUP BY category_code, category_spend
-        ORDER BY category_code, category_spend""")
-    con.execute(f"CREATE INDEX {RANKS_AHEAD}_key ON {RANKS_AHEAD} (spend_key)")
-
-
-def _pyramid_rows(cursor: duckdb.DuckDBPyConnection, customer_id: int, limit: int) -> list[dict]:
-    """The customer's `limit` best-ranked categories of category_pyramid, with their rank, from the
-    360 file's levels and RANKS_AHEAD (decision 0128), as the stored rank gave them: department,
-    category, category_rank, category_level, ordered by rank and category. Two point reads: the
-    customer's rows (by the file's customer order), then their spends' rows of RANKS_AHEAD (by
-    `spend_key`, integers given as constants: an index lookup)."""
-    rows = cursor.execute(
-        "SELECT department, category, category_code, category_spend, category_level, "
-        "hash(category_code, category_spend) FROM customer_view.category_pyramid WHERE customer_id = ?",
-        [customer_id]).fetchall()
-    if not rows:
-        return []
-    rank_sql = f"ahead + 1 + coalesce(len(list_filter(tied, lambda x: x < {int(customer_id)})), 0)"
-    keys = ", ".join(str(int(key)) for key in sorted({row[5] for row in rows}))
-    ahead = {(code, spend): found for code, spend, found in cursor.execute(
-        f"SELECT category_code, category_spend, {rank_sql} FROM customer_view.{RANKS_AHEAD} "
-        f"WHERE spend_key IN ({keys})").fetchall()}
-    for _, _, code, spend, _, _ in rows:
-        if (code, spend) not in ahead:  # a key hashed otherwise (another DuckDB): read by the values
-            ahead[(code, spend)] = cursor.execute(
-                f"SELECT {rank_sql} FROM customer_view.{RANKS_AHEAD} WHERE category_code = ? AND category_spend = ?",
-                [code, spend]).fetchone()[0]
-    ranked = sorted(((ahead[(code, spend)], category, department, level)
-                     for department, category, code, spend, level, _ in rows))
-    return [{"department": department, "category": category, "category_rank": rank, "category_level": level}
-            for rank, category, department, level in ranked[:limit]]
 
 
 _views: dict[tuple, duckdb.DuckDBPyConnection] = {}
@@ -363,7 +359,7 @@ def customer_results(customer_id: int, lake: Path | None = None) -> dict[str, li
         if table not in tables:
             continue
         if table == "category_pyramid" and RANKS_AHEAD in tables:  # else a file of before decision 0128
-            found[table] = _pyramid_rows(cursor, customer_id, limit)
+            found[table] = ranked_categories(cursor, customer_id, limit)
             continue
         relation = cursor.execute(
             f"SELECT {columns} FROM customer_view.{table} WHERE customer_id = ? ORDER BY {order} LIMIT {limit}",

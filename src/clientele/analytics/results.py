@@ -114,13 +114,14 @@ def _merged_result(con: ibis.BaseBackend, table: str, lake: Path | None) -> ibis
     return base.anti_join(delta, keys).union(present).mutate(refresh_date=stamp)
 
 
-def result_source(folder: Path, table: str) -> str:
+def result_source(folder: Path, table: str, ranked: bool = True) -> str:
     """DuckDB SQL of one result table under the results folder `folder` (a `results_dir`, or a
     copy of one), merged as `read_result` merges it: for the readers that query the files in
     DuckDB's own SQL (the customer-360 file, benchmarks' comparisons), with the rank of a result
-    of RANKED_AT_READ computed as `read_result` computes it."""
+    of RANKED_AT_READ computed as `read_result` computes it (unless not `ranked`: its stored
+    columns alone)."""
     merged = _merged_source(folder, table)
-    if table not in RANKED_AT_READ:
+    if table not in RANKED_AT_READ or not ranked:
         return merged
     names = pq.read_schema(sorted((folder / table).rglob("*.parquet"))[0]).names
     at = names.index(RANK_BEFORE)
