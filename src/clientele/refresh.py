@@ -891,17 +891,17 @@ class _Run:
     def customer_history(self) -> ibis.Table:
         """Every customer's purchase history at as_of (`history_state`, refusals out, as the
         baskets table): the kept one rolled by the new days, the stale customers' recomputed
-        (`_history_recomputed`); from every basket for a full refresh or without the refusals it
-        left out. Written under the next state (a resumed refresh reads it back)."""
+        (`_history_recomputed`); from every basket for a full refresh. Written under the next
+        state (a resumed refresh reads it back)."""
         folder = kept.next_dir(self.lake)
         if not (folder / kept.CUSTOMER_HISTORY).exists():
             baskets = self.result("baskets")
             purchases = baskets.select("customer_id", date=baskets.basket_date, spend=baskets.spend)
-            about = kept.state_dir(self.lake) / kept.CUSTOMER_HISTORY_OF
-            if self.plan.mode == "full" or not about.exists():
+            if self.plan.mode == "full":
                 state = history_state(purchases, self.as_of)
             else:
                 old_as_of = date.fromisoformat(self.plan.old["as_of"])
+                about = kept.state_dir(self.lake) / kept.CUSTOMER_HISTORY_OF
                 refused = json.loads(about.read_text(encoding="utf-8"))["profiling_refusals"]
                 recomputed = self._history_recomputed(refused, old_as_of)
                 kept_state = self._kept(kept.CUSTOMER_HISTORY)

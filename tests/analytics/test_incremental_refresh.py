@@ -100,14 +100,18 @@ def assert_same_customer_view(got: Path, expected: Path, tables=tuple(CUSTOMER_T
             pd.testing.assert_frame_equal(views[0][table], views[1][table], check_exact=True, obj=f"360 {table}")
 
 
-def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
+def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    from clientele.forecasting import churn
+
     nightly = _copy(synthetic_lake, tmp_path / "nightly")
     first = refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     assert first.as_of == date(2024, 12, 30) and first.mode.startswith("full")
     # the same lake and the same refresh of the day before (refresh_flows compares with it)
     whole = _copy(nightly, tmp_path / "whole")
     _add_new_day(nightly)
-    second = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    with monkeypatch.context() as patched:  # the forecasts read the kept purchase history (decision 0133)
+        patched.setattr(churn, "history_features", _not_called("history_features"))
+        second = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
     assert second.as_of == date(2024, 12, 31) and second.mode == "incremental from 2024-12-30"
     # the models were kept from the day before (refitted every 7 days)
     kept = _models(nightly)
