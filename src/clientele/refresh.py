@@ -46,7 +46,7 @@ from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
 from clientele.forecasting.churn import features_of_history
-from clientele.forecasting.history_state import history_of_state, history_state, roll_history_state
+from clientele.forecasting.history_state import history_of_state, history_state, roll_history_state, rolled_days
 from clientele.forecasting.next_purchase import Calibration, cycle_priors, cycles_from_sums, roll_cycle_sums
 from clientele.forecasting.next_purchase import pairs_within_reach, reach_bounds
 from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
@@ -904,12 +904,14 @@ class _Run:
                 about = kept.state_dir(self.lake) / kept.CUSTOMER_HISTORY_OF
                 refused = json.loads(about.read_text(encoding="utf-8"))["profiling_refusals"]
                 recomputed = self._history_recomputed(refused, old_as_of)
-                kept_state = self._kept(kept.CUSTOMER_HISTORY)
-                if recomputed is None:
-                    state = roll_history_state(kept_state, purchases, old_as_of, self.as_of)
-                else:
-                    state = roll_history_state(kept_state.anti_join(recomputed, "customer_id"),
-                                               purchases.anti_join(recomputed, "customer_id"), old_as_of, self.as_of)
+                kept_history, rolled = self._kept(kept.CUSTOMER_HISTORY), purchases
+                if recomputed is not None:
+                    kept_history = kept_history.anti_join(recomputed, "customer_id")
+                    rolled = purchases.anti_join(recomputed, "customer_id")
+                # the days the roll reads, read from the baskets once
+                days = self._work_table("history_days", rolled_days(rolled, old_as_of, self.as_of), order=False)
+                state = roll_history_state(kept_history, days, old_as_of, self.as_of)
+                if recomputed is not None:
                     state = state.union(history_state(purchases.semi_join(recomputed, "customer_id"), self.as_of))
             # what it leaves out first: a refresh stopped between the two writes them again
             folder.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ import pytest
 from clientele.engine import connect
 from clientele.forecasting.churn import features_of_history, history_features
 from clientele.forecasting.history_state import BLOCK_DAYS, history_of_state, history_state, phase, roll_history_state
+from clientele.forecasting.history_state import rolled_days
 
 START = dt.date(2024, 1, 1)
 
@@ -42,7 +43,7 @@ def _features_from_kept(con, baskets: pd.DataFrame, first: dt.date, nights: list
     table = con.read_parquet(path)
     state, kept_at, seen = _kept(con, history_state(table, first), folder, 0), first, {}
     for night, day in enumerate(nights, start=1):
-        state = _kept(con, roll_history_state(state, table, kept_at, day), folder, night)
+        state = _kept(con, roll_history_state(state, rolled_days(table, kept_at, day), kept_at, day), folder, night)
         seen[day], kept_at = features_of_history(history_of_state(state, day), day), day
     return seen
 

@@ -11,7 +11,7 @@ import pytest
 from clientele.analytics import baskets
 from clientele.engine import connect
 from clientele.forecasting.churn import features_of_history, history_features
-from clientele.forecasting.history_state import history_of_state, history_state, roll_history_state
+from clientele.forecasting.history_state import history_of_state, history_state, roll_history_state, rolled_days
 from clientele.forecasting.next_purchase import expected_next_visit, expected_product_purchases
 from clientele.forecasting.summary import summarise_transactions
 from clientele.lake.reader import basket_lines
@@ -19,6 +19,7 @@ from clientele.lake.reader import basket_lines
 pytestmark = pytest.mark.spark
 
 CUT = dt.date(2017, 9, 30)
+KEPT = CUT - dt.timedelta(days=10)  # the day a kept purchase history is rolled from
 
 
 def summaries(con, lake) -> dict[str, pd.DataFrame]:
@@ -31,8 +32,7 @@ def summaries(con, lake) -> dict[str, pd.DataFrame]:
         "history": history_features(purchases, cutoff=CUT),
         # the kept purchase history (decision 0133), kept ten days before and rolled to the cut
         "kept_history": features_of_history(history_of_state(roll_history_state(
-            history_state(purchases, CUT - dt.timedelta(days=10)), purchases, CUT - dt.timedelta(days=10), CUT),
-            CUT), CUT),
+            history_state(purchases, KEPT), rolled_days(purchases, KEPT, CUT), KEPT, CUT), CUT), CUT),
         "next_visits": expected_next_visit(members, CUT),
         "next_purchases": expected_product_purchases(members, CUT, calibrated=False)
         .sort_values(["customer_id", "product_id"], ignore_index=True),

@@ -116,27 +116,39 @@ def history_state(baskets: ibis.Table, cutoff: dt.date) -> ibis.Table:
     return added.mutate(gap_days_squared=added.gap_days_squared.fill_null(0)).select(*STATE.names).cast(STATE)
 
 
-def roll_history_state(state: ibis.Table, baskets: ibis.Table, old_cutoff: dt.date, cutoff: dt.date) -> ibis.Table:
-    """The kept `state` at `old_cutoff` rolled to `cutoff`: `baskets` (customer_id, date, spend)
-    are every basket up to `cutoff`, of which the days after `old_cutoff` are added and the days
-    leaving the recent windows read. The customers' baskets up to `old_cutoff` must be the ones
-    the state was computed from (the caller recomputes the others with `history_state`)."""
-    days = day_sums(baskets.filter(baskets.date.cast("date") > ibis.date(old_cutoff)))
-    days = days.filter(days.day <= ibis.date(cutoff))
-    last = state.semi_join(days, "customer_id").select("customer_id", day=state.last_day, spend=state.last_spend)
-    added = _added(ibis.union(last.mutate(new=ibis.literal(False)), days.mutate(new=ibis.literal(True)),
+def _leaving_days(old_cutoff: dt.date, cutoff: dt.date) -> dict[int, tuple[dt.date, dt.date]]:
+    """Per recent window (weeks), the kept days that leave it from `old_cutoff` to `cutoff`: those
+    after the first and up to the second (in the window at the old cutoff, not now)."""
+    return {w: (old_cutoff - dt.timedelta(weeks=w), min(old_cutoff, cutoff - dt.timedelta(weeks=w)))
+            for w in RECENT_WEEKS}
+
+
+def rolled_days(baskets: ibis.Table, old_cutoff: dt.date, cutoff: dt.date) -> ibis.Table:
+    """The `day_sums` of `baskets` (customer_id, date, spend) that rolling a state kept at
+    `old_cutoff` to `cutoff` reads: the days after `old_cutoff` up to `cutoff`, and the days
+    leaving the recent windows (a caller materialises it: `roll_history_state` reads it thrice)."""
+    on = baskets.date.cast("date")
+    spans = [(old_cutoff, cutoff), *_leaving_days(old_cutoff, cutoff).values()]
+    return day_sums(baskets.filter(ibis.or_(*[(on > ibis.date(after)) & (on <= ibis.date(until))
+                                              for after, until in spans])))
+
+
+def roll_history_state(state: ibis.Table, days: ibis.Table, old_cutoff: dt.date, cutoff: dt.date) -> ibis.Table:
+    """The kept `state` at `old_cutoff` rolled to `cutoff` with `days` (`rolled_days`: the new
+    days added, the days leaving the recent windows taken off). The customers' baskets up to
+    `old_cutoff` must be the ones the state was computed from (the caller recomputes the others
+    with `history_state`). The rows of the customers with neither are the kept rows."""
+    new = days.filter(days.day > ibis.date(old_cutoff))
+    last = state.semi_join(new, "customer_id").select("customer_id", day=state.last_day, spend=state.last_spend)
+    added = _added(ibis.union(last.mutate(new=ibis.literal(False)), new.mutate(new=ibis.literal(True)),
                               distinct=False), cutoff)
-    # a kept purchase day leaves a window of w weeks when it is in it at the old cutoff, not now
-    longest = max(RECENT_WEEKS)
-    first_left = ibis.date(old_cutoff - dt.timedelta(weeks=longest) + dt.timedelta(days=1))
-    leaving = day_sums(baskets.filter(baskets.date.cast("date") >= first_left))
-    leaving = leaving.filter(leaving.day <= ibis.date(min(old_cutoff, cutoff - dt.timedelta(weeks=min(RECENT_WEEKS)))))
+    leaving = days.filter(days.day <= ibis.date(old_cutoff))
     left = leaving.group_by("customer_id").aggregate(**{
-        recent_column(w): _count((leaving.day > ibis.date(old_cutoff - dt.timedelta(weeks=w)))
-                                 & (leaving.day <= ibis.date(cutoff - dt.timedelta(weeks=w))))
-        for w in RECENT_WEEKS
+        recent_column(w): _count((leaving.day > ibis.date(after)) & (leaving.day <= ibis.date(until)))
+        for w, (after, until) in _leaving_days(old_cutoff, cutoff).items()
     })
-    joined = state.outer_join(added, "customer_id", rname="{name}_added")
+    changed = ibis.union(added.select("customer_id"), left.select("customer_id"), distinct=True)
+    joined = state.semi_join(changed, "customer_id").outer_join(added, "customer_id", rname="{name}_added")
     joined = joined.mutate(customer_id=ibis.coalesce(joined.customer_id, joined.customer_id_added)).drop(
         "customer_id_added")
     joined = joined.left_join(left, "customer_id", rname="{name}_left").drop("customer_id_left")
@@ -144,22 +156,22 @@ def roll_history_state(state: ibis.Table, baskets: ibis.Table, old_cutoff: dt.da
     def total(column: str) -> ibis.Value:
         return joined[column].fill_null(0) + joined[f"{column}_added"].fill_null(0)
 
-    kept_days = joined.purchase_days.notnull()
+    kept_days, new_days = joined.purchase_days.notnull(), joined.last_day_added.notnull()
     rolled = joined.select(
         "customer_id",
         first_day=ibis.coalesce(joined.first_day, joined.first_day_added),
         last_day=ibis.coalesce(joined.last_day_added, joined.last_day),
         purchase_days=total("purchase_days"),
         gap_days_squared=total("gap_days_squared"),
-        last_gap_days=ibis.ifelse(joined.last_day_added.notnull(), joined.last_gap_days_added, joined.last_gap_days),
+        last_gap_days=ibis.ifelse(new_days, joined.last_gap_days_added, joined.last_gap_days),
         spend=total("spend"),
         first_spend=ibis.ifelse(kept_days, joined.first_spend, joined.first_spend_added),
-        last_spend=ibis.ifelse(joined.last_day_added.notnull(), joined.last_spend_added, joined.last_spend),
+        last_spend=ibis.ifelse(new_days, joined.last_spend_added, joined.last_spend),
         **{recent_column(w): total(recent_column(w)) - joined[f"{recent_column(w)}_left"].fill_null(0)
            for w in RECENT_WEEKS},
         **{months_column(p): total(months_column(p)) for p in range(BLOCK_DAYS)},
     )
-    return rolled.cast(STATE)
+    return state.anti_join(changed, "customer_id").cast(STATE).union(rolled.cast(STATE), distinct=False)
 
 
 def history_of_state(state: ibis.Table, cutoff: dt.date) -> pd.DataFrame:
