@@ -49,7 +49,7 @@ def _features_from_kept(con, baskets: pd.DataFrame, first: dt.date, nights: list
 
 
 def test_a_history_rolled_night_by_night_gives_every_baskets_features_on_each_phase(duckdb_con, tmp_path):
-    """Random baskets of 150 customers (several a day, some spanning many blocks): rolled over 29
+    """Random baskets of 150 customers (several a day, some spanning many blocks): rolled over 30
     nights (every phase of the blocks, and two nights of several days, longer than a block), each
     night's features equal the full query's."""
     rng = np.random.default_rng(3)
@@ -58,7 +58,7 @@ def test_a_history_rolled_night_by_night_gives_every_baskets_features_on_each_ph
     baskets = _baskets(list(zip(rng.integers(1, 150, count).tolist(), days,
                                 np.round(rng.uniform(0.01, 90.0, count), 2).tolist())))
     nights, day = [], dt.date(2024, 9, 1)
-    for step in [1] * 27 + [30, 45]:
+    for step in [1] * 28 + [30, 45]:
         day += dt.timedelta(days=step)
         nights.append(day)
     assert len({phase(d) for d in nights}) == BLOCK_DAYS
