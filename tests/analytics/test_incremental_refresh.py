@@ -495,3 +495,27 @@ def test_a_base_and_delta_read_for_some_keys_give_those_rows_of_the_whole_table(
         got = rows(kept_state.with_delta(base, delta, keys, only))
         assert got == expected
         assert got == rows(kept_state.with_delta(base, delta, keys).semi_join(only, list(only.columns)))
+
+
+def test_a_night_stopped_after_its_forecasts_resumes_and_keeps_the_history_it_rolled(
+        synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """A night stopped after the forecasts step resumes without rolling the kept purchase history
+    again (decision 0133: it reads back the one it wrote under the next state), and the night after
+    it rolls the history that night kept: the full refresh's tables."""
+    from clientele.forecasting import nightly
+
+    lake = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=lake, as_of=date(2024, 12, 28), refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+    with monkeypatch.context() as patched:
+        patched.setattr(nightly, "next_visits", _not_called("next_visits"))
+        with pytest.raises(AssertionError):
+            refresh(lake=lake, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    resumed = refresh(lake=lake, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1),
+                      con=duckdb_con)
+    assert "forecasts" in resumed.resumed and resumed.mode == "incremental from 2024-12-28"
+    whole = _copy(lake, tmp_path / "whole")
+    assert refresh(lake=lake, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE,
+                   con=duckdb_con).mode == "incremental from 2024-12-29"
+    refresh(lake=whole, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
+            models=_kept_models(lake))
+    assert_same_results(duckdb_con, lake, whole)
