@@ -45,6 +45,8 @@ from clientele.analytics.till_context import last_bought, till_context, top_cate
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
+from clientele.forecasting.churn import features_of_history
+from clientele.forecasting.history_state import history_of_state, history_state, roll_history_state, rolled_days
 from clientele.forecasting.next_purchase import Calibration, cycle_priors, cycles_from_sums, roll_cycle_sums
 from clientele.forecasting.next_purchase import pairs_within_reach, reach_bounds
 from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
@@ -128,7 +130,8 @@ class _Run:
         self.watermark = kept.load_watermark(lake)
         self.plan = kept.plan(con, lake, self.watermark, self.fingerprint, self.as_of, options.state_rules(), full)
         if self.plan.mode == "incremental" and not all(
-                (kept.state_dir(lake) / name).exists() for name in (*kept.ROLLED_TABLES, "golden_ids")):
+                (kept.state_dir(lake) / name).exists()
+                for name in (*kept.ROLLED_TABLES, kept.CUSTOMER_HISTORY, kept.CUSTOMER_HISTORY_OF, "golden_ids")):
             self.plan = kept.Plan("full", "the kept state is incomplete")
         for layout, delta in ((kept.cycles_layout, kept.CYCLES_DELTA), (kept.sums_layout, kept.SUMS_DELTA)):
             if self.plan.mode == "incremental" and layout(self.plan.old)["delta"] and not (
@@ -878,9 +881,64 @@ class _Run:
         return self.models()["calibration"]
 
     def forecasts(self) -> ibis.Table:
-        """The per-customer forecasts, scored with the night's fitted models."""
+        """The per-customer forecasts, scored with the night's fitted models on the history
+        features read from the customers' kept purchase history (decision 0133)."""
+        fitted = self.models()["forecasts"]
+        features = features_of_history(history_of_state(self.customer_history(), self.as_of), self.as_of)
         return ibis.memtable(nightly.customer_forecasts(
-            self.result("baskets"), self.as_of, self.options.forecast, fitted=self.models()["forecasts"]))
+            self.result("baskets"), self.as_of, self.options.forecast, fitted=fitted, features=features))
+
+    def customer_history(self) -> ibis.Table:
+        """Every customer's purchase history at as_of (`history_state`, refusals out, as the
+        baskets table): the kept one rolled by the new days, the stale customers' recomputed
+        (`_history_recomputed`); from every basket for a full refresh. Written under the next
+        state (a resumed refresh reads it back)."""
+        folder = kept.next_dir(self.lake)
+        if not (folder / kept.CUSTOMER_HISTORY).exists():
+            baskets = self.result("baskets")
+            purchases = baskets.select("customer_id", date=baskets.basket_date, spend=baskets.spend)
+            if self.plan.mode == "full":
+                state = history_state(purchases, self.as_of)
+            else:
+                old_as_of = date.fromisoformat(self.plan.old["as_of"])
+                about = kept.state_dir(self.lake) / kept.CUSTOMER_HISTORY_OF
+                refused = json.loads(about.read_text(encoding="utf-8"))["profiling_refusals"]
+                recomputed = self._history_recomputed(refused, old_as_of)
+                kept_history, rolled = self._kept(kept.CUSTOMER_HISTORY), purchases
+                if recomputed is not None:
+                    kept_history = kept_history.anti_join(recomputed, "customer_id")
+                    rolled = purchases.anti_join(recomputed, "customer_id")
+                # the days the roll reads, read from the baskets once
+                days = self._work_table("history_days", rolled_days(rolled, old_as_of, self.as_of), order=False)
+                state = roll_history_state(kept_history, days, old_as_of, self.as_of)
+                if recomputed is not None:
+                    state = state.union(history_state(purchases.semi_join(recomputed, "customer_id"), self.as_of))
+            # what it leaves out first: a refresh stopped between the two writes them again
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / kept.CUSTOMER_HISTORY_OF).write_text(json.dumps({"profiling_refusals": self.refused}),
+                                                           encoding="utf-8")
+            _write(self.con, state, folder / kept.CUSTOMER_HISTORY)
+        return kept.read_state(self.con, self.lake, kept.CUSTOMER_HISTORY, kept.NEXT_FOLDER)
+
+    def _history_recomputed(self, refused: list[int], old_as_of: date) -> ibis.Table | None:
+        """The customers whose kept purchase history is recomputed from their baskets tonight (None:
+        none): those whose state is stale (`affected`: a month rewritten before the kept day, a
+        merge), whose profiling refusal was made or withdrawn since it was kept, and those with a
+        basket of a kept day grown since (a line after the kept day's end in a basket begun
+        before it: that day's spend changed)."""
+        ids = [] if self.affected() is None else [self.affected()]
+        changed = sorted(set(refused) ^ set(self.refused))
+        if changed:
+            ids.append(ibis.memtable({"customer_id": changed}, schema={"customer_id": "int64"}))
+        old_cutoff = self.cutoff_ts(kept.cutoff(old_as_of))
+        grown = [sums.filter(sums.last_ts >= old_cutoff).select("basket_id")
+                 for sums in (self.month_sums(m) for m in self.plan.rebuild_months) if sums is not None]
+        if grown:
+            baskets = self.result("baskets")
+            across = baskets.filter(baskets.basket_date <= ibis.date(old_as_of)).semi_join(
+                ibis.union(*grown, distinct=False), "basket_id")
+            ids.append(self._work_table("grown_baskets_customers", across.select("customer_id").distinct()))
+        return ibis.union(*ids, distinct=True) if ids else None
 
     def watermark_now(self) -> dict:
         """What the next refresh compares the lake with."""

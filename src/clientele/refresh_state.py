@@ -28,6 +28,11 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   probabilities and the purchase cycles' priors (the products' mean cycles and the pooled spread),
   the per-customer forecasts' models and the day they were fitted on (refitted every
   `RefreshOptions.refit_days` days; every customer is scored every night);
+- `customer_history`: per customer (refusals out, as the baskets table), the whole-day counts and
+  exact sums the forecasts' history features are read from, one count of 4-week blocks with a
+  purchase per phase of the day (`forecasting.history_state`, decision 0133): the new days added,
+  the days leaving the recent windows taken off; recomputed for the customers whose state is stale,
+  whose refusal changed and whose basket of the kept day grew past midnight;
 - `pair_reach`: the customer x product pairs whose forecast may reach the next-purchase cut on a
   night before the models' next refit (decision 0122), with `pair_reach.json` (the nights, the
   models and the cycles' base it holds for): a night between refits scores these and the pairs of
@@ -71,7 +76,8 @@ WATERMARK = "watermark.json"
 MODELS = "models.json"
 FORECAST_MODELS = "forecast_models.pkl"
 #: Bumped when the state's layout or meaning changes: a state of another format is recomputed.
-FORMAT = 5  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged; 5: 0121 and 0122
+FORMAT = 6  # 3 on two branches at once (decisions 0114 and 0117), 4 once both were merged; 5: 0121 and 0122;
+# 6: the customers' purchase history (0133)
 #: The state tables rolled forward (besides the baskets' month partitions).
 ROLLED_TABLES = ("category_sums", "product_cycles", "visit_cycles", "last_lines")
 #: Beside `product_cycles` (the base): the rows of the pairs bought since the base was written.
@@ -90,6 +96,10 @@ CATEGORY_PAIRS_OF = "category_pairs.json"
 #: (decision 0122), and beside it (JSON) what that bound holds for: the nights, the models, the base.
 PAIR_REACH = "pair_reach"
 PAIR_REACH_OF = "pair_reach.json"
+#: Per customer, the purchase history the forecasts' features are read from (decision 0133,
+#: `forecasting.history_state`), and beside it (JSON) the profiling refusals it leaves out.
+CUSTOMER_HISTORY = "customer_history"
+CUSTOMER_HISTORY_OF = "customer_history.json"
 
 
 def cycles_layout(watermark: dict | None) -> dict:

@@ -106,14 +106,18 @@ def assert_same_customer_view(got: Path, expected: Path, tables=tuple(CUSTOMER_T
             pd.testing.assert_frame_equal(views[0][table], views[1][table], check_exact=True, obj=f"360 {table}")
 
 
-def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
+def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    from clientele.forecasting import churn
+
     nightly = _copy(synthetic_lake, tmp_path / "nightly")
     first = refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     assert first.as_of == date(2024, 12, 30) and first.mode.startswith("full")
     # the same lake and the same refresh of the day before (refresh_flows compares with it)
     whole = _copy(nightly, tmp_path / "whole")
     _add_new_day(nightly)
-    second = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    with monkeypatch.context() as patched:  # the forecasts read the kept purchase history (decision 0133)
+        patched.setattr(churn, "history_features", _not_called("history_features"))
+        second = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
     assert second.as_of == date(2024, 12, 31) and second.mode == "incremental from 2024-12-30"
     # the models were kept from the day before (refitted every 7 days)
     kept = _models(nightly)
@@ -497,3 +501,27 @@ def test_a_base_and_delta_read_for_some_keys_give_those_rows_of_the_whole_table(
         got = rows(kept_state.with_delta(base, delta, keys, only))
         assert got == expected
         assert got == rows(kept_state.with_delta(base, delta, keys).semi_join(only, list(only.columns)))
+
+
+def test_a_night_stopped_after_its_forecasts_resumes_and_keeps_the_history_it_rolled(
+        synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """A night stopped after the forecasts step resumes without rolling the kept purchase history
+    again (decision 0133: it reads back the one it wrote under the next state), and the night after
+    it rolls the history that night kept: the full refresh's tables."""
+    from clientele.forecasting import nightly
+
+    lake = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=lake, as_of=date(2024, 12, 28), refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+    with monkeypatch.context() as patched:
+        patched.setattr(nightly, "next_visits", _not_called("next_visits"))
+        with pytest.raises(AssertionError):
+            refresh(lake=lake, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    resumed = refresh(lake=lake, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1),
+                      con=duckdb_con)
+    assert "forecasts" in resumed.resumed and resumed.mode == "incremental from 2024-12-28"
+    whole = _copy(lake, tmp_path / "whole")
+    assert refresh(lake=lake, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE,
+                   con=duckdb_con).mode == "incremental from 2024-12-29"
+    refresh(lake=whole, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
+            models=_kept_models(lake))
+    assert_same_results(duckdb_con, lake, whole)

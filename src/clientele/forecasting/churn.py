@@ -89,6 +89,15 @@ def history_features(
         datetime_col=datetime_col,
         monetary_value_col=monetary_value_col,
     )
+    return features_of_history(purchase_history(days, cutoff), cutoff)
+
+
+def purchase_history(days: ibis.Table, cutoff: dt.date) -> pd.DataFrame:
+    """Per customer with a purchase day up to `cutoff` (`days`: `purchase_days`), the whole-day
+    counts and exact sums the history features are derived from (`features_of_history`), indexed
+    by customer id: `purchase_days`, `first_day`, `last_day`, `gaps`, `gap_days`,
+    `gap_days_squared`, `last_gap_days` (days), the purchase days in the last 4, 13 and 26 weeks,
+    `months_with_purchase`, `spend`, `repeat_spend`, `first_spend` and `last_spend` (currency)."""
     end = ibis.date(cutoff)
     seen = days.filter(days.day <= end)
     in_order = ibis.window(group_by="customer_id", order_by="day")
@@ -116,7 +125,12 @@ def history_features(
         first_spend=seen.spend.argmin(seen.day),
         last_spend=seen.spend.argmax(seen.day),
     )
-    history = customers.order_by("customer_id").execute().set_index("customer_id")
+    return customers.order_by("customer_id").execute().set_index("customer_id")
+
+
+def features_of_history(history: pd.DataFrame, cutoff: dt.date) -> pd.DataFrame:
+    """The `history_features` at `cutoff` of the customers' `purchase_history` (or of their kept
+    `history_state.history_of_state`: the same counts and sums, so the same floats)."""
     gaps = history["gaps"].where(history["gaps"] > 0).astype("float64")
     gap_days, gap_days_squared, last_gap_days = (
         history[c].astype("float64") for c in ("gap_days", "gap_days_squared", "last_gap_days"))
@@ -297,12 +311,13 @@ class HistoryModel:
         )
         return self
 
-    def scoring_at(self, transactions, cutoff: dt.date) -> HistoryModel:
+    def scoring_at(self, transactions, cutoff: dt.date, features: pd.DataFrame | None = None) -> HistoryModel:
         """This fitted model, to forecast every customer from their purchases up to `cutoff` (a
-        later day than the one it was fitted on: the models are kept, the inputs are today's)."""
+        later day than the one it was fitted on: the models are kept, the inputs are today's);
+        `features`, their `history_features` at `cutoff` when the caller has them."""
         scoring = copy.copy(self)
         scoring.transactions, scoring.calibration_end = transactions, cutoff
-        scoring.features_ = history_features(transactions, cutoff=cutoff)
+        scoring.features_ = history_features(transactions, cutoff=cutoff) if features is None else features
         return scoring
 
     def kept(self) -> HistoryModel:

@@ -122,7 +122,7 @@ def fit_customer_forecasts(
 
 def customer_forecasts(
     baskets: ibis.Table, as_of: dt.date, options: ForecastOptions = ForecastOptions(),
-    fitted: FittedForecasts | None = None,
+    fitted: FittedForecasts | None = None, features: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per customer with a basket up to `as_of` (columns `FORECAST_COLUMNS`):
     `expected_purchases` (purchase days in the next `horizon_weeks`), `probability_alive` (0-1,
@@ -136,7 +136,8 @@ def customer_forecasts(
     missing (null) rather than arbitrary; when only the spend model cannot be identified, the
     three lifetime value columns are. `fitted`, when given, are models fitted before (on an
     earlier day: every customer is scored from their history up to `as_of` with them); without
-    it they are fitted on the baskets up to `as_of`.
+    it they are fitted on the baskets up to `as_of`. `features`, when given, are the baskets'
+    `churn.history_features` at `as_of` (the refresh keeps them: `history_state`), not read again.
     """
     purchases = _purchases(baskets)
     if fitted is None:
@@ -146,7 +147,7 @@ def customer_forecasts(
         summary = summarise_transactions(purchases, observation_end=as_of)
         return _unscored(summary.index).reset_index()[list(FORECAST_COLUMNS)]
     if history.features_ is None or history.calibration_end != as_of:
-        history = history.scoring_at(purchases, as_of)
+        history = history.scoring_at(purchases, as_of, features)
     # the purchases are read once: the summary is the history features' (to the same floats)
     summary = as_summary(history.features_)
     forecasts = _unscored(summary.index)
