@@ -140,6 +140,8 @@ class _Run:
         self.forced_models = models
         self.months: dict[str, dict] = {}
         self._product_forecasts: ibis.Table | None = None
+        #: The kept cycles' base rows this night scores, read once (`_picked_base`; None: every pair).
+        self._picked: ibis.Table | None = None
         self._state: dict[str, ibis.Table] = {}
         self._affected: ibis.Table | None | bool = False
         self._touched: ibis.Table | None = None
@@ -171,7 +173,10 @@ class _Run:
         cut (decision 0122: `_scored_pairs`); a night that scores every pair keeps that set for the
         nights until the next refit."""
         if self._product_forecasts is None:
-            models, cycles_state = self.models(), self.state("product_cycles")
+            models = self.models()
+            # the base's rows the night may score, read before the roll, which reads its own from them
+            self._picked = self._picked_base()
+            cycles_state = self.state("product_cycles")
             scored = self._scored_pairs()
             cycles = cycles_from_sums(self._profiled(scored if scored is not None else cycles_state),
                                       kept.cutoff(self.as_of))
@@ -197,11 +202,13 @@ class _Run:
         about = [models["calibration"], models["cycle_priors"], repr(self.options.forecast)]
         return hashlib.sha256(json.dumps(about).encode()).hexdigest()[:16]
 
-    def _scored_pairs(self) -> ibis.Table | None:
-        """The rows of the purchase cycles this night scores (None: every pair): with a kept pair
-        reach valid for this night (the same models, a night it covers, the same cycles' base,
-        read as base + tonight's delta), the pairs it holds, the pairs bought since the base and
-        every pair of the customer x category groups those were bought in (decision 0122)."""
+    def _picked_base(self) -> ibis.Table | None:
+        """The kept cycles' base rows of every pair this night scores (None: the night scores
+        every pair), read once, before tonight's delta is rolled: with a kept pair reach valid
+        for this night (the same models, a night it covers, the same cycles' base), the pairs it
+        holds, the pairs of tonight's delta (the kept delta's and those bought since the kept day)
+        and every pair of the customer x category groups those belong to (decision 0122). The roll
+        reads the rows of the pairs bought from here (decision 0134)."""
         state = kept.state_dir(self.lake)
         if self.plan.mode != "incremental" or self._compacts_cycles() or not (state / kept.PAIR_REACH_OF).exists():
             return None
@@ -209,12 +216,13 @@ class _Run:
         if about["models"] != self._models_digest() or not about["first"] <= self.as_of.isoformat() <= about["last"] \
                 or about["base_as_of"] != kept.cycles_layout(self.plan.old)["base_as_of"]:
             return None
-        # the cycles are the kept base and tonight's delta: each is read and filtered apart (the
-        # base once per filter), not their union materialised whole (decision 0129)
         keys = kept.CYCLE_KEYS
         base = kept.read_state(self.con, self.lake, "product_cycles")
-        delta_rows = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER)
-        delta = delta_rows.select(*keys)
+        # tonight's delta holds the kept delta's pairs and every pair bought since (the roll adds
+        # a row for each): its keys are known before it is rolled
+        delta = self._pairs_bought()
+        if kept.cycles_layout(self.plan.old)["delta"]:
+            delta = ibis.union(kept.read_state(self.con, self.lake, kept.CYCLES_DELTA).select(*keys), delta)
         categories = self.products.select("product_id", product_category=self.products.category)
         groups = delta.join(categories.filter(categories.product_category.notnull()), "product_id").select(
             "customer_id", "product_category").distinct()
@@ -225,8 +233,15 @@ class _Run:
         in_groups = pairs.join(categories, "product_id").semi_join(groups, ["customer_id", "product_category"])
         reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH).select(*keys)
         candidates = ibis.union(in_groups.select(*keys), delta, reach, distinct=True)
-        # every pair of the delta is a candidate: the delta is taken whole
-        return kept.with_delta(base.semi_join(candidates, keys), delta_rows, keys)
+        return self._work_table("cycles_picked", base.semi_join(candidates, keys), order=False, compression="snappy")
+
+    def _scored_pairs(self) -> ibis.Table | None:
+        """The rows of the purchase cycles this night scores (None: every pair): the picked base
+        rows (`_picked_base`) set against tonight's delta, every row of which is picked."""
+        if self._picked is None:
+            return None
+        delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER)
+        return kept.with_delta(self._picked, delta, kept.CYCLE_KEYS)
 
     def _keep_pair_reach(self, cycles: ibis.Table) -> None:
         """Write the pairs that may reach the cut on a night from this one to the last the night's
@@ -282,11 +297,11 @@ class _Run:
             self._state[name] = kept.read_state(self.con, self.lake, name, kept.NEXT_FOLDER)
         return self._state[name]
 
-    def _kept(self, name: str, only: ibis.Table | None = None) -> ibis.Table:
+    def _kept(self, name: str, only: ibis.Table | None = None, base: ibis.Table | None = None) -> ibis.Table:
         """The kept state table `name` (`only`, for the purchase cycles: the rows of those keys,
-        see `with_delta`)."""
+        see `with_delta`, read from `base` when given: some of the base's rows, `only`'s among them)."""
         if name == "product_cycles":
-            base = kept.read_state(self.con, self.lake, name)
+            base = kept.read_state(self.con, self.lake, name) if base is None else base
             if not kept.cycles_layout(self.plan.old)["delta"]:
                 return base if only is None else base.semi_join(only, list(only.columns))
             return kept.with_delta(base, kept.read_state(self.con, self.lake, kept.CYCLES_DELTA), kept.CYCLE_KEYS,
@@ -381,16 +396,27 @@ class _Run:
         """The kept delta of the purchase cycles with the pairs bought since the kept day rolled
         in: their rolled rows replace their kept ones (base or delta)."""
         keys = kept.CYCLE_KEYS
-        new = self.golden_member_lines(kept.cutoff(date.fromisoformat(self.plan.old["as_of"])), kept.cutoff(self.as_of))
-        touched = new.select(*keys).distinct()
+        new = self._new_member_lines()
+        touched = self._pairs_bought()
         # the kept rows of the pairs bought, read once: `roll_cycle_sums` reads its table three
-        # times, and each read of the base + delta was a scan of the whole base (decision 0129)
-        current = self._work_table("cycles_bought", self._kept("product_cycles", touched), order=False)
+        # times, and each read of the base + delta was a scan of the whole base (decision 0129);
+        # from the night's picked base rows when it picks (they hold the pairs bought: 0134)
+        current = self._work_table("cycles_bought", self._kept("product_cycles", touched, base=self._picked),
+                                   order=False)
         rolled = roll_cycle_sums(current, new, keys, kept.cutoff(self.as_of))
         if not kept.cycles_layout(self.plan.old)["delta"]:
             return rolled
         old_delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA)
         return old_delta.anti_join(touched, keys).union(rolled.cast(old_delta.schema()))
+
+    def _new_member_lines(self) -> ibis.Table:
+        """The identified customers' lines since the kept day (golden ids, refusals included)."""
+        return self.golden_member_lines(kept.cutoff(date.fromisoformat(self.plan.old["as_of"])),
+                                        kept.cutoff(self.as_of))
+
+    def _pairs_bought(self) -> ibis.Table:
+        """The customer x product pairs bought since the kept day."""
+        return self._new_member_lines().select(*kept.CYCLE_KEYS).distinct()
 
     def affected(self) -> ibis.Table | None:
         """The golden customers whose kept state is stale (None: none): those with lines in a month

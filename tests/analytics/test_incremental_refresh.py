@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import duckdb
@@ -525,3 +525,77 @@ def test_a_night_stopped_after_its_forecasts_resumes_and_keeps_the_history_it_ro
     refresh(lake=whole, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
             models=_kept_models(lake))
     assert_same_results(duckdb_con, lake, whole)
+
+
+def _pairs_picked(lake: Path, groups: bool = True) -> int:
+    """How many customer x product pairs a night between refits scores, counted from the state it
+    kept: the pair reach's, the delta's (every pair bought since the base) and, with `groups`,
+    every other pair of the customer x category groups the delta's pairs belong to."""
+    state, products = lake / "results" / "_state", lake / "products"
+    in_groups = f"""
+        UNION SELECT p.customer_id, p.product_id FROM pairs p JOIN categories c USING (product_id)
+        JOIN (SELECT DISTINCT d.customer_id, c.category FROM delta d JOIN categories c USING (product_id)) g
+          ON g.customer_id = p.customer_id AND g.category = c.category""" if groups else ""
+    return duckdb.sql(f"""
+        WITH delta AS (SELECT customer_id, product_id FROM read_parquet('{state}/product_cycles_delta/*.parquet')),
+        pairs AS (SELECT customer_id, product_id FROM read_parquet('{state}/product_cycles/*.parquet')
+                  UNION SELECT * FROM delta),
+        categories AS (SELECT product_id, category FROM read_parquet('{products}/*.parquet')
+                       WHERE category IS NOT NULL)
+        SELECT count(*) FROM (
+            SELECT customer_id, product_id FROM read_parquet('{state}/pair_reach/*.parquet')
+            UNION SELECT * FROM delta {in_groups})""").fetchall()[0][0]
+
+
+def _a_category_out_of_reach(lake: Path) -> tuple[int, int, str]:
+    """A customer, a product they never bought and its category, in which they bought another
+    product that is not within the kept pair reach."""
+    state, products = lake / "results" / "_state", lake / "products"
+    return duckdb.sql(f"""
+        WITH categories AS (SELECT product_id, category FROM read_parquet('{products}/*.parquet')
+                            WHERE category IS NOT NULL),
+        pairs AS (SELECT customer_id, product_id FROM read_parquet('{state}/product_cycles/*.parquet')),
+        out_of_reach AS (SELECT * FROM pairs EXCEPT
+                         SELECT customer_id, product_id FROM read_parquet('{state}/pair_reach/*.parquet'))
+        SELECT o.customer_id, other.product_id, c.category FROM out_of_reach o JOIN categories c USING (product_id)
+        JOIN categories other ON other.category = c.category AND other.product_id <> c.product_id
+        WHERE (o.customer_id, other.product_id) NOT IN (SELECT * FROM pairs)
+        ORDER BY 1, 2 LIMIT 1""").fetchall()[0]
+
+
+def _buy(lake: Path, customer: int, product: int, day: date) -> None:
+    """A line of `customer` buying `product` on `day`, imported in a file of its own (one of the
+    customer's lines as its template)."""
+    month = lake / "basket_lines" / f"month={day:%Y-%m}"
+    schema = pq.read_schema(month / "part-0.parquet")
+    line = next(row for file in sorted((lake / "basket_lines").rglob("*.parquet"))
+                for row in pq.read_table(file, filters=[("customer_id", "=", customer)]).to_pylist())
+    line |= {"basket_id": f"extra-{customer}-{product}", "line_no": 1, "product_id": product,
+             "transaction_ts": datetime.combine(day, time(12))}
+    pq.write_table(pa.Table.from_pylist([line], schema=schema), month / "import-extra-0.parquet")
+
+
+def test_a_night_scores_every_pair_of_the_categories_bought_in(synthetic_lake, duckdb_con, tmp_path):
+    """A night between refits scores the pairs of the kept reach, of tonight's delta and every
+    other pair of the customer x category groups bought in, the base's rows of all of them read
+    before the roll (decisions 0122, 0134): a customer buys a product new to them in a category
+    where they bought another one that is out of reach, which is then scored from the base; the
+    night gives the full refresh's tables."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    customer, product, category = _a_category_out_of_reach(nightly)
+    whole = _copy(nightly, tmp_path / "whole")
+    for lake in (nightly, whole):
+        _add_new_day(lake)
+        _buy(lake, customer, product, date(2024, 12, 31))
+    night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    assert night.mode == "incremental from 2024-12-30"
+    # exactly the pairs picked, the groups' other pairs among them (without them, fewer)
+    assert night.pairs_scored == _pairs_picked(nightly) > _pairs_picked(nightly, groups=False)
+    # the comparison bites: the category bought in is forecast, its probability counting the
+    # pair out of reach (a pick without the groups' pairs differs there)
+    categories = read_result(duckdb_con, "next_categories", nightly)
+    assert categories.filter((categories.customer_id == customer) & (categories.category == category)).count(
+        ).execute() == 1
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
+    assert_same_results(duckdb_con, nightly, whole)
