@@ -91,19 +91,19 @@ def ids_folder(config: pytest.Config) -> str:
     return config._clientele_transactional_ids
 
 
-def queue_order(unit: tuple[str, dict]) -> tuple:
-    """The sort key of a unit (scope, tests) in the queue: the files costliest first, then every
-    file's transactional tests, in the collection's order (the sort is stable)."""
+def queue_order(unit: tuple[str, dict], position: dict[str, int]) -> tuple:
+    """The sort key of a unit (scope, its tests' ids) in the queue: the files first, costliest first
+    (HEAVY, then by their number of tests, as xdist does), then the files' transactional tests,
+    costliest first too, then in the collection's order (`position`: a test's place in it)."""
     scope, tests = unit
     if scope.startswith(TRANSACTIONAL):
-        return (True, 0, 0)
+        return (True, -HEAVY.get(scope, 0), position[next(iter(tests))])
     return (False, -HEAVY.get(scope, 0), -len(tests))
 
 
 def scheduler(config: pytest.Config, log):
     """LoadFileScheduling, except that each file's transactional tests are a unit of their own handed
-    out after every file (in the collection's order), and the files are handed out costliest first
-    (HEAVY, then by their number of tests)."""
+    out after every file, and the units are handed out costliest first (`queue_order`)."""
     from xdist.scheduler import LoadFileScheduling
 
     class FilesThenTransactional(LoadFileScheduling):
@@ -121,7 +121,8 @@ def scheduler(config: pytest.Config, log):
         def _assign_work_unit(self, node) -> None:
             if not self.ordered:  # the queue is complete at the first assignment (schedule())
                 self.ordered = True
-                units = sorted(self.workqueue.items(), key=queue_order)
+                position = {nodeid: place for place, nodeid in enumerate(self.collection)}
+                units = sorted(self.workqueue.items(), key=lambda unit: queue_order(unit, position))
                 self.workqueue.clear()
                 self.workqueue.update(units)
             super()._assign_work_unit(node)
