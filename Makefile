@@ -7,7 +7,8 @@ STAMP := $(VENV)/.installed
 #: The suite runs on PYTEST_WORKERS processes (pytest-xdist), a test file never split between two: its
 #: module and session fixtures (the Spark session, the served app) are built once, on its worker. The
 #: transactional tests (they flush the database, the migrations' seeded rows included) are handed out
-#: last, as one unit, after every file (tests/xdist_order.py, decision 0127).
+#: after every file, each file's as a unit of their own, the costliest files first (tests/xdist_order.py,
+#: decisions 0127 and 0131).
 PYTEST_WORKERS ?= 2
 PYTEST := $(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile
 

@@ -1,12 +1,16 @@
-"""How `make test` hands the suite to its 2 xdist workers (tests/conftest.py plugs it in; decision 0127).
+"""How `make test` hands the suite to its 2 xdist workers (tests/conftest.py plugs it in; decisions
+0127, 0131).
 
 pytest-django runs every transactional test (transaction=True, `transactional_db`, `live_server`)
 after the others, because such a test ends by flushing the database, the rows the migrations seed
 (roles, complaint causes, goodwill limits...) included. In one process that order holds by itself;
 under `--dist loadfile` a file is one unit, so a worker ran the files handed to it after a file
 holding a transactional test on a flushed database. Here, under `--dist loadfile`, the workers tell
-the scheduler which of their tests are transactional, and it hands those out as one unit after every
-file: whichever worker takes it has run all its other tests already, as one process runs them.
+the scheduler which of their tests are transactional, and it makes the transactional tests of each
+file a unit of their own, queued after every file: a worker takes one only once every file has been
+handed out, so on its own database (each worker has its own) it has run all its other tests first.
+Each transactional test then sees what it sees in one process (the database as the last flush left
+it) or, the first on its worker, the seeded database it sees when its file is run alone (decision 0131).
 
 The workers name their transactional tests in a file (the controller collects nothing itself and a
 test's id is not to be changed); the controller names the file in each worker's `workerinput`.
@@ -22,13 +26,27 @@ from pathlib import Path
 
 import pytest
 
-#: the scope of the one unit holding every transactional test
+#: the prefix of the scope of a file's transactional tests (one unit per file, after every file)
 TRANSACTIONAL = "(transactional tests, last)"
 
-#: test file -> its cost in one process in seconds (to be filled from a quiet run's `--durations`;
-#: empty, the files go by their number of tests as xdist's default does): the files are handed out costliest first so that the last units,
-#: which decide when the run ends, are small. Only the order of the hand-out depends on it.
-HEAVY: dict[str, float] = {}
+#: unit -> its cost in CPU seconds of the worker's whole process tree (its Spark JVM, chromium, the
+#: served app included), measured in session 19 on 2 workers (SQLite; offers/test_lists.py, hot_calls and the
+#: transactional units on PostgreSQL; decision 0131, docs/benchmarks.md):
+#: the units are handed out costliest first so that the last ones, which decide when the run ends,
+#: are small. A unit not named goes by its number of tests. Only the order of the hand-out depends on it.
+HEAVY: dict[str, float] = {
+    "tests/analytics/test_incremental_refresh.py": 511,  # 320 of it the Spark test
+    "tests/analytics/test_young_children.py": 191,  # 175 the Spark case (the worker's JVM started)
+    "tests/analytics/test_refresh_and_parity.py": 126,  # 109 the Spark case
+    "tests/backoffice/test_browser.py": 104,  # 37 the served site's set-up
+    "tests/offers/test_targeting.py": 82,
+    "tests/backoffice/test_care_browser.py": 26,
+    "tests/analytics/test_profiling_consent.py": 25,
+    "tests/offers/test_lists.py": 17,
+    "tests/loyalty/test_hot_calls.py": 15,
+    "(transactional tests, last) tests/service/test_desk_browser.py": 15,
+    "(transactional tests, last) tests/loyalty/test_concurrency.py": 6,
+}
 
 
 def is_transactional(item: pytest.Item) -> bool:
@@ -79,9 +97,19 @@ def ids_folder(config: pytest.Config) -> str:
     return config._clientele_transactional_ids
 
 
+def queue_order(unit: tuple[str, dict], position: dict[str, int]) -> tuple:
+    """The sort key of a unit (scope, its tests' ids) in the queue: the files first, costliest first
+    (HEAVY, then by their number of tests, as xdist does), then the files' transactional tests,
+    costliest first too, then in the collection's order (`position`: a test's place in it)."""
+    scope, tests = unit
+    if scope.startswith(TRANSACTIONAL):
+        return (True, -HEAVY.get(scope, 0), position[next(iter(tests))])
+    return (False, -HEAVY.get(scope, 0), -len(tests))
+
+
 def scheduler(config: pytest.Config, log):
-    """LoadFileScheduling, except that the transactional tests are one unit handed out last, and the
-    files are handed out costliest first (HEAVY, then by their number of tests)."""
+    """LoadFileScheduling, except that each file's transactional tests are a unit of their own handed
+    out after every file, and the units are handed out costliest first (`queue_order`)."""
     from xdist.scheduler import LoadFileScheduling
 
     class FilesThenTransactional(LoadFileScheduling):
@@ -93,13 +121,14 @@ def scheduler(config: pytest.Config, log):
                 folder = Path(ids_folder(config))
                 self.transactional = {i for f in folder.glob("*.json") for i in json.loads(f.read_text())}
                 shutil.rmtree(folder, ignore_errors=True)
-            return TRANSACTIONAL if nodeid in self.transactional else super()._split_scope(nodeid)
+            scope = super()._split_scope(nodeid)
+            return f"{TRANSACTIONAL} {scope}" if nodeid in self.transactional else scope
 
         def _assign_work_unit(self, node) -> None:
             if not self.ordered:  # the queue is complete at the first assignment (schedule())
                 self.ordered = True
-                units = sorted(self.workqueue.items(), key=lambda unit: (
-                    unit[0] == TRANSACTIONAL, -HEAVY.get(unit[0], 0), -len(unit[1])))
+                position = {nodeid: place for place, nodeid in enumerate(self.collection)}
+                units = sorted(self.workqueue.items(), key=lambda unit: queue_order(unit, position))
                 self.workqueue.clear()
                 self.workqueue.update(units)
             super()._assign_work_unit(node)
