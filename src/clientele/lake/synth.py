@@ -10,12 +10,16 @@ the size. The shape follows the Complete Journey:
   private-label mix are the real ones), popular products much more often, each customer with their
   own store-brand affinity;
 - about a third of the lines carry a loyalty-card discount, 1% a coupon.
+Drawn by rate, most customers of a large lake get one basket or none. `everyone_shops_in` (off by
+default) adds one basket per customer in one of the chosen months, so that every customer is active
+there: a lake where every customer is ranked, at the cost of a basket (about 9.4 lines) a customer.
 Randomness is a hash of the seed and the row numbers: the same arguments give the same lake.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,14 +65,24 @@ def synthesize(
     seed: int = 42,
     memory_limit: str = "4GB",
     console: Console | None = None,
+    everyone_shops_in: Sequence[int] | None = None,
 ) -> SynthResult:
     """Write a synthetic lake to `out`: basket_lines partitioned by month, and the products table.
 
     About `lines` basket lines (the exact number is returned) by `customers` customers over
     `months` months starting at `first_month`, from the products of `products_file` (Parquet).
+
+    `everyone_shops_in`: months (0 = `first_month`) in which every customer shops: each customer
+    gets one basket more in one of them (drawn per customer, uniformly) and is a customer then (joins
+    no later, leaves no earlier). Those baskets count in `lines`: the baskets drawn by rate are the
+    rest (none when they take every line). None, the default, adds nothing: the lake is the one
+    the generator always made.
     """
     if customers < 1 or lines < 1 or months < 1:
         raise ValueError("customers, lines and months must be positive")
+    sure = sorted(set(everyone_shops_in)) if everyone_shops_in is not None else None
+    if sure is not None and (not sure or not all(0 <= m < months for m in sure)):
+        raise ValueError(f"everyone_shops_in must name months of the lake (0 to {months - 1})")
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET preserve_insertion_order = false")
@@ -102,6 +116,17 @@ def synthesize(
         params,
     )
     baskets_per_month = lines / (1 + MEAN_EXTRA_LINES) / months
+    if sure is not None:
+        con.execute(
+            f"""
+            CREATE OR REPLACE TABLE customer AS
+            SELECT * REPLACE (least(first_month, sure_month) AS first_month, greatest(last_month, sure_month) AS last_month)
+            FROM (SELECT *, {sure}[1 + floor({len(sure)} * {_uniform("customer_id", "'sure'")})::INT] AS sure_month
+                  FROM customer)
+            """,
+            params,
+        )
+        baskets_per_month = max(0.0, lines / (1 + MEAN_EXTRA_LINES) - customers) / months
     total_lines = total_baskets = 0
     with Progress(console=console or Console(quiet=True)) as progress:
         task = progress.add_task("synthetic lake", total=months)
@@ -110,7 +135,8 @@ def synthesize(
             month_start = date(first_month.year + month_index // 12, month_index % 12 + 1, 1)
             folder = out / BASKET_LINES / f"month={month_start:%Y-%m}"
             folder.mkdir(parents=True, exist_ok=True)
-            con.execute(_month_sql(m, month_start, int(baskets_per_month), folder / "part-0.parquet"), params)
+            con.execute(_month_sql(m, month_start, int(baskets_per_month), folder / "part-0.parquet", sure is not None),
+                        params)
             written = con.execute(
                 f"SELECT count(*), count(DISTINCT basket_id) FROM read_parquet('{folder}/part-0.parquet')"
             ).fetchall()[0]
@@ -120,12 +146,19 @@ def synthesize(
     return SynthResult(out=out, customers=customers, baskets=total_baskets, lines=total_lines, months=months)
 
 
-def _month_sql(m: int, month_start: date, baskets: int, target: Path) -> str:
-    """The COPY statement writing one month's basket lines."""
+def _month_sql(m: int, month_start: date, baskets: int, target: Path, sure: bool = False) -> str:
+    """The COPY statement writing one month's basket lines (with the sure baskets of the customers
+    whose `sure_month` is this month, after the drawn ones, when `sure`)."""
     next_month = date(month_start.year + month_start.month // 12, month_start.month % 12 + 1, 1)
     days = (next_month - month_start).days
     popular = _uniform("l.k", "l.line_no", str(m), "'p'")  # cubed: the first products of the shelf sell most
     columns = ", ".join(f"CAST({name} AS {sql_type}) AS {name}" for name, sql_type in BASKET_LINE_SQL_TYPES.items())
+    drawn = "FROM draw d ASOF JOIN active a ON d.who >= a.weight_before"
+    if sure:  # numbered after the drawn baskets: their k (so their ids and draws) are new
+        drawn = f"""FROM (SELECT d.k, a.customer_id {drawn}
+              UNION ALL
+              SELECT {baskets} - 1 + row_number() OVER (ORDER BY customer_id) AS k, customer_id
+              FROM active WHERE sure_month = {m}) d JOIN active a USING (customer_id)"""
     return f"""
     COPY (
       WITH active AS (
@@ -140,7 +173,7 @@ def _month_sql(m: int, month_start: date, baskets: int, target: Path) -> str:
         SELECT d.k, a.customer_id, a.store_id, a.store_brand_affinity,
                1 + floor(-ln(1 - {_uniform("d.k", str(m), "'size'")}) * {MEAN_EXTRA_LINES})::INT AS size,
                DATE '{month_start}' + floor({days} * {_uniform("d.k", str(m), "'day'")})::INT AS day0
-        FROM draw d ASOF JOIN active a ON d.who >= a.weight_before
+        {drawn}
       ),
       dated AS (
         -- the weekly rhythm: a third of the weekday trips move to the following Saturday
