@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from clientele import refresh as nightly
-from clientele.analytics.results import results_dir
+from clientele.analytics.results import RANKED_AT_READ, read_result, results_dir
 from clientele.engine import connect, gathering_operators, recorded_spark_plans
 from clientele.lake.synth import synthesize
 from suite_timeline import tree_cpu  # CPU seconds of this process and its descendants (Spark's JVM)
@@ -96,15 +96,18 @@ def spark_steps(lake: Path, steps: list[str]) -> tuple[dict[str, float], dict[st
     cpu_started = tree_cpu()
     con = connect("spark")
     print(f"Spark session: {tree_cpu() - cpu_started:.1f} CPU s", flush=True)
-    run = nightly._Run(con, lake, None, nightly.RefreshOptions())
+    # a full refresh's run: each step computed whole from every line (the kept state the DuckDB
+    # refresh left would make it a night of no new day, its steps deltas on DuckDB's bases)
+    run = nightly._Run(con, lake, None, nightly.RefreshOptions(), full=True)
     seconds, cpu, gathered, plans_read = {}, {}, {}, 0
     for name, build in nightly._steps():
         if name not in steps:
             continue
         started, cpu_started = time.perf_counter(), tree_cpu()
         with recorded_spark_plans(con) as plans:
-            table = build(run).mutate(refresh_date=nightly.ibis.date(REFRESH_DATE.isoformat()))
-            nightly._write(con, table, results_dir(lake) / name)
+            nightly._write_result(con, lake, name, build(run), REFRESH_DATE)
+            if name in RANKED_AT_READ:  # its rank is computed when read (decision 0128): read on Spark too
+                nightly._write(con, read_result(con, name, lake), read_dir(lake) / name)
         seconds[name] = round(time.perf_counter() - started, 1)
         cpu[name] = round(tree_cpu() - cpu_started, 1)
         gathered[name] = [operator for plan in plans for operator in gathering_operators(plan)]
@@ -114,10 +117,27 @@ def spark_steps(lake: Path, steps: list[str]) -> tuple[dict[str, float], dict[st
     return seconds, cpu, gathered, plans_read
 
 
+def per_step(cpu: dict[str, float]) -> dict[str, float]:
+    """CPU seconds per step from those per table written (in order): a work table's or kept
+    state's counted in the step written after it."""
+    steps, pending = {}, 0.0
+    for folder, seconds in cpu.items():
+        if folder in nightly.STEPS:
+            steps[folder], pending = round(pending + seconds, 2), 0.0
+        else:
+            pending += seconds
+    return steps
+
+
+def read_dir(lake: Path) -> Path:
+    """Where a result ranked when read is written as read (rank included), for the comparison."""
+    return lake / "read"
+
+
 def same_table(spark: Path, duckdb: Path) -> str:
     """'exact', 'equal to 1e-9' or what differs."""
     got, expected = (pq.read_table(folder).to_pandas() for folder in (spark, duckdb))
-    keys = [c for c in ("customer_id", "category", "trait") if c in expected.columns]
+    keys = [c for c in ("customer_id", "category", "category_code", "trait") if c in expected.columns]
     got = got[list(expected.columns)].sort_values(keys).reset_index(drop=True)
     expected = expected.sort_values(keys).reset_index(drop=True)
     if len(got) == len(expected) and all(got[c].equals(expected[c]) for c in expected.columns):
@@ -140,6 +160,9 @@ def main() -> None:
     parser.add_argument("--everyone-shops-in", type=month_range, default=None,
                         help="months (0 = the first) where every customer shops, e.g. 1-5 (synth.everyone_shops_in)")
     parser.add_argument("--lake-only", action="store_true", help="make the lake and stop")
+    parser.add_argument("--duckdb-figures", type=Path, default=None,
+                        help="JSON of the DuckDB refresh's figures: written after it, or (when present) "
+                             "read instead of refreshing again, the lake's results being that refresh's")
     parser.add_argument("--steps", default=",".join(RANKING_STEPS), help="steps to run on Spark, or 'all'")
     args = parser.parse_args()
     ensure_lake(args.lake, args.customers, args.lines, args.products, args.months, args.first_month,
@@ -147,9 +170,17 @@ def main() -> None:
     if args.lake_only:
         return
     print(f"load before: {os.getloadavg()}", flush=True)
-    duckdb_seconds, duckdb_cpu, rows = duckdb_refresh(args.lake)
-    print(json.dumps({"duckdb_wall": duckdb_seconds, "duckdb_cpu": duckdb_cpu, "rows": rows}, default=str), flush=True)
-    print(f"load after DuckDB: {os.getloadavg()}", flush=True)
+    if args.duckdb_figures and args.duckdb_figures.exists():  # the lake's results are that refresh's
+        figures = json.loads(args.duckdb_figures.read_text())
+        duckdb_seconds, duckdb_cpu, rows = figures["duckdb_wall"], figures["duckdb_cpu"], figures["rows"]
+        print(f"DuckDB refresh's figures from {args.duckdb_figures}", flush=True)
+    else:
+        duckdb_seconds, duckdb_cpu, rows = duckdb_refresh(args.lake)
+        figures = json.dumps({"duckdb_wall": duckdb_seconds, "duckdb_cpu": duckdb_cpu, "rows": rows}, default=str)
+        print(figures, flush=True)
+        if args.duckdb_figures:
+            args.duckdb_figures.write_text(figures)
+        print(f"load after DuckDB: {os.getloadavg()}", flush=True)
     spark_lake = args.lake.parent / f"{args.lake.name}-spark"
     shutil.rmtree(spark_lake, ignore_errors=True)
     spark_lake.mkdir()
@@ -162,8 +193,12 @@ def main() -> None:
     spark_seconds, spark_cpu, gathered, plans_read = spark_steps(spark_lake, steps)
     print(f"load after: {os.getloadavg()}")
     table = []
+    duckdb_con, duckdb_cpu = connect("duckdb"), per_step(duckdb_cpu)
     for step in steps:
-        result = same_table(results_dir(spark_lake) / step, results_dir(args.lake) / step)
+        if step in RANKED_AT_READ:  # compared as read, the rank included
+            nightly._write(duckdb_con, read_result(duckdb_con, step, args.lake), read_dir(args.lake) / step)
+        folder = read_dir if step in RANKED_AT_READ else results_dir
+        result = same_table(folder(spark_lake) / step, folder(args.lake) / step)
         table.append({"step": step, "rows": rows[step], "duckdb_s": duckdb_seconds[step],
                       "duckdb_cpu_s": round(duckdb_cpu.get(step, 0.0), 1), "spark_s": spark_seconds[step],
                       "spark_cpu_s": spark_cpu[step], "gathering_operators": len(gathered[step]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from clientele.engine import connect
+from clientele import refresh as nightly
+from clientele.engine import connect, gathering_operators, recorded_spark_plans
 from clientele.lake.schema import BASKET_LINE_SCHEMA
 
 PRODUCTS = [
@@ -110,3 +113,34 @@ def duckdb_con():
 def con(request):
     """Each engine in turn: the same test body must give the same answer on both."""
     return connect(request.param)
+
+
+@pytest.fixture
+def gathering_per_step(monkeypatch) -> Callable[[object], AbstractContextManager[dict[str, list[str]]]]:
+    """`with gathering_per_step(con) as gathered:` around refreshes on Spark fills `gathered`: per
+    step (and work table), the operators that gather all rows in one partition in the plans of the
+    queries run since the previous table was written (empty on DuckDB; decision 0075)."""
+
+    @contextmanager
+    def watch(con) -> Iterator[dict[str, list[str]]]:
+        gathered: dict[str, list[str]] = {}
+        if con.name != "pyspark":
+            yield gathered
+            return
+        write, read = nightly._write, 0
+        with recorded_spark_plans(con) as plans:
+
+            def write_and_read_the_plans(con, table, folder, **options):
+                nonlocal read
+                write(con, table, folder, **options)
+                found = [operator for plan in plans[read:] for operator in gathering_operators(plan)]
+                gathered[folder.name] = gathered.get(folder.name, []) + found
+                read = len(plans)
+
+            monkeypatch.setattr(nightly, "_write", write_and_read_the_plans)
+            yield gathered
+            # the queries after the last table written (none is left unread)
+            gathered["(after the last write)"] = [operator for plan in plans[read:] for operator in gathering_operators(plan)]
+        monkeypatch.setattr(nightly, "_write", write)
+
+    return watch

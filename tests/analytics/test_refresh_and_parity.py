@@ -1,17 +1,13 @@
 """The nightly refresh writes every result, resumes, and gives the same answers on DuckDB and Spark."""
 
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pandas as pd
 
 import pytest
 
-from clientele import refresh as nightly
 from clientele.analytics.results import customer_profiles, read_result, segment_customer_ids
-from clientele.engine import gathering_operators, recorded_spark_plans
 from clientele.lake.reader import read_table
 from clientele.refresh import STEPS, refresh
 
@@ -45,13 +41,13 @@ def test_every_customer_gets_one_serving_profile(small_lake, duckdb_con):
     assert vip == [p["customer_id"] for p in profiles if p["pyramid_level"] == "VIP"]
 
 
-def test_duckdb_and_spark_give_the_same_results(small_lake, con, duckdb_con, tmp_path, monkeypatch):
+def test_duckdb_and_spark_give_the_same_results(small_lake, con, duckdb_con, tmp_path, gathering_per_step):
     """One body on each engine, compared table by table with a DuckDB refresh of a copy of the lake;
     on Spark, no step's plan moves all its rows into one partition (decision 0075)."""
     reference = tmp_path / "reference"
     shutil.copytree(small_lake, reference)
     refresh(lake=reference, refresh_date=date(2025, 1, 1), con=duckdb_con, as_of=AS_OF)
-    with _gathering_operators_per_step(con, monkeypatch) as gathered:
+    with gathering_per_step(con) as gathered:
         refresh(lake=small_lake, refresh_date=date(2025, 1, 1), con=con, as_of=AS_OF)
     if con.name == "pyspark":
         assert set(STEPS) <= set(gathered)
@@ -69,26 +65,3 @@ def test_duckdb_and_spark_give_the_same_results(small_lake, con, duckdb_con, tmp
             expected.sort_values(keys).reset_index(drop=True),
             check_dtype=False, obj=table,
         )
-
-
-@contextmanager
-def _gathering_operators_per_step(con, monkeypatch) -> Iterator[dict[str, list[str]]]:
-    """Filled while the refresh runs on Spark in the block: per step (and work table), the operators
-    that gather all rows in one partition in the plans of the queries run since the previous step
-    was written (empty on DuckDB)."""
-    gathered: dict[str, list[str]] = {}
-    if con.name != "pyspark":
-        yield gathered
-        return
-    write, read = nightly._write, 0
-    with recorded_spark_plans(con) as plans:
-
-        def write_and_read_the_plans(con, table, folder, **options):
-            nonlocal read
-            write(con, table, folder, **options)
-            gathered[folder.name] = [operator for plan in plans[read:] for operator in gathering_operators(plan)]
-            read = len(plans)
-
-        monkeypatch.setattr(nightly, "_write", write_and_read_the_plans)
-        yield gathered
-    monkeypatch.setattr(nightly, "_write", write)
