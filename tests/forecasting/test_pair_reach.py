@@ -1,6 +1,7 @@
 """The bound kept between refits of the next-purchase models (decision 0122): no customer x product
 pair outside the pairs within reach can reach the cut, alone or with its category's other
-products, on any night until the next refit, as long as it is not bought again."""
+products, on any night until the next refit, as long as it is not bought again; nor any pair
+outside those the night picks from the reach with its own visit probabilities (decision 0135)."""
 
 from __future__ import annotations
 
@@ -11,13 +12,17 @@ import pytest
 
 from clientele.forecasting.next_purchase import (
     Calibration,
+    bounds_tonight,
     cycle_priors,
+    cycle_sums,
+    cycles_from_sums,
     expected_category_purchases,
     fit_calibration,
     pairs_within_reach,
     product_cycles,
     product_forecasts,
     reach_bounds,
+    visit_probabilities,
 )
 
 AS_OF = pd.Timestamp("2024-07-20")  # the morning after the last line
@@ -61,15 +66,26 @@ def test_no_pair_outside_the_reach_reaches_the_cut_on_any_night_until_the_refit(
     priors = cycle_priors(cycles)
     last = AS_OF + pd.Timedelta(days=NIGHTS - 1)
     bounds = reach_bounds(cycles, priors, calibration, AS_OF, last)
-    reach = set(map(tuple, pairs_within_reach(bounds, ibis.memtable(PRODUCTS), cut).to_pandas()[KEYS].to_numpy()))
+    reach_rows = pairs_within_reach(bounds, ibis.memtable(PRODUCTS), cut)
+    reach = set(map(tuple, reach_rows.to_pandas()[KEYS].to_numpy()))
     bounds = bounds.to_pandas()
-    reaching_first, reaching_later = set(), set()
+    reaching_first, reaching_later, picked_fewer = set(), set(), False
     for night in range(NIGHTS):
         # the same lines every night: no pair bought again, the days elapsed and the visits' odds move
-        forecasts = product_forecasts(lines, AS_OF + pd.Timedelta(days=night), calibration=calibration, priors=priors)
-        every = forecasts.to_pandas().merge(bounds, on=KEYS, how="outer", indicator=True)
+        morning = AS_OF + pd.Timedelta(days=night)
+        forecasts = product_forecasts(lines, morning, calibration=calibration, priors=priors).to_pandas()
+        every = forecasts.merge(bounds, on=KEYS, how="outer", indicator=True)
         assert (every["_merge"] == "both").all()
         assert (every["probability"] <= every["bound"]).all(), night
+        # the night's pick: the reach's pairs that may reach the cut with this morning's visit
+        # probabilities (each pair's bound with them at least its probability)
+        visits = visit_probabilities(cycles_from_sums(cycle_sums(lines, ["customer_id"], morning), morning), morning)
+        tonight = bounds_tonight(reach_rows, visits, calibration)
+        within = forecasts.merge(tonight.to_pandas(), on=KEYS)
+        assert len(within) == len(reach) and (within["probability"] <= within["bound"]).all(), night
+        picked = set(map(tuple, pairs_within_reach(tonight, ibis.memtable(PRODUCTS), cut).to_pandas()[
+            KEYS].to_numpy()))
+        picked_fewer |= len(picked) < len(reach)
         pairs = set(map(tuple, every.loc[every["probability"] >= cut, KEYS].to_numpy()))
         categories = expected_category_purchases(
             forecasts, ibis.memtable(PRODUCTS.rename(columns={"category": "product_category"}))).to_pandas()
@@ -77,14 +93,16 @@ def test_no_pair_outside_the_reach_reaches_the_cut_on_any_night_until_the_refit(
         in_groups = every.merge(PRODUCTS.rename(columns={"category": "product_category"}), on="product_id").merge(
             groups, on=["customer_id", "product_category"])
         pairs |= set(map(tuple, in_groups[KEYS].to_numpy()))
-        assert pairs <= reach, night
+        assert pairs <= picked <= reach, night
         if night == 0:
             reaching_first = pairs
         else:
             reaching_later |= pairs - reaching_first
-    # the test bites: the reach leaves pairs out, and some pairs reach the cut only on a later night
+    # the test bites: the reach leaves pairs out, some pairs reach the cut only on a later night,
+    # and a night's visit probabilities leave some of the reach's pairs out
     assert len(reach) < len(bounds)
     assert reaching_later
+    assert picked_fewer
 
 
 def test_no_bound_when_the_calibration_decreases_with_the_cycle_models_probability(lines):
