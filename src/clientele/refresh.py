@@ -48,7 +48,7 @@ from clientele.forecasting import nightly
 from clientele.forecasting.churn import features_of_history
 from clientele.forecasting.history_state import history_of_state, history_state, roll_history_state, rolled_days
 from clientele.forecasting.next_purchase import Calibration, cycle_priors, cycles_from_sums, roll_cycle_sums
-from clientele.forecasting.next_purchase import bounds_tonight, pairs_within_reach, reach_bounds, visit_probabilities
+from clientele.forecasting.next_purchase import pairs_within_reach, reach_bounds
 from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
 from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
 from clientele.lake.schema import GOLDEN_IDS, PROFILING_REFUSALS
@@ -231,15 +231,7 @@ class _Run:
         pairs = ibis.union(base.select(*keys).semi_join(groups.select("customer_id"), "customer_id"), delta,
                            distinct=False)
         in_groups = pairs.join(categories, "product_id").semi_join(groups, ["customer_id", "product_category"])
-        reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH)
-        if "cycle_bound" in reach.columns:
-            # of the kept reach, the pairs that may reach the cut with tonight's visit probabilities
-            # in place of 1 (decision 0135; a reach kept without its bounds' parts is taken whole)
-            forecast = self.options.forecast
-            visits = visit_probabilities(self.visit_cycles(), kept.cutoff(self.as_of), forecast.next_purchase_days)
-            reach = pairs_within_reach(bounds_tonight(reach, visits, self.models()["calibration"]), self.products,
-                                       forecast.min_purchase_probability)
-        reach = reach.select(*keys)
+        reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH).select(*keys)
         candidates = ibis.union(in_groups.select(*keys), delta, reach, distinct=True)
         return self._work_table("cycles_picked", base.semi_join(candidates, keys), order=False, compression="snappy")
 

@@ -17,8 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from clientele import refresh_state as kept_state
-from clientele.forecasting.next_purchase import bounds_tonight, cycles_from_sums, decay_epoch, pairs_within_reach
-from clientele.forecasting.next_purchase import visit_probabilities
+from clientele.forecasting.next_purchase import decay_epoch
 from clientele.analytics.category_ranks import RANKS_AHEAD
 from clientele.analytics.customer_view import CUSTOMER_TABLES, VIEW_FILE
 from clientele.analytics.results import read_result
@@ -528,28 +527,11 @@ def test_a_night_stopped_after_its_forecasts_resumes_and_keeps_the_history_it_ro
     assert_same_results(duckdb_con, lake, whole)
 
 
-def _reach_tonight(con, lake: Path, night: date) -> Path:
-    """The kept pair reach's pairs that may reach the cut on the morning after `night` with the
-    visit probabilities of that morning (decision 0135), from the state the night kept, written
-    beside the lake: the visit cycles are tonight's, the reach and the models those it used."""
-    state = lake / "results" / "_state"
-    models = kept_state.load_models(state)
-    cutoff = kept_state.cutoff(night)
-    visits = visit_probabilities(cycles_from_sums(con.read_parquet(f"{state}/visit_cycles/*.parquet"), cutoff), cutoff)
-    reach = bounds_tonight(con.read_parquet(f"{state}/pair_reach/*.parquet"), visits, models["calibration"])
-    path = lake.parent / "reach-tonight.parquet"
-    pairs_within_reach(reach, con.read_parquet(f"{lake}/products/*.parquet"), 0.1).select(
-        "customer_id", "product_id").to_pandas().to_parquet(path)
-    return path
-
-
-def _pairs_picked(lake: Path, groups: bool = True, reach: Path | None = None) -> int:
+def _pairs_picked(lake: Path, groups: bool = True) -> int:
     """How many customer x product pairs a night between refits scores, counted from the state it
-    kept: the pair reach's (`reach`: those of this file), the delta's (every pair bought since the
-    base) and, with `groups`, every other pair of the customer x category groups the delta's pairs
-    belong to."""
+    kept: the pair reach's, the delta's (every pair bought since the base) and, with `groups`,
+    every other pair of the customer x category groups the delta's pairs belong to."""
     state, products = lake / "results" / "_state", lake / "products"
-    reach = reach or f"{state}/pair_reach/*.parquet"
     in_groups = f"""
         UNION SELECT p.customer_id, p.product_id FROM pairs p JOIN categories c USING (product_id)
         JOIN (SELECT DISTINCT d.customer_id, c.category FROM delta d JOIN categories c USING (product_id)) g
@@ -561,7 +543,7 @@ def _pairs_picked(lake: Path, groups: bool = True, reach: Path | None = None) ->
         categories AS (SELECT product_id, category FROM read_parquet('{products}/*.parquet')
                        WHERE category IS NOT NULL)
         SELECT count(*) FROM (
-            SELECT customer_id, product_id FROM read_parquet('{reach}')
+            SELECT customer_id, product_id FROM read_parquet('{state}/pair_reach/*.parquet')
             UNION SELECT * FROM delta {in_groups})""").fetchall()[0][0]
 
 
@@ -608,12 +590,8 @@ def test_a_night_scores_every_pair_of_the_categories_bought_in(synthetic_lake, d
         _buy(lake, customer, product, date(2024, 12, 31))
     night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
     assert night.mode == "incremental from 2024-12-30"
-    # exactly the pairs picked, the groups' other pairs among them (without them, fewer), the kept
-    # reach's those that may reach the cut with tonight's visit probabilities (fewer than it holds)
-    tonight = _reach_tonight(duckdb_con, nightly, date(2024, 12, 31))
-    assert night.pairs_scored == _pairs_picked(nightly, reach=tonight) > _pairs_picked(
-        nightly, groups=False, reach=tonight)
-    assert _pairs_picked(nightly, reach=tonight) < _pairs_picked(nightly)
+    # exactly the pairs picked, the groups' other pairs among them (without them, fewer)
+    assert night.pairs_scored == _pairs_picked(nightly) > _pairs_picked(nightly, groups=False)
     # the comparison bites: the category bought in is forecast, its probability counting the
     # pair out of reach (a pick without the groups' pairs differs there)
     categories = read_result(duckdb_con, "next_categories", nightly)

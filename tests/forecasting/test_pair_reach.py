@@ -1,7 +1,6 @@
 """The bound kept between refits of the next-purchase models (decision 0122): no customer x product
 pair outside the pairs within reach can reach the cut, alone or with its category's other
-products, on any night until the next refit, as long as it is not bought again; nor any pair
-outside those the night picks from the reach with its own visit probabilities (decision 0135)."""
+products, on any night until the next refit, as long as it is not bought again."""
 
 from __future__ import annotations
 
@@ -12,17 +11,13 @@ import pytest
 
 from clientele.forecasting.next_purchase import (
     Calibration,
-    bounds_tonight,
     cycle_priors,
-    cycle_sums,
-    cycles_from_sums,
     expected_category_purchases,
     fit_calibration,
     pairs_within_reach,
     product_cycles,
     product_forecasts,
     reach_bounds,
-    visit_probabilities,
 )
 
 AS_OF = pd.Timestamp("2024-07-20")  # the morning after the last line
@@ -66,26 +61,15 @@ def test_no_pair_outside_the_reach_reaches_the_cut_on_any_night_until_the_refit(
     priors = cycle_priors(cycles)
     last = AS_OF + pd.Timedelta(days=NIGHTS - 1)
     bounds = reach_bounds(cycles, priors, calibration, AS_OF, last)
-    reach_rows = pairs_within_reach(bounds, ibis.memtable(PRODUCTS), cut)
-    reach = set(map(tuple, reach_rows.to_pandas()[KEYS].to_numpy()))
+    reach = set(map(tuple, pairs_within_reach(bounds, ibis.memtable(PRODUCTS), cut).to_pandas()[KEYS].to_numpy()))
     bounds = bounds.to_pandas()
-    reaching_first, reaching_later, picked_fewer = set(), set(), False
+    reaching_first, reaching_later = set(), set()
     for night in range(NIGHTS):
         # the same lines every night: no pair bought again, the days elapsed and the visits' odds move
-        morning = AS_OF + pd.Timedelta(days=night)
-        forecasts = product_forecasts(lines, morning, calibration=calibration, priors=priors).to_pandas()
-        every = forecasts.merge(bounds, on=KEYS, how="outer", indicator=True)
+        forecasts = product_forecasts(lines, AS_OF + pd.Timedelta(days=night), calibration=calibration, priors=priors)
+        every = forecasts.to_pandas().merge(bounds, on=KEYS, how="outer", indicator=True)
         assert (every["_merge"] == "both").all()
         assert (every["probability"] <= every["bound"]).all(), night
-        # the night's pick: the reach's pairs that may reach the cut with this morning's visit
-        # probabilities (each pair's bound with them at least its probability)
-        visits = visit_probabilities(cycles_from_sums(cycle_sums(lines, ["customer_id"], morning), morning), morning)
-        tonight = bounds_tonight(reach_rows, visits, calibration)
-        within = forecasts.merge(tonight.to_pandas(), on=KEYS)
-        assert len(within) == len(reach) and (within["probability"] <= within["bound"]).all(), night
-        picked = set(map(tuple, pairs_within_reach(tonight, ibis.memtable(PRODUCTS), cut).to_pandas()[
-            KEYS].to_numpy()))
-        picked_fewer |= len(picked) < len(reach)
         pairs = set(map(tuple, every.loc[every["probability"] >= cut, KEYS].to_numpy()))
         categories = expected_category_purchases(
             forecasts, ibis.memtable(PRODUCTS.rename(columns={"category": "product_category"}))).to_pandas()
@@ -93,18 +77,54 @@ def test_no_pair_outside_the_reach_reaches_the_cut_on_any_night_until_the_refit(
         in_groups = every.merge(PRODUCTS.rename(columns={"category": "product_category"}), on="product_id").merge(
             groups, on=["customer_id", "product_category"])
         pairs |= set(map(tuple, in_groups[KEYS].to_numpy()))
-        assert pairs <= picked <= reach, night
+        assert pairs <= reach, night
         if night == 0:
             reaching_first = pairs
         else:
             reaching_later |= pairs - reaching_first
-    # the test bites: the reach leaves pairs out, some pairs reach the cut only on a later night,
-    # and a night's visit probabilities leave some of the reach's pairs out
+    # the test bites: the reach leaves pairs out, and some pairs reach the cut only on a later night
     assert len(reach) < len(bounds)
     assert reaching_later
-    assert picked_fewer
 
 
 def test_no_bound_when_the_calibration_decreases_with_the_cycle_models_probability(lines):
     cycles = product_cycles(lines, AS_OF)
     assert reach_bounds(cycles, cycle_priors(cycles), Calibration(0.0, (-0.1, 0.0, 0.0)), AS_OF, AS_OF) is None
+
+
+def test_every_pair_of_a_group_its_small_bounds_add_up_to_the_cut_is_within_reach():
+    """The groups are summed over their own pairs (decision 0135): taking each pair's bound as its
+    probability (the most it can be), every pair whose category reaches the cut as
+    `expected_category_purchases` computes it, however small each of its bounds, is within reach,
+    as is each pair at the cut alone; a customer's pairs of other categories are not counted in."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for customer in range(400):
+        # per customer a few categories, each of 1 to 120 pairs of bounds from 1e-5 to 0.2
+        for category in rng.choice(8, size=int(rng.integers(1, 5)), replace=False):
+            scale = float(rng.choice([1e-4, 1e-3, 3e-3, 0.03]))
+            for product in rng.choice(range(category * 1000, category * 1000 + 1000), size=int(rng.integers(1, 120)),
+                                      replace=False):
+                rows.append((customer, int(product), min(float(rng.exponential(scale)), 0.2)))
+        rows.append((customer, 9000 + customer % 3, float(rng.choice([0.05, 0.3]))))  # no category
+    bounds = pd.DataFrame(rows, columns=[*KEYS, "bound"])
+    products = pd.DataFrame({"product_id": range(9003), "category": [
+        f"c{p // 1000}" if p < 8000 else None for p in range(9003)]})
+    cut = 0.1
+    reach = set(map(tuple, pairs_within_reach(ibis.memtable(bounds), ibis.memtable(products), cut).to_pandas()[
+        KEYS].to_numpy()))
+    as_probabilities = bounds.rename(columns={"bound": "probability"}).assign(expected_date=pd.Timestamp("2024-08-01"))
+    named = products.rename(columns={"category": "product_category"})
+    categories = expected_category_purchases(ibis.memtable(as_probabilities), ibis.memtable(named)).to_pandas()
+    groups = categories.loc[categories["probability"] >= cut, ["customer_id", "product_category"]]
+    in_groups = bounds.merge(named, on="product_id").merge(groups, on=["customer_id", "product_category"])
+    reaching = set(map(tuple, in_groups[KEYS].to_numpy())) | set(map(tuple, bounds.loc[
+        bounds["bound"] >= cut, KEYS].to_numpy()))
+    assert reaching <= reach
+    # the test bites: groups reach the cut only through pairs far below it alone (a sum of the
+    # bounds of 0.01 or more leaves them out), and the reach is the pairs reaching, give or take
+    # the margin, not every pair of a customer with a group reaching
+    small_only = in_groups.groupby(["customer_id", "product_category"])["bound"].max()
+    assert (small_only < 0.01).sum() >= 5
+    assert len(reach - reaching) <= len(reach) // 100
+    assert len(reach) < 0.8 * len(bounds[bounds["customer_id"].isin(groups["customer_id"])])

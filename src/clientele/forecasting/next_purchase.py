@@ -637,70 +637,31 @@ def reach_bounds(
     surviving = ibis.greatest(1.0 - cycles.last_done - error(cycles.last_done), 1e-12)
     cycles = cycles.mutate(cycle_bound=ibis.least(ibis.greatest(ends, 0.0) / surviving, 1.0))
     if calibration is None:
-        cycles = cycles.mutate(elapsed_term=ibis.null("float64"), days_term=ibis.null("float64"))
-    else:
-        _, cycles_weight, days_weight = calibration.weights
-        typical = cycles.mean.exp()
-        cycles = cycles.mutate(
-            elapsed_term=ibis.greatest(cycles_weight * (1.0 + cycles.first_elapsed / typical).ln(),
-                                       cycles_weight * (1.0 + cycles.last_elapsed / typical).ln()),
-            days_term=days_weight * cycles.n_days.cast("float64").ln())
-    cycles = cycles.select("customer_id", "product_id", *BOUND_PARTS)
-    return cycles.mutate(bound=_bound_at(cycles, 1.0, calibration))
-
-
-#: What a pair's bound is computed from (`reach_bounds`), kept with the pairs within reach: the
-#: cycle model's bound and the calibration's terms of the elapsed cycles and of the purchase days.
-BOUND_PARTS = ("cycle_bound", "elapsed_term", "days_term")
-
-
-def _bound_at(bounds: ibis.Table, visit: ibis.Value | float, calibration: Calibration | None) -> ibis.Value:
-    """The bound of `reach_bounds`' rows (`BOUND_PARTS`) for a visit probability of at most
-    `visit`: the calibration of the cycle model's bound times `visit`, its terms added in the
-    order `_calibrated` adds the night's (decision 0135)."""
-    probability = bounds.cycle_bound * visit
-    if calibration is None:
-        return probability
-    probability = probability.clip(1e-6, 1 - 1e-6)
-    score = (calibration.intercept + calibration.weights[0] * (probability / (1.0 - probability)).ln()
-             + bounds.elapsed_term + bounds.days_term)
-    return 1.0 / (1.0 + (-score).exp())
+        return cycles.select("customer_id", "product_id", bound=cycles.cycle_bound)
+    intercept, (logit_weight, cycles_weight, days_weight) = calibration.intercept, calibration.weights
+    probability = cycles.cycle_bound.clip(1e-6, 1 - 1e-6)
+    typical = cycles.mean.exp()
+    score = (intercept + logit_weight * (probability / (1.0 - probability)).ln()
+             + ibis.greatest(cycles_weight * (1.0 + cycles.first_elapsed / typical).ln(),
+                             cycles_weight * (1.0 + cycles.last_elapsed / typical).ln())
+             + days_weight * cycles.n_days.cast("float64").ln())
+    return cycles.select("customer_id", "product_id", bound=1.0 / (1.0 + (-score).exp()))
 
 
 def pairs_within_reach(bounds: ibis.Table, products: ibis.Table, cut: float) -> ibis.Table:
-    """Of the pairs' `bounds` (`reach_bounds`, or `bounds_tonight`), those that may reach the
-    `cut`, with their bound's parts (customer_id, product_id, `BOUND_PARTS`): each pair
-    whose bound does, and every pair of each customer x category group whose bounds may add up to
-    it (as `expected_category_purchases` adds the pairs' -ln(1 - p)) or one of whose pairs' bound
-    reaches it alone; so a category's pair within reach has its whole group within reach
-    (decision 0135). Products without a category count in no group. Both comparisons are lowered
-    by `REACH_MARGIN`."""
+    """Of the pairs' `bounds` (`reach_bounds`), those that may reach the `cut` (customer_id,
+    product_id): each pair whose bound does, and every pair of each customer x category group
+    whose bounds may add up to it (as `expected_category_purchases` adds the pairs' -ln(1 - p):
+    over the group's own pairs, decision 0135). Products without a category count in no group.
+    Both comparisons are lowered by `REACH_MARGIN`."""
     keys = ["customer_id", "product_id"]
-    alone = bounds.bound >= cut * (1.0 - REACH_MARGIN)
-    bounds = bounds.mutate(term=-(1.0 - ibis.least(bounds.bound, 1 - 1e-12)).ln(), alone=alone)
+    bounds = bounds.mutate(term=-(1.0 - ibis.least(bounds.bound, 1 - 1e-12)).ln())
     group_cut = -math.log(1.0 - cut) * (1.0 - REACH_MARGIN)
     categories = products.select("product_id", product_category=products.category)
-    grouped = bounds.join(categories.filter(categories.product_category.notnull()), "product_id")
-    sums = grouped.group_by(["customer_id", "product_category"]).aggregate(
-        terms=lambda t: t.term.sum(), alone=lambda t: t.alone.any())
-    reaching = sums.filter((sums.terms >= group_cut) | sums.alone).select("customer_id", "product_category")
     every = bounds.left_join(categories, "product_id")
-    every = every.left_join(reaching.mutate(whole=ibis.literal(True)), ["customer_id", "product_category"])
-    return every.filter(every.whole.notnull() | every.alone).select(*keys, *BOUND_PARTS)
-
-
-def bounds_tonight(reach: ibis.Table, visits: ibis.Table, calibration: Calibration | None) -> ibis.Table:
-    """The kept `pairs_within_reach` rows with `bound`: at least the probability the night's
-    `product_forecasts` computes for the pair (not bought again since the reach's base), the
-    customer's visit probability being tonight's (`visits`: customer_id, probability_visit, as
-    `_visit_forecasts` computes it tonight) instead of 1 (decision 0135). Rows of customers
-    without a visit forecast are left out: the night scores none of their pairs."""
-    joined = reach.join(visits.select("customer_id", "probability_visit"), "customer_id")
-    return joined.mutate(bound=_bound_at(joined, joined.probability_visit, calibration)).drop("probability_visit")
-
-
-def visit_probabilities(visit_cycles: ibis.Table, as_of: dt.date | pd.Timestamp, horizon_days: int = 14) -> ibis.Table:
-    """Per customer of `visit_cycles` (`cycles_from_sums` of the shopping days), `probability_visit`
-    as `product_forecasts` computes it on the morning `as_of`."""
-    return _visit_forecasts(None, pd.Timestamp(as_of), horizon_days, visit_cycles).select(
-        "customer_id", "probability_visit")
+    grouped = every.filter(every.product_category.notnull())
+    sums = grouped.group_by(["customer_id", "product_category"]).aggregate(terms=lambda t: t.term.sum())
+    reaching = sums.filter(sums.terms >= group_cut).select("customer_id", "product_category").mutate(
+        whole=ibis.literal(True))
+    every = every.left_join(reaching, ["customer_id", "product_category"])
+    return every.filter(every.whole.notnull() | (every.bound >= cut * (1.0 - REACH_MARGIN))).select(*keys)
