@@ -655,13 +655,16 @@ def pairs_within_reach(bounds: ibis.Table, products: ibis.Table, cut: float) -> 
     over the group's own pairs, decision 0135). Products without a category count in no group.
     Both comparisons are lowered by `REACH_MARGIN`."""
     keys = ["customer_id", "product_id"]
+    # `bounds` read directly by both parts of the union: DuckDB computes it once for both (as a join
+    # of it, read twice, it was computed twice: 13.1 against 7.3 CPU s at 20M lines, decision 0135)
     bounds = bounds.mutate(term=-(1.0 - ibis.least(bounds.bound, 1 - 1e-12)).ln())
     group_cut = -math.log(1.0 - cut) * (1.0 - REACH_MARGIN)
     categories = products.select("product_id", product_category=products.category)
-    every = bounds.left_join(categories, "product_id")
-    grouped = every.filter(every.product_category.notnull())
+    grouped = bounds.join(categories.filter(categories.product_category.notnull()), "product_id")
     sums = grouped.group_by(["customer_id", "product_category"]).aggregate(terms=lambda t: t.term.sum())
-    reaching = sums.filter(sums.terms >= group_cut).select("customer_id", "product_category").mutate(
-        whole=ibis.literal(True))
-    every = every.left_join(reaching, ["customer_id", "product_category"])
-    return every.filter(every.whole.notnull() | (every.bound >= cut * (1.0 - REACH_MARGIN))).select(*keys)
+    reaching = sums.filter(sums.terms >= group_cut).select("customer_id", "product_category")
+    return ibis.union(
+        grouped.semi_join(reaching, ["customer_id", "product_category"]).select(*keys),
+        bounds.filter(bounds.bound >= cut * (1.0 - REACH_MARGIN)).select(*keys),
+        distinct=True,
+    )
