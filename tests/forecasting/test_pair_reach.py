@@ -90,3 +90,41 @@ def test_no_pair_outside_the_reach_reaches_the_cut_on_any_night_until_the_refit(
 def test_no_bound_when_the_calibration_decreases_with_the_cycle_models_probability(lines):
     cycles = product_cycles(lines, AS_OF)
     assert reach_bounds(cycles, cycle_priors(cycles), Calibration(0.0, (-0.1, 0.0, 0.0)), AS_OF, AS_OF) is None
+
+
+def test_every_pair_of_a_group_its_small_bounds_add_up_to_the_cut_is_within_reach():
+    """The groups are summed over their own pairs (decision 0135): taking each pair's bound as its
+    probability (the most it can be), every pair whose category reaches the cut as
+    `expected_category_purchases` computes it, however small each of its bounds, is within reach,
+    as is each pair at the cut alone; a customer's pairs of other categories are not counted in."""
+    rng = np.random.default_rng(7)
+    rows = []
+    for customer in range(400):
+        # per customer a few categories, each of 1 to 120 pairs of bounds from 1e-5 to 0.2
+        for category in rng.choice(8, size=int(rng.integers(1, 5)), replace=False):
+            scale = float(rng.choice([1e-4, 1e-3, 3e-3, 0.03]))
+            for product in rng.choice(range(category * 1000, category * 1000 + 1000), size=int(rng.integers(1, 120)),
+                                      replace=False):
+                rows.append((customer, int(product), min(float(rng.exponential(scale)), 0.2)))
+        rows.append((customer, 9000 + customer % 3, float(rng.choice([0.05, 0.3]))))  # no category
+    bounds = pd.DataFrame(rows, columns=[*KEYS, "bound"])
+    products = pd.DataFrame({"product_id": range(9003), "category": [
+        f"c{p // 1000}" if p < 8000 else None for p in range(9003)]})
+    cut = 0.1
+    reach = set(map(tuple, pairs_within_reach(ibis.memtable(bounds), ibis.memtable(products), cut).to_pandas()[
+        KEYS].to_numpy()))
+    as_probabilities = bounds.rename(columns={"bound": "probability"}).assign(expected_date=pd.Timestamp("2024-08-01"))
+    named = products.rename(columns={"category": "product_category"})
+    categories = expected_category_purchases(ibis.memtable(as_probabilities), ibis.memtable(named)).to_pandas()
+    groups = categories.loc[categories["probability"] >= cut, ["customer_id", "product_category"]]
+    in_groups = bounds.merge(named, on="product_id").merge(groups, on=["customer_id", "product_category"])
+    reaching = set(map(tuple, in_groups[KEYS].to_numpy())) | set(map(tuple, bounds.loc[
+        bounds["bound"] >= cut, KEYS].to_numpy()))
+    assert reaching <= reach
+    # the test bites: groups reach the cut only through pairs far below it alone (a sum of the
+    # bounds of 0.01 or more leaves them out), and the reach is the pairs reaching, give or take
+    # the margin, not every pair of a customer with a group reaching
+    small_only = in_groups.groupby(["customer_id", "product_category"])["bound"].max()
+    assert (small_only < 0.01).sum() >= 5
+    assert len(reach - reaching) <= len(reach) // 100
+    assert len(reach) < 0.8 * len(bounds[bounds["customer_id"].isin(groups["customer_id"])])
