@@ -410,21 +410,32 @@ def _not_called(name: str):
     return fail
 
 
-def _nights_against_full(duckdb_con, lake: Path, tmp_path: Path, first: date, second: date, monkeypatch) -> None:
+def _nights_against_full(duckdb_con, lake: Path, tmp_path: Path, first: date, second: date, monkeypatch,
+                         not_called: tuple[str, ...] = ("lifecycle_history", "stage_flows")) -> None:
     """Refresh `lake` as of `first` (in full) and as of `second` (incremental), the second
-    without computing the lifecycle history from every basket; a copy refreshed as of `second`
+    without computing the lifecycle history nor the stage flows over every basket or row
+    (`not_called`: the analytics functions it must not call); a copy refreshed as of `second`
     in full with the same fitted models gives the same tables."""
     from clientele import analytics
 
     refresh(lake=lake, as_of=first, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     whole = _copy(lake, tmp_path / "whole")
     with monkeypatch.context() as patched:
-        patched.setattr(analytics, "lifecycle_history", _not_called("lifecycle_history"))
+        for name in not_called:
+            patched.setattr(analytics, name, _not_called(name))
         night = refresh(lake=lake, as_of=second, refresh_date=REFRESH_DATE, con=duckdb_con)
     assert night.mode == f"incremental from {first}"
     refresh(lake=whole, as_of=second, refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
             models=_kept_models(lake))
     assert_same_results(duckdb_con, lake, whole)
+
+
+def _delta_rows(lake: Path, table: str) -> int | None:
+    """The rows of `table`'s delta (None: it has none)."""
+    folder = lake / "results" / "_delta" / table
+    if not (folder / "_about.json").exists():
+        return None
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
 
 
 def test_a_night_inside_a_month_keeps_the_lifecycle_history_and_the_untouched_top_categories(
@@ -442,18 +453,54 @@ def test_a_night_inside_a_month_keeps_the_lifecycle_history_and_the_untouched_to
 
     monkeypatch.setattr(refreshing, "top_categories", counted)
     lake = _copy(synthetic_lake, tmp_path / "nightly")
-    _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 12, 28), date(2024, 12, 29), monkeypatch)
+    _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 12, 28), date(2024, 12, 29), monkeypatch,
+                         ("lifecycle_history", "current_stage", "stage_flows"))
     # the full refreshes rank every customer's categories, the night only those its lines touched
     everyone, night = seen[0], seen[1]
     assert seen[2] == everyone and 0 < night < everyone / 2
+    # the history and the stages are not written again (their files hold the full refresh's date);
+    # their rows read carry the night's (decision 0136)
+    for table in ("lifecycle_history", "lifecycle"):
+        assert _delta_rows(lake, table) == 0
+        written = read_table(duckdb_con, f"results/{table}", lake).refresh_date.max().execute()
+        read = read_result(duckdb_con, table, lake).refresh_date
+        assert str(written)[:10] == str(REFRESH_DATE - timedelta(days=1))
+        assert [str(day)[:10] for day in read.to_pyarrow().unique().to_pylist()] == [str(REFRESH_DATE)]
 
 
 def test_a_night_closing_a_month_adds_its_rows_to_the_lifecycle_history(
         synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """The closed month's rows are written as a delta on the kept history (decision 0136), its
+    flows added to the kept flows; the next night, inside a month, keeps both as they are; the
+    next month's rows are added to the history written whole."""
+    from clientele import analytics
+
     lake = _copy(synthetic_lake, tmp_path / "nightly")
     _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 11, 29), date(2024, 11, 30), monkeypatch)
-    history = read_table(duckdb_con, "results/lifecycle_history", lake)
+    history = read_result(duckdb_con, "lifecycle_history", lake)
     assert str(history.month.max().execute())[:10] == "2024-11-01"
+    november = history.filter(history.month == date(2024, 11, 1)).count().execute()
+    assert _delta_rows(lake, "lifecycle_history") == november > 0
+    base = read_table(duckdb_con, "results/lifecycle_history", lake)
+    assert str(base.month.max().execute())[:10] == "2024-10-01"
+
+    for as_of, closes in ((date(2024, 12, 1), False), (date(2024, 12, 31), True)):
+        shutil.rmtree(tmp_path / "whole")
+        whole = _copy(lake, tmp_path / "whole")
+        if closes:
+            _add_new_day(lake)
+            _add_new_day(whole)
+        with monkeypatch.context() as patched:
+            for name in ("lifecycle_history", "stage_flows", *(() if closes else ("current_stage",))):
+                patched.setattr(analytics, name, _not_called(name))
+            night = refresh(lake=lake, as_of=as_of, refresh_date=REFRESH_DATE + timedelta(days=as_of.day),
+                            con=duckdb_con)
+        assert night.mode.startswith("incremental")
+        refresh(lake=whole, as_of=as_of, refresh_date=REFRESH_DATE + timedelta(days=as_of.day), con=duckdb_con,
+                full=True, models=_kept_models(lake))
+        assert_same_results(duckdb_con, lake, whole)
+        # inside the month, November's rows stay a delta; December's are added to the whole table
+        assert _delta_rows(lake, "lifecycle_history") == (None if closes else november)
 
 
 def test_a_basket_begun_in_a_closed_month_and_grown_since_recomputes_the_lifecycle_history(

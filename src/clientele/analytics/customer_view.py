@@ -183,9 +183,12 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, c
                 whole.discard(table)
             continue
         columns = CUSTOMER_TABLES[table][0]
-        if table in appended and delta_about(folder / DELTAS / table) is None:
-            con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
-                        f"WHERE {appended[table]} ORDER BY customer_id", [files])
+        if table in appended:
+            # the rows added, of the base or of a delta on it (the closed month's: decision 0136)
+            merged = delta_about(folder / DELTAS / table) is not None
+            source = f"({result_source(folder, table)})" if merged else "read_parquet(?)"
+            con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM {source} "
+                        f"WHERE {appended[table]} ORDER BY customer_id", [] if merged else [files])
             whole.discard(table)
             continue
         customers = _changed_customers(con, folder, table, kept, changed)
