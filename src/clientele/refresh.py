@@ -63,13 +63,16 @@ PREVIOUS_FOLDER = "_previous"
 #: The kept category sums' columns, as the incremental refresh writes them on either engine.
 CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "category_spend": "decimal(38, 2)",
                              "store_brand_spend": "decimal(38, 2)", "lines": "int64"})
+#: customer_margin's delta is written while it holds at most this share of its base's rows (0137).
+MARGIN_DELTA_SHARE = 0.125
 #: The lifecycle history's keys (its delta's: decision 0136).
 HISTORY_KEYS = ("customer_id", "month")
 #: The previous refresh's tables kept when a refresh of a new day starts.
 KEPT_TABLES = ("lifecycle",)
 #: The result tables a night builds on as the last refresh wrote them (decision 0126): the
 #: watermark records their files, so a table rewritten since (a refresh stopped midway) is not.
-FOLLOWED = ("lifecycle_history", "lifecycle", "stage_flows", "till_context", "narrow_baskets")
+FOLLOWED = ("baskets", "lifecycle_history", "lifecycle", "stage_flows", "till_context", "narrow_baskets",
+            "customer_margin")
 
 
 @dataclass(frozen=True)
@@ -569,15 +572,57 @@ class _Run:
         parts = [t for t in (self.month_sums(m) for m in sorted(self.fingerprint["months"])) if t is not None]
         return ibis.union(*parts, distinct=False)
 
-    def basket_sums(self) -> ibis.Table:
+    def basket_sums(self, only: ibis.Table | None = None) -> ibis.Table:
         """Every basket's exact sums from the month partitions' basket sums (golden ids, refusals
-        out), added up per basket."""
+        out), added up per basket (`only`: of the baskets whose basket_id it holds)."""
         sums = self.every_month_sums()
+        if only is not None:
+            sums = sums.semi_join(only, "basket_id")
         return regroup_basket_sums(self._profiled(_as_golden_customers(self.con, self.lake, sums)))
 
-    def baskets(self) -> ibis.Table:
-        """The baskets table from the month partitions' basket sums: golden ids, refusals out."""
-        return baskets_from_sums(self.basket_sums())
+    def baskets(self) -> ibis.Table | BasketMonths:
+        """The baskets table from the month partitions' basket sums: golden ids, refusals out. On
+        DuckDB, one file per basket month (decision 0137): on a night that `follows` the kept
+        refresh and finds its files as it left them, the baskets with a line in a month partition
+        whose sums it computed again (the new days') are the only ones that may differ, and only
+        the files of their basket months are written again."""
+        whole = baskets_from_sums(self.basket_sums())
+        if self.con.name != "duckdb":
+            return whole
+        kept_files = self.plan.old.get("results", {}).get("baskets") if self.follows() else None
+        if not kept_files or kept_files != _followed_files(self.lake, "baskets") \
+                or not all(path.startswith(BASKET_MONTH_FILE) for path, _, _ in kept_files):
+            return BasketMonths(whole)
+        for month in self.fingerprint["months"]:
+            self.month_sums(month)
+        again = [self.month_sums(m) for m, e in sorted(self.months.items())
+                 if e is not None and e["folder"] == kept.NEXT_FOLDER]
+        if not again:
+            return BasketMonths(whole.limit(0), whole.select("basket_id").limit(0))
+        touched = ibis.union(*(sums.select("basket_id") for sums in again), distinct=True)
+        return BasketMonths(baskets_from_sums(self.basket_sums(touched)), touched)
+
+    def customer_margin(self) -> ibis.Table | ResultDelta:
+        """Per customer, their baskets' margin (`customer_margin_of_baskets`). On a night that
+        follows the kept refresh, of the same margin rate, as a delta on its base (decision 0137):
+        the rows of the customers the kept delta names and of those with a line since the kept day
+        (the others' baskets are the kept ones), computed from their own basket sums; written
+        whole when the delta would pass MARGIN_DELTA_SHARE of the base."""
+        rate = settings().margin_rate if self.options.margin_rate is None else self.options.margin_rate
+        margins = self.kept_result("customer_margin")
+        if margins is None or margins.filter(margins.margin_rate != rate).count().execute():
+            return customer_margin_of_baskets(self.basket_sums(), rate)
+        customers = self.new_customers()
+        deltas = delta_dir("customer_margin", self.lake)
+        if _parquet_rows(deltas):
+            kept_delta = read_table(self.con, f"{RESULTS}/{DELTAS}/customer_margin", self.lake)
+            customers = customers.union(kept_delta.select("customer_id"), distinct=True)
+        customers = self._work_table("margin_customers", customers, order=False)
+        if customers.count().execute() > MARGIN_DELTA_SHARE * _parquet_rows(results_dir(self.lake) / "customer_margin"):
+            return customer_margin_of_baskets(self.basket_sums(), rate)
+        sums = self._profiled(_as_golden_customers(self.con, self.lake, self.every_month_sums()))
+        rows = customer_margin_of_baskets(regroup_basket_sums(sums.semi_join(customers, "customer_id")), rate)
+        return ResultDelta(rows, customers.limit(0), ("customer_id",))
 
     def complementary_categories(self) -> ibis.Table:
         """The complementary categories of the window, from its kept basket counts."""
@@ -686,7 +731,7 @@ class _Run:
                 self.view_appends["lifecycle_history"] = f"CAST(month AS DATE) = DATE '{old_open.isoformat()}'"
                 self.history_added = old_open
                 added = added.cast(history.schema())
-                if not _delta_rows(delta_dir("lifecycle_history", self.lake)):
+                if not _parquet_rows(delta_dir("lifecycle_history", self.lake)):
                     return ResultDelta(added, added.select(*HISTORY_KEYS).limit(0), HISTORY_KEYS)
                 return history.union(added)
         return analytics.lifecycle_history(baskets, self.as_of, rules)
@@ -1106,8 +1151,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("till_context", lambda run: till_context(
             None, None, run.result("category_spend"), run.result("complementary_categories"), last=run.last_bought(),
             top=run.top_categories())),
-        ("customer_margin", lambda run: customer_margin_of_baskets(
-            run.basket_sums(), settings().margin_rate if run.options.margin_rate is None else run.options.margin_rate)),
+        ("customer_margin", lambda run: run.customer_margin()),
         ("list_candidates", lambda run: list_candidates(
             run.result("baskets"), run.result("next_purchases"), run.as_of, ListRules.configured())),
     ]
@@ -1173,8 +1217,8 @@ def _followed_files(lake: Path, table: str) -> list[list]:
         [f"{DELTAS}/{path}", size, at] for path, size, at in kept.files_of(delta_dir(table, lake))]
 
 
-def _delta_rows(folder: Path) -> int:
-    """The rows (tombstones too) of the result delta under `folder`: 0 when it has none."""
+def _parquet_rows(folder: Path) -> int:
+    """The rows of the Parquet files under `folder` (a result delta's: tombstones too): 0 when none."""
     return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet")) if folder.exists() else 0
 
 
@@ -1331,7 +1375,54 @@ def _keep_previous(lake: Path) -> None:
                     shutil.copytree(copied, copy)
 
 
-def _write_result(con: ibis.BaseBackend, lake: Path, name: str, built: ibis.Table | ResultDelta | Restamped,
+@dataclass(frozen=True)
+class BasketMonths:
+    """The baskets written as one file per basket month (decision 0137): `rows`, every basket
+    (`touched` None), or the baskets `touched` (basket_id) recomputed: the files of their months
+    are written again, each of the kept file's other rows and those, the other files kept."""
+
+    rows: ibis.Table
+    touched: ibis.Table | None = None
+
+
+#: The baskets' files on DuckDB: one per basket month, named BASKET_MONTH_FILE + "YYYY-MM.parquet".
+BASKET_MONTH_FILE = "month-"
+
+
+def _write_basket_months(con: ibis.BaseBackend, lake: Path, built: BasketMonths, refresh_date: date) -> None:
+    """Write the baskets as one file per basket month, in customer order (decision 0137): every
+    month's, or the months of the baskets `touched` (the other files linked from the kept
+    table, its rows stamped with `refresh_date` when read); staged beside the table, swapped in."""
+    folder, name = results_dir(lake) / "baskets", "baskets_months"
+    stamp = ibis.date(refresh_date.isoformat())
+    staged = folder.parent / "_staging" / folder.name
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    work = results_dir(lake) / WORK_FOLDER / name  # computed once, read for each month
+    _write(con, built.rows, work, order=False)
+    rows = con.read_parquet(work / "*.parquet")
+    months = sorted(rows.select("basket_month").distinct().to_pyarrow()["basket_month"].to_pylist())
+    for month in months:
+        file = f"{BASKET_MONTH_FILE}{month:%Y-%m}.parquet"
+        part = rows.filter(rows.basket_month == month).mutate(refresh_date=stamp)
+        if built.touched is not None and (folder / file).exists():
+            kept_rows = con.read_parquet(folder / file).anti_join(built.touched, "basket_id")
+            part = kept_rows.mutate(refresh_date=stamp).union(part.cast(kept_rows.schema()))
+        con.to_parquet(part.order_by("customer_id"), staged / file, compression="zstd")
+    if built.touched is not None:
+        for kept_file in folder.glob(f"{BASKET_MONTH_FILE}*.parquet"):
+            if not (staged / kept_file.name).exists():
+                os.link(kept_file, staged / kept_file.name)
+    deltas = delta_dir("baskets", lake)
+    shutil.rmtree(deltas, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staged, folder)
+    if built.touched is not None:  # the kept files' rows read with tonight's date (decision 0136)
+        _write_result(con, lake, "baskets", Restamped(("basket_id",)), refresh_date)
+
+
+def _write_result(con: ibis.BaseBackend, lake: Path, name: str,
+                  built: ibis.Table | ResultDelta | Restamped | BasketMonths,
                   refresh_date: date, about: dict | None = None) -> None:
     """Write one step's result stamped with `refresh_date`: whole (with `about`, what its base is
     computed from, when its step says), or as a delta on the kept base (decision 0124)."""
@@ -1343,6 +1434,9 @@ def _write_result(con: ibis.BaseBackend, lake: Path, name: str, built: ibis.Tabl
         staged = deltas / f"{DELTA_ABOUT}.tmp"
         staged.write_text(json.dumps(about | {"refresh_date": refresh_date.isoformat()}), encoding="utf-8")
         os.replace(staged, deltas / DELTA_ABOUT)
+        return
+    if isinstance(built, BasketMonths):
+        _write_basket_months(con, lake, built, refresh_date)
         return
     if isinstance(built, ResultDelta):
         rows = built.rows.mutate(refresh_date=stamp, **{GONE: ibis.literal(False)})

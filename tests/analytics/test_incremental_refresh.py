@@ -24,6 +24,7 @@ from clientele.analytics.results import read_result
 from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.synth import synthesize
+from clientele import refresh as refreshing
 from clientele.refresh import STEPS, refresh
 
 REFRESH_DATE = date(2025, 3, 1)
@@ -136,7 +137,8 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lak
     assert_same_results(duckdb_con, nightly, refitted, tables=[t for t in STEPS if t not in FITTED])
 
 
-def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
+def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path,
+                                                                              monkeypatch):
     """The purchase cycles and the category sums are kept as a base and a delta: a night writes the
     delta alone (the pairs bought since the base, the customer x category keys entering or leaving
     the window, rolled), the next night rolls base and delta forward, and the base is rewritten
@@ -167,10 +169,16 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert pq.read_table(state / "category_sums_delta").num_rows == 0
 
     pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
+    monkeypatch.setattr(refreshing, "MARGIN_DELTA_SHARE", 1.0)  # the margins' delta kept over both nights
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
     first_delta = pq.read_table(state / "product_cycles_delta").num_rows
     _add_new_day(nightly)
     night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    # customer_margin: the rows of the customers with a line on either night, a delta (decision 0137)
+    bought = pa.concat_tables([lines.filter(day_before), pq.read_table(tmp_path / "new-day.parquet")])
+    margins = pq.read_table(nightly / "results" / "_delta" / "customer_margin")
+    assert sorted(margins["customer_id"].to_pylist()) == sorted(
+        pc.unique(pc.drop_null(bought["customer_id"])).to_pylist())
     assert night.mode == "incremental from 2024-12-30"
     # a night between refits: the pairs picked from the base and the delta (decisions 0122, 0129), not all
     assert 0 < night.pairs_scored < base_rows
@@ -251,6 +259,25 @@ def _incremental_against_full(duckdb_con, lake: Path, tmp_path: Path) -> str:
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(lake))
     assert_same_results(duckdb_con, lake, whole)
     return mode
+
+
+def test_a_night_writes_again_only_the_baskets_files_of_the_months_it_touched(synthetic_lake, duckdb_con, tmp_path):
+    """The baskets are one file per basket month (decision 0137): a night writes the files of the
+    months of the baskets with a line in a month partition it read again, and keeps the others
+    (their rows read with the night's date)."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    folder = nightly / "results" / "baskets"
+    before = {f.name: f.stat().st_ino for f in folder.glob("*.parquet")}
+    assert sorted(before) == [f"month-2024-{month:02d}.parquet" for month in range(1, 13)]
+    _add_new_day(nightly)
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    after = {f.name: f.stat().st_ino for f in folder.glob("*.parquet")}
+    assert sorted(after) == sorted(before)
+    assert [name for name in sorted(after) if after[name] != before[name]] == ["month-2024-12.parquet"]
+    read = read_result(duckdb_con, "baskets", nightly)
+    assert [str(day)[:10] for day in read.refresh_date.to_pyarrow().unique().to_pylist()] == [str(REFRESH_DATE)]
+    assert str(read.basket_date.max().execute())[:10] == "2024-12-31"
 
 
 def test_a_late_import_of_old_days_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):

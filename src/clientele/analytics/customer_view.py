@@ -310,7 +310,9 @@ def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, colum
         con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} "
                     f"FROM ({result_source(folder, table)}) ORDER BY customer_id")
         return
-    con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} FROM read_parquet(?)", [files])
+    # a result of several files (the baskets' one per month: decision 0137) sorted again
+    order = " ORDER BY customer_id" if len(files) > 1 else ""
+    con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} FROM read_parquet(?){order}", [files])
     if about is not None and changed:
         matched = " AND ".join(f"{table}.{key} = changed.{key}" for key in about["keys"])
         con.execute(f"DELETE FROM {table} USING read_parquet(?) AS changed WHERE {matched}", [changed])
