@@ -26,6 +26,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import ibis
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -36,7 +37,8 @@ from clientele.analytics.brand_loyalty import category_spend_from_sums, category
 from clientele.analytics.brand_loyalty import category_names, usage_bounds
 from clientele.analytics.customer_view import write_customer_view
 from clientele.analytics.results import BASE_ABOUT, DELTA_ABOUT, GONE, PROFILE_COLUMNS, ResultDelta, base_about
-from clientele.analytics.results import DELTAS, RESULTS, delta_dir, read_result, results_dir
+from clientele.analytics.results import DELTAS, RESULTS, Restamped, delta_about, delta_dir, read_result
+from clientele.analytics.results import results_dir
 from clientele.analytics.results import customer_profiles as read_profiles
 from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
@@ -61,11 +63,16 @@ PREVIOUS_FOLDER = "_previous"
 #: The kept category sums' columns, as the incremental refresh writes them on either engine.
 CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "category_spend": "decimal(38, 2)",
                              "store_brand_spend": "decimal(38, 2)", "lines": "int64"})
+#: customer_margin's delta is written while it holds at most this share of its base's rows (0137).
+MARGIN_DELTA_SHARE = 0.125
+#: The lifecycle history's keys (its delta's: decision 0136).
+HISTORY_KEYS = ("customer_id", "month")
 #: The previous refresh's tables kept when a refresh of a new day starts.
 KEPT_TABLES = ("lifecycle",)
 #: The result tables a night builds on as the last refresh wrote them (decision 0126): the
 #: watermark records their files, so a table rewritten since (a refresh stopped midway) is not.
-FOLLOWED = ("lifecycle_history", "till_context", "narrow_baskets")
+FOLLOWED = ("baskets", "lifecycle_history", "lifecycle", "stage_flows", "till_context", "narrow_baskets",
+            "customer_margin")
 
 
 @dataclass(frozen=True)
@@ -158,6 +165,10 @@ class _Run:
         self.pairs_scored: int | None = None
         #: Per result written whole, what its base is computed from (`results.BASE_ABOUT`).
         self.bases: dict[str, dict] = {}
+        #: Whether this night kept the lifecycle history's rows as they were (`_history_kept`), and
+        #: the month whose rows it added to the kept ones (`lifecycle_history`; decision 0136).
+        self.history_unchanged = False
+        self.history_added: date | None = None
 
     def _profiled(self, table: ibis.Table) -> ibis.Table:
         """`table` without the customers who refused profiling."""
@@ -561,15 +572,57 @@ class _Run:
         parts = [t for t in (self.month_sums(m) for m in sorted(self.fingerprint["months"])) if t is not None]
         return ibis.union(*parts, distinct=False)
 
-    def basket_sums(self) -> ibis.Table:
+    def basket_sums(self, only: ibis.Table | None = None) -> ibis.Table:
         """Every basket's exact sums from the month partitions' basket sums (golden ids, refusals
-        out), added up per basket."""
+        out), added up per basket (`only`: of the baskets whose basket_id it holds)."""
         sums = self.every_month_sums()
+        if only is not None:
+            sums = sums.semi_join(only, "basket_id")
         return regroup_basket_sums(self._profiled(_as_golden_customers(self.con, self.lake, sums)))
 
-    def baskets(self) -> ibis.Table:
-        """The baskets table from the month partitions' basket sums: golden ids, refusals out."""
-        return baskets_from_sums(self.basket_sums())
+    def baskets(self) -> ibis.Table | BasketMonths:
+        """The baskets table from the month partitions' basket sums: golden ids, refusals out. On
+        DuckDB, one file per basket month (decision 0137): on a night that `follows` the kept
+        refresh and finds its files as it left them, the baskets with a line in a month partition
+        whose sums it computed again (the new days') are the only ones that may differ, and only
+        the files of their basket months are written again."""
+        whole = baskets_from_sums(self.basket_sums())
+        if self.con.name != "duckdb":
+            return whole
+        kept_files = self.plan.old.get("results", {}).get("baskets") if self.follows() else None
+        if not kept_files or kept_files != _followed_files(self.lake, "baskets") \
+                or not all(path.startswith(BASKET_MONTH_FILE) for path, _, _ in kept_files):
+            return BasketMonths(whole)
+        for month in self.fingerprint["months"]:
+            self.month_sums(month)
+        again = [self.month_sums(m) for m, e in sorted(self.months.items())
+                 if e is not None and e["folder"] == kept.NEXT_FOLDER]
+        if not again:
+            return BasketMonths(whole.limit(0), whole.select("basket_id").limit(0))
+        touched = ibis.union(*(sums.select("basket_id") for sums in again), distinct=True)
+        return BasketMonths(baskets_from_sums(self.basket_sums(touched)), touched)
+
+    def customer_margin(self) -> ibis.Table | ResultDelta:
+        """Per customer, their baskets' margin (`customer_margin_of_baskets`). On a night that
+        follows the kept refresh, of the same margin rate, as a delta on its base (decision 0137):
+        the rows of the customers the kept delta names and of those with a line since the kept day
+        (the others' baskets are the kept ones), computed from their own basket sums; written
+        whole when the delta would pass MARGIN_DELTA_SHARE of the base."""
+        rate = settings().margin_rate if self.options.margin_rate is None else self.options.margin_rate
+        margins = self.kept_result("customer_margin")
+        if margins is None or margins.filter(margins.margin_rate != rate).count().execute():
+            return customer_margin_of_baskets(self.basket_sums(), rate)
+        customers = self.new_customers()
+        deltas = delta_dir("customer_margin", self.lake)
+        if _parquet_rows(deltas):
+            kept_delta = read_table(self.con, f"{RESULTS}/{DELTAS}/customer_margin", self.lake)
+            customers = customers.union(kept_delta.select("customer_id"), distinct=True)
+        customers = self._work_table("margin_customers", customers, order=False)
+        if customers.count().execute() > MARGIN_DELTA_SHARE * _parquet_rows(results_dir(self.lake) / "customer_margin"):
+            return customer_margin_of_baskets(self.basket_sums(), rate)
+        sums = self._profiled(_as_golden_customers(self.con, self.lake, self.every_month_sums()))
+        rows = customer_margin_of_baskets(regroup_basket_sums(sums.semi_join(customers, "customer_id")), rate)
+        return ResultDelta(rows, customers.limit(0), ("customer_id",))
 
     def complementary_categories(self) -> ibis.Table:
         """The complementary categories of the window, from its kept basket counts."""
@@ -652,15 +705,16 @@ class _Run:
         if not self.follows():
             return None
         files = plan.old.get("results", {}).get(table)
-        if not files or files != kept.files_of(results_dir(self.lake) / table):
+        if not files or files != _followed_files(self.lake, table):
             return None
         return self.result(table).drop("refresh_date")
 
-    def lifecycle_history(self) -> ibis.Table:
+    def lifecycle_history(self) -> ibis.Table | ResultDelta | Restamped:
         """The lifecycle history (`analytics.lifecycle_history`): the last refresh's, when this
-        night closes no month, with the rows of the month it closes added (`lifecycle_month`),
-        when the complete months' baskets are the ones it saw (decision 0126); else from every
-        basket."""
+        night closes no month (`Restamped`: no row written), with the rows of the month it closes
+        added (`lifecycle_month`; a delta on the kept base when that holds no delta yet, else the
+        table written whole), when the complete months' baskets are the ones it saw (decision
+        0126); else from every basket (decision 0136)."""
         rules, baskets = self.options.lifecycle, self.result("baskets")
         history = self.kept_result("lifecycle_history")
         if history is not None and not self._baskets_across(date.fromisoformat(self.plan.old["as_of"])):
@@ -668,17 +722,52 @@ class _Run:
             new_open = kept.cutoff(self.as_of).replace(day=1)
             if new_open == old_open:
                 # the same rows, and so the same current stages: no customer's rows of either change
-                self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
-                return history
+                return self._history_kept()
             if new_open == (old_open + timedelta(days=32)).replace(day=1):
                 added = analytics.lifecycle_month(history, baskets, old_open, rules)
                 if added is None:  # no one bought in the month: the same rows and stages
-                    self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
-                    return history
+                    return self._history_kept()
                 # the kept rows as they are, and the closed month's
                 self.view_appends["lifecycle_history"] = f"CAST(month AS DATE) = DATE '{old_open.isoformat()}'"
-                return history.union(added.cast(history.schema()))
+                self.history_added = old_open
+                added = added.cast(history.schema())
+                if not _parquet_rows(delta_dir("lifecycle_history", self.lake)):
+                    return ResultDelta(added, added.select(*HISTORY_KEYS).limit(0), HISTORY_KEYS)
+                return history.union(added)
         return analytics.lifecycle_history(baskets, self.as_of, rules)
+
+    def _history_kept(self) -> Restamped:
+        """The kept lifecycle history on a night that changes none of its rows: the current stages
+        and the flows follow it (`lifecycle`, `stage_flows`), and the 360 file keeps both."""
+        self.view_changes.update(lifecycle_history=_nobody(), lifecycle=_nobody())
+        self.history_unchanged = True
+        return Restamped(HISTORY_KEYS)
+
+    def lifecycle(self) -> ibis.Table | Restamped:
+        """The current lifecycle stages: the last refresh's on a night that kept the history's rows
+        (`_history_kept`: every customer's last month and path the same), else from the history."""
+        if self.history_unchanged and self.kept_result("lifecycle") is not None:
+            return Restamped(("customer_id",))
+        return analytics.current_stage(self.result("lifecycle_history"), self.options.lifecycle)
+
+    def stage_flows(self) -> ibis.Table:
+        """The flows between stages per month: the last refresh's on a night that kept the history's
+        rows, and with the closed month's flows added on the night that added its rows (a
+        customer's rows run without a gap from their first month: the flow into the closed month
+        is from their row of the month before, if any); else counted over the whole history."""
+        flows = self.kept_result("stage_flows") if self.history_unchanged or self.history_added else None
+        if flows is None:
+            return analytics.stage_flows(self.result("lifecycle_history"))
+        if self.history_unchanged:
+            return flows
+        history = self.result("lifecycle_history")
+        month = ibis.date(self.history_added)
+        before = history.filter(history.month == ibis.date((self.history_added - timedelta(days=1)).replace(day=1)))
+        now = history.filter(history.month == month)
+        moved = now.left_join(before.select("customer_id", from_stage=before.lifecycle_stage), "customer_id")
+        added = moved.group_by([moved.month, moved.from_stage, moved.lifecycle_stage.name("to_stage")]).aggregate(
+            customers=moved.count())
+        return flows.union(added.cast(flows.schema()))
 
     def _baskets_across(self, old_as_of: date) -> bool:
         """Whether a line since the kept day's end joined a basket begun in a month complete then
@@ -981,7 +1070,7 @@ class _Run:
             sums = {"base_as_of": self.as_of.isoformat(), "delta": False}
         else:
             sums = {"base_as_of": kept.sums_layout(self.plan.old)["base_as_of"], "delta": True}
-        results = {table: kept.files_of(results_dir(self.lake) / table) for table in FOLLOWED}
+        results = {table: _followed_files(self.lake, table) for table in FOLLOWED}
         return {"format": kept.FORMAT, "rules": self.options.state_rules(), "as_of": self.as_of.isoformat(),
                 "fingerprint": self.fingerprint, "months": months, "product_cycles": cycles, "category_sums": sums,
                 "results": results, "profiling_refusals": self.refusals_key()}
@@ -1043,8 +1132,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             None, run.products, run.as_of, run.options.forecast, every_product=run.product_forecasts())),
         ("value", _value),
         ("lifecycle_history", lambda run: run.lifecycle_history()),
-        ("lifecycle", lambda run: analytics.current_stage(run.result("lifecycle_history"), run.options.lifecycle)),
-        ("stage_flows", lambda run: analytics.stage_flows(run.result("lifecycle_history"))),
+        ("lifecycle", lambda run: run.lifecycle()),
+        ("stage_flows", lambda run: run.stage_flows()),
         ("refresh_flows", lambda run: analytics.refresh_flows(run.previous("lifecycle"), run.result("lifecycle"))),
         ("brand_loyalty", lambda run: run.brand_loyalty_result()),
         ("deal_proneness", lambda run: analytics.deal_proneness(
@@ -1062,8 +1151,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
         ("till_context", lambda run: till_context(
             None, None, run.result("category_spend"), run.result("complementary_categories"), last=run.last_bought(),
             top=run.top_categories())),
-        ("customer_margin", lambda run: customer_margin_of_baskets(
-            run.basket_sums(), settings().margin_rate if run.options.margin_rate is None else run.options.margin_rate)),
+        ("customer_margin", lambda run: run.customer_margin()),
         ("list_candidates", lambda run: list_candidates(
             run.result("baskets"), run.result("next_purchases"), run.as_of, ListRules.configured())),
     ]
@@ -1121,6 +1209,17 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _followed_files(lake: Path, table: str) -> list[list]:
+    """The Parquet files of a FOLLOWED result, its base's and its delta's (`kept.files_of`)."""
+    return kept.files_of(results_dir(lake) / table) + [
+        [f"{DELTAS}/{path}", size, at] for path, size, at in kept.files_of(delta_dir(table, lake))]
+
+
+def _parquet_rows(folder: Path) -> int:
+    """The rows of the Parquet files under `folder` (a result delta's: tombstones too): 0 when none."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet")) if folder.exists() else 0
 
 
 def _nobody() -> ibis.Table:
@@ -1268,17 +1367,77 @@ def _keep_previous(lake: Path) -> None:
     for table in KEPT_TABLES:
         source, kept = results_dir(lake) / table, results_dir(lake) / PREVIOUS_FOLDER / table
         if source.exists():
-            shutil.rmtree(kept, ignore_errors=True)
-            kept.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copytree(source, kept)
+            # its delta with it (a base and an empty delta: decision 0136), read as it was
+            for copied, copy in ((source, kept), (delta_dir(table, lake), delta_dir(f"{PREVIOUS_FOLDER}/{table}", lake))):
+                shutil.rmtree(copy, ignore_errors=True)
+                if copied.exists():
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copytree(copied, copy)
 
 
-def _write_result(con: ibis.BaseBackend, lake: Path, name: str, built: ibis.Table | ResultDelta,
+@dataclass(frozen=True)
+class BasketMonths:
+    """The baskets written as one file per basket month (decision 0137): `rows`, every basket
+    (`touched` None), or the baskets `touched` (basket_id) recomputed: the files of their months
+    are written again, each of the kept file's other rows and those, the other files kept."""
+
+    rows: ibis.Table
+    touched: ibis.Table | None = None
+
+
+#: The baskets' files on DuckDB: one per basket month, named BASKET_MONTH_FILE + "YYYY-MM.parquet".
+BASKET_MONTH_FILE = "month-"
+
+
+def _write_basket_months(con: ibis.BaseBackend, lake: Path, built: BasketMonths, refresh_date: date) -> None:
+    """Write the baskets as one file per basket month, in customer order (decision 0137): every
+    month's, or the months of the baskets `touched` (the other files linked from the kept
+    table, its rows stamped with `refresh_date` when read); staged beside the table, swapped in."""
+    folder, name = results_dir(lake) / "baskets", "baskets_months"
+    stamp = ibis.date(refresh_date.isoformat())
+    staged = folder.parent / "_staging" / folder.name
+    shutil.rmtree(staged, ignore_errors=True)
+    staged.mkdir(parents=True)
+    work = results_dir(lake) / WORK_FOLDER / name  # computed once, read for each month
+    _write(con, built.rows, work, order=False)
+    rows = con.read_parquet(work / "*.parquet")
+    months = sorted(rows.select("basket_month").distinct().to_pyarrow()["basket_month"].to_pylist())
+    for month in months:
+        file = f"{BASKET_MONTH_FILE}{month:%Y-%m}.parquet"
+        part = rows.filter(rows.basket_month == month).mutate(refresh_date=stamp)
+        if built.touched is not None and (folder / file).exists():
+            kept_rows = con.read_parquet(folder / file).anti_join(built.touched, "basket_id")
+            part = kept_rows.mutate(refresh_date=stamp).union(part.cast(kept_rows.schema()))
+        con.to_parquet(part.order_by("customer_id"), staged / file, compression="zstd")
+    if built.touched is not None:
+        for kept_file in folder.glob(f"{BASKET_MONTH_FILE}*.parquet"):
+            if not (staged / kept_file.name).exists():
+                os.link(kept_file, staged / kept_file.name)
+    deltas = delta_dir("baskets", lake)
+    shutil.rmtree(deltas, ignore_errors=True)
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(staged, folder)
+    if built.touched is not None:  # the kept files' rows read with tonight's date (decision 0136)
+        _write_result(con, lake, "baskets", Restamped(("basket_id",)), refresh_date)
+
+
+def _write_result(con: ibis.BaseBackend, lake: Path, name: str,
+                  built: ibis.Table | ResultDelta | Restamped | BasketMonths,
                   refresh_date: date, about: dict | None = None) -> None:
     """Write one step's result stamped with `refresh_date`: whole (with `about`, what its base is
     computed from, when its step says), or as a delta on the kept base (decision 0124)."""
     stamp = ibis.date(refresh_date.isoformat())
     deltas = delta_dir(name, lake)
+    if isinstance(built, Restamped):  # the kept base and delta, stamped with tonight's date (0136)
+        about = delta_about(deltas) or {"keys": list(built.keys)}
+        deltas.mkdir(parents=True, exist_ok=True)
+        staged = deltas / f"{DELTA_ABOUT}.tmp"
+        staged.write_text(json.dumps(about | {"refresh_date": refresh_date.isoformat()}), encoding="utf-8")
+        os.replace(staged, deltas / DELTA_ABOUT)
+        return
+    if isinstance(built, BasketMonths):
+        _write_basket_months(con, lake, built, refresh_date)
+        return
     if isinstance(built, ResultDelta):
         rows = built.rows.mutate(refresh_date=stamp, **{GONE: ibis.literal(False)})
         gone = built.gone.select(*built.keys).distinct()
@@ -1287,19 +1446,22 @@ def _write_result(con: ibis.BaseBackend, lake: Path, name: str, built: ibis.Tabl
         notes = {DELTA_ABOUT: {"keys": list(built.keys), "refresh_date": refresh_date.isoformat()}}
         _write(con, rows.union(tombstones.cast(rows.schema())), deltas, notes=notes)
         return
-    # the delta first: a reader between the two sees the old base alone (an earlier night's table)
-    shutil.rmtree(deltas, ignore_errors=True)
+    # the delta out first: a reader between the two sees the old base alone (an earlier night's
+    # table); once the new base is staged (it may read the kept delta: decision 0136)
     _write(con, built.mutate(refresh_date=stamp), results_dir(lake) / name,
-           notes=None if about is None else {BASE_ABOUT: about})
+           notes=None if about is None else {BASE_ABOUT: about},
+           before_swap=lambda: shutil.rmtree(deltas, ignore_errors=True))
 
 
 def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path, order: bool = True,
-           compression: str = "zstd", notes: dict[str, dict] | None = None) -> None:
+           compression: str = "zstd", notes: dict[str, dict] | None = None,
+           before_swap: Callable[[], None] | None = None) -> None:
     """Write a result table whole: stage it beside the old one, then swap. A per-customer table is
     written in customer order (unless `order` is False: the kept state is read whole), so a read of
     one customer (the back office's customer 360) skips every row group but the customer's by its
     min/max statistics (decision 0029). `compression` is DuckDB's (Spark writes its default);
-    `notes`, JSON files written beside the Parquet (file name -> content), swapped in with it."""
+    `notes`, JSON files written beside the Parquet (file name -> content), swapped in with it;
+    `before_swap`, called once the table is staged, before the old one is replaced."""
     staged = folder.parent / "_staging" / folder.name
     shutil.rmtree(staged, ignore_errors=True)
     if order and "customer_id" in table.columns:
@@ -1311,6 +1473,8 @@ def _write(con: ibis.BaseBackend, table: ibis.Table, folder: Path, order: bool =
         con.to_parquet(table, staged, mode="overwrite")
     for file_name, content in (notes or {}).items():
         (staged / file_name).write_text(json.dumps(content), encoding="utf-8")
+    if before_swap is not None:
+        before_swap()
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(staged, folder)
 

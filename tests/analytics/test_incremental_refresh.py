@@ -24,6 +24,7 @@ from clientele.analytics.results import read_result
 from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.synth import synthesize
+from clientele import refresh as refreshing
 from clientele.refresh import STEPS, refresh
 
 REFRESH_DATE = date(2025, 3, 1)
@@ -136,7 +137,8 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lak
     assert_same_results(duckdb_con, nightly, refitted, tables=[t for t in STEPS if t not in FITTED])
 
 
-def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path):
+def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path,
+                                                                              monkeypatch):
     """The purchase cycles and the category sums are kept as a base and a delta: a night writes the
     delta alone (the pairs bought since the base, the customer x category keys entering or leaving
     the window, rolled), the next night rolls base and delta forward, and the base is rewritten
@@ -167,10 +169,16 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert pq.read_table(state / "category_sums_delta").num_rows == 0
 
     pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
+    monkeypatch.setattr(refreshing, "MARGIN_DELTA_SHARE", 1.0)  # the margins' delta kept over both nights
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
     first_delta = pq.read_table(state / "product_cycles_delta").num_rows
     _add_new_day(nightly)
     night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    # customer_margin: the rows of the customers with a line on either night, a delta (decision 0137)
+    bought = pa.concat_tables([lines.filter(day_before), pq.read_table(tmp_path / "new-day.parquet")])
+    margins = pq.read_table(nightly / "results" / "_delta" / "customer_margin")
+    assert sorted(margins["customer_id"].to_pylist()) == sorted(
+        pc.unique(pc.drop_null(bought["customer_id"])).to_pylist())
     assert night.mode == "incremental from 2024-12-30"
     # a night between refits: the pairs picked from the base and the delta (decisions 0122, 0129), not all
     assert 0 < night.pairs_scored < base_rows
@@ -251,6 +259,25 @@ def _incremental_against_full(duckdb_con, lake: Path, tmp_path: Path) -> str:
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(lake))
     assert_same_results(duckdb_con, lake, whole)
     return mode
+
+
+def test_a_night_writes_again_only_the_baskets_files_of_the_months_it_touched(synthetic_lake, duckdb_con, tmp_path):
+    """The baskets are one file per basket month (decision 0137): a night writes the files of the
+    months of the baskets with a line in a month partition it read again, and keeps the others
+    (their rows read with the night's date)."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    folder = nightly / "results" / "baskets"
+    before = {f.name: f.stat().st_ino for f in folder.glob("*.parquet")}
+    assert sorted(before) == [f"month-2024-{month:02d}.parquet" for month in range(1, 13)]
+    _add_new_day(nightly)
+    assert refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con).mode == "incremental from 2024-12-30"
+    after = {f.name: f.stat().st_ino for f in folder.glob("*.parquet")}
+    assert sorted(after) == sorted(before)
+    assert [name for name in sorted(after) if after[name] != before[name]] == ["month-2024-12.parquet"]
+    read = read_result(duckdb_con, "baskets", nightly)
+    assert [str(day)[:10] for day in read.refresh_date.to_pyarrow().unique().to_pylist()] == [str(REFRESH_DATE)]
+    assert str(read.basket_date.max().execute())[:10] == "2024-12-31"
 
 
 def test_a_late_import_of_old_days_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):
@@ -416,21 +443,32 @@ def _not_called(name: str):
     return fail
 
 
-def _nights_against_full(duckdb_con, lake: Path, tmp_path: Path, first: date, second: date, monkeypatch) -> None:
+def _nights_against_full(duckdb_con, lake: Path, tmp_path: Path, first: date, second: date, monkeypatch,
+                         not_called: tuple[str, ...] = ("lifecycle_history", "stage_flows")) -> None:
     """Refresh `lake` as of `first` (in full) and as of `second` (incremental), the second
-    without computing the lifecycle history from every basket; a copy refreshed as of `second`
+    without computing the lifecycle history nor the stage flows over every basket or row
+    (`not_called`: the analytics functions it must not call); a copy refreshed as of `second`
     in full with the same fitted models gives the same tables."""
     from clientele import analytics
 
     refresh(lake=lake, as_of=first, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     whole = _copy(lake, tmp_path / "whole")
     with monkeypatch.context() as patched:
-        patched.setattr(analytics, "lifecycle_history", _not_called("lifecycle_history"))
+        for name in not_called:
+            patched.setattr(analytics, name, _not_called(name))
         night = refresh(lake=lake, as_of=second, refresh_date=REFRESH_DATE, con=duckdb_con)
     assert night.mode == f"incremental from {first}"
     refresh(lake=whole, as_of=second, refresh_date=REFRESH_DATE, con=duckdb_con, full=True,
             models=_kept_models(lake))
     assert_same_results(duckdb_con, lake, whole)
+
+
+def _delta_rows(lake: Path, table: str) -> int | None:
+    """The rows of `table`'s delta (None: it has none)."""
+    folder = lake / "results" / "_delta" / table
+    if not (folder / "_about.json").exists():
+        return None
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in folder.rglob("*.parquet"))
 
 
 def test_a_night_inside_a_month_keeps_the_lifecycle_history_and_the_untouched_top_categories(
@@ -448,18 +486,54 @@ def test_a_night_inside_a_month_keeps_the_lifecycle_history_and_the_untouched_to
 
     monkeypatch.setattr(refreshing, "top_categories", counted)
     lake = _copy(synthetic_lake, tmp_path / "nightly")
-    _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 12, 28), date(2024, 12, 29), monkeypatch)
+    _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 12, 28), date(2024, 12, 29), monkeypatch,
+                         ("lifecycle_history", "current_stage", "stage_flows"))
     # the full refreshes rank every customer's categories, the night only those its lines touched
     everyone, night = seen[0], seen[1]
     assert seen[2] == everyone and 0 < night < everyone / 2
+    # the history and the stages are not written again (their files hold the full refresh's date);
+    # their rows read carry the night's (decision 0136)
+    for table in ("lifecycle_history", "lifecycle"):
+        assert _delta_rows(lake, table) == 0
+        written = read_table(duckdb_con, f"results/{table}", lake).refresh_date.max().execute()
+        read = read_result(duckdb_con, table, lake).refresh_date
+        assert str(written)[:10] == str(REFRESH_DATE - timedelta(days=1))
+        assert [str(day)[:10] for day in read.to_pyarrow().unique().to_pylist()] == [str(REFRESH_DATE)]
 
 
 def test_a_night_closing_a_month_adds_its_rows_to_the_lifecycle_history(
         synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """The closed month's rows are written as a delta on the kept history (decision 0136), its
+    flows added to the kept flows; the next night, inside a month, keeps both as they are; the
+    next month's rows are added to the history written whole."""
+    from clientele import analytics
+
     lake = _copy(synthetic_lake, tmp_path / "nightly")
     _nights_against_full(duckdb_con, lake, tmp_path, date(2024, 11, 29), date(2024, 11, 30), monkeypatch)
-    history = read_table(duckdb_con, "results/lifecycle_history", lake)
+    history = read_result(duckdb_con, "lifecycle_history", lake)
     assert str(history.month.max().execute())[:10] == "2024-11-01"
+    november = history.filter(history.month == date(2024, 11, 1)).count().execute()
+    assert _delta_rows(lake, "lifecycle_history") == november > 0
+    base = read_table(duckdb_con, "results/lifecycle_history", lake)
+    assert str(base.month.max().execute())[:10] == "2024-10-01"
+
+    for as_of, closes in ((date(2024, 12, 1), False), (date(2024, 12, 31), True)):
+        shutil.rmtree(tmp_path / "whole")
+        whole = _copy(lake, tmp_path / "whole")
+        if closes:
+            _add_new_day(lake)
+            _add_new_day(whole)
+        with monkeypatch.context() as patched:
+            for name in ("lifecycle_history", "stage_flows", *(() if closes else ("current_stage",))):
+                patched.setattr(analytics, name, _not_called(name))
+            night = refresh(lake=lake, as_of=as_of, refresh_date=REFRESH_DATE + timedelta(days=as_of.day),
+                            con=duckdb_con)
+        assert night.mode.startswith("incremental")
+        refresh(lake=whole, as_of=as_of, refresh_date=REFRESH_DATE + timedelta(days=as_of.day), con=duckdb_con,
+                full=True, models=_kept_models(lake))
+        assert_same_results(duckdb_con, lake, whole)
+        # inside the month, November's rows stay a delta; December's are added to the whole table
+        assert _delta_rows(lake, "lifecycle_history") == (None if closes else november)
 
 
 def test_a_basket_begun_in_a_closed_month_and_grown_since_recomputes_the_lifecycle_history(

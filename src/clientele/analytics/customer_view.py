@@ -183,9 +183,12 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, c
                 whole.discard(table)
             continue
         columns = CUSTOMER_TABLES[table][0]
-        if table in appended and delta_about(folder / DELTAS / table) is None:
-            con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM read_parquet(?) "
-                        f"WHERE {appended[table]} ORDER BY customer_id", [files])
+        if table in appended:
+            # the rows added, of the base or of a delta on it (the closed month's: decision 0136)
+            merged = delta_about(folder / DELTAS / table) is not None
+            source = f"({result_source(folder, table)})" if merged else "read_parquet(?)"
+            con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM {source} "
+                        f"WHERE {appended[table]} ORDER BY customer_id", [] if merged else [files])
             whole.discard(table)
             continue
         customers = _changed_customers(con, folder, table, kept, changed)
@@ -307,7 +310,9 @@ def _copy_merged(con: duckdb.DuckDBPyConnection, folder: Path, table: str, colum
         con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} "
                     f"FROM ({result_source(folder, table)}) ORDER BY customer_id")
         return
-    con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} FROM read_parquet(?)", [files])
+    # a result of several files (the baskets' one per month: decision 0137) sorted again
+    order = " ORDER BY customer_id" if len(files) > 1 else ""
+    con.execute(f"CREATE TABLE {table} AS SELECT customer_id, {columns} FROM read_parquet(?){order}", [files])
     if about is not None and changed:
         matched = " AND ".join(f"{table}.{key} = changed.{key}" for key in about["keys"])
         con.execute(f"DELETE FROM {table} USING read_parquet(?) AS changed WHERE {matched}", [changed])

@@ -62,6 +62,15 @@ class ResultDelta:
     keys: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Restamped:
+    """A night's result that is the kept one, its base and delta as they are (decision 0136): no
+    row is written, the delta's `_about.json` alone is (the night's refresh_date stamps every row
+    read; a delta of no file is made when there is none, with `keys`)."""
+
+    keys: tuple[str, ...]
+
+
 def delta_dir(table: str, lake: Path | None = None) -> Path:
     """The folder of a result's delta (absent when the result is its base alone)."""
     return results_dir(lake) / DELTAS / table
