@@ -98,7 +98,7 @@ def lake_builder(tmp_path: Path) -> LakeBuilder:
     return LakeBuilder(tmp_path / "lake")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def lake_builder_factory():
     """LakeBuilder itself, for a lake at a chosen folder (such as the test's Clientele home)."""
     return LakeBuilder

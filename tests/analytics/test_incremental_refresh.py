@@ -25,7 +25,7 @@ from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.synth import synthesize
 from clientele import refresh as refreshing
-from clientele.refresh import STEPS, refresh
+from clientele.refresh import STEPS, RefreshResult, refresh
 
 REFRESH_DATE = date(2025, 3, 1)
 MONTH = "month=2024-12"
@@ -34,24 +34,45 @@ MONTH = "month=2024-12"
 FITTED = ("forecasts", "value", "customer_profiles", "next_purchases", "next_categories", "list_candidates")
 
 
-@pytest.fixture
-def synthetic_lake(tmp_path, lake_builder_factory) -> Path:
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory, lake_builder_factory) -> Path:
     """A synthetic lake of 400 customers over 2024 (lake.synth), its last day (2024-12-31) split off
-    into a file of its own: the new day a nightly import appends to the month partition."""
-    shelf = lake_builder_factory(tmp_path / "shelf").build()  # the test products, no lines
-    lake = tmp_path / "synthetic"
+    into a file of its own beside it: the new day a nightly import appends to the month partition.
+    Made once per module; a test changes a copy of it (`synthetic_lake`)."""
+    folder = tmp_path_factory.mktemp("synthesized")
+    shelf = lake_builder_factory(folder / "shelf").build()  # the test products, no lines
+    lake = folder / "synthetic"
     synthesize(lake, customers=400, lines=60_000, products_file=shelf / "products" / "products.parquet",
                months=12, first_month=date(2024, 1, 1), seed=7)
     month = lake / "basket_lines" / MONTH
     lines = pq.read_table(month / "part-0.parquet")
     last = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-31"), pa.timestamp("us")))
     pq.write_table(lines.filter(pc.invert(last)), month / "part-0.parquet")
-    pq.write_table(lines.filter(last), tmp_path / "new-day.parquet")
+    pq.write_table(lines.filter(last), folder / "new-day.parquet")
     return lake
 
 
+@pytest.fixture
+def synthetic_lake(synthesized, tmp_path) -> Path:
+    """The test's own copy of the synthetic lake (`synthesized`), its new day beside it."""
+    return _copy(synthesized, tmp_path / "synthetic")
+
+
+@pytest.fixture(scope="module")
+def refreshed_day_before(synthesized, duckdb_con, tmp_path_factory) -> tuple[Path, RefreshResult]:
+    """The synthetic lake refreshed in full up to the day before the new one (as of 2024-12-30,
+    stamped REFRESH_DATE - 1 day), and what that refresh did: the first refresh of several tests,
+    made once per module; each test refreshes a copy of it (`_copy`), as each made its own before
+    (decision 0138)."""
+    lake = _copy(synthesized, tmp_path_factory.mktemp("day-before") / "synthetic")
+    return lake, refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+
+
 def _copy(lake: Path, to: Path) -> Path:
+    """A copy of `lake` at `to`, the new day's file beside it (what `_add_new_day` adds)."""
     shutil.copytree(lake, to)
+    if not (to.parent / "new-day.parquet").exists():
+        shutil.copyfile(lake.parent / "new-day.parquet", to.parent / "new-day.parquet")
     return to
 
 
@@ -107,11 +128,12 @@ def assert_same_customer_view(got: Path, expected: Path, tables=tuple(CUSTOMER_T
             pd.testing.assert_frame_equal(views[0][table], views[1][table], check_exact=True, obj=f"360 {table}")
 
 
-def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(
+        refreshed_day_before, duckdb_con, tmp_path, monkeypatch):
     from clientele.forecasting import churn
 
-    nightly = _copy(synthetic_lake, tmp_path / "nightly")
-    first = refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    day_before, first = refreshed_day_before
+    nightly = _copy(day_before, tmp_path / "nightly")
     assert first.as_of == date(2024, 12, 30) and first.mode.startswith("full")
     # the same lake and the same refresh of the day before (refresh_flows compares with it)
     whole = _copy(nightly, tmp_path / "whole")
@@ -137,8 +159,8 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(synthetic_lak
     assert_same_results(duckdb_con, nightly, refitted, tables=[t for t in STEPS if t not in FITTED])
 
 
-def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(synthetic_lake, duckdb_con, tmp_path,
-                                                                              monkeypatch):
+def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(
+        synthetic_lake, refreshed_day_before, duckdb_con, tmp_path, monkeypatch):
     """The purchase cycles and the category sums are kept as a base and a delta: a night writes the
     delta alone (the pairs bought since the base, the customer x category keys entering or leaving
     the window, rolled), the next night rolls base and delta forward, and the base is rewritten
@@ -216,8 +238,7 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert "category_rank" not in pyramid_delta.column_names
     assert "category_rank" in read_result(duckdb_con, "category_pyramid", nightly).columns
 
-    whole = _copy(synthetic_lake, tmp_path / "whole")
-    refresh(lake=whole, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    whole = _copy(refreshed_day_before[0], tmp_path / "whole")
     _add_new_day(whole)
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
     assert_same_results(duckdb_con, nightly, whole)
@@ -239,10 +260,12 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(sy
     assert_same_results(duckdb_con, compacted, whole)
 
 
-def _refreshed_and_kept(synthetic_lake: Path, duckdb_con, folder: Path) -> Path:
-    """A copy of the lake refreshed on two nights: the first in full, the second (the new day)
-    incremental, so the state the test changes the lake under was itself rolled."""
-    lake = _copy(synthetic_lake, folder)
+@pytest.fixture(scope="module")
+def refreshed_and_kept(synthesized, duckdb_con, tmp_path_factory) -> Path:
+    """The lake refreshed on two nights: the first in full, the second (the new day) incremental,
+    so the state a test changes the lake under was itself rolled. Made once per module; each test
+    changes a copy of it (decision 0138)."""
+    lake = _copy(synthesized, tmp_path_factory.mktemp("kept") / "lake")
     refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
     _add_new_day(lake)
     assert refresh(lake=lake, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
@@ -261,12 +284,12 @@ def _incremental_against_full(duckdb_con, lake: Path, tmp_path: Path) -> str:
     return mode
 
 
-def test_a_night_writes_again_only_the_baskets_files_of_the_months_it_touched(synthetic_lake, duckdb_con, tmp_path):
+def test_a_night_writes_again_only_the_baskets_files_of_the_months_it_touched(refreshed_day_before, duckdb_con,
+                                                                              tmp_path):
     """The baskets are one file per basket month (decision 0137): a night writes the files of the
     months of the baskets with a line in a month partition it read again, and keeps the others
     (their rows read with the night's date)."""
-    nightly = _copy(synthetic_lake, tmp_path / "nightly")
-    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    nightly = _copy(refreshed_day_before[0], tmp_path / "nightly")
     folder = nightly / "results" / "baskets"
     before = {f.name: f.stat().st_ino for f in folder.glob("*.parquet")}
     assert sorted(before) == [f"month-2024-{month:02d}.parquet" for month in range(1, 13)]
@@ -280,8 +303,8 @@ def test_a_night_writes_again_only_the_baskets_files_of_the_months_it_touched(sy
     assert str(read.basket_date.max().execute())[:10] == "2024-12-31"
 
 
-def test_a_late_import_of_old_days_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):
-    lake = _refreshed_and_kept(synthetic_lake, duckdb_con, tmp_path / "lake")
+def test_a_late_import_of_old_days_recomputes_the_state_it_touches(refreshed_and_kept, duckdb_con, tmp_path):
+    lake = _copy(refreshed_and_kept, tmp_path / "lake")
     # baskets of March found late: customer 3 (known) and 9,999 (new) bought on 2024-03-10
     march = pq.read_table(lake / "basket_lines" / "month=2024-03" / "part-0.parquet")
     late = march.slice(0, 6).to_pylist()
@@ -300,8 +323,8 @@ def test_a_late_import_of_old_days_recomputes_the_state_it_touches(synthetic_lak
     assert pyramid.filter(pyramid.customer_id == 9_999).count().execute() > 0
 
 
-def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(synthetic_lake, duckdb_con, tmp_path):
-    lake = _refreshed_and_kept(synthetic_lake, duckdb_con, tmp_path / "lake")
+def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(refreshed_and_kept, duckdb_con, tmp_path):
+    lake = _copy(refreshed_and_kept, tmp_path / "lake")
     path = lake / "basket_lines" / "month=2024-11" / "part-0.parquet"
     lines = pq.read_table(path)
     gone = int(lines["customer_id"][0].as_py())
@@ -313,8 +336,8 @@ def test_an_erasure_rewriting_a_month_recomputes_the_state_it_touches(synthetic_
     assert not (lake / "results" / "_delta" / "category_pyramid").exists()
 
 
-def test_a_merge_of_two_customers_recomputes_both(synthetic_lake, duckdb_con, tmp_path):
-    lake = _refreshed_and_kept(synthetic_lake, duckdb_con, tmp_path / "lake")
+def test_a_merge_of_two_customers_recomputes_both(refreshed_and_kept, duckdb_con, tmp_path):
+    lake = _copy(refreshed_and_kept, tmp_path / "lake")
     profiles = read_table(duckdb_con, "results/customer_profiles", lake)
     before = profiles.count().execute()
     (lake / "golden_ids").mkdir()
@@ -404,11 +427,12 @@ def test_a_basket_across_an_edge_of_the_window_is_counted_as_a_full_refresh_coun
 
 
 def _night_against_full(duckdb_con, nightly: Path, tmp_path: Path, between=None,
-                        mode: str = "incremental from 2024-12-30") -> None:
-    """Refresh `nightly` up to the day before the new one (in full), change it by `between`, add
-    the new day and refresh it (`mode`: incremental); a copy refreshed in full with the same fitted
-    models gives the same tables."""
-    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+                        mode: str = "incremental from 2024-12-30", refreshed: bool = False) -> None:
+    """Refresh `nightly` up to the day before the new one (in full; `refreshed`: it is already),
+    change it by `between`, add the new day and refresh it (`mode`: incremental); a copy refreshed
+    in full with the same fitted models gives the same tables."""
+    if not refreshed:
+        refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     if between:
         between(nightly)
     whole = _copy(nightly, tmp_path / "whole")
@@ -420,10 +444,10 @@ def _night_against_full(duckdb_con, nightly: Path, tmp_path: Path, between=None,
 
 
 def test_a_refusal_of_profiling_between_two_nights_gives_the_full_refreshs_tables(
-        synthetic_lake, duckdb_con, tmp_path):
+        refreshed_day_before, duckdb_con, tmp_path):
     """A customer who refuses profiling leaves every result the next night, the kept window's
     basket counts of the complementary categories too (they are counted again without them)."""
-    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    nightly = _copy(refreshed_day_before[0], tmp_path / "nightly")
     lines = pq.read_table(nightly / "basket_lines" / MONTH / "part-0.parquet")
     refused = int(pc.mode(pc.drop_null(lines["customer_id"]))[0]["mode"].as_py())  # the busiest customer
 
@@ -432,7 +456,7 @@ def test_a_refusal_of_profiling_between_two_nights_gives_the_full_refreshs_table
         pq.write_table(pa.table({"customer_id": [refused]}, schema=PROFILING_REFUSAL_SCHEMA),
                        lake / PROFILING_REFUSALS / "part-0.parquet")
 
-    _night_against_full(duckdb_con, nightly, tmp_path, between=refuse)
+    _night_against_full(duckdb_con, nightly, tmp_path, between=refuse, refreshed=True)
     profiles = read_table(duckdb_con, "results/customer_profiles", nightly)
     assert profiles.filter(profiles.customer_id == refused).count().execute() == 0
 
@@ -655,14 +679,13 @@ def _buy(lake: Path, customer: int, product: int, day: date) -> None:
     pq.write_table(pa.Table.from_pylist([line], schema=schema), month / "import-extra-0.parquet")
 
 
-def test_a_night_scores_every_pair_of_the_categories_bought_in(synthetic_lake, duckdb_con, tmp_path):
+def test_a_night_scores_every_pair_of_the_categories_bought_in(refreshed_day_before, duckdb_con, tmp_path):
     """A night between refits scores the pairs of the kept reach, of tonight's delta and every
     other pair of the customer x category groups bought in, the base's rows of all of them read
     before the roll (decisions 0122, 0134): a customer buys a product new to them in a category
     where they bought another one that is out of reach, which is then scored from the base; the
     night gives the full refresh's tables."""
-    nightly = _copy(synthetic_lake, tmp_path / "nightly")
-    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    nightly = _copy(refreshed_day_before[0], tmp_path / "nightly")
     customer, product, category = _a_category_out_of_reach(nightly)
     whole = _copy(nightly, tmp_path / "whole")
     for lake in (nightly, whole):

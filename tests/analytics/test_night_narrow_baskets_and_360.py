@@ -17,7 +17,7 @@ import pytest
 from test_incremental_refresh import (  # the same synthetic lake and comparisons
     REFRESH_DATE, _add_new_day, _copy, _kept_models, _night_against_full, assert_same_results,
     customer_view_tables,
-    synthetic_lake)
+    synthesized, synthetic_lake)
 
 from clientele import analytics
 from clientele.analytics import customer_view
@@ -25,7 +25,7 @@ from clientele.analytics.customer_view import CUSTOMER_TABLES, VIEW_FILE, custom
 from clientele.analytics.results import read_result
 from clientele.refresh import refresh
 
-__all__ = ["synthetic_lake"]
+__all__ = ["synthesized", "synthetic_lake"]
 
 #: A product the shelf lists without a category, and one the shelf does not list at all: their
 #: lines are in the baskets (count and spend) but in no category sum.
