@@ -190,6 +190,7 @@ def test_a_marketer_funds_an_offer_for_a_manufacturer_and_the_printed_lists_barc
     marketer.fill("#id_audience", str(facts["member_pk"]))
     screenshot(marketer, "offers-marketer-creates-funded-offer")
     marketer.click("input[name=_save]")
+    marketer.wait_for_load_state()  # the click returns once the next page is committed, not loaded
     assert marketer.locator(".messagelist .success").count() == 1, marketer.locator(".errornote, .errorlist").all_inner_texts()
 
     site.clientele("lists", "generate")
