@@ -972,13 +972,19 @@ class _Run:
         (resumed), kept (an incremental refresh less than `refit_days` days after their fit), or
         fitted now: the calibration on the lines, the forecasts on the baskets, up to as_of."""
         if self._models is None:
-            models = kept.load_models(self.forced_models) if self.forced_models else None
-            models = models or kept.load_models(kept.next_dir(self.lake))
+            # where they are read from (None: fitted now); read whole, they are kept as they are
+            source = self.forced_models
+            models = kept.load_models(source) if source else None
+            if models is None:
+                source = kept.next_dir(self.lake)
+                models = kept.load_models(source)
             if models is None and self.plan.mode == "incremental":
-                models = kept.load_models(kept.state_dir(self.lake))
+                source = kept.state_dir(self.lake)
+                models = kept.load_models(source)
                 if models is not None and (self.as_of - models["fitted_as_of"]).days >= self.options.refit_days:
                     models = None
             if models is None:
+                source = None
                 calibration = nightly.product_calibration(member_lines(self.lines_to_as_of()), self.as_of,
                                                           self.options.forecast)
                 forecasts = nightly.fit_customer_forecasts(self.result("baskets"), self.as_of, self.options.forecast)
@@ -986,9 +992,13 @@ class _Run:
                           "forecasts": forecasts}
             if models.get("priors") is None:
                 # the purchase cycles' priors, fitted with the calibration on the night's cycles
+                source = None
                 models["priors"] = cycle_priors(cycles_from_sums(
                     self._profiled(self.state("product_cycles")), kept.cutoff(self.as_of)))
-            kept.save_models(self.lake, models)
+            if source is None:
+                kept.save_models(self.lake, models)
+            else:  # the files they were read from, copied: not written again from the objects
+                kept.copy_models(source, self.lake)
             self._models = models
         return self._models
 
@@ -1032,7 +1042,7 @@ class _Run:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / kept.CUSTOMER_HISTORY_OF).write_text(json.dumps({"profiling_refusals": self.refused}),
                                                            encoding="utf-8")
-            _write(self.con, state, folder / kept.CUSTOMER_HISTORY)
+            _write(self.con, state, folder / kept.CUSTOMER_HISTORY, order=False)  # read whole
         return kept.read_state(self.con, self.lake, kept.CUSTOMER_HISTORY, kept.NEXT_FOLDER)
 
     def _history_recomputed(self, refused: list[int], old_as_of: date) -> ibis.Table | None:

@@ -366,7 +366,23 @@ def save_models(lake: Path, models: dict) -> None:
     with staged.open("wb") as file:
         pickle.dump(forecasts, file)
     os.replace(staged, folder / FORECAST_MODELS)
-    (folder / MODELS).write_text(json.dumps(models_json(models), indent=1), encoding="utf-8")
+    # compact: the C encoder (indented, json encodes in Python: half a CPU second for 4 MB of priors)
+    (folder / MODELS).write_text(json.dumps(models_json(models)), encoding="utf-8")
+
+
+def copy_models(folder: Path, lake: Path) -> None:
+    """The fitted models kept in `folder` (as `save_models` writes them, read whole by
+    `load_models`) copied under the next state, unless they are there already: the same files
+    `save_models` would write of them, without serialising the calibration again (4 MB of JSON on
+    a 3.8M-line lake, half a CPU second a night)."""
+    target = next_dir(lake)
+    if folder.resolve() == target.resolve():
+        return
+    target.mkdir(parents=True, exist_ok=True)
+    for name in (FORECAST_MODELS, MODELS):
+        staged = target / f".{name}"
+        shutil.copyfile(folder / name, staged)
+        os.replace(staged, target / name)
 
 
 def models_json(models: dict) -> dict:

@@ -140,11 +140,15 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(
     _add_new_day(nightly)
     with monkeypatch.context() as patched:  # the forecasts read the kept purchase history (decision 0133)
         patched.setattr(churn, "history_features", _not_called("history_features"))
+        # the kept models' files are copied, not serialised again (decision 0140)
+        patched.setattr(kept_state, "save_models", _not_called("save_models"))
         second = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
     assert second.as_of == date(2024, 12, 31) and second.mode == "incremental from 2024-12-30"
-    # the models were kept from the day before (refitted every 7 days)
+    # the models were kept from the day before (refitted every 7 days), their files as they were
     kept = _models(nightly)
     assert kept["fitted_as_of"] == "2024-12-30" and kept["calibration"] is not None
+    for name in (kept_state.MODELS, kept_state.FORECAST_MODELS):
+        assert (_kept_models(nightly) / name).read_bytes() == (_kept_models(day_before) / name).read_bytes()
 
     _add_new_day(whole)
     full = refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))

@@ -202,3 +202,26 @@ def test_the_closed_form_value_interval_holds_ninety_percent_of_the_simulated_va
     assert (interval["lifetime_value"] <= interval["upper"]).all()
     wider = gamma_gamma.customer_lifetime_value_interval(bgnbd, months=12, level=0.99, method="delta")
     assert (wider["upper"] > interval["upper"]).all() and (wider["lower"] < interval["lower"]).all()
+
+
+def test_the_forecasts_evaluated_once_per_shared_history_are_each_customers_own_to_the_last_bit(
+        sample, bgnbd, gamma_gamma):
+    """The BG/NBD's purchases while active are evaluated once per distinct (frequency, age) and
+    the value interval's inverse gamma once per frequency (decision 0140): every customer gets the
+    floats of evaluating their own row alone."""
+    from clientele.forecasting import beta_geo
+
+    x, t_x, T, m = (sample[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T", "monetary_value"))
+    params = bgnbd.params_.to_dict()
+    assert len(distinct_rows(x, T)[0][0]) < len(x) / 2  # many customers share a (frequency, age)
+    alive = beta_geo.probability_alive(params, x, t_x, T)
+    shared = BetaGeoModel.purchases_by_horizon(params, x, t_x, T)
+    for t in (4.0, 13.0, 52.18):
+        alone = np.array([beta_geo._purchases_if_active(params, x[i:i + 1], T[i:i + 1], t)[0] for i in range(len(x))])
+        assert np.array_equal(shared(t), alone * alive)
+        assert np.array_equal(beta_geo.conditional_expected_purchases(params, x, t_x, T, t), alone * alive)
+
+    bounds, _ = gamma_gamma._delta_bounds(bgnbd, 12, 0.01, 0.9, x, t_x, T, m)
+    by_row = [gamma_gamma._delta_bounds(bgnbd, 12, 0.01, 0.9, x[i:i + 1], t_x[i:i + 1], T[i:i + 1], m[i:i + 1])[0][0]
+              for i in range(0, len(x), 37)]
+    assert np.array_equal(np.array(by_row), bounds[::37])

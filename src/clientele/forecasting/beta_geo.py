@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, expit, gammaln, hyp2f1
 
-from clientele.forecasting.base import PurchaseModel, per_frequency
+from clientele.forecasting.base import PurchaseModel, distinct_rows, per_frequency
 
 
 def log_likelihood(params: dict[str, float], x, t_x, T) -> np.ndarray:
@@ -54,7 +54,7 @@ def probability_alive(params: dict[str, float], x, t_x, T) -> np.ndarray:
 
 def conditional_expected_purchases(params: dict[str, float], x, t_x, T, t: float) -> np.ndarray:
     """Expected number of purchases by each customer in the next `t` weeks, given the history."""
-    return _purchases_if_active(params, x, T, t) * probability_alive(params, x, t_x, T)
+    return BetaGeoModel.purchases_by_horizon(params, x, t_x, T)(t)
 
 
 def _purchases_if_active(params: dict[str, float], x, T, t: float) -> np.ndarray:
@@ -82,6 +82,11 @@ class BetaGeoModel(PurchaseModel):
     @classmethod
     def purchases_by_horizon(cls, params, x, t_x, T):
         """`conditional_expected_purchases` by horizon, P(alive) computed once for every horizon
-        (the same floats as calling it horizon by horizon)."""
+        and the purchases while active (a hypergeometric function: the costly part) once per
+        distinct (x, T), which many customers share (the same floats as calling it horizon by
+        horizon, customer by customer)."""
         alive = probability_alive(params, x, t_x, T)
-        return lambda t: _purchases_if_active(params, x, T, t) * alive
+        if np.ndim(x) == 0 or len(x) == 0:
+            return lambda t: _purchases_if_active(params, x, T, t) * alive
+        (x_once, T_once), position, _ = distinct_rows(x, T)
+        return lambda t: _purchases_if_active(params, x_once, T_once, t)[position] * alive

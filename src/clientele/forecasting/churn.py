@@ -166,17 +166,26 @@ def as_summary(features: pd.DataFrame) -> pd.DataFrame:
     return features[["frequency", "recency", "T", "monetary_value"]]
 
 
-def model_inputs(features: pd.DataFrame, baseline: PurchaseModel, *, t: float) -> pd.DataFrame:
-    """The model's inputs (`FEATURES`) for customers with `history_features`, forecasting the next
-    `t` weeks: the Pareto/NBD's forecast and P(alive) on a log / logit scale, then the history."""
+def baseline_forecasts(features: pd.DataFrame, baseline: PurchaseModel, *, t: float) -> tuple[pd.Series, pd.Series]:
+    """The purchase model's expected purchases in the next `t` weeks and P(alive) of the customers
+    with `history_features`, by customer id."""
     summary = features.reset_index()
-    alive = baseline.expected_probability_alive(summary).clip(1e-6, 1 - 1e-6)
+    return baseline.expected_purchases(summary, t=t), baseline.expected_probability_alive(summary)
+
+
+def model_inputs(features: pd.DataFrame, baseline: PurchaseModel, *, t: float,
+                 forecasts: tuple[pd.Series, pd.Series] | None = None) -> pd.DataFrame:
+    """The model's inputs (`FEATURES`) for customers with `history_features`, forecasting the next
+    `t` weeks: the Pareto/NBD's forecast and P(alive) on a log / logit scale, then the history
+    (`forecasts`: their `baseline_forecasts`, when the caller has them)."""
+    purchases, alive = baseline_forecasts(features, baseline, t=t) if forecasts is None else forecasts
+    alive = alive.clip(1e-6, 1 - 1e-6)
     age = features["T"].clip(lower=0.5)
     mean_gap = features["mean_gap"].fillna(features["T"]).clip(lower=1 / DAYS_PER_WEEK)
     overdue = features["weeks_since_last"] / mean_gap
     inputs = pd.DataFrame(
         {
-            "log_baseline_purchases": np.log(baseline.expected_purchases(summary, t=t).clip(lower=1e-6)),
+            "log_baseline_purchases": np.log(purchases.clip(lower=1e-6)),
             "logit_probability_alive": np.log(alive / (1 - alive)),
             "purchases_per_week": features["frequency"] / age,
             "share_of_age_since_last": features["weeks_since_last"] / age,
@@ -243,7 +252,7 @@ class HistoryModel:
         self.purchase_corrector_ = None
         self.baseline_: PurchaseModel | None = None
         self.features_: pd.DataFrame | None = None
-        self._inputs_at: tuple | None = None  # (features_, t, their model_inputs at t)
+        self._inputs_at: tuple | None = None  # (features_, t, their model_inputs at t, baseline_forecasts)
         self.fitting_customers_: pd.Index | None = None
 
     def _training_rows(self) -> pd.DataFrame:
@@ -327,14 +336,25 @@ class HistoryModel:
         return kept
 
     def _inputs(self, t: float) -> pd.DataFrame:
+        return self._inputs_and_baseline(t)[0]
+
+    def _inputs_and_baseline(self, t: float) -> tuple[pd.DataFrame, tuple[pd.Series, pd.Series]]:
         if self.churn_classifier_ is None:
             raise RuntimeError("HistoryModel is not fitted yet: call fit() first")
-        # the churn risk and the expected purchases of one horizon read the same inputs: made once
+        # the churn risk and the expected purchases of one horizon read the same inputs, and the
+        # same purchase model's forecasts: made once
         cached = getattr(self, "_inputs_at", None)
         if cached is None or cached[0] is not self.features_ or cached[1] != t:
-            cached = (self.features_, t, model_inputs(self.features_, self.baseline_, t=t))
+            forecasts = baseline_forecasts(self.features_, self.baseline_, t=t)
+            cached = (self.features_, t, model_inputs(self.features_, self.baseline_, t=t, forecasts=forecasts),
+                      forecasts)
             self._inputs_at = cached
-        return cached[2]
+        return cached[2], cached[3]
+
+    def baseline_probability_alive(self, *, t: float) -> pd.Series:
+        """The purchase model's P(alive) of each customer (the one `expected_churn_risk` and
+        `expected_purchases` at `t` read), by customer id."""
+        return self._inputs_and_baseline(t)[1][1]
 
     def expected_churn_risk(self, *, t: float) -> pd.Series:
         """Probability (0-1) that each customer makes no purchase in the next `t` weeks after the
@@ -345,8 +365,8 @@ class HistoryModel:
     def expected_purchases(self, *, t: float) -> pd.Series:
         """Expected number of purchase days per customer in the next `t` weeks after the
         calibration end, by customer id."""
-        multiplier = self.purchase_corrector_.predict(self._inputs(t))
-        baseline = self.baseline_.expected_purchases(self.features_.reset_index(), t=t)
+        inputs, (baseline, _) = self._inputs_and_baseline(t)
+        multiplier = self.purchase_corrector_.predict(inputs)
         return (multiplier * baseline).rename("expected_purchases")
 
     def median_purchases(self, *, t: float) -> pd.Series:

@@ -28,6 +28,7 @@ from clientele.forecasting.base import (
     FittedModel,
     ForecastInputError,
     distinct_rows,
+    per_frequency,
 )
 
 WEEKS_PER_MONTH = 365.25 / 12 / 7
@@ -252,19 +253,26 @@ class GammaGammaModel(FittedModel):
             for name in transaction_model.parameter_names
         ])
         p, q, v = spend["p"], spend["q"], spend["v"]
-        shape, rate = p * x + q, v + x * m
-        spread = polygamma(1, shape)
+        rate = v + x * m
+
+        def of_shape(function):
+            # a function of nu's shape p x + q alone: evaluated once per frequency (`per_frequency`,
+            # the same floats), as the inverse incomplete gamma function is dear
+            return per_frequency(lambda n: function(p * n + q), x)
+
+        spread = of_shape(lambda shape: polygamma(1, shape))
         spend_gradient = np.vstack([1 - p * x * spread, -q * spread, v / rate])
         parameter_variance = _quadratic_form(purchase_gradient, transaction_model.covariance_.to_numpy()) + (
             _quadratic_form(spend_gradient, self.covariance_.to_numpy())
         )
         widening = np.sqrt(1 + parameter_variance / spread)
         tail = (1 - level) / 2
-        log_median = np.log(p * rate) - np.log(gammaincinv(shape, 0.5)) + expected_log_purchases
+        log_median_nu = of_shape(lambda shape: np.log(gammaincinv(shape, 0.5)))
+        log_median = np.log(p * rate) - log_median_nu + expected_log_purchases
         bounds = np.empty((len(x), 2))
         # a low spend is a high nu: the lower bound takes nu's upper quantile
         for column, nu_level in enumerate((1 - tail, tail)):
-            distance = np.log(gammaincinv(shape, 0.5)) - np.log(gammaincinv(shape, nu_level))
+            distance = log_median_nu - of_shape(lambda shape: np.log(gammaincinv(shape, nu_level)))
             bounds[:, column] = np.exp(log_median + distance * widening)
         return bounds, expected_purchases
 

@@ -153,7 +153,7 @@ def customer_forecasts(
     forecasts = _unscored(summary.index)
     horizon = options.horizon_weeks
     forecasts["expected_purchases"] = history.expected_purchases(t=horizon)
-    forecasts["probability_alive"] = history.baseline_.expected_probability_alive(summary)
+    forecasts["probability_alive"] = history.baseline_probability_alive(t=horizon)
     forecasts["churn_risk"] = history.expected_churn_risk(t=horizon)
     forecasts["at_risk"] = (forecasts["churn_risk"] >= options.churn_risk_threshold).astype("boolean")
     if fitted.spend is None:
