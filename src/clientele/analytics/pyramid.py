@@ -298,17 +298,17 @@ def category_levels_delta(base: ibis.Table, present: ibis.Table, touched: ibis.T
     keys = ["customer_id", "category_code"]
     moved = cuts.join(cuts_before, "category_code", rname="{name}_before")
     # the rows near a moved cut first, on the base's columns alone; then those of untouched keys
-    untouched = base.join(moved, "category_code")
+    near = base.join(moved, "category_code")
 
     def between(level: str) -> ibis.Value:
-        now, then = untouched[f"{level}_spend"], untouched[f"{level}_spend_before"]
-        still = now.identical_to(then) & untouched[f"{level}_customer"].identical_to(
-            untouched[f"{level}_customer_before"])
-        return ~still & ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
-                                    (untouched.category_spend >= ibis.least(now, then))
-                                    & (untouched.category_spend <= ibis.greatest(now, then)))
+        now, then = near[f"{level}_spend"], near[f"{level}_spend_before"]
+        still = now.identical_to(then) & near[f"{level}_customer"].identical_to(
+            near[f"{level}_customer_before"])
+        return ~still & ibis.ifelse(now.isnull() | then.isnull(), near.category_spend >= now.coalesce(then),
+                                    (near.category_spend >= ibis.least(now, then))
+                                    & (near.category_spend <= ibis.greatest(now, then)))
 
-    crossing = untouched.filter(ibis.or_(*[between(name.lower()) for name, _ in _category_levels(cutoffs)]))
+    crossing = near.filter(ibis.or_(*[between(name.lower()) for name, _ in _category_levels(cutoffs)]))
     crossing = crossing.select(*base.columns).anti_join(touched, keys)
     rows = ibis.union(present.select(*base.columns).cast(base.schema()), crossing, distinct=False)
     return category_levels_within_cuts(rows, cuts, cutoffs), touched.select(*keys).anti_join(present, keys)
