@@ -33,7 +33,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from clientele import analytics
 from clientele import refresh_state as kept
 from clientele.analytics.baskets import baskets_from_sums, basket_sums, days_between, member_lines, regroup_basket_sums
-from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums, cells_within_bounds
+from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums, cells_delta
 from clientele.analytics.brand_loyalty import category_names, usage_bounds
 from clientele.analytics.customer_view import write_customer_view
 from clientele.analytics.results import BASE_ABOUT, DELTA_ABOUT, GONE, PROFILE_COLUMNS, ResultDelta, base_about
@@ -60,6 +60,9 @@ STATE_FILE = "_refresh.json"
 WORK_FOLDER = "_work"
 #: Under the results folder: the previous refresh's tables the next one compares with.
 PREVIOUS_FOLDER = "_previous"
+#: Under the results folder: the `spend_distribution` of category_spend's base, its BASE_ABOUT
+#: the base's (decision 0141).
+SPEND_DISTRIBUTION = "_distribution/category_spend"
 #: The kept category sums' columns, as the incremental refresh writes them on either engine.
 CATEGORY_SUMS = ibis.schema({"customer_id": "int64", "category_code": "int64", "category_spend": "decimal(38, 2)",
                              "store_brand_spend": "decimal(38, 2)", "lines": "int64"})
@@ -153,6 +156,7 @@ class _Run:
         self._affected: ibis.Table | None | bool = False
         self._touched: ibis.Table | None = None
         self._edge_customers: ibis.Table | None = None
+        self._distribution: ibis.Table | None = None
         #: Per table of the customer-360 file, the customers whose rows this night changed, as a
         #: table of customer_id (decision 0130); a table not named is copied whole.
         self.view_changes: dict[str, ibis.Table] = {}
@@ -884,22 +888,71 @@ class _Run:
         except LakeTableMissing:  # an empty delta Spark wrote without a file
             return ibis.memtable({k: [] for k in keys}, schema={k: "int64" for k in keys})
 
+    def _spend_base(self) -> ibis.Table:
+        """category_spend's base rows, as written (the delta not merged)."""
+        return read_table(self.con, f"{RESULTS}/category_spend", self.lake)
+
+    def _spend_present(self) -> ibis.Table:
+        """Tonight's rows of the keys category_spend's delta names (its rows not gone): the merged
+        table's rows of `_spend_touched`, read from the delta alone."""
+        base = self._spend_base()
+        try:
+            delta = read_table(self.con, f"{RESULTS}/{DELTAS}/category_spend", self.lake)
+        except LakeTableMissing:  # an empty delta Spark wrote without a file
+            return base.filter(ibis.literal(False))
+        return delta.filter(~delta[GONE]).select(*base.columns).cast(base.schema())
+
+    def spend_distribution(self) -> ibis.Table:
+        """category_spend's `spend_distribution` tonight, what the pyramid's cuts and the usage
+        bounds are found from (decision 0141), computed once a run. The base's is kept beside
+        it (SPEND_DISTRIBUTION, written the first time the base is read without a delta), and
+        a night's is the kept one less the base's rows of the keys the delta names plus the
+        delta's rows: no scan of every row but the base's few columns for the touched keys. From
+        every row when none is kept of this base."""
+        if self._distribution is not None:
+            return self._distribution
+        spend, spend_about = self.result("category_spend"), base_about("category_spend", self.lake)
+        kept_one = None
+        if spend_about is not None and base_about(SPEND_DISTRIBUTION, self.lake) == spend_about:
+            try:
+                kept_one = self.result(SPEND_DISTRIBUTION)
+            except LakeTableMissing:  # an empty one Spark wrote without a file
+                kept_one = None
+        if delta_about(delta_dir("category_spend", self.lake)) is None:  # the base alone
+            if kept_one is None and spend_about is not None:
+                _write(self.con, analytics.spend_distribution(spend), results_dir(self.lake) / SPEND_DISTRIBUTION,
+                       order=False, notes={BASE_ABOUT: spend_about})
+                kept_one = self.result(SPEND_DISTRIBUTION)
+            if kept_one is not None:
+                self._distribution = kept_one
+                return kept_one
+        if kept_one is None:
+            distribution = analytics.spend_distribution(spend)
+        else:
+            removed = self._spend_base().semi_join(self._spend_touched(), kept.SUMS_KEYS)
+            distribution = analytics.updated_distribution(kept_one, removed, self._spend_present())
+        self._distribution = self._work_table("spend_distribution", distribution, order=False)
+        return self._distribution
+
     def category_pyramid_result(self) -> ibis.Table | ResultDelta:
         """The category_pyramid result of this night, its levels without the rank (read adds it,
         decision 0128): whole, or as a delta on the kept base when category_spend's is one on the
-        base this one was computed with. A level is the rows up to a cut (`category_cuts`: the
-        last row of the level in the order spend descending, customer id ascending); a row's level
-        differs from the base's only if its key was touched since (category_spend's delta) or its
-        spend lies between the base's cut and tonight's; those rows are tonight's levels."""
+        base this one was computed with. A level is the rows up to a cut (`category_cuts`, found
+        from tonight's `spend_distribution`: the last row of the level in the order spend
+        descending, customer id ascending); a row's level differs from the base's only if its key
+        was touched since (category_spend's delta) or its spend lies between the base's cut and
+        tonight's; those rows are tonight's levels, the untouched ones read from the base."""
         spend, cutoffs = self.result("category_spend"), self.options.pyramid
-        cuts = self._work_table("pyramid_cuts", analytics.category_cuts(spend, cutoffs), order=False)
+        cuts = self._work_table("pyramid_cuts", analytics.category_cuts(spend, cutoffs, self.spend_distribution()),
+                                order=False)
         about = (base_about("category_spend", self.lake) or {}) | {"cutoffs": repr(cutoffs)}
         kept_base = base_about("category_pyramid", self.lake) or {}
         if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "cuts"} != about:
             self.bases["category_pyramid"] = about | {"cuts": cuts.to_pyarrow().to_pylist()}
             return analytics.category_levels_within_cuts(spend, cuts, cutoffs)
         before = ibis.memtable(kept_base["cuts"], schema=cuts.schema())
-        rows, gone = analytics.category_levels_delta(spend, self._spend_touched(), cuts, before, cutoffs)
+        rows, gone = analytics.category_levels_delta(self._spend_base(), self._spend_present(), self._spend_touched(),
+                                                     cuts, before, cutoffs)
         return ResultDelta(rows, gone, tuple(kept.SUMS_KEYS))
 
     def brand_loyalty_result(self) -> ibis.Table | ResultDelta:
@@ -907,32 +960,22 @@ class _Run:
         category_spend's is one on the base this one was computed with (decision 0124). A row
         differs from the base's when its key was touched since (category_spend's delta) or when
         its spend lies between the base's and tonight's bound of a usage tercile
-        (`usage_bounds`: a tercile is the spends up to a bound, so an untouched row changes
-        usage only there); those rows are tonight's cells, computed with tonight's bounds."""
+        (`usage_bounds`, found from tonight's `spend_distribution`: a tercile is the spends up to
+        a bound, so an untouched row changes usage only there); those rows are tonight's cells,
+        computed with tonight's bounds, the untouched ones read from the base."""
         spend, rules = self.result("category_spend"), self.options.brand_loyalty
-        bounds = usage_bounds(spend)
+        bounds = usage_bounds(spend, self.spend_distribution())
         about = base_about("category_spend", self.lake) or {}
         kept_base = base_about("brand_loyalty", self.lake) or {}
         about = about | {"rules": repr(rules)}
         if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "bounds"} != about:
             self.bases["brand_loyalty"] = about | {"bounds": bounds.to_pyarrow().to_pylist()}
             return analytics.nine_cells(spend, rules)
-        keys, touched = kept.SUMS_KEYS, self._spend_touched()
         bounds = self._work_table("usage_bounds", bounds, order=False)
         before = ibis.memtable(kept_base["bounds"], schema=bounds.schema())
-        moved = bounds.join(before, "category_code", rname="{name}_before")
-        untouched = spend.filter(spend.category_spend > 0).anti_join(touched, keys).join(moved, "category_code")
-
-        def between(bound: str) -> ibis.Value:
-            low, high = ibis.least(untouched[bound], untouched[f"{bound}_before"]), \
-                ibis.greatest(untouched[bound], untouched[f"{bound}_before"])
-            return (untouched.category_spend > low) & (untouched.category_spend <= high)
-
-        crossing = untouched.filter(between("low_max") | between("medium_max")).select(*spend.columns)
-        now = spend.semi_join(touched, keys)
-        rows = cells_within_bounds(ibis.union(now, crossing, distinct=False), bounds, rules)
-        gone = touched.anti_join(now.filter(now.category_spend > 0), keys).join(
-            category_names(self.products), "category_code")
+        rows, gone = cells_delta(self._spend_base(), self._spend_present(), self._spend_touched(), bounds, before,
+                                 rules)
+        gone = gone.join(category_names(self.products), "category_code")
         return ResultDelta(rows, gone.select("customer_id", "category"), ("customer_id", "category"))
 
     def customer_view_night(self) -> dict:

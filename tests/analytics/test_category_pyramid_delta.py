@@ -65,6 +65,10 @@ def test_levels_are_cut_at_round_n_times_share_with_ties_at_a_cut_ordered_by_cus
     assert got[(600, 3)] == (1, "VIP")
 
 
+def _sorted(table: pd.DataFrame) -> list[tuple]:
+    return sorted(tuple(None if pd.isna(v) else v for v in row) for row in table.itertuples(index=False))
+
+
 def _night(con, base: dict[tuple[int, int], float], night: dict[tuple[int, int], float]):
     """The base's levels, and the night's levels as the refresh reads them: the base less the keys
     the delta names, plus the delta's rows, ranked when read. Also the delta's size."""
@@ -73,8 +77,16 @@ def _night(con, base: dict[tuple[int, int], float], night: dict[tuple[int, int],
     touched = ibis.memtable([{"customer_id": c, "category_code": k} for c, k in touched],
                             schema={"customer_id": "int64", "category_code": "int64"})
     spend = _table(night)
-    cuts = analytics.category_cuts(spend)
-    rows, gone = analytics.category_levels_delta(spend, touched, cuts, analytics.category_cuts(_table(base)))
+    present = _table({key: spend for key, spend in night.items() if base.get(key) != spend})
+    # the cuts as the night finds them: from the base's distribution less the touched keys' base
+    # rows plus their rows tonight (decision 0141), the same as from every row of tonight's table
+    removed = _table({key: spend for key, spend in base.items() if base.get(key) != night.get(key)})
+    distribution = analytics.updated_distribution(analytics.spend_distribution(_table(base)), removed, present)
+    assert _sorted(con.execute(distribution)) == _sorted(con.execute(analytics.spend_distribution(spend)))
+    cuts = analytics.category_cuts(spend, distribution=distribution)
+    assert _sorted(con.execute(cuts)) == _sorted(con.execute(analytics.category_cuts(spend)))
+    rows, gone = analytics.category_levels_delta(_table(base), present, touched, cuts,
+                                                 analytics.category_cuts(_table(base)))
     rows, gone = con.execute(rows), con.execute(gone)
     named = set(zip(rows.customer_id, rows.category_code)) | set(zip(gone.customer_id, gone.category_code))
     kept = base_levels[[(c, k) not in named for c, k in zip(base_levels.customer_id, base_levels.category_code)]]

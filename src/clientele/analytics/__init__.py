@@ -41,6 +41,8 @@ from clientele.analytics.pyramid import (
     category_pyramid,
     customer_pyramid,
     level_summary,
+    spend_distribution,
+    updated_distribution,
 )
 from clientele.analytics.rfm import SegmentGrid, rfm, segment_grid_counts
 from clientele.analytics.traits import (
@@ -85,10 +87,12 @@ __all__ = [
     "nine_cells",
     "rfm",
     "segment_grid_counts",
+    "spend_distribution",
     "stage_flows",
     "refresh_flows",
     "trait_accuracy",
     "trait_quality",
+    "updated_distribution",
     "value_classes",
     "value_tiers",
     "year_over_year",

@@ -112,16 +112,20 @@ def nine_cells(category_spend_table: ibis.Table, rules: BrandLoyaltyRules = Bran
     return _cells(ranked, bought, rules)
 
 
-def usage_bounds(category_spend_table: ibis.Table) -> ibis.Table:
+def usage_bounds(category_spend_table: ibis.Table, distribution: ibis.Table | None = None) -> ibis.Table:
     """Per category code, the spends that bound the usage terciles of `nine_cells`: a buyer is low
     up to `low_max`, medium up to `medium_max`, high above (decision 0124).
 
     A buyer's tercile is floor(3 x rank / buyers), rank the number of the category's buyers who
     spent less: it grows with the spend, so each tercile is the spends up to a bound. Found per
     distinct spend (a sixteenth of the rows on the synthetic lake), with the buyers below each
-    counted by a running sum: no window over every row."""
-    bought = category_spend_table.filter(category_spend_table.category_spend > 0)
-    per_spend = bought.group_by(["category_code", "category_spend"]).aggregate(buyers_at=bought.count())
+    counted by a running sum: no window over every row. `distribution`: the table's
+    `spend_distribution` when known (pyramid.py; then no row is read)."""
+    if distribution is None:
+        bought = category_spend_table.filter(category_spend_table.category_spend > 0)
+        per_spend = bought.group_by(["category_code", "category_spend"]).aggregate(buyers_at=bought.count())
+    else:
+        per_spend = distribution.filter(distribution.category_spend > 0)
     running = ibis.cumulative_window(group_by="category_code", order_by="category_spend")
     counted = per_spend.mutate(below=per_spend.buyers_at.sum().over(running) - per_spend.buyers_at,
                                buyers=per_spend.buyers_at.sum().over(group_by="category_code"))
@@ -141,6 +145,37 @@ def cells_within_bounds(category_spend_rows: ibis.Table, bounds: ibis.Table,
         (bounded.category_spend <= bounded.low_max, 0), (bounded.category_spend <= bounded.medium_max, 1),
         else_=2).cast("int32"))
     return _cells(ranked, bought, rules)
+
+
+def cells_delta(base: ibis.Table, present: ibis.Table, touched: ibis.Table, bounds: ibis.Table,
+                bounds_before: ibis.Table, rules: BrandLoyaltyRules = BrandLoyaltyRules()
+                ) -> tuple[ibis.Table, ibis.Table]:
+    """What changed in `nine_cells` since a base computed with the usage bounds `bounds_before`
+    from the category_spend rows `base`, now that the keys (customer_id, category_code) `touched`
+    are all those changed since, `present` their rows tonight (those not gone) and `bounds`
+    tonight's `usage_bounds`: (the rows that may differ from the base's, with their cells; the
+    touched keys without a cell tonight). Tonight's table is `base` less the touched keys plus
+    `present`.
+
+    An untouched row keeps its spend and its share, so its cell moves only when its usage does:
+    when its spend lies between the base's bound of a tercile and tonight's (a tercile is the
+    spends up to its bound). Those rows, read from the base alone (decision 0141), and the
+    touched keys' rows get tonight's cells; they are a superset of the rows that differ."""
+    keys = ["customer_id", "category_code"]
+    moved = bounds.join(bounds_before, "category_code", rname="{name}_before")
+    # the rows near a moved bound first, on the base's columns alone; then those of untouched keys
+    near = base.filter(base.category_spend > 0).join(moved, "category_code")
+
+    def between(bound: str) -> ibis.Value:
+        now, then = near[bound], near[f"{bound}_before"]
+        low, high = ibis.least(now, then), ibis.greatest(now, then)
+        return (near.category_spend > low) & (near.category_spend <= high)
+
+    crossing = near.filter(between("low_max") | between("medium_max")).select(*base.columns)
+    crossing = crossing.anti_join(touched, keys)
+    now = present.select(*base.columns).cast(base.schema())
+    rows = cells_within_bounds(ibis.union(now, crossing, distinct=False), bounds, rules)
+    return rows, touched.select(*keys).anti_join(now.filter(now.category_spend > 0), keys)
 
 
 def _cells(ranked: ibis.Table, bought: ibis.Table, rules: BrandLoyaltyRules) -> ibis.Table:

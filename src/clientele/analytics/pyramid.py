@@ -195,7 +195,29 @@ def _category_levels(cutoffs: PyramidCutoffs) -> list[tuple[str, float]]:
     return [("VIP", cutoffs.vip), ("major", cutoffs.major), ("medium", cutoffs.medium)]
 
 
-def category_cuts(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()) -> ibis.Table:
+def spend_distribution(category_spend: ibis.Table) -> ibis.Table:
+    """Per category code and distinct spend of a category_spend table, its rows (`buyers_at`):
+    what `category_cuts` and `usage_bounds` read, a sixth of the rows on the synthetic lake. The
+    night keeps the one of category_spend's base and updates it with the delta (decision 0141)."""
+    return category_spend.group_by(["category_code", "category_spend"]).aggregate(buyers_at=category_spend.count())
+
+
+def updated_distribution(distribution: ibis.Table, removed: ibis.Table, added: ibis.Table) -> ibis.Table:
+    """`distribution` (a `spend_distribution`) of a table less the rows `removed` plus the rows
+    `added` (category_spend rows): the `spend_distribution` of the table they make, exactly (a
+    count per distinct spend; the spends whose count falls to zero are gone)."""
+    parts = ibis.union(
+        distribution.select("category_code", "category_spend", buyers_at=distribution.buyers_at.cast("int64")),
+        *[rows.group_by(["category_code", "category_spend"]).aggregate(
+            buyers_at=(rows.count() * sign).cast("int64")) for rows, sign in ((removed, -1), (added, 1))],
+        distinct=False)
+    summed = parts.group_by(["category_code", "category_spend"]).aggregate(
+        buyers_at=parts.buyers_at.sum().cast("int64"))
+    return summed.filter(summed.buyers_at > 0)
+
+
+def category_cuts(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs(),
+                  distribution: ibis.Table | None = None) -> ibis.Table:
     """Per category code, where each level of `category_levels` ends: the last row of the level in
     the order spend descending, customer id ascending, as `<level>_spend` and `<level>_customer`
     (lower-case level names; both null when the level is empty: round(buyers x share) = 0).
@@ -203,9 +225,9 @@ def category_cuts(category_spend: ibis.Table, cutoffs: PyramidCutoffs = PyramidC
     A level is the first round(n x share) rows of that order. Found without ranking every row
     (decision 0128): per distinct (category, spend) the buyers at it, the buyers ahead of it by a
     running sum, so the spend holding a cut's position is known; only the rows tied at a cut's spend
-    are numbered by customer id, to find the last one inside."""
-    per_spend = category_spend.group_by(["category_code", "category_spend"]).aggregate(
-        buyers_at=category_spend.count())
+    are numbered by customer id, to find the last one inside. `distribution`: the table's
+    `spend_distribution` when known (then only the rows at a cut's spend are read)."""
+    per_spend = spend_distribution(category_spend) if distribution is None else distribution
     running = ibis.cumulative_window(group_by="category_code", order_by=ibis.desc("category_spend"))
     counted = per_spend.mutate(through=per_spend.buyers_at.sum().over(running),
                                buyers=per_spend.buyers_at.sum().over(group_by="category_code"))
@@ -257,33 +279,36 @@ def category_levels(category_spend: ibis.Table, cutoffs: PyramidCutoffs = Pyrami
     return category_levels_within_cuts(category_spend, category_cuts(category_spend, cutoffs), cutoffs)
 
 
-def category_levels_delta(category_spend: ibis.Table, touched: ibis.Table, cuts: ibis.Table, cuts_before: ibis.Table,
-                          cutoffs: PyramidCutoffs = PyramidCutoffs()) -> tuple[ibis.Table, ibis.Table]:
-    """What changed in `category_levels` since a base computed with the cuts `cuts_before`, now
-    that the category_spend table is `category_spend` (its `category_cuts`: `cuts`) and the keys
-    (customer_id, category_code) `touched` are all those changed since the base: (the rows that
-    may differ from the base's, with their levels; the touched keys gone).
+def category_levels_delta(base: ibis.Table, present: ibis.Table, touched: ibis.Table, cuts: ibis.Table,
+                          cuts_before: ibis.Table, cutoffs: PyramidCutoffs = PyramidCutoffs()
+                          ) -> tuple[ibis.Table, ibis.Table]:
+    """What changed in `category_levels` since a base computed with the cuts `cuts_before` from
+    the category_spend rows `base`, now that the keys (customer_id, category_code) `touched` are
+    all those changed since, `present` their rows tonight (those not gone) and `cuts` tonight's
+    `category_cuts`: (the rows that may differ from the base's, with their levels; the touched
+    keys gone). Tonight's table is `base` less the touched keys plus `present`.
 
     A level is the rows up to its cut in the order spend descending, customer id ascending. An
     untouched row keeps its spend, so its level moves only if it lies between the base's cut and
     tonight's, when they differ: the rows whose spend is between the two cut spends, both included
     (those at either spend settled by customer id), or at or above the cut of a level that was or
-    is now empty.
+    is now empty. The untouched rows are the base's alone (never the merged table's: decision 0141).
     Those rows and the touched keys' rows get tonight's levels; they are a superset of the rows
     that differ."""
     keys = ["customer_id", "category_code"]
     moved = cuts.join(cuts_before, "category_code", rname="{name}_before")
-    untouched = category_spend.anti_join(touched, keys).join(moved, "category_code")
+    # the rows near a moved cut first, on the base's columns alone; then those of untouched keys
+    near = base.join(moved, "category_code")
 
     def between(level: str) -> ibis.Value:
-        now, then = untouched[f"{level}_spend"], untouched[f"{level}_spend_before"]
-        still = now.identical_to(then) & untouched[f"{level}_customer"].identical_to(
-            untouched[f"{level}_customer_before"])
-        return ~still & ibis.ifelse(now.isnull() | then.isnull(), untouched.category_spend >= now.coalesce(then),
-                                    (untouched.category_spend >= ibis.least(now, then))
-                                    & (untouched.category_spend <= ibis.greatest(now, then)))
+        now, then = near[f"{level}_spend"], near[f"{level}_spend_before"]
+        still = now.identical_to(then) & near[f"{level}_customer"].identical_to(
+            near[f"{level}_customer_before"])
+        return ~still & ibis.ifelse(now.isnull() | then.isnull(), near.category_spend >= now.coalesce(then),
+                                    (near.category_spend >= ibis.least(now, then))
+                                    & (near.category_spend <= ibis.greatest(now, then)))
 
-    crossing = untouched.filter(ibis.or_(*[between(name.lower()) for name, _ in _category_levels(cutoffs)]))
-    now = category_spend.semi_join(touched, keys)
-    rows = ibis.union(now, crossing.select(*category_spend.columns), distinct=False)
-    return category_levels_within_cuts(rows, cuts, cutoffs), touched.select(*keys).anti_join(now, keys)
+    crossing = near.filter(ibis.or_(*[between(name.lower()) for name, _ in _category_levels(cutoffs)]))
+    crossing = crossing.select(*base.columns).anti_join(touched, keys)
+    rows = ibis.union(present.select(*base.columns).cast(base.schema()), crossing, distinct=False)
+    return category_levels_within_cuts(rows, cuts, cutoffs), touched.select(*keys).anti_join(present, keys)
