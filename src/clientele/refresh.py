@@ -35,7 +35,7 @@ from clientele import refresh_state as kept
 from clientele.analytics.baskets import baskets_from_sums, basket_sums, days_between, member_lines, regroup_basket_sums
 from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums, cells_within_bounds
 from clientele.analytics.brand_loyalty import category_names, usage_bounds
-from clientele.analytics.customer_view import write_customer_view
+from clientele.analytics.customer_view import CUSTOMER_TABLES, write_customer_view
 from clientele.analytics.results import BASE_ABOUT, DELTA_ABOUT, GONE, PROFILE_COLUMNS, ResultDelta, base_about
 from clientele.analytics.results import DELTAS, RESULTS, Restamped, delta_about, delta_dir, read_result
 from clientele.analytics.results import results_dir
@@ -1336,7 +1336,8 @@ def refresh(
                 _clock(result, name, started, cpu_started)
                 done.append(name)
                 _save_state(lake, key | {"done": done})
-            result.rows[name] = run.result(name).count().execute()
+            if not _counted_in_view(lake, name):
+                result.rows[name] = run.result(name).count().execute()
             progress.advance(task)
     result.pairs_scored = run.pairs_scored
     if run.pair_reach_cpu is not None:  # within next_purchases' own
@@ -1347,10 +1348,19 @@ def refresh(
     kept.promote(lake, watermark)
     _clock(result, "state", started, cpu_started)
     started, cpu_started = time.perf_counter(), time.process_time()
-    write_customer_view(lake, **run.customer_view_night())
+    view_rows = write_customer_view(lake, **run.customer_view_night())
     _clock(result, "customer_view", started, cpu_started)
+    result.rows = {name: result.rows[name] if name in result.rows else view_rows[name] for name in STEPS}
     shutil.rmtree(results_dir(lake) / WORK_FOLDER, ignore_errors=True)
     return result
+
+
+def _counted_in_view(lake: Path, name: str) -> bool:
+    """Whether the result `name` is kept as a base and a delta of rows (decision 0124) and the
+    customer-360 file holds its every row (CUSTOMER_TABLES): its rows are then counted in the
+    file the refresh ends by writing (a count of the table there) rather than by the base's
+    anti-join with the delta (decision 0142)."""
+    return name in CUSTOMER_TABLES and any(delta_dir(name, lake).rglob("*.parquet"))
 
 
 def _clock(result: RefreshResult, part: str, started: float, cpu_started: float) -> None:
