@@ -11,8 +11,9 @@ whichever engine computed the results.
 A night that follows the refresh which wrote the file (decision 0130) updates a copy of it instead:
 in one transaction, the rows of the customers whose rows changed are deleted and inserted again
 from tonight's results, for the tables of `IN_PLACE` whose changed customers are known
-(category_pyramid's by key, its ranks ahead moved with them: decision 0132); the other tables are
-copied whole; the copy is then swapped in whole, as a file written whole is.
+(category_pyramid's and brand_loyalty's by key, only the rows that differ, the pyramid's ranks
+ahead moved with them: decisions 0132, 0142); the other tables are copied whole; the copy is then
+swapped in whole, as a file written whole is.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ VIEW_FILE = "customer_view.duckdb"
 #: The tables of CUSTOMER_TABLES a night may update in place (decision 0130): given the customers
 #: whose rows changed (the refresh's `changed`), or, for a result kept as a base and a delta whose
 #: base is the one the file was written with, the customers of last night's and tonight's deltas
-#: (category_pyramid: the keys of both deltas, and RANKS_AHEAD moved with them: decision 0132).
+#: (BY_KEY: the keys of both deltas, and RANKS_AHEAD moved with category_pyramid's: decisions
+#: 0132, 0142).
 #: The others are copied whole every night (traits, next_purchases and next_visits change for
 #: most customers a night).
 IN_PLACE = ("baskets", "brand_loyalty", "category_pyramid", "lifecycle_history", "lifecycle", "customer_margin")
@@ -230,11 +232,17 @@ def _update_by_key(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, tab
     keys, keys_table = BY_KEY[table]
     about = delta_about(folder / DELTAS / table)
     pyramid = table == "category_pyramid"
-    if kept.get("bases", {}).get(table) != _base_files(folder / table) or keys_table not in tables \
-            or (pyramid and RANKS_AHEAD not in tables) or (about is not None and sorted(about["keys"]) != sorted(keys)):
+    if kept.get("bases", {}).get(table) != _base_files(folder / table) or (pyramid and RANKS_AHEAD not in tables) \
+            or (about is not None and sorted(about["keys"]) != sorted(keys)):
         return False
     columns = PYRAMID_COPIED if pyramid else CUSTOMER_TABLES[table][0]
     listed, tonight = ", ".join(keys), _files(folder / DELTAS / table) if about is not None else []
+    if keys_table not in tables:
+        # a file of before the table: last night's keys are known when its delta named no customer
+        if pyramid or DELTA_CUSTOMERS not in tables or con.execute(
+                f"SELECT count(*) FROM {DELTA_CUSTOMERS} WHERE table_name = ?", [table]).fetchone()[0]:
+            return False
+        keys_table = f"(SELECT {listed} FROM {table} WHERE false)"
     delta = f"read_parquet({_list(tonight)})" if tonight else None
     named = f"SELECT {listed} FROM {keys_table}" + (f" UNION SELECT {listed} FROM {delta}" if delta else "")
     con.execute(f"CREATE OR REPLACE TEMP TABLE keys_named AS {named}")
@@ -292,7 +300,8 @@ def _rewritten_months(folder: Path, kept: dict) -> tuple[list[str], list[str]] |
     table = "baskets"
     if kept.get("bases", {}).get(table) is None or any((folder / DELTAS / table).rglob("*.parquet")):
         return None
-    before, now = ({tuple(entry) for entry in entries} for entries in (kept["bases"][table], _base_files(folder / table)))
+    before = {tuple(entry) for entry in kept["bases"][table]}
+    now = {tuple(entry) for entry in _base_files(folder / table)}
     months: set[str] = set()
     files: list[str] = []
     for entry in before ^ now:  # a file written tonight, or one of last night's gone
@@ -335,7 +344,7 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, folder: Path, tables) -> None:
 def _record(con: duckdb.DuckDBPyConnection, folder: Path, about: dict, whole_bytes: int | None) -> None:
     """Write the file's ABOUT_TABLE (what it is of, `about`; the IN_PLACE results' base files; its
     size written whole), DELTA_CUSTOMERS (the customers the IN_PLACE results' deltas name) and
-    PYRAMID_DELTA_KEYS (the keys category_pyramid's delta names)."""
+    the tables of BY_KEY (the keys category_pyramid's and brand_loyalty's deltas name)."""
     con.execute(f"CREATE OR REPLACE TABLE {DELTA_CUSTOMERS} (table_name VARCHAR, customer_id BIGINT)")
     con.execute(f"CREATE OR REPLACE TABLE {PYRAMID_DELTA_KEYS} (customer_id BIGINT, category_code BIGINT)")
     con.execute(f"CREATE OR REPLACE TABLE {BY_KEY['brand_loyalty'][1]} (customer_id BIGINT, category VARCHAR)")
