@@ -35,7 +35,7 @@ from clientele import refresh_state as kept
 from clientele.analytics.baskets import baskets_from_sums, basket_sums, days_between, member_lines, regroup_basket_sums
 from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums, cells_delta
 from clientele.analytics.brand_loyalty import category_names, usage_bounds
-from clientele.analytics.customer_view import write_customer_view
+from clientele.analytics.customer_view import CUSTOMER_TABLES, write_customer_view
 from clientele.analytics.results import BASE_ABOUT, DELTA_ABOUT, GONE, PROFILE_COLUMNS, ResultDelta, base_about
 from clientele.analytics.results import DELTAS, RESULTS, Restamped, delta_about, delta_dir, read_result
 from clientele.analytics.results import results_dir
@@ -107,7 +107,8 @@ class RefreshResult:
     (wall time, and the CPU seconds of this process's threads: the engine's and numpy's). Besides the
     steps, `seconds` and `cpu_seconds` have "plan" (reading the lake's layout and the kept state to
     plan the refresh), "state" (keeping the state for the next refresh) and "customer_view" (the 360's
-    file): with the process's imports, the cost of a night that is not any step's."""
+    file), and `cpu_seconds` "rows" (counting each step's rows): with the process's imports, the cost
+    of a night that is not any step's."""
 
     refresh_date: date
     as_of: date
@@ -1379,6 +1380,7 @@ def refresh(
         TimeElapsedColumn(), console=console or Console(quiet=True),
     ) as progress:
         task = progress.add_task("refresh", total=len(STEPS))
+        counted = 0.0  # CPU seconds of the rows' counts, outside every step
         for name, build in _steps():
             progress.update(task, description=f"refresh: {name}")
             if name in done:
@@ -1389,9 +1391,14 @@ def refresh(
                 _clock(result, name, started, cpu_started)
                 done.append(name)
                 _save_state(lake, key | {"done": done})
-            result.rows[name] = run.result(name).count().execute()
+            counting = time.process_time()
+            if not _counted_in_view(lake, name):
+                stored = _stored_rows(lake, name)
+                result.rows[name] = run.result(name).count().execute() if stored is None else stored
+            counted += time.process_time() - counting
             progress.advance(task)
     result.pairs_scored = run.pairs_scored
+    result.cpu_seconds["rows"] = round(counted, 2)
     if run.pair_reach_cpu is not None:  # within next_purchases' own
         result.cpu_seconds["pair_reach"] = run.pair_reach_cpu
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -1400,10 +1407,28 @@ def refresh(
     kept.promote(lake, watermark)
     _clock(result, "state", started, cpu_started)
     started, cpu_started = time.perf_counter(), time.process_time()
-    write_customer_view(lake, **run.customer_view_night())
+    view_rows = write_customer_view(lake, **run.customer_view_night())
     _clock(result, "customer_view", started, cpu_started)
+    result.rows = {name: result.rows[name] if name in result.rows else view_rows[name] for name in STEPS}
     shutil.rmtree(results_dir(lake) / WORK_FOLDER, ignore_errors=True)
     return result
+
+
+def _counted_in_view(lake: Path, name: str) -> bool:
+    """Whether the result `name` is kept as a base and a delta of rows (decision 0124) and the
+    customer-360 file holds its every row (CUSTOMER_TABLES): its rows are then counted in the
+    file the refresh ends by writing (a count of the table there) rather than by the base's
+    anti-join with the delta (decision 0142)."""
+    return name in CUSTOMER_TABLES and any(delta_dir(name, lake).rglob("*.parquet"))
+
+
+def _stored_rows(lake: Path, name: str) -> int | None:
+    """The rows of the result `name` when it has no delta of rows: the sum of its Parquet files'
+    row counts, read from their footers (decision 0142); None when it has a delta of rows or no file."""
+    if any(delta_dir(name, lake).rglob("*.parquet")):
+        return None
+    files = sorted((results_dir(lake) / name).rglob("*.parquet"))
+    return sum(pq.read_metadata(file).num_rows for file in files) if files else None
 
 
 def _clock(result: RefreshResult, part: str, started: float, cpu_started: float) -> None:

@@ -192,10 +192,21 @@ def test_a_night_updates_the_360_file_in_place_and_a_full_refresh_writes_it_whol
     refresh(lake=nightly, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     whole = _copy(nightly, tmp_path / "whole")
     copied = _copied_whole(monkeypatch)
+    rewritten = []
+    months = customer_view._rewritten_months
+
+    def recorded(*args):
+        found = months(*args)
+        rewritten.append(found[0])
+        return found
+
+    monkeypatch.setattr(customer_view, "_rewritten_months", recorded)
     assert refresh(lake=nightly, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE,
                    con=duckdb_con).mode == "incremental from 2024-12-29"
-    # brand_loyalty a delta on the same base two nights running: its customers' rows alone
+    # brand_loyalty a delta on the same base two nights running: its keys' rows alone
     assert sorted(copied) == ["next_purchases", "next_visits", "traits"]
+    # the baskets' rows replaced in the month files written tonight alone (decision 0142)
+    assert rewritten == [["2024-12"]]
     copied.clear()
     refresh(lake=whole, as_of=date(2024, 12, 30), refresh_date=REFRESH_DATE, con=duckdb_con, restart=True,
             models=_kept_models(nightly))
@@ -337,3 +348,41 @@ def test_a_night_moves_the_360_ranks_of_the_spends_that_changed_as_a_full_refres
     assert shown[LEAVES_TIE]["BEEF"][0] < shown[STAYS]["BEEF"][0]
     assert "CAT FOOD" not in shown[LEAVES_CATEGORY] and "VEGETABLES" in shown[LEAVES_CATEGORY]
     assert shown[FIRST]["PET TOYS"] == (1, "small") and shown[SECOND]["PET TOYS"] == (2, "small")
+
+
+def test_a_night_after_a_360_file_without_brand_loyaltys_keys_follows_them_when_none_was_copied(
+        synthetic_lake, duckdb_con, tmp_path, monkeypatch):
+    """A 360 file written before the file kept brand_loyalty's delta keys (decision 0142): the
+    night after a refresh that copied no delta of it (a full refresh) updates it by key, from
+    tonight's delta alone, and the file equals the full refresh's; after a night that copied one
+    (its customers named) the night updates it by customer, as before; the rows counted in the
+    file equal the full refresh's."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    refresh(lake=nightly, as_of=date(2024, 12, 28), refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+
+    def without_keys() -> None:
+        with duckdb.connect(str(nightly / "results" / VIEW_FILE)) as con:
+            con.execute(f"DROP TABLE {customer_view.BY_KEY['brand_loyalty'][1]}")
+
+    without_keys()
+    by_key = []
+    update = customer_view._update_by_key
+
+    def recorded(*args):
+        found = update(*args)
+        by_key.append((args[-1], found))
+        return found
+
+    monkeypatch.setattr(customer_view, "_update_by_key", recorded)
+    for day, refresh_date in ((29, REFRESH_DATE - timedelta(days=1)), (30, REFRESH_DATE)):
+        if day == 30:
+            without_keys()  # last night's delta named customers: not followed by key
+        whole = _copy(nightly, tmp_path / f"whole-{day}")
+        by_key.clear()
+        night = refresh(lake=nightly, as_of=date(2024, 12, day), refresh_date=refresh_date, con=duckdb_con)
+        assert night.mode == f"incremental from 2024-12-{day - 1}"
+        assert by_key == [("brand_loyalty", day == 29), ("category_pyramid", True)]
+        full = refresh(lake=whole, as_of=date(2024, 12, day), refresh_date=refresh_date, con=duckdb_con,
+                       restart=True, models=_kept_models(nightly))
+        assert night.rows == full.rows
+        assert_same_results(duckdb_con, nightly, whole)

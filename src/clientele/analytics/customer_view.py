@@ -11,14 +11,16 @@ whichever engine computed the results.
 A night that follows the refresh which wrote the file (decision 0130) updates a copy of it instead:
 in one transaction, the rows of the customers whose rows changed are deleted and inserted again
 from tonight's results, for the tables of `IN_PLACE` whose changed customers are known
-(category_pyramid's by key, its ranks ahead moved with them: decision 0132); the other tables are
-copied whole; the copy is then swapped in whole, as a file written whole is.
+(category_pyramid's and brand_loyalty's by key, only the rows that differ, the pyramid's ranks
+ahead moved with them: decisions 0132, 0142); the other tables are copied whole; the copy is then
+swapped in whole, as a file written whole is.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 from datetime import date
@@ -57,7 +59,8 @@ VIEW_FILE = "customer_view.duckdb"
 #: The tables of CUSTOMER_TABLES a night may update in place (decision 0130): given the customers
 #: whose rows changed (the refresh's `changed`), or, for a result kept as a base and a delta whose
 #: base is the one the file was written with, the customers of last night's and tonight's deltas
-#: (category_pyramid: the keys of both deltas, and RANKS_AHEAD moved with them: decision 0132).
+#: (BY_KEY: the keys of both deltas, and RANKS_AHEAD moved with category_pyramid's: decisions
+#: 0132, 0142).
 #: The others are copied whole every night (traits, next_purchases and next_visits change for
 #: most customers a night).
 IN_PLACE = ("baskets", "brand_loyalty", "category_pyramid", "lifecycle_history", "lifecycle", "customer_margin")
@@ -68,10 +71,17 @@ ABOUT_TABLE = "_about"
 DELTA_CUSTOMERS = "_delta_customers"
 #: The 360 file's table of the keys (PYRAMID_KEYS) category_pyramid's copied delta names.
 PYRAMID_DELTA_KEYS = "_pyramid_delta_keys"
+#: The IN_PLACE results kept as a base and a delta that a night follows by key: per table, its
+#: delta's keys and the file's table of the keys the copied delta names (decisions 0132, 0142).
+BY_KEY = {"category_pyramid": (PYRAMID_KEYS, PYRAMID_DELTA_KEYS),
+          "brand_loyalty": (("customer_id", "category"), "_brand_loyalty_delta_keys")}
 #: A file updated in place grows by the rows it inserts (the deleted ones' space is not given
 #: back): past GROWTH times its size written whole, and GROWTH_BYTES more than it (a small
 #: file's blocks), the night writes it whole again.
 GROWTH, GROWTH_BYTES = 1.5, 64 << 20
+
+#: A file (or Spark's folder) of the baskets' one basket month (`refresh.BASKET_MONTH_FILE`).
+BASKET_MONTH = re.compile(r"month-(\d{4}-\d{2})\.parquet")
 
 _local = threading.local()
 
@@ -178,9 +188,10 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, c
         files = _files(folder / table)
         if table not in tables or not files:
             continue
+        if table in BY_KEY and _update_by_key(con, folder, kept, tables, table):
+            whole.discard(table)
+            continue
         if table == "category_pyramid":
-            if _update_pyramid_in_place(con, folder, kept, tables):
-                whole.discard(table)
             continue
         columns = CUSTOMER_TABLES[table][0]
         if table in appended:
@@ -195,37 +206,67 @@ def _update_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, c
         if customers is None:
             continue
         con.execute("CREATE OR REPLACE TEMP TABLE changed_customers AS " + customers)
-        con.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM changed_customers)")
-        con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM ({result_source(folder, table)}) "
+        source, within = f"({result_source(folder, table)})", ""
+        months = _rewritten_months(folder, kept) if table == "baskets" else None
+        if months is not None:
+            # the changed customers' baskets of the month files written tonight; their other
+            # months' files are last night's (linked), so are their rows (decision 0142)
+            source = f"read_parquet({_list(months[1])})" if months[1] else f"(SELECT * FROM {table} WHERE false)"
+            within = " AND date_trunc('month', basket_date) IN (" + (
+                ", ".join(f"DATE '{month}-01'" for month in months[0]) or "NULL") + ")"
+        con.execute(f"DELETE FROM {table} WHERE customer_id IN (SELECT customer_id FROM changed_customers){within}")
+        con.execute(f"INSERT INTO {table} SELECT customer_id, {columns} FROM {source} "
                     f"WHERE customer_id IN (SELECT customer_id FROM changed_customers) ORDER BY customer_id")
         whole.discard(table)
     return whole
 
 
-def _update_pyramid_in_place(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, tables: set[str]) -> bool:
-    """Replace, in the copied file, category_pyramid's rows of the keys last night's delta or
-    tonight's names (the other keys' rows are the base's on both nights) with tonight's merged
-    rows, and move RANKS_AHEAD with them (decision 0132). False (nothing done: the table is copied
-    whole) when the base is not the one the file was written with or the file has no ranks."""
-    table = "category_pyramid"
+def _update_by_key(con: duckdb.DuckDBPyConnection, folder: Path, kept: dict, tables: set[str], table: str) -> bool:
+    """Replace, in the copied file, the rows of `table` (of BY_KEY) that differ from tonight's, of
+    the keys last night's delta or tonight's names (every other key's row is the base's on both
+    nights): tonight's rows of those keys are the delta's (not gone) and, for a key last night's
+    delta named and tonight's does not, the base's. Only the rows that differ are deleted (by
+    rowid) and inserted; category_pyramid's RANKS_AHEAD moved with them (decision 0132). False
+    (nothing done: the table is updated by customer, or copied whole) when the base is not the one
+    the file was written with, or the file does not hold the keys last night's delta named."""
+    keys, keys_table = BY_KEY[table]
     about = delta_about(folder / DELTAS / table)
-    if kept.get("bases", {}).get(table) != _base_files(folder / table) or RANKS_AHEAD not in tables \
-            or PYRAMID_DELTA_KEYS not in tables or (about is not None and sorted(about["keys"]) != sorted(PYRAMID_KEYS)):
+    pyramid = table == "category_pyramid"
+    if kept.get("bases", {}).get(table) != _base_files(folder / table) or (pyramid and RANKS_AHEAD not in tables) \
+            or (about is not None and sorted(about["keys"]) != sorted(keys)):
         return False
-    keys = ", ".join(PYRAMID_KEYS)
-    tonight = _files(folder / DELTAS / table) if about is not None else []
-    changed = f"SELECT {keys} FROM {PYRAMID_DELTA_KEYS}"
-    if tonight:
-        changed += f" UNION SELECT {keys} FROM read_parquet({_list(tonight)})"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pyramid_changed AS {changed}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pyramid_before AS SELECT customer_id, category_code, category_spend "
-                f"FROM {table} SEMI JOIN pyramid_changed USING ({keys})")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE pyramid_after AS SELECT customer_id, {PYRAMID_COPIED} "
-                f"FROM ({result_source(folder, table, ranked=False)}) SEMI JOIN pyramid_changed USING ({keys})")
-    matched = " AND ".join(f"{table}.{key} = pyramid_changed.{key}" for key in PYRAMID_KEYS)
-    con.execute(f"DELETE FROM {table} USING pyramid_changed WHERE {matched}")
-    con.execute(f"INSERT INTO {table} SELECT * FROM pyramid_after ORDER BY customer_id")
-    move_ranks_ahead(con, "pyramid_before", "pyramid_after")
+    columns = PYRAMID_COPIED if pyramid else CUSTOMER_TABLES[table][0]
+    listed, tonight = ", ".join(keys), _files(folder / DELTAS / table) if about is not None else []
+    if keys_table not in tables:
+        # a file of before the table: last night's keys are known when its delta named no customer
+        if pyramid or DELTA_CUSTOMERS not in tables or con.execute(
+                f"SELECT count(*) FROM {DELTA_CUSTOMERS} WHERE table_name = ?", [table]).fetchone()[0]:
+            return False
+        keys_table = f"(SELECT {listed} FROM {table} WHERE false)"
+    delta = f"read_parquet({_list(tonight)})" if tonight else None
+    named = f"SELECT {listed} FROM {keys_table}" + (f" UNION SELECT {listed} FROM {delta}" if delta else "")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE keys_named AS {named}")
+    # the keys last night's delta named and tonight's does not: back to the base's rows
+    reverted = f"SELECT {listed} FROM {keys_table}" + (f" ANTI JOIN {delta} USING ({listed})" if delta else "")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE keys_reverted AS {reverted}")
+    after = [f"SELECT customer_id, {columns} FROM {delta} WHERE NOT {GONE}"] if delta else []
+    if con.execute("SELECT count(*) FROM keys_reverted").fetchone()[0]:
+        after.append(f"SELECT customer_id, {columns} FROM read_parquet({_list(_files(folder / table))}) "
+                     f"SEMI JOIN keys_reverted USING ({listed})")
+    empty = f"SELECT customer_id, {columns} FROM {table} WHERE false"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rows_tonight AS {' UNION ALL '.join(after) or empty}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rows_kept AS SELECT rowid AS row_id, customer_id, {columns} "
+                f"FROM {table} SEMI JOIN keys_named USING ({listed})")
+    # the rows that differ (a row with a null is taken as differing: replaced by itself)
+    every = ", ".join(["customer_id", *columns.split(", ")])
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rows_removed AS SELECT * FROM rows_kept "
+                f"ANTI JOIN rows_tonight USING ({every})")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE rows_added AS SELECT * FROM rows_tonight "
+                f"ANTI JOIN rows_kept USING ({every})")
+    con.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT row_id FROM rows_removed)")
+    con.execute(f"INSERT INTO {table} SELECT {every} FROM rows_added ORDER BY customer_id")
+    if pyramid:
+        move_ranks_ahead(con, "rows_removed", "rows_added")
     return True
 
 
@@ -249,6 +290,30 @@ def _changed_customers(con: duckdb.DuckDBPyConnection, folder: Path, table: str,
     if not tonight:
         return copied
     return f"{copied} UNION SELECT customer_id FROM read_parquet({_list(tonight)})"
+
+
+def _rewritten_months(folder: Path, kept: dict) -> tuple[list[str], list[str]] | None:
+    """The baskets' months (YYYY-MM) whose files differ from those the file was written with, and
+    those files, when every file of the baskets is one basket month's (`refresh.BASKET_MONTH_FILE`
+    + "YYYY-MM.parquet", a file or Spark's folder of files: decision 0137) and they hold no delta
+    of rows; None otherwise."""
+    table = "baskets"
+    if kept.get("bases", {}).get(table) is None or any((folder / DELTAS / table).rglob("*.parquet")):
+        return None
+    before = {tuple(entry) for entry in kept["bases"][table]}
+    now = {tuple(entry) for entry in _base_files(folder / table)}
+    months: set[str] = set()
+    files: list[str] = []
+    for entry in before ^ now:  # a file written tonight, or one of last night's gone
+        month = BASKET_MONTH.fullmatch(Path(entry[0]).parts[0])
+        if month is None:
+            return None
+        months.add(month.group(1))
+        if entry in now:
+            files.append(str(folder / table / entry[0]))
+    if any(BASKET_MONTH.fullmatch(Path(entry[0]).parts[0]) is None for entry in now):
+        return None
+    return sorted(months), sorted(files)
 
 
 def _list(files: list[str]) -> str:
@@ -279,17 +344,19 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, folder: Path, tables) -> None:
 def _record(con: duckdb.DuckDBPyConnection, folder: Path, about: dict, whole_bytes: int | None) -> None:
     """Write the file's ABOUT_TABLE (what it is of, `about`; the IN_PLACE results' base files; its
     size written whole), DELTA_CUSTOMERS (the customers the IN_PLACE results' deltas name) and
-    PYRAMID_DELTA_KEYS (the keys category_pyramid's delta names)."""
+    the tables of BY_KEY (the keys category_pyramid's and brand_loyalty's deltas name)."""
     con.execute(f"CREATE OR REPLACE TABLE {DELTA_CUSTOMERS} (table_name VARCHAR, customer_id BIGINT)")
     con.execute(f"CREATE OR REPLACE TABLE {PYRAMID_DELTA_KEYS} (customer_id BIGINT, category_code BIGINT)")
+    con.execute(f"CREATE OR REPLACE TABLE {BY_KEY['brand_loyalty'][1]} (customer_id BIGINT, category VARCHAR)")
     for table in IN_PLACE:
         delta = delta_about(folder / DELTAS / table)
         files = _files(folder / DELTAS / table)
-        if delta is not None and files and table == "category_pyramid":
-            if sorted(delta["keys"]) == sorted(PYRAMID_KEYS):
-                con.execute(f"INSERT INTO {PYRAMID_DELTA_KEYS} SELECT DISTINCT {', '.join(PYRAMID_KEYS)} "
-                            "FROM read_parquet(?)", [files])
-        elif delta is not None and files and "customer_id" in delta["keys"]:
+        if delta is not None and files and table in BY_KEY:
+            keys, keys_table = BY_KEY[table]
+            if sorted(delta["keys"]) == sorted(keys):
+                con.execute(f"INSERT INTO {keys_table} SELECT DISTINCT {', '.join(keys)} FROM read_parquet(?)",
+                            [files])
+        if delta is not None and files and table != "category_pyramid" and "customer_id" in delta["keys"]:
             con.execute(f"INSERT INTO {DELTA_CUSTOMERS} SELECT DISTINCT ?, customer_id FROM read_parquet(?)",
                         [table, files])
     record = {"about": about, "bases": {table: _base_files(folder / table) for table in IN_PLACE},
