@@ -117,8 +117,8 @@ class RefreshResult:
     resumed: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     cpu_seconds: dict[str, float] = field(default_factory=dict)
-    #: How many customer x product pairs the night scored (every pair, or those within reach of
-    #: the cut: decision 0122); None when next_purchases was resumed.
+    #: How many customer x product pairs the night scored (those within reach of the cut: decisions
+    #: 0122 and 0143; every pair when the calibration gives no bound); None when next_purchases was resumed.
     pairs_scored: int | None = None
 
 
@@ -186,14 +186,22 @@ class _Run:
         """Every customer x product forecast the two steps cut from it need (next_purchases,
         next_categories), computed once and kept as Parquet in the results' work folder, never in
         memory. Between two refits of the models a night scores only the pairs that may reach the
-        cut (decision 0122: `_scored_pairs`); a night that scores every pair keeps that set for the
-        nights until the next refit."""
+        cut (decision 0122: `_scored_pairs`); a night that would score every pair (a full refresh,
+        a refit, a rewritten base) computes that set for the nights until the next refit, tonight
+        included, keeps it, and scores it alone (decision 0143: the same rows cut as from every pair)."""
         if self._product_forecasts is None:
             models = self.models()
             # the base's rows the night may score, read before the roll, which reads its own from them
             self._picked = self._picked_base()
             cycles_state = self.state("product_cycles")
             scored = self._scored_pairs()
+            if scored is None:
+                # a night scoring every pair (a full refresh too) keeps the pairs that may reach the
+                # cut until the refit, tonight included, and scores those alone (decision 0143)
+                started = time.process_time()
+                reach = self._keep_pair_reach(cycles_state)
+                self.pair_reach_cpu = round(time.process_time() - started, 2)
+                scored = None if reach is None else cycles_state.semi_join(reach, kept.CYCLE_KEYS)
             cycles = cycles_from_sums(self._profiled(scored if scored is not None else cycles_state),
                                       kept.cutoff(self.as_of))
             every_product = nightly.product_forecasts(
@@ -206,10 +214,6 @@ class _Run:
                 "purchase_days", "recent_purchases")
             self._product_forecasts = self._work_table("product_forecasts", read, order=False, compression="snappy")
             self.pairs_scored = int(self._product_forecasts.count().execute())
-            if scored is None:
-                started = time.process_time()
-                self._keep_pair_reach(cycles_state)
-                self.pair_reach_cpu = round(time.process_time() - started, 2)
         return self._product_forecasts
 
     def _models_digest(self) -> str:
@@ -259,9 +263,10 @@ class _Run:
         delta = kept.read_state(self.con, self.lake, kept.CYCLES_DELTA, kept.NEXT_FOLDER)
         return kept.with_delta(self._picked, delta, kept.CYCLE_KEYS)
 
-    def _keep_pair_reach(self, cycles: ibis.Table) -> None:
+    def _keep_pair_reach(self, cycles: ibis.Table) -> ibis.Table | None:
         """Write the pairs that may reach the cut on a night from this one to the last the night's
-        models are kept for (`refit_days`), with what they hold for, under the next state."""
+        models are kept for (`refit_days`), with what they hold for, under the next state, and
+        return them (customer_id, product_id; None: no bound, every pair may reach the cut)."""
         models, forecast = self.models(), self.options.forecast
         last = max(models["fitted_as_of"] + timedelta(days=self.options.refit_days - 1), self.as_of)
         bounds = reach_bounds(cycles_from_sums(cycles, kept.cutoff(self.as_of)), models["priors"],
@@ -270,7 +275,7 @@ class _Run:
         folder = kept.next_dir(self.lake)
         (folder / kept.PAIR_REACH_OF).unlink(missing_ok=True)
         if bounds is None:
-            return
+            return None
         _write(self.con, pairs_within_reach(bounds, self.products, forecast.min_purchase_probability),
                folder / kept.PAIR_REACH, order=False)
         base_as_of = self.as_of.isoformat() if (folder / "product_cycles").exists() else \
@@ -278,6 +283,7 @@ class _Run:
         (folder / kept.PAIR_REACH_OF).write_text(json.dumps({
             "first": self.as_of.isoformat(), "last": last.isoformat(), "models": self._models_digest(),
             "base_as_of": base_as_of}), encoding="utf-8")
+        return kept.read_state(self.con, self.lake, kept.PAIR_REACH, kept.NEXT_FOLDER)
 
     # --- the kept state (refresh_state), rolled forward or computed whole -------------------------
 
@@ -503,7 +509,8 @@ class _Run:
         new_cutoff = kept.cutoff(self.as_of)
 
         def build(lines: ibis.Table) -> ibis.Table:
-            return nextp_cycle_sums(member_lines(lines), keys, new_cutoff)
+            # most customer x product pairs have one day: summed apart, without the window (0143)
+            return nextp_cycle_sums(member_lines(lines), keys, new_cutoff, single_days_apart="product_id" in keys)
 
         def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
             old_cutoff = kept.cutoff(date.fromisoformat(self.plan.old["as_of"]))

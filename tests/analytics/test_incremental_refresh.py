@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from clientele import refresh_state as kept_state
-from clientele.forecasting.next_purchase import decay_epoch
+from clientele.forecasting import nightly
+from clientele.forecasting.next_purchase import cycles_from_sums, decay_epoch
 from clientele.analytics.category_ranks import RANKS_AHEAD
 from clientele.analytics.customer_view import CUSTOMER_TABLES, VIEW_FILE
 from clientele.analytics.results import read_result
@@ -25,7 +26,7 @@ from clientele.lake.reader import read_table
 from clientele.lake.schema import PROFILING_REFUSAL_SCHEMA, PROFILING_REFUSALS
 from clientele.lake.synth import synthesize
 from clientele import refresh as refreshing
-from clientele.refresh import STEPS, RefreshResult, refresh
+from clientele.refresh import STEPS, RefreshOptions, RefreshResult, refresh
 
 REFRESH_DATE = date(2025, 3, 1)
 MONTH = "month=2024-12"
@@ -156,12 +157,40 @@ def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(
     # the rows counted from the files' footers and the 360 file (decision 0142) are the tables' rows
     assert second.rows == full.rows == {t: read_result(duckdb_con, t, nightly).count().execute() for t in STEPS}
     assert_same_results(duckdb_con, nightly, whole)
+    # the full refresh scores the pairs within reach alone (decision 0143), not every pair
+    assert_every_pair_scored_gives_the_same_cut(duckdb_con, whole, full)
 
     # a full refresh fits its own models: only the tables scored with them may move
     refitted = _copy(whole, tmp_path / "refitted")
-    refresh(lake=refitted, refresh_date=REFRESH_DATE, con=duckdb_con, restart=True)
+    fitted = refresh(lake=refitted, refresh_date=REFRESH_DATE, con=duckdb_con, restart=True)
     assert _models(refitted)["fitted_as_of"] == "2024-12-31"
     assert_same_results(duckdb_con, nightly, refitted, tables=[t for t in STEPS if t not in FITTED])
+    assert_every_pair_scored_gives_the_same_cut(duckdb_con, refitted, fitted)
+
+
+def assert_every_pair_scored_gives_the_same_cut(con, lake: Path, done: RefreshResult) -> None:
+    """A refresh scoring every pair (a full refresh) scored only those within the pair reach it
+    kept (decision 0143), yet its next_purchases and next_categories are those of every pair of its
+    kept purchase cycles scored with its kept models, row for row, to the last bit."""
+    state = _kept_models(lake)
+    pairs = read_table(con, "results/_state/product_cycles", lake)
+    assert 0 < done.pairs_scored < pairs.count().execute()
+    models = kept_state.load_models(state)
+    cutoff = kept_state.cutoff(done.as_of)
+    every_product = nightly.product_forecasts(
+        None, done.as_of, RefreshOptions().forecast, cycles=cycles_from_sums(pairs, cutoff),
+        visit_cycles=cycles_from_sums(read_table(con, "results/_state/visit_cycles", lake), cutoff),
+        calibration=models["calibration"], priors=models["priors"])
+    products = read_table(con, "products", lake)
+    for table, expected in (
+            ("next_purchases", nightly.next_purchases(None, done.as_of, every_product=every_product)),
+            ("next_categories", nightly.next_categories(None, products, done.as_of, every_product=every_product))):
+        frames = [read_result(con, table, lake).drop("refresh_date").to_pandas(), expected.to_pandas()]
+        columns = list(frames[1].columns)
+        assert sorted(frames[0].columns) == sorted(columns), table
+        assert len(frames[1]) > 0, table
+        ordered = [f[columns].sort_values(columns).reset_index(drop=True) for f in frames]
+        pd.testing.assert_frame_equal(ordered[0], ordered[1], check_exact=True, obj=table)
 
 
 def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(

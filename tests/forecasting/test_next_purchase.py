@@ -60,9 +60,13 @@ def test_recent_purchases_weigh_each_purchase_day_by_its_age():
 
 
 def test_the_purchase_cycles_rolled_forward_by_new_days_are_those_of_all_the_days_exactly():
-    old = pd.concat([purchases(1, MILK, 7, 20), purchases(1, FLOUR, 30, 3), purchases(2, MILK, 3, 40)])
+    # pairs of one day (bought once, twice the same day) among pairs of several days
+    once = purchases(2, BREAD, 1, 1, start=START + pd.Timedelta(days=50))
+    old = pd.concat([purchases(1, MILK, 7, 20), purchases(1, FLOUR, 30, 3), purchases(2, MILK, 3, 40), once,
+                     once.assign(basket_id="again", product_id=FLOUR), once.assign(product_id=FLOUR)])
     new = pd.concat([purchases(1, MILK, 7, 3, start=START + pd.Timedelta(days=200)),
-                     purchases(3, BREAD, 1, 2, start=START + pd.Timedelta(days=201))])
+                     purchases(3, BREAD, 1, 2, start=START + pd.Timedelta(days=201)),
+                     purchases(2, BREAD, 1, 1, start=START + pd.Timedelta(days=202))])
     keys = ["customer_id", "product_id"]
     kept_day, new_day = pd.Timestamp("2017-09-01"), pd.Timestamp("2017-10-15")
 
@@ -74,6 +78,14 @@ def test_the_purchase_cycles_rolled_forward_by_new_days_are_those_of_all_the_day
 
     pd.testing.assert_frame_equal(ordered(rolled), ordered(whole), check_exact=True)
     assert ordered(whole)["decayed_days"].notnull().all()
+    # the pairs of one day summed apart (decision 0143): the same rows and types, to the last digit
+    for lines, day in ((old, kept_day), (pd.concat([old, new]), new_day)):
+        apart = cycle_sums(ibis.memtable(lines), keys, day, single_days_apart=True)
+        assert apart.schema() == cycle_sums(ibis.memtable(lines), keys, day).schema()
+        pd.testing.assert_frame_equal(ordered(apart), ordered(cycle_sums(ibis.memtable(lines), keys, day)),
+                                      check_exact=True)
+    kept = ordered(cycle_sums(ibis.memtable(old), keys, kept_day))
+    assert (kept["n_days"] == 1).sum() == 2 and (kept["n_days"] > 1).sum() == 3
 
 
 def test_a_product_just_bought_on_a_60_day_cycle_is_unlikely_within_14_days():

@@ -101,14 +101,37 @@ def _log_cycle_sums(days: ibis.Table, keys: list[str], epoch: dt.date, anchors: 
     )
 
 
-def cycle_sums(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp | dt.date) -> ibis.Table:
+def cycle_sums(lines: ibis.Table, keys: list[str], as_of: pd.Timestamp | dt.date,
+               single_days_apart: bool = False) -> ibis.Table:
     """What `_cycles` reads, with the sums of logarithms kept as exact decimals (null without a
     cycle), and `decayed_days`, the exact sum of the days' weights exp((day - epoch) / 56) from
     the `decay_epoch` of `as_of`: the state the incremental refresh keeps and rolls forward
-    (`roll_cycle_sums`)."""
+    (`roll_cycle_sums`).
+
+    With `single_days_apart` (for keys most groups of which have one day, as customer x product
+    pairs: `_single_days_apart`), the groups of one day are summed without the window over the
+    days; the same rows, to the last digit."""
     before = lines.filter(lines.transaction_ts < pd.Timestamp(as_of).to_pydatetime())
-    days = before.select(*keys, day=before.transaction_ts.date()).distinct()
-    return _log_cycle_sums(days, keys, decay_epoch(as_of))
+    dated = before.select(*keys, day=before.transaction_ts.date())
+    if single_days_apart:
+        return _single_days_apart(dated, keys, decay_epoch(as_of))
+    return _log_cycle_sums(dated.distinct(), keys, decay_epoch(as_of))
+
+
+def _single_days_apart(dated: ibis.Table, keys: list[str], epoch: dt.date) -> ibis.Table:
+    """`_log_cycle_sums` of the distinct `dated` (keys, day; keys never null), the groups of one
+    day apart: their row needs no gap (no cycle: sums null, the day's weight its decayed sum), so
+    only the days of the groups of several go through the window over each group's days (decision
+    0143: 97.8% of the customer x product pairs of the synthetic lake have one day)."""
+    spans = dated.group_by(keys).aggregate(first_day=dated.day.min(), last_day=dated.day.max())
+    several = spans.filter(spans.first_day < spans.last_day).select(*keys)
+    summed = _log_cycle_sums(dated.semi_join(several, keys).distinct(), keys, epoch)
+    single = spans.filter(spans.first_day == spans.last_day)
+    one_day = single.select(
+        *keys, n_days=ibis.literal(1), last_day=single.last_day, n_cycles=ibis.literal(0),
+        sum_log=ibis.null("decimal(18, 12)"), sum_log_squared=ibis.null("decimal(18, 12)"),
+        decayed_days=_decay_weight(single.last_day, epoch))
+    return summed.union(one_day.cast(summed.schema()))
 
 
 def roll_cycle_sums(sums: ibis.Table, new_lines: ibis.Table, keys: list[str], as_of: pd.Timestamp | dt.date) -> ibis.Table:
