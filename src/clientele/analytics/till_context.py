@@ -58,15 +58,19 @@ def category_basket_counts(lines: ibis.Table, products: ibis.Table, since: date 
     are null counts the baskets holding any. Every count is a sum over baskets, so the counts of
     two sets of baskets add up (what the incremental refresh keeps, decision 0117)."""
     coded = _shelf(products).join(category_codes(products), "category").select("product_id", "code")
-    members = window_lines(lines, since)
-    basket_categories = members.join(coded, "product_id").select("basket_id", "code").distinct()
-    left = basket_categories.rename(code_a="code")
-    right = basket_categories.rename(code_b="code")
-    together = left.join(right, "basket_id")
+    members = window_lines(lines, since).join(coded, "product_id")
+    # each basket's categories as one list (its lines' codes, each once), its pairs the list
+    # unnested twice: no self-join of the (basket, category) rows on the basket's id; each
+    # unordered pair counted once, then mirrored (decision 0144)
+    baskets = members.group_by("basket_id").aggregate(codes=members.code.collect().unique())
+    firsts = baskets.select(code_a=baskets.codes.unnest(), codes=baskets.codes)
+    together = firsts.select("code_a", code_b=firsts.codes.unnest())
+    together = together.filter(together.code_a <= together.code_b)
     pairs = together.group_by(["code_a", "code_b"]).aggregate(baskets=together.count())
-    total = basket_categories.aggregate(baskets=basket_categories.basket_id.nunique())
+    mirrored = pairs.filter(pairs.code_a < pairs.code_b).select(code_a="code_b", code_b="code_a", baskets="baskets")
+    total = baskets.aggregate(baskets=baskets.count())
     every = total.select(code_a=ibis.null("int64"), code_b=ibis.null("int64"), baskets=total.baskets)
-    return pairs.cast(COUNTS).union(every.cast(COUNTS), distinct=False)
+    return ibis.union(pairs.cast(COUNTS), mirrored.cast(COUNTS), every.cast(COUNTS), distinct=False)
 
 
 def complementary_categories(lines: ibis.Table, products: ibis.Table, since: date | None = None,
