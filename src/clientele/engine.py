@@ -97,7 +97,8 @@ def gathering_operators(plan: str) -> list[str]:
     partition: a window without a partition (its rows exchanged to a single partition), a global
     sort or limit, any exchange to a single partition but the one that gathers a global
     aggregate's partial results (one per partition), and partial aggregates that hold all their
-    input's values (exact percentiles) unless that input is a few single-row aggregates.
+    input's values (exact percentiles; a list collected without grouping keys) unless that input
+    is a few single-row aggregates.
     Returns each offending operator's line (none: the plan runs spread over partitions)."""
     lines = [line for line in plan.splitlines() if line.strip()]
     nodes = [(len(line) - len(line.lstrip(" :+-")), line.strip(" :+-")) for line in lines]
@@ -112,9 +113,18 @@ def gathering_operators(plan: str) -> list[str]:
                 found.append(node)
         elif node.startswith("Window [") and not _partitioned(node):
             found.append(node)
-        elif any(name in node for name in _VALUE_HOLDING_AGGREGATES) and not _few_rows(nodes, children):
+        elif any(name in node for name in _VALUE_HOLDING_AGGREGATES) and not _few_rows(nodes, children) \
+                and not _keyed_collect(node):
             found.append(node)
     return found
+
+
+def _keyed_collect(node: str) -> bool:
+    """Whether an aggregate's line collects values per key (`collect_list` or `collect_set` with
+    grouping keys, no percentile): each key's values are gathered in the key's partition, as any
+    keyed aggregate's rows are, not the whole input in one (decision 0144: a basket's categories)."""
+    holding = [name for name in _VALUE_HOLDING_AGGREGATES if name in node]
+    return "keys=[]" not in node and "keys=[" in node and all("collect_" in name for name in holding)
 
 
 def _partitioned(window: str) -> bool:

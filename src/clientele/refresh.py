@@ -34,7 +34,7 @@ from clientele import analytics
 from clientele import refresh_state as kept
 from clientele.analytics.baskets import baskets_from_sums, basket_sums, days_between, member_lines, regroup_basket_sums
 from clientele.analytics.brand_loyalty import category_spend_from_sums, category_sums, cells_delta
-from clientele.analytics.brand_loyalty import category_names, usage_bounds
+from clientele.analytics.brand_loyalty import category_names, cells_within_bounds, usage_bounds
 from clientele.analytics.customer_view import CUSTOMER_TABLES, write_customer_view
 from clientele.analytics.results import BASE_ABOUT, DELTA_ABOUT, GONE, PROFILE_COLUMNS, ResultDelta, base_about
 from clientele.analytics.results import DELTAS, RESULTS, Restamped, delta_about, delta_dir, read_result
@@ -977,8 +977,11 @@ class _Run:
         kept_base = base_about("brand_loyalty", self.lake) or {}
         about = about | {"rules": repr(rules)}
         if "category_spend" in self.bases or {k: v for k, v in kept_base.items() if k != "bounds"} != about:
-            self.bases["brand_loyalty"] = about | {"bounds": bounds.to_pyarrow().to_pylist()}
-            return analytics.nine_cells(spend, rules)
+            found = bounds.to_pyarrow().to_pylist()
+            self.bases["brand_loyalty"] = about | {"bounds": found}
+            # every row's cell from the bounds found: `nine_cells`' values, without its window
+            # ranking every row (decision 0144)
+            return cells_within_bounds(spend, ibis.memtable(found, schema=bounds.schema()), rules)
         bounds = self._work_table("usage_bounds", bounds, order=False)
         before = ibis.memtable(kept_base["bounds"], schema=bounds.schema())
         rows, gone = cells_delta(self._spend_base(), self._spend_present(), self._spend_touched(), bounds, before,

@@ -20,10 +20,14 @@ def test_a_window_without_partition_is_found_in_its_plan(spark_engine):
 
 
 def test_a_global_aggregate_is_not_a_gathering_but_an_exact_percentile_is(spark_engine):
-    """A count moves one partial count per partition; an exact percentile moves every value."""
-    table = ibis.memtable({"spend": [5.0, 7.0, 5.0, 9.0]})
+    """A count moves one partial count per partition; an exact percentile moves every value, and so
+    does a list collected over the whole table, but not one collected per key (decision 0144)."""
+    table = ibis.memtable({"spend": [5.0, 7.0, 5.0, 9.0], "basket": ["a", "a", "b", "c"]})
     with recorded_spark_plans(spark_engine) as plans:
         spark_engine.execute(table.aggregate(baskets=table.count(), spend=table.spend.sum()))
         spark_engine.execute(table.aggregate(cap=table.spend.quantile(0.99)))
-    counted, percentile = plans[-2:]
+        spark_engine.execute(table.aggregate(spends=table.spend.collect()))
+        spark_engine.execute(table.group_by("basket").aggregate(spends=table.spend.collect().unique()))
+    counted, percentile, listed, per_basket = plans[-4:]
     assert gathering_operators(counted) == [] and gathering_operators(percentile)
+    assert gathering_operators(listed) and gathering_operators(per_basket) == []
