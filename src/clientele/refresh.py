@@ -157,6 +157,7 @@ class _Run:
         self._affected: ibis.Table | None | bool = False
         self._touched: ibis.Table | None = None
         self._edge_customers: ibis.Table | None = None
+        self._edge_basket_sums: ibis.Table | None = None
         self._distribution: ibis.Table | None = None
         #: Per table of the customer-360 file, the customers whose rows this night changed, as a
         #: table of customer_id (decision 0130); a table not named is copied whole.
@@ -677,11 +678,14 @@ class _Run:
             return member_lines(self.lines.filter((at >= self.cutoff_ts(start)) & (at < self.cutoff_ts(end))))
 
         entering, leaving = lines(entering_from, new_cutoff), lines(old_since, leaving_to)
-        sums = self.every_month_sums()
+        # the entering and leaving baskets' sums are among the edge baskets' (read once: 0145)
+        sums = self.edge_basket_sums()
         before = sums.semi_join(entering.select("basket_id").distinct(), "basket_id")
         after = sums.semi_join(leaving.select("basket_id").distinct(), "basket_id")
-        if before.filter(before.first_ts < self.cutoff_ts(entering_from)).count().execute() \
-                or after.filter(after.last_ts >= self.cutoff_ts(leaving_to)).count().execute():
+        straddling = ibis.union(before.filter(before.first_ts < self.cutoff_ts(entering_from)).select("basket_id"),
+                                after.filter(after.last_ts >= self.cutoff_ts(leaving_to)).select("basket_id"),
+                                distinct=False)
+        if straddling.count().execute():
             return None
         added = category_basket_counts(entering, self.products).cast(COUNTS)
         taken = category_basket_counts(leaving, self.products).cast(COUNTS)
@@ -779,7 +783,9 @@ class _Run:
         (that basket's spend, in a kept month, changed)."""
         old_cutoff = self.cutoff_ts(kept.cutoff(old_as_of))
         complete = self.cutoff_ts(kept.cutoff(old_as_of).replace(day=1))
-        sums = self.every_month_sums()
+        # a basket with a line since the kept day's end is an edge basket: its every month's sums
+        # are among the edge baskets' (decision 0145)
+        sums = self.edge_basket_sums()
         grown = sums.filter(sums.last_ts >= old_cutoff).select("basket_id")
         return bool(sums.filter(sums.first_ts < complete).semi_join(grown, "basket_id").count().execute())
 
@@ -821,6 +827,24 @@ class _Run:
             edges = flagged.group_by("customer_id").aggregate(new=flagged.new.any(), window=flagged.window.any())
             self._edge_customers = self._work_table("edge_customers", edges, order=False)
         return self._edge_customers
+
+    def edge_basket_sums(self) -> ibis.Table:
+        """Every month partition's basket sums (`every_month_sums`) of the baskets with a line (any
+        customer's, any product's) since the kept day's end or on a day leaving the window since
+        it: all the rows of every basket a night's edge checks ask about (one straddling the
+        window's edges, or grown since the kept day), found by one scan of every month's sums
+        rather than one per check (decision 0145). Kept in the results' work folder."""
+        if self._edge_basket_sums is None:
+            old_as_of = date.fromisoformat(self.plan.old["as_of"])
+            old_since = old_as_of - timedelta(days=self.options.window_days - 1)
+            old_cutoff, new_cutoff = kept.cutoff(old_as_of), kept.cutoff(self.as_of)
+            at = self.golden_lines.transaction_ts
+            new = (at >= self.cutoff_ts(old_cutoff)) & (at < self.cutoff_ts(new_cutoff))
+            leaving = (at >= self.cutoff_ts(old_since)) & (at < self.cutoff_ts(min(self.since(), old_cutoff)))
+            baskets = self.golden_lines.filter(new | leaving).select("basket_id").distinct()
+            self._edge_basket_sums = self._work_table(
+                "edge_basket_sums", self.every_month_sums().semi_join(baskets, "basket_id"), order=False)
+        return self._edge_basket_sums
 
     def narrow_baskets(self) -> ibis.Table:
         """The narrow-basket customers (`analytics.narrow_baskets`): the last refresh's rows of the
