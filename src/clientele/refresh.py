@@ -44,6 +44,7 @@ from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.analytics.till_context import COUNTS, PairRules, category_basket_counts, complementary_of_counts
 from clientele.analytics.till_context import last_bought, till_context, top_categories
+from clientele.analytics.traits import rolled_signal_baskets, signal_baskets
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -544,6 +545,43 @@ class _Run:
             return summed.filter(summed.lines > 0)
 
         return self._rolled("category_sums", roll, build)
+
+    def trait_baskets(self) -> ibis.Table:
+        """The window's baskets with a trait's signal (`analytics.traits.signal_baskets`, refusals
+        out): the kept ones rolled by the new days (`_trait_baskets`), written under the next state
+        with the as_of they are of (first: a refresh stopped between the two writes them again)."""
+        folder = kept.next_dir(self.lake)
+        if not (folder / kept.TRAIT_BASKETS).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / kept.TRAIT_BASKETS_OF).write_text(json.dumps({"as_of": self.as_of.isoformat()}),
+                                                        encoding="utf-8")
+            _write(self.con, self._trait_baskets(), folder / kept.TRAIT_BASKETS, order=False)
+        return self._profiled(kept.read_state(self.con, self.lake, kept.TRAIT_BASKETS, kept.NEXT_FOLDER))
+
+    def _trait_baskets(self) -> ibis.Table:
+        """The signal baskets of this refresh's window: from the lines (a full refresh, or no kept
+        ones of the kept as_of), or the kept ones with the new days' added and the baskets whose
+        latest signal line left the window taken off, the affected customers' built again from
+        their lines (decision 0145: a basket is in the window by its latest signal line alone)."""
+        since, new_cutoff = self.since(), kept.cutoff(self.as_of)
+        rules = self.options.traits
+
+        def build(lines: ibis.Table) -> ibis.Table:
+            return signal_baskets(lines.filter(lines.transaction_ts < self.cutoff_ts(new_cutoff)), self.products,
+                                  rules, since)
+
+        def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
+            new = self._new_member_lines()
+            if affected is not None:
+                new = new.anti_join(affected, "customer_id")
+            return rolled_signal_baskets(state, signal_baskets(new, self.products, rules), since)
+
+        about = kept.state_dir(self.lake) / kept.TRAIT_BASKETS_OF
+        if self.plan.mode != "full" and not (
+                about.exists() and (kept.state_dir(self.lake) / kept.TRAIT_BASKETS).exists()
+                and json.loads(about.read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]):
+            return build(self.golden_lines)
+        return self._rolled(kept.TRAIT_BASKETS, roll, build)
 
     def month_sums(self, month: str) -> ibis.Table | None:
         """One month partition's basket sums (raw customer ids) up to this refresh's cutoff: the kept
@@ -1220,7 +1258,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             run.lines_to_as_of(), run.products, run.demographics(), run.options.traits, since=run.since())),
         ("traits", lambda run: analytics.household_traits_learnt(
             run.lines_to_as_of(), run.products, run.result("category_spend"), run.demographics(), run.options.traits,
-            since=run.since(), quality=run.result("trait_quality"))),
+            since=run.since(), quality=run.result("trait_quality"), baskets=run.trait_baskets())),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: run.narrow_baskets()),
