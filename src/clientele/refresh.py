@@ -22,10 +22,11 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import ibis
+import pandas as pd
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -53,8 +54,8 @@ from clientele.forecasting.history_state import history_of_state, history_state,
 from clientele.forecasting.next_purchase import Calibration, cycle_priors, cycles_from_sums, roll_cycle_sums
 from clientele.forecasting.next_purchase import pairs_within_reach, reach_bounds
 from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
-from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
-from clientele.lake.schema import GOLDEN_IDS, PROFILING_REFUSALS
+from clientele.lake.reader import LakeTableMissing, basket_lines, read_table, table_path
+from clientele.lake.schema import BASKET_LINES, GOLDEN_IDS, PROFILING_REFUSALS
 
 STATE_FILE = "_refresh.json"
 #: Under the results folder: what a refresh computes once for several steps (removed at its end).
@@ -137,7 +138,7 @@ class _Run:
         # ledger never reads the lake); anonymous lines (no customer) are kept as they are
         self.lines = self._profiled(self.golden_lines)
         self.products = read_table(con, "products", lake)
-        self.as_of = as_of or analytics.last_day(self.lines)
+        self.as_of = as_of or self._last_day()
         self.fingerprint = kept.lake_fingerprint(lake)
         self.watermark = kept.load_watermark(lake)
         self.plan = kept.plan(con, lake, self.watermark, self.fingerprint, self.as_of, options.state_rules(), full)
@@ -176,6 +177,19 @@ class _Run:
         #: the month whose rows it added to the kept ones (`lifecycle_history`; decision 0136).
         self.history_unchanged = False
         self.history_added: date | None = None
+
+    def _last_day(self) -> date:
+        """The day of the latest line of the lines read (`analytics.last_day`): from the line files'
+        Parquet statistics, checked by a read of the lines from that day on (the row groups before
+        it skipped by the same statistics); by a scan of every line's time when the statistics say
+        nothing or name a later day than the lines hold (decision 0145)."""
+        latest = _latest_line_time(self.lake)
+        if latest is not None:
+            at = self.lines.transaction_ts
+            found = self.lines.filter(at >= ibis.timestamp(latest.date().isoformat())).transaction_ts.max().execute()
+            if found is not None and not pd.isna(found):
+                return found if type(found) is date else found.date()
+        return analytics.last_day(self.lines)
 
     def _profiled(self, table: ibis.Table) -> ibis.Table:
         """`table` without the customers who refused profiling."""
@@ -1325,6 +1339,27 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _latest_line_time(lake: Path) -> datetime | None:
+    """The latest line time the basket line files' Parquet statistics give (None: a file or row
+    group without them, or no file): at least every line's, or a later time a filter then finds
+    no line at."""
+    latest = None
+    for file in sorted(table_path(BASKET_LINES, lake).rglob("*.parquet")):
+        meta = pq.read_metadata(file)
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        if "transaction_ts" not in names:
+            return None
+        column = names.index("transaction_ts")
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(column).statistics
+            if meta.row_group(group).num_rows and (stats is None or not stats.has_min_max
+                                                    or not isinstance(stats.max, datetime)):
+                return None
+            if meta.row_group(group).num_rows:
+                latest = stats.max if latest is None else max(latest, stats.max)
+    return latest
 
 
 def _followed_files(lake: Path, table: str) -> list[list]:
