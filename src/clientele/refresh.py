@@ -22,10 +22,11 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import ibis
+import pandas as pd
 import pyarrow.parquet as pq
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -44,6 +45,7 @@ from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.analytics.till_context import COUNTS, PairRules, category_basket_counts, complementary_of_counts
 from clientele.analytics.till_context import last_bought, till_context, top_categories
+from clientele.analytics.traits import rolled_signal_baskets, signal_baskets
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -52,8 +54,8 @@ from clientele.forecasting.history_state import history_of_state, history_state,
 from clientele.forecasting.next_purchase import Calibration, cycle_priors, cycles_from_sums, roll_cycle_sums
 from clientele.forecasting.next_purchase import pairs_within_reach, reach_bounds
 from clientele.forecasting.next_purchase import cycle_sums as nextp_cycle_sums
-from clientele.lake.reader import LakeTableMissing, basket_lines, read_table
-from clientele.lake.schema import GOLDEN_IDS, PROFILING_REFUSALS
+from clientele.lake.reader import LakeTableMissing, basket_lines, read_table, table_path
+from clientele.lake.schema import BASKET_LINES, GOLDEN_IDS, PROFILING_REFUSALS
 
 STATE_FILE = "_refresh.json"
 #: Under the results folder: what a refresh computes once for several steps (removed at its end).
@@ -136,7 +138,7 @@ class _Run:
         # ledger never reads the lake); anonymous lines (no customer) are kept as they are
         self.lines = self._profiled(self.golden_lines)
         self.products = read_table(con, "products", lake)
-        self.as_of = as_of or analytics.last_day(self.lines)
+        self.as_of = as_of or self._last_day()
         self.fingerprint = kept.lake_fingerprint(lake)
         self.watermark = kept.load_watermark(lake)
         self.plan = kept.plan(con, lake, self.watermark, self.fingerprint, self.as_of, options.state_rules(), full)
@@ -157,6 +159,7 @@ class _Run:
         self._affected: ibis.Table | None | bool = False
         self._touched: ibis.Table | None = None
         self._edge_customers: ibis.Table | None = None
+        self._edge_basket_sums: ibis.Table | None = None
         self._distribution: ibis.Table | None = None
         #: Per table of the customer-360 file, the customers whose rows this night changed, as a
         #: table of customer_id (decision 0130); a table not named is copied whole.
@@ -174,6 +177,19 @@ class _Run:
         #: the month whose rows it added to the kept ones (`lifecycle_history`; decision 0136).
         self.history_unchanged = False
         self.history_added: date | None = None
+
+    def _last_day(self) -> date:
+        """The day of the latest line of the lines read (`analytics.last_day`): from the line files'
+        Parquet statistics, checked by a read of the lines from that day on (the row groups before
+        it skipped by the same statistics); by a scan of every line's time when the statistics say
+        nothing or name a later day than the lines hold (decision 0145)."""
+        latest = _latest_line_time(self.lake)
+        if latest is not None:
+            at = self.lines.transaction_ts
+            found = self.lines.filter(at >= ibis.timestamp(latest.date().isoformat())).transaction_ts.max().execute()
+            if found is not None and not pd.isna(found):
+                return found if type(found) is date else found.date()
+        return analytics.last_day(self.lines)
 
     def _profiled(self, table: ibis.Table) -> ibis.Table:
         """`table` without the customers who refused profiling."""
@@ -551,6 +567,43 @@ class _Run:
 
         return self._rolled("category_sums", roll, build)
 
+    def trait_baskets(self) -> ibis.Table:
+        """The window's baskets with a trait's signal (`analytics.traits.signal_baskets`, refusals
+        out): the kept ones rolled by the new days (`_trait_baskets`), written under the next state
+        with the as_of they are of (first: a refresh stopped between the two writes them again)."""
+        folder = kept.next_dir(self.lake)
+        if not (folder / kept.TRAIT_BASKETS).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / kept.TRAIT_BASKETS_OF).write_text(json.dumps({"as_of": self.as_of.isoformat()}),
+                                                        encoding="utf-8")
+            _write(self.con, self._trait_baskets(), folder / kept.TRAIT_BASKETS, order=False)
+        return self._profiled(kept.read_state(self.con, self.lake, kept.TRAIT_BASKETS, kept.NEXT_FOLDER))
+
+    def _trait_baskets(self) -> ibis.Table:
+        """The signal baskets of this refresh's window: from the lines (a full refresh, or no kept
+        ones of the kept as_of), or the kept ones with the new days' added and the baskets whose
+        latest signal line left the window taken off, the affected customers' built again from
+        their lines (decision 0145: a basket is in the window by its latest signal line alone)."""
+        since, new_cutoff = self.since(), kept.cutoff(self.as_of)
+        rules = self.options.traits
+
+        def build(lines: ibis.Table) -> ibis.Table:
+            return signal_baskets(lines.filter(lines.transaction_ts < self.cutoff_ts(new_cutoff)), self.products,
+                                  rules, since)
+
+        def roll(state: ibis.Table, affected: ibis.Table | None) -> ibis.Table:
+            new = self._new_member_lines()
+            if affected is not None:
+                new = new.anti_join(affected, "customer_id")
+            return rolled_signal_baskets(state, signal_baskets(new, self.products, rules), since)
+
+        about = kept.state_dir(self.lake) / kept.TRAIT_BASKETS_OF
+        if self.plan.mode != "full" and not (
+                about.exists() and (kept.state_dir(self.lake) / kept.TRAIT_BASKETS).exists()
+                and json.loads(about.read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]):
+            return build(self.golden_lines)
+        return self._rolled(kept.TRAIT_BASKETS, roll, build)
+
     def month_sums(self, month: str) -> ibis.Table | None:
         """One month partition's basket sums (raw customer ids) up to this refresh's cutoff: the kept
         file when the month did not change, else computed and written under the next state (None:
@@ -684,11 +737,14 @@ class _Run:
             return member_lines(self.lines.filter((at >= self.cutoff_ts(start)) & (at < self.cutoff_ts(end))))
 
         entering, leaving = lines(entering_from, new_cutoff), lines(old_since, leaving_to)
-        sums = self.every_month_sums()
+        # the entering and leaving baskets' sums are among the edge baskets' (read once: 0145)
+        sums = self.edge_basket_sums()
         before = sums.semi_join(entering.select("basket_id").distinct(), "basket_id")
         after = sums.semi_join(leaving.select("basket_id").distinct(), "basket_id")
-        if before.filter(before.first_ts < self.cutoff_ts(entering_from)).count().execute() \
-                or after.filter(after.last_ts >= self.cutoff_ts(leaving_to)).count().execute():
+        straddling = ibis.union(before.filter(before.first_ts < self.cutoff_ts(entering_from)).select("basket_id"),
+                                after.filter(after.last_ts >= self.cutoff_ts(leaving_to)).select("basket_id"),
+                                distinct=False)
+        if straddling.count().execute():
             return None
         added = category_basket_counts(entering, self.products).cast(COUNTS)
         taken = category_basket_counts(leaving, self.products).cast(COUNTS)
@@ -786,7 +842,9 @@ class _Run:
         (that basket's spend, in a kept month, changed)."""
         old_cutoff = self.cutoff_ts(kept.cutoff(old_as_of))
         complete = self.cutoff_ts(kept.cutoff(old_as_of).replace(day=1))
-        sums = self.every_month_sums()
+        # a basket with a line since the kept day's end is an edge basket: its every month's sums
+        # are among the edge baskets' (decision 0145)
+        sums = self.edge_basket_sums()
         grown = sums.filter(sums.last_ts >= old_cutoff).select("basket_id")
         return bool(sums.filter(sums.first_ts < complete).semi_join(grown, "basket_id").count().execute())
 
@@ -828,6 +886,24 @@ class _Run:
             edges = flagged.group_by("customer_id").aggregate(new=flagged.new.any(), window=flagged.window.any())
             self._edge_customers = self._work_table("edge_customers", edges, order=False)
         return self._edge_customers
+
+    def edge_basket_sums(self) -> ibis.Table:
+        """Every month partition's basket sums (`every_month_sums`) of the baskets with a line (any
+        customer's, any product's) since the kept day's end or on a day leaving the window since
+        it: all the rows of every basket a night's edge checks ask about (one straddling the
+        window's edges, or grown since the kept day), found by one scan of every month's sums
+        rather than one per check (decision 0145). Kept in the results' work folder."""
+        if self._edge_basket_sums is None:
+            old_as_of = date.fromisoformat(self.plan.old["as_of"])
+            old_since = old_as_of - timedelta(days=self.options.window_days - 1)
+            old_cutoff, new_cutoff = kept.cutoff(old_as_of), kept.cutoff(self.as_of)
+            at = self.golden_lines.transaction_ts
+            new = (at >= self.cutoff_ts(old_cutoff)) & (at < self.cutoff_ts(new_cutoff))
+            leaving = (at >= self.cutoff_ts(old_since)) & (at < self.cutoff_ts(min(self.since(), old_cutoff)))
+            baskets = self.golden_lines.filter(new | leaving).select("basket_id").distinct()
+            self._edge_basket_sums = self._work_table(
+                "edge_basket_sums", self.every_month_sums().semi_join(baskets, "basket_id"), order=False)
+        return self._edge_basket_sums
 
     def narrow_baskets(self) -> ibis.Table:
         """The narrow-basket customers (`analytics.narrow_baskets`): the last refresh's rows of the
@@ -1206,7 +1282,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             run.lines_to_as_of(), run.products, run.demographics(), run.options.traits, since=run.since())),
         ("traits", lambda run: analytics.household_traits_learnt(
             run.lines_to_as_of(), run.products, run.result("category_spend"), run.demographics(), run.options.traits,
-            since=run.since(), quality=run.result("trait_quality"))),
+            since=run.since(), quality=run.result("trait_quality"), baskets=run.trait_baskets())),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: run.narrow_baskets()),
@@ -1273,6 +1349,27 @@ def _profiles(run: _Run) -> ibis.Table:
         clv_upper=joined.clv_upper,
         expected_next_visit=joined.expected_next_visit.cast("date"),
     ).select(*PROFILE_COLUMNS)
+
+
+def _latest_line_time(lake: Path) -> datetime | None:
+    """The latest line time the basket line files' Parquet statistics give (None: a file or row
+    group without them, or no file): at least every line's, or a later time a filter then finds
+    no line at."""
+    latest = None
+    for file in sorted(table_path(BASKET_LINES, lake).rglob("*.parquet")):
+        meta = pq.read_metadata(file)
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        if "transaction_ts" not in names:
+            return None
+        column = names.index("transaction_ts")
+        for group in range(meta.num_row_groups):
+            stats = meta.row_group(group).column(column).statistics
+            if meta.row_group(group).num_rows and (stats is None or not stats.has_min_max
+                                                    or not isinstance(stats.max, datetime)):
+                return None
+            if meta.row_group(group).num_rows:
+                latest = stats.max if latest is None else max(latest, stats.max)
+    return latest
 
 
 def _followed_files(lake: Path, table: str) -> list[list]:

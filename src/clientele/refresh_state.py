@@ -100,6 +100,12 @@ PAIR_REACH_OF = "pair_reach.json"
 #: `forecasting.history_state`), and beside it (JSON) the profiling refusals it leaves out.
 CUSTOMER_HISTORY = "customer_history"
 CUSTOMER_HISTORY_OF = "customer_history.json"
+#: The window's baskets with a line of a trait's signal categories, per customer and trait, with
+#: the latest such line's time (`analytics.traits.signal_baskets`: golden ids, refusals in), rolled
+#: by each night (decision 0145); beside it, the as_of it was kept at (a refresh whose code did
+#: not keep it leaves an older one: built again from the lines).
+TRAIT_BASKETS = "trait_baskets"
+TRAIT_BASKETS_OF = "trait_baskets.json"
 
 
 def cycles_layout(watermark: dict | None) -> dict:

@@ -72,3 +72,23 @@ def test_given_a_member_who_refuses_profiling_when_the_nightly_refresh_runs_then
 
     assert again.exit_code == 0, again.output
     assert CustomerProfile.objects.filter(member__customer_id=REFUSED).exists()
+
+
+def test_the_last_day_read_from_the_files_statistics_is_of_a_line_of_a_customer_who_did_not_refuse(
+        lake_builder, duckdb_con):
+    """Given a refused member's basket, the lake's latest line, two days after every other's, the
+    refresh's default as_of is the others' last day (the statistics' day finds no line of theirs;
+    decision 0145), as the scan of every line gives it."""
+    from clientele.analytics import last_day
+    from clientele.refresh import RefreshOptions, _latest_line_time, _Run
+
+    lake = build_lake(lake_builder.basket(REFUSED, AS_OF + timedelta(days=2)).basket(3, AS_OF + timedelta(days=1)))
+    assert _latest_line_time(lake).date() == AS_OF + timedelta(days=2)
+    assert _Run(duckdb_con, lake, None, RefreshOptions()).as_of == AS_OF + timedelta(days=2)
+
+    (lake / PROFILING_REFUSALS).mkdir()
+    pq.write_table(pa.table({"customer_id": [REFUSED]}, schema=PROFILING_REFUSAL_SCHEMA),
+                   lake / PROFILING_REFUSALS / "part-0.parquet")
+    run = _Run(duckdb_con, lake, None, RefreshOptions())
+
+    assert run.as_of == AS_OF + timedelta(days=1) == last_day(run.lines)

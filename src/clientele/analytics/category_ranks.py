@@ -48,29 +48,40 @@ def move_ranks_ahead(con: duckdb.DuckDBPyConnection, before: str, after: str) ->
         UNION ALL
         SELECT category_code, category_spend, customer_id, 1 AS buyers
         FROM {after} ANTI JOIN {before} USING (customer_id, category_code, category_spend)""")
-    # per spend a key left or reached: the buyers it gained (net), who left it, who reached it,
-    # and the net buyers gained at that spend or above (`gained_from`)
+    # per spend a key left or reached: the buyers it gained (net) and the net buyers gained at
+    # that spend or above (`gained_from`)
     con.execute("""CREATE OR REPLACE TEMP TABLE moved_spends AS
         SELECT category_code, category_spend, sum(buyers) AS net,
                sum(sum(buyers)) OVER (PARTITION BY category_code ORDER BY category_spend DESC
-                                      ROWS UNBOUNDED PRECEDING) AS gained_from,
-               coalesce(list(customer_id) FILTER (WHERE buyers < 0), []) AS leaving,
-               coalesce(list(customer_id) FILTER (WHERE buyers > 0), []) AS arriving
+                                      ROWS UNBOUNDED PRECEDING) AS gained_from
         FROM spend_moves GROUP BY category_code, category_spend""")
     # a spend's buyers gained above it: `gained_from` of the lowest moved spend above it
     gained_above = ("ASOF LEFT JOIN moved_spends above ON {row}.category_code = above.category_code "
                     "AND {row}.category_spend < above.category_spend")
+    # the tied ids of the moved spends: their kept ids less who left, plus who came, as rows (a
+    # list filtered by another list cost the product of their lengths: decision 0145)
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE tied_now AS
+        SELECT category_code, category_spend, list(customer_id) AS tied FROM (
+            SELECT category_code, category_spend, customer_id FROM (
+                SELECT category_code, category_spend, unnest(tied) AS customer_id
+                FROM {RANKS_AHEAD} SEMI JOIN moved_spends USING (category_code, category_spend))
+            ANTI JOIN (SELECT category_code, category_spend, customer_id FROM spend_moves WHERE buyers < 0)
+                USING (category_code, category_spend, customer_id)
+            UNION ALL
+            SELECT category_code, category_spend, customer_id FROM spend_moves WHERE buyers > 0)
+        GROUP BY category_code, category_spend""")
     # the moved spends' rows counted again: the buyers above them before (their row's `ahead`, or
     # for a spend new to the category the buyers at and above the lowest spend above it), plus
-    # those gained above; the tied ids less who left, plus who came
+    # those gained above; the tied ids
     con.execute(f"""CREATE OR REPLACE TEMP TABLE respent AS
         SELECT moved.category_code, moved.category_spend,
                coalesce(kept.ahead, next_up.ahead + next_up.buyers, 0) + coalesce(above.gained_from, 0) AS ahead,
                coalesce(kept.buyers, 0) + moved.net AS buyers,
-               list_concat(list_filter(coalesce(kept.tied, []), lambda x: NOT list_contains(moved.leaving, x)),
-                           moved.arriving) AS tied
+               coalesce(now.tied, []) AS tied
         FROM moved_spends moved
-        LEFT JOIN {RANKS_AHEAD} kept USING (category_code, category_spend)
+        LEFT JOIN (SELECT category_code, category_spend, ahead, buyers FROM {RANKS_AHEAD}) kept
+            USING (category_code, category_spend)
+        LEFT JOIN tied_now now USING (category_code, category_spend)
         ASOF LEFT JOIN (SELECT category_code, category_spend, ahead, buyers FROM {RANKS_AHEAD}) next_up
             ON moved.category_code = next_up.category_code
             AND moved.category_spend < next_up.category_spend

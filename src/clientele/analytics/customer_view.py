@@ -141,6 +141,10 @@ def write_customer_view(lake: Path | None = None, about: dict | None = None, fol
                 con.execute("CHECKPOINT")
                 _record_size(con, staged.stat().st_size)  # the size it grows from, in place
             else:
+                # no vacuum at the checkpoint: it rewrote every row group a delete touched (the
+                # ranks ahead's `tied` lists and index whole) to give back space the copy does not
+                # need; the rows are the same either way, and GROWTH bounds the file (decision 0145)
+                con.execute("SET max_vacuum_tasks = 0")
                 # in one transaction: the copy is swapped in only once it has committed
                 con.execute("BEGIN TRANSACTION")
                 _copy_whole(con, folder, _update_in_place(con, folder, kept, changed or {}, appended or {}))

@@ -53,17 +53,12 @@ class TraitRules:
     child_model: ChildModelRules = ChildModelRules()
 
 
-def household_traits(
-    lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table,
-    rules: TraitRules = TraitRules(), since: date | None = None,
-) -> ibis.Table:
-    """Per customer and trait: whether the household has it, with a confidence.
-
-    `lines` and `products` give the category signals (baskets from `since` on); `category_spend`
-    (`brand_loyalty.category_spend` over the same window) gives the produce share. Columns:
-    customer_id, trait, has_trait (bool), confidence (0..1) and evidence (baskets with the signal,
-    or the produce share of spend in 0..1).
-    """
+def signal_baskets(lines: ibis.Table, products: ibis.Table, rules: TraitRules = TraitRules(),
+                   since: date | None = None) -> ibis.Table:
+    """Per customer, trait of a category signal and basket with a line of one of its categories
+    from `since` on: the latest such line's time (`last_ts`). A basket holds a signal in a window
+    ending after its lines exactly when its `last_ts` is in it, so the rows of a window's days
+    rolled forward (`rolled_signal_baskets`) give the next window's (decision 0145)."""
     trait_of_product = ibis.cases(
         *[(products.category.isin(list(names)), trait) for trait, names in rules.category_signals.items()],
         else_=None,
@@ -71,7 +66,34 @@ def household_traits(
     signals = products.select("product_id", trait=trait_of_product).filter(lambda t: t.trait.notnull())
     # the signal products are a small table: joining them keeps only the few lines that matter
     hits = window_lines(lines, since).join(signals, "product_id")
-    evidence = hits.group_by(["customer_id", "trait"]).aggregate(evidence=hits.basket_id.nunique())
+    return hits.group_by(["customer_id", "trait", "basket_id"]).aggregate(last_ts=hits.transaction_ts.max())
+
+
+def rolled_signal_baskets(kept: ibis.Table, added: ibis.Table, since: date) -> ibis.Table:
+    """The `signal_baskets` of a window from `since` on: those `kept` of an earlier window, with
+    `added` (the `signal_baskets` of the days since its end: a basket's latest time is the later
+    of the two), less the baskets whose latest signal line is before `since`."""
+    both = kept.union(added.cast(kept.schema()), distinct=False)
+    rolled = both.group_by(["customer_id", "trait", "basket_id"]).aggregate(last_ts=both.last_ts.max())
+    return rolled.filter(rolled.last_ts >= ibis.timestamp(since.isoformat()))
+
+
+def household_traits(
+    lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table,
+    rules: TraitRules = TraitRules(), since: date | None = None, baskets: ibis.Table | None = None,
+) -> ibis.Table:
+    """Per customer and trait: whether the household has it, with a confidence.
+
+    `lines` and `products` give the category signals (baskets from `since` on), or `baskets`, their
+    `signal_baskets` when kept; `category_spend` (`brand_loyalty.category_spend` over the same
+    window) gives the produce share. Columns: customer_id, trait, has_trait (bool), confidence
+    (0..1) and evidence (baskets with the signal, or the produce share of spend in 0..1).
+    """
+    if baskets is None:
+        baskets = signal_baskets(lines, products, rules, since)
+    elif since is not None:
+        baskets = baskets.filter(baskets.last_ts >= ibis.timestamp(since.isoformat()))
+    evidence = baskets.group_by(["customer_id", "trait"]).aggregate(evidence=baskets.basket_id.nunique())
     held = evidence.evidence >= rules.min_baskets
     category_traits = evidence.select(
         "customer_id",
@@ -109,12 +131,13 @@ def household_traits(
 def household_traits_learnt(
     lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table, demographics: ibis.Table | None,
     rules: TraitRules = TraitRules(), since: date | None = None, quality: ibis.Table | None = None,
+    baskets: ibis.Table | None = None,
 ) -> ibis.Table:
     """`household_traits`, with young_children learnt from the declared households of `demographics`
     (see `young_children`) when the lake has enough of them, else from the baby-category rule.
     With `quality` (`trait_quality`'s table), a prediction whose held-out precision fell short
-    drives no offer, even above its cut."""
-    traits = household_traits(lines, products, category_spend, rules, since)
+    drives no offer, even above its cut. `baskets`: the kept `signal_baskets` (else from `lines`)."""
+    traits = household_traits(lines, products, category_spend, rules, since, baskets)
     learnt = learnt_trait(lines, products, demographics, since, rules.child_model)
     if learnt is None:
         return traits
