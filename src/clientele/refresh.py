@@ -1264,8 +1264,7 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             run.result("baskets"), run.as_of, run.options.window_days, run.options.pyramid)),
         ("category_pyramid", lambda run: run.category_pyramid_result()),
         ("forecasts", lambda run: run.forecasts()),
-        ("next_visits", lambda run: ibis.memtable(
-            nightly.next_visits(None, run.as_of, run.options.forecast, cycles=run.visit_cycles()))),
+        ("next_visits", lambda run: nightly.next_visits_table(run.as_of, run.visit_cycles(), run.options.forecast)),
         ("next_purchases", lambda run: nightly.next_purchases(
             None, run.as_of, run.options.forecast, every_product=run.product_forecasts())),
         ("next_categories", lambda run: nightly.next_categories(

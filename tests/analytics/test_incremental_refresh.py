@@ -651,7 +651,7 @@ def test_a_night_stopped_after_its_forecasts_resumes_and_keeps_the_history_it_ro
     lake = _copy(synthetic_lake, tmp_path / "nightly")
     refresh(lake=lake, as_of=date(2024, 12, 28), refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
     with monkeypatch.context() as patched:
-        patched.setattr(nightly, "next_visits", _not_called("next_visits"))
+        patched.setattr(nightly, "next_visits_table", _not_called("next_visits"))
         with pytest.raises(AssertionError):
             refresh(lake=lake, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     resumed = refresh(lake=lake, as_of=date(2024, 12, 29), refresh_date=REFRESH_DATE - timedelta(days=1),

@@ -25,6 +25,7 @@ from clientele.forecasting.base import ForecastInputError, ModelFitError
 from clientele.forecasting.churn import HistoryModel, as_summary
 from clientele.forecasting.gamma_gamma import GammaGammaModel
 from clientele.forecasting.next_purchase import expected_category_purchases, expected_next_visit
+from clientele.forecasting.next_purchase import _visit_forecasts as visit_forecasts
 from clientele.forecasting.next_purchase import FIT, Calibration, CyclePriors, cycle_sums, fit_calibration
 from clientele.forecasting.next_purchase import product_cycles as cycles_of_products
 from clientele.forecasting.next_purchase import product_forecasts as every_product_forecast
@@ -280,3 +281,9 @@ def next_visits(
     `next_purchase_days` days). `cycles`, when given, are the customers' shopping-day cycles
     (`cycles_from_sums` of `visit_cycle_sums`), read instead of the lines."""
     return expected_next_visit(lines, _morning_after(as_of), horizon_days=options.next_purchase_days, cycles=cycles)
+
+
+def next_visits_table(as_of: dt.date, cycles: ibis.Table, options: ForecastOptions = ForecastOptions()) -> ibis.Table:
+    """`next_visits` from the customers' shopping-day `cycles`, as an engine table (the refresh
+    writes it without a round trip through pandas): the same rows and values."""
+    return visit_forecasts(None, _morning_after(as_of), options.next_purchase_days, cycles)
