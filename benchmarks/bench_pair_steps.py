@@ -34,7 +34,7 @@ import pandas as pd
 from clientele import refresh_state as kept
 from clientele.engine import connect
 from clientele.forecasting import nightly
-from clientele.forecasting.next_purchase import _log_normal_cycles, _visit_forecasts, cycles_from_sums
+from clientele.forecasting.next_purchase import _log_normal_cycles, visit_forecasts, cycles_from_sums
 from clientele.lake.reader import read_table
 
 FORECAST_COLUMNS = ("customer_id", "product_id", "probability", "expected_date", "typical_cycle_days",
@@ -100,7 +100,7 @@ def main() -> None:
     # margin stands for the float and decimal rounding of the computed sums.
     cut = 0.95 * -math.log(1.0 - options.min_purchase_probability)
     categories = products.select("product_id", category=products.category)
-    visits = _visit_forecasts(None, morning, options.next_purchase_days, visit_cycles)
+    visits = visit_forecasts(None, morning, options.next_purchase_days, visit_cycles)
     visit = visits.probability_visit.clip(1e-6, 1 - 1e-6)
     bounded = stored.select("customer_id", "product_id", "n_days").join(
         visits.select("customer_id", logit_visit=(visit / (1.0 - visit)).ln()), "customer_id").join(

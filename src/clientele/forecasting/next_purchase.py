@@ -302,7 +302,7 @@ def _after(as_of: pd.Timestamp, days: ibis.Value) -> ibis.Value:
     return (ibis.date(as_of.date()) + days.cast("int32").as_interval("D")).cast("timestamp")
 
 
-def _visit_forecasts(
+def visit_forecasts(
     table: ibis.Table | None, as_of: pd.Timestamp, horizon_days: int, cycles: ibis.Table | None = None
 ) -> ibis.Table:
     """One row per customer (columns of `expected_next_visit`), as an engine table; `cycles`, when
@@ -332,7 +332,7 @@ def expected_next_visit(
     given, are the lines' shopping-day cycles by customer (`cycles_from_sums`), read instead of them."""
     table = _table(lines) if lines is not None else None
     as_of = pd.Timestamp(as_of) if as_of is not None else _default_as_of(table)
-    return _visit_forecasts(table, as_of, horizon_days, cycles).order_by("customer_id").to_pandas()
+    return visit_forecasts(table, as_of, horizon_days, cycles).order_by("customer_id").to_pandas()
 
 
 def product_cycles(lines, as_of: dt.date | pd.Timestamp) -> ibis.Table:
@@ -356,7 +356,7 @@ def _uncalibrated_product_purchases(
         cycles = product_cycles(table, as_of)
     cycles = _log_normal_cycles(cycles, ["product_id"], priors)
     products = _remaining_time(cycles, as_of, horizon_days)
-    visits = _visit_forecasts(table, as_of, horizon_days, visit_cycles)
+    visits = visit_forecasts(table, as_of, horizon_days, visit_cycles)
     joined = products.join(
         visits.select("customer_id", "days_until_next_visit", "probability_visit"), "customer_id"
     )

@@ -25,7 +25,7 @@ from clientele.forecasting.base import ForecastInputError, ModelFitError
 from clientele.forecasting.churn import HistoryModel, as_summary
 from clientele.forecasting.gamma_gamma import GammaGammaModel
 from clientele.forecasting.next_purchase import expected_category_purchases, expected_next_visit
-from clientele.forecasting.next_purchase import _visit_forecasts as visit_forecasts
+from clientele.forecasting.next_purchase import visit_forecasts
 from clientele.forecasting.next_purchase import FIT, Calibration, CyclePriors, cycle_sums, fit_calibration
 from clientele.forecasting.next_purchase import product_cycles as cycles_of_products
 from clientele.forecasting.next_purchase import product_forecasts as every_product_forecast
