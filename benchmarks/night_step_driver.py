@@ -12,7 +12,8 @@ BENCH = Path(__file__).resolve().parent / "bench_incremental_refresh.py"
 spec = importlib.util.spec_from_file_location("bench", BENCH)
 bench = importlib.util.module_from_spec(spec); spec.loader.exec_module(bench)
 SIZE = os.environ.get("FC_SIZE", "20m")  # 20m: /work/lakes/synth-20m; else /work/lakes/fc/synth-<SIZE>
-PREP = Path("/work/lakes/fc/prep" + ("" if SIZE == "20m" else "-" + SIZE))
+# FC_PREP: another prepared lake (a copy of the prep converted to a branch's state format)
+PREP = Path(os.environ.get("FC_PREP") or "/work/lakes/fc/prep" + ("" if SIZE == "20m" else "-" + SIZE))
 SOURCE = Path("/work/lakes/synth-20m" if SIZE == "20m" else "/work/lakes/fc/synth-" + SIZE)
 
 

@@ -215,9 +215,9 @@ class _Run:
                 # a night scoring every pair (a full refresh too) keeps the pairs that may reach the
                 # cut until the refit, tonight included, and scores those alone (decision 0143)
                 started = time.process_time()
-                reach = self._keep_pair_reach(cycles_state)
+                # the reach is kept as its pairs' rows of the cycles: those scored
+                scored = self._keep_pair_reach(cycles_state)
                 self.pair_reach_cpu = round(time.process_time() - started, 2)
-                scored = None if reach is None else cycles_state.semi_join(reach, kept.CYCLE_KEYS)
             cycles = cycles_from_sums(self._profiled(scored if scored is not None else cycles_state),
                                       kept.cutoff(self.as_of))
             every_product = nightly.product_forecasts(
@@ -233,10 +233,13 @@ class _Run:
         return self._product_forecasts
 
     def _models_digest(self) -> str:
-        """What a kept pair reach was computed with: the next-purchase models and rules."""
-        models = kept.models_json(self.models())
-        about = [models["calibration"], models["cycle_priors"], repr(self.options.forecast)]
-        return hashlib.sha256(json.dumps(about).encode()).hexdigest()[:16]
+        """What a kept pair reach was computed with: the next-purchase models and rules. The
+        models as the night keeps them (`models()` writes or copies models.json under the next
+        state: the calibration and the priors, floats by repr), hashed as stored: serialising the
+        priors again for it cost 0.2-0.3 CPU s a night (decision 0146)."""
+        self.models()
+        stored = (kept.next_dir(self.lake) / kept.MODELS).read_bytes()
+        return hashlib.sha256(stored + repr(self.options.forecast).encode()).hexdigest()[:16]
 
     def _picked_base(self) -> ibis.Table | None:
         """The kept cycles' base rows of every pair this night scores (None: the night scores
@@ -244,13 +247,15 @@ class _Run:
         for this night (the same models, a night it covers, the same cycles' base), the pairs it
         holds, the pairs of tonight's delta (the kept delta's and those bought since the kept day)
         and every pair of the customer x category groups those belong to (decision 0122). The roll
-        reads the rows of the pairs bought from here (decision 0134)."""
+        reads the rows of the pairs bought from here (decision 0134). The reach's pairs of the
+        customers without a pair in tonight's delta are read from the reach's kept rows, not from
+        the base (decision 0146)."""
         state = kept.state_dir(self.lake)
         if self.plan.mode != "incremental" or self._compacts_cycles() or not (state / kept.PAIR_REACH_OF).exists():
             return None
         about = json.loads((state / kept.PAIR_REACH_OF).read_text(encoding="utf-8"))
         if about["models"] != self._models_digest() or not about["first"] <= self.as_of.isoformat() <= about["last"] \
-                or about["base_as_of"] != kept.cycles_layout(self.plan.old)["base_as_of"]:
+                or about["base_as_of"] != kept.cycles_layout(self.plan.old)["base_as_of"] or not about.get("rows"):
             return None
         keys = kept.CYCLE_KEYS
         base = kept.read_state(self.con, self.lake, "product_cycles")
@@ -259,17 +264,27 @@ class _Run:
         delta = self._pairs_bought()
         if kept.cycles_layout(self.plan.old)["delta"]:
             delta = ibis.union(kept.read_state(self.con, self.lake, kept.CYCLES_DELTA).select(*keys), delta)
+        delta = self._work_table("cycles_delta_keys", delta.distinct(), order=False)
+        customers = delta.select("customer_id").distinct()
+        # the base's rows of tonight's delta's customers, read once (one scan of the base): the
+        # groups' pairs are among them, and the pairs bought, which the roll reads
+        theirs = self._work_table("cycles_theirs", base.semi_join(customers, "customer_id"), order=False,
+                                  compression="snappy")
         categories = self.products.select("product_id", product_category=self.products.category)
         groups = delta.join(categories.filter(categories.product_category.notnull()), "product_id").select(
             "customer_id", "product_category").distinct()
         # the pairs of the groups' customers: the base's and the delta's keys (a delta pair is a
         # candidate anyway, whoever's it is)
-        pairs = ibis.union(base.select(*keys).semi_join(groups.select("customer_id"), "customer_id"), delta,
-                           distinct=False)
+        pairs = ibis.union(theirs.select(*keys), delta, distinct=False)
         in_groups = pairs.join(categories, "product_id").semi_join(groups, ["customer_id", "product_category"])
-        reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH).select(*keys)
-        candidates = ibis.union(in_groups.select(*keys), delta, reach, distinct=True)
-        return self._work_table("cycles_picked", base.semi_join(candidates, keys), order=False, compression="snappy")
+        reach = kept.read_state(self.con, self.lake, kept.PAIR_REACH)
+        candidates = ibis.union(in_groups.select(*keys), delta, reach.select(*keys), distinct=True)
+        # a reach row of a customer without a pair in tonight's delta is the base's row of that
+        # pair: not bought since the base (a pair of a reach computed on a night with a delta stays
+        # in every delta until the base is rewritten, which voids the reach: decision 0146)
+        rows = ibis.union(reach.anti_join(customers, "customer_id").cast(base.schema()),
+                          theirs.semi_join(candidates, keys), distinct=False)
+        return self._work_table("cycles_picked", rows, order=False, compression="snappy")
 
     def _scored_pairs(self) -> ibis.Table | None:
         """The rows of the purchase cycles this night scores (None: every pair): the picked base
@@ -282,7 +297,9 @@ class _Run:
     def _keep_pair_reach(self, cycles: ibis.Table) -> ibis.Table | None:
         """Write the pairs that may reach the cut on a night from this one to the last the night's
         models are kept for (`refit_days`), with what they hold for, under the next state, and
-        return them (customer_id, product_id; None: no bound, every pair may reach the cut)."""
+        return them (None: no bound, every pair may reach the cut): their rows of `cycles` (the
+        night's purchase cycles), which the nights until the refit read instead of the base's
+        (decision 0146)."""
         models, forecast = self.models(), self.options.forecast
         last = max(models["fitted_as_of"] + timedelta(days=self.options.refit_days - 1), self.as_of)
         bounds = reach_bounds(cycles_from_sums(cycles, kept.cutoff(self.as_of)), models["priors"],
@@ -292,13 +309,13 @@ class _Run:
         (folder / kept.PAIR_REACH_OF).unlink(missing_ok=True)
         if bounds is None:
             return None
-        _write(self.con, pairs_within_reach(bounds, self.products, forecast.min_purchase_probability),
-               folder / kept.PAIR_REACH, order=False)
+        within = pairs_within_reach(bounds, self.products, forecast.min_purchase_probability)
+        _write(self.con, cycles.semi_join(within, kept.CYCLE_KEYS), folder / kept.PAIR_REACH, order=False)
         base_as_of = self.as_of.isoformat() if (folder / "product_cycles").exists() else \
             kept.cycles_layout(self.plan.old)["base_as_of"]
         (folder / kept.PAIR_REACH_OF).write_text(json.dumps({
             "first": self.as_of.isoformat(), "last": last.isoformat(), "models": self._models_digest(),
-            "base_as_of": base_as_of}), encoding="utf-8")
+            "base_as_of": base_as_of, "rows": True}), encoding="utf-8")
         return kept.read_state(self.con, self.lake, kept.PAIR_REACH, kept.NEXT_FOLDER)
 
     # --- the kept state (refresh_state), rolled forward or computed whole -------------------------
