@@ -34,9 +34,11 @@ forward by a night's new lines is the state a full recomputation gives, to the l
   the days leaving the recent windows taken off; recomputed for the customers whose state is stale,
   whose refusal changed and whose basket of the kept day grew past midnight;
 - `pair_reach`: the customer x product pairs whose forecast may reach the next-purchase cut on a
-  night before the models' next refit (decision 0122), with `pair_reach.json` (the nights, the
-  models and the cycles' base it holds for): a night between refits scores these and the pairs of
-  the customer x category groups bought since the base, not every pair.
+  night before the models' next refit (decision 0122), as their rows of the purchase cycles on the
+  night it was computed (decision 0146), with `pair_reach.json` (the nights, the models and the
+  cycles' base it holds for): a night between refits scores these and the pairs of the customer x
+  category groups bought since the base, not every pair, and reads the base only for the customers
+  with a pair bought since it.
 
 The state tables but the baskets' and the category pairs' are kept by golden customer (identity
 merges applied) and include the customers who refused profiling (they are left out when the results
@@ -93,7 +95,8 @@ SUMS_KEYS = ["customer_id", "category_code"]
 CATEGORY_PAIRS = "category_pairs"
 CATEGORY_PAIRS_OF = "category_pairs.json"
 #: The customer x product pairs whose forecast may reach the cut before the models' next refit
-#: (decision 0122), and beside it (JSON) what that bound holds for: the nights, the models, the base.
+#: (decision 0122), their rows of the purchase cycles (0146), and beside it (JSON) what that bound
+#: holds for: the nights, the models, the base, and `rows` (a reach kept as keys alone is not read).
 PAIR_REACH = "pair_reach"
 PAIR_REACH_OF = "pair_reach.json"
 #: Per customer, the purchase history the forecasts' features are read from (decision 0133,

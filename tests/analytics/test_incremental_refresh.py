@@ -736,3 +736,38 @@ def test_a_night_scores_every_pair_of_the_categories_bought_in(refreshed_day_bef
         ).execute() == 1
     refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
     assert_same_results(duckdb_con, nightly, whole)
+
+
+def test_a_reach_kept_by_a_refit_night_with_a_delta_is_read_by_the_next_night(
+        synthetic_lake, refreshed_day_before, duckdb_con, tmp_path):
+    """A night that refits its models without rewriting the cycles' base keeps the reach as its
+    pairs' rows of the base with the delta, some of them the delta's (decision 0146); the next
+    night reads the reach's rows for the customers without a pair in its delta, the base's for
+    the others, and gives the full refresh's tables."""
+    nightly = _copy(synthetic_lake, tmp_path / "nightly")
+    month = nightly / "basket_lines" / MONTH
+    lines = pq.read_table(month / "part-0.parquet")
+    day_before = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-30"), pa.timestamp("us")))
+    pq.write_table(lines.filter(pc.invert(day_before)), month / "part-0.parquet")
+    refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
+    state = nightly / "results" / "_state"
+    # the models a week old, the base a day: the next night refits them and keeps the base
+    models = _models(nightly)
+    models["fitted_as_of"] = "2024-12-22"
+    (state / "models.json").write_text(json.dumps(models))
+    pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
+    refit = refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
+    assert refit.mode == "incremental from 2024-12-29" and _models(nightly)["fitted_as_of"] == "2024-12-30"
+    assert (state / "product_cycles_delta").exists()
+    with duckdb.connect() as con:
+        from_delta = con.execute(f"""SELECT count(*) FROM read_parquet('{state}/pair_reach/*.parquet')
+            SEMI JOIN read_parquet('{state}/product_cycles_delta/*.parquet') USING (customer_id, product_id)""").fetchone()[0]
+    assert from_delta > 0  # reach rows that are the delta's, hidden by every later night's delta
+    _add_new_day(nightly)
+    night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
+    assert night.mode == "incremental from 2024-12-30"
+    assert night.pairs_scored == _pairs_picked(nightly)  # a night between refits, reading the kept rows
+    whole = _copy(refreshed_day_before[0], tmp_path / "whole")
+    _add_new_day(whole)
+    refresh(lake=whole, refresh_date=REFRESH_DATE, con=duckdb_con, full=True, models=_kept_models(nightly))
+    assert_same_results(duckdb_con, nightly, whole)
