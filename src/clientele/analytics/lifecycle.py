@@ -20,6 +20,7 @@ trial), "in formation" (never reached stability), "early in stability" (fewer th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import ibis
@@ -102,25 +103,36 @@ def lifecycle_month(history: ibis.Table, baskets: ibis.Table, month: date,
     bought = recent.group_by(["customer_id", "basket_month"]).aggregate(
         spend=money_total(recent.spend), baskets=recent.count()
     )
+    # one row per customer, the tail's months side by side (k months before `month`: k = 0 is it),
+    # rather than a grid of customers x months and a window over it: the month's row alone is kept
+    laid = bought.group_by("customer_id").aggregate(**{
+        f"{name}_{k}": bought[name].max(where=bought.basket_month == ibis.date(m))
+        for k, m in enumerate(reversed(tail)) for name in ("spend", "baskets")
+    })
     before = history.filter(history.month == ibis.date(calendar[-1])) if calendar else history.limit(0)
     before = before.select("customer_id", tenure_before=before.tenure_months)
     customers = ibis.union(
         before.select("customer_id"), bought.filter(bought.basket_month == ibis.date(month)).select("customer_id"),
         distinct=True,
     )
-    months = ibis.memtable({"month": tail}, schema={"month": "date"})
-    grid = customers.cross_join(months)
-    filled = grid.left_join(bought, [grid.customer_id == bought.customer_id, grid.month == bought.basket_month])
-    filled = filled.select(
-        customer_id=grid.customer_id,
-        month=grid.month,
-        spend=filled.spend.fill_null(0.0),
-        baskets=filled.baskets.fill_null(0),
+    rows = customers.left_join(laid, "customer_id").left_join(before, "customer_id")
+
+    def at(name: str, k: int) -> ibis.Value:
+        """The month k months before `month`'s spend or baskets (0 where none: the lags' default)."""
+        if k >= len(tail):
+            return ibis.literal(0.0 if name == "spend" else 0)
+        return rows[f"{name}_{k}"].fill_null(0.0 if name == "spend" else 0)
+
+    active = {k: (at("baskets", k) > 0).cast("int32") for k in range(9)}
+    windowed = rows.select(
+        customer_id=rows.customer_id,
+        month=ibis.date(month),
+        spend=at("spend", 0),
+        baskets=at("baskets", 0),
+        tenure_months=(rows.tenure_before + 1).fill_null(1).cast(history.tenure_months.type()),
+        **_month_sums(lambda k: at("spend", k), lambda k: active[k], rules),
     )
-    windowed = _windowed(filled, rules)
-    windowed = windowed.filter(windowed.month == ibis.date(month)).left_join(before, "customer_id")
-    tenure = (windowed.tenure_before + 1).fill_null(1).cast(history.tenure_months.type())
-    return _staged(windowed.mutate(tenure_months=tenure).drop("tenure_before"), rules)
+    return _staged(windowed, rules)
 
 
 def _windowed(months: ibis.Table, rules: LifecycleRules) -> ibis.Table:
@@ -131,17 +143,32 @@ def _windowed(months: ibis.Table, rules: LifecycleRules) -> ibis.Table:
     by_customer = ibis.window(group_by="customer_id", order_by="month")
     active = (months.baskets > 0).cast("int32")
 
-    def last_months(value: ibis.Value, first: int, last: int) -> ibis.Value:
-        """The sum of `value` over the months `first`..`last` months before this one (0 = this)."""
-        return sum(value.lag(k, default=0).over(by_customer) if k else value for k in range(first, last + 1))
+    def lagged(value: ibis.Value) -> Callable[[int], ibis.Value]:
+        return lambda k: value.lag(k, default=0).over(by_customer) if k else value
 
     return months.mutate(
         tenure_months=ibis.row_number().over(by_customer) + 1,
-        recent=last_months(months.spend, 0, 2),
-        prior=last_months(months.spend, 3, 8),
-        active_recent=last_months(active, 0, 2),
-        active_lapse=last_months(active, 0, rules.lapse_months - 1),
+        **_month_sums(lagged(months.spend), lagged(active), rules),
     )
+
+
+def _month_sums(spend: Callable[[int], ibis.Value], active: Callable[[int], ibis.Value],
+                rules: LifecycleRules) -> dict[str, ibis.Value]:
+    """The sums the stages read, given a month's spend and activity (1: a basket) k months before
+    this one (0 = this; 0 before the customer's first): the spend of the last 3 months and of the
+    6 before, and the months with a basket. Added in the same order however the months are found
+    (a window's lags or the months side by side: `lifecycle_month`), so the same floats."""
+
+    def last_months(value: Callable[[int], ibis.Value], first: int, last: int) -> ibis.Value:
+        """The sum of `value` over the months `first`..`last` months before this one (0 = this)."""
+        return sum(value(k) for k in range(first, last + 1))
+
+    return {
+        "recent": last_months(spend, 0, 2),
+        "prior": last_months(spend, 3, 8),
+        "active_recent": last_months(active, 0, 2),
+        "active_lapse": last_months(active, 0, rules.lapse_months - 1),
+    }
 
 
 def _staged(windowed: ibis.Table, rules: LifecycleRules) -> ibis.Table:
