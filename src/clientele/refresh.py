@@ -152,6 +152,11 @@ class _Run:
                 self.plan = kept.Plan("full", "the kept state is incomplete")
         self.forced_models = models
         self.months: dict[str, dict] = {}
+        #: Each month's basket sums as read (`month_sums`): a read is a view and a schema query,
+        #: some 8 ms of CPU whatever the lake's size, and a night asked for each month six times.
+        self._month_tables: dict[str, ibis.Table] = {}
+        #: The result tables as read (`result`), by the version of their files.
+        self._results: dict[tuple, ibis.Table] = {}
         self._product_forecasts: ibis.Table | None = None
         #: The kept cycles' base rows this night scores, read once (`_picked_base`; None: every pair).
         self._picked: ibis.Table | None = None
@@ -630,7 +635,11 @@ class _Run:
             self.months[month] = entry
         if entry is None:
             return None
-        return kept.read_state(self.con, self.lake, f"baskets/{entry['file']}", entry["folder"])
+        # the entry's file is written once, before its first read, and never again in the run
+        if month not in self._month_tables:
+            self._month_tables[month] = kept.read_state(self.con, self.lake, f"baskets/{entry['file']}",
+                                                        entry["folder"])
+        return self._month_tables[month]
 
     def every_month_sums(self) -> ibis.Table:
         """The month partitions' basket sums, one after the other (raw customer ids, refusals in)."""
@@ -1229,7 +1238,14 @@ class _Run:
             return None
 
     def result(self, table: str) -> ibis.Table:
-        return read_result(self.con, table, self.lake)
+        """The result `table` as its files are now (`read_result`): read once per version of its
+        base's and delta's files, however many steps read it (a night read baskets 12 times and
+        category_spend 14); read again once a step or a work table rewrites them."""
+        version = (table, *(_file_versions(folder) for folder in (results_dir(self.lake) / table,
+                                                                 delta_dir(table, self.lake))))
+        if version not in self._results:
+            self._results[version] = read_result(self.con, table, self.lake)
+        return self._results[version]
 
     def lines_to_as_of(self) -> ibis.Table:
         """The basket lines up to the end of the as_of day (later lines belong to a later refresh)."""
@@ -1375,6 +1391,16 @@ def _followed_files(lake: Path, table: str) -> list[list]:
     """The Parquet files of a FOLLOWED result, its base's and its delta's (`kept.files_of`)."""
     return kept.files_of(results_dir(lake) / table) + [
         [f"{DELTAS}/{path}", size, at] for path, size, at in kept.files_of(delta_dir(table, lake))]
+
+
+def _file_versions(folder: Path) -> tuple:
+    """Every file under `folder` (its Parquet and the notes beside it: a restamped delta rewrites
+    its notes alone), with its inode, size and modification time (ns): a file staged and swapped
+    in is another inode, with a new time."""
+    if not folder.exists():
+        return ()
+    return tuple((str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                 for path in sorted(folder.rglob("*")) if path.is_file() for stat in (path.stat(),))
 
 
 def _parquet_rows(folder: Path) -> int:
