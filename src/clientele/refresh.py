@@ -45,7 +45,7 @@ from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.analytics.till_context import COUNTS, PairRules, category_basket_counts, complementary_of_counts
 from clientele.analytics.till_context import last_bought, till_context, top_categories
-from clientele.analytics.traits import rolled_signal_baskets, signal_baskets
+from clientele.analytics.traits import produce_totals, rolled_produce_totals, rolled_signal_baskets, signal_baskets
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -609,6 +609,40 @@ class _Run:
             return build(self.golden_lines)
         return self._rolled(kept.TRAIT_BASKETS, roll, build)
 
+    def produce_totals(self) -> ibis.Table:
+        """Per customer, the window's decimal spend on the produce department and on every
+        category (`analytics.traits.produce_totals`, refusals out): the heavy_produce trait's
+        shares, without a group-by of every category_spend row. Written under the next state
+        with the as_of they are of (first: a refresh stopped between the two writes them again)."""
+        folder = kept.next_dir(self.lake)
+        if not (folder / kept.PRODUCE_TOTALS).exists():
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / kept.PRODUCE_TOTALS_OF).write_text(json.dumps({"as_of": self.as_of.isoformat()}),
+                                                         encoding="utf-8")
+            _write(self.con, self._produce_totals(), folder / kept.PRODUCE_TOTALS, order=False)
+        return self._profiled(kept.read_state(self.con, self.lake, kept.PRODUCE_TOTALS, kept.NEXT_FOLDER))
+
+    def _produce_totals(self) -> ibis.Table:
+        """The produce totals of tonight's category sums (refusals in): the kept ones plus the
+        days entering the window less the days leaving it, on a night whose category sums are
+        rolled by those edges alone (no customer's recomputed: `affected`) from the state the
+        kept totals are of (decision 0148); else from tonight's category sums."""
+        rules, state = self.options.traits, kept.state_dir(self.lake)
+        # the few categories' departments, written once: their codes' ranking compiles to a
+        # large query, which each of the three sums below would compile again
+        categories = self._work_table("category_departments",
+                                      category_names(self.products).select("category_code", "department"),
+                                      order=False)
+        about = state / kept.PRODUCE_TOTALS_OF
+        if self.plan.mode == "full" or self.affected() is not None or not (
+                about.exists() and (state / kept.PRODUCE_TOTALS).exists()
+                and json.loads(about.read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]):
+            return produce_totals(self.state("category_sums"), categories, rules)
+        added, taken = self._window_edges()
+        return rolled_produce_totals(kept.read_state(self.con, self.lake, kept.PRODUCE_TOTALS),
+                                     produce_totals(added, categories, rules),
+                                     produce_totals(taken, categories, rules))
+
     def month_sums(self, month: str) -> ibis.Table | None:
         """One month partition's basket sums (raw customer ids) up to this refresh's cutoff: the kept
         file when the month did not change, else computed and written under the next state (None:
@@ -822,10 +856,18 @@ class _Run:
 
     def lifecycle(self) -> ibis.Table | Restamped:
         """The current lifecycle stages: the last refresh's on a night that kept the history's rows
-        (`_history_kept`: every customer's last month and path the same), else from the history."""
-        if self.history_unchanged and self.kept_result("lifecycle") is not None:
+        (`_history_kept`: every customer's last month and path the same); on a night that added
+        the closed month's rows to the kept ones, the last refresh's stages moved on by those rows
+        (`next_stage`, decision 0148: the kept stages are of the kept history, the month before);
+        else from the whole history."""
+        previous = self.kept_result("lifecycle") if self.history_unchanged or self.history_added else None
+        if self.history_unchanged and previous is not None:
             return Restamped(("customer_id",))
-        return analytics.current_stage(self.result("lifecycle_history"), self.options.lifecycle)
+        history = self.result("lifecycle_history")
+        if previous is not None:
+            closed = history.filter(history.month == ibis.date(self.history_added))
+            return analytics.next_stage(previous, closed, self.options.lifecycle)
+        return analytics.current_stage(history, self.options.lifecycle)
 
     def stage_flows(self) -> ibis.Table:
         """The flows between stages per month: the last refresh's on a night that kept the history's
@@ -1297,7 +1339,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             run.lines_to_as_of(), run.products, run.demographics(), run.options.traits, since=run.since())),
         ("traits", lambda run: analytics.household_traits_learnt(
             run.lines_to_as_of(), run.products, run.result("category_spend"), run.demographics(), run.options.traits,
-            since=run.since(), quality=run.result("trait_quality"), baskets=run.trait_baskets())),
+            since=run.since(), quality=run.result("trait_quality"), baskets=run.trait_baskets(),
+            produce_sums=run.produce_totals())),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: run.narrow_baskets()),
