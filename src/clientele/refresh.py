@@ -576,13 +576,25 @@ class _Run:
         """The window's baskets with a trait's signal (`analytics.traits.signal_baskets`, refusals
         out): the kept ones rolled by the new days (`_trait_baskets`), written under the next state
         with the as_of they are of (first: a refresh stopped between the two writes them again)."""
+        return self._state_of_as_of(kept.TRAIT_BASKETS, kept.TRAIT_BASKETS_OF, self._trait_baskets)
+
+    def _state_of_as_of(self, name: str, about: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """The state table `name` of this refresh, refusals out: `build()` written under the next
+        state with the as_of it is of beside it (`about`; first: a refresh stopped between the two
+        writes them again), then read from there."""
         folder = kept.next_dir(self.lake)
-        if not (folder / kept.TRAIT_BASKETS).exists():
+        if not (folder / name).exists():
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / kept.TRAIT_BASKETS_OF).write_text(json.dumps({"as_of": self.as_of.isoformat()}),
-                                                        encoding="utf-8")
-            _write(self.con, self._trait_baskets(), folder / kept.TRAIT_BASKETS, order=False)
-        return self._profiled(kept.read_state(self.con, self.lake, kept.TRAIT_BASKETS, kept.NEXT_FOLDER))
+            (folder / about).write_text(json.dumps({"as_of": self.as_of.isoformat()}), encoding="utf-8")
+            _write(self.con, build(), folder / name, order=False)
+        return self._profiled(kept.read_state(self.con, self.lake, name, kept.NEXT_FOLDER))
+
+    def _kept_of_old_as_of(self, name: str, about: str) -> bool:
+        """Whether the kept state holds `name` of the kept as_of (as `about` beside it says: a
+        refresh whose code did not keep it leaves an older one)."""
+        state = kept.state_dir(self.lake)
+        return (state / about).exists() and (state / name).exists() \
+            and json.loads((state / about).read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]
 
     def _trait_baskets(self) -> ibis.Table:
         """The signal baskets of this refresh's window: from the lines (a full refresh, or no kept
@@ -602,10 +614,7 @@ class _Run:
                 new = new.anti_join(affected, "customer_id")
             return rolled_signal_baskets(state, signal_baskets(new, self.products, rules), since)
 
-        about = kept.state_dir(self.lake) / kept.TRAIT_BASKETS_OF
-        if self.plan.mode != "full" and not (
-                about.exists() and (kept.state_dir(self.lake) / kept.TRAIT_BASKETS).exists()
-                and json.loads(about.read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]):
+        if self.plan.mode != "full" and not self._kept_of_old_as_of(kept.TRAIT_BASKETS, kept.TRAIT_BASKETS_OF):
             return build(self.golden_lines)
         return self._rolled(kept.TRAIT_BASKETS, roll, build)
 
@@ -614,29 +623,21 @@ class _Run:
         category (`analytics.traits.produce_totals`, refusals out): the heavy_produce trait's
         shares, without a group-by of every category_spend row. Written under the next state
         with the as_of they are of (first: a refresh stopped between the two writes them again)."""
-        folder = kept.next_dir(self.lake)
-        if not (folder / kept.PRODUCE_TOTALS).exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / kept.PRODUCE_TOTALS_OF).write_text(json.dumps({"as_of": self.as_of.isoformat()}),
-                                                         encoding="utf-8")
-            _write(self.con, self._produce_totals(), folder / kept.PRODUCE_TOTALS, order=False)
-        return self._profiled(kept.read_state(self.con, self.lake, kept.PRODUCE_TOTALS, kept.NEXT_FOLDER))
+        return self._state_of_as_of(kept.PRODUCE_TOTALS, kept.PRODUCE_TOTALS_OF, self._produce_totals)
 
     def _produce_totals(self) -> ibis.Table:
         """The produce totals of tonight's category sums (refusals in): the kept ones plus the
         days entering the window less the days leaving it, on a night whose category sums are
         rolled by those edges alone (no customer's recomputed: `affected`) from the state the
         kept totals are of (decision 0148); else from tonight's category sums."""
-        rules, state = self.options.traits, kept.state_dir(self.lake)
+        rules = self.options.traits
         # the few categories' departments, written once: their codes' ranking compiles to a
         # large query, which each of the three sums below would compile again
         categories = self._work_table("category_departments",
                                       category_names(self.products).select("category_code", "department"),
                                       order=False)
-        about = state / kept.PRODUCE_TOTALS_OF
-        if self.plan.mode == "full" or self.affected() is not None or not (
-                about.exists() and (state / kept.PRODUCE_TOTALS).exists()
-                and json.loads(about.read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]):
+        if self.plan.mode == "full" or self.affected() is not None \
+                or not self._kept_of_old_as_of(kept.PRODUCE_TOTALS, kept.PRODUCE_TOTALS_OF):
             return produce_totals(self.state("category_sums"), categories, rules)
         added, taken = self._window_edges()
         return rolled_produce_totals(kept.read_state(self.con, self.lake, kept.PRODUCE_TOTALS),
