@@ -45,7 +45,7 @@ from clientele.analytics.margin import customer_margin_of_baskets
 from clientele.analytics.shopping_lists import ListRules, list_candidates
 from clientele.analytics.till_context import COUNTS, PairRules, category_basket_counts, complementary_of_counts
 from clientele.analytics.till_context import last_bought, till_context, top_categories
-from clientele.analytics.traits import rolled_signal_baskets, signal_baskets
+from clientele.analytics.traits import produce_totals, rolled_produce_totals, rolled_signal_baskets, signal_baskets
 from clientele.config import settings
 from clientele.engine import connect
 from clientele.forecasting import nightly
@@ -152,6 +152,11 @@ class _Run:
                 self.plan = kept.Plan("full", "the kept state is incomplete")
         self.forced_models = models
         self.months: dict[str, dict] = {}
+        #: Each month's basket sums as read (`month_sums`): a read is a view and a schema query,
+        #: some 8 ms of CPU whatever the lake's size, and a night asked for each month six times.
+        self._month_tables: dict[str, ibis.Table] = {}
+        #: The result tables as read (`result`), by the version of their files.
+        self._results: dict[tuple, ibis.Table] = {}
         self._product_forecasts: ibis.Table | None = None
         #: The kept cycles' base rows this night scores, read once (`_picked_base`; None: every pair).
         self._picked: ibis.Table | None = None
@@ -588,13 +593,25 @@ class _Run:
         """The window's baskets with a trait's signal (`analytics.traits.signal_baskets`, refusals
         out): the kept ones rolled by the new days (`_trait_baskets`), written under the next state
         with the as_of they are of (first: a refresh stopped between the two writes them again)."""
+        return self._state_of_as_of(kept.TRAIT_BASKETS, kept.TRAIT_BASKETS_OF, self._trait_baskets)
+
+    def _state_of_as_of(self, name: str, about: str, build: Callable[[], ibis.Table]) -> ibis.Table:
+        """The state table `name` of this refresh, refusals out: `build()` written under the next
+        state with the as_of it is of beside it (`about`; first: a refresh stopped between the two
+        writes them again), then read from there."""
         folder = kept.next_dir(self.lake)
-        if not (folder / kept.TRAIT_BASKETS).exists():
+        if not (folder / name).exists():
             folder.mkdir(parents=True, exist_ok=True)
-            (folder / kept.TRAIT_BASKETS_OF).write_text(json.dumps({"as_of": self.as_of.isoformat()}),
-                                                        encoding="utf-8")
-            _write(self.con, self._trait_baskets(), folder / kept.TRAIT_BASKETS, order=False)
-        return self._profiled(kept.read_state(self.con, self.lake, kept.TRAIT_BASKETS, kept.NEXT_FOLDER))
+            (folder / about).write_text(json.dumps({"as_of": self.as_of.isoformat()}), encoding="utf-8")
+            _write(self.con, build(), folder / name, order=False)
+        return self._profiled(kept.read_state(self.con, self.lake, name, kept.NEXT_FOLDER))
+
+    def _kept_of_old_as_of(self, name: str, about: str) -> bool:
+        """Whether the kept state holds `name` of the kept as_of (as `about` beside it says: a
+        refresh whose code did not keep it leaves an older one)."""
+        state = kept.state_dir(self.lake)
+        return (state / about).exists() and (state / name).exists() \
+            and json.loads((state / about).read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]
 
     def _trait_baskets(self) -> ibis.Table:
         """The signal baskets of this refresh's window: from the lines (a full refresh, or no kept
@@ -614,12 +631,35 @@ class _Run:
                 new = new.anti_join(affected, "customer_id")
             return rolled_signal_baskets(state, signal_baskets(new, self.products, rules), since)
 
-        about = kept.state_dir(self.lake) / kept.TRAIT_BASKETS_OF
-        if self.plan.mode != "full" and not (
-                about.exists() and (kept.state_dir(self.lake) / kept.TRAIT_BASKETS).exists()
-                and json.loads(about.read_text(encoding="utf-8"))["as_of"] == self.plan.old["as_of"]):
+        if self.plan.mode != "full" and not self._kept_of_old_as_of(kept.TRAIT_BASKETS, kept.TRAIT_BASKETS_OF):
             return build(self.golden_lines)
         return self._rolled(kept.TRAIT_BASKETS, roll, build)
+
+    def produce_totals(self) -> ibis.Table:
+        """Per customer, the window's decimal spend on the produce department and on every
+        category (`analytics.traits.produce_totals`, refusals out): the heavy_produce trait's
+        shares, without a group-by of every category_spend row. Written under the next state
+        with the as_of they are of (first: a refresh stopped between the two writes them again)."""
+        return self._state_of_as_of(kept.PRODUCE_TOTALS, kept.PRODUCE_TOTALS_OF, self._produce_totals)
+
+    def _produce_totals(self) -> ibis.Table:
+        """The produce totals of tonight's category sums (refusals in): the kept ones plus the
+        days entering the window less the days leaving it, on a night whose category sums are
+        rolled by those edges alone (no customer's recomputed: `affected`) from the state the
+        kept totals are of (decision 0148); else from tonight's category sums."""
+        rules = self.options.traits
+        # the few categories' departments, written once: their codes' ranking compiles to a
+        # large query, which each of the three sums below would compile again
+        categories = self._work_table("category_departments",
+                                      category_names(self.products).select("category_code", "department"),
+                                      order=False)
+        if self.plan.mode == "full" or self.affected() is not None \
+                or not self._kept_of_old_as_of(kept.PRODUCE_TOTALS, kept.PRODUCE_TOTALS_OF):
+            return produce_totals(self.state("category_sums"), categories, rules)
+        added, taken = self._window_edges()
+        return rolled_produce_totals(kept.read_state(self.con, self.lake, kept.PRODUCE_TOTALS),
+                                     produce_totals(added, categories, rules),
+                                     produce_totals(taken, categories, rules))
 
     def month_sums(self, month: str) -> ibis.Table | None:
         """One month partition's basket sums (raw customer ids) up to this refresh's cutoff: the kept
@@ -647,7 +687,11 @@ class _Run:
             self.months[month] = entry
         if entry is None:
             return None
-        return kept.read_state(self.con, self.lake, f"baskets/{entry['file']}", entry["folder"])
+        # the entry's file is written once, before its first read, and never again in the run
+        if month not in self._month_tables:
+            self._month_tables[month] = kept.read_state(self.con, self.lake, f"baskets/{entry['file']}",
+                                                        entry["folder"])
+        return self._month_tables[month]
 
     def every_month_sums(self) -> ibis.Table:
         """The month partitions' basket sums, one after the other (raw customer ids, refusals in)."""
@@ -830,10 +874,18 @@ class _Run:
 
     def lifecycle(self) -> ibis.Table | Restamped:
         """The current lifecycle stages: the last refresh's on a night that kept the history's rows
-        (`_history_kept`: every customer's last month and path the same), else from the history."""
-        if self.history_unchanged and self.kept_result("lifecycle") is not None:
+        (`_history_kept`: every customer's last month and path the same); on a night that added
+        the closed month's rows to the kept ones, the last refresh's stages moved on by those rows
+        (`next_stage`, decision 0148: the kept stages are of the kept history, the month before);
+        else from the whole history."""
+        previous = self.kept_result("lifecycle") if self.history_unchanged or self.history_added else None
+        if self.history_unchanged and previous is not None:
             return Restamped(("customer_id",))
-        return analytics.current_stage(self.result("lifecycle_history"), self.options.lifecycle)
+        history = self.result("lifecycle_history")
+        if previous is not None:
+            closed = history.filter(history.month == ibis.date(self.history_added))
+            return analytics.next_stage(previous, closed, self.options.lifecycle)
+        return analytics.current_stage(history, self.options.lifecycle)
 
     def stage_flows(self) -> ibis.Table:
         """The flows between stages per month: the last refresh's on a night that kept the history's
@@ -1246,7 +1298,14 @@ class _Run:
             return None
 
     def result(self, table: str) -> ibis.Table:
-        return read_result(self.con, table, self.lake)
+        """The result `table` as its files are now (`read_result`): read once per version of its
+        base's and delta's files, however many steps read it (a night read baskets 12 times and
+        category_spend 14); read again once a step or a work table rewrites them."""
+        version = (table, *(_file_versions(folder) for folder in (results_dir(self.lake) / table,
+                                                                 delta_dir(table, self.lake))))
+        if version not in self._results:
+            self._results[version] = read_result(self.con, table, self.lake)
+        return self._results[version]
 
     def lines_to_as_of(self) -> ibis.Table:
         """The basket lines up to the end of the as_of day (later lines belong to a later refresh)."""
@@ -1298,7 +1357,8 @@ def _steps() -> list[tuple[str, Callable[[_Run], ibis.Table]]]:
             run.lines_to_as_of(), run.products, run.demographics(), run.options.traits, since=run.since())),
         ("traits", lambda run: analytics.household_traits_learnt(
             run.lines_to_as_of(), run.products, run.result("category_spend"), run.demographics(), run.options.traits,
-            since=run.since(), quality=run.result("trait_quality"), baskets=run.trait_baskets())),
+            since=run.since(), quality=run.result("trait_quality"), baskets=run.trait_baskets(),
+            produce_sums=run.produce_totals())),
         ("year_over_year", lambda run: analytics.year_over_year(
             run.result("baskets"), run.as_of, run.year_over_year_days())),
         ("narrow_baskets", lambda run: run.narrow_baskets()),
@@ -1392,6 +1452,16 @@ def _followed_files(lake: Path, table: str) -> list[list]:
     """The Parquet files of a FOLLOWED result, its base's and its delta's (`kept.files_of`)."""
     return kept.files_of(results_dir(lake) / table) + [
         [f"{DELTAS}/{path}", size, at] for path, size, at in kept.files_of(delta_dir(table, lake))]
+
+
+def _file_versions(folder: Path) -> tuple:
+    """Every file under `folder` (its Parquet and the notes beside it: a restamped delta rewrites
+    its notes alone), with its inode, size and modification time (ns): a file staged and swapped
+    in is another inode, with a new time."""
+    if not folder.exists():
+        return ()
+    return tuple((str(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+                 for path in sorted(folder.rglob("*")) if path.is_file() for stat in (path.stat(),))
 
 
 def _parquet_rows(folder: Path) -> int:

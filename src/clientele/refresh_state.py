@@ -109,6 +109,11 @@ CUSTOMER_HISTORY_OF = "customer_history.json"
 #: not keep it leaves an older one: built again from the lines).
 TRAIT_BASKETS = "trait_baskets"
 TRAIT_BASKETS_OF = "trait_baskets.json"
+#: Per customer, the window's spend on the produce department's categories and on every category
+#: (`analytics.traits.produce_totals` of the category sums: golden ids, refusals in), rolled by
+#: the category sums' edges each night (decision 0148); beside it, the as_of it was kept at.
+PRODUCE_TOTALS = "produce_totals"
+PRODUCE_TOTALS_OF = "produce_totals.json"
 
 
 def cycles_layout(watermark: dict | None) -> dict:

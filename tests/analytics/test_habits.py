@@ -3,6 +3,8 @@
 from datetime import date, timedelta
 
 from clientele import analytics
+from clientele.analytics.brand_loyalty import category_names, category_sums
+from clientele.analytics.traits import produce_totals, rolled_produce_totals
 from clientele.lake.reader import basket_lines, read_table
 
 AS_OF = date(2024, 12, 31)
@@ -42,6 +44,32 @@ def test_repeated_dog_food_makes_a_dog_owner_and_a_single_bag_does_not(lake_buil
     assert dog.loc[1, "confidence"] == 0.75
     produce = traits[(traits.trait == "heavy_produce") & traits.has_trait]
     assert list(produce.customer_id) == [3]
+
+
+def test_the_produce_shares_from_kept_totals_rolled_by_days_equal_those_of_the_category_spend(
+        lake_builder, duckdb_con):
+    # decision 0148: per customer, the produce and total spend kept as decimal sums, the days
+    # entering the window added and those leaving it taken off, give the same traits to the bit
+    for customer in range(1, 8):
+        lake_builder.weekly(customer, START, 6, spend=3.3 * customer, product_id=3)
+        lake_builder.weekly(customer, START + timedelta(days=2), 5, spend=7.1 + customer, product_id=customer % 3 + 1)
+    lake_builder.mixed_basket(8, AS_OF, [(3, 0.1), (1, 0.2), (7, 0.7)]).basket(9, AS_OF, spend=-1.0, product_id=3)
+    lake = lake_builder.build()
+    lines, products = basket_lines(duckdb_con, lake), read_table(duckdb_con, "products", lake)
+    categories = category_names(products)
+    expected = analytics.household_traits(lines, products, analytics.category_spend(lines, products)).execute()
+    kept = produce_totals(category_sums(lines.filter(lines.transaction_ts < START + timedelta(days=20)), products),
+                          categories)
+    added = category_sums(lines.filter(lines.transaction_ts >= START + timedelta(days=20)), products)
+    taken = category_sums(lines.filter(lines.transaction_ts < START + timedelta(days=9)), products)
+    # the window from START + 9 days, then its lines before START + 9 days put back as entering
+    rolled = rolled_produce_totals(kept, produce_totals(added, categories),
+                                   produce_totals(taken, categories))
+    rolled = rolled_produce_totals(rolled, produce_totals(taken, categories), produce_totals(taken.limit(0), categories))
+    traits = analytics.household_traits(lines, products, None, produce_sums=rolled).execute()
+    order = ["trait", "customer_id"]
+    assert traits.sort_values(order).reset_index(drop=True).equals(expected.sort_values(order).reset_index(drop=True))
+    assert 9 not in set(traits[traits.trait == "heavy_produce"].customer_id)  # no spend: no share
 
 
 def test_last_periods_top_customer_who_stopped_buying_is_reported_gone(lake_builder, duckdb_con):

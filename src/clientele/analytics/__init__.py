@@ -28,6 +28,7 @@ from clientele.analytics.lifecycle import (
     current_stage,
     lifecycle_history,
     lifecycle_month,
+    next_stage,
     refresh_flows,
     stage_flows,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "lifecycle_history",
     "lifecycle_month",
     "narrow_baskets",
+    "next_stage",
     "nine_cells",
     "rfm",
     "segment_grid_counts",

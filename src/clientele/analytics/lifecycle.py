@@ -206,20 +206,53 @@ def current_stage(history: ibis.Table, rules: LifecycleRules = LifecycleRules())
     latest_month = history.filter(history.month == history.month.max())
     path = history.group_by("customer_id").aggregate(
         stable_months=(history.lifecycle_stage == "stability").cast("int32").sum(),
-        formed=(history.lifecycle_stage.isin(["formation", "stability", "decline"])).cast("int32").max(),
+        formed=(history.lifecycle_stage.isin(FORMED)).cast("int32").max(),
     )
     latest = latest_month.join(path, "customer_id")
-    exit_pattern = ibis.cases(
-        (latest.lifecycle_stage != "lapsed", None),
-        (latest.stable_months >= rules.long_stability_months, "after a long stability"),
-        (latest.stable_months > 0, "early in stability"),
-        (latest.formed > 0, "in formation"),
-        else_="in exploration",
-    )
+    exit_pattern = _exit_pattern(latest.lifecycle_stage, latest.stable_months, latest.formed > 0, rules)
     return latest.select(
         "customer_id", "month", "tenure_months", "spend_trend", "lifecycle_stage", "stable_months",
         exit_pattern=exit_pattern,
     )
+
+
+#: The stages a customer has "formed" in (past exploration, not lapsed): `current_stage`'s exit patterns.
+FORMED = ("formation", "stability", "decline")
+
+
+def _exit_pattern(stage: ibis.Value, stable_months: ibis.Value, formed: ibis.Value,
+                  rules: LifecycleRules) -> ibis.Value:
+    return ibis.cases(
+        (stage != "lapsed", None),
+        (stable_months >= rules.long_stability_months, "after a long stability"),
+        (stable_months > 0, "early in stability"),
+        (formed, "in formation"),
+        else_="in exploration",
+    )
+
+
+def next_stage(previous: ibis.Table, month_rows: ibis.Table, rules: LifecycleRules = LifecycleRules()) -> ibis.Table:
+    """`current_stage` of a history one month longer than the one `previous` (its `current_stage`)
+    is of, from that month's rows alone (`month_rows`: every customer's; a customer new in it has
+    no row in `previous`): the same table, without a pass over every month of the history
+    (decision 0148). A customer's months in stability are the previous count plus this month's;
+    they had formed when they had months in stability, or their last stage was formation,
+    stability or decline, or they lapsed "in formation": exploration is the first months alone
+    (a customer past it never explores again), so a customer last exploring, or lapsed from it,
+    had not."""
+    before = previous.select(
+        "customer_id", stable_before=previous.stable_months,
+        formed_before=(previous.stable_months > 0) | previous.lifecycle_stage.isin(FORMED)
+        | (previous.exit_pattern == "in formation").fill_null(False))
+    latest = month_rows.left_join(before, "customer_id")
+    stable = latest.stable_before.fill_null(0) + (latest.lifecycle_stage == "stability").cast("int32")
+    formed = latest.formed_before.fill_null(False) | latest.lifecycle_stage.isin(FORMED)
+    stage = latest.lifecycle_stage
+    return latest.select(
+        customer_id=month_rows.customer_id, month=latest.month, tenure_months=latest.tenure_months,
+        spend_trend=latest.spend_trend, lifecycle_stage=stage,
+        stable_months=stable.cast(previous.stable_months.type()),
+        exit_pattern=_exit_pattern(stage, stable, formed, rules))
 
 
 def refresh_flows(previous: ibis.Table | None, current: ibis.Table) -> ibis.Table:

@@ -27,7 +27,7 @@ import ibis
 from clientele.analytics import ranking
 from clientele.analytics.brand_loyalty import window_lines
 from clientele.analytics.young_children import ChildModelRules, learnt_quality, learnt_trait
-from clientele.sums import money_total
+from clientele.sums import money_total, money_total_of_sum
 
 TRAITS = ("young_children", "dog", "cat", "heavy_produce")
 
@@ -78,16 +78,54 @@ def rolled_signal_baskets(kept: ibis.Table, added: ibis.Table, since: date) -> i
     return rolled.filter(rolled.last_ts >= ibis.timestamp(since.isoformat()))
 
 
+#: The decimal sums `produce_totals` keeps per customer.
+PRODUCE_TOTALS = ibis.schema({"customer_id": "int64", "produce": "decimal(38, 2)", "spend": "decimal(38, 2)"})
+
+
+def produce_totals(sums: ibis.Table, categories: ibis.Table, rules: TraitRules = TraitRules()) -> ibis.Table:
+    """Per customer of the category sums `sums` (customer_id, category_code, category_spend as a
+    decimal: `brand_loyalty.category_sums`), the exact decimal sums of their spend on the
+    categories of the produce department (`produce`) and on every category (`spend`): the produce
+    share's parts, kept by the incremental refresh (decision 0148). `categories`: the products'
+    `brand_loyalty.category_names` (category_code, department). A customer whose two sums are 0
+    has no row (the same as no spend)."""
+    named = sums.join(categories.select("category_code", "department"), "category_code")
+    spend = named.category_spend.cast(PRODUCE_TOTALS["spend"])
+    totals = named.group_by("customer_id").aggregate(
+        produce=ibis.ifelse(named.department == rules.produce_department, spend,
+                            ibis.literal(0).cast(PRODUCE_TOTALS["produce"])).sum(),
+        spend=spend.sum())
+    return _spent(totals.cast(PRODUCE_TOTALS))
+
+
+def rolled_produce_totals(kept: ibis.Table, added: ibis.Table, taken: ibis.Table) -> ibis.Table:
+    """The `produce_totals` `kept` plus the `added` ones less the `taken` ones (each of category
+    sums: those of the days entering and leaving the window), per customer: decimal additions,
+    exact and order-free."""
+    signed = ibis.union(kept.cast(PRODUCE_TOTALS), added.cast(PRODUCE_TOTALS),
+                        taken.select("customer_id", produce=-taken.produce, spend=-taken.spend).cast(PRODUCE_TOTALS),
+                        distinct=False)
+    totals = signed.group_by("customer_id").aggregate(produce=signed.produce.sum(), spend=signed.spend.sum())
+    return _spent(totals.cast(PRODUCE_TOTALS))
+
+
+def _spent(totals: ibis.Table) -> ibis.Table:
+    return totals.filter((totals.produce != 0) | (totals.spend != 0))
+
+
 def household_traits(
     lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table,
     rules: TraitRules = TraitRules(), since: date | None = None, baskets: ibis.Table | None = None,
+    produce_sums: ibis.Table | None = None,
 ) -> ibis.Table:
     """Per customer and trait: whether the household has it, with a confidence.
 
     `lines` and `products` give the category signals (baskets from `since` on), or `baskets`, their
     `signal_baskets` when kept; `category_spend` (`brand_loyalty.category_spend` over the same
-    window) gives the produce share. Columns: customer_id, trait, has_trait (bool), confidence
-    (0..1) and evidence (baskets with the signal, or the produce share of spend in 0..1).
+    window) gives the produce share, or `produce_sums`, its `produce_totals` when kept (the same
+    shares: each is the exact decimal sum of the same cents). Columns: customer_id, trait,
+    has_trait (bool), confidence (0..1) and evidence (baskets with the signal, or the produce
+    share of spend in 0..1).
     """
     if baskets is None:
         baskets = signal_baskets(lines, products, rules, since)
@@ -104,11 +142,15 @@ def household_traits(
         kind=ibis.literal("rule"),
         for_offers=held & (evidence.trait != "young_children"),
     )
-    is_produce = category_spend.department == rules.produce_department
-    shares = category_spend.group_by("customer_id").aggregate(
-        produce=money_total(ibis.ifelse(is_produce, category_spend.category_spend, 0.0)),
-        spend=money_total(category_spend.category_spend),
-    ).filter(lambda t: t.spend > 0)
+    if produce_sums is None:
+        is_produce = category_spend.department == rules.produce_department
+        shares = category_spend.group_by("customer_id").aggregate(
+            produce=money_total(ibis.ifelse(is_produce, category_spend.category_spend, 0.0)),
+            spend=money_total(category_spend.category_spend),
+        ).filter(lambda t: t.spend > 0)
+    else:
+        shares = produce_sums.select("customer_id", produce=money_total_of_sum(produce_sums.produce),
+                                     spend=money_total_of_sum(produce_sums.spend)).filter(lambda t: t.spend > 0)
     shared = shares.select("customer_id", produce_share=shares.produce / shares.spend)
     # percent rank by ranges of the share, never in one partition: rank / (customers - 1)
     ranked = ranking.with_total(ranking.rank(shared, "produce_share", "_rank"), shared, _customers=shared.count())
@@ -131,13 +173,14 @@ def household_traits(
 def household_traits_learnt(
     lines: ibis.Table, products: ibis.Table, category_spend: ibis.Table, demographics: ibis.Table | None,
     rules: TraitRules = TraitRules(), since: date | None = None, quality: ibis.Table | None = None,
-    baskets: ibis.Table | None = None,
+    baskets: ibis.Table | None = None, produce_sums: ibis.Table | None = None,
 ) -> ibis.Table:
     """`household_traits`, with young_children learnt from the declared households of `demographics`
     (see `young_children`) when the lake has enough of them, else from the baby-category rule.
     With `quality` (`trait_quality`'s table), a prediction whose held-out precision fell short
-    drives no offer, even above its cut. `baskets`: the kept `signal_baskets` (else from `lines`)."""
-    traits = household_traits(lines, products, category_spend, rules, since, baskets)
+    drives no offer, even above its cut. `baskets`: the kept `signal_baskets` (else from `lines`);
+    `produce_sums`: the kept `produce_totals` (else from `category_spend`)."""
+    traits = household_traits(lines, products, category_spend, rules, since, baskets, produce_sums)
     learnt = learnt_trait(lines, products, demographics, since, rules.child_model)
     if learnt is None:
         return traits
