@@ -31,6 +31,28 @@ os.environ.setdefault("PYSPARK_SUBMIT_ARGS", " ".join((
     "--conf spark.sql.codegen.wholeStage=false --conf spark.sql.codegen.factoryMode=NO_CODEGEN",
     "pyspark-shell")))
 
+# scikit-learn's OpenMP loops (the gradient boosting of the coupon targeting and the next basket) on
+# one thread: `make test` runs 2 workers on 2 cores, and each worker's OpenMP team of 2 threads
+# spin-waits for a core the other worker (or anything else) holds. test_targeting.py's two model
+# tests cost 106 and 104 CPU s on a loaded machine with 2 threads, 9.4 and 6.3 with one (decision
+# 0149). The targeting benchmark is run with OMP_NUM_THREADS=1 too (docs/benchmarks.md); no test
+# compares a model's scores with stored figures, only with each other's in the same run.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The users the tests make get their passwords hashed with MD5, as Django's testing docs advise
+    ("Speeding up the tests"): the product's PBKDF2 costs 0.6 CPU s a hash by design (its 1,000,000
+    iterations), paid on every back-office user a fixture creates, and no test is about the hash's
+    strength. The product's hashers stay in the list after it, so a hash they made still checks.
+    The app served to the browser tests does the same (tests/served_settings.py)."""
+    from django.conf import settings as django_settings
+
+    if django_settings.configured:
+        django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher",
+                                            *django_settings.PASSWORD_HASHERS]
+
+
 #: A small real slice of the Complete Journey: 40 households of every size of spender.
 SLICE_CUSTOMERS = [
     1, 7, 15, 42, 100, 207, 305, 400, 451, 500, 613, 707, 718, 801, 900, 1000, 1023, 1029, 1111, 1200,
@@ -182,8 +204,8 @@ SERVER_START_SECONDS = 180
 
 @contextmanager
 def _serving(home: Path, setup: Path, database: str, ready: str, extra_env: dict):
-    env = os.environ | {"CLIENTELE_HOME": str(home), "PYTHONPATH": f"{ROOT / 'src'}:{setup.parent}",
-                        "DJANGO_SETTINGS_MODULE": "clientele.site.settings"} | extra_env
+    env = os.environ | {"CLIENTELE_HOME": str(home), "PYTHONPATH": f"{ROOT / 'src'}:{setup.parent}:{ROOT / 'tests'}",
+                        "DJANGO_SETTINGS_MODULE": "served_settings"} | extra_env
     env.pop("CLIENTELE_LAKE", None)
     _own_database(env, database)
     prepared = subprocess.run([sys.executable, str(setup)], env=env, capture_output=True, text=True, timeout=600)

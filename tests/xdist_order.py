@@ -39,7 +39,7 @@ HEAVY: dict[str, float] = {
     "tests/analytics/test_young_children.py": 191,  # 175 the Spark case (the worker's JVM started)
     "tests/analytics/test_refresh_and_parity.py": 126,  # 109 the Spark case
     "tests/backoffice/test_browser.py": 104,  # 37 the served site's set-up
-    "tests/offers/test_targeting.py": 82,
+    "tests/offers/test_targeting.py": 31,  # 232 before decision 0149, both at load 15-18 (82 in session 19)
     "tests/backoffice/test_care_browser.py": 26,
     "tests/analytics/test_profiling_consent.py": 25,
     "tests/offers/test_lists.py": 17,

@@ -43,13 +43,21 @@ def _signals(lake: Path, pairs: pd.DataFrame) -> pd.DataFrame:
         con.close()
 
 
-def _history(lake: Path) -> pd.DataFrame:
-    """Every campaign's pairs of the slice with their signals and outcomes."""
-    con = targeting.connect(lake)
+@pytest.fixture(scope="module")
+def slice_history(cj_slice_lake: Path) -> pd.DataFrame:
+    """Every campaign's pairs of the slice with their signals and outcomes, computed once for the
+    tests that only read them (the slice's lake is never changed)."""
+    con = targeting.connect(cj_slice_lake)
     try:
         return targeting.pair_signals(con, targeting.campaign_pairs(con))
     finally:
         con.close()
+
+
+@pytest.fixture
+def history(slice_history: pd.DataFrame) -> pd.DataFrame:
+    """The test's own copy of `slice_history`: whatever a test does to it, the next sees it whole."""
+    return slice_history.copy()
 
 
 def _add_line(lake: Path, customer_id: int, product_id: int, when: str, coupon_disc: str = "0.50") -> None:
@@ -122,8 +130,7 @@ def test_scores_are_probabilities_on_one_scale(cj_slice_lake: Path) -> None:
     assert scores.nunique() > 1  # the slice has enough earlier redemptions for a model, not the prior
 
 
-def test_a_member_who_redeemed_before_ranks_above_an_identical_one_who_never_did(cj_slice_lake: Path) -> None:
-    history = _history(cj_slice_lake)
+def test_a_member_who_redeemed_before_ranks_above_an_identical_one_who_never_did(history: pd.DataFrame) -> None:
     model = targeting.train(history, START)
     assert model.classifiers
     pairs = history[history.campaign_id == CAMPAIGN]
@@ -137,15 +144,14 @@ def test_a_member_who_redeemed_before_ranks_above_an_identical_one_who_never_did
     assert redeemer_scores.mean() > never_scores.mean()
 
 
-def _fallback_and_first_type_a(lake: Path) -> tuple[targeting.TargetingModel, pd.DataFrame]:
+def _fallback_and_first_type_a(history: pd.DataFrame) -> tuple[targeting.TargetingModel, pd.DataFrame]:
     """The model on the first Type A campaign's start (no campaign with redemptions ended yet) and
     that campaign's pairs."""
-    history = _history(lake)
     return targeting.train(history, "2017-02-08"), history[history.campaign_id == 27]
 
 
-def test_before_enough_redemptions_the_prior_is_moved_within_bounds_by_bought_before(cj_slice_lake: Path) -> None:
-    model, rows = _fallback_and_first_type_a(cj_slice_lake)
+def test_before_enough_redemptions_the_prior_is_moved_within_bounds_by_bought_before(history: pd.DataFrame) -> None:
+    model, rows = _fallback_and_first_type_a(history)
     never = rows[(rows.bought_baskets == 0) & (rows.bought_coupon_lines == 0)]
     bought = never.assign(bought_baskets=3.0)
 
@@ -159,8 +165,8 @@ def test_before_enough_redemptions_the_prior_is_moved_within_bounds_by_bought_be
     assert model.expected_redemption(bought).mean() > model.expected_redemption(never).mean()
 
 
-def test_without_history_a_coupon_user_ranks_above_an_identical_non_user(cj_slice_lake: Path) -> None:
-    model, rows = _fallback_and_first_type_a(cj_slice_lake)
+def test_without_history_a_coupon_user_ranks_above_an_identical_non_user(history: pd.DataFrame) -> None:
+    model, rows = _fallback_and_first_type_a(history)
     non_user = rows[rows.member_baskets > 0].assign(member_coupon_baskets=0.0, member_coupon_basket_share=0.0)
     user = non_user.assign(member_coupon_baskets=non_user.member_baskets / 2, member_coupon_basket_share=0.5)
 
