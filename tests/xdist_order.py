@@ -37,11 +37,11 @@ TRANSACTIONAL = "(transactional tests, last)"
 HEAVY: dict[str, float] = {
     "tests/analytics/test_incremental_refresh.py": 511,  # 320 of it the Spark test
     "tests/analytics/test_young_children.py": 191,  # 175 the Spark case (the worker's JVM started)
+    "tests/analytics/test_profiling_consent.py": 143,  # its Spark refresh; session 23 (load 4-7), 25 in session 19
     "tests/analytics/test_refresh_and_parity.py": 126,  # 109 the Spark case
     "tests/backoffice/test_browser.py": 104,  # 37 the served site's set-up
     "tests/offers/test_targeting.py": 31,  # 232 before decision 0149, both at load 15-18 (82 in session 19)
     "tests/backoffice/test_care_browser.py": 26,
-    "tests/analytics/test_profiling_consent.py": 25,
     "tests/offers/test_lists.py": 17,
     "tests/loyalty/test_hot_calls.py": 15,
     "(transactional tests, last) tests/service/test_desk_browser.py": 15,
