@@ -129,6 +129,17 @@ def assert_same_customer_view(got: Path, expected: Path, tables=tuple(CUSTOMER_T
             pd.testing.assert_frame_equal(views[0][table], views[1][table], check_exact=True, obj=f"360 {table}")
 
 
+
+def _copy_without_the_last_two_days(lake: Path, to: Path) -> tuple[Path, pa.Table]:
+    """A copy of `lake` whose month partition lacks its lines from 2024-12-30 on, and those lines
+    (the day before the new day, which a test imports back)."""
+    nightly = _copy(lake, to)
+    month = nightly / "basket_lines" / MONTH
+    lines = pq.read_table(month / "part-0.parquet")
+    day_before = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-30"), pa.timestamp("us")))
+    pq.write_table(lines.filter(pc.invert(day_before)), month / "part-0.parquet")
+    return nightly, lines.filter(day_before)
+
 def test_a_new_day_rolled_in_gives_every_table_of_the_full_refresh(
         refreshed_day_before, duckdb_con, tmp_path, monkeypatch):
     from clientele.forecasting import churn
@@ -199,11 +210,7 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(
     delta alone (the pairs bought since the base, the customer x category keys entering or leaving
     the window, rolled), the next night rolls base and delta forward, and the base is rewritten
     once it is `refit_days` old; every night gives the full refresh's tables."""
-    nightly = _copy(synthetic_lake, tmp_path / "nightly")
-    month = nightly / "basket_lines" / MONTH
-    lines = pq.read_table(month / "part-0.parquet")
-    day_before = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-30"), pa.timestamp("us")))
-    pq.write_table(lines.filter(pc.invert(day_before)), month / "part-0.parquet")
+    nightly, taken = _copy_without_the_last_two_days(synthetic_lake, tmp_path / "nightly")
     refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=3), con=duckdb_con)
     state = nightly / "results" / "_state"
     base = sorted((state / "product_cycles").rglob("*.parquet"))
@@ -224,14 +231,14 @@ def test_two_nights_write_only_the_pairs_they_touch_and_give_the_full_refresh(
     assert pq.read_table(state / "product_cycles_delta").num_rows == 0
     assert pq.read_table(state / "category_sums_delta").num_rows == 0
 
-    pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
+    pq.write_table(taken, nightly / "basket_lines" / MONTH / "import-day-before-0.parquet")
     monkeypatch.setattr(refreshing, "MARGIN_DELTA_SHARE", 1.0)  # the margins' delta kept over both nights
     assert refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con).mode.startswith("incr")
     first_delta = pq.read_table(state / "product_cycles_delta").num_rows
     _add_new_day(nightly)
     night = refresh(lake=nightly, refresh_date=REFRESH_DATE, con=duckdb_con)
     # customer_margin: the rows of the customers with a line on either night, a delta (decision 0137)
-    bought = pa.concat_tables([lines.filter(day_before), pq.read_table(tmp_path / "new-day.parquet")])
+    bought = pa.concat_tables([taken, pq.read_table(tmp_path / "new-day.parquet")])
     margins = pq.read_table(nightly / "results" / "_delta" / "customer_margin")
     assert sorted(margins["customer_id"].to_pylist()) == sorted(
         pc.unique(pc.drop_null(bought["customer_id"])).to_pylist())
@@ -744,18 +751,14 @@ def test_a_reach_kept_by_a_refit_night_with_a_delta_is_read_by_the_next_night(
     pairs' rows of the base with the delta, some of them the delta's (decision 0146); the next
     night reads the reach's rows for the customers without a pair in its delta, the base's for
     the others, and gives the full refresh's tables."""
-    nightly = _copy(synthetic_lake, tmp_path / "nightly")
-    month = nightly / "basket_lines" / MONTH
-    lines = pq.read_table(month / "part-0.parquet")
-    day_before = pc.greater_equal(lines["transaction_ts"], pa.scalar(pd.Timestamp("2024-12-30"), pa.timestamp("us")))
-    pq.write_table(lines.filter(pc.invert(day_before)), month / "part-0.parquet")
+    nightly, taken = _copy_without_the_last_two_days(synthetic_lake, tmp_path / "nightly")
     refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=2), con=duckdb_con)
     state = nightly / "results" / "_state"
     # the models a week old, the base a day: the next night refits them and keeps the base
     models = _models(nightly)
     models["fitted_as_of"] = "2024-12-22"
     (state / "models.json").write_text(json.dumps(models))
-    pq.write_table(lines.filter(day_before), month / "import-day-before-0.parquet")
+    pq.write_table(taken, nightly / "basket_lines" / MONTH / "import-day-before-0.parquet")
     refit = refresh(lake=nightly, refresh_date=REFRESH_DATE - timedelta(days=1), con=duckdb_con)
     assert refit.mode == "incremental from 2024-12-29" and _models(nightly)["fitted_as_of"] == "2024-12-30"
     assert (state / "product_cycles_delta").exists()

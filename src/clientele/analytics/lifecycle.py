@@ -222,6 +222,8 @@ FORMED = ("formation", "stability", "decline")
 
 def _exit_pattern(stage: ibis.Value, stable_months: ibis.Value, formed: ibis.Value,
                   rules: LifecycleRules) -> ibis.Value:
+    """How a lapsed customer left (None for a customer not lapsed): after a long stability, early
+    in it, in formation, or in exploration; shared by `current_stage` and `next_stage`."""
     return ibis.cases(
         (stage != "lapsed", None),
         (stable_months >= rules.long_stability_months, "after a long stability"),
